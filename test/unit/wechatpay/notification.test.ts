@@ -1,0 +1,169 @@
+import { describe, expect, it } from "vitest";
+import { WechatpayVerificationKeys } from "#shared/wechatpay/auth/wechatpay-verifier.js";
+import { loadPublicKey } from "#shared/wechatpay/crypto/keys.js";
+import { DecryptionError, NotificationFormatError, SignatureVerificationError } from "#shared/wechatpay/errors.js";
+import { parseCouponUseNotification, parseNotification } from "#shared/wechatpay/notify/parse-notification.js";
+import {
+  TEST_CERTIFICATE_D7CE_PEM,
+  TEST_PUBLIC_KEY_PEM,
+  V3_NOTIFICATION,
+  V5C_COUPON_USE,
+  v5cEnvelopeBody,
+} from "../../fixtures/vectors/public-vectors.js";
+
+const certificateKeys = new WechatpayVerificationKeys({
+  certificates: new Map([["D7CE59D1F522D701", loadPublicKey(TEST_CERTIFICATE_D7CE_PEM)]]),
+});
+const PUB_KEY_ID = "PUB_KEY_ID_0114232134912410000000000000000000";
+const publicKeyKeys = new WechatpayVerificationKeys({
+  publicKey: { id: PUB_KEY_ID, key: loadPublicKey(TEST_PUBLIC_KEY_PEM) },
+});
+
+const v5c = { headers: V5C_COUPON_USE.headers, body: v5cEnvelopeBody() };
+const v5cKeys = { verificationKeys: certificateKeys, apiv3Key: V5C_COUPON_USE.apiv3Key };
+
+describe("parseNotification", () => {
+  it("verifies and decrypts wechatpay-go's notification vector (V3)", async () => {
+    const parsed = await parseNotification(
+      { headers: V3_NOTIFICATION.headers, body: V3_NOTIFICATION.body },
+      { verificationKeys: certificateKeys, apiv3Key: V3_NOTIFICATION.apiv3Key },
+      V3_NOTIFICATION.now,
+    );
+    expect(parsed.plaintext).toBe(V3_NOTIFICATION.plaintext);
+    expect(parsed.envelope.id).toBe("3119dfba-e649-5eec-ab1e-3412bc4d2e17");
+  });
+
+  it("parses the COUPON.USE vector with a 32-byte key (V5c)", async () => {
+    const parsed = await parseCouponUseNotification(v5c, v5cKeys, V5C_COUPON_USE.now);
+    expect(parsed.plaintext).toBe(V5C_COUPON_USE.plaintext);
+    expect(parsed.resource.coupon_id).toBe("98674556");
+    expect(parsed.resource.consume_information?.transaction_id).toBe("4200000000000000000000000001");
+    expect(parsed.envelope.event_type).toBe("COUPON.USE");
+  });
+
+  it("verifies with the WeChat Pay public key when Wechatpay-Serial is a PUB_KEY_ID", async () => {
+    const headers = { ...V5C_COUPON_USE.headers, "Wechatpay-Serial": PUB_KEY_ID };
+    const parsed = await parseCouponUseNotification(
+      { headers, body: v5c.body },
+      { ...v5cKeys, verificationKeys: publicKeyKeys },
+      V5C_COUPON_USE.now,
+    );
+    expect(parsed.serial).toBe(PUB_KEY_ID);
+  });
+
+  it("accepts lower-case header names as API Gateway delivers them", async () => {
+    const headers = Object.fromEntries(Object.entries(V5C_COUPON_USE.headers).map(([k, v]) => [k.toLowerCase(), v]));
+    await expect(
+      parseCouponUseNotification({ headers, body: v5c.body }, v5cKeys, V5C_COUPON_USE.now),
+    ).resolves.toBeDefined();
+  });
+
+  const refusals: [string, () => Promise<unknown>, string][] = [
+    [
+      "a WECHATPAY/SIGNTEST/ probe (V5d)",
+      () =>
+        parseNotification(
+          { ...v5c, headers: { ...v5c.headers, "Wechatpay-Signature": "WECHATPAY/SIGNTEST/anything" } },
+          v5cKeys,
+          V5C_COUPON_USE.now,
+        ),
+      "SIGNATURE_PROBE",
+    ],
+    [
+      "a timestamp 300 s old",
+      () => parseNotification(v5c, v5cKeys, V5C_COUPON_USE.now + 300),
+      "TIMESTAMP_OUT_OF_WINDOW",
+    ],
+    [
+      "a timestamp 300 s ahead",
+      () => parseNotification(v5c, v5cKeys, V5C_COUPON_USE.now - 300),
+      "TIMESTAMP_OUT_OF_WINDOW",
+    ],
+    [
+      "a tampered body",
+      () => parseNotification({ ...v5c, body: v5c.body.replace("用券成功", "用券失败") }, v5cKeys, V5C_COUPON_USE.now),
+      "SIGNATURE_MISMATCH",
+    ],
+    [
+      "a re-serialised body",
+      () =>
+        parseNotification({ ...v5c, body: JSON.stringify(JSON.parse(v5c.body), null, 1) }, v5cKeys, V5C_COUPON_USE.now),
+      "SIGNATURE_MISMATCH",
+    ],
+    [
+      "an unknown serial",
+      () =>
+        parseNotification(
+          { ...v5c, headers: { ...v5c.headers, "Wechatpay-Serial": "ABCDEF" } },
+          v5cKeys,
+          V5C_COUPON_USE.now,
+        ),
+      "UNKNOWN_SERIAL",
+    ],
+    [
+      "a PUB_KEY_ID it does not hold",
+      () =>
+        parseNotification(
+          { ...v5c, headers: { ...v5c.headers, "Wechatpay-Serial": "PUB_KEY_ID_999" } },
+          v5cKeys,
+          V5C_COUPON_USE.now,
+        ),
+      "UNKNOWN_SERIAL",
+    ],
+    [
+      "a missing signature header",
+      () =>
+        parseNotification(
+          { ...v5c, headers: { ...v5c.headers, "Wechatpay-Signature": "" } },
+          v5cKeys,
+          V5C_COUPON_USE.now,
+        ),
+      "MISSING_HEADER",
+    ],
+    [
+      "a non-numeric timestamp",
+      () =>
+        parseNotification(
+          { ...v5c, headers: { ...v5c.headers, "Wechatpay-Timestamp": "1e9" } },
+          v5cKeys,
+          V5C_COUPON_USE.now,
+        ),
+      "BAD_TIMESTAMP",
+    ],
+  ];
+  it.each(refusals)("refuses %s before decrypting", async (_name, run, reason) => {
+    const error = await run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SignatureVerificationError);
+    expect((error as SignatureVerificationError).reason).toBe(reason);
+  });
+
+  it("refuses a correctly signed notification under a wrong APIv3 key", async () => {
+    await expect(
+      parseNotification(v5c, { ...v5cKeys, apiv3Key: "b".repeat(32) }, V5C_COUPON_USE.now),
+    ).rejects.toBeInstanceOf(DecryptionError);
+  });
+
+  it("refuses another event type where COUPON.USE is expected", async () => {
+    const error = await parseCouponUseNotification(
+      { headers: V3_NOTIFICATION.headers, body: V3_NOTIFICATION.body },
+      { verificationKeys: certificateKeys, apiv3Key: V3_NOTIFICATION.apiv3Key },
+      V3_NOTIFICATION.now,
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotificationFormatError);
+    expect((error as NotificationFormatError).field).toBe("event_type");
+  });
+
+  it("downloads certificates once when a serial is unknown, then verifies", async () => {
+    let downloads = 0;
+    const keys = new WechatpayVerificationKeys({
+      downloadCertificates: async () => {
+        downloads++;
+        return new Map([["D7CE59D1F522D701", loadPublicKey(TEST_CERTIFICATE_D7CE_PEM)]]);
+      },
+    });
+    await Promise.all(
+      [1, 2, 3].map(() => parseCouponUseNotification(v5c, { ...v5cKeys, verificationKeys: keys }, V5C_COUPON_USE.now)),
+    );
+    expect(downloads).toBe(1);
+  });
+});
