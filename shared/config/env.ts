@@ -1,0 +1,58 @@
+import { z } from "zod";
+
+/**
+ * Environment of each function kind, validated once at cold start. Env vars hold names, URLs and ARNs only:
+ * key material lives in the Secrets Manager secret named by SECRET_ID.
+ */
+const nonEmpty = z.string().trim().min(1);
+const positiveInt = z.coerce.number().int().positive();
+
+const common = {
+  TABLE_NAME: nonEmpty,
+  SECRET_ID: nonEmpty.describe("ARN or name of the merchant secret"),
+  SECRET_CACHE_SECONDS: positiveInt.default(300),
+  WECHATPAY_BASE_URL: z.url().default("https://api.mch.weixin.qq.com"),
+  WECHATPAY_BACKUP_BASE_URL: z.url().default("https://api2.mch.weixin.qq.com"),
+  WECHATPAY_TIMEOUT_MS: positiveInt.default(5_000),
+};
+
+export const apiEnvSchema = z.object({
+  ...common,
+  SEND_QUEUE_URL: z.url(),
+  /** Campaign rate when a request gives none; WeChat allows 500 sends/s per merchant. */
+  DEFAULT_SEND_RATE_PER_SECOND: positiveInt.max(500).default(400),
+});
+
+export const sendWorkerEnvSchema = z.object({
+  ...common,
+  SEND_QUEUE_URL: z.url(),
+  /** Ceiling for all workers together; each environment takes its share (rate / WORKER_MAX_CONCURRENCY). */
+  SEND_RATE_PER_SECOND: positiveInt.max(500).default(400),
+  WORKER_MAX_CONCURRENCY: positiveInt.default(10),
+});
+
+export const notifyEnvSchema = z.object({
+  ...common,
+  EVENTS_QUEUE_URL: z.url(),
+});
+
+export const certRefreshEnvSchema = z.object(common);
+
+export type ApiEnv = z.infer<typeof apiEnvSchema>;
+export type SendWorkerEnv = z.infer<typeof sendWorkerEnvSchema>;
+export type NotifyEnv = z.infer<typeof notifyEnvSchema>;
+export type CertRefreshEnv = z.infer<typeof certRefreshEnvSchema>;
+
+/** Thrown at cold start; names every bad variable, never echoes values. */
+export class ConfigurationError extends Error {
+  constructor(readonly variables: string[]) {
+    super(`invalid configuration: ${variables.join("; ")}`);
+    this.name = "ConfigurationError";
+  }
+}
+
+export function loadEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv = process.env): z.infer<T> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigurationError(result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+}
