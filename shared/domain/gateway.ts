@@ -1,0 +1,40 @@
+/**
+ * The WeChat Pay calls the domain makes, as a port. The adapter (shared/adapters/wechatpay) maps the client's errors
+ * onto GatewayError so the domain decides retry-or-record without knowing HTTP.
+ */
+export interface SendCouponCall {
+  openid: string;
+  stockId: string;
+  outRequestNo: string;
+  appid: string;
+  stockCreatorMchid: string;
+}
+
+export interface CouponGateway {
+  sendCoupon(call: SendCouponCall): Promise<{ couponId: string }>;
+  /** Create-stock body as WeChat takes it (already validated); returns WeChat's response. */
+  createStock(body: Record<string, unknown>): Promise<{ stock_id: string; create_time: string }>;
+}
+
+export type GatewayFailureKind =
+  /** No answer, a timeout, 5xx or SYSTEM_ERROR: the same request may succeed later (WeChat de-duplicates on out_request_no). */
+  | "retryable"
+  /** HTTP 429: retry later and slow down the whole campaign. */
+  | "rate_limited"
+  /** A business refusal (NOT_ENOUGH, RULE_LIMIT, USER_ACCOUNT_ABNORMAL, INVALID_REQUEST…): record it, do not retry blindly. */
+  | "refused"
+  /** Our side cannot talk to WeChat correctly (signature, keys): an operator must act; retrying will not help soon. */
+  | "misconfigured";
+
+export class GatewayError extends Error {
+  constructor(
+    readonly kind: GatewayFailureKind,
+    readonly code: string,
+    message: string,
+    readonly httpStatus?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "GatewayError";
+  }
+}

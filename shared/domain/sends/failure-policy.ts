@@ -1,0 +1,43 @@
+import { GatewayError } from "../gateway.js";
+
+/** WeChat reports a spurious RULE_LIMIT under concurrent sends to one user (spec §1.4): retry it a few times first. */
+export const RULE_LIMIT_RETRIES = 3;
+/** After this many WeChat calls for one send, a still-retryable failure is recorded as final. */
+export const MAX_SEND_ATTEMPTS = 8;
+
+export type FailureDecision =
+  | { action: "retry"; code: string; message: string; rateLimited: boolean }
+  | { action: "fail"; code: string; message: string };
+
+/** What to do after a failed WeChat call, given how many calls this send has made (`attempts`, this one included). */
+export function decideAfterFailure(error: unknown, attempts: number): FailureDecision {
+  if (!(error instanceof GatewayError)) {
+    return retryOrGiveUp("INTERNAL_ERROR", "unexpected error while calling WeChat Pay", attempts, false);
+  }
+  switch (error.kind) {
+    case "retryable":
+      return retryOrGiveUp(error.code, error.message, attempts, false);
+    case "rate_limited":
+      return retryOrGiveUp(error.code, error.message, attempts, true);
+    case "misconfigured":
+      // Keys or signature problems are fixed by an operator; keep the message on the queue (and DLQ) rather than
+      // burning recipients as FAILED.
+      return { action: "retry", code: error.code, message: error.message, rateLimited: false };
+    case "refused":
+      if (error.code === "RULE_LIMIT" && attempts < RULE_LIMIT_RETRIES) {
+        return { action: "retry", code: error.code, message: error.message, rateLimited: false };
+      }
+      return { action: "fail", code: error.code, message: error.message };
+  }
+}
+
+function retryOrGiveUp(code: string, message: string, attempts: number, rateLimited: boolean): FailureDecision {
+  if (attempts >= MAX_SEND_ATTEMPTS) {
+    return {
+      action: "fail",
+      code: "RETRIES_EXHAUSTED",
+      message: `gave up after ${attempts} attempts; last error ${code}`,
+    };
+  }
+  return { action: "retry", code, message, rateLimited };
+}

@@ -1,0 +1,146 @@
+import { ConflictError } from "../errors.js";
+import type { CouponGateway } from "../gateway.js";
+import type { CampaignStore, Clock, SendKey, SendLedger, SendRecord } from "../ports.js";
+import { decideAfterFailure } from "./failure-policy.js";
+import { requestHash } from "./request-hash.js";
+
+export interface SendDependencies {
+  ledger: SendLedger;
+  campaigns: CampaignStore;
+  gateway: CouponGateway;
+  clock: Clock;
+  /** How long one worker may hold the right to call WeChat for a send: longer than the client's whole retry budget. */
+  leaseMs: number;
+}
+
+export interface SendCommand extends SendKey {
+  stockId: string;
+  openid: string;
+  appid: string;
+  stockCreatorMchid: string;
+  campaignId?: string;
+}
+
+export type SendOutcome =
+  | { status: "SENT"; couponId: string; replayed: boolean; record: SendRecord }
+  | { status: "FAILED"; code: string; message: string; replayed: boolean; record: SendRecord }
+  /** Still PENDING after a retryable failure: call again later with the same out_request_no. */
+  | { status: "RETRY"; code: string; message: string; rateLimited: boolean; record: SendRecord }
+  /** Another caller holds the lease right now. */
+  | { status: "IN_PROGRESS"; retryAfterMs: number; record: SendRecord };
+
+/** The business fields that make two sends "the same request". */
+export function sendRequestHash(command: SendCommand): string {
+  const { stockId, openid, appid, stockCreatorMchid } = command;
+  return requestHash({ stockId, openid, appid, stockCreatorMchid });
+}
+
+/**
+ * Sends one coupon at most once per (mchid, out_request_no): the record is written (leased) before WeChat is called
+ * and the same out_request_no is reused on every retry, so WeChat de-duplicates a call whose answer we lost.
+ * Used by both `POST /coupons` and the send worker.
+ */
+export async function sendCoupon(deps: SendDependencies, command: SendCommand): Promise<SendOutcome> {
+  const held = await takeLease(deps, command);
+  if ("status" in held) return held;
+  return callWechat(deps, command, held.record);
+}
+
+async function takeLease(deps: SendDependencies, command: SendCommand): Promise<{ record: SendRecord } | SendOutcome> {
+  const now = deps.clock();
+  const hash = sendRequestHash(command);
+  const { mchid, outRequestNo, stockId, openid, appid, campaignId } = command;
+  const claim = await deps.ledger.claim(
+    {
+      mchid,
+      outRequestNo,
+      requestHash: hash,
+      stockId,
+      openid,
+      appid,
+      ...(campaignId ? { campaignId } : {}),
+      createdAt: now,
+    },
+    { leaseMs: deps.leaseMs },
+  );
+  if (claim.created) return { record: claim.record };
+  if (claim.record.requestHash !== hash) {
+    throw new ConflictError(
+      "OUT_REQUEST_NO_CONFLICT",
+      "out_request_no",
+      `out_request_no ${outRequestNo} was already used for a different request (stock, openid or appid differ)`,
+    );
+  }
+  if (claim.record.state !== "PENDING") return replay(deps, claim.record);
+  const lease = await deps.ledger.acquireLease(command, now, deps.leaseMs);
+  switch (lease.status) {
+    case "acquired":
+      return { record: lease.record };
+    case "busy":
+      return {
+        status: "IN_PROGRESS",
+        retryAfterMs: Math.max(lease.record.leaseUntil - now, 100),
+        record: lease.record,
+      };
+    case "final":
+      return replay(deps, lease.record);
+    case "missing":
+      throw new Error(`send record ${outRequestNo} vanished between claim and lease`);
+  }
+}
+
+async function callWechat(deps: SendDependencies, command: SendCommand, record: SendRecord): Promise<SendOutcome> {
+  let couponId: string;
+  try {
+    ({ couponId } = await deps.gateway.sendCoupon(command));
+  } catch (error) {
+    return settleFailure(deps, command, record, error);
+  }
+  // Store errors from here on propagate: the lease then expires and a retry asks WeChat again with the same key.
+  const change = await deps.ledger.markSent(command, couponId, deps.clock());
+  await countOutcome(deps, change.record);
+  return { status: "SENT", couponId, replayed: !change.changed, record: change.record };
+}
+
+async function settleFailure(
+  deps: SendDependencies,
+  command: SendCommand,
+  record: SendRecord,
+  error: unknown,
+): Promise<SendOutcome> {
+  const decision = decideAfterFailure(error, record.attempts);
+  if (decision.action === "fail") {
+    const change = await deps.ledger.markFailed(command, decision, deps.clock());
+    await countOutcome(deps, change.record);
+    return replayOrFresh(change.record, !change.changed);
+  }
+  await deps.ledger.release(command, record.leaseUntil, deps.clock(), decision);
+  return { status: "RETRY", code: decision.code, message: decision.message, rateLimited: decision.rateLimited, record };
+}
+
+/** A final record seen again: make sure its campaign counted it (a crash may have come between), then replay it. */
+async function replay(deps: SendDependencies, record: SendRecord): Promise<SendOutcome> {
+  await countOutcome(deps, record);
+  return replayOrFresh(record, true);
+}
+
+function replayOrFresh(record: SendRecord, replayed: boolean): SendOutcome {
+  if (record.state === "SENT") return { status: "SENT", couponId: record.couponId!, replayed, record };
+  return {
+    status: "FAILED",
+    code: record.errorCode ?? "UNKNOWN",
+    message: record.errorMessage ?? "send failed",
+    replayed,
+    record,
+  };
+}
+
+/**
+ * Adds a final send to its campaign's counters exactly once in the normal case: count first, then mark the record
+ * counted. A crash between the two writes double-counts one send; campaign reconciliation recounts from the ledger.
+ */
+async function countOutcome(deps: SendDependencies, record: SendRecord): Promise<void> {
+  if (!record.campaignId || record.counted || record.state === "PENDING") return;
+  await deps.campaigns.recordOutcome(record.campaignId, record.state, record.errorCode, deps.clock());
+  await deps.ledger.markCounted(record, deps.clock());
+}

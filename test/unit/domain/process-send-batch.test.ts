@@ -1,0 +1,153 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-store.js";
+import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
+import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
+import { MemorySendQueue } from "#shared/adapters/memory/memory-send-queue.js";
+import { recipientOutRequestNo } from "#shared/domain/campaigns/campaign-keys.js";
+import { createCampaign } from "#shared/domain/campaigns/create-campaign.js";
+import {
+  backoffSeconds,
+  processSendBatch,
+  type WorkerDependencies,
+} from "#shared/domain/campaigns/process-send-batch.js";
+import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
+import { FakeCouponGateway, rateLimited, refused } from "../../helpers/fake-coupon-gateway.js";
+
+let now = 1_800_000_000_000;
+let gateway: FakeCouponGateway;
+let deps: WorkerDependencies;
+let queue: MemorySendQueue;
+const sleep = async (ms: number) => {
+  now += ms;
+};
+
+beforeEach(() => {
+  now = 1_800_000_000_000;
+  gateway = new FakeCouponGateway();
+  queue = new MemorySendQueue();
+  deps = {
+    ledger: new MemorySendLedger(),
+    campaigns: new MemoryCampaignStore(),
+    gateway,
+    clock: () => now,
+    leaseMs: 30_000,
+    governor: new RateGovernor(new MemoryRateCounter(), () => now, sleep),
+    defaultRatePerSecond: 400,
+    maxRateWaitMs: 5_000,
+  };
+});
+
+async function campaignOf(openids: string[], ratePerSecond = 100) {
+  const result = await createCampaign(
+    { campaigns: deps.campaigns, queue, clock: () => now },
+    {
+      mchid: "1900000001",
+      stockId: "9856000",
+      appid: "wx-app",
+      openids,
+      ratePerSecond,
+    },
+  );
+  const batch = queue
+    .drain()
+    .map((message, i) => ({ messageId: `m${i}`, body: JSON.stringify(message), receiveCount: 1 }));
+  return { campaign: result.campaign, batch };
+}
+
+describe("createCampaign", () => {
+  it("queues one message per distinct openid with a deterministic out_request_no", async () => {
+    const { campaign, batch } = await campaignOf(["a", "b", "a"]);
+    expect(campaign).toMatchObject({ total: 2, enqueued: 2, state: "SENDING" });
+    expect(batch.map((m) => JSON.parse(m.body).outRequestNo)).toEqual([
+      recipientOutRequestNo(campaign.id, "a"),
+      recipientOutRequestNo(campaign.id, "b"),
+    ]);
+  });
+
+  it("treats re-posting the same campaign as a replay that queues nothing new", async () => {
+    const first = await campaignOf(["a", "b"]);
+    const again = await createCampaign(
+      { campaigns: deps.campaigns, queue, clock: () => now },
+      {
+        mchid: "1900000001",
+        stockId: "9856000",
+        appid: "wx-app",
+        openids: ["a", "b"],
+        ratePerSecond: 100,
+      },
+    );
+    expect(again).toMatchObject({ replayed: true, campaign: { id: first.campaign.id } });
+    expect(queue.messages).toHaveLength(0);
+  });
+});
+
+describe("processSendBatch", () => {
+  it("sends every recipient once and completes the campaign; a redelivered batch sends nothing more", async () => {
+    const { campaign, batch } = await campaignOf(["a", "b", "c"]);
+    const result = await processSendBatch(deps, batch);
+    expect(result.failures).toEqual([]);
+    await processSendBatch(
+      deps,
+      batch.map((m) => ({ ...m, receiveCount: 2 })),
+    );
+    expect(gateway.issued.size).toBe(3);
+    expect(await deps.campaigns.get(campaign.id)).toMatchObject({ sent: 3, failed: 0, state: "COMPLETED" });
+  });
+
+  it("sets poison messages aside with the reason", async () => {
+    const result = await processSendBatch(deps, [
+      { messageId: "p1", body: "not json", receiveCount: 1 },
+      { messageId: "p2", body: JSON.stringify({ mchid: "m" }), receiveCount: 1 },
+    ]);
+    expect(result.poison.map((p) => p.messageId)).toEqual(["p1", "p2"]);
+    expect(result.poison[1]!.reason).toMatch(/outRequestNo/);
+    expect(gateway.calls).toBe(0);
+  });
+
+  it("hands back messages it could not fit in the rate within the wait budget", async () => {
+    deps.maxRateWaitMs = 0;
+    const { batch } = await campaignOf(["a", "b", "c", "d"], 2);
+    const result = await processSendBatch(deps, batch);
+    expect(gateway.calls).toBe(2);
+    expect(result.failures.map((f) => f.reason)).toEqual(["RATE_WAIT", "RATE_WAIT"]);
+  });
+
+  it("waits for the next second rather than exceed the campaign rate", async () => {
+    const start = now;
+    const { batch } = await campaignOf(["a", "b", "c", "d", "e"], 2);
+    await processSendBatch(deps, batch);
+    expect(gateway.calls).toBe(5);
+    expect(now - start).toBeGreaterThanOrEqual(2000);
+  });
+
+  it("retries 429s with back-off and cuts the campaign's rate", async () => {
+    const { campaign, batch } = await campaignOf(["a"]);
+    gateway.failures.push(rateLimited());
+    const result = await processSendBatch(deps, batch);
+    expect(result.failures[0]).toMatchObject({ reason: "FREQUENCY_LIMITED" });
+    expect(result.failures[0]!.delaySeconds).toBeGreaterThanOrEqual(2);
+    expect(deps.governor.factor(`campaign:${campaign.id}`)).toBe(0.5);
+  });
+
+  it("records final refusals in the campaign's failures by code", async () => {
+    const { campaign, batch } = await campaignOf(["a", "b"]);
+    gateway.failures.push(refused("USER_ACCOUNT_ABNORMAL"));
+    await processSendBatch(deps, batch);
+    expect(await deps.campaigns.get(campaign.id)).toMatchObject({
+      sent: 1,
+      failed: 1,
+      failuresByCode: { USER_ACCOUNT_ABNORMAL: 1 },
+    });
+  });
+});
+
+describe("backoffSeconds", () => {
+  it("grows with the receive count, is capped, and waits at least 2 s after a 429", () => {
+    for (let i = 0; i < 50; i++) {
+      expect(backoffSeconds(1, false)).toBe(1);
+      expect(backoffSeconds(4, false)).toBeLessThanOrEqual(8);
+      expect(backoffSeconds(30, false)).toBeLessThanOrEqual(300);
+      expect(backoffSeconds(1, true)).toBeGreaterThanOrEqual(2);
+    }
+  });
+});

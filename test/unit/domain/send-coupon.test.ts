@@ -1,0 +1,135 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-store.js";
+import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
+import { ConflictError } from "#shared/domain/errors.js";
+import { MAX_SEND_ATTEMPTS, RULE_LIMIT_RETRIES } from "#shared/domain/sends/failure-policy.js";
+import { type SendCommand, type SendDependencies, sendCoupon } from "#shared/domain/sends/send-coupon.js";
+import { FakeCouponGateway, refused, unavailable } from "../../helpers/fake-coupon-gateway.js";
+
+const command: SendCommand = {
+  mchid: "1900000001",
+  outRequestNo: "order-1",
+  stockId: "9856000",
+  openid: "o-user-1",
+  appid: "wx-app",
+  stockCreatorMchid: "1900000001",
+};
+
+let now = 1_800_000_000_000;
+let gateway: FakeCouponGateway;
+let deps: SendDependencies;
+
+beforeEach(() => {
+  gateway = new FakeCouponGateway();
+  deps = {
+    ledger: new MemorySendLedger(),
+    campaigns: new MemoryCampaignStore(),
+    gateway,
+    clock: () => now,
+    leaseMs: 30_000,
+  };
+});
+
+describe("sendCoupon", () => {
+  it("sends once and replays the stored coupon for the same request", async () => {
+    const first = await sendCoupon(deps, command);
+    const second = await sendCoupon(deps, command);
+    expect(first).toMatchObject({ status: "SENT", replayed: false });
+    expect(second).toMatchObject({
+      status: "SENT",
+      replayed: true,
+      couponId: (first as { couponId: string }).couponId,
+    });
+    expect(gateway.calls).toBe(1);
+  });
+
+  it("refuses the same out_request_no for a different request with a conflict naming the field", async () => {
+    await sendCoupon(deps, command);
+    const error = await sendCoupon(deps, { ...command, openid: "o-other" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as ConflictError).field).toBe("out_request_no");
+    expect(gateway.calls).toBe(1);
+  });
+
+  it("stores a final refusal and replays it without calling WeChat again", async () => {
+    gateway.failures.push(refused("NOT_ENOUGH"));
+    expect(await sendCoupon(deps, command)).toMatchObject({ status: "FAILED", code: "NOT_ENOUGH", replayed: false });
+    expect(await sendCoupon(deps, command)).toMatchObject({ status: "FAILED", code: "NOT_ENOUGH", replayed: true });
+    expect(gateway.calls).toBe(1);
+  });
+
+  it("keeps the send PENDING after a retryable failure and finishes it with the same out_request_no", async () => {
+    gateway.failures.push(unavailable());
+    expect(await sendCoupon(deps, command)).toMatchObject({ status: "RETRY", code: "SYSTEM_ERROR" });
+    expect((await deps.ledger.get(command))?.state).toBe("PENDING");
+    expect(await sendCoupon(deps, command)).toMatchObject({ status: "SENT", replayed: false });
+    expect([...gateway.issued.keys()]).toEqual(["order-1"]);
+  });
+
+  it("heals a crash between WeChat's answer and the ledger update: the retry reuses the key and gets the same coupon", async () => {
+    const ledger = deps.ledger;
+    let crash = true;
+    deps.ledger = new Proxy(ledger, {
+      get(target, name) {
+        if (name === "markSent" && crash) {
+          return async () => {
+            crash = false;
+            throw new Error("process killed");
+          };
+        }
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    await expect(sendCoupon(deps, command)).rejects.toThrow("process killed");
+    expect(await sendCoupon(deps, command)).toMatchObject({ status: "IN_PROGRESS" });
+    now += 30_001; // the crashed worker's lease runs out
+    const healed = await sendCoupon(deps, command);
+    expect(healed).toMatchObject({ status: "SENT", couponId: gateway.issued.get("order-1")?.couponId });
+    expect(gateway.issued.size).toBe(1);
+    expect(gateway.calls).toBe(2);
+  });
+
+  it("lets only one of 50 concurrent identical sends call WeChat", async () => {
+    gateway.latencyMs = 20;
+    const outcomes = await Promise.all(Array.from({ length: 50 }, () => sendCoupon(deps, command)));
+    expect(gateway.calls).toBe(1);
+    expect(outcomes.filter((o) => o.status === "SENT")).toHaveLength(1);
+    expect(outcomes.filter((o) => o.status === "IN_PROGRESS")).toHaveLength(49);
+  });
+
+  it("retries a RULE_LIMIT a few times (spurious under concurrency) before recording it", async () => {
+    for (let i = 0; i < RULE_LIMIT_RETRIES; i++) gateway.failures.push(refused("RULE_LIMIT"));
+    for (let i = 1; i < RULE_LIMIT_RETRIES; i++)
+      expect(await sendCoupon(deps, command)).toMatchObject({ status: "RETRY" });
+    expect(await sendCoupon(deps, command)).toMatchObject({ status: "FAILED", code: "RULE_LIMIT" });
+  });
+
+  it("gives up after the attempt budget with RETRIES_EXHAUSTED", async () => {
+    for (let i = 0; i < MAX_SEND_ATTEMPTS; i++) gateway.failures.push(unavailable());
+    let outcome = await sendCoupon(deps, command);
+    while (outcome.status === "RETRY") outcome = await sendCoupon(deps, command);
+    expect(outcome).toMatchObject({ status: "FAILED", code: "RETRIES_EXHAUSTED" });
+    expect(gateway.calls).toBe(MAX_SEND_ATTEMPTS);
+  });
+
+  it("counts each campaign send once, including when a replay finds it uncounted", async () => {
+    await deps.campaigns.create({
+      id: "camp",
+      requestHash: "h",
+      mchid: "m",
+      stockId: "s",
+      appid: "a",
+      total: 2,
+      ratePerSecond: 10,
+      createdAt: now,
+    });
+    const send = { ...command, campaignId: "camp" };
+    await sendCoupon(deps, send);
+    await sendCoupon(deps, send);
+    gateway.failures.push(refused("NOT_ENOUGH"));
+    await sendCoupon(deps, { ...send, outRequestNo: "order-2", openid: "o-user-2" });
+    const campaign = await deps.campaigns.get("camp");
+    expect(campaign).toMatchObject({ sent: 1, failed: 1, failuresByCode: { NOT_ENOUGH: 1 }, state: "COMPLETED" });
+  });
+});
