@@ -1,0 +1,47 @@
+import type { Server } from "node:http";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+
+/** The subset of dynalite 4.0.0's options we use (it ships no types). */
+interface DynaliteOptions {
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+  /** LevelDB directory; in memory when absent. */
+  path?: string;
+}
+
+export interface Dynalite {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * dynalite in-process on 127.0.0.1:0 (about 100 ms to start). Quirks (local-stack.md §1): no transactions, no
+ * UpdateTimeToLive, `ReturnValuesOnConditionCheckFailure` ignored; the adapters avoid or work around all three.
+ */
+export async function startDynalite(options: { path?: string } = {}): Promise<Dynalite> {
+  const require = createRequire(import.meta.url);
+  const dynalite = require("dynalite") as (options: DynaliteOptions) => Server;
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.path === undefined ? {} : { path: options.path }),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    // dynalite's close() waits for the HTTP server to close (so keep-alive sockets are cut) and then closes LevelDB,
+    // which must finish before another dynalite may open the same directory.
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error?: Error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,58 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+
+export type Item = Record<string, unknown>;
+
+export function isConditionalCheckFailed(error: unknown): error is ConditionalCheckFailedException {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as { name?: string } | null)?.name === "ConditionalCheckFailedException"
+  );
+}
+
+/**
+ * The item as it was when a conditional write failed. Writes ask for `ReturnValuesOnConditionCheckFailure: ALL_OLD`,
+ * which DynamoDB (and DynamoDB Local) honour, returning the item still marshalled even through the DocumentClient;
+ * dynalite ignores it, so fall back to a strongly consistent GetItem (as Powertools idempotency does).
+ * `undefined`: there is no item (the condition failed on `attribute_exists(pk)`).
+ */
+export async function itemAfterConditionFailure(
+  error: ConditionalCheckFailedException,
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  pk: string,
+): Promise<Item | undefined> {
+  const returned = (error as { Item?: Record<string, unknown> }).Item;
+  if (returned !== undefined && Object.keys(returned).length > 0) {
+    // Marshalled values are AttributeValue objects ({S: "…"}); pk is always a string attribute.
+    return typeof returned.pk === "object" ? unmarshall(returned as Parameters<typeof unmarshall>[0]) : returned;
+  }
+  return getItem(doc, tableName, pk);
+}
+
+export async function getItem(doc: DynamoDBDocumentClient, tableName: string, pk: string): Promise<Item | undefined> {
+  const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: { pk }, ConsistentRead: true }));
+  return Item;
+}
+
+/**
+ * Named condition fragments. Each says, in DynamoDB's expression language, one rule of the ledgers; the adapters
+ * combine them with AND and pass the matching names/values (`#state`, `:pending`, …) from `CONDITION_NAMES`.
+ */
+export const CONDITION = {
+  /** First writer wins: the uniqueness of an idempotency key. */
+  absent: "attribute_not_exists(pk)",
+  /** Updates never create items (UpdateItem would otherwise upsert a half-empty record). */
+  exists: "attribute_exists(pk)",
+  /** Only a PENDING record may be worked on or failed. */
+  pending: "#state = :pending",
+  /** A lease is free once its time has passed (0 = never leased). */
+  leaseExpired: "#lease_until <= :now",
+  /** Fencing: only the holder of this exact lease may release it. */
+  leaseHeldBy: "#lease_until = :lease",
+  /** A success is recorded at most once (a repeated success is compared by the caller, not rewritten). */
+  notSucceeded: "#state <> :succeeded",
+} as const;
+
+export const and = (...fragments: string[]): string => fragments.map((f) => `(${f})`).join(" AND ");

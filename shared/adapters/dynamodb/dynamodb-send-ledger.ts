@@ -1,0 +1,258 @@
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { ConflictError, NotFoundError } from "../../domain/errors.js";
+import type {
+  ClaimResult,
+  ErrorInfo,
+  LeaseResult,
+  ListPage,
+  NewSendRecord,
+  SendKey,
+  SendLedger,
+  SendRecord,
+  SendState,
+  StateChange,
+} from "../../domain/ports.js";
+import { newSendRecord } from "../record-rules.js";
+import {
+  and,
+  CONDITION,
+  getItem,
+  type Item,
+  isConditionalCheckFailed,
+  itemAfterConditionFailure,
+} from "./conditional.js";
+import { decodeCursor, encodeCursor } from "./cursor.js";
+import { acquireLeaseItem, num, optionalString, releaseLeaseItem, str } from "./leased-item.js";
+import { GSI1, KEY } from "./table-definition.js";
+
+export interface DynamoDbAdapterOptions {
+  /** From `createDocumentClient()`. */
+  doc: DynamoDBDocumentClient;
+  /** env `TABLE_NAME`. */
+  tableName: string;
+}
+
+/** `SendLedger` on the single table: item `SEND#{mchid}#{out_request_no}`, in gsi1 under its campaign. */
+export class DynamoDbSendLedger implements SendLedger {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(options: DynamoDbAdapterOptions) {
+    this.#doc = options.doc;
+    this.#table = options.tableName;
+  }
+
+  async claim(input: NewSendRecord, options: { leaseMs?: number } = {}): Promise<ClaimResult<SendRecord>> {
+    const record = newSendRecord(input, options.leaseMs);
+    const pk = KEY.send(record.mchid, record.outRequestNo);
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: toItem(record),
+          // The uniqueness of (mchid, out_request_no): the first request wins, every other one replays it.
+          ConditionExpression: CONDITION.absent,
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { created: true, record };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
+      // Deleted between the failed put and the read: only possible by hand; let the caller retry.
+      if (existing === undefined) throw error;
+      return { created: false, record: fromItem(existing) };
+    }
+  }
+
+  acquireLease(key: SendKey, now: number, leaseMs: number): Promise<LeaseResult<SendRecord>> {
+    return acquireLeaseItem(this.#doc, this.#table, pkOf(key), now, leaseMs, fromItem);
+  }
+
+  async markSent(key: SendKey, couponId: string, now: number): Promise<StateChange<SendRecord>> {
+    const pk = pkOf(key);
+    try {
+      const { Attributes } = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk },
+          UpdateExpression:
+            "SET #state = :sent, #coupon_id = :coupon, #lease_until = :zero, #updated_at = :now REMOVE #error_code, #error_message",
+          // Record a success once. PENDING and FAILED may both move to SENT: a late success beats a recorded
+          // failure because the coupon exists. A repeat of the same success is answered from the stored item.
+          ConditionExpression: and(CONDITION.exists, CONDITION.notSucceeded),
+          ExpressionAttributeNames: {
+            "#state": "state",
+            "#coupon_id": "coupon_id",
+            "#lease_until": "lease_until",
+            "#updated_at": "updated_at",
+            "#error_code": "error_code",
+            "#error_message": "error_message",
+          },
+          ExpressionAttributeValues: {
+            ":sent": "SENT",
+            ":succeeded": "SENT",
+            ":coupon": couponId,
+            ":zero": 0,
+            ":now": now,
+          },
+          ReturnValues: "ALL_NEW",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { changed: true, record: fromItem(Attributes ?? {}) };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
+      if (existing === undefined) throw new NotFoundError("out_request_no", "no send record for this out_request_no");
+      const record = fromItem(existing);
+      if (record.couponId === couponId) return { changed: false, record };
+      throw new ConflictError("COUPON_ID_MISMATCH", "coupon_id", "the send is already recorded with another coupon_id");
+    }
+  }
+
+  async markFailed(key: SendKey, error: ErrorInfo, now: number): Promise<StateChange<SendRecord>> {
+    const pk = pkOf(key);
+    try {
+      const { Attributes } = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk },
+          UpdateExpression:
+            "SET #state = :failed, #error_code = :code, #error_message = :message, #lease_until = :zero, #updated_at = :now",
+          // Only PENDING can fail: a SENT record stays sent (the coupon exists), a FAILED one keeps its first code.
+          ConditionExpression: and(CONDITION.exists, CONDITION.pending),
+          ExpressionAttributeNames: {
+            "#state": "state",
+            "#error_code": "error_code",
+            "#error_message": "error_message",
+            "#lease_until": "lease_until",
+            "#updated_at": "updated_at",
+          },
+          ExpressionAttributeValues: {
+            ":failed": "FAILED",
+            ":pending": "PENDING",
+            ":code": error.code,
+            ":message": error.message,
+            ":zero": 0,
+            ":now": now,
+          },
+          ReturnValues: "ALL_NEW",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { changed: true, record: fromItem(Attributes ?? {}) };
+    } catch (e) {
+      if (!isConditionalCheckFailed(e)) throw e;
+      const existing = await itemAfterConditionFailure(e, this.#doc, this.#table, pk);
+      if (existing === undefined) throw new NotFoundError("out_request_no", "no send record for this out_request_no");
+      return { changed: false, record: fromItem(existing) };
+    }
+  }
+
+  release(key: SendKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean> {
+    return releaseLeaseItem(this.#doc, this.#table, pkOf(key), leaseUntil, now, lastError);
+  }
+
+  async markCounted(key: SendKey, now: number): Promise<void> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: pkOf(key) },
+          UpdateExpression: "SET #counted = :true, #updated_at = :now",
+          ConditionExpression: CONDITION.exists,
+          ExpressionAttributeNames: { "#counted": "counted", "#updated_at": "updated_at" },
+          ExpressionAttributeValues: { ":true": true, ":now": now },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error))
+        throw new NotFoundError("out_request_no", "no send record for this out_request_no");
+      throw error;
+    }
+  }
+
+  async get(key: SendKey): Promise<SendRecord | undefined> {
+    const item = await getItem(this.#doc, this.#table, pkOf(key));
+    return item === undefined ? undefined : fromItem(item);
+  }
+
+  async listByCampaign(
+    campaignId: string,
+    options: { limit?: number; cursor?: string } = {},
+  ): Promise<ListPage<SendRecord>> {
+    const limit = options.limit ?? 100;
+    // Ask for one more than the page so the cursor is only returned when another item really follows.
+    const { Items = [] } = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: GSI1,
+        KeyConditionExpression: "gsi1pk = :pk",
+        ExpressionAttributeValues: { ":pk": KEY.campaignSends(campaignId) },
+        Limit: limit + 1,
+        ...(options.cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(options.cursor) }),
+      }),
+    );
+    const items = Items.slice(0, limit);
+    const last = items.at(-1);
+    if (Items.length <= limit || last === undefined) return { items: items.map(fromItem) };
+    return {
+      items: items.map(fromItem),
+      cursor: encodeCursor({ pk: last.pk, gsi1pk: last.gsi1pk, gsi1sk: last.gsi1sk }),
+    };
+  }
+}
+
+const pkOf = (key: SendKey): string => KEY.send(key.mchid, key.outRequestNo);
+
+function toItem(r: SendRecord): Item {
+  return {
+    pk: KEY.send(r.mchid, r.outRequestNo),
+    type: "SEND",
+    mchid: r.mchid,
+    out_request_no: r.outRequestNo,
+    request_hash: r.requestHash,
+    stock_id: r.stockId,
+    openid: r.openid,
+    appid: r.appid,
+    campaign_id: r.campaignId,
+    state: r.state,
+    coupon_id: r.couponId,
+    error_code: r.errorCode,
+    error_message: r.errorMessage,
+    attempts: r.attempts,
+    lease_until: r.leaseUntil,
+    counted: r.counted,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+    // Sends of a campaign are listed through gsi1 (reconciliation); others stay out of the index.
+    ...(r.campaignId === undefined ? {} : { gsi1pk: KEY.campaignSends(r.campaignId), gsi1sk: r.outRequestNo }),
+  };
+}
+
+function fromItem(item: Item): SendRecord {
+  const record: SendRecord = {
+    mchid: str(item, "mchid"),
+    outRequestNo: str(item, "out_request_no"),
+    requestHash: str(item, "request_hash"),
+    stockId: str(item, "stock_id"),
+    openid: str(item, "openid"),
+    appid: str(item, "appid"),
+    state: str(item, "state") as SendState,
+    attempts: num(item, "attempts"),
+    leaseUntil: num(item, "lease_until"),
+    counted: item.counted === true,
+    createdAt: num(item, "created_at"),
+    updatedAt: num(item, "updated_at"),
+  };
+  const campaignId = optionalString(item, "campaign_id");
+  if (campaignId !== undefined) record.campaignId = campaignId;
+  const couponId = optionalString(item, "coupon_id");
+  if (couponId !== undefined) record.couponId = couponId;
+  const errorCode = optionalString(item, "error_code");
+  if (errorCode !== undefined) record.errorCode = errorCode;
+  const errorMessage = optionalString(item, "error_message");
+  if (errorMessage !== undefined) record.errorMessage = errorMessage;
+  return record;
+}

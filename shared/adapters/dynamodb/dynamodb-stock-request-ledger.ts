@@ -1,0 +1,208 @@
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { ConflictError, NotFoundError } from "../../domain/errors.js";
+import type {
+  ClaimResult,
+  ErrorInfo,
+  LeaseResult,
+  LedgerKey,
+  NewStockRequestRecord,
+  StateChange,
+  StockRequestLedger,
+  StockRequestRecord,
+  StockRequestState,
+} from "../../domain/ports.js";
+import { newStockRequestRecord } from "../record-rules.js";
+import {
+  and,
+  CONDITION,
+  getItem,
+  type Item,
+  isConditionalCheckFailed,
+  itemAfterConditionFailure,
+} from "./conditional.js";
+import type { DynamoDbAdapterOptions } from "./dynamodb-send-ledger.js";
+import { acquireLeaseItem, num, optionalString, releaseLeaseItem, str } from "./leased-item.js";
+import { KEY } from "./table-definition.js";
+
+/** `StockRequestLedger` on the single table: item `STOCK_REQ#{mchid}#{out_request_no}`. */
+export class DynamoDbStockRequestLedger implements StockRequestLedger {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(options: DynamoDbAdapterOptions) {
+    this.#doc = options.doc;
+    this.#table = options.tableName;
+  }
+
+  async claim(
+    input: NewStockRequestRecord,
+    options: { leaseMs?: number } = {},
+  ): Promise<ClaimResult<StockRequestRecord>> {
+    const record = newStockRequestRecord(input, options.leaseMs);
+    const pk = pkOf(record);
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: toItem(record),
+          // One create-stock per (mchid, out_request_no): the first request wins, repeats replay it.
+          ConditionExpression: CONDITION.absent,
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { created: true, record };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
+      if (existing === undefined) throw error;
+      return { created: false, record: fromItem(existing) };
+    }
+  }
+
+  acquireLease(key: LedgerKey, now: number, leaseMs: number): Promise<LeaseResult<StockRequestRecord>> {
+    return acquireLeaseItem(this.#doc, this.#table, pkOf(key), now, leaseMs, fromItem);
+  }
+
+  async complete(
+    key: LedgerKey,
+    outcome: { stockId: string; result: unknown },
+    now: number,
+  ): Promise<StateChange<StockRequestRecord>> {
+    const pk = pkOf(key);
+    try {
+      const { Attributes } = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk },
+          UpdateExpression:
+            "SET #state = :created, #stock_id = :stock, #result_json = :result, #lease_until = :zero, #updated_at = :now REMOVE #error_code, #error_message",
+          // Record the creation once; a late success overrides a recorded failure because the stock exists.
+          ConditionExpression: and(CONDITION.exists, CONDITION.notSucceeded),
+          ExpressionAttributeNames: {
+            "#state": "state",
+            "#stock_id": "stock_id",
+            "#result_json": "result_json",
+            "#lease_until": "lease_until",
+            "#updated_at": "updated_at",
+            "#error_code": "error_code",
+            "#error_message": "error_message",
+          },
+          ExpressionAttributeValues: {
+            ":created": "CREATED",
+            ":succeeded": "CREATED",
+            ":stock": outcome.stockId,
+            // JSON text, not a map: WeChat's body is replayed byte-for-byte in shape, with no marshalling surprises.
+            ":result": JSON.stringify(outcome.result ?? null),
+            ":zero": 0,
+            ":now": now,
+          },
+          ReturnValues: "ALL_NEW",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { changed: true, record: fromItem(Attributes ?? {}) };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
+      if (existing === undefined) throw new NotFoundError("out_request_no", "no stock request for this out_request_no");
+      const record = fromItem(existing);
+      if (record.stockId === outcome.stockId) return { changed: false, record };
+      throw new ConflictError(
+        "STOCK_ID_MISMATCH",
+        "stock_id",
+        "the stock request is already recorded with another stock_id",
+      );
+    }
+  }
+
+  async fail(key: LedgerKey, error: ErrorInfo, now: number): Promise<StateChange<StockRequestRecord>> {
+    const pk = pkOf(key);
+    try {
+      const { Attributes } = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk },
+          UpdateExpression:
+            "SET #state = :failed, #error_code = :code, #error_message = :message, #lease_until = :zero, #updated_at = :now",
+          // Only PENDING can fail; CREATED stays created, FAILED keeps its first code.
+          ConditionExpression: and(CONDITION.exists, CONDITION.pending),
+          ExpressionAttributeNames: {
+            "#state": "state",
+            "#error_code": "error_code",
+            "#error_message": "error_message",
+            "#lease_until": "lease_until",
+            "#updated_at": "updated_at",
+          },
+          ExpressionAttributeValues: {
+            ":failed": "FAILED",
+            ":pending": "PENDING",
+            ":code": error.code,
+            ":message": error.message,
+            ":zero": 0,
+            ":now": now,
+          },
+          ReturnValues: "ALL_NEW",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { changed: true, record: fromItem(Attributes ?? {}) };
+    } catch (e) {
+      if (!isConditionalCheckFailed(e)) throw e;
+      const existing = await itemAfterConditionFailure(e, this.#doc, this.#table, pk);
+      if (existing === undefined) throw new NotFoundError("out_request_no", "no stock request for this out_request_no");
+      return { changed: false, record: fromItem(existing) };
+    }
+  }
+
+  release(key: LedgerKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean> {
+    return releaseLeaseItem(this.#doc, this.#table, pkOf(key), leaseUntil, now, lastError);
+  }
+
+  async get(key: LedgerKey): Promise<StockRequestRecord | undefined> {
+    const item = await getItem(this.#doc, this.#table, pkOf(key));
+    return item === undefined ? undefined : fromItem(item);
+  }
+}
+
+const pkOf = (key: LedgerKey): string => KEY.stockRequest(key.mchid, key.outRequestNo);
+
+function toItem(r: StockRequestRecord): Item {
+  return {
+    pk: pkOf(r),
+    type: "STOCK_REQ",
+    mchid: r.mchid,
+    out_request_no: r.outRequestNo,
+    request_hash: r.requestHash,
+    state: r.state,
+    stock_id: r.stockId,
+    result_json: r.result === undefined ? undefined : JSON.stringify(r.result),
+    error_code: r.errorCode,
+    error_message: r.errorMessage,
+    attempts: r.attempts,
+    lease_until: r.leaseUntil,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+  };
+}
+
+function fromItem(item: Item): StockRequestRecord {
+  const record: StockRequestRecord = {
+    mchid: str(item, "mchid"),
+    outRequestNo: str(item, "out_request_no"),
+    requestHash: str(item, "request_hash"),
+    state: str(item, "state") as StockRequestState,
+    attempts: num(item, "attempts"),
+    leaseUntil: num(item, "lease_until"),
+    createdAt: num(item, "created_at"),
+    updatedAt: num(item, "updated_at"),
+  };
+  const stockId = optionalString(item, "stock_id");
+  if (stockId !== undefined) record.stockId = stockId;
+  const resultJson = optionalString(item, "result_json");
+  if (resultJson !== undefined) record.result = JSON.parse(resultJson);
+  const errorCode = optionalString(item, "error_code");
+  if (errorCode !== undefined) record.errorCode = errorCode;
+  const errorMessage = optionalString(item, "error_message");
+  if (errorMessage !== undefined) record.errorMessage = errorMessage;
+  return record;
+}

@@ -1,0 +1,89 @@
+import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { ErrorInfo, LeaseResult } from "../../domain/ports.js";
+import { and, CONDITION, type Item, isConditionalCheckFailed, itemAfterConditionFailure } from "./conditional.js";
+
+/** Lease operations shared by the send ledger and the stock-request ledger (same attribute names). */
+export async function acquireLeaseItem<R>(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  pk: string,
+  now: number,
+  leaseMs: number,
+  fromItem: (item: Item) => R,
+): Promise<LeaseResult<R>> {
+  try {
+    const { Attributes } = await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { pk },
+        UpdateExpression: "SET #lease_until = :until, #updated_at = :now ADD #attempts :one",
+        // Only a PENDING record whose lease has lapsed can be taken: a live lease means a WeChat call is in flight.
+        ConditionExpression: and(CONDITION.exists, CONDITION.pending, CONDITION.leaseExpired),
+        ExpressionAttributeNames: {
+          "#state": "state",
+          "#lease_until": "lease_until",
+          "#updated_at": "updated_at",
+          "#attempts": "attempts",
+        },
+        ExpressionAttributeValues: { ":pending": "PENDING", ":now": now, ":until": now + leaseMs, ":one": 1 },
+        ReturnValues: "ALL_NEW",
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+    );
+    return { status: "acquired", record: fromItem(Attributes ?? {}) };
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+    const existing = await itemAfterConditionFailure(error, doc, tableName, pk);
+    if (existing === undefined) return { status: "missing" };
+    const record = fromItem(existing);
+    if (existing.state !== "PENDING") return { status: "final", record };
+    // Re-read may show a lease that expired since the write failed; still report busy (the caller retries later).
+    return { status: "busy", record };
+  }
+}
+
+export async function releaseLeaseItem(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  pk: string,
+  leaseUntil: number,
+  now: number,
+  lastError: ErrorInfo | undefined,
+): Promise<boolean> {
+  const setError = lastError === undefined ? "" : ", #error_code = :code, #error_message = :message";
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { pk },
+        UpdateExpression: `SET #lease_until = :zero, #updated_at = :now${setError}`,
+        // Fenced on the caller's own lease: a worker whose lease expired must not free the next worker's lease.
+        ConditionExpression: and(CONDITION.exists, CONDITION.pending, CONDITION.leaseHeldBy),
+        ExpressionAttributeNames: {
+          "#state": "state",
+          "#lease_until": "lease_until",
+          "#updated_at": "updated_at",
+          ...(lastError === undefined ? {} : { "#error_code": "error_code", "#error_message": "error_message" }),
+        },
+        ExpressionAttributeValues: {
+          ":pending": "PENDING",
+          ":lease": leaseUntil,
+          ":zero": 0,
+          ":now": now,
+          ...(lastError === undefined ? {} : { ":code": lastError.code, ":message": lastError.message }),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** Reads an optional string attribute. */
+export const optionalString = (item: Item, name: string): string | undefined =>
+  typeof item[name] === "string" ? (item[name] as string) : undefined;
+
+export const num = (item: Item, name: string): number => Number(item[name] ?? 0);
+export const str = (item: Item, name: string): string => String(item[name] ?? "");

@@ -1,0 +1,72 @@
+import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+
+/**
+ * The single table, described once. The local stack creates it from `createTableInput`; the CDK stateful stack maps
+ * `TABLE_SPEC` onto `dynamodb.TableV2` (string keys → `AttributeType.STRING`, PAY_PER_REQUEST, PITR on, TTL attribute).
+ *
+ * Items (pk → contents):
+ * - `SEND#{mchid}#{out_request_no}`      send record; in gsi1 under `CAMPAIGN#{id}#SENDS` when it belongs to a campaign
+ * - `STOCK_REQ#{mchid}#{out_request_no}` idempotent create-stock record
+ * - `CAMPAIGN#{id}`                      campaign with atomic counters
+ * - `NOTIFY#{id}`                        de-duplicated notification + stored event; gsi1 `COUPON#{coupon_id}`; TTL
+ * - `CERT#{serial}`                      platform certificate cache; gsi1 `CERTS`; TTL at the certificate's expiry
+ * - `RATE#{scope}#{epoch_second}`        shared per-second send counter of the rate governor; TTL 2 minutes
+ */
+export const TABLE_SPEC = {
+  partitionKey: { name: "pk", type: "S" },
+  billingMode: "PAY_PER_REQUEST",
+  pointInTimeRecovery: true,
+  timeToLiveAttribute: "expires_at",
+  globalSecondaryIndexes: [
+    {
+      indexName: "gsi1",
+      partitionKey: { name: "gsi1pk", type: "S" },
+      sortKey: { name: "gsi1sk", type: "S" },
+      // ALL: the readers (reconciliation, coupon history) want whole records and would otherwise fetch each one.
+      projection: "ALL",
+    },
+  ],
+} as const;
+
+export const GSI1 = TABLE_SPEC.globalSecondaryIndexes[0].indexName;
+export const TTL_ATTRIBUTE = TABLE_SPEC.timeToLiveAttribute;
+
+/** Item key prefixes (single-table design). */
+export const KEY = {
+  send: (mchid: string, outRequestNo: string) => `SEND#${mchid}#${outRequestNo}`,
+  stockRequest: (mchid: string, outRequestNo: string) => `STOCK_REQ#${mchid}#${outRequestNo}`,
+  campaign: (id: string) => `CAMPAIGN#${id}`,
+  campaignSends: (id: string) => `CAMPAIGN#${id}#SENDS`,
+  notification: (id: string) => `NOTIFY#${id}`,
+  couponNotifications: (couponId: string) => `COUPON#${couponId}`,
+  certificate: (serial: string) => `CERT#${serial}`,
+  certificates: () => "CERTS",
+  rate: (scope: string, epochSecond: number) => `RATE#${scope}#${epochSecond}`,
+} as const;
+
+/** CreateTable input for the SDK (local stack, tests). TTL needs a separate UpdateTimeToLive call (see below). */
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  const gsis = TABLE_SPEC.globalSecondaryIndexes;
+  const attributeNames = new Map<string, "S">([[TABLE_SPEC.partitionKey.name, TABLE_SPEC.partitionKey.type]]);
+  for (const gsi of gsis) {
+    attributeNames.set(gsi.partitionKey.name, gsi.partitionKey.type);
+    attributeNames.set(gsi.sortKey.name, gsi.sortKey.type);
+  }
+  return {
+    TableName: tableName,
+    BillingMode: TABLE_SPEC.billingMode,
+    AttributeDefinitions: [...attributeNames].map(([AttributeName, AttributeType]) => ({
+      AttributeName,
+      AttributeType,
+    })),
+    KeySchema: [{ AttributeName: TABLE_SPEC.partitionKey.name, KeyType: "HASH" }],
+    GlobalSecondaryIndexes: gsis.map((gsi) => ({
+      IndexName: gsi.indexName,
+      KeySchema: [
+        { AttributeName: gsi.partitionKey.name, KeyType: "HASH" },
+        { AttributeName: gsi.sortKey.name, KeyType: "RANGE" },
+      ],
+      Projection: { ProjectionType: gsi.projection },
+    })),
+  };
+}

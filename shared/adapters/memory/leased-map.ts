@@ -1,0 +1,69 @@
+import type { ErrorInfo, LeaseResult, LedgerKey } from "../../domain/ports.js";
+
+/** Fields every leased ledger record has (send records and stock-request records). */
+export interface LeasedFields extends LedgerKey {
+  state: string;
+  attempts: number;
+  leaseUntil: number;
+  errorCode?: string;
+  errorMessage?: string;
+  updatedAt: number;
+}
+
+export const ledgerKeyString = (key: LedgerKey): string => `${key.mchid}#${key.outRequestNo}`;
+
+/**
+ * The lease rules of the ledgers, over a Map. Every method runs synchronously between awaits, which is what makes
+ * the in-memory fakes atomic, like a conditional write. Records are copied in and out.
+ */
+export class LeasedMap<R extends LeasedFields> {
+  readonly #items = new Map<string, R>();
+
+  get(key: LedgerKey): R | undefined {
+    const item = this.#items.get(ledgerKeyString(key));
+    return item === undefined ? undefined : structuredClone(item);
+  }
+
+  putIfAbsent(record: R): { created: boolean; record: R } {
+    const k = ledgerKeyString(record);
+    const existing = this.#items.get(k);
+    if (existing !== undefined) return { created: false, record: structuredClone(existing) };
+    this.#items.set(k, structuredClone(record));
+    return { created: true, record: structuredClone(record) };
+  }
+
+  /** Applies `change` to the stored record (in place) and returns a copy; the caller has checked the condition. */
+  update(key: LedgerKey, change: (r: R) => void): R {
+    const item = this.#items.get(ledgerKeyString(key));
+    if (item === undefined) throw new Error("LeasedMap.update on a missing record");
+    change(item);
+    return structuredClone(item);
+  }
+
+  acquireLease(key: LedgerKey, now: number, leaseMs: number): LeaseResult<R> {
+    const item = this.#items.get(ledgerKeyString(key));
+    if (item === undefined) return { status: "missing" };
+    if (item.state !== "PENDING") return { status: "final", record: structuredClone(item) };
+    if (item.leaseUntil > now) return { status: "busy", record: structuredClone(item) };
+    item.leaseUntil = now + leaseMs;
+    item.attempts += 1;
+    item.updatedAt = now;
+    return { status: "acquired", record: structuredClone(item) };
+  }
+
+  release(key: LedgerKey, leaseUntil: number, now: number, lastError?: ErrorInfo): boolean {
+    const item = this.#items.get(ledgerKeyString(key));
+    if (item === undefined || item.state !== "PENDING" || item.leaseUntil !== leaseUntil) return false;
+    item.leaseUntil = 0;
+    item.updatedAt = now;
+    if (lastError !== undefined) {
+      item.errorCode = lastError.code;
+      item.errorMessage = lastError.message;
+    }
+    return true;
+  }
+
+  values(): R[] {
+    return [...this.#items.values()].map((r) => structuredClone(r));
+  }
+}

@@ -1,0 +1,30 @@
+import type { CouponEvent, EventPublisher, SendMessage, SendQueue } from "../../domain/ports.js";
+import { clampVisibility } from "../record-rules.js";
+
+/** In-memory `SendQueue`: keeps what was enqueued and every delay asked for, for assertions in unit tests. */
+export class MemorySendQueue implements SendQueue {
+  readonly messages: SendMessage[] = [];
+  readonly delays: Array<{ receiptHandle: string; seconds: number }> = [];
+
+  async enqueue(messages: SendMessage[]): Promise<void> {
+    this.messages.push(...messages.map((m) => structuredClone(m)));
+  }
+
+  async delay(receiptHandle: string, seconds: number): Promise<void> {
+    this.delays.push({ receiptHandle, seconds: clampVisibility(seconds) });
+  }
+
+  /** Removes and returns everything enqueued so far. */
+  drain(): SendMessage[] {
+    return this.messages.splice(0, this.messages.length);
+  }
+}
+
+/** In-memory `EventPublisher`. */
+export class MemoryEventPublisher implements EventPublisher {
+  readonly events: CouponEvent[] = [];
+
+  async publish(event: CouponEvent): Promise<void> {
+    this.events.push(structuredClone(event));
+  }
+}

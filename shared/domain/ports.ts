@@ -1,0 +1,379 @@
+/**
+ * The domain's dependencies, as small interfaces. Adapters live in `shared/adapters/` (DynamoDB, SQS, Secrets Manager,
+ * and in-memory fakes that are the reference for the contract suites in `test/contract/`). Nothing here imports AWS.
+ *
+ * Conventions shared by every port:
+ * - times are epoch milliseconds supplied by the caller (`now`), so tests are deterministic; only `Clock` reads time;
+ * - writes that may race are conditional; a lost race is reported as data (`created: false`, `changed: false`, …)
+ *   carrying the record as stored, never as an exception, so a replay can return the stored outcome;
+ * - a key reused for a *different* request is a `ConflictError` (shared/domain/errors.ts) only where the port itself
+ *   can tell (campaign create); for sends and stock requests the caller compares `requestHash`;
+ * - returned records are copies: mutating them changes nothing stored.
+ */
+
+/** Current time in epoch milliseconds. Production: `Date.now`. */
+export type Clock = () => number;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Leases (shared by the send ledger and the stock-request ledger)
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Outcome of trying to take the single right to call WeChat for a record.
+ * - `acquired`: the caller holds the lease until `record.leaseUntil`; `record.attempts` was incremented.
+ * - `busy`: another worker holds an unexpired lease; retry after `record.leaseUntil`.
+ * - `final`: the record is no longer PENDING (already sent/created or failed): replay `record`, do not call WeChat.
+ * - `missing`: no such record (it is always written before a message is queued, so this is a poison message).
+ */
+export type LeaseResult<R> =
+  | { status: "acquired"; record: R }
+  | { status: "busy"; record: R }
+  | { status: "final"; record: R }
+  | { status: "missing" };
+
+/** Outcome of a conditional state change: `changed` is false when the record already held (or had moved past) it. */
+export interface StateChange<R> {
+  changed: boolean;
+  record: R;
+}
+
+/** A failure as WeChat (or our validation) reported it. `message` must hold no secret and no decrypted payload. */
+export interface ErrorInfo {
+  code: string;
+  message: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// SendLedger: one record per (mchid, out_request_no)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Key of a ledger record: WeChat de-duplicates on the same pair. */
+export interface LedgerKey {
+  mchid: string;
+  outRequestNo: string;
+}
+
+export type SendKey = LedgerKey;
+
+export type SendState = "PENDING" | "SENT" | "FAILED";
+
+export interface SendRecord extends SendKey {
+  /** Hash of the business fields of the request (stock, openid, appid, …): a replay with another hash is a conflict. */
+  requestHash: string;
+  stockId: string;
+  openid: string;
+  appid: string;
+  campaignId?: string;
+  state: SendState;
+  couponId?: string;
+  /** Final failure code when FAILED; the last retryable error while PENDING (if the worker recorded one). */
+  errorCode?: string;
+  errorMessage?: string;
+  /** Number of leases taken, i.e. WeChat calls started. */
+  attempts: number;
+  /** Epoch ms until which a worker holds the right to call WeChat; 0 = free. Doubles as the lease's fencing token. */
+  leaseUntil: number;
+  /** The final outcome was added to the campaign's counters (`markCounted`). Not touched by markSent/markFailed. */
+  counted: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What the caller supplies to create a send record; the ledger sets state PENDING, attempts and the lease. */
+export interface NewSendRecord extends SendKey {
+  requestHash: string;
+  stockId: string;
+  openid: string;
+  appid: string;
+  campaignId?: string;
+  createdAt: number;
+}
+
+export interface ClaimResult<R> {
+  /** true: this call created the record. false: it existed; `record` is the stored one (compare its requestHash). */
+  created: boolean;
+  record: R;
+}
+
+export interface ListPage<R> {
+  items: R[];
+  /** Opaque cursor for the next page; absent on the last page. */
+  cursor?: string;
+}
+
+/**
+ * Durable, idempotent record of every coupon send. The record is written before WeChat is called, and the same
+ * out_request_no is reused on every retry, so a crash between the call and `markSent` is healed by the retry.
+ */
+export interface SendLedger {
+  /**
+   * Creates the record if `(mchid, outRequestNo)` is unused (one conditional put).
+   * With `leaseMs`, the new record is created already leased to the caller (attempts 1, leaseUntil createdAt+leaseMs),
+   * saving a write on the synchronous send path.
+   */
+  claim(record: NewSendRecord, options?: { leaseMs?: number }): Promise<ClaimResult<SendRecord>>;
+
+  /** Takes the lease if the record is PENDING and its lease expired (`leaseUntil <= now`); increments attempts. */
+  acquireLease(key: SendKey, now: number, leaseMs: number): Promise<LeaseResult<SendRecord>>;
+
+  /**
+   * PENDING or FAILED → SENT with `couponId` (a late success overrides a recorded failure: the coupon exists).
+   * Idempotent: already SENT with the same couponId → `{changed: false}`. Already SENT with another couponId →
+   * `ConflictError` (WeChat never returns two coupons for one out_request_no). Unknown key → `NotFoundError`.
+   */
+  markSent(key: SendKey, couponId: string, now: number): Promise<StateChange<SendRecord>>;
+
+  /**
+   * PENDING → FAILED with a final error code. If the record is no longer PENDING (SENT or already FAILED) nothing is
+   * written and `{changed: false, record}` tells the caller which outcome won. Unknown key → `NotFoundError`.
+   */
+  markFailed(key: SendKey, error: ErrorInfo, now: number): Promise<StateChange<SendRecord>>;
+
+  /**
+   * Drops the caller's lease so a retry can run at once (after a retryable error), optionally recording the error.
+   * Fenced by `leaseUntil` (the value the caller acquired): if another worker has taken the lease since, or the record
+   * is no longer PENDING, nothing is written and the result is false.
+   */
+  release(key: SendKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean>;
+
+  /**
+   * Sets `counted` (the campaign counters include this record's outcome). Idempotent, unconditional apart from the
+   * record existing. Unknown key → `NotFoundError`.
+   */
+  markCounted(key: SendKey, now: number): Promise<void>;
+
+  /** Strongly consistent read. */
+  get(key: SendKey): Promise<SendRecord | undefined>;
+
+  /** Sends of one campaign (reconciliation, progress reports), in out_request_no order. Eventually consistent. */
+  listByCampaign(campaignId: string, options?: { limit?: number; cursor?: string }): Promise<ListPage<SendRecord>>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// StockRequestLedger: idempotent create-stock by (mchid, out_request_no)
+// ---------------------------------------------------------------------------------------------------------------
+
+export type StockRequestState = "PENDING" | "CREATED" | "FAILED";
+
+export interface StockRequestRecord extends LedgerKey {
+  requestHash: string;
+  state: StockRequestState;
+  /** WeChat's stock_id once created. */
+  stockId?: string;
+  /** WeChat's response body (JSON-serialisable), replayed to callers who repeat the request. */
+  result?: unknown;
+  errorCode?: string;
+  errorMessage?: string;
+  attempts: number;
+  leaseUntil: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewStockRequestRecord extends LedgerKey {
+  requestHash: string;
+  createdAt: number;
+}
+
+export interface StockRequestLedger {
+  /** Conditional put if absent; `leaseMs` as in `SendLedger.claim`. */
+  claim(record: NewStockRequestRecord, options?: { leaseMs?: number }): Promise<ClaimResult<StockRequestRecord>>;
+  /** As `SendLedger.acquireLease` (a crashed caller left a PENDING record: WeChat de-duplicates on out_request_no). */
+  acquireLease(key: LedgerKey, now: number, leaseMs: number): Promise<LeaseResult<StockRequestRecord>>;
+  /**
+   * PENDING/FAILED → CREATED with WeChat's stock_id and response. Same stockId again → `{changed: false}`;
+   * another stockId → `ConflictError`; unknown key → `NotFoundError`.
+   */
+  complete(
+    key: LedgerKey,
+    outcome: { stockId: string; result: unknown },
+    now: number,
+  ): Promise<StateChange<StockRequestRecord>>;
+  /** PENDING → FAILED; otherwise `{changed: false, record}`. Unknown key → `NotFoundError`. */
+  fail(key: LedgerKey, error: ErrorInfo, now: number): Promise<StateChange<StockRequestRecord>>;
+  /** As `SendLedger.release`: fenced by the acquired `leaseUntil`. */
+  release(key: LedgerKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean>;
+  get(key: LedgerKey): Promise<StockRequestRecord | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CampaignStore: bulk sends and their counters
+// ---------------------------------------------------------------------------------------------------------------
+
+export type CampaignState = "ACCEPTED" | "SENDING" | "COMPLETED";
+
+export interface NewCampaign {
+  id: string;
+  /** Hash of the campaign request: re-creating the same id with the same hash is a replay, otherwise a conflict. */
+  requestHash: string;
+  mchid: string;
+  stockId: string;
+  appid: string;
+  /** Number of recipients (sends) in the campaign. */
+  total: number;
+  /** Sends per second this campaign may use (the workers' rate governor reads it from the messages). */
+  ratePerSecond: number;
+  createdAt: number;
+}
+
+export interface CampaignRecord extends NewCampaign {
+  /** Derived from the counters on every read (see `deriveCampaignState`), never stored. */
+  state: CampaignState;
+  /** Messages put on the send queue so far. */
+  enqueued: number;
+  sent: number;
+  failed: number;
+  failuresByCode: Record<string, number>;
+  updatedAt: number;
+}
+
+export interface CampaignStore {
+  /** Conditional put. Same id + same requestHash → `{created: false, record}`; different hash → `ConflictError`. */
+  create(campaign: NewCampaign): Promise<ClaimResult<CampaignRecord>>;
+  get(id: string): Promise<CampaignRecord | undefined>;
+  /**
+   * One atomic counter update (`sent` + 1, or `failed` + 1 and `failuresByCode[errorCode]` + 1). Not idempotent:
+   * guard it with the send record's `counted` flag (`SendLedger.markCounted`). Returns the counters after the update.
+   * Unknown id → `NotFoundError`.
+   */
+  recordOutcome(
+    id: string,
+    outcome: "SENT" | "FAILED",
+    errorCode: string | undefined,
+    now: number,
+  ): Promise<CampaignRecord>;
+  /** Adds `count` to `enqueued` (atomic). Unknown id → `NotFoundError`. */
+  markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord>;
+}
+
+/** ACCEPTED until something is queued or finished; COMPLETED once every send has an outcome; SENDING in between. */
+export function deriveCampaignState(c: {
+  total: number;
+  enqueued: number;
+  sent: number;
+  failed: number;
+}): CampaignState {
+  if (c.sent + c.failed >= c.total) return "COMPLETED";
+  if (c.enqueued > 0 || c.sent + c.failed > 0) return "SENDING";
+  return "ACCEPTED";
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// NotificationInbox: de-duplicated, stored WeChat notifications
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A verified, decrypted COUPON.USE (or other) notification. */
+export interface CouponEvent {
+  /** WeChat's notification id: the de-duplication key. */
+  id: string;
+  eventType: string;
+  couponId: string;
+  stockId: string;
+  /** WeChat's `create_time` (RFC 3339 with offset), kept as sent. */
+  createTime: string;
+  /** Epoch ms when we received it. */
+  receivedAt: number;
+  /** The decrypted resource as parsed JSON. Stored, published; never logged. */
+  resource: Record<string, unknown>;
+}
+
+export interface NotificationRecord extends CouponEvent {
+  published: boolean;
+}
+
+export type RecordOnceResult =
+  | { firstTime: true; record: NotificationRecord }
+  | { firstTime: false; published: boolean; record: NotificationRecord };
+
+export interface NotificationInbox {
+  /**
+   * ONE conditional put that both de-duplicates by `event.id` and stores the event (published = false), so no
+   * transaction is needed. A repeat delivery gets `firstTime: false` and whether the first one was published: if not,
+   * publish again (the publisher is at-least-once anyway).
+   */
+  recordOnce(event: CouponEvent): Promise<RecordOnceResult>;
+  /** Sets published = true. Idempotent. Unknown id → `NotFoundError`. */
+  markPublished(id: string, now: number): Promise<void>;
+  /** Notifications of one coupon, oldest first (index read: eventually consistent). */
+  listByCoupon(couponId: string): Promise<NotificationRecord[]>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Queues
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The body of one send-queue message: the send record exists before the message does. */
+export interface SendMessage {
+  mchid: string;
+  outRequestNo: string;
+  campaignId?: string;
+  stockId: string;
+  openid: string;
+  appid: string;
+  /** The campaign's rate, carried so the worker need not read the campaign per message. */
+  ratePerSecond?: number;
+}
+
+export interface SendQueue {
+  /**
+   * Enqueues every message (in batches of 10; entries a batch reports as failed are retried, never dropped).
+   * Throws `QueueError` if some still fail after retries; the messages that did go in stay queued, which is harmless
+   * because the worker is idempotent on out_request_no.
+   */
+  enqueue(messages: SendMessage[]): Promise<void>;
+  /**
+   * Makes a received message invisible for `seconds` more (0–43200, clamped): per-message back-off before reporting it
+   * in `batchItemFailures`. `receiptHandle` is the SQS record's, opaque to the domain.
+   */
+  delay(receiptHandle: string, seconds: number): Promise<void>;
+}
+
+export interface EventPublisher {
+  /** At-least-once publication to the coupon-events queue; consumers de-duplicate by `event.id`. */
+  publish(event: CouponEvent): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Secrets and certificates
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The merchant's credentials. Secrets Manager JSON shape:
+ * `{"mchid","merchant_serial_no","merchant_private_key","apiv3_key","wechatpay_public_key_id","wechatpay_public_key","appid"}`.
+ * Never log it, never put any part of it in an error.
+ */
+export interface MerchantSecret {
+  mchid: string;
+  merchantSerialNo: string;
+  merchantPrivateKeyPem: string;
+  /** 32-byte APIv3 key (AEAD_AES_256_GCM). */
+  apiv3Key: string;
+  /** `PUB_KEY_ID_…`: set in public-key mode, absent in platform-certificate mode. */
+  wechatpayPublicKeyId?: string;
+  wechatpayPublicKeyPem?: string;
+  appid?: string;
+}
+
+export interface MerchantSecretSource {
+  /** Cached for minutes (per container); errors are `SecretError`s naming the missing or invalid field. */
+  load(): Promise<MerchantSecret>;
+}
+
+/** A decrypted WeChat Pay platform certificate (platform-certificate mode). */
+export interface PlatformCertificate {
+  serial: string;
+  pem: string;
+  /** RFC 3339, as WeChat sends them. */
+  effectiveTime: string;
+  expireTime: string;
+  fetchedAt: number;
+}
+
+/** Shared cache of platform certificates (`CERT#{serial}`), filled by cert-refresh, read by every function. */
+export interface PlatformCertificateCache {
+  /** Upsert; expired items are removed by the table's TTL some time after `expireTime`. */
+  put(cert: PlatformCertificate): Promise<void>;
+  get(serial: string): Promise<PlatformCertificate | undefined>;
+  /** All cached certificates (including expired ones that TTL has not removed yet: filter on `expireTime`). */
+  list(): Promise<PlatformCertificate[]>;
+}

@@ -1,0 +1,20 @@
+import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-store.js";
+import { MemoryNotificationInbox } from "#shared/adapters/memory/memory-notification-inbox.js";
+import { MemoryPlatformCertificateCache } from "#shared/adapters/memory/memory-platform-certificate-cache.js";
+import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
+import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
+import { MemoryStockRequestLedger } from "#shared/adapters/memory/memory-stock-request-ledger.js";
+import { campaignStoreContract } from "./suites/campaign-store-contract.js";
+import { certificateCacheContract } from "./suites/certificate-cache-contract.js";
+import { notificationInboxContract } from "./suites/notification-inbox-contract.js";
+import { rateCounterContract } from "./suites/rate-counter-contract.js";
+import { sendLedgerContract } from "./suites/send-ledger-contract.js";
+import { stockRequestLedgerContract } from "./suites/stock-request-ledger-contract.js";
+
+// The in-memory fakes are the reference: every other implementation runs the same suites.
+sendLedgerContract("memory", () => new MemorySendLedger());
+stockRequestLedgerContract("memory", () => new MemoryStockRequestLedger());
+campaignStoreContract("memory", () => new MemoryCampaignStore());
+notificationInboxContract("memory", () => new MemoryNotificationInbox());
+certificateCacheContract("memory", () => new MemoryPlatformCertificateCache());
+rateCounterContract("memory", () => new MemoryRateCounter());

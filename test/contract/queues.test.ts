@@ -1,0 +1,41 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll } from "vitest";
+import { MemoryEventPublisher, MemorySendQueue } from "#shared/adapters/memory/memory-send-queue.js";
+import { parseCouponEvent, parseSendMessage } from "#shared/adapters/sqs/message-codec.js";
+import { SqsEventPublisher } from "#shared/adapters/sqs/sqs-event-publisher.js";
+import { SqsSendQueue } from "#shared/adapters/sqs/sqs-send-queue.js";
+import { type FauxqsBackend, startFauxqsBackend } from "../helpers/fauxqs.js";
+import { eventPublisherContract, sendQueueContract } from "./suites/queue-contract.js";
+
+let sqs: FauxqsBackend;
+beforeAll(async () => {
+  sqs = await startFauxqsBackend();
+});
+afterAll(async () => {
+  await sqs?.stop();
+});
+
+sendQueueContract("memory", async () => {
+  const queue = new MemorySendQueue();
+  return { queue, received: async () => queue.drain() };
+});
+
+sendQueueContract("SQS on fauxqs", async () => {
+  const queueUrl = await sqs.createQueue(`send-${randomUUID().slice(0, 8)}`);
+  const queue = new SqsSendQueue({ client: sqs.client, queueUrl });
+  return {
+    queue,
+    received: async (count) => (count === 0 ? [] : (await sqs.receiveBodies(queueUrl, count)).map(parseSendMessage)),
+  };
+});
+
+eventPublisherContract("memory", async () => {
+  const publisher = new MemoryEventPublisher();
+  return { publisher, received: async () => publisher.events };
+});
+
+eventPublisherContract("SQS on fauxqs", async () => {
+  const queueUrl = await sqs.createQueue(`events-${randomUUID().slice(0, 8)}`);
+  const publisher = new SqsEventPublisher({ client: sqs.client, queueUrl });
+  return { publisher, received: async (count) => (await sqs.receiveBodies(queueUrl, count)).map(parseCouponEvent) };
+});
