@@ -26,6 +26,8 @@ export const apiEnvSchema = z.object({
 export const sendWorkerEnvSchema = z.object({
   ...common,
   SEND_QUEUE_URL: z.url(),
+  /** Poison messages are moved here with their reason. */
+  SEND_DLQ_URL: z.url(),
   /** Ceiling for all workers together; each environment takes its share (rate / WORKER_MAX_CONCURRENCY). */
   SEND_RATE_PER_SECOND: positiveInt.max(500).default(400),
   WORKER_MAX_CONCURRENCY: positiveInt.default(10),

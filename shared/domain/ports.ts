@@ -377,3 +377,12 @@ export interface PlatformCertificateCache {
   /** All cached certificates (including expired ones that TTL has not removed yet: filter on `expireTime`). */
   list(): Promise<PlatformCertificate[]>;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Dead letters
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Where a poison message goes, with the reason it could not be processed (the send DLQ, redrivable). */
+export interface DeadLetterSink {
+  put(body: string, reason: string): Promise<void>;
+}

@@ -1,0 +1,97 @@
+import { z } from "zod";
+
+/**
+ * Request schemas of the HTTP API. They validate requests at the edge and are the source of the OpenAPI document,
+ * so the two cannot drift. WeChat's own business rules for create-stock are applied by the WeChat client's validator.
+ */
+export const OUT_REQUEST_NO = z
+  .string()
+  .regex(/^[A-Za-z0-9|_*-]{1,128}$/, "must be 1-128 characters of letters, digits, | _ * -")
+  .describe("Idempotency key, unique per merchant; reuse it on every retry of the same request");
+export const OPENID = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,128}$/, "must be 1-128 characters of letters, digits, _ or -")
+  .describe("User's openid under the appid");
+export const STOCK_ID = z
+  .string()
+  .regex(/^[0-9]{1,20}$/, "must be 1-20 digits")
+  .describe("WeChat stock (batch) id");
+export const COUPON_ID = z.string().regex(/^[0-9]{1,20}$/, "must be 1-20 digits");
+export const APPID = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "must be 1-32 letters, digits, _ or -");
+export const MCHID = z.string().regex(/^[0-9]{1,20}$/, "must be 1-20 digits");
+const limit = (max: number) => z.coerce.number().int().min(1).max(max);
+const offset = (max: number) => z.coerce.number().int().min(0).max(max);
+
+export const sendCouponBody = z.strictObject({
+  stock_id: STOCK_ID,
+  openid: OPENID,
+  out_request_no: OUT_REQUEST_NO,
+  appid: APPID.optional().describe("Defaults to the merchant's configured appid"),
+  stock_creator_mchid: MCHID.optional().describe("Defaults to the configured merchant"),
+});
+
+export const MAX_CAMPAIGN_RECIPIENTS = 10_000;
+export const createCampaignBody = z.strictObject({
+  campaign_id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ or -")
+    .optional()
+    .describe("Your idempotency key for the campaign; derived from the request when omitted"),
+  stock_id: STOCK_ID,
+  openids: z.array(OPENID).min(1).max(MAX_CAMPAIGN_RECIPIENTS),
+  appid: APPID.optional(),
+  rate_per_second: z.number().int().min(1).max(500).optional(),
+});
+
+export const stockIdPath = z.object({ stock_id: STOCK_ID });
+export const campaignIdPath = z.object({
+  campaign_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ or -"),
+});
+export const couponIdPath = z.object({ coupon_id: COUPON_ID });
+export const openidPath = z.object({ openid: OPENID });
+export const userCouponPath = z.object({ openid: OPENID, coupon_id: COUPON_ID });
+
+export const stockCommandBody = z.strictObject({ stock_creator_mchid: MCHID.optional() }).optional();
+
+export const listStocksQuery = z.strictObject({
+  offset: offset(100_000).default(0),
+  limit: limit(10).default(10),
+  stock_creator_mchid: MCHID.optional(),
+  create_start_time: z.iso.datetime({ offset: true }).optional(),
+  create_end_time: z.iso.datetime({ offset: true }).optional(),
+  status: z.enum(["unactivated", "audit", "running", "stoped", "paused"]).optional(),
+});
+export const stockDetailQuery = z.strictObject({ stock_creator_mchid: MCHID.optional() });
+export const merchantsQuery = z.strictObject({
+  offset: offset(1000).default(0),
+  limit: limit(50).default(50),
+  stock_creator_mchid: MCHID.optional(),
+});
+export const itemsQuery = z.strictObject({
+  offset: offset(500).default(0),
+  limit: limit(100).default(100),
+  stock_creator_mchid: MCHID.optional(),
+});
+export const userCouponsQuery = z.strictObject({
+  appid: APPID.optional(),
+  stock_id: STOCK_ID.optional(),
+  status: z.enum(["SENDED", "USED"]).optional(),
+  creator_mchid: MCHID.optional(),
+  sender_mchid: MCHID.optional(),
+  available_mchid: MCHID.optional(),
+  offset: offset(100_000).default(0),
+  limit: limit(100).default(20),
+});
+export const couponDetailQuery = z.strictObject({ appid: APPID.optional() });
+
+export const setCallbackBody = z.strictObject({
+  notify_url: z.url().max(256).describe("HTTPS URL without a query string: WeChat's rule"),
+  switch: z.boolean().optional(),
+  mchid: MCHID.optional(),
+});
+
+export const MAX_IMAGE_BYTES = 2 * 1024 * 1024;
+export const uploadImageBody = z.strictObject({
+  filename: z.string().regex(/^[^/\\]{1,128}\.(jpg|jpeg|bmp|png)$/i, "must end in .jpg, .bmp or .png"),
+  content_base64: z.base64().describe("The image bytes, base64 (at most 2 MB decoded)"),
+});
