@@ -1,0 +1,62 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { SimulatorClock } from "./clock.js";
+import type { DownloadTokens } from "./downloads.js";
+import type { Faults } from "./faults.js";
+import type { Notifier } from "./notifier.js";
+import type { RateLimiter } from "./rate-limit.js";
+import type { Sender } from "./rules/send-coupon.js";
+import type { Store } from "./state/store.js";
+import type { Counters } from "./stats.js";
+import type { LogFn, SimulatorFileConfig, SimulatorKeyMaterial } from "./types.js";
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  notifyRetryDelaysMs: number[];
+  notifyTimeoutMs: number;
+  sendRateLimitPerSecond: number;
+  endpointRateLimits: boolean;
+  requestTimestampToleranceSeconds: number;
+  beginTimeToleranceSeconds: number;
+  faultTimeoutMs: number;
+}
+
+/** Everything a route handler may use. */
+export interface SimContext {
+  options: ResolvedOptions;
+  file: SimulatorFileConfig;
+  keys: SimulatorKeyMaterial;
+  clock: SimulatorClock;
+  store: Store;
+  counters: Counters;
+  faults: Faults;
+  limiter: RateLimiter;
+  notifier: Notifier;
+  downloads: DownloadTokens;
+  log: LogFn;
+  baseUrl(): string;
+}
+
+/** A verified WeChat API request. */
+export interface ApiRequest {
+  method: string;
+  /** Path and query exactly as sent (the signed canonical URL). */
+  url: string;
+  path: string;
+  query: URLSearchParams;
+  params: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  rawBody: Buffer;
+  bodyText: string;
+  caller: Sender;
+}
+
+export interface ApiResponse {
+  status: number;
+  /** JSON answer; omitted for 204. */
+  json?: unknown;
+  /** Raw answer (file downloads). */
+  raw?: { body: Buffer; contentType: string };
+}
+
+export const ok = (json: unknown): ApiResponse => ({ status: 200, json });

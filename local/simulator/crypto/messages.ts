@@ -1,0 +1,15 @@
+/** The five-line message a merchant signs (spec §5.1); every line ends with `\n`, the last included. */
+export function requestSignMessage(
+  method: string,
+  canonicalUrl: string,
+  timestamp: string,
+  nonce: string,
+  body: string,
+): string {
+  return `${method}\n${canonicalUrl}\n${timestamp}\n${nonce}\n${body}\n`;
+}
+
+/** The three-line message WeChat signs on responses and notifications (spec §5.2). */
+export function responseSignMessage(timestamp: string, nonce: string, body: string): string {
+  return `${timestamp}\n${nonce}\n${body}\n`;
+}

@@ -1,0 +1,112 @@
+import { formatCsvTime } from "../clock.js";
+import { type ApiRequest, type ApiResponse, ok, type SimContext } from "../context.js";
+import { invalidRequest, notFound, WechatApiError } from "../errors.js";
+import type { Router } from "../router.js";
+import type { StockRecord } from "../state/records.js";
+import { onlyQuery, pathParam, requiredQuery } from "./params.js";
+
+const CRLF = "\r\n";
+const yuan = (fen: number) => (fen / 100).toFixed(2);
+// Observed sample (spec §1.10): every value but the quoted trailing ones is prefixed with a backtick.
+const cell = (value: string | number) => `\`${value}`;
+
+const USE_HEADER =
+  "批次id,优惠id,优惠类型,优惠金额（元）,订单总金额（元）,交易类型,支付单号,消耗时间,消耗商户号,设备号,银行流水号,单品信息";
+// Refund-flow format is undocumented (spec §8 gap 4): this layout is our guess, shaped like the use-flow file.
+const REFUND_HEADER =
+  "批次id,优惠id,优惠类型,优惠金额（元）,订单总金额（元）,交易类型,支付单号,退款时间,退款商户号,退款单号,退款金额（元）,单品信息";
+
+function couponKind(stock: StockRecord): string {
+  return (stock.body.coupon_use_rule.available_items?.length ?? 0) > 0 ? "单品代金券" : "全场代金券";
+}
+
+function csv(header: string, rows: string[]): Buffer {
+  return Buffer.from(
+    `${header}${CRLF}${rows.map((r) => r + CRLF).join("")}总条数${CRLF}${cell(rows.length)}${CRLF}`,
+    "utf8",
+  );
+}
+
+/** The use-flow file of a stock: one row per used coupon. */
+export function useFlowFile(ctx: SimContext, stock: StockRecord): Buffer {
+  const amount = stock.body.coupon_use_rule.fixed_normal_coupon?.coupon_amount ?? 0;
+  const rows: string[] = [];
+  for (const coupon of ctx.store.coupons.values()) {
+    if (coupon.stock_id !== stock.stock_id || !coupon.consume) continue;
+    const c = coupon.consume;
+    rows.push(
+      [
+        cell(stock.stock_id),
+        cell(coupon.coupon_id),
+        cell(couponKind(stock)),
+        cell(yuan(amount)),
+        cell(yuan(c.order_amount)),
+        cell("支付"),
+        cell(c.transaction_id),
+        cell(formatCsvTime(c.consume_time)),
+        cell(c.consume_mchid),
+        '""',
+        '""',
+        '""',
+      ].join(","),
+    );
+  }
+  return csv(USE_HEADER, rows);
+}
+
+/** The refund-flow file of a stock (format guessed). */
+export function refundFlowFile(ctx: SimContext, stock: StockRecord): Buffer {
+  const amount = stock.body.coupon_use_rule.fixed_normal_coupon?.coupon_amount ?? 0;
+  const rows = ctx.store.refunds
+    .filter((r) => r.stock_id === stock.stock_id)
+    .map((r) =>
+      [
+        cell(stock.stock_id),
+        cell(r.coupon_id),
+        cell(couponKind(stock)),
+        cell(yuan(amount)),
+        cell(yuan(r.refund_amount)),
+        cell("退款"),
+        cell(r.transaction_id),
+        cell(formatCsvTime(r.refund_time)),
+        cell(r.refund_mchid),
+        cell(r.refund_id),
+        cell(yuan(r.refund_amount)),
+        '""',
+      ].join(","),
+    );
+  return csv(REFUND_HEADER, rows);
+}
+
+function flow(kind: "use" | "refund") {
+  return (req: ApiRequest, ctx: SimContext): ApiResponse => {
+    onlyQuery(req, []);
+    const stockId = pathParam(req, "stock_id", "批次id");
+    const stock = ctx.store.stocks.get(stockId);
+    if (!stock) throw notFound("批次不存在");
+    // Only the creator may download (spec §1.10).
+    if (stock.creator_mchid !== req.caller.mchid) throw new WechatApiError(403, "REQUEST_BLOCKED", "调用商户无权限");
+    const file = kind === "use" ? useFlowFile(ctx, stock) : refundFlowFile(ctx, stock);
+    const { token, sha1 } = ctx.downloads.add(file, req.caller.mchid);
+    return ok({
+      url: `${ctx.baseUrl()}/v3/billdownload/file?token=${token}`,
+      hash_value: sha1,
+      hash_type: "SHA1",
+    });
+  };
+}
+
+function download(req: ApiRequest, ctx: SimContext): ApiResponse {
+  const token = requiredQuery(req, "token", "token必填");
+  const file = ctx.downloads.get(token, req.caller.mchid);
+  if (file === undefined) throw notFound("文件不存在");
+  if (file === "expired") throw invalidRequest("下载链接已过期");
+  return { status: 200, raw: { body: file, contentType: "text/csv; charset=utf-8" } };
+}
+
+export function registerFlowRoutes(router: Router): void {
+  const base = "/v3/marketing/favor/stocks/{stock_id}";
+  router.add("GET", `${base}/use-flow`, { name: "use-flow" }, flow("use"));
+  router.add("GET", `${base}/refund-flow`, { name: "refund-flow" }, flow("refund"));
+  router.add("GET", "/v3/billdownload/file", { name: "bill-download", unsigned: true }, download);
+}
