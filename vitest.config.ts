@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Quiet handlers in tests; assertions read state, not logs. (Reliability tests capture logs themselves.)
+    env: { POWERTOOLS_LOG_LEVEL: "WARN", POWERTOOLS_METRICS_DISABLED: "true" },
     reporters: ["default"],
   },
 });

@@ -1,37 +1,33 @@
-import { createHash, type KeyObject } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { MerchantSecret, MerchantSecretSource, PlatformCertificateCache } from "../domain/ports.js";
-import { WechatpayVerificationKeys } from "../wechatpay/auth/wechatpay-verifier.js";
-import { loadPublicKey } from "../wechatpay/crypto/keys.js";
+import { createWechatPayClient, type WechatPayClient } from "../wechatpay/client.js";
 
-/** Everything derived from the merchant secret, rebuilt only when the secret changes (keys parsed once). */
-export interface MerchantContext<Client> {
+/** The merchant's WeChat context: the secret and a client built from it (keys parsed once). */
+export interface MerchantContext {
   secret: MerchantSecret;
-  verificationKeys: WechatpayVerificationKeys;
-  client: Client;
+  client: WechatPayClient;
 }
 
-export interface MerchantRuntimeOptions<Client> {
+export interface MerchantRuntimeOptions {
   secrets: MerchantSecretSource;
-  /** Platform-certificate mode: certificates cached in the table by cert-refresh. */
+  /** Platform-certificate mode: certificates shared through the table by cert-refresh. */
   certificates?: PlatformCertificateCache;
-  /** Builds the WeChat client for a secret; `downloadCertificates` is wired back into the verification keys. */
-  createClient(secret: MerchantSecret, verificationKeys: WechatpayVerificationKeys): Client;
-  /** Fetches certificates from WeChat when an unknown serial shows up (optional). */
-  downloadCertificates?(client: Client): Promise<ReadonlyMap<string, KeyObject>>;
+  wechatpay: { baseUrl: string; backupBaseUrl: string; timeoutMs: number };
 }
 
 /**
- * Per-container cache of the merchant's WeChat context. The secret source has its own TTL (minutes); this keeps the
- * parsed keys and the client for as long as the secret's content is unchanged.
+ * Per-container cache of the merchant's WeChat client. The secret source has its own TTL (minutes); the client (and
+ * its parsed keys, keep-alive connections and downloaded certificates) lives as long as the secret's content is
+ * unchanged.
  */
-export class MerchantRuntime<Client> {
-  #current: { fingerprint: string; context: Promise<MerchantContext<Client>> } | undefined;
+export class MerchantRuntime {
+  #current: { fingerprint: string; context: Promise<MerchantContext> } | undefined;
 
-  constructor(private readonly options: MerchantRuntimeOptions<Client>) {}
+  constructor(private readonly options: MerchantRuntimeOptions) {}
 
-  async get(): Promise<MerchantContext<Client>> {
+  async get(): Promise<MerchantContext> {
     const secret = await this.options.secrets.load();
-    const fingerprint = fingerprintOf(secret);
+    const fingerprint = createHash("sha256").update(JSON.stringify(secret)).digest("hex");
     if (this.#current?.fingerprint !== fingerprint) {
       const context = this.#build(secret);
       this.#current = { fingerprint, context };
@@ -42,26 +38,20 @@ export class MerchantRuntime<Client> {
     return this.#current.context;
   }
 
-  async #build(secret: MerchantSecret): Promise<MerchantContext<Client>> {
-    const cached = this.options.certificates ? await this.options.certificates.list() : [];
+  async #build(secret: MerchantSecret): Promise<MerchantContext> {
     const now = Date.now();
-    const certificates = new Map(
-      cached.filter((c) => Date.parse(c.expireTime) > now).map((c) => [c.serial, loadPublicKey(c.pem)] as const),
-    );
-    let client: Client | undefined;
-    const download = this.options.downloadCertificates;
-    const verificationKeys = new WechatpayVerificationKeys({
+    const cached = this.options.certificates ? await this.options.certificates.list() : [];
+    const client = createWechatPayClient({
+      mchid: secret.mchid,
+      merchantSerialNo: secret.merchantSerialNo,
+      merchantPrivateKey: secret.merchantPrivateKeyPem,
+      apiv3Key: secret.apiv3Key,
       ...(secret.wechatpayPublicKeyId && secret.wechatpayPublicKeyPem
-        ? { publicKey: { id: secret.wechatpayPublicKeyId, key: loadPublicKey(secret.wechatpayPublicKeyPem) } }
+        ? { wechatpayPublicKey: { id: secret.wechatpayPublicKeyId, pem: secret.wechatpayPublicKeyPem } }
         : {}),
-      certificates,
-      ...(download ? { downloadCertificates: () => download(client!) } : {}),
+      platformCertificates: cached.filter((c) => Date.parse(c.expireTime) > now).map((c) => c.pem),
+      ...this.options.wechatpay,
     });
-    client = this.options.createClient(secret, verificationKeys);
-    return { secret, verificationKeys, client };
+    return { secret, client };
   }
-}
-
-function fingerprintOf(secret: MerchantSecret): string {
-  return createHash("sha256").update(JSON.stringify(secret)).digest("hex");
 }

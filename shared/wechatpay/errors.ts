@@ -109,3 +109,28 @@ export function isRetryableError(error: unknown): boolean {
   if (error instanceof WechatPayApiError) return error.retryable;
   return false;
 }
+
+/** A downloaded use/refund-flow file whose SHA-1 is not the `hash_value` WeChat announced: truncated or altered. */
+export class FlowFileIntegrityError extends WechatPayError {
+  readonly expectedHash: string;
+  readonly actualHash: string;
+  constructor(expectedHash: string, actualHash: string) {
+    super(
+      "FLOW_FILE_HASH_MISMATCH",
+      `flow file SHA-1 ${actualHash} does not match hash_value ${expectedHash}: the download was truncated or altered`,
+    );
+    this.name = "FlowFileIntegrityError";
+    this.expectedHash = expectedHash;
+    this.actualHash = actualHash;
+  }
+}
+
+/** A /v3/certificates item that cannot be trusted: its decrypted certificate does not carry the announced serial. */
+export class PlatformCertificateError extends WechatPayError {
+  readonly serial: string;
+  constructor(serial: string, message: string, options?: ErrorOptions) {
+    super("PLATFORM_CERTIFICATE_INVALID", message, options);
+    this.name = "PlatformCertificateError";
+    this.serial = serial;
+  }
+}

@@ -1,0 +1,100 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { type SendOutcome, sendCoupon } from "../../domain/sends/send-coupon.js";
+import type { RouteTable } from "../api-handler.js";
+import { badRequest } from "../http-error.js";
+import { jsonBody, pathParams, queryParams } from "../request.js";
+import { json } from "../responses.js";
+import {
+  couponDetailQuery,
+  couponIdPath,
+  openidPath,
+  sendCouponBody,
+  userCouponPath,
+  userCouponsQuery,
+} from "../schemas.js";
+import { sendOutcomeResponse } from "./send-outcome-response.js";
+import type { ApiServices } from "./services.js";
+
+export function couponRoutes(services: ApiServices): RouteTable {
+  return {
+    "POST /coupons": async (event) => {
+      const body = jsonBody(event, sendCouponBody);
+      const { secret } = await services.merchant.get();
+      const command = {
+        mchid: secret.mchid,
+        outRequestNo: body.out_request_no,
+        stockId: body.stock_id,
+        openid: body.openid,
+        appid: body.appid ?? requireAppid(secret.appid),
+        stockCreatorMchid: body.stock_creator_mchid ?? secret.mchid,
+      };
+      let outcome = await sendCoupon(services.sends, command);
+      if (outcome.status === "IN_PROGRESS") outcome = await waitForFinal(services, command, outcome);
+      return sendOutcomeResponse(outcome, body.out_request_no, event.requestContext.requestId);
+    },
+
+    "GET /users/{openid}/coupons": async (event) => {
+      const { openid } = pathParams(event, openidPath);
+      const query = queryParams(event, userCouponsQuery);
+      const { client, secret } = await services.merchant.get();
+      const filters =
+        query.creator_mchid || query.sender_mchid || query.available_mchid ? {} : { creator_mchid: secret.mchid };
+      return json(
+        200,
+        await client.coupons.list(openid, { ...query, ...filters, appid: query.appid ?? requireAppid(secret.appid) }),
+      );
+    },
+
+    "GET /users/{openid}/coupons/{coupon_id}": async (event) => {
+      const { openid, coupon_id } = pathParams(event, userCouponPath);
+      const { appid } = queryParams(event, couponDetailQuery);
+      const { client, secret } = await services.merchant.get();
+      return json(200, await client.coupons.get(openid, coupon_id, { appid: appid ?? requireAppid(secret.appid) }));
+    },
+
+    "GET /coupons/{coupon_id}/events": async (event) => {
+      const { coupon_id } = pathParams(event, couponIdPath);
+      const events = await services.inbox.listByCoupon(coupon_id);
+      return json(200, {
+        data: events.map((e) => ({
+          id: e.id,
+          event_type: e.eventType,
+          coupon_id: e.couponId,
+          stock_id: e.stockId,
+          create_time: e.createTime,
+          received_at: new Date(e.receivedAt).toISOString(),
+          resource: e.resource,
+        })),
+      });
+    },
+  };
+}
+
+function requireAppid(appid: string | undefined): string {
+  if (!appid) throw badRequest("appid", "is required: the merchant secret has no default appid");
+  return appid;
+}
+
+/** A duplicate request waits briefly for the first one rather than failing at once. */
+async function waitForFinal(
+  services: ApiServices,
+  key: { mchid: string; outRequestNo: string },
+  outcome: SendOutcome,
+): Promise<SendOutcome> {
+  const deadline = Date.now() + services.inProgressWaitMs;
+  while (Date.now() < deadline) {
+    await sleep(25);
+    const record = await services.ledger.get(key);
+    if (record?.state === "SENT") return { status: "SENT", couponId: record.couponId!, replayed: true, record };
+    if (record?.state === "FAILED") {
+      return {
+        status: "FAILED",
+        code: record.errorCode ?? "UNKNOWN",
+        message: record.errorMessage ?? "send failed",
+        replayed: true,
+        record,
+      };
+    }
+  }
+  return outcome;
+}

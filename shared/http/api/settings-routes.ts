@@ -1,0 +1,37 @@
+import { z } from "zod";
+import type { RouteTable } from "../api-handler.js";
+import { badRequest } from "../http-error.js";
+import { jsonBody, queryParams } from "../request.js";
+import { json } from "../responses.js";
+import { MAX_IMAGE_BYTES, setCallbackBody, uploadImageBody } from "../schemas.js";
+import type { ApiServices } from "./services.js";
+
+const callbackQuery = z.strictObject({
+  mchid: z
+    .string()
+    .regex(/^[0-9]{1,20}$/, "must be 1-20 digits")
+    .optional(),
+});
+
+export function settingsRoutes(services: ApiServices): RouteTable {
+  return {
+    "POST /callbacks": async (event) => {
+      const body = jsonBody(event, setCallbackBody);
+      const { client, secret } = await services.merchant.get();
+      return json(200, await client.callbacks.set({ ...body, mchid: body.mchid ?? secret.mchid }));
+    },
+    "GET /callbacks": async (event) => {
+      const query = queryParams(event, callbackQuery);
+      const { client, secret } = await services.merchant.get();
+      return json(200, await client.callbacks.get({ mchid: query.mchid ?? secret.mchid }));
+    },
+    "POST /media/images": async (event) => {
+      const body = jsonBody(event, uploadImageBody);
+      const bytes = Buffer.from(body.content_base64, "base64");
+      if (bytes.length === 0) throw badRequest("content_base64", "is empty");
+      if (bytes.length > MAX_IMAGE_BYTES) throw badRequest("content_base64", "decodes to more than 2 MB");
+      const { client } = await services.merchant.get();
+      return json(200, await client.media.uploadImage({ filename: body.filename, bytes }));
+    },
+  };
+}

@@ -1,0 +1,149 @@
+import { z } from "zod";
+import { createStock } from "../../domain/stocks/create-stock.js";
+import type { CreateStockRequest } from "../../wechatpay/favor/types.js";
+import { validateCreateStock } from "../../wechatpay/favor/validation.js";
+import type { RouteHandler, RouteTable } from "../api-handler.js";
+import { badRequest, HttpError } from "../http-error.js";
+import { jsonBody, pathParams, queryParams, rawBody } from "../request.js";
+import { errorBody, json } from "../responses.js";
+import {
+  itemsQuery,
+  listStocksQuery,
+  merchantsQuery,
+  stockCommandBody,
+  stockDetailQuery,
+  stockIdPath,
+} from "../schemas.js";
+import { REFUSAL_STATUS } from "./send-outcome-response.js";
+import type { ApiServices } from "./services.js";
+
+const createStockEnvelope = z.looseObject({ out_request_no: z.string() });
+
+export function stockRoutes(services: ApiServices): RouteTable {
+  const command =
+    (name: "start" | "pause" | "restart" | "stop"): RouteHandler =>
+    async (event) => {
+      const { stock_id } = pathParams(event, stockIdPath);
+      const body = rawBody(event).trim() ? jsonBody(event, stockCommandBody) : undefined;
+      const { client, secret } = await services.merchant.get();
+      return json(
+        200,
+        await client.stocks[name](stock_id, { stock_creator_mchid: body?.stock_creator_mchid ?? secret.mchid }),
+      );
+    };
+
+  return {
+    "POST /stocks": async (event) => {
+      const envelope = jsonBody(event, createStockEnvelope);
+      const { secret } = await services.merchant.get();
+      const { stock_creator_mchid: _ignored, ...rest } = envelope as Record<string, unknown>;
+      const body = { belong_merchant: secret.mchid, ...rest } as unknown as CreateStockRequest;
+      // Validate before anything is recorded: bad input leaves no record behind.
+      validateCreateStock(body, { mchid: secret.mchid, now: Date.now() });
+      const outcome = await createStock(services.stocks, {
+        mchid: secret.mchid,
+        outRequestNo: body.out_request_no,
+        body: body as unknown as Record<string, unknown>,
+      });
+      const requestId = event.requestContext.requestId;
+      switch (outcome.status) {
+        case "CREATED":
+          return json(outcome.replayed ? 200 : 201, {
+            ...outcome.result,
+            out_request_no: body.out_request_no,
+            replayed: outcome.replayed,
+          });
+        case "FAILED":
+          return json(
+            REFUSAL_STATUS[outcome.code] ?? 422,
+            errorBody(outcome.code, outcome.message, undefined, {
+              out_request_no: body.out_request_no,
+              replayed: outcome.replayed,
+              request_id: requestId,
+            }),
+          );
+        case "RETRY":
+          throw new HttpError(
+            503,
+            "WECHATPAY_UNAVAILABLE",
+            `WeChat Pay did not complete the request (${outcome.code}); retry with the same out_request_no`,
+            undefined,
+            { "retry-after": "2" },
+          );
+        case "IN_PROGRESS":
+          throw new HttpError(
+            409,
+            "REQUEST_IN_PROGRESS",
+            "a stock with this out_request_no is being created; retry shortly",
+            "out_request_no",
+            { "retry-after": "1" },
+          );
+      }
+    },
+    "GET /stocks": async (event) => {
+      const query = queryParams(event, listStocksQuery);
+      const { client, secret } = await services.merchant.get();
+      return json(
+        200,
+        await client.stocks.list({ ...query, stock_creator_mchid: query.stock_creator_mchid ?? secret.mchid }),
+      );
+    },
+    "GET /stocks/{stock_id}": async (event) => {
+      const { stock_id } = pathParams(event, stockIdPath);
+      const query = queryParams(event, stockDetailQuery);
+      const { client, secret } = await services.merchant.get();
+      return json(
+        200,
+        await client.stocks.get(stock_id, { stock_creator_mchid: query.stock_creator_mchid ?? secret.mchid }),
+      );
+    },
+    "POST /stocks/{stock_id}/start": command("start"),
+    "POST /stocks/{stock_id}/pause": command("pause"),
+    "POST /stocks/{stock_id}/restart": command("restart"),
+    "POST /stocks/{stock_id}/stop": command("stop"),
+    "GET /stocks/{stock_id}/merchants": async (event) => {
+      const { stock_id } = pathParams(event, stockIdPath);
+      const query = queryParams(event, merchantsQuery);
+      const { client, secret } = await services.merchant.get();
+      return json(
+        200,
+        await client.stocks.merchants(stock_id, {
+          ...query,
+          stock_creator_mchid: query.stock_creator_mchid ?? secret.mchid,
+        }),
+      );
+    },
+    "GET /stocks/{stock_id}/items": async (event) => {
+      const { stock_id } = pathParams(event, stockIdPath);
+      const query = queryParams(event, itemsQuery);
+      const { client, secret } = await services.merchant.get();
+      return json(
+        200,
+        await client.stocks.items(stock_id, {
+          ...query,
+          stock_creator_mchid: query.stock_creator_mchid ?? secret.mchid,
+        }),
+      );
+    },
+    "GET /stocks/{stock_id}/use-flow": flowRoute(services, "downloadUseFlow"),
+    "GET /stocks/{stock_id}/refund-flow": flowRoute(services, "downloadRefundFlow"),
+  };
+}
+
+function flowRoute(services: ApiServices, download: "downloadUseFlow" | "downloadRefundFlow"): RouteHandler {
+  return async (event) => {
+    const { stock_id } = pathParams(event, stockIdPath);
+    if (Object.keys(event.queryStringParameters ?? {}).length)
+      throw badRequest("query", "this route takes no query parameters");
+    const { client } = await services.merchant.get();
+    const file = await client.flows[download](stock_id);
+    const table = file.parse();
+    return json(200, {
+      hash_value: file.sha1,
+      hash_type: "SHA1",
+      columns: table.columns,
+      rows: table.rows,
+      total_count: table.totalCount ?? table.rows.length,
+    });
+  };
+}

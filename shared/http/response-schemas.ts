@@ -1,0 +1,219 @@
+import { z } from "zod";
+
+/**
+ * Response bodies of the HTTP API. Handlers type their bodies with `z.infer`, tests `parse` real responses with them
+ * (see `responseSchemaFor` in openapi.ts), and the OpenAPI document is generated from them.
+ *
+ * Bodies this service composes are strict (an unexpected field is a contract change). Bodies that carry WeChat's
+ * models (Stock, Coupon, their collections, the stock-command and callback answers) are loose: WeChat adds fields
+ * without notice and they pass through.
+ */
+
+const rfc3339 = () => z.iso.datetime({ offset: true }).describe("RFC 3339 time");
+const count = () => z.number().int().min(0);
+
+// ---- errors ----
+
+/** Every 4xx/5xx the service itself answers on the caller routes (shared/http/error-response.ts). */
+export const errorResponse = z.strictObject({
+  code: z.string().describe("Stable machine-readable code: INVALID_ARGUMENT, OUT_REQUEST_NO_CONFLICT, WeChat's code…"),
+  message: z.string().describe("Human-readable; for 4xx it names the field"),
+  field: z.string().optional().describe("The offending field, JSON-path style (stock_use_rule.max_amount)"),
+  request_id: z.string().describe("API Gateway request id: quote it when reporting a problem"),
+});
+
+/**
+ * Refusals produced in front of the function: API Gateway's authorizer (401 JWT, 403 IAM: `{"message": …}`),
+ * throttling (429) or payload limit (413), and the local stack's stand-ins (`{code, message}`).
+ */
+export const gatewayErrorResponse = z.looseObject({
+  message: z.string(),
+  code: z.string().optional(),
+});
+
+/** The webhook's failure body, in WeChat's format: any non-2xx makes WeChat deliver again (1 min × 9). */
+export const webhookFailureResponse = z.strictObject({
+  code: z.literal("FAIL"),
+  message: z.string(),
+});
+
+// ---- WeChat models (spec §1.5, §1.7) ----
+
+const fixedNormalCoupon = z.looseObject({ coupon_amount: z.number().int(), transaction_minimum: z.number().int() });
+const cutToMessage = z.looseObject({ single_price_max: z.number().int(), cut_to_price: z.number().int() });
+
+export const stockUseRule = z.looseObject({
+  max_coupons: z.number().int().optional(),
+  max_amount: z.number().int().optional(),
+  max_amount_by_day: z.number().int().optional(),
+  fixed_normal_coupon: fixedNormalCoupon.optional(),
+  max_coupons_per_user: z.number().int().optional(),
+  coupon_type: z.string().optional(),
+  goods_tag: z.array(z.string()).optional(),
+  trade_type: z.array(z.string()).optional(),
+  combine_use: z.boolean().optional(),
+});
+
+export const stock = z.looseObject({
+  stock_id: z.string(),
+  stock_creator_mchid: z.string(),
+  stock_name: z.string(),
+  status: z.enum(["unactivated", "audit", "running", "stoped", "paused"]).describe("WeChat's spelling: stoped"),
+  create_time: rfc3339(),
+  description: z.string().optional(),
+  stock_use_rule: stockUseRule.optional(),
+  available_begin_time: rfc3339(),
+  available_end_time: rfc3339(),
+  distributed_coupons: count(),
+  no_cash: z.boolean(),
+  start_time: rfc3339().optional(),
+  stop_time: rfc3339().optional(),
+  cut_to_message: cutToMessage.optional(),
+  singleitem: z.boolean(),
+  stock_type: z.enum(["NORMAL", "DISCOUNT_CUT", "OTHER"]),
+  card_id: z.string().optional(),
+  business_type: z.string().optional(),
+});
+
+export const coupon = z.looseObject({
+  coupon_id: z.string().optional().describe("Present in WeChat's current answers (OAS); absent in older SDK models"),
+  stock_creator_mchid: z.string(),
+  stock_id: z.string(),
+  cut_to_message: cutToMessage.optional(),
+  coupon_name: z.string(),
+  status: z.enum(["SENDED", "USED", "EXPIRED", "RECOVER"]),
+  description: z.string(),
+  create_time: rfc3339().describe("When the user received the coupon"),
+  coupon_type: z.enum(["NORMAL", "CUT_TO"]),
+  no_cash: z.boolean(),
+  available_begin_time: rfc3339(),
+  available_end_time: rfc3339(),
+  singleitem: z.boolean(),
+  normal_coupon_information: fixedNormalCoupon.optional(),
+  consume_information: z.looseObject({}).optional(),
+});
+
+// ---- stocks ----
+
+export const createStockResponse = z.strictObject({
+  stock_id: z.string(),
+  create_time: rfc3339(),
+  out_request_no: z.string(),
+  replayed: z.boolean().describe("true: this out_request_no had created the stock before; nothing new was created"),
+});
+
+export const startStockResponse = z.looseObject({ stock_id: z.string(), start_time: rfc3339() });
+export const pauseStockResponse = z.looseObject({ stock_id: z.string(), pause_time: rfc3339() });
+export const restartStockResponse = z.looseObject({ stock_id: z.string(), restart_time: rfc3339() });
+export const stopStockResponse = z.looseObject({ stock_id: z.string(), stop_time: rfc3339() });
+
+export const stockCollectionResponse = z.looseObject({
+  total_count: count(),
+  limit: count(),
+  offset: count(),
+  data: z.array(stock).optional().describe("WeChat omits it when there is no stock"),
+});
+
+/** `GET /stocks/{stock_id}/merchants` (mchids) and `/items` (goods codes). */
+export const availableCollectionResponse = z.looseObject({
+  total_count: count(),
+  data: z.array(z.string()).optional().describe("WeChat omits it when empty"),
+  offset: count(),
+  limit: count(),
+  stock_id: z.string(),
+});
+
+/** `GET /stocks/{stock_id}/use-flow` and `/refund-flow`: the downloaded, SHA-1-checked CSV as rows. */
+export const flowResponse = z.strictObject({
+  hash_value: z.string().describe("SHA-1 (hex) of the file WeChat served; checked before parsing"),
+  hash_type: z.string().describe("SHA1"),
+  rows: z.array(z.record(z.string(), z.string())).describe("One object per CSV line, keyed by WeChat's column titles"),
+  total_count: count(),
+});
+
+// ---- coupons ----
+
+export const sendCouponResponse = z.strictObject({
+  coupon_id: z.string(),
+  out_request_no: z.string(),
+  replayed: z.boolean().describe("true: this out_request_no had been sent before; the same coupon_id is returned"),
+});
+
+export const couponCollectionResponse = z.looseObject({
+  data: z.array(coupon).optional().describe("WeChat omits it when there is no coupon"),
+  total_count: count(),
+  limit: count(),
+  offset: count(),
+});
+
+export const couponEvent = z.strictObject({
+  id: z.string().describe("WeChat's notification id (the de-duplication key)"),
+  event_type: z.string().describe("COUPON.USE"),
+  coupon_id: z.string(),
+  stock_id: z.string(),
+  create_time: z.string().describe("WeChat's create_time, as sent (RFC 3339)"),
+  received_at: rfc3339().describe("When the webhook accepted it"),
+  resource: z.record(z.string(), z.unknown()).describe("The decrypted notification resource (spec §1.13)"),
+});
+
+export const couponEventsResponse = z.strictObject({
+  data: z.array(couponEvent).describe("Oldest first; empty when no notification was received for the coupon"),
+});
+
+// ---- campaigns ----
+
+export const campaignAcceptedResponse = z.strictObject({
+  campaign_id: z.string(),
+  state: z.enum(["ACCEPTED", "SENDING", "COMPLETED"]),
+  total: count().describe("Recipients after removing duplicate openids"),
+  replayed: z.boolean().describe("true: this campaign had been submitted before"),
+  duplicates_removed: count(),
+});
+
+export const campaignResponse = z.strictObject({
+  campaign_id: z.string(),
+  stock_id: z.string(),
+  state: z.enum(["ACCEPTED", "SENDING", "COMPLETED"]),
+  total: count(),
+  sent: count(),
+  failed: count(),
+  pending: count().describe("total − sent − failed"),
+  failures_by_code: z.record(z.string(), count()).describe("Final failures by WeChat's code (NOT_ENOUGH, RULE_LIMIT…)"),
+  rate_per_second: z.number().int().min(1),
+  created_at: rfc3339(),
+  updated_at: rfc3339(),
+});
+
+// ---- callbacks, media ----
+
+export const setCallbackResponse = z.looseObject({ update_time: rfc3339(), notify_url: z.string() });
+export const callbackSettingsResponse = z.looseObject({ mchid: z.string(), notify_url: z.string() });
+export const imageUploadResponse = z.looseObject({
+  media_url: z.string().describe("Use it as pattern_info.merchant_logo or coupon_image"),
+});
+
+// ---- the document itself ----
+
+export const openApiDocumentResponse = z.looseObject({
+  openapi: z.string().regex(/^3\.1\.\d+$/),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.looseObject({})),
+});
+
+export type ErrorResponse = z.infer<typeof errorResponse>;
+export type WebhookFailureResponse = z.infer<typeof webhookFailureResponse>;
+export type Stock = z.infer<typeof stock>;
+export type Coupon = z.infer<typeof coupon>;
+export type CreateStockResponse = z.infer<typeof createStockResponse>;
+export type StockCollectionResponse = z.infer<typeof stockCollectionResponse>;
+export type AvailableCollectionResponse = z.infer<typeof availableCollectionResponse>;
+export type FlowResponse = z.infer<typeof flowResponse>;
+export type SendCouponResponse = z.infer<typeof sendCouponResponse>;
+export type CouponCollectionResponse = z.infer<typeof couponCollectionResponse>;
+export type CouponEvent = z.infer<typeof couponEvent>;
+export type CouponEventsResponse = z.infer<typeof couponEventsResponse>;
+export type CampaignAcceptedResponse = z.infer<typeof campaignAcceptedResponse>;
+export type CampaignResponse = z.infer<typeof campaignResponse>;
+export type SetCallbackResponse = z.infer<typeof setCallbackResponse>;
+export type CallbackSettingsResponse = z.infer<typeof callbackSettingsResponse>;
+export type ImageUploadResponse = z.infer<typeof imageUploadResponse>;

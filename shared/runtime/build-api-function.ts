@@ -1,0 +1,50 @@
+import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
+import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
+import { DynamoDbPlatformCertificateCache } from "../adapters/dynamodb/dynamodb-platform-certificate-cache.js";
+import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
+import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
+import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
+import { WechatCouponGateway } from "../adapters/wechatpay/wechat-coupon-gateway.js";
+import type { ApiEnv } from "../config/env.js";
+import { campaignRoutes } from "../http/api/campaign-routes.js";
+import { couponRoutes } from "../http/api/coupon-routes.js";
+import type { ApiServices } from "../http/api/services.js";
+import { settingsRoutes } from "../http/api/settings-routes.js";
+import { stockRoutes } from "../http/api/stock-routes.js";
+import { createApiHandler } from "../http/api-handler.js";
+import { logger } from "../observability/logger.js";
+import { createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
+import { MerchantRuntime } from "./merchant-runtime.js";
+
+/** Composition root of the api function (also used by the local stack). */
+export function buildApiFunction(env: ApiEnv) {
+  const aws = createAwsAdapters(env);
+  const merchant = new MerchantRuntime({
+    secrets: aws.secrets,
+    certificates: new DynamoDbPlatformCertificateCache(aws.table),
+    wechatpay: wechatpayOptions(env),
+  });
+  const gateway = new WechatCouponGateway(merchant);
+  const ledger = new DynamoDbSendLedger(aws.table);
+  const campaigns = new DynamoDbCampaignStore(aws.table);
+  // The sync path holds a send for the client's whole retry budget (timeout × attempts, with back-off).
+  const leaseMs = env.WECHATPAY_TIMEOUT_MS * 4;
+  const services: ApiServices = {
+    merchant,
+    sends: { ledger, campaigns, gateway, clock: Date.now, leaseMs },
+    stocks: { stockRequests: new DynamoDbStockRequestLedger(aws.table), gateway, clock: Date.now, leaseMs },
+    campaigns: {
+      campaigns,
+      queue: new SqsSendQueue({ client: aws.sqs, queueUrl: env.SEND_QUEUE_URL }),
+      clock: Date.now,
+    },
+    ledger,
+    inbox: new DynamoDbNotificationInbox({ ...aws.table, retentionDays: 30 }),
+    defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,
+    inProgressWaitMs: 3_000,
+  };
+  return createApiHandler(
+    { ...stockRoutes(services), ...couponRoutes(services), ...campaignRoutes(services), ...settingsRoutes(services) },
+    logger,
+  );
+}

@@ -1,0 +1,28 @@
+import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
+import { DynamoDbPlatformCertificateCache } from "../adapters/dynamodb/dynamodb-platform-certificate-cache.js";
+import { SqsEventPublisher } from "../adapters/sqs/sqs-event-publisher.js";
+import type { NotifyEnv } from "../config/env.js";
+import { createNotifyHandler } from "../http/notify-handler.js";
+import { logger } from "../observability/logger.js";
+import { createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
+import { MerchantRuntime } from "./merchant-runtime.js";
+
+/** Composition root of the notify function (also used by the local stack). */
+export function buildNotifyFunction(env: NotifyEnv) {
+  const aws = createAwsAdapters(env);
+  const runtime = new MerchantRuntime({
+    secrets: aws.secrets,
+    certificates: new DynamoDbPlatformCertificateCache(aws.table),
+    wechatpay: wechatpayOptions(env),
+  });
+  return createNotifyHandler({
+    inbox: new DynamoDbNotificationInbox({ ...aws.table, retentionDays: 30 }),
+    publisher: new SqsEventPublisher({ client: aws.sqs, queueUrl: env.EVENTS_QUEUE_URL }),
+    clock: Date.now,
+    logger,
+    keys: async () => {
+      const { client, secret } = await runtime.get();
+      return { verificationKeys: client.verificationKeys, apiv3Key: secret.apiv3Key };
+    },
+  });
+}

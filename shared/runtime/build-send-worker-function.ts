@@ -1,0 +1,38 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
+import { DynamoDbPlatformCertificateCache } from "../adapters/dynamodb/dynamodb-platform-certificate-cache.js";
+import { DynamoDbRateCounter } from "../adapters/dynamodb/dynamodb-rate-counter.js";
+import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
+import { SqsDeadLetterSink } from "../adapters/sqs/sqs-dead-letter-sink.js";
+import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
+import { WechatCouponGateway } from "../adapters/wechatpay/wechat-coupon-gateway.js";
+import type { SendWorkerEnv } from "../config/env.js";
+import { RateGovernor } from "../domain/rate/rate-governor.js";
+import { logger } from "../observability/logger.js";
+import { createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
+import { MerchantRuntime } from "./merchant-runtime.js";
+import { createSendWorkerHandler } from "./send-worker-handler.js";
+
+/** Composition root of the send worker (also used by the local stack). */
+export function buildSendWorkerFunction(env: SendWorkerEnv) {
+  const aws = createAwsAdapters(env);
+  const runtime = new MerchantRuntime({
+    secrets: aws.secrets,
+    certificates: new DynamoDbPlatformCertificateCache(aws.table),
+    wechatpay: wechatpayOptions(env),
+  });
+  return createSendWorkerHandler({
+    ledger: new DynamoDbSendLedger(aws.table),
+    campaigns: new DynamoDbCampaignStore(aws.table),
+    gateway: new WechatCouponGateway(runtime),
+    clock: Date.now,
+    // Longer than one send's whole retry budget in the client, so two workers never call WeChat for one send at once.
+    leaseMs: env.WECHATPAY_TIMEOUT_MS * 4,
+    governor: new RateGovernor(new DynamoDbRateCounter(aws.table), Date.now, (ms) => sleep(ms)),
+    defaultRatePerSecond: env.SEND_RATE_PER_SECOND,
+    maxRateWaitMs: 10_000,
+    queue: new SqsSendQueue({ client: aws.sqs, queueUrl: env.SEND_QUEUE_URL }),
+    deadLetters: new SqsDeadLetterSink({ client: aws.sqs, queueUrl: env.SEND_DLQ_URL }),
+    logger,
+  });
+}

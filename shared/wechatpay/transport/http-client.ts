@@ -1,0 +1,271 @@
+import type { KeyObject } from "node:crypto";
+import { buildAuthorizationAsync, type MerchantCredentials } from "../auth/authorization.js";
+import { readHeader } from "../auth/headers.js";
+import { readSignedMessage, verifySignedMessage } from "../auth/signed-message.js";
+import type { VerificationKeySource } from "../auth/wechatpay-verifier.js";
+import { generateNonce } from "../crypto/nonce.js";
+import { TransportError, WechatPayError } from "../errors.js";
+import { createApiError } from "./api-error.js";
+import { buildMultipartBody, type MultipartFile } from "./multipart.js";
+import { buildRequestUrl, canonicalUrl, onHost, type QueryValue } from "./request-url.js";
+import { type BackoffOptions, backoffDelayMs, shouldRetry } from "./should-retry.js";
+
+export const DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com";
+export const DEFAULT_BACKUP_BASE_URL = "https://api2.mch.weixin.qq.com";
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const USER_AGENT = `wxcoupon/0.1.0 (${process.platform}) node/${process.versions.node}`;
+const DEFAULT_BACKOFF: BackoffOptions = { baseDelayMs: 200, maxDelayMs: 5_000 };
+
+/** Keys that check WeChat's answers; `resolve` (when present) may download certificates once for an unknown serial. */
+export type ResponseKeySource = VerificationKeySource & { resolve?(serial: string): Promise<KeyObject> };
+
+export interface WechatPayHttpClientOptions {
+  credentials: MerchantCredentials;
+  verificationKeys: ResponseKeySource;
+  /** The serial or public-key id we can verify, sent as `Wechatpay-Serial` (WeChat signs its answer with that key). */
+  wechatpaySerial?: () => string | undefined;
+  baseUrl?: string;
+  backupBaseUrl?: string;
+  /** Per attempt, covering connect, answer and body. */
+  timeoutMs?: number;
+  /** Attempts per request, the first included; retries happen only for idempotent requests. */
+  maxAttempts?: number;
+  backoff?: Partial<BackoffOptions>;
+  /** Wall clock in ms (signature timestamp, response window). */
+  now?: () => number;
+  nonce?: () => string;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  fetch?: typeof fetch;
+  userAgent?: string;
+}
+
+export interface ApiRequest {
+  method: "GET" | "POST";
+  /** Path with its parameters already `encodeURIComponent`-ed. */
+  path: string;
+  query?: Record<string, QueryValue>;
+  /** JSON body, serialised once: every attempt sends (and signs) the same bytes. */
+  json?: unknown;
+  /** Multipart upload: the signature covers `meta`, the wire carries the multipart body. */
+  multipart?: { meta: string; file: MultipartFile };
+  /** Safe to repeat: GETs by default; a write only when it carries an out_request_no. */
+  idempotent?: boolean;
+  /** Check WeChat's signature on a 2xx answer (default true). */
+  verify?: boolean;
+}
+
+export interface ApiResponse<T> {
+  status: number;
+  headers: Headers;
+  requestId: string | undefined;
+  /** The body exactly as received (what the signature covers). */
+  rawBody: string;
+  data: T;
+}
+
+export interface DownloadedFile {
+  bytes: Buffer;
+  headers: Headers;
+  requestId: string | undefined;
+}
+
+interface PreparedRequest {
+  method: "GET" | "POST";
+  url: URL;
+  body: Buffer | undefined;
+  contentType: string | undefined;
+  signedBody: string;
+  accept: string;
+  idempotent: boolean;
+  verify: boolean;
+}
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  bytes: Buffer;
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * WeChat Pay APIv3 over Node's fetch: signs every attempt, verifies every 2xx answer over its raw body, maps
+ * non-2xx answers to WechatPayApiError, and retries idempotent requests with jittered back-off, failing over to
+ * the backup domain when the host cannot be reached.
+ *
+ * @example
+ * const http = new WechatPayHttpClient({ credentials, verificationKeys });
+ * const { data } = await http.request<{ stock_id: string }>({ method: "GET", path: "/v3/marketing/favor/stocks/123",
+ *   query: { stock_creator_mchid: "1900000001" } });
+ */
+export class WechatPayHttpClient {
+  readonly baseUrl: string;
+  readonly backupBaseUrl: string;
+  private readonly options: WechatPayHttpClientOptions;
+  private readonly now: () => number;
+  private readonly nonce: () => string;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly fetchImpl: typeof fetch;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly backoff: BackoffOptions;
+
+  constructor(options: WechatPayHttpClientOptions) {
+    this.options = options;
+    this.baseUrl = new URL(options.baseUrl ?? DEFAULT_BASE_URL).origin;
+    this.backupBaseUrl = new URL(options.backupBaseUrl ?? DEFAULT_BACKUP_BASE_URL).origin;
+    this.now = options.now ?? Date.now;
+    this.nonce = options.nonce ?? (() => generateNonce());
+    this.sleep = options.sleep ?? defaultSleep;
+    this.fetchImpl = options.fetch ?? fetch;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+  }
+
+  /** Sends a signed API request and returns the verified, parsed answer; non-2xx answers throw WechatPayApiError. */
+  async request<T>(request: ApiRequest): Promise<ApiResponse<T>> {
+    const raw = await this.execute(this.prepare(request));
+    const rawBody = raw.bytes.toString("utf8");
+    const requestId = readHeader(raw.headers, "Request-ID");
+    let data: unknown;
+    if (rawBody !== "") {
+      try {
+        data = JSON.parse(rawBody);
+      } catch (cause) {
+        throw new WechatPayError("MALFORMED_RESPONSE", `${request.method} ${request.path}: answer is not JSON`, {
+          cause,
+        });
+      }
+    }
+    return { status: raw.status, headers: raw.headers, requestId, rawBody, data: data as T };
+  }
+
+  /**
+   * Downloads a file link WeChat handed out (use/refund flow, `/v3/billdownload/file`): a signed GET whose answer
+   * WeChat does not sign, so it is not verified — check the file's hash instead.
+   */
+  async download(link: string): Promise<DownloadedFile> {
+    const url = new URL(link);
+    if (url.origin !== this.baseUrl && url.origin !== this.backupBaseUrl) {
+      throw new WechatPayError(
+        "UNEXPECTED_DOWNLOAD_HOST",
+        `download link points at ${url.origin}, not at the configured WeChat Pay hosts`,
+      );
+    }
+    const raw = await this.execute({
+      method: "GET",
+      url,
+      body: undefined,
+      contentType: undefined,
+      signedBody: "",
+      accept: "*/*",
+      idempotent: true,
+      verify: false,
+    });
+    return { bytes: raw.bytes, headers: raw.headers, requestId: readHeader(raw.headers, "Request-ID") };
+  }
+
+  private prepare(request: ApiRequest): PreparedRequest {
+    const url = buildRequestUrl(this.baseUrl, request.path, request.query);
+    const common = {
+      method: request.method,
+      url,
+      accept: "application/json",
+      idempotent: request.idempotent ?? request.method === "GET",
+      verify: request.verify ?? true,
+    };
+    if (request.multipart) {
+      const { body, contentType } = buildMultipartBody(request.multipart.meta, request.multipart.file);
+      return { ...common, body, contentType, signedBody: request.multipart.meta };
+    }
+    if (request.json !== undefined) {
+      const text = JSON.stringify(request.json);
+      return { ...common, body: Buffer.from(text, "utf8"), contentType: "application/json", signedBody: text };
+    }
+    return { ...common, body: undefined, contentType: undefined, signedBody: "" };
+  }
+
+  private async execute(request: PreparedRequest): Promise<RawResponse> {
+    let url = request.url;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(request, url);
+      } catch (error) {
+        const decision = shouldRetry(error, attempt, { idempotent: request.idempotent, maxAttempts: this.maxAttempts });
+        if (!decision.retry) throw error;
+        if (decision.failover) url = onHost(url, url.origin === this.baseUrl ? this.backupBaseUrl : this.baseUrl);
+        await this.sleep(backoffDelayMs(attempt, this.backoff, this.options.random));
+      }
+    }
+  }
+
+  private async attempt(request: PreparedRequest, url: URL): Promise<RawResponse> {
+    const raw = await this.send(request, url);
+    const requestId = readHeader(raw.headers, "Request-ID");
+    if (raw.status < 200 || raw.status >= 300) throw createApiError(raw.status, raw.bytes.toString("utf8"), requestId);
+    if (request.verify) {
+      const signed = readSignedMessage(raw.headers, raw.bytes.toString("utf8"));
+      await verifySignedMessage(signed, this.options.verificationKeys, Math.floor(this.now() / 1000));
+    }
+    return raw;
+  }
+
+  private async send(request: PreparedRequest, url: URL): Promise<RawResponse> {
+    // Signed afresh per attempt (new timestamp and nonce) over the same body bytes.
+    const authorization = await buildAuthorizationAsync(this.options.credentials, {
+      method: request.method,
+      canonicalUrl: canonicalUrl(url),
+      body: request.signedBody,
+      timestamp: Math.floor(this.now() / 1000),
+      nonce: this.nonce(),
+    });
+    const headers: Record<string, string> = {
+      Accept: request.accept,
+      "User-Agent": this.options.userAgent ?? USER_AGENT,
+      Authorization: authorization,
+    };
+    if (request.contentType) headers["Content-Type"] = request.contentType;
+    const serial = this.options.wechatpaySerial?.();
+    if (serial) headers["Wechatpay-Serial"] = serial;
+
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    try {
+      const response = await this.fetchImpl(url, {
+        method: request.method,
+        headers,
+        ...(request.body ? { body: request.body } : {}),
+        signal: controller.signal,
+        redirect: "manual",
+      });
+      const bytes = Buffer.from(await response.arrayBuffer());
+      return { status: response.status, headers: response.headers, bytes };
+    } catch (error) {
+      const target = `${request.method} ${url.origin}${url.pathname}`;
+      if (timedOut) {
+        throw new TransportError(`${target}: no complete answer within ${this.timeoutMs} ms`, {
+          timedOut: true,
+          cause: error,
+        });
+      }
+      throw new TransportError(`${target}: ${describeNetworkError(error)}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** "fetch failed" says nothing; the cause (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET…) does. */
+function describeNetworkError(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (cause && typeof cause.code === "string") return `network error ${cause.code}`;
+  if (cause && typeof cause.message === "string") return `network error: ${cause.message}`;
+  return `network error: ${error instanceof Error ? error.message : String(error)}`;
+}
