@@ -224,7 +224,18 @@ export interface CampaignRecord extends NewCampaign {
   sent: number;
   failed: number;
   failuresByCode: Record<string, number>;
+  /** Incremented by every recordOutcome: reconciliation writes only if nothing was counted since it read. */
+  version: number;
+  /** The counters were recounted from the ledger and every send has its outcome: they are exact. */
+  reconciled: boolean;
   updatedAt: number;
+}
+
+/** Exact counters recounted from the send ledger. */
+export interface CampaignCounts {
+  sent: number;
+  failed: number;
+  failuresByCode: Record<string, number>;
 }
 
 export interface CampaignStore {
@@ -244,16 +255,26 @@ export interface CampaignStore {
   ): Promise<CampaignRecord>;
   /** Adds `count` to `enqueued` (atomic). Unknown id → `NotFoundError`. */
   markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord>;
+  /**
+   * Replaces the counters with a recount and marks the campaign reconciled, only if `version` is still
+   * `expectedVersion` (no outcome was counted since the recount began). Returns whether it wrote.
+   */
+  reconcile(id: string, counts: CampaignCounts, expectedVersion: number, now: number): Promise<boolean>;
 }
 
-/** ACCEPTED until something is queued or finished; COMPLETED once every send has an outcome; SENDING in between. */
+/**
+ * COMPLETED only once reconciled (the counters were recounted from the ledger and every send is final: a crash between
+ * counting and marking a send counted can over-count, never under-count); SENDING once anything was queued or
+ * counted; ACCEPTED before.
+ */
 export function deriveCampaignState(c: {
   total: number;
   enqueued: number;
   sent: number;
   failed: number;
+  reconciled?: boolean;
 }): CampaignState {
-  if (c.sent + c.failed >= c.total) return "COMPLETED";
+  if (c.reconciled) return "COMPLETED";
   if (c.enqueued > 0 || c.sent + c.failed > 0) return "SENDING";
   return "ACCEPTED";
 }

@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { NotFoundError } from "../../domain/errors.js";
 import {
+  type CampaignCounts,
   type CampaignRecord,
   type CampaignStore,
   type ClaimResult,
@@ -40,6 +41,8 @@ export class DynamoDbCampaignStore implements CampaignStore {
       failed: 0,
       // Created empty so that recordOutcome can SET a nested counter (a SET on a path needs the parent map).
       failures_by_code: {},
+      version: 0,
+      reconciled: false,
       created_at: campaign.createdAt,
       updated_at: campaign.createdAt,
     };
@@ -78,13 +81,58 @@ export class DynamoDbCampaignStore implements CampaignStore {
     // inside the map is incremented with SET … if_not_exists(…) + 1 in the same update.
     const update: { expression: string; names: Record<string, string>; values: Record<string, unknown> } =
       outcome === "SENT"
-        ? { expression: "ADD #sent :one SET #updated_at = :now", names: { "#sent": "sent" }, values: {} }
+        ? {
+            expression: "ADD #sent :one, #version :one SET #updated_at = :now",
+            names: { "#sent": "sent", "#version": "version" },
+            values: {},
+          }
         : {
-            expression: "ADD #failed :one SET #fbc.#code = if_not_exists(#fbc.#code, :zero) + :one, #updated_at = :now",
-            names: { "#failed": "failed", "#fbc": "failures_by_code", "#code": errorCode ?? UNKNOWN_ERROR_CODE },
+            expression:
+              "ADD #failed :one, #version :one SET #fbc.#code = if_not_exists(#fbc.#code, :zero) + :one, #updated_at = :now",
+            names: {
+              "#failed": "failed",
+              "#version": "version",
+              "#fbc": "failures_by_code",
+              "#code": errorCode ?? UNKNOWN_ERROR_CODE,
+            },
             values: { ":zero": 0 },
           };
     return this.#update(id, update.expression, update.names, { ":one": 1, ":now": now, ...update.values });
+  }
+
+  async reconcile(id: string, counts: CampaignCounts, expectedVersion: number, now: number): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: KEY.campaign(id) },
+          UpdateExpression:
+            "SET #sent = :sent, #failed = :failed, #fbc = :fbc, #reconciled = :true, #updated_at = :now",
+          // Optimistic: a recordOutcome that landed after the recount began bumped the version; try again later.
+          ConditionExpression: "#version = :expected",
+          ExpressionAttributeNames: {
+            "#sent": "sent",
+            "#failed": "failed",
+            "#fbc": "failures_by_code",
+            "#reconciled": "reconciled",
+            "#updated_at": "updated_at",
+            "#version": "version",
+          },
+          ExpressionAttributeValues: {
+            ":sent": counts.sent,
+            ":failed": counts.failed,
+            ":fbc": counts.failuresByCode,
+            ":true": true,
+            ":now": now,
+            ":expected": expectedVersion,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
   }
 
   markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord> {
@@ -129,6 +177,7 @@ function fromItem(item: Item): CampaignRecord {
     enqueued: num(item, "enqueued"),
     sent: num(item, "sent"),
     failed: num(item, "failed"),
+    reconciled: item.reconciled === true,
   };
   const failuresByCode: Record<string, number> = {};
   for (const [code, n] of Object.entries((item.failures_by_code as Record<string, unknown> | undefined) ?? {})) {
@@ -144,6 +193,7 @@ function fromItem(item: Item): CampaignRecord {
     ...counters,
     state: deriveCampaignState(counters),
     failuresByCode,
+    version: num(item, "version"),
     createdAt: num(item, "created_at"),
     updatedAt: num(item, "updated_at"),
   };

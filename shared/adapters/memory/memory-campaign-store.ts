@@ -1,5 +1,6 @@
 import { NotFoundError } from "../../domain/errors.js";
 import {
+  type CampaignCounts,
   type CampaignRecord,
   type CampaignStore,
   type ClaimResult,
@@ -25,6 +26,8 @@ export class MemoryCampaignStore implements CampaignStore {
       sent: 0,
       failed: 0,
       failuresByCode: {},
+      version: 0,
+      reconciled: false,
       updatedAt: campaign.createdAt,
     });
     this.#items.set(campaign.id, record);
@@ -49,8 +52,16 @@ export class MemoryCampaignStore implements CampaignStore {
       const code = errorCode ?? UNKNOWN_ERROR_CODE;
       item.failuresByCode[code] = (item.failuresByCode[code] ?? 0) + 1;
     }
+    item.version += 1;
     item.updatedAt = now;
     return copy(withState(item));
+  }
+
+  async reconcile(id: string, counts: CampaignCounts, expectedVersion: number, now: number): Promise<boolean> {
+    const item = this.#mustGet(id);
+    if (item.version !== expectedVersion) return false;
+    Object.assign(item, structuredClone(counts), { reconciled: true, updatedAt: now });
+    return true;
   }
 
   async markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord> {

@@ -1,3 +1,4 @@
+import { reconcileCampaign } from "../campaigns/reconcile-campaign.js";
 import { ConflictError } from "../errors.js";
 import type { CouponGateway } from "../gateway.js";
 import type { CampaignStore, Clock, SendKey, SendLedger, SendRecord } from "../ports.js";
@@ -136,11 +137,14 @@ function replayOrFresh(record: SendRecord, replayed: boolean): SendOutcome {
 }
 
 /**
- * Adds a final send to its campaign's counters exactly once in the normal case: count first, then mark the record
- * counted. A crash between the two writes double-counts one send; campaign reconciliation recounts from the ledger.
+ * Adds a final send to its campaign's counters: count first, then mark the record counted. A crash between the two
+ * writes counts the send twice on redelivery (never zero times); reconciliation then recounts from the ledger.
  */
 async function countOutcome(deps: SendDependencies, record: SendRecord): Promise<void> {
   if (!record.campaignId || record.counted || record.state === "PENDING") return;
-  await deps.campaigns.recordOutcome(record.campaignId, record.state, record.errorCode, deps.clock());
+  const campaign = await deps.campaigns.recordOutcome(record.campaignId, record.state, record.errorCode, deps.clock());
   await deps.ledger.markCounted(record, deps.clock());
+  if (campaign.sent + campaign.failed >= campaign.total) {
+    await reconcileCampaign({ campaigns: deps.campaigns, ledger: deps.ledger, clock: deps.clock }, record.campaignId);
+  }
 }

@@ -1,4 +1,5 @@
 import { createCampaign } from "../../domain/campaigns/create-campaign.js";
+import { reconcileCampaign } from "../../domain/campaigns/reconcile-campaign.js";
 import type { CampaignRecord } from "../../domain/ports.js";
 import type { RouteTable } from "../api-handler.js";
 import { badRequest, HttpError } from "../http-error.js";
@@ -33,7 +34,10 @@ export function campaignRoutes(services: ApiServices): RouteTable {
 
     "GET /campaigns/{campaign_id}": async (event) => {
       const { campaign_id } = pathParams(event, campaignIdPath);
-      const campaign = await services.campaigns.campaigns.get(campaign_id);
+      const campaign = await reconcileCampaign(
+        { campaigns: services.campaigns.campaigns, ledger: services.ledger, clock: Date.now },
+        campaign_id,
+      );
       if (!campaign) throw new HttpError(404, "CAMPAIGN_NOT_FOUND", `no campaign ${campaign_id}`, "campaign_id");
       return json(200, campaignView(campaign));
     },
@@ -46,8 +50,9 @@ export function campaignView(c: CampaignRecord) {
     stock_id: c.stockId,
     state: c.state,
     total: c.total,
-    sent: c.sent,
-    failed: c.failed,
+    // Before reconciliation a crash may have counted a send twice: never show more than the total.
+    sent: Math.min(c.sent, c.total),
+    failed: Math.min(c.failed, c.total - Math.min(c.sent, c.total)),
     pending: Math.max(0, c.total - c.sent - c.failed),
     failures_by_code: c.failuresByCode,
     rate_per_second: c.ratePerSecond,

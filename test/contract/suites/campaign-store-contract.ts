@@ -31,6 +31,8 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
         sent: 0,
         failed: 0,
         failuresByCode: {},
+        version: 0,
+        reconciled: false,
         updatedAt: T0,
       });
       expect(await store.get(input.id)).toEqual(record);
@@ -64,7 +66,7 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
         ),
       );
       const record = await store.get(input.id);
-      expect(record).toMatchObject({ sent: 60, failed: 40, state: "COMPLETED" });
+      expect(record).toMatchObject({ sent: 60, failed: 40, version: 100, state: "SENDING" });
       expect(record?.failuresByCode).toEqual({
         NOT_ENOUGH: 10,
         RULE_LIMIT: 10,
@@ -73,15 +75,33 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
       });
     });
 
-    it("derives the state ACCEPTED → SENDING → COMPLETED from the counters", async () => {
+    it("derives ACCEPTED → SENDING from the counters, and COMPLETED only once reconciled", async () => {
       const store = makeStore();
       const input = newCampaign({ total: 2 });
       expect((await store.create(input)).record.state).toBe("ACCEPTED");
       expect((await store.markEnqueued(input.id, 2, T0 + 1)).state).toBe("SENDING");
       const one = await store.recordOutcome(input.id, "SENT", undefined, T0 + 2);
-      expect(one).toMatchObject({ state: "SENDING", sent: 1, updatedAt: T0 + 2 });
+      expect(one).toMatchObject({ state: "SENDING", sent: 1, version: 1, updatedAt: T0 + 2 });
       const two = await store.recordOutcome(input.id, "FAILED", undefined, T0 + 3);
-      expect(two).toMatchObject({ state: "COMPLETED", failed: 1, failuresByCode: { UNKNOWN: 1 } });
+      expect(two).toMatchObject({ state: "SENDING", failed: 1, version: 2, failuresByCode: { UNKNOWN: 1 } });
+      const counts = { sent: 1, failed: 1, failuresByCode: { NOT_ENOUGH: 1 } };
+      expect(await store.reconcile(input.id, counts, 2, T0 + 4)).toBe(true);
+      expect(await store.get(input.id)).toMatchObject({
+        ...counts,
+        state: "COMPLETED",
+        reconciled: true,
+        updatedAt: T0 + 4,
+      });
+    });
+
+    it("refuses a reconciliation when an outcome was counted after the recount began", async () => {
+      const store = makeStore();
+      const input = newCampaign({ total: 3 });
+      await store.create(input);
+      await store.recordOutcome(input.id, "SENT", undefined, T0 + 1);
+      await store.recordOutcome(input.id, "SENT", undefined, T0 + 2); // version 2 now
+      expect(await store.reconcile(input.id, { sent: 1, failed: 0, failuresByCode: {} }, 1, T0 + 3)).toBe(false);
+      expect(await store.get(input.id)).toMatchObject({ sent: 2, reconciled: false, state: "SENDING" });
     });
 
     it("throws NotFoundError for counters of an unknown campaign (and creates nothing)", async () => {

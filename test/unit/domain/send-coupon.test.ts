@@ -133,3 +133,38 @@ describe("sendCoupon", () => {
     expect(campaign).toMatchObject({ sent: 1, failed: 1, failuresByCode: { NOT_ENOUGH: 1 }, state: "COMPLETED" });
   });
 });
+
+describe("campaign reconciliation", () => {
+  it("corrects a double count left by a crash between counting and marking counted", async () => {
+    await deps.campaigns.create({
+      id: "c2",
+      requestHash: "h",
+      mchid: "m",
+      stockId: "s",
+      appid: "a",
+      total: 2,
+      ratePerSecond: 10,
+      createdAt: now,
+    });
+    const ledger = deps.ledger;
+    let crash = true;
+    deps.ledger = new Proxy(ledger, {
+      get(target, name) {
+        if (name === "markCounted" && crash) {
+          return async () => {
+            crash = false;
+            throw new Error("process killed");
+          };
+        }
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const first = { ...command, campaignId: "c2" };
+    await expect(sendCoupon(deps, first)).rejects.toThrow("process killed");
+    await sendCoupon(deps, first); // redelivery: SENT but not marked counted → counted again
+    expect(await deps.campaigns.get("c2")).toMatchObject({ sent: 2, state: "SENDING" });
+    await sendCoupon(deps, { ...first, outRequestNo: "order-c2-2", openid: "o-2" });
+    expect(await deps.campaigns.get("c2")).toMatchObject({ sent: 2, failed: 0, state: "COMPLETED", reconciled: true });
+  });
+});

@@ -1,0 +1,40 @@
+import type { CampaignCounts, CampaignRecord, CampaignStore, SendLedger } from "../ports.js";
+
+export interface ReconcileDependencies {
+  campaigns: CampaignStore;
+  ledger: SendLedger;
+  clock: () => number;
+}
+
+/**
+ * Makes a campaign's counters exact. Counting a send and marking it counted are two writes; a crash between them
+ * counts that send twice on redelivery, never zero times, so the counters reach the total no later than the sends
+ * do. Once they claim completion, recount from the ledger: if every send is final, write the recount (guarded by the
+ * version the counters had when the recount began) and the campaign is COMPLETED.
+ */
+export async function reconcileCampaign(deps: ReconcileDependencies, id: string): Promise<CampaignRecord | undefined> {
+  const campaign = await deps.campaigns.get(id);
+  if (!campaign || campaign.reconciled || campaign.sent + campaign.failed < campaign.total) return campaign;
+  const counts = await recount(deps.ledger, id);
+  if (counts.sent + counts.failed < campaign.total) return campaign; // sends still in flight, or the index lags
+  await deps.campaigns.reconcile(id, counts, campaign.version, deps.clock());
+  return deps.campaigns.get(id);
+}
+
+async function recount(ledger: SendLedger, campaignId: string): Promise<CampaignCounts> {
+  const counts: CampaignCounts = { sent: 0, failed: 0, failuresByCode: {} };
+  let cursor: string | undefined;
+  do {
+    const page = await ledger.listByCampaign(campaignId, { limit: 1_000, ...(cursor ? { cursor } : {}) });
+    for (const record of page.items) {
+      if (record.state === "SENT") counts.sent++;
+      if (record.state === "FAILED") {
+        counts.failed++;
+        const code = record.errorCode ?? "UNKNOWN";
+        counts.failuresByCode[code] = (counts.failuresByCode[code] ?? 0) + 1;
+      }
+    }
+    cursor = page.cursor;
+  } while (cursor);
+  return counts;
+}
