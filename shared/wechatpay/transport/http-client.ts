@@ -54,6 +54,8 @@ export interface ApiRequest {
   idempotent?: boolean;
   /** Check WeChat's signature on a 2xx answer (default true). */
   verify?: boolean;
+  /** Overrides the client's per-attempt timeout for this request. */
+  timeoutMs?: number;
 }
 
 export interface ApiResponse<T> {
@@ -80,6 +82,7 @@ interface PreparedRequest {
   accept: string;
   idempotent: boolean;
   verify: boolean;
+  timeoutMs: number;
 }
 
 interface RawResponse {
@@ -164,6 +167,7 @@ export class WechatPayHttpClient {
       accept: "*/*",
       idempotent: true,
       verify: false,
+      timeoutMs: this.timeoutMs,
     });
     return { bytes: raw.bytes, headers: raw.headers, requestId: readHeader(raw.headers, "Request-ID") };
   }
@@ -176,6 +180,7 @@ export class WechatPayHttpClient {
       accept: "application/json",
       idempotent: request.idempotent ?? request.method === "GET",
       verify: request.verify ?? true,
+      timeoutMs: request.timeoutMs ?? this.timeoutMs,
     };
     if (request.multipart) {
       const { body, contentType } = buildMultipartBody(request.multipart.meta, request.multipart.file);
@@ -236,7 +241,7 @@ export class WechatPayHttpClient {
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
-    }, this.timeoutMs);
+    }, request.timeoutMs);
     try {
       const response = await this.fetchImpl(url, {
         method: request.method,
@@ -250,7 +255,7 @@ export class WechatPayHttpClient {
     } catch (error) {
       const target = `${request.method} ${url.origin}${url.pathname}`;
       if (timedOut) {
-        throw new TransportError(`${target}: no complete answer within ${this.timeoutMs} ms`, {
+        throw new TransportError(`${target}: no complete answer within ${request.timeoutMs} ms`, {
           timedOut: true,
           cause: error,
         });

@@ -1,0 +1,45 @@
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createSelfSignedCertificate, randomCertificateSerial } from "../devkeys/self-signed-certificate.js";
+import { type CliIo, CliUsageError, parseOptions, required } from "./cli-io.js";
+
+export const KEYS_USAGE = `usage: wxcoupon keys --out DIR [--mchid ID] [--force]
+
+Generates a merchant API key pair for local and test use: DIR/apiclient_key.pem (RSA-2048, PKCS#8, mode 0600)
+and DIR/apiclient_cert.pem (self-signed, 40-hex serial). Prints the certificate serial (the Authorization
+serial_no). Existing files are kept unless --force is given.`;
+
+export const KEY_FILE = "apiclient_key.pem";
+export const CERT_FILE = "apiclient_cert.pem";
+
+/** `wxcoupon keys`: a merchant key pair and certificate like the ones WeChat Pay's key tool produces. */
+export function runKeysCommand(argv: string[], io: CliIo): number {
+  const values = parseOptions(argv, {
+    out: { type: "string" },
+    mchid: { type: "string" },
+    force: { type: "boolean" },
+  });
+  const dir = required(values, "out");
+  const keyPath = join(dir, KEY_FILE);
+  const certPath = join(dir, CERT_FILE);
+  if (!values.force && (existsSync(keyPath) || existsSync(certPath)))
+    throw new CliUsageError(`${keyPath} or ${certPath} exists; pass --force to replace them`);
+  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const serialNumber = randomCertificateSerial();
+  const certificate = createSelfSignedCertificate({
+    privateKey,
+    serialNumber,
+    subject: {
+      commonName: values.mchid ?? "wxcoupon test merchant",
+      organization: "wxcoupon (local test key)",
+      country: "CN",
+    },
+  });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(keyPath, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "w" });
+  writeFileSync(certPath, certificate, { mode: 0o644 });
+  io.out(serialNumber);
+  io.err(`wrote ${keyPath} (0600) and ${certPath}`);
+  return 0;
+}

@@ -1,0 +1,72 @@
+import { type CliIo, CliUsageError, processIo } from "./cli-io.js";
+import { DECRYPT_USAGE, runDecryptCommand } from "./decrypt-command.js";
+import { KEYS_USAGE, runKeysCommand } from "./keys-command.js";
+import { runSignCommand, SIGN_USAGE } from "./sign-command.js";
+import { runSimulatorSubcommand } from "./simulator-command.js";
+import { runVerifyCommand, VERIFY_USAGE } from "./verify-command.js";
+
+export const USAGE = `usage: wxcoupon <command> [options]
+
+Commands:
+  sign       print the Authorization header of a WeChat Pay APIv3 request
+  verify     check a Wechatpay-Signature over a response or notification body (exit 0 valid, 1 invalid)
+  decrypt    open an AEAD_AES_256_GCM resource with the APIv3 key
+  keys       generate a merchant key pair and self-signed certificate for local use
+  simulator  run the local WeChat Pay simulator
+  help       show this text, or "wxcoupon help <command>"
+
+Run "wxcoupon <command> --help" for the options of a command.`;
+
+interface Command {
+  usage: string;
+  run(argv: string[], io: CliIo): number | Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  sign: { usage: SIGN_USAGE, run: runSignCommand },
+  verify: { usage: VERIFY_USAGE, run: runVerifyCommand },
+  decrypt: { usage: DECRYPT_USAGE, run: runDecryptCommand },
+  keys: { usage: KEYS_USAGE, run: runKeysCommand },
+};
+
+const wantsHelp = (argv: string[]): boolean => argv.includes("--help") || argv.includes("-h");
+
+/**
+ * The `wxcoupon` command line; returns the exit code. Bad arguments print usage and return 2; no stack traces.
+ *
+ * @example
+ * process.exitCode = await main(process.argv.slice(2));
+ */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.err(USAGE);
+    return 2;
+  }
+  if (name === "help" || name === "--help" || name === "-h") {
+    const topic = rest[0] ? COMMANDS[rest[0]] : undefined;
+    io.out(topic ? topic.usage : USAGE);
+    return 0;
+  }
+  // The simulator parses its own arguments (and its own --help).
+  if (name === "simulator") return runSimulatorSubcommand(rest, io);
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`error: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  if (wantsHelp(rest)) {
+    io.out(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof CliUsageError) {
+      io.err(`error: ${error.message}\n\n${command.usage}`);
+      return 2;
+    }
+    io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
