@@ -2,6 +2,7 @@ import { z } from "zod";
 import * as res from "./response-schemas.js";
 import { ROUTES, type RouteDefinition } from "./routes.js";
 import {
+  callbackQuery,
   campaignIdPath,
   couponDetailQuery,
   couponIdPath,
@@ -30,7 +31,6 @@ import { createStockBody } from "./stock-schemas.js";
 /** Kept by hand: Lambda bundles cannot read package.json at run time (a unit test compares the two). */
 export const VERSION = "0.1.0";
 
-type Method = RouteDefinition["method"];
 type JsonSchema = Record<string, unknown>;
 
 interface ResponseDoc {
@@ -87,6 +87,19 @@ const invalid: ResponseDoc = {
 const notFound = (what: string): ResponseDoc => ({ description: `${what} not found`, schema: res.errorResponse });
 const conflict: ResponseDoc = {
   description: "The idempotency key was already used for a different request (OUT_REQUEST_NO_CONFLICT…)",
+  schema: res.errorResponse,
+};
+const conflictOrInProgress: ResponseDoc = {
+  description:
+    "out_request_no already used for a different request (OUT_REQUEST_NO_CONFLICT, RESOURCE_ALREADY_EXISTS), or the " +
+    "same request is still in progress (REQUEST_IN_PROGRESS: retry after Retry-After)",
+  schema: res.errorResponse,
+  retryAfter: true,
+};
+const storedRefusal: ResponseDoc = {
+  description:
+    "WeChat refused with a code that has no documented status; the refusal is stored and replayed with " +
+    "out_request_no and replayed in the body (documented codes use WeChat's status: 400, 403, 404, 409)",
   schema: res.errorResponse,
 };
 
@@ -149,7 +162,13 @@ const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       "out_request_no with another body is a 409. A 503 means the outcome is not known yet: retry the same request.",
     tag: "stocks",
     body: createStockBody,
-    responses: { ...wechatBase, 201: ok("The stock (status unactivated)", res.createStockResponse), 409: conflict },
+    responses: {
+      ...wechatBase,
+      200: ok("Replay: this out_request_no created the stock before (replayed: true)", res.createStockResponse),
+      201: ok("The stock (status unactivated)", res.createStockResponse),
+      409: conflictOrInProgress,
+      422: storedRefusal,
+    },
   },
   "GET /stocks": {
     operationId: "listStocks",
@@ -234,7 +253,8 @@ const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       ...wechatBase,
       200: ok("The coupon WeChat issued", res.sendCouponResponse),
       404: notFound("Stock"),
-      409: conflict,
+      409: conflictOrInProgress,
+      422: storedRefusal,
     },
   },
   "GET /coupons/{coupon_id}/events": {
@@ -302,14 +322,16 @@ const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   },
   "GET /callbacks": {
     operationId: "getCallback",
-    summary: "The configured merchant's notification URL",
+    summary: "A merchant's notification URL (the configured merchant's by default)",
     tag: "callbacks",
+    query: callbackQuery,
     responses: { ...wechatBase, 200: ok("WeChat's answer", res.callbackSettingsResponse) },
   },
   "POST /media/images": {
     operationId: "uploadImage",
     summary: "Upload a marketing image (logo, coupon image)",
-    description: "JPG, BMP or PNG, at most 2 MB decoded. The service computes the SHA-256 and does the multipart upload.",
+    description:
+      "JPG, BMP or PNG, at most 2 MB decoded. The service computes the SHA-256 and does the multipart upload.",
     tag: "media",
     body: uploadImageBody,
     responses: {
@@ -413,9 +435,18 @@ export interface OpenApiOperation {
   description?: string;
   tags: string[];
   security: Array<Record<string, string[]>>;
-  parameters?: Array<{ name: string; in: "path" | "query" | "header"; required: boolean; description: string; schema: JsonSchema }>;
+  parameters?: Array<{
+    name: string;
+    in: "path" | "query" | "header";
+    required: boolean;
+    description: string;
+    schema: JsonSchema;
+  }>;
   requestBody?: { required: boolean; content: Record<string, { schema: JsonSchema }> };
-  responses: Record<string, { description: string; headers?: Record<string, JsonSchema>; content?: Record<string, { schema: JsonSchema }> }>;
+  responses: Record<
+    string,
+    { description: string; headers?: Record<string, JsonSchema>; content?: Record<string, { schema: JsonSchema }> }
+  >;
 }
 
 let memo: OpenApiDocument | undefined;
@@ -499,7 +530,7 @@ export function caseInsensitivePattern(source: string): string {
 
 // ---- generation ----
 
-const SECURITY = [{ awsSigV4: [] }, { bearerAuth: [] }];
+const SECURITY: Array<Record<string, string[]>> = [{ awsSigV4: [] }, { bearerAuth: [] }];
 
 function generate(): OpenApiDocument {
   for (const route of ROUTES) {

@@ -20,6 +20,8 @@ export const errorResponse = z.strictObject({
   message: z.string().describe("Human-readable; for 4xx it names the field"),
   field: z.string().optional().describe("The offending field, JSON-path style (stock_use_rule.max_amount)"),
   request_id: z.string().describe("API Gateway request id: quote it when reporting a problem"),
+  out_request_no: z.string().optional().describe("On a stored refusal of POST /coupons or POST /stocks"),
+  replayed: z.boolean().optional().describe("On a stored refusal: true when an earlier request had the outcome"),
 });
 
 /**
@@ -127,6 +129,7 @@ export const availableCollectionResponse = z.looseObject({
 export const flowResponse = z.strictObject({
   hash_value: z.string().describe("SHA-1 (hex) of the file WeChat served; checked before parsing"),
   hash_type: z.string().describe("SHA1"),
+  columns: z.array(z.string()).describe("WeChat's column titles, in file order"),
   rows: z.array(z.record(z.string(), z.string())).describe("One object per CSV line, keyed by WeChat's column titles"),
   total_count: count(),
 });

@@ -84,6 +84,10 @@ export const userCouponsQuery = z.strictObject({
 });
 export const couponDetailQuery = z.strictObject({ appid: APPID.optional() });
 
+export const callbackQuery = z.strictObject({
+  mchid: MCHID.optional().describe("Merchant whose URL to read; defaults to the configured merchant"),
+});
+
 export const setCallbackBody = z.strictObject({
   notify_url: z.url().max(256).describe("HTTPS URL without a query string: WeChat's rule"),
   switch: z.boolean().optional(),

@@ -7,8 +7,8 @@ import { MCHID, OUT_REQUEST_NO } from "./schemas.js";
  * client's validator (shared/wechatpay/favor/validation.ts), which names the failing field the same way.
  * Objects are strict because WeChat refuses fields it does not define (R15).
  *
- * `belong_merchant` is optional here: the handler fills in the configured merchant. (WeChat's create-stock has no
- * `stock_creator_mchid` field: the creator is the calling merchant.)
+ * `belong_merchant` and `stock_creator_mchid` are optional: they default to the configured merchant. WeChat's
+ * create-stock has no `stock_creator_mchid` field (the creator is the calling merchant), so the handler drops it.
  */
 const rfc3339 = () => z.iso.datetime({ offset: true });
 const int = () => z.number().int();
@@ -68,6 +68,9 @@ export const createStockBody = z.strictObject({
   stock_name: z.string().describe("≤ 9 Chinese / 20 Latin characters, without _ , ; |"),
   comment: z.string().optional().describe("≤ 60 characters, visible to the creator only"),
   belong_merchant: MCHID.optional().describe("Defaults to the configured merchant (must be the calling merchant)"),
+  stock_creator_mchid: MCHID.optional().describe(
+    "Accepted for symmetry with the other stock routes and ignored: the creator is the configured merchant",
+  ),
   available_begin_time: rfc3339().describe("RFC 3339; not in the past, within 365 days"),
   available_end_time: rfc3339().describe("RFC 3339; after begin, at most 90 days after it"),
   stock_use_rule: stockUseRuleBody,

@@ -12,6 +12,8 @@ import type { ApiServices } from "../http/api/services.js";
 import { settingsRoutes } from "../http/api/settings-routes.js";
 import { stockRoutes } from "../http/api/stock-routes.js";
 import { createApiHandler } from "../http/api-handler.js";
+import { buildOpenApiDocument } from "../http/openapi.js";
+import { json } from "../http/responses.js";
 import { logger } from "../observability/logger.js";
 import { createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
 import { MerchantRuntime } from "./merchant-runtime.js";
@@ -44,7 +46,13 @@ export function buildApiFunction(env: ApiEnv) {
     inProgressWaitMs: 3_000,
   };
   return createApiHandler(
-    { ...stockRoutes(services), ...couponRoutes(services), ...campaignRoutes(services), ...settingsRoutes(services) },
+    {
+      ...stockRoutes(services),
+      ...couponRoutes(services),
+      ...campaignRoutes(services),
+      ...settingsRoutes(services),
+      "GET /openapi.json": async () => json(200, buildOpenApiDocument()),
+    },
     logger,
   );
 }

@@ -1,17 +1,9 @@
-import { z } from "zod";
 import type { RouteTable } from "../api-handler.js";
 import { badRequest } from "../http-error.js";
 import { jsonBody, queryParams } from "../request.js";
 import { json } from "../responses.js";
-import { MAX_IMAGE_BYTES, setCallbackBody, uploadImageBody } from "../schemas.js";
+import { callbackQuery, MAX_IMAGE_BYTES, setCallbackBody, uploadImageBody } from "../schemas.js";
 import type { ApiServices } from "./services.js";
-
-const callbackQuery = z.strictObject({
-  mchid: z
-    .string()
-    .regex(/^[0-9]{1,20}$/, "must be 1-20 digits")
-    .optional(),
-});
 
 export function settingsRoutes(services: ApiServices): RouteTable {
   return {
