@@ -9,7 +9,7 @@ import { buildNotifyFunction } from "#shared/runtime/build-notify-function.js";
 import { buildSendWorkerFunction } from "#shared/runtime/build-send-worker-function.js";
 import { startSimulator } from "../simulator/index.js";
 import type { RunningSimulator, SimulatorOptions } from "../simulator/types.js";
-import { startEmulators, type Emulators } from "./emulators.js";
+import { type Emulators, startEmulators } from "./emulators.js";
 import { startHttpGateway } from "./http-gateway.js";
 import { startSqsPoller } from "./sqs-poller.js";
 
@@ -70,14 +70,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     merchantPrivateKeyPem: config.keys.merchantPrivateKeyPem,
     apiv3Key: config.apiv3_key,
     ...(config.mode === "public_key"
-      ? { wechatpayPublicKeyId: config.wechatpay_public_key_id, wechatpayPublicKeyPem: config.keys.wechatpayPublicKeyPem }
+      ? {
+          wechatpayPublicKeyId: config.wechatpay_public_key_id,
+          wechatpayPublicKeyPem: config.keys.wechatpayPublicKeyPem,
+        }
       : {}),
     appid: config.appid,
   });
   const emulators = await startEmulators({
     dataDir: join(options.dataDir, "aws"),
     secrets: { "wxcoupon/merchant": secret },
-    ...(options.sendVisibilityTimeoutSeconds ? { sendVisibilityTimeoutSeconds: options.sendVisibilityTimeoutSeconds } : {}),
+    ...(options.sendVisibilityTimeoutSeconds
+      ? { sendVisibilityTimeoutSeconds: options.sendVisibilityTimeoutSeconds }
+      : {}),
   });
   // Handler code reads endpoints and credentials the way it does in AWS: from the environment.
   Object.assign(process.env, emulators.env, {
@@ -167,5 +172,6 @@ async function pointWechatAtWebhook(apiUrl: string, token: string, mchid: string
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: JSON.stringify({ mchid, notify_url: `${apiUrl}/notify/wechatpay`, switch: true }),
   });
-  if (!response.ok) throw new Error(`could not set the simulator's notify URL: ${response.status} ${await response.text()}`);
+  if (!response.ok)
+    throw new Error(`could not set the simulator's notify URL: ${response.status} ${await response.text()}`);
 }

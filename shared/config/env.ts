@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Environment of each function kind, validated once at cold start. Env vars hold names, URLs and ARNs only:

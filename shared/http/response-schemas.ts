@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Response bodies of the HTTP API. Handlers type their bodies with `z.infer`, tests `parse` real responses with them

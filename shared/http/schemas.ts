@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Request schemas of the HTTP API. They validate requests at the edge and are the source of the OpenAPI document,

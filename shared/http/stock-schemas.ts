@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { MCHID, OUT_REQUEST_NO } from "./schemas.js";
 
 /**

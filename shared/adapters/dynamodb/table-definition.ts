@@ -2,7 +2,7 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 
 /**
  * The single table, described once. The local stack creates it from `createTableInput`; the CDK stateful stack maps
- * `TABLE_SPEC` onto `dynamodb.TableV2` (string keys → `AttributeType.STRING`, PAY_PER_REQUEST, PITR on, TTL attribute).
+ * `TABLE_SPEC` onto `dynamodb.Table` (string keys → `AttributeType.STRING`, PAY_PER_REQUEST, PITR on, TTL attribute).
  *
  * Items (pk → contents):
  * - `SEND#{mchid}#{out_request_no}`      send record; in gsi1 under `CAMPAIGN#{id}#SENDS` when it belongs to a campaign

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { createStock } from "../../domain/stocks/create-stock.js";
 import type { CreateStockRequest } from "../../wechatpay/favor/types.js";
 import { validateCreateStock } from "../../wechatpay/favor/validation.js";

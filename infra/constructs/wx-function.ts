@@ -1,0 +1,221 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Duration, type RemovalPolicy, Stack } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { type IRole, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import type { Construct } from "constructs";
+import type { z } from "zod";
+import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
+import { apiEnvSchema, certRefreshEnvSchema, notifyEnvSchema, sendWorkerEnvSchema } from "#shared/config/env.js";
+
+/** The four Lambdas; each has `functions/<kind>.ts` exporting `handler` and an env schema in shared/config/env.ts. */
+export type FunctionKind = "api" | "send-worker" | "notify" | "cert-refresh";
+export const FUNCTION_KINDS: readonly FunctionKind[] = ["api", "send-worker", "notify", "cert-refresh"];
+
+export const ENV_SCHEMAS: Record<FunctionKind, z.ZodObject> = {
+  api: apiEnvSchema,
+  "send-worker": sendWorkerEnvSchema,
+  notify: notifyEnvSchema,
+  "cert-refresh": certRefreshEnvSchema,
+};
+
+/**
+ * Variables the platform needs besides the function's own schema: Powertools reads the service name (the default
+ * metric dimension `service`) and the metrics namespace from these; NODE_OPTIONS turns source maps on.
+ */
+export const METRICS_NAMESPACE = "wxcoupon";
+export const PLATFORM_ENV: Readonly<Record<string, string>> = {
+  NODE_OPTIONS: "--enable-source-maps",
+  POWERTOOLS_SERVICE_NAME: "wxcoupon",
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+};
+
+export const RUNTIME = Runtime.NODEJS_24_X;
+/** esbuild target matching RUNTIME; keep the two in step. */
+export const ESBUILD_TARGET = "node24";
+
+/**
+ * Bundling fixed once (aws-notes §6): ESM, minified, source maps without sources, the AWS SDK bundled (the runtime's
+ * copy is not the version we test, and a bundled barebones client loads faster), `module` before `main` so ESM builds
+ * are picked, and a real `require` for the CJS dependencies that call it (X-Ray, some SDK internals).
+ * test/bench/bundle-sizes.ts builds with these same options.
+ */
+export const WX_BUNDLING = {
+  format: OutputFormat.ESM,
+  target: ESBUILD_TARGET,
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  mainFields: ["module", "main"],
+  banner:
+    "import { createRequire as __wxCreateRequire } from 'node:module';const require = __wxCreateRequire(import.meta.url);",
+  bundleAwsSDK: true,
+  externalModules: [],
+  // esbuild's per-asset size listing is noise in synth and test output; warnings and errors still show.
+  logLevel: LogLevel.WARNING,
+} as const satisfies BundlingOptions;
+
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const entryFor = (kind: FunctionKind): string => `${REPO_ROOT}functions/${kind}.ts`;
+
+/** DynamoDB actions the adapters use; `bindTable` grants exactly the ones listed, on the table and its named GSIs. */
+export type TableAction = "GetItem" | "BatchGetItem" | "Query" | "PutItem" | "UpdateItem" | "DeleteItem";
+/** What the DynamoDB adapters in shared/adapters/dynamodb call (no deletes: records expire through TTL). */
+export const TABLE_READ_WRITE: readonly TableAction[] = ["GetItem", "Query", "PutItem", "UpdateItem"];
+/** Actions that can target an index (GetItem/PutItem/... on an index ARN are meaningless). */
+const INDEX_ACTIONS: ReadonlySet<TableAction> = new Set(["Query"]);
+
+export type QueueAccess = "send" | "consume";
+
+/** Variables that name a resource: only the bind* helpers set them, together with the grant. */
+const isResourceVariable = (name: string): boolean =>
+  name === "TABLE_NAME" || name === "SECRET_ID" || /_(QUEUE|DLQ)_URL$/.test(name);
+
+export interface WxFunctionProps {
+  kind: FunctionKind;
+  /** @default 256 MB: the work is I/O-bound (WeChat, DynamoDB); INIT gets full vCPUs regardless of memory. */
+  memorySize?: number;
+  /** @default 15 s */
+  timeout?: Duration;
+  logRetention: RetentionDays;
+  /** For the log group; functions themselves hold no data. */
+  removalPolicy: RemovalPolicy;
+  description?: string;
+  /** Plain settings from the function's env schema (rates, timeouts); names are checked against the schema. */
+  environment?: Record<string, string>;
+}
+
+/**
+ * One Lambda of the service with the house defaults: nodejs24.x on arm64, ESM bundle built by the local esbuild,
+ * X-Ray active, its own log group with retention and its own role whose only log permission is that log group
+ * (no AWSLambdaBasicExecutionRole managed policy).
+ *
+ * The `bind*` helpers grant least privilege *and* set the environment variable in one call, so a function can never
+ * hold a name without the permission to use it, or a permission without the name. Variable names are checked against
+ * the kind's schema in shared/config/env.ts.
+ */
+export class WxFunction extends NodejsFunction {
+  readonly kind: FunctionKind;
+  /** The function's log group (created with retention; `logGroup` is the base class's ILogGroup view of it). */
+  readonly logs: LogGroup;
+  private readonly schemaKeys: ReadonlySet<string>;
+
+  constructor(scope: Construct, id: string, props: WxFunctionProps) {
+    const entry = entryFor(props.kind);
+    if (!existsSync(entry)) {
+      throw new Error(`WxFunction ${id}: entry ${entry} does not exist (functions/${props.kind}.ts exporting handler)`);
+    }
+    // Created in the parent scope because `this` does not exist before super().
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `wxcoupon ${props.kind} function`,
+    });
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      entry,
+      handler: "handler",
+      runtime: RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(15),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      role,
+      description: props.description ?? `wxcoupon ${props.kind}`,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      bundling: { ...WX_BUNDLING, mainFields: [...WX_BUNDLING.mainFields], externalModules: [] },
+      environment: { ...PLATFORM_ENV },
+    });
+    this.kind = props.kind;
+    this.logs = logGroup;
+    this.schemaKeys = new Set(Object.keys(ENV_SCHEMAS[props.kind].shape));
+    for (const [name, value] of Object.entries(props.environment ?? {})) this.setEnv(name, value);
+  }
+
+  /** The execution role (always ours, never imported). */
+  get executionRole(): IRole {
+    return this.role!;
+  }
+
+  /**
+   * Sets a plain setting of this kind's schema (rates, timeouts). Any other name is a wiring mistake and throws at
+   * synth; names of resources (table, queues, secret) are refused here because only `bind*` may set them.
+   */
+  setEnv(name: string, value: string): this {
+    if (isResourceVariable(name)) {
+      throw new Error(
+        `WxFunction ${this.node.id}: ${name} names a resource; set it with bindTable/bindQueue/bindSecret`,
+      );
+    }
+    return this.putEnv(name, value);
+  }
+
+  private putEnv(name: string, value: string): this {
+    if (!this.schemaKeys.has(name)) {
+      throw new Error(
+        `WxFunction ${this.node.id}: ${name} is not in the ${this.kind} env schema (shared/config/env.ts)`,
+      );
+    }
+    this.addEnvironment(name, value);
+    return this;
+  }
+
+  /**
+   * TABLE_NAME + exactly `actions` on the table, and Query on each GSI named in table-definition.ts (index ARNs by name,
+   * no `index/*` wildcard).
+   */
+  bindTable(table: ITable, actions: readonly TableAction[]): this {
+    if (actions.length === 0) throw new Error("bindTable: no actions");
+    this.addToRolePolicy(
+      new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }),
+    );
+    const indexActions = actions.filter((a) => INDEX_ACTIONS.has(a));
+    if (indexActions.length > 0) {
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: indexActions.map((a) => `dynamodb:${a}`),
+          resources: TABLE_SPEC.globalSecondaryIndexes.map((gsi) => `${table.tableArn}/index/${gsi.indexName}`),
+        }),
+      );
+    }
+    return this.putEnv("TABLE_NAME", table.tableName);
+  }
+
+  /**
+   * `send`: SendMessage (+ GetQueueAttributes/GetQueueUrl). `consume`: Receive/Delete/ChangeMessageVisibility
+   * (the worker's per-message back-off) and the attribute reads the event source mapping needs.
+   */
+  bindQueue(queue: IQueue, access: QueueAccess, envName: string): this {
+    if (access === "send") queue.grantSendMessages(this);
+    else queue.grantConsumeMessages(this);
+    if (!isResourceVariable(envName)) throw new Error(`bindQueue: ${envName} should end in _QUEUE_URL or _DLQ_URL`);
+    return this.putEnv(envName, queue.queueUrl);
+  }
+
+  /** SECRET_ID (the ARN) + GetSecretValue/DescribeSecret on that secret (and kms:Decrypt if it has a CMK). */
+  bindSecret(secret: ISecret): this {
+    secret.grantRead(this);
+    // grantRead cannot add this for a key imported into another stack; state it here, only via Secrets Manager.
+    if (secret.encryptionKey) {
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: ["kms:Decrypt"],
+          resources: [secret.encryptionKey.keyArn],
+          conditions: { StringEquals: { "kms:ViaService": `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      );
+    }
+    return this.putEnv("SECRET_ID", secret.secretArn);
+  }
+}

@@ -1,0 +1,135 @@
+import { CfnOutput, type Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from "aws-cdk-lib";
+import { AttributeType, BillingMode, ProjectionType, Table } from "aws-cdk-lib/aws-dynamodb";
+import { Key } from "aws-cdk-lib/aws-kms";
+import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import type { Construct } from "constructs";
+import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
+import type { WxConfig } from "../config.js";
+import { type Acknowledgement, acknowledgement } from "../nag.js";
+import {
+  DLQ_RETENTION,
+  EVENTS_MAX_RECEIVE_COUNT,
+  EVENTS_QUEUE_RETENTION,
+  SEND_MAX_RECEIVE_COUNT,
+  SEND_QUEUE_RETENTION,
+  SEND_QUEUE_VISIBILITY,
+} from "../settings.js";
+
+/**
+ * The merchant secret's JSON shape (parsed by shared/adapters/secrets/merchant-secret-json.ts). A created secret
+ * starts with this template: only `mchid` is filled (it is not secret: it appears in every request's Authorization
+ * header); the operator fills the rest with `aws secretsmanager put-secret-value`. CloudFormation writes the
+ * template on create only, and again only if the template text changes (i.e. a different mchid = a different merchant).
+ */
+export const MERCHANT_SECRET_FIELDS = [
+  "mchid",
+  "merchant_serial_no",
+  "merchant_private_key",
+  "apiv3_key",
+  "wechatpay_public_key_id",
+  "wechatpay_public_key",
+  "appid",
+] as const;
+
+export function merchantSecretTemplate(mchid: string): string {
+  return JSON.stringify(Object.fromEntries(MERCHANT_SECRET_FIELDS.map((f) => [f, f === "mchid" ? mchid : ""])));
+}
+
+const ATTRIBUTE_TYPES = { S: AttributeType.STRING, N: AttributeType.NUMBER, B: AttributeType.BINARY } as const;
+const PROJECTIONS = { ALL: ProjectionType.ALL, KEYS_ONLY: ProjectionType.KEYS_ONLY } as const;
+
+export interface StatefulStackProps extends StackProps {
+  config: WxConfig;
+}
+
+/**
+ * Everything that holds data: the single table, the send and coupon-events queues with their DLQs, the merchant
+ * secret. Separate from the service stack so it can be termination-protected and outlive redeployments of code.
+ */
+export class StatefulStack extends Stack {
+  readonly table: Table;
+  readonly sendQueue: Queue;
+  readonly sendDlq: Queue;
+  readonly sendQueueVisibility: Duration = SEND_QUEUE_VISIBILITY;
+  readonly eventsQueue: Queue;
+  readonly eventsDlq: Queue;
+  readonly secret: ISecret;
+  readonly acknowledgements: Acknowledgement[] = [];
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    const { config } = props;
+    super(scope, id, { ...props, terminationProtection: config.isProd });
+    const removalPolicy = config.isProd ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    // Derived from shared/adapters/dynamodb/table-definition.ts, the same spec the local stack creates its table from.
+    // `Table` (AWS::DynamoDB::Table) rather than TableV2: cdk-nag's DDB3 (PITR) rule only inspects CfnTable.
+    this.table = new Table(this, "Table", {
+      partitionKey: { name: TABLE_SPEC.partitionKey.name, type: ATTRIBUTE_TYPES[TABLE_SPEC.partitionKey.type] },
+      billingMode: TABLE_SPEC.billingMode === "PAY_PER_REQUEST" ? BillingMode.PAY_PER_REQUEST : BillingMode.PROVISIONED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: TABLE_SPEC.pointInTimeRecovery },
+      timeToLiveAttribute: TABLE_SPEC.timeToLiveAttribute,
+      deletionProtection: config.isProd,
+      removalPolicy,
+    });
+    for (const gsi of TABLE_SPEC.globalSecondaryIndexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: gsi.indexName,
+        partitionKey: { name: gsi.partitionKey.name, type: ATTRIBUTE_TYPES[gsi.partitionKey.type] },
+        sortKey: { name: gsi.sortKey.name, type: ATTRIBUTE_TYPES[gsi.sortKey.type] },
+        projectionType: PROJECTIONS[gsi.projection],
+      });
+    }
+
+    // SSE-SQS (free, no key policy to manage) and TLS-only access on every queue.
+    const queueDefaults = { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, removalPolicy } as const;
+
+    this.sendDlq = new Queue(this, "SendDlq", { ...queueDefaults, retentionPeriod: DLQ_RETENTION });
+    this.sendQueue = new Queue(this, "SendQueue", {
+      ...queueDefaults,
+      visibilityTimeout: SEND_QUEUE_VISIBILITY,
+      // Shorter than the DLQ's 14 days: SQS keeps the original enqueue time when it moves a message, so the DLQ
+      // must outlive the source for a dead-lettered message to stay long enough to be redriven.
+      retentionPeriod: SEND_QUEUE_RETENTION,
+      deadLetterQueue: { queue: this.sendDlq, maxReceiveCount: SEND_MAX_RECEIVE_COUNT },
+    });
+
+    this.eventsDlq = new Queue(this, "CouponEventsDlq", { ...queueDefaults, retentionPeriod: DLQ_RETENTION });
+    this.eventsQueue = new Queue(this, "CouponEventsQueue", {
+      ...queueDefaults,
+      retentionPeriod: EVENTS_QUEUE_RETENTION,
+      deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: EVENTS_MAX_RECEIVE_COUNT },
+    });
+
+    if (config.secret.kind === "import") {
+      const { arn, kmsKeyArn } = config.secret;
+      this.secret = Secret.fromSecretAttributes(this, "MerchantSecret", {
+        secretCompleteArn: arn,
+        ...(kmsKeyArn ? { encryptionKey: Key.fromKeyArn(this, "MerchantSecretKey", kmsKeyArn) } : {}),
+      });
+    } else {
+      const secret = new Secret(this, "MerchantSecret", {
+        secretName: `wxcoupon/${config.envName}/merchant`,
+        description: `wxcoupon merchant ${config.mchid}: JSON {${MERCHANT_SECRET_FIELDS.join(",")}}; fill with put-secret-value`,
+        secretStringValue: SecretValue.unsafePlainText(merchantSecretTemplate(config.mchid)),
+        removalPolicy,
+      });
+      this.secret = secret;
+      this.acknowledgements.push(
+        acknowledgement(
+          secret,
+          "AwsSolutions-SMG4",
+          "The merchant private key, serial and APIv3 key are issued and rotated by hand in the WeChat Pay merchant " +
+            "platform (no API exists to rotate them), so Secrets Manager rotation cannot apply; the README runbook " +
+            "'Rotating WeChat Pay keys' covers the manual put-secret-value and the overlap window.",
+        ),
+      );
+    }
+
+    new CfnOutput(this, "TableName", { value: this.table.tableName });
+    new CfnOutput(this, "SendQueueUrl", { value: this.sendQueue.queueUrl });
+    new CfnOutput(this, "SendDlqUrl", { value: this.sendDlq.queueUrl });
+    new CfnOutput(this, "CouponEventsQueueUrl", { value: this.eventsQueue.queueUrl });
+    new CfnOutput(this, "MerchantSecretArn", { value: this.secret.secretArn });
+  }
+}
