@@ -1,6 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
+import { logMetrics } from "../observability/metrics.js";
 import { errorResponse } from "./error-response.js";
 import { errorBody, type HttpResult, json } from "./responses.js";
 
@@ -19,13 +20,19 @@ export function createApiHandler(routes: RouteTable, logger: Logger) {
     if (!route) return json(404, errorBody("ROUTE_NOT_FOUND", `no route for ${event.routeKey}`));
     return route(event, context);
   };
-  return middy<APIGatewayProxyEventV2, HttpResult>(dispatch).use({
-    onError: async (request) => {
-      const requestId = request.event.requestContext?.requestId ?? request.context.awsRequestId;
-      const { response, expected } = errorResponse(request.error, requestId);
-      if (!expected)
-        logger.error("request failed", { requestId, routeKey: request.event.routeKey, error: request.error as Error });
-      request.response = response;
-    },
-  });
+  return middy<APIGatewayProxyEventV2, HttpResult>(dispatch)
+    .use(logMetrics())
+    .use({
+      onError: async (request) => {
+        const requestId = request.event.requestContext?.requestId ?? request.context.awsRequestId;
+        const { response, expected } = errorResponse(request.error, requestId);
+        if (!expected)
+          logger.error("request failed", {
+            requestId,
+            routeKey: request.event.routeKey,
+            error: request.error as Error,
+          });
+        request.response = response;
+      },
+    });
 }

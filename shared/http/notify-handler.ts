@@ -1,6 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { type NotificationDependencies, processNotification } from "../domain/notifications/process-notification.js";
+import { flushMetrics, recordNotification } from "../observability/metrics.js";
 import { DecryptionError, NotificationFormatError, SignatureVerificationError } from "../wechatpay/errors.js";
 import type { NotificationKeys } from "../wechatpay/notify/parse-notification.js";
 import { parseCouponUseNotification } from "../wechatpay/notify/parse-notification.js";
@@ -21,6 +22,17 @@ const fail = (statusCode: number, message: string): HttpResult => json(statusCod
  * 500 so WeChat retries.
  */
 export function createNotifyHandler(deps: NotifyHandlerDependencies) {
+  const handle = notifyOnce(deps);
+  return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+    try {
+      return await handle(event);
+    } finally {
+      flushMetrics();
+    }
+  };
+}
+
+function notifyOnce(deps: NotifyHandlerDependencies) {
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
     const body = rawBody(event);
     let parsed: Awaited<ReturnType<typeof parseCouponUseNotification>>;
@@ -40,6 +52,7 @@ export function createNotifyHandler(deps: NotifyHandlerDependencies) {
         createTime: parsed.envelope.create_time,
         resource: parsed.resource as unknown as Record<string, unknown>,
       });
+      recordNotification(result.duplicate ? "duplicate" : "stored");
       deps.logger.info("notification accepted", {
         notificationId: parsed.envelope.id,
         duplicate: result.duplicate,
@@ -47,6 +60,7 @@ export function createNotifyHandler(deps: NotifyHandlerDependencies) {
       });
       return { statusCode: 204 };
     } catch (error) {
+      recordNotification("failed");
       deps.logger.error("notification not stored; WeChat will deliver it again", {
         notificationId: parsed.envelope.id,
         error: error as Error,
@@ -58,6 +72,7 @@ export function createNotifyHandler(deps: NotifyHandlerDependencies) {
 
 function refuse(logger: Logger, error: unknown): HttpResult {
   if (error instanceof SignatureVerificationError) {
+    recordNotification("rejected", error.reason);
     logger.warn("notification refused: signature", {
       reason: error.reason,
       serial: error.serial,
@@ -66,14 +81,17 @@ function refuse(logger: Logger, error: unknown): HttpResult {
     return fail(401, "signature verification failed");
   }
   if (error instanceof NotificationFormatError) {
+    recordNotification("rejected", "FORMAT");
     logger.warn("notification refused: format", { field: error.field });
     return fail(400, `malformed notification: ${error.field}`);
   }
   if (error instanceof DecryptionError) {
     // Signed by WeChat but not decryptable: our APIv3 key is wrong. 500 keeps WeChat retrying until it is fixed.
+    recordNotification("failed");
     logger.error("notification could not be decrypted: check the APIv3 key in the merchant secret");
     return fail(500, "unable to decrypt the notification");
   }
+  recordNotification("failed");
   logger.error("notification handling failed", { error: error as Error });
   return fail(500, "internal error");
 }

@@ -135,3 +135,10 @@ function emitWithDimension(name: string, dimension: "code" | "reason", value: st
   single.addDimension(dimension, value);
   single.addMetric(name, MetricUnit.Count, 1);
 }
+
+/** Counts one send outcome as the dashboards expect: fresh outcomes only (replays were counted the first time). */
+export function recordSendOutcomeOf(outcome: { status: string; replayed?: boolean; code?: string }): void {
+  if (outcome.status === "SENT" && !outcome.replayed) recordSendOutcome("sent");
+  else if (outcome.status === "FAILED" && !outcome.replayed) recordSendOutcome("failed", outcome.code ?? "UNKNOWN");
+  else if (outcome.status === "RETRY") recordSendOutcome("retried", outcome.code ?? "UNKNOWN");
+}

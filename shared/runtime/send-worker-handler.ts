@@ -2,6 +2,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { processSendBatch, type WorkerDependencies } from "../domain/campaigns/process-send-batch.js";
 import type { DeadLetterSink, SendQueue } from "../domain/ports.js";
+import { flushMetrics, recordSendOutcomeOf } from "../observability/metrics.js";
 
 export interface SendWorkerHandlerDependencies extends WorkerDependencies {
   queue: SendQueue;
@@ -46,6 +47,7 @@ export function createSendWorkerHandler(deps: SendWorkerHandlerDependencies) {
       }),
     );
     for (const { message, outcome } of result.outcomes) {
+      recordSendOutcomeOf(outcome);
       if (outcome.status === "FAILED" && !outcome.replayed) {
         deps.logger.info("send failed", {
           outRequestNo: message.outRequestNo,
@@ -54,6 +56,7 @@ export function createSendWorkerHandler(deps: SendWorkerHandlerDependencies) {
         });
       }
     }
+    flushMetrics();
     return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
   };
 }

@@ -1,4 +1,5 @@
 import type { CouponGateway, SendCouponCall } from "../../domain/gateway.js";
+import { recordWechatLatency } from "../../observability/metrics.js";
 import type { MerchantRuntime } from "../../runtime/merchant-runtime.js";
 import type { CreateStockRequest } from "../../wechatpay/favor/types.js";
 import { toGatewayError } from "./gateway-errors.js";
@@ -9,6 +10,7 @@ export class WechatCouponGateway implements CouponGateway {
 
   async sendCoupon(call: SendCouponCall): Promise<{ couponId: string }> {
     const { client } = await this.merchant.get();
+    const started = performance.now();
     try {
       const { coupon_id } = await client.coupons.send(call.openid, {
         stock_id: call.stockId,
@@ -19,6 +21,8 @@ export class WechatCouponGateway implements CouponGateway {
       return { couponId: coupon_id };
     } catch (error) {
       throw toGatewayError(error);
+    } finally {
+      recordWechatLatency(performance.now() - started);
     }
   }
 

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type SendOutcome, sendCoupon } from "../../domain/sends/send-coupon.js";
+import { recordSendOutcomeOf } from "../../observability/metrics.js";
 import type { RouteTable } from "../api-handler.js";
 import { badRequest } from "../http-error.js";
 import { jsonBody, pathParams, queryParams } from "../request.js";
@@ -30,6 +31,7 @@ export function couponRoutes(services: ApiServices): RouteTable {
       };
       let outcome = await sendCoupon(services.sends, command);
       if (outcome.status === "IN_PROGRESS") outcome = await waitForFinal(services, command, outcome);
+      recordSendOutcomeOf(outcome);
       return sendOutcomeResponse(outcome, body.out_request_no, event.requestContext.requestId);
     },
 
