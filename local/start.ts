@@ -43,8 +43,9 @@ async function main(): Promise<number> {
   Merchant     mchid ${stack.mchid}, appid ${stack.appid}
 
 Try:
-  curl -s ${stack.apiUrl}/campaigns/demo -H 'authorization: Bearer ${stack.token}'
-  npx wxcoupon campaign send --help
+  curl -s ${stack.apiUrl}/stocks -H 'authorization: Bearer ${stack.token}'
+  curl -s ${stack.apiUrl}/openapi.json -H 'authorization: Bearer ${stack.token}'
+  (README.md "Quick start" walks through a stock, a coupon, a campaign and a notification)
 
 Ctrl-C stops everything.`);
   await new Promise<void>((done) => {
