@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalStack } from "#local/stack/start-local-stack.js";
+import { buildOpenApiDocument, responseSchemaFor } from "#shared/http/openapi.js";
+import { ROUTES } from "#shared/http/routes.js";
+import { callApi, runningStock, startTestStack, validStockBody } from "../../helpers/local-stack-client.js";
+
+let stack: LocalStack;
+let stockId: string;
+let couponId: string;
+const openid = "o-routes-user";
+const seen = new Set<string>();
+
+/** Calls a route and checks the answer against the OpenAPI document's schema for that route and status. */
+async function documented(method: string, template: string, path: string, body?: unknown) {
+  const response = await callApi(stack, method, path, body);
+  const schema = responseSchemaFor(method, template, response.status);
+  if (schema) {
+    const checked = schema.safeParse(response.body);
+    expect(checked.success, `${method} ${path} ${response.status}: ${JSON.stringify(checked.error?.issues)}`).toBe(
+      true,
+    );
+  }
+  seen.add(`${method} ${template}`);
+  return response;
+}
+
+const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  stockId = await runningStock(stack, "it-routes-stock");
+  const sent = await callApi<{ coupon_id: string }>(stack, "POST", "/coupons", {
+    stock_id: stockId,
+    openid,
+    out_request_no: "it-routes-send",
+  });
+  couponId = sent.body.coupon_id;
+}, 60_000);
+afterAll(async () => stack?.stop());
+
+describe("every API route answers as its OpenAPI document says", () => {
+  it("serves the OpenAPI document", async () => {
+    const response = await documented("GET", "/openapi.json", "/openapi.json");
+    expect(response.body).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument())));
+  });
+
+  it("creates a stock (201), replays it (200) and refuses a changed body (409)", async () => {
+    const body = validStockBody("it-routes-stock-2", stack.mchid);
+    expect((await documented("POST", "/stocks", "/stocks", body)).status).toBe(201);
+    expect((await documented("POST", "/stocks", "/stocks", body)).body).toMatchObject({ replayed: true });
+    const changed = await documented("POST", "/stocks", "/stocks", { ...body, stock_name: "另一个" });
+    expect(changed).toMatchObject({ status: 409, body: { field: "out_request_no" } });
+    const invalid = await documented("POST", "/stocks", "/stocks", {
+      ...body,
+      out_request_no: "it-bad",
+      stock_use_rule: { ...body.stock_use_rule, max_amount: 1 },
+    });
+    expect(invalid).toMatchObject({ status: 400, body: { field: "stock_use_rule.max_amount" } });
+  });
+
+  it("reads stocks, their merchants and items", async () => {
+    expect((await documented("GET", "/stocks", "/stocks?limit=5")).status).toBe(200);
+    expect((await documented("GET", "/stocks/{stock_id}", `/stocks/${stockId}`)).body).toMatchObject({
+      stock_id: stockId,
+    });
+    expect((await documented("GET", "/stocks/{stock_id}/merchants", `/stocks/${stockId}/merchants`)).status).toBe(200);
+    expect((await documented("GET", "/stocks/{stock_id}/items", `/stocks/${stockId}/items`)).status).toBe(200);
+    expect((await documented("GET", "/stocks/{stock_id}", "/stocks/999999999")).status).toBe(404);
+  });
+
+  it("pauses, restarts and refuses to stop a running stock", async () => {
+    expect((await documented("POST", "/stocks/{stock_id}/pause", `/stocks/${stockId}/pause`)).status).toBe(200);
+    expect((await documented("POST", "/stocks/{stock_id}/restart", `/stocks/${stockId}/restart`)).status).toBe(200);
+    expect((await documented("POST", "/stocks/{stock_id}/stop", `/stocks/${stockId}/stop`)).status).toBe(400);
+    const fresh = await callApi<{ stock_id: string }>(
+      stack,
+      "POST",
+      "/stocks",
+      validStockBody("it-routes-stock-3", stack.mchid),
+    );
+    expect((await documented("POST", "/stocks/{stock_id}/stop", `/stocks/${fresh.body.stock_id}/stop`)).status).toBe(
+      200,
+    );
+    expect((await documented("POST", "/stocks/{stock_id}/start", `/stocks/${fresh.body.stock_id}/start`)).status).toBe(
+      400,
+    );
+  });
+
+  it("reads a user's coupons and one coupon", async () => {
+    const list = await documented("GET", "/users/{openid}/coupons", `/users/${openid}/coupons`);
+    expect(list.body).toMatchObject({ total_count: 1 });
+    const one = await documented("GET", "/users/{openid}/coupons/{coupon_id}", `/users/${openid}/coupons/${couponId}`);
+    expect(one.body).toMatchObject({ stock_id: stockId, status: "SENDED" });
+  });
+
+  it("sends with documented answers for success, replay, conflict and bad input", async () => {
+    const request = { stock_id: stockId, openid: "o-routes-2", out_request_no: "it-routes-send-2" };
+    expect((await documented("POST", "/coupons", "/coupons", request)).status).toBe(200);
+    expect((await documented("POST", "/coupons", "/coupons", { ...request, openid: "o-routes-3" })).status).toBe(409);
+    expect((await documented("POST", "/coupons", "/coupons", { ...request, stock_id: "abc" })).status).toBe(400);
+    expect((await documented("GET", "/coupons/{coupon_id}/events", `/coupons/${couponId}/events`)).body).toEqual({
+      data: [],
+    });
+  });
+
+  it("downloads use and refund flows with their hash", async () => {
+    await fetch(`${stack.simulatorUrl}/_simulator/coupons/${couponId}/use`, { method: "POST", body: "{}" });
+    const use = await documented("GET", "/stocks/{stock_id}/use-flow", `/stocks/${stockId}/use-flow`);
+    expect(use.body).toMatchObject({ hash_type: "SHA1", total_count: 1 });
+    expect((await documented("GET", "/stocks/{stock_id}/refund-flow", `/stocks/${stockId}/refund-flow`)).status).toBe(
+      200,
+    );
+  });
+
+  it("reads and sets the callback URL, uploads an image", async () => {
+    const current = await documented("GET", "/callbacks", "/callbacks");
+    expect(current.body).toMatchObject({ notify_url: `${stack.apiUrl}/notify/wechatpay` });
+    expect(
+      (await documented("POST", "/callbacks", "/callbacks", { notify_url: `${stack.apiUrl}/notify/wechatpay` })).status,
+    ).toBe(200);
+    expect(
+      (await documented("POST", "/callbacks", "/callbacks", { notify_url: "https://x.example/cb?a=1" })).status,
+    ).toBe(400);
+    const image = await documented("POST", "/media/images", "/media/images", {
+      filename: "logo.png",
+      content_base64: PNG,
+    });
+    expect(image.body).toMatchObject({ media_url: expect.stringMatching(/^https:/) });
+    expect(
+      (await documented("POST", "/media/images", "/media/images", { filename: "logo.gif", content_base64: PNG }))
+        .status,
+    ).toBe(400);
+  });
+
+  it("creates a campaign and reports it", async () => {
+    const posted = await documented("POST", "/campaigns", "/campaigns", {
+      stock_id: stockId,
+      openids: ["o-r-1", "o-r-2"],
+    });
+    expect(posted.status).toBe(202);
+    const campaignId = (posted.body as { campaign_id: string }).campaign_id;
+    await expect
+      .poll(async () => (await documented("GET", "/campaigns/{campaign_id}", `/campaigns/${campaignId}`)).body.state, {
+        timeout: 10_000,
+      })
+      .toBe("COMPLETED");
+    expect((await documented("GET", "/campaigns/{campaign_id}", "/campaigns/unknown")).status).toBe(404);
+  });
+
+  it("refuses callers without the token on every caller route, and lets WeChat reach the webhook", async () => {
+    for (const route of ROUTES) {
+      const response = await fetch(`${stack.apiUrl}${route.path.replace(/\{[^}]+\}/g, "1")}`, { method: route.method });
+      const body = (await response.json()) as { code: string };
+      if (route.auth === "caller")
+        expect([response.status, body.code], `${route.method} ${route.path}`).toEqual([401, "UNAUTHORIZED"]);
+      else expect(body.code).toBe("FAIL"); // reached the webhook, which refuses the unsigned request itself
+    }
+  });
+
+  it("exercised every caller route that reaches the api function", () => {
+    const untested = ROUTES.filter((r) => r.target === "api" && !seen.has(`${r.method} ${r.path}`)).map(
+      (r) => `${r.method} ${r.path}`,
+    );
+    expect(untested).toEqual([]);
+  });
+});
