@@ -1,4 +1,5 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { logMetrics } from "../observability/metrics.js";
@@ -16,6 +17,8 @@ export type RouteTable = Record<string, RouteHandler>;
  */
 export function createApiHandler(routes: RouteTable, logger: Logger) {
   const dispatch = async (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResult> => {
+    // Correlation ids on every log line of this invocation (the Lambda request id comes from injectLambdaContext).
+    logger.appendKeys({ apiRequestId: event.requestContext?.requestId, routeKey: event.routeKey });
     const route = routes[event.routeKey];
     if (!route) return json(404, errorBody("ROUTE_NOT_FOUND", `no route for ${event.routeKey}`));
     return route(event, context);
