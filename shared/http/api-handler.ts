@@ -24,6 +24,7 @@ export function createApiHandler(routes: RouteTable, logger: Logger) {
     return route(event, context);
   };
   return middy<APIGatewayProxyEventV2, HttpResult>(dispatch)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics())
     .use({
       onError: async (request) => {
