@@ -1,7 +1,7 @@
 /**
  * The service's own CloudWatch metrics, emitted by the functions as Powertools EMF metrics. The dashboard and alarms in
- * the service stack read exactly these names, so the runtime code must emit the same (runtime code never imports
- * infra/: copy the names, don't import this file).
+ * the service stack read exactly these names, which the runtime code defines in shared/observability/metrics.ts
+ * (infra imports them from there; runtime code never imports infra/).
  *
  * - Namespace: `wxcoupon` (POWERTOOLS_METRICS_NAMESPACE, set on every function).
  * - Default dimension: `service` = `wxcoupon` (POWERTOOLS_SERVICE_NAME, set on every function).
@@ -21,15 +21,6 @@
  * | NotificationsRejected  | Count        | reason          | notify            | bad signature / timestamp outside ±300 s / bad payload (4xx)  |
  * | NotificationsFailed    | Count        | –               | notify            | answered 5xx so WeChat retries (failure before the commit)    |
  */
-export const METRIC = {
-  couponsSent: "CouponsSent",
-  couponSendFailed: "CouponSendFailed",
-  couponSendRetried: "CouponSendRetried",
-  wechatLatency: "WechatLatency",
-  notificationsStored: "NotificationsStored",
-  duplicateNotifications: "DuplicateNotifications",
-  notificationsRejected: "NotificationsRejected",
-  notificationsFailed: "NotificationsFailed",
-} as const;
+export { METRIC } from "../shared/observability/metrics.js";
 
 export const SERVICE_DIMENSION = { service: "wxcoupon" } as const;

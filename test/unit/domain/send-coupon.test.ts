@@ -16,6 +16,23 @@ const command: SendCommand = {
 };
 
 let now = 1_800_000_000_000;
+
+/** The ledger, except that the first call of `method` dies as a killed process would. */
+function crashingOnce<T extends object>(target: T, method: keyof T): T {
+  let crash = true;
+  return new Proxy(target, {
+    get(object, name) {
+      if (name === method && crash) {
+        return async () => {
+          crash = false;
+          throw new Error("process killed");
+        };
+      }
+      const value = Reflect.get(object, name);
+      return typeof value === "function" ? value.bind(object) : value;
+    },
+  });
+}
 let gateway: FakeCouponGateway;
 let deps: SendDependencies;
 
@@ -67,20 +84,7 @@ describe("sendCoupon", () => {
   });
 
   it("heals a crash between WeChat's answer and the ledger update: the retry reuses the key and gets the same coupon", async () => {
-    const ledger = deps.ledger;
-    let crash = true;
-    deps.ledger = new Proxy(ledger, {
-      get(target, name) {
-        if (name === "markSent" && crash) {
-          return async () => {
-            crash = false;
-            throw new Error("process killed");
-          };
-        }
-        const value = Reflect.get(target, name);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    deps.ledger = crashingOnce(deps.ledger, "markSent");
     await expect(sendCoupon(deps, command)).rejects.toThrow("process killed");
     expect(await sendCoupon(deps, command)).toMatchObject({ status: "IN_PROGRESS" });
     now += 30_001; // the crashed worker's lease runs out
@@ -146,20 +150,7 @@ describe("campaign reconciliation", () => {
       ratePerSecond: 10,
       createdAt: now,
     });
-    const ledger = deps.ledger;
-    let crash = true;
-    deps.ledger = new Proxy(ledger, {
-      get(target, name) {
-        if (name === "markCounted" && crash) {
-          return async () => {
-            crash = false;
-            throw new Error("process killed");
-          };
-        }
-        const value = Reflect.get(target, name);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    deps.ledger = crashingOnce(deps.ledger, "markCounted");
     const first = { ...command, campaignId: "c2" };
     await expect(sendCoupon(deps, first)).rejects.toThrow("process killed");
     await sendCoupon(deps, first); // redelivery: SENT but not marked counted → counted again
