@@ -1,3 +1,4 @@
+import { CAMPAIGN_USAGE, type CampaignCommandDeps, runCampaignCommand } from "./campaign-command.js";
 import { type CliIo, CliUsageError, processIo } from "./cli-io.js";
 import { DECRYPT_USAGE, runDecryptCommand } from "./decrypt-command.js";
 import { KEYS_USAGE, runKeysCommand } from "./keys-command.js";
@@ -13,13 +14,19 @@ Commands:
   decrypt    open an AEAD_AES_256_GCM resource with the APIv3 key
   keys       generate a merchant key pair and self-signed certificate for local use
   simulator  run the local WeChat Pay simulator
+  campaign   send a campaign from a file of openids (resumable, with progress), or show a campaign's status
   help       show this text, or "wxcoupon help <command>"
 
 Run "wxcoupon <command> --help" for the options of a command.`;
 
+/** Test seams of commands that talk to the network (production passes none). */
+export interface MainOptions {
+  campaign?: CampaignCommandDeps;
+}
+
 interface Command {
   usage: string;
-  run(argv: string[], io: CliIo): number | Promise<number>;
+  run(argv: string[], io: CliIo, options: MainOptions): number | Promise<number>;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -27,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   verify: { usage: VERIFY_USAGE, run: runVerifyCommand },
   decrypt: { usage: DECRYPT_USAGE, run: runDecryptCommand },
   keys: { usage: KEYS_USAGE, run: runKeysCommand },
+  campaign: { usage: CAMPAIGN_USAGE, run: (argv, io, options) => runCampaignCommand(argv, io, options.campaign) },
 };
 
 const wantsHelp = (argv: string[]): boolean => argv.includes("--help") || argv.includes("-h");
@@ -37,7 +45,7 @@ const wantsHelp = (argv: string[]): boolean => argv.includes("--help") || argv.i
  * @example
  * process.exitCode = await main(process.argv.slice(2));
  */
-export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+export async function main(argv: string[], io: CliIo = processIo, options: MainOptions = {}): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
     io.err(USAGE);
@@ -60,7 +68,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     return 0;
   }
   try {
-    return await command.run(rest, io);
+    return await command.run(rest, io, options);
   } catch (error) {
     if (error instanceof CliUsageError) {
       io.err(`error: ${error.message}\n\n${command.usage}`);

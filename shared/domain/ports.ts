@@ -213,12 +213,28 @@ export interface NewCampaign {
   total: number;
   /** Sends per second this campaign may use (the workers' rate governor reads it from the messages). */
   ratePerSecond: number;
+  /**
+   * true: an open campaign whose recipients arrive in numbered chunks (`putChunk` …); `total` starts at 0 and the
+   * campaign is sealed by its last chunk. Absent/false: a one-shot campaign of `total` recipients, sealed at once (as
+   * one chunk, number 0).
+   */
+  chunked?: boolean;
   createdAt: number;
 }
 
 export interface CampaignRecord extends NewCampaign {
   /** Derived from the counters on every read (see `deriveCampaignState`), never stored. */
   state: CampaignState;
+  chunked: boolean;
+  /**
+   * Every recipient is known: one-shot campaigns from the start, chunked ones once chunks 0..`lastChunkNo` all
+   * arrived (`trySeal`). Until then `total` and `chunksReceived` may lag (never exceed) the chunks received; sealing
+   * recounts them exactly. Records written before chunked campaigns existed read as sealed.
+   */
+  sealed: boolean;
+  /** Number of the last chunk, once a chunk said it was the last (0 for one-shot campaigns). */
+  lastChunkNo?: number;
+  chunksReceived: number;
   /** Messages put on the send queue so far. */
   enqueued: number;
   sent: number;
@@ -256,16 +272,70 @@ export interface CampaignStore {
   /** Adds `count` to `enqueued` (atomic). Unknown id → `NotFoundError`. */
   markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord>;
   /**
-   * Replaces the counters with a recount and marks the campaign reconciled, only if `version` is still
-   * `expectedVersion` (no outcome was counted since the recount began). Returns whether it wrote.
+   * Replaces the counters with a recount and marks the campaign reconciled, only if it is sealed (an open campaign
+   * can still grow) and `version` is still `expectedVersion` (no outcome was counted since the recount began).
+   * Returns whether it wrote.
    */
   reconcile(id: string, counts: CampaignCounts, expectedVersion: number, now: number): Promise<boolean>;
+
+  // ---- chunked campaigns: item per (campaign, chunk_no) ----
+
+  /**
+   * Conditional put of a chunk (first writer wins). Same (campaign, chunkNo) again → `{created: false, record}` with
+   * the stored chunk: the caller compares `requestHash` (another hash is a CHUNK_CONFLICT). Does not touch the
+   * campaign and does not check that it exists (the caller read it first).
+   */
+  putChunk(chunk: NewCampaignChunk): Promise<ClaimResult<CampaignChunk>>;
+  getChunk(id: string, chunkNo: number): Promise<CampaignChunk | undefined>;
+  /**
+   * Adds a stored chunk to the campaign, at most once per chunk: claims it (`counted` false → true), then ADDs its
+   * `count` to `total` and 1 to `chunksReceived`, unless the campaign is already sealed (the seal counted it). A crash
+   * between the two writes leaves the counters short by this chunk until `trySeal` recounts them: short, never over.
+   * `changed: false` when the chunk had been counted before. Unknown chunk → `NotFoundError`.
+   */
+  countChunk(id: string, chunkNo: number, now: number): Promise<StateChange<CampaignChunk>>;
+  /**
+   * The chunk's messages are on the send queue: `enqueued` false → true, then `enqueued` + count on the campaign
+   * (progress only; a crash between the two writes leaves it short). `changed: false` if it was marked before.
+   * Unknown chunk → `NotFoundError`.
+   */
+  markChunkEnqueued(id: string, chunkNo: number, now: number): Promise<StateChange<CampaignChunk>>;
+  /**
+   * Records which chunk is the last one (conditional: unset, or already this number). Another number recorded
+   * before → `ConflictError` LAST_CHUNK_CONFLICT (field `last`). Unknown id → `NotFoundError`.
+   */
+  setLastChunk(id: string, chunkNo: number, now: number): Promise<CampaignRecord>;
+  /**
+   * Seals the campaign if its last chunk is known and chunks 0..last all exist (strongly consistent reads): `total`
+   * becomes the exact sum of their counts and `chunksReceived` last + 1, in one write conditional on not being sealed
+   * yet. Returns the record (see `sealed`) and how many of chunks 0..last are still missing (0 when sealed, or when no
+   * last chunk is known yet). Unknown id → `NotFoundError`.
+   */
+  trySeal(id: string, now: number): Promise<{ record: CampaignRecord; missing: number }>;
+}
+
+export interface NewCampaignChunk {
+  campaignId: string;
+  chunkNo: number;
+  /** Hash of the openids as posted: the same chunk number with other openids is a conflict. */
+  requestHash: string;
+  /** Recipients in the chunk after removing duplicates (the number of sends it adds). */
+  count: number;
+  createdAt: number;
+}
+
+export interface CampaignChunk extends NewCampaignChunk {
+  /** Its count was added to the campaign's total (`countChunk`). */
+  counted: boolean;
+  /** Its messages were queued (`markChunkEnqueued`). */
+  enqueued: boolean;
+  updatedAt: number;
 }
 
 /**
- * COMPLETED only once reconciled (the counters were recounted from the ledger and every send is final: a crash between
- * counting and marking a send counted can over-count, never under-count); SENDING once anything was queued or
- * counted; ACCEPTED before.
+ * COMPLETED only once sealed (every recipient is known) and reconciled (the counters were recounted from the ledger
+ * and every send is final: a crash between counting and marking a send counted can over-count, never under-count);
+ * SENDING once anything was queued or counted; ACCEPTED before.
  */
 export function deriveCampaignState(c: {
   total: number;
@@ -273,8 +343,9 @@ export function deriveCampaignState(c: {
   sent: number;
   failed: number;
   reconciled?: boolean;
+  sealed?: boolean;
 }): CampaignState {
-  if (c.reconciled) return "COMPLETED";
+  if (c.reconciled && c.sealed !== false) return "COMPLETED";
   if (c.enqueued > 0 || c.sent + c.failed > 0) return "SENDING";
   return "ACCEPTED";
 }

@@ -3,6 +3,8 @@ import * as res from "./response-schemas.js";
 import { ROUTES, type RouteDefinition } from "./routes.js";
 import {
   callbackQuery,
+  campaignChunkBody,
+  campaignFailuresQuery,
   campaignIdPath,
   couponDetailQuery,
   couponIdPath,
@@ -142,6 +144,12 @@ const wechatBase: Record<number, ResponseDoc> = {
 };
 
 const ok = (description: string, schema: z.ZodType): ResponseDoc => ({ description, schema });
+
+const queueUnavailable: ResponseDoc = {
+  description: "The send queue is unavailable (QUEUE_UNAVAILABLE): retry the same request after Retry-After",
+  schema: res.errorResponse,
+  retryAfter: true,
+};
 
 const stockCommand = (verb: string, summary: string, description: string, schema: z.ZodType): RouteDoc => ({
   operationId: `${verb}Stock`,
@@ -285,8 +293,10 @@ const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     operationId: "createCampaign",
     summary: "Send a stock's coupons to many users",
     description:
-      "Accepted for asynchronous sending (one coupon per distinct openid). Re-posting the same campaign is a " +
-      "replay; the same campaign_id with another request is a 409. Follow progress with GET /campaigns/{campaign_id}.",
+      "With openids: accepted for asynchronous sending (one coupon per distinct openid), sealed at once. With " +
+      "chunked: true and a campaign_id (no openids): an open campaign of total 0; post its recipients with POST " +
+      "/campaigns/{campaign_id}/chunks. Re-posting the same campaign is a replay; the same campaign_id with another " +
+      "request is a 409. Follow progress with GET /campaigns/{campaign_id}.",
     tag: "campaigns",
     body: createCampaignBody,
     responses: {
@@ -294,11 +304,33 @@ const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       400: invalid,
       202: ok("Accepted", res.campaignAcceptedResponse),
       409: conflict,
-      503: {
-        description: "The send queue is unavailable (QUEUE_UNAVAILABLE): retry the same request after Retry-After",
+      503: queueUnavailable,
+    },
+  },
+  "POST /campaigns/{campaign_id}/chunks": {
+    operationId: "addCampaignChunk",
+    summary: "Add a chunk of recipients to a chunked campaign",
+    description:
+      "Idempotent per (campaign, chunk_no): the same chunk again is a replay (nothing is counted or sent twice); the " +
+      "same chunk_no with other openids is a 409 CHUNK_CONFLICT. Each recipient's out_request_no derives from " +
+      "(campaign, chunk_no, openid), so re-posting after an interruption reuses it. Duplicates inside a chunk are " +
+      "removed; the same openid in two chunks is two sends. last: true seals the campaign once chunks 0..chunk_no " +
+      "all arrived; a chunk after the last is a 409 CHUNK_AFTER_LAST.",
+    tag: "campaigns",
+    path: campaignIdPath,
+    body: campaignChunkBody,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      202: ok("Accepted (or replayed)", res.campaignChunkResponse),
+      404: notFound("Campaign"),
+      409: {
+        description:
+          "CHUNK_CONFLICT (chunk_no reused for other openids), CHUNK_AFTER_LAST, LAST_CHUNK_CONFLICT (another chunk " +
+          "was the last), CAMPAIGN_NOT_CHUNKED (the campaign was created with its openids)",
         schema: res.errorResponse,
-        retryAfter: true,
       },
+      503: queueUnavailable,
     },
   },
   "GET /campaigns/{campaign_id}": {
@@ -310,6 +342,22 @@ const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       ...callerBase,
       400: invalid,
       200: ok("Counters and state", res.campaignResponse),
+      404: notFound("Campaign"),
+    },
+  },
+  "GET /campaigns/{campaign_id}/failures": {
+    operationId: "listCampaignFailures",
+    summary: "A campaign's failed sends, page by page",
+    description:
+      "Sends with a final failure (openid, out_request_no, WeChat's code). A page may be empty while a cursor is " +
+      "present: follow cursors until there is none. Eventually consistent (read from an index).",
+    tag: "campaigns",
+    path: campaignIdPath,
+    query: campaignFailuresQuery,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("One page of failures", res.campaignFailuresResponse),
       404: notFound("Campaign"),
     },
   },
@@ -384,6 +432,7 @@ const REQUEST_COMPONENTS: Array<[string, z.ZodType]> = [
   ["StockCommandRequest", unwrapOptional(stockCommandBody)],
   ["SendCouponRequest", sendCouponBody],
   ["CreateCampaignRequest", createCampaignBody],
+  ["CampaignChunkRequest", campaignChunkBody],
   ["SetCallbackRequest", setCallbackBody],
   ["UploadImageRequest", uploadImageBody],
   ["NotificationEnvelope", notificationEnvelope],
@@ -408,7 +457,9 @@ const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ["CouponCollection", res.couponCollectionResponse],
   ["CouponEventsResponse", res.couponEventsResponse],
   ["CampaignAcceptedResponse", res.campaignAcceptedResponse],
+  ["CampaignChunkResponse", res.campaignChunkResponse],
   ["CampaignResponse", res.campaignResponse],
+  ["CampaignFailuresResponse", res.campaignFailuresResponse],
   ["SetCallbackResponse", res.setCallbackResponse],
   ["CallbackSettingsResponse", res.callbackSettingsResponse],
   ["ImageUploadResponse", res.imageUploadResponse],
@@ -683,6 +734,7 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   coupon_id: "WeChat coupon id",
   openid: "User's openid under the appid",
   campaign_id: "Campaign id (yours, or the one POST /campaigns returned)",
+  cursor: "The cursor of the previous page",
   offset: "Offset from 0 (for GET /stocks WeChat documents it as a page index)",
   limit: "Page size",
   stock_creator_mchid: "Creator merchant; defaults to the configured merchant",

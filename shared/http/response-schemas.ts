@@ -165,26 +165,54 @@ export const couponEventsResponse = z.strictObject({
 
 // ---- campaigns ----
 
+const campaignState = () =>
+  z.enum(["ACCEPTED", "SENDING", "COMPLETED"]).describe("COMPLETED once sealed and every send has its final outcome");
+
 export const campaignAcceptedResponse = z.strictObject({
   campaign_id: z.string(),
-  state: z.enum(["ACCEPTED", "SENDING", "COMPLETED"]),
-  total: count().describe("Recipients after removing duplicate openids"),
+  state: campaignState(),
+  total: count().describe("Recipients after removing duplicate openids (0 for a new chunked campaign)"),
   replayed: z.boolean().describe("true: this campaign had been submitted before"),
   duplicates_removed: count(),
+  sealed: z.boolean().describe("Every recipient is known: always for openids, after the last chunk for chunked"),
+});
+
+export const campaignChunkResponse = z.strictObject({
+  campaign_id: z.string(),
+  chunk_no: count(),
+  accepted: count().describe("Sends this chunk adds: its openids without duplicates"),
+  duplicates_removed: count(),
+  replayed: z.boolean().describe("true: this chunk had been accepted before; nothing was added or queued again"),
+  total: count().describe("The campaign's recipients so far"),
+  sealed: z.boolean().describe("Chunks 0..last all arrived: the campaign's total is final"),
 });
 
 export const campaignResponse = z.strictObject({
   campaign_id: z.string(),
   stock_id: z.string(),
-  state: z.enum(["ACCEPTED", "SENDING", "COMPLETED"]),
+  state: campaignState(),
   total: count(),
   sent: count(),
   failed: count(),
   pending: count().describe("total − sent − failed"),
   failures_by_code: z.record(z.string(), count()).describe("Final failures by WeChat's code (NOT_ENOUGH, RULE_LIMIT…)"),
   rate_per_second: z.number().int().min(1),
+  sealed: z.boolean().describe("Every recipient is known (a chunked campaign: its last chunk and all before arrived)"),
+  chunks_received: count().describe("Chunks accepted (1 for a campaign created with its openids)"),
   created_at: rfc3339(),
   updated_at: rfc3339(),
+});
+
+export const campaignFailure = z.strictObject({
+  openid: z.string(),
+  out_request_no: z.string().describe("The send's idempotency key (campaign, chunk, openid)"),
+  code: z.string().describe("WeChat's final code (NOT_ENOUGH, RULE_LIMIT, USER_ACCOUNT_ABNORMAL…)"),
+  message: z.string().optional(),
+});
+
+export const campaignFailuresResponse = z.strictObject({
+  data: z.array(campaignFailure).describe("Failed sends of this page (may be empty while cursor is present)"),
+  cursor: z.string().optional().describe("Pass it as ?cursor= for the next page; absent on the last page"),
 });
 
 // ---- callbacks, media ----
@@ -217,6 +245,8 @@ export type CouponEvent = z.infer<typeof couponEvent>;
 export type CouponEventsResponse = z.infer<typeof couponEventsResponse>;
 export type CampaignAcceptedResponse = z.infer<typeof campaignAcceptedResponse>;
 export type CampaignResponse = z.infer<typeof campaignResponse>;
+export type CampaignChunkResponse = z.infer<typeof campaignChunkResponse>;
+export type CampaignFailuresResponse = z.infer<typeof campaignFailuresResponse>;
 export type SetCallbackResponse = z.infer<typeof setCallbackResponse>;
 export type CallbackSettingsResponse = z.infer<typeof callbackSettingsResponse>;
 export type ImageUploadResponse = z.infer<typeof imageUploadResponse>;

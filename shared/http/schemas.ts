@@ -31,22 +31,71 @@ export const sendCouponBody = z.strictObject({
 });
 
 export const MAX_CAMPAIGN_RECIPIENTS = 10_000;
-export const createCampaignBody = z.strictObject({
-  campaign_id: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ or -")
+const CAMPAIGN_ID = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ or -");
+export const createCampaignBody = z
+  .strictObject({
+    campaign_id: CAMPAIGN_ID.optional().describe(
+      "Your idempotency key for the campaign; derived from the openids when omitted (required with chunked)",
+    ),
+    stock_id: STOCK_ID,
+    openids: z
+      .array(OPENID)
+      .min(1)
+      .max(MAX_CAMPAIGN_RECIPIENTS)
+      .optional()
+      .describe("The recipients of a one-shot campaign (sealed at once); omit it with chunked: true"),
+    appid: APPID.optional(),
+    rate_per_second: z.number().int().min(1).max(500).optional(),
+    chunked: z
+      .literal(true)
+      .optional()
+      .describe(
+        "Open a campaign whose recipients arrive in chunks (POST /campaigns/{campaign_id}/chunks); the chunk " +
+          "posted with last: true seals it",
+      ),
+  })
+  .superRefine((body, ctx) => {
+    // One of the two shapes; the issue names the field to fix.
+    if (body.chunked) {
+      if (body.openids !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["openids"],
+          message: "must be omitted with chunked: post chunks instead",
+        });
+      }
+      if (body.campaign_id === undefined) {
+        ctx.addIssue({ code: "custom", path: ["campaign_id"], message: "is required with chunked" });
+      }
+    } else if (body.openids === undefined) {
+      ctx.addIssue({ code: "custom", path: ["openids"], message: "is required (or chunked: true)" });
+    }
+  });
+
+export const campaignChunkBody = z.strictObject({
+  chunk_no: z
+    .number()
+    .int()
+    .min(0)
+    .max(10_000_000)
+    .describe("0, 1, 2 … The same chunk_no with the same openids is a replay; with other openids, a conflict"),
+  openids: z
+    .array(OPENID)
+    .min(1)
+    .max(MAX_CAMPAIGN_RECIPIENTS)
+    .describe("Duplicates inside a chunk are removed; the same openid in two chunks is two sends"),
+  last: z
+    .boolean()
     .optional()
-    .describe("Your idempotency key for the campaign; derived from the request when omitted"),
-  stock_id: STOCK_ID,
-  openids: z.array(OPENID).min(1).max(MAX_CAMPAIGN_RECIPIENTS),
-  appid: APPID.optional(),
-  rate_per_second: z.number().int().min(1).max(500).optional(),
+    .describe("This is the last chunk: the campaign is sealed once chunks 0..chunk_no all arrived"),
+});
+
+export const campaignFailuresQuery = z.strictObject({
+  cursor: z.string().min(1).max(2048).optional().describe("The cursor of the previous page"),
 });
 
 export const stockIdPath = z.object({ stock_id: STOCK_ID });
-export const campaignIdPath = z.object({
-  campaign_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ or -"),
-});
+export const campaignIdPath = z.object({ campaign_id: CAMPAIGN_ID });
 export const couponIdPath = z.object({ coupon_id: COUPON_ID });
 export const openidPath = z.object({ openid: OPENID });
 export const userCouponPath = z.object({ openid: OPENID, coupon_id: COUPON_ID });

@@ -1,12 +1,16 @@
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { lastChunkConflict } from "../../domain/campaigns/campaign-conflicts.js";
 import { NotFoundError } from "../../domain/errors.js";
 import {
+  type CampaignChunk,
   type CampaignCounts,
   type CampaignRecord,
   type CampaignStore,
   type ClaimResult,
   deriveCampaignState,
   type NewCampaign,
+  type NewCampaignChunk,
+  type StateChange,
 } from "../../domain/ports.js";
 import { campaignConflict, UNKNOWN_ERROR_CODE } from "../record-rules.js";
 import { CONDITION, getItem, type Item, isConditionalCheckFailed, itemAfterConditionFailure } from "./conditional.js";
@@ -14,7 +18,12 @@ import type { DynamoDbAdapterOptions } from "./dynamodb-send-ledger.js";
 import { num, str } from "./leased-item.js";
 import { KEY } from "./table-definition.js";
 
-/** `CampaignStore` on the single table: item `CAMPAIGN#{id}` with counters updated by atomic ADD. */
+/**
+ * `CampaignStore` on the single table: item `CAMPAIGN#{id}` with counters updated by atomic ADD, and one item
+ * `CAMPAIGN#{id}#CHUNK#{n}` per chunk of a chunked campaign. No transactions (dynalite, behind the local stack, has
+ * none): a chunk is counted by claiming its `counted` flag first, so a crash can only leave the total short, and the
+ * seal recounts it from the chunk items.
+ */
 export class DynamoDbCampaignStore implements CampaignStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
@@ -26,6 +35,7 @@ export class DynamoDbCampaignStore implements CampaignStore {
 
   async create(campaign: NewCampaign): Promise<ClaimResult<CampaignRecord>> {
     const pk = KEY.campaign(campaign.id);
+    const chunked = campaign.chunked === true;
     const item: Item = {
       pk,
       type: "CAMPAIGN",
@@ -36,6 +46,11 @@ export class DynamoDbCampaignStore implements CampaignStore {
       appid: campaign.appid,
       total: campaign.total,
       rate_per_second: campaign.ratePerSecond,
+      chunked,
+      // A one-shot campaign is one chunk (number 0), complete at once.
+      sealed: !chunked,
+      ...(chunked ? {} : { last_chunk_no: 0 }),
+      chunks_received: chunked ? 0 : 1,
       enqueued: 0,
       sent: 0,
       failed: 0,
@@ -109,7 +124,8 @@ export class DynamoDbCampaignStore implements CampaignStore {
           UpdateExpression:
             "SET #sent = :sent, #failed = :failed, #fbc = :fbc, #reconciled = :true, #updated_at = :now",
           // Optimistic: a recordOutcome that landed after the recount began bumped the version; try again later.
-          ConditionExpression: "#version = :expected",
+          // An open (unsealed) campaign can still grow: never reconciled. Items from before chunking read as sealed.
+          ConditionExpression: "#version = :expected AND (attribute_not_exists(#sealed) OR #sealed = :true)",
           ExpressionAttributeNames: {
             "#sent": "sent",
             "#failed": "failed",
@@ -117,6 +133,7 @@ export class DynamoDbCampaignStore implements CampaignStore {
             "#reconciled": "reconciled",
             "#updated_at": "updated_at",
             "#version": "version",
+            "#sealed": "sealed",
           },
           ExpressionAttributeValues: {
             ":sent": counts.sent,
@@ -142,6 +159,221 @@ export class DynamoDbCampaignStore implements CampaignStore {
       { "#enqueued": "enqueued" },
       { ":n": count, ":now": now },
     );
+  }
+
+  async putChunk(chunk: NewCampaignChunk): Promise<ClaimResult<CampaignChunk>> {
+    const pk = KEY.campaignChunk(chunk.campaignId, chunk.chunkNo);
+    const item: Item = {
+      pk,
+      type: "CAMPAIGN_CHUNK",
+      campaign_id: chunk.campaignId,
+      chunk_no: chunk.chunkNo,
+      request_hash: chunk.requestHash,
+      count: chunk.count,
+      counted: false,
+      enqueued: false,
+      created_at: chunk.createdAt,
+      updated_at: chunk.createdAt,
+    };
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: item,
+          // First writer wins: a re-posted chunk replays, another chunk under the same number is the caller's conflict.
+          ConditionExpression: CONDITION.absent,
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { created: true, record: chunkFromItem(item) };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
+      if (existing === undefined) throw error;
+      return { created: false, record: chunkFromItem(existing) };
+    }
+  }
+
+  async getChunk(id: string, chunkNo: number): Promise<CampaignChunk | undefined> {
+    const item = await getItem(this.#doc, this.#table, KEY.campaignChunk(id, chunkNo));
+    return item === undefined ? undefined : chunkFromItem(item);
+  }
+
+  async countChunk(id: string, chunkNo: number, now: number): Promise<StateChange<CampaignChunk>> {
+    const change = await this.#claimChunkFlag(id, chunkNo, "counted", now);
+    if (!change.changed) return change;
+    // Only the claimant gets here, once per chunk. After the seal the recount already holds this chunk.
+    await this.#addIfCampaign(
+      id,
+      "ADD #total :count, #chunks_received :one SET #updated_at = :now",
+      { "#total": "total", "#chunks_received": "chunks_received", "#sealed": "sealed" },
+      { ":count": change.record.count, ":one": 1, ":now": now, ":false": false },
+      "#sealed = :false",
+    );
+    return change;
+  }
+
+  async markChunkEnqueued(id: string, chunkNo: number, now: number): Promise<StateChange<CampaignChunk>> {
+    const change = await this.#claimChunkFlag(id, chunkNo, "enqueued", now);
+    if (!change.changed) return change;
+    await this.#addIfCampaign(
+      id,
+      "ADD #enqueued :count SET #updated_at = :now",
+      { "#enqueued": "enqueued" },
+      { ":count": change.record.count, ":now": now },
+    );
+    return change;
+  }
+
+  async setLastChunk(id: string, chunkNo: number, now: number): Promise<CampaignRecord> {
+    const pk = KEY.campaign(id);
+    try {
+      const { Attributes } = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk },
+          UpdateExpression: "SET #last = :n, #updated_at = :now",
+          // The last chunk is named once: repeating it is fine, naming another one is a conflict.
+          ConditionExpression: `${CONDITION.exists} AND (attribute_not_exists(#last) OR #last = :n)`,
+          ExpressionAttributeNames: { "#last": "last_chunk_no", "#updated_at": "updated_at" },
+          ExpressionAttributeValues: { ":n": chunkNo, ":now": now },
+          ReturnValues: "ALL_NEW",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return fromItem(Attributes ?? {});
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
+      if (existing === undefined) throw new NotFoundError("campaign_id", "no such campaign");
+      throw lastChunkConflict(num(existing, "last_chunk_no"));
+    }
+  }
+
+  async trySeal(id: string, now: number): Promise<{ record: CampaignRecord; missing: number }> {
+    const record = await this.get(id);
+    if (record === undefined) throw new NotFoundError("campaign_id", "no such campaign");
+    if (record.sealed || record.lastChunkNo === undefined) return { record, missing: 0 };
+    const last = record.lastChunkNo;
+    const counts = await this.#chunkCounts(id, last);
+    const missing = last + 1 - counts.size;
+    if (missing > 0) return { record, missing };
+    const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
+    try {
+      const { Attributes } = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: KEY.campaign(id) },
+          UpdateExpression: "SET #sealed = :true, #total = :total, #chunks_received = :received, #updated_at = :now",
+          // Written once; a chunk counted after the reads above is in `total` already (it existed to be read).
+          ConditionExpression: `${CONDITION.exists} AND #sealed = :false AND #last = :last`,
+          ExpressionAttributeNames: {
+            "#sealed": "sealed",
+            "#total": "total",
+            "#chunks_received": "chunks_received",
+            "#last": "last_chunk_no",
+            "#updated_at": "updated_at",
+          },
+          ExpressionAttributeValues: {
+            ":true": true,
+            ":false": false,
+            ":total": total,
+            ":received": last + 1,
+            ":last": last,
+            ":now": now,
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return { record: fromItem(Attributes ?? {}), missing: 0 };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      // Another request sealed it first.
+      const again = await this.get(id);
+      if (again === undefined) throw new NotFoundError("campaign_id", "no such campaign");
+      return { record: again, missing: 0 };
+    }
+  }
+
+  /**
+   * Counts of the chunks 0..last that exist, by chunk number: strongly consistent GetItems, 32 at a time (sealing a
+   * campaign of 1,000 chunks is ~30 rounds, once). GetItem rather than BatchGetItem keeps the api function's grant
+   * as it is (GetItem, Query, PutItem, UpdateItem).
+   */
+  async #chunkCounts(id: string, last: number): Promise<Map<number, number>> {
+    const counts = new Map<number, number>();
+    let next = 0;
+    const reader = async () => {
+      while (next <= last) {
+        const n = next++;
+        const { Item } = await this.#doc.send(
+          new GetCommand({
+            TableName: this.#table,
+            Key: { pk: KEY.campaignChunk(id, n) },
+            ConsistentRead: true,
+            ProjectionExpression: "#count",
+            ExpressionAttributeNames: { "#count": "count" },
+          }),
+        );
+        if (Item !== undefined) counts.set(n, num(Item, "count"));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(32, last + 1) }, reader));
+    return counts;
+  }
+
+  /** Sets a chunk flag false → true; `changed: false` with the stored chunk when it was set before. */
+  async #claimChunkFlag(
+    id: string,
+    chunkNo: number,
+    flag: "counted" | "enqueued",
+    now: number,
+  ): Promise<StateChange<CampaignChunk>> {
+    const pk = KEY.campaignChunk(id, chunkNo);
+    try {
+      const { Attributes } = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk },
+          UpdateExpression: "SET #flag = :true, #updated_at = :now",
+          ConditionExpression: `${CONDITION.exists} AND #flag = :false`,
+          ExpressionAttributeNames: { "#flag": flag, "#updated_at": "updated_at" },
+          ExpressionAttributeValues: { ":true": true, ":false": false, ":now": now },
+          ReturnValues: "ALL_NEW",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return { changed: true, record: chunkFromItem(Attributes ?? {}) };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
+      if (existing === undefined) throw new NotFoundError("chunk_no", "no such chunk");
+      return { changed: false, record: chunkFromItem(existing) };
+    }
+  }
+
+  /** A counter update on the campaign that is skipped (not an error) when the campaign or `condition` says no. */
+  async #addIfCampaign(
+    id: string,
+    expression: string,
+    names: Record<string, string>,
+    values: Record<string, unknown>,
+    condition?: string,
+  ): Promise<void> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: KEY.campaign(id) },
+          UpdateExpression: expression,
+          ConditionExpression: condition ? `${CONDITION.exists} AND ${condition}` : CONDITION.exists,
+          ExpressionAttributeNames: { "#updated_at": "updated_at", ...names },
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
   }
 
   async #update(
@@ -172,12 +404,15 @@ export class DynamoDbCampaignStore implements CampaignStore {
 }
 
 function fromItem(item: Item): CampaignRecord {
+  const chunked = item.chunked === true;
   const counters = {
     total: num(item, "total"),
     enqueued: num(item, "enqueued"),
     sent: num(item, "sent"),
     failed: num(item, "failed"),
     reconciled: item.reconciled === true,
+    // Campaign items written before chunked campaigns existed have none of these: one-shot, sealed, one chunk.
+    sealed: item.sealed !== false,
   };
   const failuresByCode: Record<string, number> = {};
   for (const [code, n] of Object.entries((item.failures_by_code as Record<string, unknown> | undefined) ?? {})) {
@@ -190,10 +425,30 @@ function fromItem(item: Item): CampaignRecord {
     stockId: str(item, "stock_id"),
     appid: str(item, "appid"),
     ratePerSecond: num(item, "rate_per_second"),
+    chunked,
     ...counters,
+    ...(item.last_chunk_no !== undefined
+      ? { lastChunkNo: num(item, "last_chunk_no") }
+      : chunked
+        ? {}
+        : { lastChunkNo: 0 }),
+    chunksReceived: item.chunks_received !== undefined ? num(item, "chunks_received") : chunked ? 0 : 1,
     state: deriveCampaignState(counters),
     failuresByCode,
     version: num(item, "version"),
+    createdAt: num(item, "created_at"),
+    updatedAt: num(item, "updated_at"),
+  };
+}
+
+function chunkFromItem(item: Item): CampaignChunk {
+  return {
+    campaignId: str(item, "campaign_id"),
+    chunkNo: num(item, "chunk_no"),
+    requestHash: str(item, "request_hash"),
+    count: num(item, "count"),
+    counted: item.counted === true,
+    enqueued: item.enqueued === true,
     createdAt: num(item, "created_at"),
     updatedAt: num(item, "updated_at"),
   };

@@ -8,6 +8,7 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * - `SEND#{mchid}#{out_request_no}`      send record; in gsi1 under `CAMPAIGN#{id}#SENDS` when it belongs to a campaign
  * - `STOCK_REQ#{mchid}#{out_request_no}` idempotent create-stock record
  * - `CAMPAIGN#{id}`                      campaign with atomic counters
+ * - `CAMPAIGN#{id}#CHUNK#{n}`            one chunk of a chunked campaign (openids hash, count, counted/enqueued flags)
  * - `NOTIFY#{id}`                        de-duplicated notification + stored event; gsi1 `COUPON#{coupon_id}`; TTL
  * - `CERT#{serial}`                      platform certificate cache; gsi1 `CERTS`; TTL at the certificate's expiry
  * - `RATE#{scope}#{epoch_second}`        shared per-second send counter of the rate governor; TTL 2 minutes
@@ -37,6 +38,7 @@ export const KEY = {
   stockRequest: (mchid: string, outRequestNo: string) => `STOCK_REQ#${mchid}#${outRequestNo}`,
   campaign: (id: string) => `CAMPAIGN#${id}`,
   campaignSends: (id: string) => `CAMPAIGN#${id}#SENDS`,
+  campaignChunk: (id: string, chunkNo: number) => `CAMPAIGN#${id}#CHUNK#${chunkNo}`,
   notification: (id: string) => `NOTIFY#${id}`,
   couponNotifications: (couponId: string) => `COUPON#${couponId}`,
   certificate: (serial: string) => `CERT#${serial}`,

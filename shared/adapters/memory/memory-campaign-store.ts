@@ -1,17 +1,22 @@
+import { lastChunkConflict } from "../../domain/campaigns/campaign-conflicts.js";
 import { NotFoundError } from "../../domain/errors.js";
 import {
+  type CampaignChunk,
   type CampaignCounts,
   type CampaignRecord,
   type CampaignStore,
   type ClaimResult,
   deriveCampaignState,
   type NewCampaign,
+  type NewCampaignChunk,
+  type StateChange,
 } from "../../domain/ports.js";
 import { campaignConflict, UNKNOWN_ERROR_CODE } from "../record-rules.js";
 
 /** In-memory `CampaignStore` (reference implementation). */
 export class MemoryCampaignStore implements CampaignStore {
   readonly #items = new Map<string, CampaignRecord>();
+  readonly #chunks = new Map<string, CampaignChunk>();
 
   async create(campaign: NewCampaign): Promise<ClaimResult<CampaignRecord>> {
     const existing = this.#items.get(campaign.id);
@@ -19,9 +24,15 @@ export class MemoryCampaignStore implements CampaignStore {
       if (existing.requestHash !== campaign.requestHash) throw campaignConflict();
       return { created: false, record: copy(existing) };
     }
+    const chunked = campaign.chunked === true;
     const record = withState({
       ...structuredClone(campaign),
       state: "ACCEPTED",
+      chunked,
+      // A one-shot campaign is one chunk (number 0), complete at once.
+      sealed: !chunked,
+      ...(chunked ? {} : { lastChunkNo: 0 }),
+      chunksReceived: chunked ? 0 : 1,
       enqueued: 0,
       sent: 0,
       failed: 0,
@@ -59,7 +70,7 @@ export class MemoryCampaignStore implements CampaignStore {
 
   async reconcile(id: string, counts: CampaignCounts, expectedVersion: number, now: number): Promise<boolean> {
     const item = this.#mustGet(id);
-    if (item.version !== expectedVersion) return false;
+    if (item.version !== expectedVersion || !item.sealed) return false;
     Object.assign(item, structuredClone(counts), { reconciled: true, updatedAt: now });
     return true;
   }
@@ -71,12 +82,87 @@ export class MemoryCampaignStore implements CampaignStore {
     return copy(withState(item));
   }
 
+  async putChunk(chunk: NewCampaignChunk): Promise<ClaimResult<CampaignChunk>> {
+    const key = chunkKey(chunk.campaignId, chunk.chunkNo);
+    const existing = this.#chunks.get(key);
+    if (existing !== undefined) return { created: false, record: structuredClone(existing) };
+    const record: CampaignChunk = {
+      ...structuredClone(chunk),
+      counted: false,
+      enqueued: false,
+      updatedAt: chunk.createdAt,
+    };
+    this.#chunks.set(key, record);
+    return { created: true, record: structuredClone(record) };
+  }
+
+  async getChunk(id: string, chunkNo: number): Promise<CampaignChunk | undefined> {
+    const chunk = this.#chunks.get(chunkKey(id, chunkNo));
+    return chunk === undefined ? undefined : structuredClone(chunk);
+  }
+
+  async countChunk(id: string, chunkNo: number, now: number): Promise<StateChange<CampaignChunk>> {
+    const chunk = this.#mustGetChunk(id, chunkNo);
+    if (chunk.counted) return { changed: false, record: structuredClone(chunk) };
+    Object.assign(chunk, { counted: true, updatedAt: now });
+    const item = this.#items.get(id);
+    if (item !== undefined && !item.sealed) {
+      item.total += chunk.count;
+      item.chunksReceived += 1;
+      item.updatedAt = now;
+    }
+    return { changed: true, record: structuredClone(chunk) };
+  }
+
+  async markChunkEnqueued(id: string, chunkNo: number, now: number): Promise<StateChange<CampaignChunk>> {
+    const chunk = this.#mustGetChunk(id, chunkNo);
+    if (chunk.enqueued) return { changed: false, record: structuredClone(chunk) };
+    Object.assign(chunk, { enqueued: true, updatedAt: now });
+    const item = this.#items.get(id);
+    if (item !== undefined) {
+      item.enqueued += chunk.count;
+      item.updatedAt = now;
+    }
+    return { changed: true, record: structuredClone(chunk) };
+  }
+
+  async setLastChunk(id: string, chunkNo: number, now: number): Promise<CampaignRecord> {
+    const item = this.#mustGet(id);
+    if (item.lastChunkNo !== undefined && item.lastChunkNo !== chunkNo) throw lastChunkConflict(item.lastChunkNo);
+    if (item.lastChunkNo === undefined) Object.assign(item, { lastChunkNo: chunkNo, updatedAt: now });
+    return copy(item);
+  }
+
+  async trySeal(id: string, now: number): Promise<{ record: CampaignRecord; missing: number }> {
+    const item = this.#mustGet(id);
+    if (item.sealed || item.lastChunkNo === undefined) return { record: copy(item), missing: 0 };
+    let missing = 0;
+    let total = 0;
+    for (let n = 0; n <= item.lastChunkNo; n++) {
+      const chunk = this.#chunks.get(chunkKey(id, n));
+      if (chunk === undefined) missing++;
+      else total += chunk.count;
+    }
+    if (missing === 0) {
+      Object.assign(item, { sealed: true, total, chunksReceived: item.lastChunkNo + 1, updatedAt: now });
+    }
+    return { record: copy(item), missing };
+  }
+
   #mustGet(id: string): CampaignRecord {
     const item = this.#items.get(id);
     if (item === undefined) throw new NotFoundError("campaign_id", "no such campaign");
     return item;
   }
+
+  #mustGetChunk(id: string, chunkNo: number): CampaignChunk {
+    const chunk = this.#chunks.get(chunkKey(id, chunkNo));
+    if (chunk === undefined) throw new NotFoundError("chunk_no", "no such chunk");
+    return chunk;
+  }
 }
+
+const chunkKey = (id: string, chunkNo: number) => `${id}#${chunkNo}`;
 
 function withState(r: CampaignRecord): CampaignRecord {
   r.state = deriveCampaignState(r);

@@ -26,7 +26,7 @@ export interface CampaignDependencies {
 }
 
 /**
- * Accepts a bulk send: stores the campaign, then queues one message per recipient with a deterministic
+ * Accepts a one-shot bulk send (a campaign of one chunk, sealed at once): stores the campaign, then queues one message per recipient with a deterministic
  * out_request_no. A re-post of the same campaign re-queues only if the first post did not finish queueing; the
  * worker's ledger makes any repeated message harmless.
  */
@@ -54,7 +54,7 @@ export async function createCampaign(
 
   const messages: SendMessage[] = openids.map((openid) => ({
     mchid,
-    outRequestNo: recipientOutRequestNo(id, openid),
+    outRequestNo: recipientOutRequestNo(id, openid, 0),
     campaignId: id,
     stockId,
     openid,
@@ -64,4 +64,37 @@ export async function createCampaign(
   await deps.queue.enqueue(messages);
   const campaign = await deps.campaigns.markEnqueued(id, messages.length, deps.clock());
   return { campaign, replayed: !created, duplicatesRemoved };
+}
+
+export interface OpenCampaignCommand {
+  mchid: string;
+  stockId: string;
+  appid: string;
+  ratePerSecond: number;
+  /** Required: without openids there is nothing to derive an id from, and the id is what makes a retry a replay. */
+  campaignId: string;
+}
+
+/**
+ * Opens a chunked campaign: total 0, not sealed; recipients arrive with `addCampaignChunk` and the chunk marked last
+ * seals it. Opening it again with the same fields is a replay (a resumed upload does that); other fields under the
+ * same id are a conflict.
+ */
+export async function openCampaign(
+  deps: CampaignDependencies,
+  command: OpenCampaignCommand,
+): Promise<CreateCampaignResult> {
+  const { mchid, stockId, appid, ratePerSecond, campaignId } = command;
+  const { created, record } = await deps.campaigns.create({
+    id: campaignId,
+    requestHash: requestHash({ mchid, stockId, appid, ratePerSecond, chunked: true }),
+    mchid,
+    stockId,
+    appid,
+    ratePerSecond,
+    total: 0,
+    chunked: true,
+    createdAt: deps.clock(),
+  });
+  return { campaign: record, replayed: !created, duplicatesRemoved: 0 };
 }

@@ -10,15 +10,29 @@ export interface ReconcileDependencies {
  * Makes a campaign's counters exact. Counting a send and marking it counted are two writes; a crash between them
  * counts that send twice on redelivery, never zero times, so the counters reach the total no later than the sends
  * do. Once they claim completion, recount from the ledger: if every send is final, write the recount (guarded by the
- * version the counters had when the recount began) and the campaign is COMPLETED.
+ * version the counters had when the recount began) and the campaign is COMPLETED. Never before the campaign is
+ * sealed: until its last chunk arrived, an open campaign's sends can catch up with a total that is still growing.
  */
 export async function reconcileCampaign(deps: ReconcileDependencies, id: string): Promise<CampaignRecord | undefined> {
   const campaign = await deps.campaigns.get(id);
-  if (!campaign || campaign.reconciled || campaign.sent + campaign.failed < campaign.total) return campaign;
+  if (!campaign || campaign.reconciled || !campaign.sealed) return campaign;
+  if (campaign.sent + campaign.failed < campaign.total) return campaign;
   const counts = await recount(deps.ledger, id);
   if (counts.sent + counts.failed < campaign.total) return campaign; // sends still in flight, or the index lags
   await deps.campaigns.reconcile(id, counts, campaign.version, deps.clock());
   return deps.campaigns.get(id);
+}
+
+/**
+ * The status read: seals an open campaign whose last chunk is known if every chunk arrived (a chunk post cut short
+ * by a crash before its seal attempt leaves that to the next post, or to this read), then reconciles it: the sends
+ * may all have finished before the seal, and then no send is left to trigger the reconciliation.
+ */
+export async function refreshCampaign(deps: ReconcileDependencies, id: string): Promise<CampaignRecord | undefined> {
+  const campaign = await deps.campaigns.get(id);
+  if (!campaign) return undefined;
+  if (!campaign.sealed && campaign.lastChunkNo !== undefined) await deps.campaigns.trySeal(id, deps.clock());
+  return reconcileCampaign(deps, id);
 }
 
 async function recount(ledger: SendLedger, campaignId: string): Promise<CampaignCounts> {

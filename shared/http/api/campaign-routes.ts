@@ -1,50 +1,119 @@
-import { createCampaign } from "../../domain/campaigns/create-campaign.js";
-import { reconcileCampaign } from "../../domain/campaigns/reconcile-campaign.js";
-import type { CampaignRecord } from "../../domain/ports.js";
+import { addCampaignChunk } from "../../domain/campaigns/add-campaign-chunk.js";
+import { createCampaign, openCampaign } from "../../domain/campaigns/create-campaign.js";
+import { refreshCampaign } from "../../domain/campaigns/reconcile-campaign.js";
+import { NotFoundError } from "../../domain/errors.js";
+import type { CampaignRecord, SendRecord } from "../../domain/ports.js";
 import type { RouteTable } from "../api-handler.js";
 import { badRequest, HttpError } from "../http-error.js";
-import { jsonBody, pathParams } from "../request.js";
+import { jsonBody, pathParams, queryParams } from "../request.js";
+import type {
+  CampaignAcceptedResponse,
+  CampaignChunkResponse,
+  CampaignFailuresResponse,
+  CampaignResponse,
+} from "../response-schemas.js";
 import { json } from "../responses.js";
-import { campaignIdPath, createCampaignBody } from "../schemas.js";
+import { campaignChunkBody, campaignFailuresQuery, campaignIdPath, createCampaignBody } from "../schemas.js";
 import type { ApiServices } from "./services.js";
 
+/** Ledger records read per failures page: bounds one request's work; FAILED ones among them are returned. */
+const FAILURES_SCAN_LIMIT = 1_000;
+
 export function campaignRoutes(services: ApiServices): RouteTable {
+  const reconcileDeps = { campaigns: services.campaigns.campaigns, ledger: services.ledger, clock: Date.now };
+  const notFound = (id: string) => new HttpError(404, "CAMPAIGN_NOT_FOUND", `no campaign ${id}`, "campaign_id");
+
   return {
     "POST /campaigns": async (event) => {
       const body = jsonBody(event, createCampaignBody);
       const { secret } = await services.merchant.get();
       const appid = body.appid ?? secret.appid;
       if (!appid) throw badRequest("appid", "is required: the merchant secret has no default appid");
-      const result = await createCampaign(services.campaigns, {
-        mchid: secret.mchid,
-        stockId: body.stock_id,
-        appid,
-        openids: body.openids,
-        ratePerSecond: Math.min(body.rate_per_second ?? services.defaultRatePerSecond, services.defaultRatePerSecond),
-        ...(body.campaign_id ? { campaignId: body.campaign_id } : {}),
-      });
-      return json(202, {
+      const ratePerSecond = Math.min(
+        body.rate_per_second ?? services.defaultRatePerSecond,
+        services.defaultRatePerSecond,
+      );
+      const fields = { mchid: secret.mchid, stockId: body.stock_id, appid, ratePerSecond };
+      // The schema guarantees the shape: chunked with a campaign_id, or openids.
+      const result =
+        body.chunked && body.campaign_id
+          ? await openCampaign(services.campaigns, { ...fields, campaignId: body.campaign_id })
+          : await createCampaign(services.campaigns, {
+              ...fields,
+              openids: body.openids ?? [],
+              ...(body.campaign_id ? { campaignId: body.campaign_id } : {}),
+            });
+      const answer: CampaignAcceptedResponse = {
         campaign_id: result.campaign.id,
         state: result.campaign.state,
         total: result.campaign.total,
         replayed: result.replayed,
         duplicates_removed: result.duplicatesRemoved,
-      });
+        sealed: result.campaign.sealed,
+      };
+      return json(202, answer);
+    },
+
+    "POST /campaigns/{campaign_id}/chunks": async (event) => {
+      const { campaign_id } = pathParams(event, campaignIdPath);
+      const body = jsonBody(event, campaignChunkBody);
+      try {
+        const result = await addCampaignChunk(services.campaigns, {
+          campaignId: campaign_id,
+          chunkNo: body.chunk_no,
+          openids: body.openids,
+          ...(body.last ? { last: true } : {}),
+        });
+        const answer: CampaignChunkResponse = {
+          campaign_id,
+          chunk_no: result.chunkNo,
+          accepted: result.accepted,
+          duplicates_removed: result.duplicatesRemoved,
+          replayed: result.replayed,
+          total: result.campaign.total,
+          sealed: result.campaign.sealed,
+        };
+        return json(202, answer);
+      } catch (error) {
+        if (error instanceof NotFoundError && error.field === "campaign_id") throw notFound(campaign_id);
+        throw error;
+      }
     },
 
     "GET /campaigns/{campaign_id}": async (event) => {
       const { campaign_id } = pathParams(event, campaignIdPath);
-      const campaign = await reconcileCampaign(
-        { campaigns: services.campaigns.campaigns, ledger: services.ledger, clock: Date.now },
-        campaign_id,
-      );
-      if (!campaign) throw new HttpError(404, "CAMPAIGN_NOT_FOUND", `no campaign ${campaign_id}`, "campaign_id");
+      const campaign = await refreshCampaign(reconcileDeps, campaign_id);
+      if (!campaign) throw notFound(campaign_id);
       return json(200, campaignView(campaign));
+    },
+
+    "GET /campaigns/{campaign_id}/failures": async (event) => {
+      const { campaign_id } = pathParams(event, campaignIdPath);
+      const { cursor } = queryParams(event, campaignFailuresQuery);
+      if (!(await services.campaigns.campaigns.get(campaign_id))) throw notFound(campaign_id);
+      const page = await services.ledger.listByCampaign(campaign_id, {
+        limit: FAILURES_SCAN_LIMIT,
+        ...(cursor ? { cursor } : {}),
+      });
+      const answer: CampaignFailuresResponse = {
+        data: page.items.filter((r) => r.state === "FAILED").map(failureView),
+        ...(page.cursor ? { cursor: page.cursor } : {}),
+      };
+      return json(200, answer);
     },
   };
 }
 
-export function campaignView(c: CampaignRecord) {
+function failureView(r: SendRecord): CampaignFailuresResponse["data"][number] {
+  return {
+    openid: r.openid,
+    out_request_no: r.outRequestNo,
+    code: r.errorCode ?? "UNKNOWN",
+    ...(r.errorMessage ? { message: r.errorMessage } : {}),
+  };
+}
+
+export function campaignView(c: CampaignRecord): CampaignResponse {
   return {
     campaign_id: c.id,
     stock_id: c.stockId,
@@ -56,6 +125,8 @@ export function campaignView(c: CampaignRecord) {
     pending: Math.max(0, c.total - c.sent - c.failed),
     failures_by_code: c.failuresByCode,
     rate_per_second: c.ratePerSecond,
+    sealed: c.sealed,
+    chunks_received: c.chunksReceived,
     created_at: new Date(c.createdAt).toISOString(),
     updated_at: new Date(c.updatedAt).toISOString(),
   };

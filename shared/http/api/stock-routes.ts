@@ -1,4 +1,3 @@
-import * as z from "zod";
 import { createStock } from "../../domain/stocks/create-stock.js";
 import type { CreateStockRequest } from "../../wechatpay/favor/types.js";
 import { validateCreateStock } from "../../wechatpay/favor/validation.js";
@@ -14,10 +13,9 @@ import {
   stockDetailQuery,
   stockIdPath,
 } from "../schemas.js";
+import { createStockBody } from "../stock-schemas.js";
 import { REFUSAL_STATUS } from "./send-outcome-response.js";
 import type { ApiServices } from "./services.js";
-
-const createStockEnvelope = z.looseObject({ out_request_no: z.string() });
 
 export function stockRoutes(services: ApiServices): RouteTable {
   const command =
@@ -34,11 +32,11 @@ export function stockRoutes(services: ApiServices): RouteTable {
 
   return {
     "POST /stocks": async (event) => {
-      const envelope = jsonBody(event, createStockEnvelope);
+      // Shapes first (the schema the OpenAPI document publishes), then WeChat's business rules, both before
+      // anything is recorded: bad input leaves no record behind.
+      const { stock_creator_mchid: _creatorIsTheMerchant, ...fields } = jsonBody(event, createStockBody);
       const { secret } = await services.merchant.get();
-      const { stock_creator_mchid: _ignored, ...rest } = envelope as Record<string, unknown>;
-      const body = { belong_merchant: secret.mchid, ...rest } as unknown as CreateStockRequest;
-      // Validate before anything is recorded: bad input leaves no record behind.
+      const body: CreateStockRequest = { belong_merchant: secret.mchid, ...fields };
       validateCreateStock(body, { mchid: secret.mchid, now: Date.now() });
       const outcome = await createStock(services.stocks, {
         mchid: secret.mchid,

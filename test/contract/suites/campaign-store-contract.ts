@@ -27,6 +27,10 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
       expect(record).toEqual({
         ...input,
         state: "ACCEPTED",
+        chunked: false,
+        sealed: true,
+        lastChunkNo: 0,
+        chunksReceived: 1,
         enqueued: 0,
         sent: 0,
         failed: 0,
@@ -108,7 +112,154 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
       const store = makeStore();
       await expect(store.recordOutcome("missing", "SENT", undefined, T0)).rejects.toBeInstanceOf(NotFoundError);
       await expect(store.markEnqueued("missing", 1, T0)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.setLastChunk("missing", 1, T0)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.trySeal("missing", T0)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.countChunk("missing", 0, T0)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.markChunkEnqueued("missing", 0, T0)).rejects.toBeInstanceOf(NotFoundError);
       expect(await store.get("missing")).toBeUndefined();
+    });
+
+    describe("chunked campaigns", () => {
+      const open = async (store: CampaignStore) => {
+        const input = newCampaign({ total: 0, chunked: true });
+        const { record } = await store.create(input);
+        return { input, record };
+      };
+      const chunk = (campaignId: string, chunkNo: number, count: number, requestHash = `h${chunkNo}`) => ({
+        campaignId,
+        chunkNo,
+        requestHash,
+        count,
+        createdAt: T0 + chunkNo,
+      });
+
+      it("opens a campaign of total 0 that is not sealed", async () => {
+        const store = makeStore();
+        const { input, record } = await open(store);
+        expect(record).toEqual({
+          ...input,
+          state: "ACCEPTED",
+          chunked: true,
+          sealed: false,
+          chunksReceived: 0,
+          enqueued: 0,
+          sent: 0,
+          failed: 0,
+          failuresByCode: {},
+          version: 0,
+          reconciled: false,
+          updatedAt: T0,
+        });
+        expect(record.lastChunkNo).toBeUndefined();
+        expect(await store.get(input.id)).toEqual(record);
+      });
+
+      it("stores a chunk once: the same number again returns the stored chunk for the caller to compare", async () => {
+        const store = makeStore();
+        const { input } = await open(store);
+        const first = await store.putChunk(chunk(input.id, 0, 3, "hash-x"));
+        expect(first).toEqual({
+          created: true,
+          record: { ...chunk(input.id, 0, 3, "hash-x"), counted: false, enqueued: false, updatedAt: T0 },
+        });
+        const again = await store.putChunk({ ...chunk(input.id, 0, 5, "hash-y"), createdAt: T0 + 50 });
+        expect(again).toEqual({ created: false, record: first.record });
+        expect(await store.getChunk(input.id, 0)).toEqual(first.record);
+        expect(await store.getChunk(input.id, 1)).toBeUndefined();
+      });
+
+      it("adds a chunk's count to the total once, and its messages to enqueued once", async () => {
+        const store = makeStore();
+        const { input } = await open(store);
+        await store.putChunk(chunk(input.id, 0, 250));
+        const counted = await store.countChunk(input.id, 0, T0 + 1);
+        expect(counted).toMatchObject({ changed: true, record: { counted: true, enqueued: false, updatedAt: T0 + 1 } });
+        expect(await store.countChunk(input.id, 0, T0 + 2)).toMatchObject({ changed: false });
+        expect(await store.get(input.id)).toMatchObject({ total: 250, chunksReceived: 1, state: "ACCEPTED" });
+        expect(await store.markChunkEnqueued(input.id, 0, T0 + 3)).toMatchObject({
+          changed: true,
+          record: { counted: true, enqueued: true },
+        });
+        expect(await store.markChunkEnqueued(input.id, 0, T0 + 4)).toMatchObject({ changed: false });
+        expect(await store.get(input.id)).toMatchObject({ total: 250, enqueued: 250, state: "SENDING" });
+        await expect(store.countChunk(input.id, 9, T0)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.markChunkEnqueued(input.id, 9, T0)).rejects.toBeInstanceOf(NotFoundError);
+      });
+
+      it("adds a chunk posted 20 times concurrently to the total exactly once", async () => {
+        const store = makeStore();
+        const { input } = await open(store);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, async () => {
+            const put = await store.putChunk(chunk(input.id, 4, 1_000));
+            const count = await store.countChunk(input.id, 4, T0 + 1);
+            return { created: put.created, counted: count.changed };
+          }),
+        );
+        expect(results.filter((r) => r.created)).toHaveLength(1);
+        expect(results.filter((r) => r.counted)).toHaveLength(1);
+        expect(await store.get(input.id)).toMatchObject({ total: 1_000, chunksReceived: 1 });
+      });
+
+      it("names the last chunk once: the same number again is fine, another is LAST_CHUNK_CONFLICT", async () => {
+        const store = makeStore();
+        const { input } = await open(store);
+        expect(await store.setLastChunk(input.id, 2, T0 + 1)).toMatchObject({ lastChunkNo: 2, sealed: false });
+        expect(await store.setLastChunk(input.id, 2, T0 + 2)).toMatchObject({ lastChunkNo: 2 });
+        const conflict = await store.setLastChunk(input.id, 3, T0 + 3).catch((e: unknown) => e);
+        expect(conflict).toBeInstanceOf(ConflictError);
+        expect(conflict).toMatchObject({ code: "LAST_CHUNK_CONFLICT", field: "last" });
+      });
+
+      it("seals only once chunks 0..last all exist, with the exact total even when a count was lost", async () => {
+        const store = makeStore();
+        const { input } = await open(store);
+        expect(await store.trySeal(input.id, T0)).toMatchObject({ missing: 0, record: { sealed: false } });
+        for (const n of [0, 2]) {
+          await store.putChunk(chunk(input.id, n, 10 + n));
+          await store.countChunk(input.id, n, T0 + 1);
+        }
+        await store.setLastChunk(input.id, 2, T0 + 2);
+        expect(await store.trySeal(input.id, T0 + 3)).toMatchObject({ missing: 1, record: { sealed: false } });
+        // Chunk 1 stored but never counted: a crash between the put and the count.
+        await store.putChunk(chunk(input.id, 1, 11));
+        expect((await store.get(input.id))?.total).toBe(22);
+        const sealed = await store.trySeal(input.id, T0 + 4);
+        expect(sealed).toMatchObject({
+          missing: 0,
+          record: { sealed: true, total: 33, chunksReceived: 3, lastChunkNo: 2, updatedAt: T0 + 4 },
+        });
+        // Counting the chunk after the seal changes nothing: the seal counted it.
+        expect(await store.countChunk(input.id, 1, T0 + 5)).toMatchObject({ changed: true });
+        expect(await store.get(input.id)).toMatchObject({ total: 33, chunksReceived: 3, sealed: true });
+        expect(await store.trySeal(input.id, T0 + 6)).toMatchObject({ missing: 0, record: { total: 33 } });
+      });
+
+      it("seals a campaign of many chunks with the sum of their counts", async () => {
+        const store = makeStore();
+        const { input } = await open(store);
+        const chunks = Array.from({ length: 70 }, (_, n) => chunk(input.id, n, (n % 7) + 1));
+        await Promise.all(chunks.map((c) => store.putChunk(c)));
+        await store.setLastChunk(input.id, 69, T0 + 1);
+        const sealed = await store.trySeal(input.id, T0 + 2);
+        const total = chunks.reduce((sum, c) => sum + c.count, 0);
+        expect(sealed).toMatchObject({ missing: 0, record: { sealed: true, total, chunksReceived: 70 } });
+      });
+
+      it("is never reconciled nor COMPLETED before it is sealed", async () => {
+        const store = makeStore();
+        const { input } = await open(store);
+        await store.putChunk(chunk(input.id, 0, 1));
+        await store.countChunk(input.id, 0, T0 + 1);
+        await store.recordOutcome(input.id, "SENT", undefined, T0 + 2);
+        const counts = { sent: 1, failed: 0, failuresByCode: {} };
+        expect(await store.reconcile(input.id, counts, 1, T0 + 3)).toBe(false);
+        expect(await store.get(input.id)).toMatchObject({ reconciled: false, state: "SENDING" });
+        await store.setLastChunk(input.id, 0, T0 + 4);
+        expect((await store.trySeal(input.id, T0 + 5)).record.sealed).toBe(true);
+        expect(await store.reconcile(input.id, counts, 1, T0 + 6)).toBe(true);
+        expect(await store.get(input.id)).toMatchObject({ reconciled: true, sealed: true, state: "COMPLETED" });
+      });
     });
   });
 }

@@ -147,6 +147,28 @@ describe("every API route answers as its OpenAPI document says", () => {
     expect((await documented("GET", "/campaigns/{campaign_id}", "/campaigns/unknown")).status).toBe(404);
   });
 
+  it("takes a chunked campaign chunk by chunk and lists its failures", async () => {
+    const opened = await documented("POST", "/campaigns", "/campaigns", {
+      campaign_id: "it-routes-chunked",
+      stock_id: stockId,
+      chunked: true,
+    });
+    expect(opened).toMatchObject({ status: 202, body: { total: 0, sealed: false } });
+    const chunks = "/campaigns/{campaign_id}/chunks";
+    const path = "/campaigns/it-routes-chunked/chunks";
+    expect(
+      (await documented("POST", chunks, path, { chunk_no: 0, openids: ["o-c-1"], last: true })).body,
+    ).toMatchObject({ sealed: true, total: 1 });
+    expect((await documented("POST", chunks, path, { chunk_no: 0, openids: ["o-c-2"] })).status).toBe(409);
+    expect((await documented("POST", chunks, path, { chunk_no: "0", openids: ["o-c-1"] })).status).toBe(400);
+    expect(
+      (await documented("POST", chunks, "/campaigns/unknown/chunks", { chunk_no: 0, openids: ["a"] })).status,
+    ).toBe(404);
+    const failures = "/campaigns/{campaign_id}/failures";
+    expect((await documented("GET", failures, "/campaigns/it-routes-chunked/failures")).body).toEqual({ data: [] });
+    expect((await documented("GET", failures, "/campaigns/unknown/failures")).status).toBe(404);
+  });
+
   it("refuses callers without the token on every caller route, and lets WeChat reach the webhook", async () => {
     for (const route of ROUTES) {
       const response = await fetch(`${stack.apiUrl}${route.path.replace(/\{[^}]+\}/g, "1")}`, { method: route.method });

@@ -94,3 +94,120 @@ describe("campaigns through the local stack", () => {
     }
   }, 150_000);
 });
+
+describe("chunked campaigns through the local stack", () => {
+  const chunkPath = (id: string) => `/campaigns/${id}/chunks`;
+
+  it("accepts chunks idempotently, refuses conflicts and late chunks, seals on the last, and completes", async () => {
+    const id = "it-chunked-1";
+    const open = { campaign_id: id, stock_id: stockId, chunked: true, rate_per_second: 300 };
+    const opened = await callApi(stack, "POST", "/campaigns", open);
+    expect(opened).toMatchObject({ status: 202, body: { campaign_id: id, total: 0, sealed: false, replayed: false } });
+    expect((await callApi(stack, "POST", "/campaigns", open)).body).toMatchObject({ replayed: true, total: 0 });
+
+    const chunk0 = [...openids("chunked", 100), "chunked-0"];
+    const first = await callApi(stack, "POST", chunkPath(id), { chunk_no: 0, openids: chunk0 });
+    expect(first).toMatchObject({
+      status: 202,
+      body: { campaign_id: id, chunk_no: 0, accepted: 100, duplicates_removed: 1, replayed: false, total: 100 },
+    });
+    const replay = await callApi(stack, "POST", chunkPath(id), { chunk_no: 0, openids: chunk0 });
+    expect(replay.body).toMatchObject({ replayed: true, accepted: 100, total: 100, sealed: false });
+    const conflict = await callApi(stack, "POST", chunkPath(id), { chunk_no: 0, openids: ["someone-else"] });
+    expect(conflict).toMatchObject({ status: 409, body: { code: "CHUNK_CONFLICT", field: "chunk_no" } });
+
+    // The same openid in two chunks is two sends (two CSV lines): chunk 1 repeats chunked-0.
+    const last = await callApi(stack, "POST", chunkPath(id), {
+      chunk_no: 1,
+      openids: ["chunked-0", "chunked-extra"],
+      last: true,
+    });
+    expect(last.body).toMatchObject({ accepted: 2, total: 102, sealed: true });
+    const late = await callApi(stack, "POST", chunkPath(id), { chunk_no: 2, openids: ["chunked-late"] });
+    expect(late).toMatchObject({ status: 409, body: { code: "CHUNK_AFTER_LAST", field: "chunk_no" } });
+
+    const done = await waitForCompletion(id, 60_000);
+    expect(done).toMatchObject({ total: 102, sent: 102, failed: 0, sealed: true, chunks_received: 2 });
+    expect(ledgerCountsFor("chunked")).toEqual({ coupons: 102, duplicates: 0 });
+    expect(stack.simulator.ledger().filter((c) => c.openid === "chunked-0")).toHaveLength(2);
+    expect((await callApi(stack, "GET", `/campaigns/${id}/failures`)).body).toEqual({ data: [] });
+  }, 90_000);
+
+  it("adds a chunk posted 20 times at once to the total once, and sends each recipient once", async () => {
+    const id = "it-chunked-concurrent";
+    await callApi(stack, "POST", "/campaigns", { campaign_id: id, stock_id: stockId, chunked: true });
+    const chunk = { chunk_no: 0, openids: openids("concurrent", 50), last: true };
+    const answers = await Promise.all(Array.from({ length: 20 }, () => callApi(stack, "POST", chunkPath(id), chunk)));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(202));
+    expect(answers.filter((a) => a.body.replayed === false)).toHaveLength(1);
+    const done = await waitForCompletion(id, 60_000);
+    expect(done).toMatchObject({ total: 50, sent: 50, failed: 0, chunks_received: 1 });
+    expect(ledgerCountsFor("concurrent")).toEqual({ coupons: 50, duplicates: 0 });
+  }, 90_000);
+
+  it("refuses bad chunk requests with 400 naming the field, and chunks of unknown or one-shot campaigns", async () => {
+    const id = "it-chunked-bad";
+    await callApi(stack, "POST", "/campaigns", { campaign_id: id, stock_id: stockId, chunked: true });
+    const cases: Array<[unknown, string]> = [
+      [{ chunk_no: -1, openids: ["a"] }, "chunk_no"],
+      [{ chunk_no: 1.5, openids: ["a"] }, "chunk_no"],
+      [{ openids: ["a"] }, "chunk_no"],
+      [{ chunk_no: 0, openids: [] }, "openids"],
+      [{ chunk_no: 0, openids: ["not an openid"] }, "openids.0"],
+      [{ chunk_no: 0, openids: ["a"], last: "yes" }, "last"],
+      [{ chunk_no: 0, openids: ["a"], extra: 1 }, "extra"],
+    ];
+    for (const [body, field] of cases) {
+      const response = await callApi(stack, "POST", chunkPath(id), body);
+      expect([response.status, response.body.field], JSON.stringify(body)).toEqual([400, field]);
+    }
+    const noId = await callApi(stack, "POST", "/campaigns", { stock_id: stockId, chunked: true });
+    expect(noId).toMatchObject({ status: 400, body: { field: "campaign_id" } });
+    const both = await callApi(stack, "POST", "/campaigns", {
+      campaign_id: "x",
+      stock_id: stockId,
+      chunked: true,
+      openids: ["a"],
+    });
+    expect(both).toMatchObject({ status: 400, body: { field: "openids" } });
+    const unknown = await callApi(stack, "POST", chunkPath("it-no-such-campaign"), { chunk_no: 0, openids: ["a"] });
+    expect(unknown).toMatchObject({ status: 404, body: { code: "CAMPAIGN_NOT_FOUND", field: "campaign_id" } });
+    const oneShot = await callApi<{ campaign_id: string }>(stack, "POST", "/campaigns", {
+      stock_id: stockId,
+      openids: ["one-shot-a"],
+    });
+    const refused = await callApi(stack, "POST", chunkPath(oneShot.body.campaign_id), { chunk_no: 1, openids: ["b"] });
+    expect(refused).toMatchObject({ status: 409, body: { code: "CAMPAIGN_NOT_CHUNKED" } });
+    expect((await callApi(stack, "GET", `/campaigns/${id}`)).body).toMatchObject({ sealed: false, total: 0 });
+  }, 30_000);
+
+  it("lists a campaign's failed sends with their codes", async () => {
+    const smallStock = await runningStock(stack, "it-chunk-budget", { maxCoupons: 5, perUser: 1 });
+    const id = "it-chunked-failures";
+    await callApi(stack, "POST", "/campaigns", { campaign_id: id, stock_id: smallStock, chunked: true });
+    await callApi(stack, "POST", chunkPath(id), {
+      chunk_no: 0,
+      openids: openids("budget", 6),
+      last: true,
+    });
+    const done = await waitForCompletion(id, 30_000);
+    expect(done).toMatchObject({ total: 6, sent: 5, failed: 1, failures_by_code: { NOT_ENOUGH: 1 } });
+    const failures = await callApi<{ data: Array<{ openid: string; code: string; out_request_no: string }> }>(
+      stack,
+      "GET",
+      `/campaigns/${id}/failures`,
+    );
+    expect(failures.body.data).toEqual([
+      {
+        openid: expect.stringMatching(/^budget-/),
+        out_request_no: expect.stringMatching(`^${id}_`),
+        code: "NOT_ENOUGH",
+        message: expect.any(String),
+      },
+    ]);
+    expect((await callApi(stack, "GET", "/campaigns/it-nope/failures")).status).toBe(404);
+    expect((await callApi(stack, "GET", `/campaigns/${id}/failures?cursor=bogus`)).body).toMatchObject({
+      field: "cursor",
+    });
+  }, 30_000);
+});
