@@ -29,6 +29,21 @@ export interface LocalStackOptions {
   /** Visibility timeout of the send queue (seconds). */
   sendVisibilityTimeoutSeconds?: number;
   log?: (line: string) => void;
+  /**
+   * Reliability tests: receives the DynamoDB stand-in's endpoint and returns the one the handlers should use (e.g. a
+   * fault-injecting proxy in front of it). The stand-ins' own setup keeps the direct endpoint. Default: unchanged.
+   */
+  dynamodbEndpointWrapper?: (endpoint: string) => Promise<string>;
+  /**
+   * Benchmarks: a simulator already running elsewhere (e.g. a child process, so its CPU is not this process's).
+   * `simulatorPort` and `simulator` are then ignored; `stop()` calls its `stop()`. Default: start one here.
+   */
+  externalSimulator?: RunningSimulator;
+  /**
+   * Benchmarks: AWS stand-ins already running elsewhere, the merchant secret already seeded under `wxcoupon/merchant`.
+   * `sendVisibilityTimeoutSeconds` is then ignored; `stop()` calls its `stop()`. Default: start them here.
+   */
+  externalEmulators?: Emulators;
 }
 
 export interface LocalStack {
@@ -56,13 +71,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   mkdirSync(options.dataDir, { recursive: true });
   const token = localToken(options.dataDir);
 
-  const simulator = await startSimulator({
-    port: options.simulatorPort ?? 0,
-    stateDir: join(options.dataDir, "simulator"),
-    mode: "public_key",
-    log,
-    ...options.simulator,
-  });
+  const simulator =
+    options.externalSimulator ??
+    (await startSimulator({
+      port: options.simulatorPort ?? 0,
+      stateDir: join(options.dataDir, "simulator"),
+      mode: "public_key",
+      log,
+      ...options.simulator,
+    }));
   const config = simulator.config;
   const secret = formatMerchantSecret({
     mchid: config.mchid,
@@ -77,15 +94,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : {}),
     appid: config.appid,
   });
-  const emulators = await startEmulators({
-    dataDir: join(options.dataDir, "aws"),
-    secrets: { "wxcoupon/merchant": secret },
-    ...(options.sendVisibilityTimeoutSeconds
-      ? { sendVisibilityTimeoutSeconds: options.sendVisibilityTimeoutSeconds }
-      : {}),
-  });
+  const emulators =
+    options.externalEmulators ??
+    (await startEmulators({
+      dataDir: join(options.dataDir, "aws"),
+      secrets: { "wxcoupon/merchant": secret },
+      ...(options.sendVisibilityTimeoutSeconds
+        ? { sendVisibilityTimeoutSeconds: options.sendVisibilityTimeoutSeconds }
+        : {}),
+    }));
+  const handlerDynamodbEndpoint = options.dynamodbEndpointWrapper
+    ? await options.dynamodbEndpointWrapper(emulators.env.AWS_ENDPOINT_URL_DYNAMODB)
+    : emulators.env.AWS_ENDPOINT_URL_DYNAMODB;
   // Handler code reads endpoints and credentials the way it does in AWS: from the environment.
   Object.assign(process.env, emulators.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: handlerDynamodbEndpoint,
     WECHATPAY_BASE_URL: simulator.url,
     WECHATPAY_BACKUP_BASE_URL: simulator.url,
     WECHATPAY_TIMEOUT_MS: String(options.wechatTimeoutMs ?? 5_000),

@@ -2,6 +2,7 @@
  * Send-coupon throughput of the simulator: `npx tsx test/bench/simulator-sends.ts [--seconds 5] [--concurrency 32]`.
  * The simulator runs in a child process (with a stateDir, so the journal is on) and this process is the merchant:
  * it signs every request, verifies every response signature and counts verified 200s. Prints numbers, asserts nothing.
+ * `runSimulatorSendsBench()` is what `npm run bench` calls.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createPrivateKey, createPublicKey, type KeyObject, randomBytes, sign, verify } from "node:crypto";
@@ -9,7 +10,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -28,7 +29,7 @@ function signAsync(message: string, key: KeyObject): Promise<string> {
   );
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+let agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 async function call(base: URL, merchant: Merchant, method: string, path: string, body = "") {
   const ts = Math.floor(Date.now() / 1000);
@@ -71,7 +72,7 @@ async function call(base: URL, merchant: Merchant, method: string, path: string,
 async function startChild(stateDir: string): Promise<{ child: ChildProcess; url: string }> {
   const self = fileURLToPath(import.meta.url);
   const child = spawn(process.execPath, ["--import", "tsx", self, "--serve", stateDir], {
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["pipe", "pipe", "inherit"],
   });
   const url = await new Promise<string>((resolve, reject) => {
     let buffer = "";
@@ -85,9 +86,26 @@ async function startChild(stateDir: string): Promise<{ child: ChildProcess; url:
   return { child, url };
 }
 
-async function bench(): Promise<void> {
-  const seconds = arg("--seconds", 5);
-  const concurrency = arg("--concurrency", 32);
+export const SIMULATOR_SENDS_TARGET_PER_SECOND = 1_000;
+
+export interface SimulatorSendsResult {
+  seconds: number;
+  concurrency: number;
+  verified: number;
+  verifiedPerSecond: number;
+  failed: number;
+  latencyMs: { p50: number; p95: number; p99: number };
+  couponsIssued: number;
+  sendRequests: number;
+}
+
+/** Runs the benchmark and returns the figures (for `npm run bench`'s orchestrator). */
+export async function runSimulatorSendsBench(
+  options: { seconds?: number; concurrency?: number } = {},
+): Promise<SimulatorSendsResult> {
+  const seconds = options.seconds ?? 5;
+  const concurrency = options.concurrency ?? 32;
+  agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const stateDir = await mkdtemp(join(tmpdir(), "wxsim-bench-"));
   const { child, url } = await startChild(stateDir);
   try {
@@ -161,16 +179,18 @@ async function bench(): Promise<void> {
     await Promise.all(Array.from({ length: concurrency }, worker));
     const elapsed = (Date.now() - started) / 1000;
     latencies.sort((a, b) => a - b);
-    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(1);
+    const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
     const stats = (await (await fetch(`${url}/_simulator/stats`)).json()) as Record<string, number>;
-    console.log(
-      `simulator send-coupon benchmark (simulator in a child process, journal on, concurrency ${concurrency})`,
-    );
-    console.log(`  duration        ${elapsed.toFixed(2)} s`);
-    console.log(`  verified sends  ${verified} (${(verified / elapsed).toFixed(0)}/s)`);
-    console.log(`  failures        ${failed}`);
-    console.log(`  latency ms      p50 ${pct(0.5)}  p95 ${pct(0.95)}  p99 ${pct(0.99)}`);
-    console.log(`  simulator says  coupons_issued=${stats.coupons_issued} send_requests=${stats.send_requests}`);
+    return {
+      seconds: elapsed,
+      concurrency,
+      verified,
+      verifiedPerSecond: verified / elapsed,
+      failed,
+      latencyMs: { p50: pct(0.5), p95: pct(0.95), p99: pct(0.99) },
+      couponsIssued: stats.coupons_issued ?? 0,
+      sendRequests: stats.send_requests ?? 0,
+    };
   } finally {
     agent.destroy();
     child.kill("SIGTERM");
@@ -179,12 +199,27 @@ async function bench(): Promise<void> {
   }
 }
 
+export function formatSimulatorSendsBench(r: SimulatorSendsResult): string {
+  return [
+    `simulator send-coupon benchmark (simulator in a child process, journal on, concurrency ${r.concurrency})`,
+    `  duration        ${r.seconds.toFixed(2)} s`,
+    `  verified sends  ${r.verified} (${r.verifiedPerSecond.toFixed(0)}/s, target ≥ ${SIMULATOR_SENDS_TARGET_PER_SECOND}/s: ${r.verifiedPerSecond >= SIMULATOR_SENDS_TARGET_PER_SECOND ? "PASS" : "MISS"})`,
+    `  failures        ${r.failed}`,
+    `  latency ms      p50 ${r.latencyMs.p50.toFixed(1)}  p95 ${r.latencyMs.p95.toFixed(1)}  p99 ${r.latencyMs.p99.toFixed(1)}`,
+    `  simulator says  coupons_issued=${r.couponsIssued} send_requests=${r.sendRequests}`,
+  ].join("\n");
+}
+
 if (process.argv.includes("--serve")) {
   const { startSimulator } = await import("#local/simulator/index.js");
   const stateDir = process.argv[process.argv.indexOf("--serve") + 1]!;
   const sim = await startSimulator({ port: 0, stateDir, sendRateLimitPerSecond: 1_000_000, endpointRateLimits: false });
   process.stdout.write(`READY ${sim.url}\n`);
   process.on("SIGTERM", () => void sim.stop().then(() => process.exit(0)));
-} else {
-  await bench();
+  // Never outlive the bench: stdin is a pipe from it, which ends when it exits.
+  process.stdin.on("end", () => void sim.stop().then(() => process.exit(0)));
+  process.stdin.resume();
+} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const result = await runSimulatorSendsBench({ seconds: arg("--seconds", 5), concurrency: arg("--concurrency", 32) });
+  console.log(process.argv.includes("--json") ? JSON.stringify(result, null, 2) : formatSimulatorSendsBench(result));
 }

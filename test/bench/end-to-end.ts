@@ -1,0 +1,579 @@
+/**
+ * End to end through the local stack, beside the raw client calling the simulator directly, in one run:
+ *
+ *   npx tsx test/bench/end-to-end.ts [--coupons 3000] [--worker-concurrency 8] [--raw-concurrency 80] [--json]
+ *
+ * Layout (2 extra processes, so CPU can be attributed):
+ * - raw:   this process runs `createWechatPayClient` and sends N coupons, `rawConcurrency` at a time, to a fresh
+ *          simulator in a child process.
+ * - stack: a fresh simulator in one child, the AWS stand-ins (dynalite, fauxqs, fake Secrets Manager) in another, and
+ *          the real handlers in this process behind `startLocalStack`'s HTTP gateway and SQS poller. One
+ *          `POST /campaigns` of N openids, then `GET /campaigns/{id}` every 100 ms until COMPLETED.
+ * - CPU:   `process.cpuUsage()` of this process across POST → COMPLETED ÷ N = the service's own code (handlers, AWS SDK,
+ *          WeChat client, logger) plus the local API Gateway / SQS event-source glue and the bench's status polls;
+ *          the simulator's and the stand-ins' CPU are measured in their children and reported apart. Compared with one
+ *          RSA-2048 sign + one verify (node:crypto, the simulator's merchant key) timed in the same run.
+ * - notify: COUPON.USE notifications built here with node:crypto (AES-256-GCM under the APIv3 key, signed with the
+ *          simulator's WeChat Pay key), each with a fresh id, POSTed to /notify/wechatpay: sequentially for the ack
+ *          latency percentiles, then `notifyConcurrency` at a time for notifications/s.
+ * The service logs at WARN during the bench (it logs one INFO line per notification otherwise). Prints numbers,
+ * asserts nothing.
+ */
+import { createCipheriv, randomBytes, sign, verify } from "node:crypto";
+import diagnostics from "node:diagnostics_channel";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { RunningSimulatorConfig } from "#local/simulator/types.js";
+import type { LocalStack } from "#local/stack/start-local-stack.js";
+import { type ChildEmulators, type ChildSimulator, forkEmulators, forkSimulator } from "./stand-ins.js";
+
+export const THROUGHPUT_RATIO_TARGET = 0.6;
+export const CPU_RATIO_TARGET = 2;
+export const NOTIFY_P99_TARGET_MS = 50;
+/** The service's ceiling on rate_per_second and SEND_RATE_PER_SECOND (WeChat's send limit per merchant). */
+export const SERVICE_RATE_CAP = 500;
+
+export interface EndToEndOptions {
+  /** Coupons per measured run (raw and stack). Default 3,000 (a campaign takes at most 10,000 openids). */
+  coupons?: number;
+  /** Send batches in flight in the stack (event source mapping concurrency). Default 8. */
+  workerConcurrency?: number;
+  /** The stack's SEND_RATE_PER_SECOND and the campaign's rate_per_second (the service caps both at 500). */
+  sendRatePerSecond?: number;
+  /** Sends in flight in the raw baseline. Default workerConcurrency × 10 (the stack's batch size). */
+  rawConcurrency?: number;
+  /** Sequential notifications for the latency percentiles. Default 500. */
+  notifySequential?: number;
+  /** Notifications for the notifications/s figure. Default 1,000. */
+  notifyConcurrent?: number;
+  notifyConcurrency?: number;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+export interface ThroughputFigure {
+  coupons: number;
+  seconds: number;
+  perSecond: number;
+  /** This process's CPU ÷ coupons. */
+  processCpuMsPerCoupon: number;
+  /** The simulator child's CPU ÷ coupons. */
+  simulatorCpuMsPerCoupon: number;
+}
+
+export interface EndToEndResult {
+  node: string;
+  raw: ThroughputFigure & { concurrency: number };
+  stack: ThroughputFigure & {
+    workerConcurrency: number;
+    ratePerSecond: number;
+    sent: number;
+    failed: number;
+    standInsCpuMsPerCoupon: number;
+    /** Outgoing requests of the bench process during the campaign ÷ coupons, by destination. */
+    callsPerCoupon: { dynamodb: number; sqs: number; wechat: number; api: number; other: number };
+  };
+  /** stack.perSecond ÷ raw.perSecond. */
+  throughputRatio: number;
+  /** The service rate cap (500/s) ÷ raw.perSecond: the highest ratio the stack could reach by design. */
+  ratioCeilingFromRateCap: number;
+  /** stack.perSecond ÷ min(raw.perSecond, 500): against a raw client held to WeChat's 500/s per merchant. */
+  ratioAgainstRateCappedRaw: number;
+  rsa: { signMs: number; verifyMs: number; signPlusVerifyMs: number };
+  /** stack.processCpuMsPerCoupon ÷ rsa.signPlusVerifyMs. */
+  cpuRatio: number;
+  /** raw.processCpuMsPerCoupon ÷ rsa.signPlusVerifyMs: the bare client on the same scale. */
+  rawCpuRatio: number;
+  notify: {
+    sequential: number;
+    p50Ms: number;
+    p99Ms: number;
+    maxMs: number;
+    concurrent: number;
+    concurrency: number;
+    perSecond: number;
+    failures: number;
+    standInsCpuMsPerNotification: number;
+    processCpuMsPerNotification: number;
+  };
+}
+
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** RFC 3339 in China time, as WeChat writes it. */
+function chinaTime(epochMs: number): string {
+  return `${new Date(epochMs + 8 * 3_600_000).toISOString().slice(0, 19)}+08:00`;
+}
+
+function stockBody(outRequestNo: string, mchid: string, maxCoupons: number) {
+  const now = Date.now();
+  return {
+    stock_name: "bench",
+    comment: "wxcoupon bench",
+    available_begin_time: chinaTime(now + 1_000),
+    available_end_time: chinaTime(now + 30 * 86_400_000),
+    stock_use_rule: {
+      max_coupons: maxCoupons,
+      max_amount: maxCoupons * 100,
+      max_coupons_per_user: 5,
+      natural_person_limit: false,
+      prevent_api_abuse: false,
+    },
+    coupon_use_rule: {
+      fixed_normal_coupon: { coupon_amount: 100, transaction_minimum: 200 },
+      available_merchants: [mchid],
+    },
+    no_cash: false,
+    stock_type: "NORMAL" as const,
+    out_request_no: outRequestNo,
+  };
+}
+
+/** Counts this process's outgoing HTTP requests (node:http and fetch) by `host:port` until `stop()`. */
+function countRequests(): { stop(): Map<string, number> } {
+  const counts = new Map<string, number>();
+  const add = (hostPort: string) => counts.set(hostPort, (counts.get(hostPort) ?? 0) + 1);
+  const onHttp = (message: unknown) => {
+    const request = (message as { request: { getHeader(name: string): unknown } }).request;
+    add(String(request.getHeader("host") ?? ""));
+  };
+  const onFetch = (message: unknown) => add(new URL((message as { request: { origin: string } }).request.origin).host);
+  diagnostics.subscribe("http.client.request.start", onHttp);
+  diagnostics.subscribe("undici:request:create", onFetch);
+  return {
+    stop() {
+      diagnostics.unsubscribe("http.client.request.start", onHttp);
+      diagnostics.unsubscribe("undici:request:create", onFetch);
+      return counts;
+    },
+  };
+}
+
+/** Runs `count` tasks, `concurrency` at a time. */
+async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+/** ms per call of `fn`, over at least `ms` of wall time after a short warm-up. */
+function timePerOp(fn: () => unknown, ms: number): number {
+  for (let i = 0; i < 20; i++) fn();
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < ms) {
+    fn();
+    n++;
+  }
+  return (performance.now() - start) / n;
+}
+
+function rsaCost(config: RunningSimulatorConfig): EndToEndResult["rsa"] {
+  const message = Buffer.from(
+    `POST\n/v3/marketing/favor/users/oBench/coupons\n${Math.floor(Date.now() / 1000)}\n${randomBytes(16).toString("hex")}\n{"stock_id":"9856000","out_request_no":"B1","appid":"${config.appid}","stock_creator_mchid":"${config.mchid}"}\n`,
+  );
+  const signature = sign("sha256", message, config.keys.merchantPrivateKey);
+  const signMs = timePerOp(() => sign("sha256", message, config.keys.merchantPrivateKey), 500);
+  const verifyMs = timePerOp(() => verify("sha256", message, config.keys.merchantPublicKey, signature), 300);
+  return { signMs, verifyMs, signPlusVerifyMs: signMs + verifyMs };
+}
+
+// --- raw baseline -------------------------------------------------------------------------------------------------
+
+async function rawBaseline(
+  work: string,
+  coupons: number,
+  concurrency: number,
+  log: (line: string) => void,
+): Promise<{ figure: EndToEndResult["raw"]; rsa: EndToEndResult["rsa"] }> {
+  let sim: ChildSimulator | undefined;
+  try {
+    sim = await forkSimulator(join(work, "raw-simulator"));
+    const config = sim.simulator.config;
+    const { createWechatPayClient } = await import("#shared/wechatpay/client.js");
+    const client = createWechatPayClient({
+      mchid: config.mchid,
+      merchantSerialNo: config.merchant_serial_no,
+      merchantPrivateKey: config.keys.merchantPrivateKeyPem,
+      apiv3Key: config.apiv3_key,
+      wechatpayPublicKey: { id: config.wechatpay_public_key_id, pem: config.keys.wechatpayPublicKeyPem },
+      baseUrl: sim.simulator.url,
+    });
+    const { stock_id } = await client.stocks.create({
+      ...stockBody(`RAW${Date.now()}`, config.mchid, coupons * 2),
+      belong_merchant: config.mchid,
+    });
+    await sleep(1_100); // the stock's begin time is one second ahead
+    await client.stocks.start(stock_id);
+    const send = (prefix: string) => async (i: number) => {
+      await client.coupons.send(`o${prefix}${i}`, { stock_id, out_request_no: `${prefix}${i}`, appid: config.appid });
+    };
+    await pool(Math.min(200, coupons), concurrency, send("rawwarm")); // connections, JIT
+    log(`raw: sending ${coupons} coupons, ${concurrency} in flight`);
+    const simCpu0 = await sim.child.cpuMs();
+    const cpu0 = cpuMs();
+    const t0 = performance.now();
+    await pool(coupons, concurrency, send("raw"));
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuMs() - cpu0;
+    const simCpu = (await sim.child.cpuMs()) - simCpu0;
+    const rsa = rsaCost(config);
+    return {
+      figure: {
+        coupons,
+        concurrency,
+        seconds,
+        perSecond: coupons / seconds,
+        processCpuMsPerCoupon: cpu / coupons,
+        simulatorCpuMsPerCoupon: simCpu / coupons,
+      },
+      rsa,
+    };
+  } finally {
+    await sim?.child.stop();
+  }
+}
+
+// --- the local stack ----------------------------------------------------------------------------------------------
+
+async function callApi<T = Record<string, unknown>>(
+  stack: LocalStack,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${stack.apiUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${stack.token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+interface CampaignView {
+  state: string;
+  total: number;
+  sent: number;
+  failed: number;
+}
+
+async function runCampaign(
+  stack: LocalStack,
+  stockId: string,
+  openids: string[],
+  ratePerSecond: number,
+): Promise<CampaignView> {
+  const posted = await callApi<{ campaign_id: string }>(stack, "POST", "/campaigns", {
+    stock_id: stockId,
+    openids,
+    rate_per_second: ratePerSecond,
+  });
+  if (posted.status !== 202) throw new Error(`POST /campaigns: ${posted.status} ${JSON.stringify(posted.body)}`);
+  // Bounded: at 10 coupons/s the largest campaign would still end well inside this.
+  const deadline = Date.now() + Math.max(60_000, openids.length * 100);
+  while (Date.now() < deadline) {
+    const view = await callApi<CampaignView>(stack, "GET", `/campaigns/${posted.body.campaign_id}`);
+    if (view.body.state === "COMPLETED") return view.body;
+    await sleep(100);
+  }
+  throw new Error(`campaign ${posted.body.campaign_id} did not complete in time`);
+}
+
+interface Notification {
+  body: string;
+  headers: Record<string, string>;
+}
+
+/** WeChat's side of a COUPON.USE notification, built independently with node:crypto. */
+function couponUseNotification(stack: LocalStack, id: string, stockId: string, couponId: string): Notification {
+  const keys = stack.simulator.config.keys;
+  const nonce = randomBytes(6).toString("hex");
+  const plaintext = JSON.stringify({
+    stock_creator_mchid: stack.mchid,
+    stock_id: stockId,
+    coupon_id: couponId,
+    status: "USED",
+  });
+  const cipher = createCipheriv("aes-256-gcm", Buffer.from(keys.apiv3Key), Buffer.from(nonce));
+  cipher.setAAD(Buffer.from("coupon"));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]).toString("base64");
+  const body = JSON.stringify({
+    id,
+    create_time: chinaTime(Date.now()),
+    resource_type: "encrypt-resource",
+    event_type: "COUPON.USE",
+    summary: "用券成功",
+    resource: { original_type: "coupon", algorithm: "AEAD_AES_256_GCM", ciphertext, associated_data: "coupon", nonce },
+  });
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const headerNonce = randomBytes(16).toString("hex");
+  const signature = sign(
+    "sha256",
+    Buffer.from(`${timestamp}\n${headerNonce}\n${body}\n`),
+    keys.wechatpayPrivateKey,
+  ).toString("base64");
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      "wechatpay-timestamp": timestamp,
+      "wechatpay-nonce": headerNonce,
+      "wechatpay-serial": stack.simulator.config.wechatpay_public_key_id,
+      "wechatpay-signature": signature,
+      "wechatpay-signature-type": "WECHATPAY2-SHA256-RSA2048",
+    },
+  };
+}
+
+async function deliver(stack: LocalStack, n: Notification): Promise<number> {
+  const response = await fetch(`${stack.apiUrl}/notify/wechatpay`, {
+    method: "POST",
+    headers: n.headers,
+    body: n.body,
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * p) - 1))] ?? 0;
+
+async function notifyBench(
+  stack: LocalStack,
+  stockId: string,
+  emulators: ChildEmulators,
+  options: Required<Pick<EndToEndOptions, "notifySequential" | "notifyConcurrent" | "notifyConcurrency">>,
+): Promise<EndToEndResult["notify"]> {
+  const run = `${Date.now()}`;
+  let failures = 0;
+  const make = (tag: string, i: number) =>
+    couponUseNotification(stack, `EV-${run}-${tag}-${i}`, stockId, String(7_000_000 + i));
+  // Warm-up: the notify handler's first call loads the merchant secret and the keys.
+  for (let i = 0; i < 20; i++) if ((await deliver(stack, make("warm", i))) !== 204) failures++;
+
+  const latencies: number[] = [];
+  for (let i = 0; i < options.notifySequential; i++) {
+    const n = make("seq", i); // built (signed) before the clock starts: WeChat's cost, not ours
+    const t0 = performance.now();
+    const status = await deliver(stack, n);
+    latencies.push(performance.now() - t0);
+    if (status !== 204) failures++;
+  }
+  latencies.sort((a, b) => a - b);
+
+  const prepared = Array.from({ length: options.notifyConcurrent }, (_, i) => make("par", i));
+  const standIns0 = await emulators.child.cpuMs();
+  const cpu0 = cpuMs();
+  const t0 = performance.now();
+  await pool(prepared.length, options.notifyConcurrency, async (i) => {
+    if ((await deliver(stack, prepared[i]!)) !== 204) failures++;
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuMs() - cpu0;
+  const standIns = (await emulators.child.cpuMs()) - standIns0;
+  return {
+    sequential: latencies.length,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    maxMs: latencies.at(-1) ?? 0,
+    concurrent: prepared.length,
+    concurrency: options.notifyConcurrency,
+    perSecond: prepared.length / seconds,
+    failures,
+    standInsCpuMsPerNotification: standIns / prepared.length,
+    processCpuMsPerNotification: cpu / prepared.length,
+  };
+}
+
+async function stackRun(
+  work: string,
+  options: Required<Omit<EndToEndOptions, "log" | "rawConcurrency">>,
+  log: (line: string) => void,
+): Promise<{ stack: EndToEndResult["stack"]; notify: EndToEndResult["notify"] }> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+  const { startLocalStack } = await import("#local/stack/start-local-stack.js");
+  const { formatMerchantSecret } = await import("#shared/adapters/secrets/merchant-secret-json.js");
+  let sim: ChildSimulator | undefined;
+  let aws: ChildEmulators | undefined;
+  let stack: LocalStack | undefined;
+  try {
+    sim = await forkSimulator(join(work, "stack-simulator"));
+    const config = sim.simulator.config;
+    const secret = formatMerchantSecret({
+      mchid: config.mchid,
+      merchantSerialNo: config.merchant_serial_no,
+      merchantPrivateKeyPem: config.keys.merchantPrivateKeyPem,
+      apiv3Key: config.apiv3_key,
+      wechatpayPublicKeyId: config.wechatpay_public_key_id,
+      wechatpayPublicKeyPem: config.keys.wechatpayPublicKeyPem,
+      appid: config.appid,
+    });
+    aws = await forkEmulators(join(work, "aws"), { "wxcoupon/merchant": secret });
+    stack = await startLocalStack({
+      dataDir: join(work, "stack"),
+      fresh: true,
+      externalSimulator: sim.simulator,
+      externalEmulators: aws.emulators,
+      workerConcurrency: options.workerConcurrency,
+      sendRatePerSecond: options.sendRatePerSecond,
+    });
+    const created = await callApi<{ stock_id: string }>(
+      stack,
+      "POST",
+      "/stocks",
+      stockBody(`E2E${Date.now()}`, stack.mchid, options.coupons * 2),
+    );
+    if (created.status !== 201) throw new Error(`create stock: ${created.status} ${JSON.stringify(created.body)}`);
+    const stockId = created.body.stock_id;
+    await sleep(1_100);
+    const started = await callApi(stack, "POST", `/stocks/${stockId}/start`);
+    if (started.status !== 200) throw new Error(`start stock: ${started.status}`);
+
+    // Warm-up campaign: secrets, keys, connections and JIT, as a warm Lambda would have them.
+    const warm = Array.from({ length: Math.min(200, options.coupons) }, (_, i) => `owarm-${i}`);
+    await runCampaign(stack, stockId, warm, options.sendRatePerSecond);
+
+    log(
+      `stack: campaign of ${options.coupons} openids, worker concurrency ${options.workerConcurrency}, ${options.sendRatePerSecond}/s`,
+    );
+    const openids = Array.from({ length: options.coupons }, (_, i) => `obench-${i}`);
+    const simCpu0 = await sim.child.cpuMs();
+    const awsCpu0 = await aws.child.cpuMs();
+    const requests = countRequests();
+    const cpu0 = cpuMs();
+    const t0 = performance.now();
+    const done = await runCampaign(stack, stockId, openids, options.sendRatePerSecond);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuMs() - cpu0;
+    const counts = requests.stop();
+    const simCpu = (await sim.child.cpuMs()) - simCpu0;
+    const awsCpu = (await aws.child.cpuMs()) - awsCpu0;
+
+    const hostOf = (url: string) => new URL(url).host;
+    const destinations = {
+      dynamodb: hostOf(aws.emulators.env.AWS_ENDPOINT_URL_DYNAMODB),
+      sqs: hostOf(aws.emulators.env.AWS_ENDPOINT_URL_SQS),
+      wechat: hostOf(stack.simulatorUrl),
+      api: hostOf(stack.apiUrl),
+    };
+    const callsPerCoupon = { dynamodb: 0, sqs: 0, wechat: 0, api: 0, other: 0 };
+    for (const [host, n] of counts) {
+      const name = (Object.keys(destinations) as (keyof typeof destinations)[]).find((k) => destinations[k] === host);
+      callsPerCoupon[name ?? "other"] += n / options.coupons;
+    }
+
+    log(`notify: ${options.notifySequential} sequential, ${options.notifyConcurrent} at ${options.notifyConcurrency}`);
+    const notify = await notifyBench(stack, stockId, aws, options);
+    return {
+      stack: {
+        coupons: options.coupons,
+        seconds,
+        perSecond: done.sent / seconds,
+        processCpuMsPerCoupon: cpu / options.coupons,
+        simulatorCpuMsPerCoupon: simCpu / options.coupons,
+        standInsCpuMsPerCoupon: awsCpu / options.coupons,
+        workerConcurrency: options.workerConcurrency,
+        ratePerSecond: options.sendRatePerSecond,
+        sent: done.sent,
+        failed: done.failed,
+        callsPerCoupon,
+      },
+      notify,
+    };
+  } finally {
+    // stack.stop() stops the external simulator and stand-ins through their stop(); the children too otherwise.
+    await stack?.stop().catch(() => {});
+    await aws?.child.stop();
+    await sim?.child.stop();
+  }
+}
+
+/** Runs the raw baseline, then the stack (campaign, then notifications); returns every figure. */
+export async function runEndToEndBench(options: EndToEndOptions = {}): Promise<EndToEndResult> {
+  const log = options.log ?? (() => {});
+  const workerConcurrency = options.workerConcurrency ?? 8;
+  const resolved = {
+    coupons: options.coupons ?? 3_000,
+    workerConcurrency,
+    sendRatePerSecond: options.sendRatePerSecond ?? 500,
+    notifySequential: options.notifySequential ?? 500,
+    notifyConcurrent: options.notifyConcurrent ?? 1_000,
+    notifyConcurrency: options.notifyConcurrency ?? 16,
+  };
+  if (resolved.coupons > 10_000) throw new Error("a campaign takes at most 10,000 openids");
+  const rawConcurrency = options.rawConcurrency ?? workerConcurrency * 10;
+  const work = mkdtempSync(join(tmpdir(), "wxcoupon-e2e-bench-"));
+  try {
+    const { figure: raw, rsa } = await rawBaseline(work, resolved.coupons, rawConcurrency, log);
+    const { stack, notify } = await stackRun(work, resolved, log);
+    return {
+      node: process.version,
+      raw,
+      stack,
+      throughputRatio: stack.perSecond / raw.perSecond,
+      ratioCeilingFromRateCap: Math.min(1, SERVICE_RATE_CAP / raw.perSecond),
+      ratioAgainstRateCappedRaw: stack.perSecond / Math.min(raw.perSecond, SERVICE_RATE_CAP),
+      rsa,
+      cpuRatio: stack.processCpuMsPerCoupon / rsa.signPlusVerifyMs,
+      rawCpuRatio: raw.processCpuMsPerCoupon / rsa.signPlusVerifyMs,
+      notify,
+    };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const mark = (ok: boolean) => (ok ? "PASS" : "MISS");
+
+export function formatEndToEndBench(r: EndToEndResult): string {
+  const f1 = (n: number) => n.toFixed(1);
+  const f2 = (n: number) => n.toFixed(2);
+  return [
+    `end to end (node ${r.node}; simulator and AWS stand-ins in child processes, handlers in this one)`,
+    "",
+    `  raw client → simulator   ${r.raw.coupons} coupons, ${r.raw.concurrency} in flight: ${f1(r.raw.perSecond)} coupons/s (${f2(r.raw.seconds)} s)`,
+    `                           client CPU ${f2(r.raw.processCpuMsPerCoupon)} ms/coupon, simulator CPU ${f2(r.raw.simulatorCpuMsPerCoupon)} ms/coupon`,
+    `  local stack campaign     ${r.stack.coupons} openids, worker concurrency ${r.stack.workerConcurrency}, rate ${r.stack.ratePerSecond}/s: ${f1(r.stack.perSecond)} coupons/s (${f2(r.stack.seconds)} s, sent ${r.stack.sent}, failed ${r.stack.failed})`,
+    `  throughput ratio         ${f2(r.throughputRatio)} (target ≥ ${THROUGHPUT_RATIO_TARGET}) ${mark(r.throughputRatio >= THROUGHPUT_RATIO_TARGET)}   [the service's ${SERVICE_RATE_CAP}/s cap alone allows ≤ ${f2(r.ratioCeilingFromRateCap)}; against a raw client held to ${SERVICE_RATE_CAP}/s: ${f2(r.ratioAgainstRateCappedRaw)}]`,
+    `  service CPU / coupon     ${f2(r.stack.processCpuMsPerCoupon)} ms = ${f2(r.cpuRatio)} × (sign ${f2(r.rsa.signMs)} + verify ${f2(r.rsa.verifyMs)} ms) (target ≤ ${CPU_RATIO_TARGET}×) ${mark(r.cpuRatio <= CPU_RATIO_TARGET)}`,
+    `                           (handlers + AWS SDK + WeChat client + local gateway/poller glue + status polls; apart: simulator ${f2(r.stack.simulatorCpuMsPerCoupon)} ms, dynalite/fauxqs/secrets ${f2(r.stack.standInsCpuMsPerCoupon)} ms)`,
+    `                           raw client on the same scale: ${f2(r.raw.processCpuMsPerCoupon)} ms = ${f2(r.rawCpuRatio)} ×`,
+    `  requests per coupon      DynamoDB ${f2(r.stack.callsPerCoupon.dynamodb)}, SQS ${f2(r.stack.callsPerCoupon.sqs)}, WeChat ${f2(r.stack.callsPerCoupon.wechat)}, status polls ${f2(r.stack.callsPerCoupon.api)}, other ${f2(r.stack.callsPerCoupon.other)}`,
+    `  notify ack latency       ${r.notify.sequential} sequential: p50 ${f1(r.notify.p50Ms)} ms, p99 ${f1(r.notify.p99Ms)} ms, max ${f1(r.notify.maxMs)} ms (target p99 < ${NOTIFY_P99_TARGET_MS} ms) ${mark(r.notify.p99Ms < NOTIFY_P99_TARGET_MS)}`,
+    `  notify throughput        ${r.notify.concurrent} at ${r.notify.concurrency} in flight: ${f1(r.notify.perSecond)} notifications/s (handler process CPU ${f2(r.notify.processCpuMsPerNotification)} ms, stand-ins ${f2(r.notify.standInsCpuMsPerNotification)} ms each; non-204 answers: ${r.notify.failures})`,
+  ].join("\n");
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const num = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? Number(process.argv[i + 1]) : undefined;
+  };
+  const options: EndToEndOptions = { log: (line) => console.error(line) };
+  for (const [flag, key] of [
+    ["--coupons", "coupons"],
+    ["--worker-concurrency", "workerConcurrency"],
+    ["--raw-concurrency", "rawConcurrency"],
+    ["--rate", "sendRatePerSecond"],
+    ["--notify-sequential", "notifySequential"],
+    ["--notify-concurrent", "notifyConcurrent"],
+    ["--notify-concurrency", "notifyConcurrency"],
+  ] as const) {
+    const value = num(flag);
+    if (value !== undefined) options[key] = value;
+  }
+  const result = await runEndToEndBench(options);
+  console.log(process.argv.includes("--json") ? JSON.stringify(result, null, 2) : formatEndToEndBench(result));
+}

@@ -1,0 +1,369 @@
+/**
+ * `npm run bench`: every benchmark of the repository in one run, each figure beside its target with PASS/MISS, and the
+ * results written to BENCHMARKS.md (machine, Node, date, command) so runs can be compared.
+ *
+ *   npm run bench [-- --only crypto,simulator,bundles,e2e] [--no-write] [--coupons 3000]
+ *
+ * Parts (each also runnable alone: `npx tsx test/bench/<file>.ts`):
+ * - crypto     client-crypto.ts   sign / verify / decrypt ops/s beside wechatpay-axios-plugin and wechatpay-node-v3;
+ *                                 esbuild size of a sign-a-request + verify-a-response entry
+ * - simulator  simulator-sends.ts verified send-coupon calls/s against the simulator in a child process
+ * - bundles    bundle-sizes.ts    per-Lambda bundle size (CDK's esbuild options) and cold import time
+ * - e2e        end-to-end.ts      campaign coupons/s through the local stack vs the raw client, service CPU per coupon,
+ *                                 notify ack p50/p99 and notifications/s
+ * Not part of `npm test`: timings depend on the machine.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const REPO_ROOT = join(fileURLToPath(import.meta.url), "..", "..", "..");
+const PARTS = ["crypto", "simulator", "bundles", "e2e"] as const;
+type Part = (typeof PARTS)[number];
+
+interface Check {
+  section: string;
+  figure: string;
+  value: string;
+  target: string;
+  pass: boolean | undefined;
+}
+
+const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const only = (flag("--only")?.split(",") ?? [...PARTS]) as Part[];
+for (const part of only) if (!PARTS.includes(part)) throw new Error(`unknown part ${part}; parts: ${PARTS.join(", ")}`);
+
+const checks: Check[] = [];
+const markdown: string[] = [];
+const mark = (pass: boolean | undefined) => (pass === undefined ? "" : pass ? "PASS" : "MISS");
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+
+function table(header: string[], rows: string[][]): string {
+  return [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map(() => "---").join(" | ")} |`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+}
+
+function machine(): { cpu: string; cores: number; memory: string } {
+  let cpu = cpus()[0]?.model ?? "unknown";
+  try {
+    cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? cpu;
+  } catch {}
+  return { cpu, cores: cpus().length, memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB` };
+}
+
+async function crypto(): Promise<void> {
+  const { runClientCryptoBench, formatClientCryptoBench, BUNDLE_BUDGET_BYTES } = await import("./client-crypto.js");
+  const result = await runClientCryptoBench({ timeMs: 1000 });
+  console.log(formatClientCryptoBench(result));
+  const rows: string[][] = [];
+  for (const row of result.rows) {
+    const pass = row.library === "wxcoupon" ? undefined : row.wxcouponSpeedup >= 1;
+    rows.push([
+      row.operation,
+      row.library,
+      fmt(row.opsPerSecond),
+      row.library === "wxcoupon" ? "" : `${row.wxcouponSpeedup.toFixed(2)}×`,
+      mark(pass),
+    ]);
+    if (pass !== undefined)
+      checks.push({
+        section: "client crypto",
+        figure: `${row.operation}: wxcoupon vs ${row.library}`,
+        value: `${row.wxcouponSpeedup.toFixed(2)}× (${fmt(row.opsPerSecond)} ops/s theirs)`,
+        target: "≥ 1.00×",
+        pass,
+      });
+  }
+  const entry = result.bundles.find((b) => b.budgetBytes !== undefined)!;
+  checks.push({
+    section: "client crypto",
+    figure: "sign + verify entry, esbuild minified",
+    value: kb(entry.bytes),
+    target: `< ${kb(BUNDLE_BUDGET_BYTES)}`,
+    pass: entry.withinBudget,
+  });
+  markdown.push(
+    "## Client crypto",
+    "",
+    `\`npx tsx test/bench/client-crypto.ts\` — tinybench, ${result.timeMs} ms per task; ~1 KB AEAD_AES_256_GCM resource for decrypt. Target: wxcoupon at least as fast as the other libraries (ratio ≥ 1.00×).`,
+    "",
+    table(["operation", "library", "ops/s", "wxcoupon ×", "target ≥ 1.00×"], rows),
+    "",
+    table(
+      ["bundle (esbuild: bundle, minify, esm, node)", "minified", "gzip", "target"],
+      result.bundles.map((b) => [
+        b.entry,
+        kb(b.bytes),
+        kb(b.gzipBytes),
+        b.budgetBytes === undefined ? "–" : `< ${kb(b.budgetBytes)} ${mark(b.withinBudget)}`,
+      ]),
+    ),
+    "",
+  );
+}
+
+async function simulator(): Promise<void> {
+  const { runSimulatorSendsBench, formatSimulatorSendsBench, SIMULATOR_SENDS_TARGET_PER_SECOND } = await import(
+    "./simulator-sends.js"
+  );
+  const result = await runSimulatorSendsBench({ seconds: 5, concurrency: 32 });
+  console.log(formatSimulatorSendsBench(result));
+  const pass = result.verifiedPerSecond >= SIMULATOR_SENDS_TARGET_PER_SECOND;
+  checks.push({
+    section: "simulator",
+    figure: "verified send-coupon calls/s",
+    value: fmt(result.verifiedPerSecond),
+    target: `≥ ${fmt(SIMULATOR_SENDS_TARGET_PER_SECOND)}`,
+    pass,
+  });
+  markdown.push(
+    "## Simulator send-coupon calls",
+    "",
+    `\`npx tsx test/bench/simulator-sends.ts --seconds ${result.seconds.toFixed(0)} --concurrency ${result.concurrency}\` — simulator in a child process (journal on, rate limits off), this process signs every request and verifies every answer.`,
+    "",
+    table(
+      ["verified sends/s", "target", "", "failures", "p50 ms", "p95 ms", "p99 ms", "concurrency"],
+      [
+        [
+          fmt(result.verifiedPerSecond),
+          `≥ ${fmt(SIMULATOR_SENDS_TARGET_PER_SECOND)}`,
+          mark(pass),
+          String(result.failed),
+          result.latencyMs.p50.toFixed(1),
+          result.latencyMs.p95.toFixed(1),
+          result.latencyMs.p99.toFixed(1),
+          String(result.concurrency),
+        ],
+      ],
+    ),
+    "",
+  );
+}
+
+async function bundles(): Promise<void> {
+  const runs = 5;
+  const { measureBundles, SIZE_BUDGET_BYTES } = await import("./bundle-sizes.js");
+  const results = await measureBundles({ runs });
+  const ms = (n: number | undefined) => (n === undefined ? "–" : `${n.toFixed(0)} ms`);
+  const rows = results.map((r) => {
+    const pass = r.bundleError ? false : r.withinBudget;
+    checks.push({
+      section: "bundles",
+      figure: `${r.name} bundle, minified with the AWS SDK`,
+      value: r.bundleError ? `bundle failed: ${r.bundleError}` : kb(r.bytes),
+      target: `< ${kb(SIZE_BUDGET_BYTES)}`,
+      pass,
+    });
+    return [
+      r.name + (r.placeholder ? " (placeholder)" : ""),
+      r.bundleError ? "–" : kb(r.bytes),
+      r.bundleError ? "–" : kb(r.gzipBytes),
+      `< ${kb(SIZE_BUDGET_BYTES)} ${mark(pass)}`,
+      ms(r.importMedianMs),
+      ms(r.importWithSourceMapsMedianMs),
+      r.bundleError ?? r.importError ?? "",
+    ];
+  });
+  const header = ["function", "minified", "gzip", "target", `cold import (median of ${runs})`, "+ source maps", "note"];
+  console.log("bundles (CDK's esbuild options) and cold import time");
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [header, ...rows])
+    console.log(
+      `  ${r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd()}`,
+    );
+  markdown.push(
+    "## Lambda bundles and cold import",
+    "",
+    `\`npx tsx test/bench/bundle-sizes.ts --runs ${runs}\` — each handler bundled as CDK does (ESM, minified, AWS SDK bundled); import time = median over fresh \`node\` processes of \`import()\` of the bundle on this machine's Node (not Lambda's INIT duration).`,
+    "",
+    table(header, rows),
+    "",
+  );
+}
+
+async function e2e(): Promise<void> {
+  const { runEndToEndBench, formatEndToEndBench, THROUGHPUT_RATIO_TARGET, CPU_RATIO_TARGET, NOTIFY_P99_TARGET_MS } =
+    await import("./end-to-end.js");
+  const coupons = Number(flag("--coupons") ?? 3_000);
+  const r = await runEndToEndBench({ coupons, log: (line) => console.log(`  … ${line}`) });
+  console.log(formatEndToEndBench(r));
+  const ratioPass = r.throughputRatio >= THROUGHPUT_RATIO_TARGET;
+  const cpuPass = r.cpuRatio <= CPU_RATIO_TARGET;
+  const p99Pass = r.notify.p99Ms < NOTIFY_P99_TARGET_MS;
+  checks.push(
+    {
+      section: "end to end",
+      figure: "campaign coupons/s, local stack ÷ raw client",
+      value: `${r.throughputRatio.toFixed(2)} (${fmt(r.stack.perSecond, 1)} ÷ ${fmt(r.raw.perSecond, 1)})`,
+      target: `≥ ${THROUGHPUT_RATIO_TARGET}`,
+      pass: ratioPass,
+    },
+    {
+      section: "end to end",
+      figure: "service CPU per coupon ÷ (RSA sign + verify)",
+      value: `${r.cpuRatio.toFixed(2)}× (${r.stack.processCpuMsPerCoupon.toFixed(2)} ms ÷ ${r.rsa.signPlusVerifyMs.toFixed(2)} ms)`,
+      target: `≤ ${CPU_RATIO_TARGET}×`,
+      pass: cpuPass,
+    },
+    {
+      section: "end to end",
+      figure: "notify ack p99",
+      value: `${r.notify.p99Ms.toFixed(1)} ms (p50 ${r.notify.p50Ms.toFixed(1)} ms)`,
+      target: `< ${NOTIFY_P99_TARGET_MS} ms`,
+      pass: p99Pass,
+    },
+  );
+  const f2 = (n: number) => n.toFixed(2);
+  markdown.push(
+    "## End to end through the local stack",
+    "",
+    `\`npx tsx test/bench/end-to-end.ts --coupons ${r.stack.coupons}\` — the raw client and the local stack each send ${fmt(r.stack.coupons)} coupons to a fresh simulator in a child process; in the stack run the AWS stand-ins (dynalite on LevelDB, fauxqs, fake Secrets Manager) run in a second child and the real handlers in the bench process (HTTP gateway → api/notify handlers, SQS poller → send worker). Warm-up (200 sends / a 200-openid campaign, 20 notifications) before measuring. Service logs at WARN.`,
+    "",
+    table(
+      ["figure", "value", "target", ""],
+      [
+        [`raw client → simulator (${r.raw.concurrency} in flight)`, `${fmt(r.raw.perSecond, 1)} coupons/s`, "", ""],
+        [
+          `local stack campaign (worker concurrency ${r.stack.workerConcurrency}, rate_per_second ${r.stack.ratePerSecond})`,
+          `${fmt(r.stack.perSecond, 1)} coupons/s (sent ${r.stack.sent}, failed ${r.stack.failed})`,
+          "",
+          "",
+        ],
+        ["throughput ratio stack ÷ raw", f2(r.throughputRatio), `≥ ${THROUGHPUT_RATIO_TARGET}`, mark(ratioPass)],
+        ["ceiling of that ratio from the service's 500/s rate cap", f2(r.ratioCeilingFromRateCap), "", ""],
+        [
+          "ratio against a raw client held to 500/s (WeChat's per-merchant limit)",
+          f2(r.ratioAgainstRateCappedRaw),
+          "",
+          "",
+        ],
+        [
+          "service CPU per coupon (bench process: handlers, AWS SDK, WeChat client, local gateway/poller glue)",
+          `${f2(r.stack.processCpuMsPerCoupon)} ms`,
+          "",
+          "",
+        ],
+        [
+          "one RSA-2048 sign + one verify (node:crypto, same run)",
+          `${f2(r.rsa.signPlusVerifyMs)} ms (${f2(r.rsa.signMs)} + ${f2(r.rsa.verifyMs)})`,
+          "",
+          "",
+        ],
+        ["service CPU ÷ (sign + verify)", `${f2(r.cpuRatio)}×`, `≤ ${CPU_RATIO_TARGET}×`, mark(cpuPass)],
+        [
+          "raw client CPU per coupon, on the same scale",
+          `${f2(r.raw.processCpuMsPerCoupon)} ms = ${f2(r.rawCpuRatio)}×`,
+          "",
+          "",
+        ],
+        [
+          "requests per coupon from the service process",
+          `DynamoDB ${f2(r.stack.callsPerCoupon.dynamodb)}, SQS ${f2(r.stack.callsPerCoupon.sqs)}, WeChat ${f2(r.stack.callsPerCoupon.wechat)}, status polls ${f2(r.stack.callsPerCoupon.api)}`,
+          "",
+          "",
+        ],
+        [
+          "apart, per coupon: simulator / AWS stand-ins",
+          `${f2(r.stack.simulatorCpuMsPerCoupon)} ms / ${f2(r.stack.standInsCpuMsPerCoupon)} ms`,
+          "",
+          "",
+        ],
+        [
+          `notify ack latency, ${r.notify.sequential} sequential`,
+          `p50 ${r.notify.p50Ms.toFixed(1)} ms, p99 ${r.notify.p99Ms.toFixed(1)} ms, max ${r.notify.maxMs.toFixed(1)} ms`,
+          `p99 < ${NOTIFY_P99_TARGET_MS} ms`,
+          mark(p99Pass),
+        ],
+        [
+          `notifications/s, ${r.notify.concurrent} at ${r.notify.concurrency} in flight`,
+          `${fmt(r.notify.perSecond, 1)} (non-204: ${r.notify.failures})`,
+          "",
+          "",
+        ],
+        [
+          "per notification: handler process CPU / stand-ins CPU",
+          `${f2(r.notify.processCpuMsPerNotification)} ms / ${f2(r.notify.standInsCpuMsPerNotification)} ms`,
+          "",
+          "",
+        ],
+      ],
+    ),
+    "",
+  );
+}
+
+const RUNNERS: Record<Part, () => Promise<void>> = { crypto, simulator, bundles, e2e };
+
+const started = Date.now();
+const host = machine();
+const command = `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`;
+console.log(`wxcoupon benchmarks — ${host.cpu}, ${host.cores} cores, node ${process.version}\n`);
+for (const part of only) {
+  const t0 = Date.now();
+  console.log(`=== ${part} ===`);
+  try {
+    await RUNNERS[part]();
+  } catch (error) {
+    // One broken part must not hide the others' figures.
+    console.log(`  ${part} failed: ${error instanceof Error ? error.message : String(error)}`);
+    checks.push({ section: part, figure: "(part did not run)", value: String(error), target: "", pass: false });
+    markdown.push(`## ${part}`, "", `Did not run: ${String(error)}`, "");
+  }
+  console.log(`(${part}: ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+}
+const seconds = (Date.now() - started) / 1000;
+
+console.log("=== summary ===");
+const widths = [13, 46, 38, 10];
+const line = (c: string[]) =>
+  c
+    .map((x, i) => (i < widths.length ? x.padEnd(widths[i]!) : x))
+    .join("  ")
+    .trimEnd();
+console.log(line(["section", "figure", "value", "target", "result"]));
+for (const c of checks) console.log(line([c.section, c.figure, c.value, c.target, mark(c.pass)]));
+const missed = checks.filter((c) => c.pass === false).length;
+console.log(`\n${checks.length - missed} of ${checks.length} targets met; ${seconds.toFixed(0)} s in all`);
+
+if (!args.includes("--no-write")) {
+  const document = [
+    "# Benchmarks",
+    "",
+    "Latest figures of `npm run bench` (written by `test/bench/run.ts`; rerun it to refresh). Timings depend on the machine: compare runs made on the same one.",
+    "",
+    table(
+      ["", ""],
+      [
+        ["command", `\`${command}\``],
+        ["date", new Date().toISOString()],
+        ["machine", `${host.cpu}, ${host.cores} cores, ${host.memory}`],
+        ["node", `${process.version} (${process.platform} ${process.arch})`],
+        ["duration", `${seconds.toFixed(0)} s`],
+      ],
+    ),
+    "",
+    "## Summary",
+    "",
+    table(
+      ["section", "figure", "value", "target", "result"],
+      checks.map((c) => [c.section, c.figure, c.value, c.target, mark(c.pass)]),
+    ),
+    "",
+    ...markdown,
+  ].join("\n");
+  writeFileSync(join(REPO_ROOT, "BENCHMARKS.md"), document);
+  console.log("written: BENCHMARKS.md");
+}

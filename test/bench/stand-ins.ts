@@ -1,0 +1,209 @@
+/**
+ * The end-to-end bench's out-of-process parts: the WeChat Pay simulator and the AWS stand-ins (dynalite, fauxqs, fake
+ * Secrets Manager), each in a forked child, so `process.cpuUsage()` of the bench process counts the service's own code
+ * (plus the local API Gateway / event-source glue) and not theirs. Each child reports its own CPU on request, and
+ * exits when its parent goes away (IPC disconnect), so no child outlives the bench.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { RunningSimulator, RunningSimulatorConfig } from "#local/simulator/types.js";
+import type { EmulatorEnv, Emulators } from "#local/stack/emulators.js";
+
+type Request =
+  | { kind: "start-simulator"; stateDir: string }
+  | { kind: "start-emulators"; dataDir: string; secrets: Record<string, string> }
+  | { kind: "cpu" }
+  | { kind: "stop" };
+
+type Reply =
+  | { kind: "ready"; url?: string; port?: number; env?: EmulatorEnv }
+  | { kind: "cpu"; usage: NodeJS.CpuUsage }
+  | { kind: "stopped" }
+  | { kind: "error"; message: string };
+
+/** A forked child: one request at a time, answered in order. */
+export class BenchChild {
+  private readonly pending: Array<(reply: Reply) => void> = [];
+  private exited = false;
+
+  private constructor(private readonly child: ChildProcess) {
+    child.on("message", (reply: Reply) => this.pending.shift()?.(reply));
+    child.once("exit", (code) => {
+      this.exited = true;
+      for (const resolve of this.pending.splice(0)) resolve({ kind: "error", message: `child exited (${code})` });
+    });
+  }
+
+  static start(): BenchChild {
+    const child = fork(fileURLToPath(import.meta.url), ["--bench-child"], {
+      execArgv: ["--import", "tsx"],
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR", NODE_NO_WARNINGS: "1" },
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+    });
+    return new BenchChild(child);
+  }
+
+  async ask(request: Request, timeoutMs = 60_000): Promise<Reply> {
+    if (this.exited) throw new Error("bench child has exited");
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bench child: no answer to ${request.kind}`)), timeoutMs);
+      this.pending.push((r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      this.child.send(request);
+    });
+    if (reply.kind === "error") throw new Error(`bench child: ${reply.message}`);
+    return reply;
+  }
+
+  /** CPU ms (user + system) this child has used since it started. */
+  async cpuMs(): Promise<number> {
+    const reply = await this.ask({ kind: "cpu" });
+    if (reply.kind !== "cpu") throw new Error("bench child: unexpected reply");
+    return (reply.usage.user + reply.usage.system) / 1000;
+  }
+
+  /** Stops gracefully, then kills if it has not exited within 5 s. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+    await this.ask({ kind: "stop" }, 5_000).catch(() => {});
+    if (this.child.connected) this.child.disconnect();
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+export interface ChildSimulator {
+  child: BenchChild;
+  /** Shaped like `startSimulator`'s result for `startLocalStack({ externalSimulator })`; stats/ledger are not available. */
+  simulator: RunningSimulator;
+}
+
+/**
+ * A fresh simulator (public-key mode) in a child process, with its send rate limit and per-endpoint limits off so they
+ * never throttle a bench, and WeChat's notification retries compressed. Keys are read back from `stateDir`.
+ */
+export async function forkSimulator(stateDir: string): Promise<ChildSimulator> {
+  const child = BenchChild.start();
+  try {
+    const ready = await child.ask({ kind: "start-simulator", stateDir });
+    if (ready.kind !== "ready" || !ready.url) throw new Error("simulator child did not start");
+    const { prepareKeys } = await import("#local/simulator/keys.js");
+    const prepared = await prepareKeys(stateDir, "public_key");
+    const config: RunningSimulatorConfig = {
+      ...prepared.file,
+      base_url: ready.url,
+      config_path: prepared.configPath,
+      keys: prepared.keys,
+    };
+    const unavailable = () => {
+      throw new Error("the bench simulator runs in a child process");
+    };
+    const simulator: RunningSimulator = {
+      url: ready.url,
+      port: ready.port ?? 0,
+      config,
+      stop: () => child.stop(),
+      reset: async () => unavailable(),
+      stats: unavailable,
+      ledger: unavailable,
+    };
+    return { child, simulator };
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+}
+
+export interface ChildEmulators {
+  child: BenchChild;
+  /** For `startLocalStack({ externalEmulators })`: env and an SQS client; the stand-ins' internals stay in the child. */
+  emulators: Emulators;
+}
+
+/** dynalite (LevelDB in `dataDir`, as `npm start`), fauxqs and the fake Secrets Manager in a child process. */
+export async function forkEmulators(dataDir: string, secrets: Record<string, string>): Promise<ChildEmulators> {
+  const child = BenchChild.start();
+  try {
+    const ready = await child.ask({ kind: "start-emulators", dataDir, secrets });
+    if (ready.kind !== "ready" || !ready.env) throw new Error("emulators child did not start");
+    const env = ready.env;
+    const { createSqsClient } = await import("#shared/adapters/sqs/sqs-client.js");
+    const sqs: SQSClient = createSqsClient({
+      endpoint: env.AWS_ENDPOINT_URL_SQS,
+      region: env.AWS_REGION,
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+    });
+    const emulators = {
+      env,
+      endpoints: {
+        dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB,
+        sqs: env.AWS_ENDPOINT_URL_SQS,
+        secretsManager: env.AWS_ENDPOINT_URL_SECRETS_MANAGER,
+      },
+      sqs,
+      tableCreated: true,
+      requeued: 0,
+      async stop() {
+        sqs.destroy();
+        await child.stop();
+      },
+    } as unknown as Emulators; // queues and secretsManager live in the child; startLocalStack does not use them
+    return { child, emulators };
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+}
+
+/** Child side. */
+async function serve(): Promise<void> {
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
+  };
+  const reply = (message: Reply) => process.send?.(message);
+  process.on("disconnect", () => void stopAll().then(() => process.exit(0)));
+  process.on("message", async (request: Request) => {
+    try {
+      switch (request.kind) {
+        case "start-simulator": {
+          const { startSimulator } = await import("#local/simulator/index.js");
+          const sim = await startSimulator({
+            port: 0,
+            stateDir: request.stateDir,
+            mode: "public_key",
+            sendRateLimitPerSecond: 1_000_000,
+            endpointRateLimits: false,
+            notifyRetryDelaysMs: [200, 400, 800, 1_600],
+          });
+          stops.push(() => sim.stop());
+          reply({ kind: "ready", url: sim.url, port: sim.port });
+          break;
+        }
+        case "start-emulators": {
+          const { startEmulators } = await import("#local/stack/emulators.js");
+          const emulators = await startEmulators({ dataDir: request.dataDir, secrets: request.secrets });
+          stops.push(() => emulators.stop());
+          reply({ kind: "ready", env: emulators.env });
+          break;
+        }
+        case "cpu":
+          reply({ kind: "cpu", usage: process.cpuUsage() });
+          break;
+        case "stop":
+          await stopAll();
+          // The parent disconnects on this answer, and "disconnect" ends the process.
+          reply({ kind: "stopped" });
+      }
+    } catch (error) {
+      reply({ kind: "error", message: error instanceof Error ? error.message : String(error) });
+    }
+  });
+}
+
+if (process.argv.includes("--bench-child")) await serve();
