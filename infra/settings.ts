@@ -30,13 +30,8 @@ export const SEND_QUEUE_VISIBILITY = Duration.seconds(
   VISIBILITY_FACTOR * FUNCTION_SIZING["send-worker"].timeout.toSeconds(),
 );
 
-/**
- * Receives before a send message goes to the DLQ. Above the recommended minimum of 5 because every retryable
- * outcome (SYSTEM_ERROR, 429, timeouts) is a receive: the worker backs off with ChangeMessageVisibility
- * (2^n s, capped), and 10 receives cover ~17 minutes of WeChat trouble before a human has to redrive.
- */
-export const SEND_MAX_RECEIVE_COUNT = 10;
-export const EVENTS_MAX_RECEIVE_COUNT = 5;
+/** Receives before a message goes to the DLQ: one definition, shared with the worker and the local stack. */
+export { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "../shared/config/queue-settings.js";
 /** The maximum; both sources keep 4 days so a dead-lettered message always has ≥ 10 days left to be redriven. */
 export const DLQ_RETENTION = Duration.days(14);
 export const SEND_QUEUE_RETENTION = Duration.days(4);

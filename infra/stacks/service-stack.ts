@@ -33,6 +33,7 @@ import {
   FUNCTION_SIZING,
   SEND_BATCH_SIZE,
   SEND_BATCHING_WINDOW,
+  SEND_MAX_RECEIVE_COUNT,
   VISIBILITY_FACTOR,
   WECHATPAY_TIMEOUT,
   workerMaxConcurrency,
@@ -99,6 +100,7 @@ export class ServiceStack extends Stack {
     const worker = fn("send-worker", "SendWorkerFunction", {
       SEND_RATE_PER_SECOND: String(config.sendRatePerSecond),
       WORKER_MAX_CONCURRENCY: String(maxConcurrency),
+      SEND_MAX_RECEIVE_COUNT: String(SEND_MAX_RECEIVE_COUNT),
       WECHATPAY_TIMEOUT_MS: wechatTimeoutMs,
     })
       .bindTable(table, TABLE_READ_WRITE)

@@ -7,6 +7,7 @@ import { ensureTable } from "#shared/adapters/dynamodb/create-table.js";
 import { createDocumentClient } from "#shared/adapters/dynamodb/document-client.js";
 import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
 import { SqsSendQueue } from "#shared/adapters/sqs/sqs-send-queue.js";
+import { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "#shared/config/queue-settings.js";
 import { startDynalite } from "./dynalite.js";
 import { type FakeSecretsManager, startFakeSecretsManager } from "./fake-secrets-manager.js";
 import { requeuePendingSends } from "./requeue-pending-sends.js";
@@ -52,6 +53,7 @@ export interface EmulatorEnv {
   TABLE_NAME: string;
   SEND_QUEUE_URL: string;
   SEND_DLQ_URL: string;
+  SEND_MAX_RECEIVE_COUNT: string;
   EVENTS_QUEUE_URL: string;
   EVENTS_DLQ_URL: string;
   SECRET_ID: string;
@@ -115,16 +117,18 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
 
     const sqs = createSqsClient({ endpoint: sqsEndpoint, region, credentials });
     stops.push(async () => sqs.destroy());
-    const maxReceiveCount = options.maxReceiveCount ?? 5;
+    // The deployed redrive settings, unless a test asks for its own.
+    const sendMaxReceiveCount = options.maxReceiveCount ?? SEND_MAX_RECEIVE_COUNT;
+    const eventsMaxReceiveCount = options.maxReceiveCount ?? EVENTS_MAX_RECEIVE_COUNT;
     const sendDlq = await createQueue(sqs, "wxcoupon-send-dlq", { MessageRetentionPeriod: "1209600" });
     const send = await createQueue(sqs, "wxcoupon-send", {
       VisibilityTimeout: String(options.sendVisibilityTimeoutSeconds ?? 60),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: sendDlq.arn, maxReceiveCount }),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: sendDlq.arn, maxReceiveCount: sendMaxReceiveCount }),
     });
     const eventsDlq = await createQueue(sqs, "wxcoupon-coupon-events-dlq", { MessageRetentionPeriod: "1209600" });
     const events = await createQueue(sqs, "wxcoupon-coupon-events", {
       VisibilityTimeout: String(options.eventsVisibilityTimeoutSeconds ?? 30),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: eventsDlq.arn, maxReceiveCount }),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: eventsDlq.arn, maxReceiveCount: eventsMaxReceiveCount }),
     });
 
     let requeued = 0;
@@ -143,6 +147,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
       TABLE_NAME: tableName,
       SEND_QUEUE_URL: send.url,
       SEND_DLQ_URL: sendDlq.url,
+      SEND_MAX_RECEIVE_COUNT: String(sendMaxReceiveCount),
       EVENTS_QUEUE_URL: events.url,
       EVENTS_DLQ_URL: eventsDlq.url,
       SECRET_ID: secretId,

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { SEND_MAX_RECEIVE_COUNT } from "./queue-settings.js";
 
 /**
  * Environment of each function kind, validated once at cold start. Env vars hold names, URLs and ARNs only:
@@ -31,6 +32,8 @@ export const sendWorkerEnvSchema = z.object({
   /** Ceiling for all workers together; each environment takes its share (rate / WORKER_MAX_CONCURRENCY). */
   SEND_RATE_PER_SECOND: positiveInt.max(500).default(400),
   WORKER_MAX_CONCURRENCY: positiveInt.default(10),
+  /** The send queue's redrive maxReceiveCount (set by the stack from the same constant). */
+  SEND_MAX_RECEIVE_COUNT: positiveInt.default(SEND_MAX_RECEIVE_COUNT),
 });
 
 export const notifyEnvSchema = z.object({

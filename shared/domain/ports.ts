@@ -261,7 +261,7 @@ export interface CampaignStore {
   /**
    * One atomic counter update (`sent` + 1, or `failed` + 1 and `failuresByCode[errorCode]` + 1). Not idempotent:
    * guard it with the send record's `counted` flag (`SendLedger.markCounted`). Returns the counters after the update.
-   * Unknown id → `NotFoundError`.
+   * A reconciled campaign is left as it is (its counters are the ledger's recount). Unknown id → `NotFoundError`.
    */
   recordOutcome(
     id: string,
@@ -404,6 +404,8 @@ export interface SendMessage {
   appid: string;
   /** The campaign's rate, carried so the worker need not read the campaign per message. */
   ratePerSecond?: number;
+  /** How many times a worker handed this send back as a fresh copy to keep it out of the DLQ (absent: never). */
+  recycled?: number;
 }
 
 export interface SendQueue {
@@ -418,6 +420,8 @@ export interface SendQueue {
    * in `batchItemFailures`. `receiptHandle` is the SQS record's, opaque to the domain.
    */
   delay(receiptHandle: string, seconds: number): Promise<void>;
+  /** Enqueues one message again as a new copy, visible after `delaySeconds` (0–900, clamped). */
+  requeue(message: SendMessage, delaySeconds: number): Promise<void>;
 }
 
 export interface EventPublisher {

@@ -31,6 +31,7 @@ export function buildSendWorkerFunction(env: SendWorkerEnv) {
     governor: new RateGovernor(new DynamoDbRateCounter(aws.table), Date.now, (ms) => sleep(ms)),
     defaultRatePerSecond: env.SEND_RATE_PER_SECOND,
     maxRateWaitMs: 10_000,
+    maxReceiveCount: env.SEND_MAX_RECEIVE_COUNT,
     queue: new SqsSendQueue({ client: aws.sqs, queueUrl: env.SEND_QUEUE_URL }),
     deadLetters: new SqsDeadLetterSink({ client: aws.sqs, queueUrl: env.SEND_DLQ_URL }),
     logger,

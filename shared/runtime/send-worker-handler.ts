@@ -12,8 +12,9 @@ export interface SendWorkerHandlerDependencies extends WorkerDependencies {
 
 /**
  * The send worker: one SQS batch in, partial batch failures out. Retryable sends get a per-message back-off
- * (visibility change) before being reported; poison messages go to the DLQ with their reason and are acknowledged.
- * A thrown error (e.g. the table is unreachable) fails the whole batch, which SQS redelivers.
+ * (visibility change) before being reported; on a message's last receive before the redrive, a retry it is not to
+ * blame for goes back as a fresh copy instead. Poison messages go to the DLQ with their reason and are acknowledged.
+ * Store errors are per message; an error thrown past that (a bug) fails the whole batch, which SQS redelivers.
  */
 export function createSendWorkerHandler(deps: SendWorkerHandlerDependencies) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
@@ -44,6 +45,17 @@ export function createSendWorkerHandler(deps: SendWorkerHandlerDependencies) {
         failed.add(failure.messageId);
         // Best effort: without it the message simply returns after the queue's visibility timeout.
         await deps.queue.delay(receipts.get(failure.messageId)!, failure.delaySeconds).catch(() => undefined);
+      }),
+    );
+    await Promise.all(
+      result.recycled.map(async ({ messageId, message, delaySeconds, reason }) => {
+        try {
+          await deps.queue.requeue({ ...message, recycled: (message.recycled ?? 0) + 1 }, delaySeconds);
+        } catch (error) {
+          // Not re-enqueued: report it, and the redrive takes it to the DLQ rather than losing it.
+          deps.logger.error("could not re-enqueue a send", { messageId, reason, error: error as Error });
+          failed.add(messageId);
+        }
       }),
     );
     for (const { message, outcome } of result.outcomes) {

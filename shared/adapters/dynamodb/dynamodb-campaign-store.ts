@@ -112,7 +112,15 @@ export class DynamoDbCampaignStore implements CampaignStore {
             },
             values: { ":zero": 0 },
           };
-    return this.#update(id, update.expression, update.names, { ":one": 1, ":now": now, ...update.values });
+    // Once reconciled, the counters are the ledger's recount: a late count (its markCounted failed, then the message
+    // came back) is already in them and must not be added again.
+    return this.#update(
+      id,
+      update.expression,
+      { ...update.names, "#reconciled": "reconciled" },
+      { ":one": 1, ":now": now, ":false": false, ...update.values },
+      "attribute_not_exists(#reconciled) OR #reconciled = :false",
+    );
   }
 
   async reconcile(id: string, counts: CampaignCounts, expectedVersion: number, now: number): Promise<boolean> {
@@ -381,6 +389,8 @@ export class DynamoDbCampaignStore implements CampaignStore {
     expression: string,
     names: Record<string, string>,
     values: Record<string, unknown>,
+    /** When it fails on an existing item, the update is skipped and the item returned as it is. */
+    skipUnless?: string,
   ): Promise<CampaignRecord> {
     try {
       const { Attributes } = await this.#doc.send(
@@ -389,16 +399,21 @@ export class DynamoDbCampaignStore implements CampaignStore {
           Key: { pk: KEY.campaign(id) },
           UpdateExpression: expression,
           // Counters of an unknown campaign must not create a headless item.
-          ConditionExpression: CONDITION.exists,
+          ConditionExpression: skipUnless ? `${CONDITION.exists} AND (${skipUnless})` : CONDITION.exists,
           ExpressionAttributeNames: { "#updated_at": "updated_at", ...names },
           ExpressionAttributeValues: values,
           ReturnValues: "ALL_NEW",
+          ...(skipUnless ? { ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const } : {}),
         }),
       );
       return fromItem(Attributes ?? {});
     } catch (error) {
-      if (isConditionalCheckFailed(error)) throw new NotFoundError("campaign_id", "no such campaign");
-      throw error;
+      if (!isConditionalCheckFailed(error)) throw error;
+      const existing = skipUnless
+        ? await itemAfterConditionFailure(error, this.#doc, this.#table, KEY.campaign(id))
+        : undefined;
+      if (existing !== undefined) return fromItem(existing);
+      throw new NotFoundError("campaign_id", "no such campaign");
     }
   }
 }

@@ -57,6 +57,7 @@ export class MemoryCampaignStore implements CampaignStore {
     now: number,
   ): Promise<CampaignRecord> {
     const item = this.#mustGet(id);
+    if (item.reconciled) return copy(withState(item)); // the recount already holds every final send
     if (outcome === "SENT") item.sent += 1;
     else {
       item.failed += 1;

@@ -5,6 +5,7 @@ import { clampVisibility } from "../record-rules.js";
 export class MemorySendQueue implements SendQueue {
   readonly messages: SendMessage[] = [];
   readonly delays: Array<{ receiptHandle: string; seconds: number }> = [];
+  readonly requeued: Array<{ message: SendMessage; delaySeconds: number }> = [];
 
   async enqueue(messages: SendMessage[]): Promise<void> {
     this.messages.push(...messages.map((m) => structuredClone(m)));
@@ -12,6 +13,11 @@ export class MemorySendQueue implements SendQueue {
 
   async delay(receiptHandle: string, seconds: number): Promise<void> {
     this.delays.push({ receiptHandle, seconds: clampVisibility(seconds) });
+  }
+
+  async requeue(message: SendMessage, delaySeconds: number): Promise<void> {
+    this.requeued.push({ message: structuredClone(message), delaySeconds });
+    this.messages.push(structuredClone(message));
   }
 
   /** Removes and returns everything enqueued so far. */

@@ -19,6 +19,7 @@ export function encodeSendMessage(m: SendMessage): string {
   };
   if (m.campaignId !== undefined) body.campaignId = m.campaignId;
   if (m.ratePerSecond !== undefined) body.ratePerSecond = m.ratePerSecond;
+  if (m.recycled !== undefined) body.recycled = m.recycled;
   return JSON.stringify(body);
 }
 

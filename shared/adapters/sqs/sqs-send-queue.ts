@@ -1,7 +1,7 @@
 import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SendMessage, SendQueue } from "../../domain/ports.js";
 import { clampVisibility } from "../record-rules.js";
-import { type BatchSendOptions, sendAllInBatches } from "./batch-send.js";
+import { type BatchSendOptions, type OutgoingMessage, sendAllInBatches } from "./batch-send.js";
 import { encodeSendMessage } from "./message-codec.js";
 
 export interface SqsQueueOptions extends BatchSendOptions {
@@ -9,6 +9,16 @@ export interface SqsQueueOptions extends BatchSendOptions {
   client: SQSClient;
   /** env `SEND_QUEUE_URL` (or `EVENTS_QUEUE_URL` for the publisher). */
   queueUrl: string;
+}
+
+/** SQS's ceiling for DelaySeconds. */
+const MAX_DELAY_SECONDS = 900;
+
+function outgoing(m: SendMessage): OutgoingMessage {
+  return {
+    body: encodeSendMessage(m),
+    ...(m.campaignId === undefined ? {} : { attributes: { campaign_id: m.campaignId } }),
+  };
 }
 
 /** `SendQueue` on SQS: bodies from `encodeSendMessage`, attribute `campaign_id` when set. */
@@ -27,15 +37,12 @@ export class SqsSendQueue implements SendQueue {
   }
 
   enqueue(messages: SendMessage[]): Promise<void> {
-    return sendAllInBatches(
-      this.#client,
-      this.#queueUrl,
-      messages.map((m) => ({
-        body: encodeSendMessage(m),
-        ...(m.campaignId === undefined ? {} : { attributes: { campaign_id: m.campaignId } }),
-      })),
-      this.#batch,
-    );
+    return sendAllInBatches(this.#client, this.#queueUrl, messages.map(outgoing), this.#batch);
+  }
+
+  requeue(message: SendMessage, delaySeconds: number): Promise<void> {
+    const delay = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.round(delaySeconds)));
+    return sendAllInBatches(this.#client, this.#queueUrl, [{ ...outgoing(message), delaySeconds: delay }], this.#batch);
   }
 
   async delay(receiptHandle: string, seconds: number): Promise<void> {

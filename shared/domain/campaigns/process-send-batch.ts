@@ -1,4 +1,4 @@
-import { MessageFormatError } from "../errors.js";
+import { ConflictError, MessageFormatError, ValidationError } from "../errors.js";
 import type { SendMessage } from "../ports.js";
 import type { RateGovernor } from "../rate/rate-governor.js";
 import { type SendDependencies, type SendOutcome, sendCoupon } from "../sends/send-coupon.js";
@@ -18,6 +18,18 @@ export interface BatchFailure {
   reason: string;
 }
 
+/**
+ * A message to hand back as a fresh copy (same body, `recycled` + 1) rather than as a batch failure: it is on its
+ * last receive before the queue's redrive would move it to the DLQ, but nothing is wrong with it (rate wait, a lease
+ * held elsewhere, the store or WeChat briefly failing). The DLQ is for what a human must look at.
+ */
+export interface RecycledSend {
+  messageId: string;
+  message: SendMessage;
+  delaySeconds: number;
+  reason: string;
+}
+
 export interface PoisonMessage {
   messageId: string;
   body: string;
@@ -30,10 +42,16 @@ export interface WorkerDependencies extends SendDependencies {
   defaultRatePerSecond: number;
   /** How long a batch may wait for rate tokens before handing messages back to the queue. */
   maxRateWaitMs: number;
+  /** The send queue's redrive `maxReceiveCount`: a message failed on that receive goes to the DLQ. */
+  maxReceiveCount: number;
 }
+
+/** Copies of one send a worker may make before letting it reach the DLQ after all (a loop breaker). */
+export const MAX_RECYCLES = 20;
 
 export interface BatchResult {
   failures: BatchFailure[];
+  recycled: RecycledSend[];
   poison: PoisonMessage[];
   outcomes: { message: SendMessage; outcome: SendOutcome }[];
 }
@@ -44,7 +62,7 @@ export interface BatchResult {
  * to concurrent sends to one user). Every outcome is recorded in the ledger by `sendCoupon`.
  */
 export async function processSendBatch(deps: WorkerDependencies, batch: QueuedSend[]): Promise<BatchResult> {
-  const result: BatchResult = { failures: [], poison: [], outcomes: [] };
+  const result: BatchResult = { failures: [], recycled: [], poison: [], outcomes: [] };
   const valid: { item: QueuedSend; message: SendMessage }[] = [];
   for (const item of batch) {
     try {
@@ -76,9 +94,7 @@ async function admitByRate(
     const rate = Math.min(entries[0]!.message.ratePerSecond ?? deps.defaultRatePerSecond, deps.defaultRatePerSecond);
     const granted = await deps.governor.acquire(scope, entries.length, rate, deps.maxRateWaitMs);
     admitted.push(...entries.slice(0, granted));
-    for (const { item } of entries.slice(granted)) {
-      result.failures.push({ messageId: item.messageId, delaySeconds: 1, reason: "RATE_WAIT" });
-    }
+    for (const entry of entries.slice(granted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
   }
   return admitted;
 }
@@ -94,23 +110,48 @@ async function runSequentially(
   group: { item: QueuedSend; message: SendMessage }[],
   result: BatchResult,
 ): Promise<void> {
-  for (const { item, message } of group) {
-    const outcome = await sendCoupon(deps, { ...message, stockCreatorMchid: message.mchid });
+  for (const entry of group) {
+    const { item, message } = entry;
+    let outcome: SendOutcome;
+    try {
+      outcome = await sendCoupon(deps, { ...message, stockCreatorMchid: message.mchid });
+    } catch (error) {
+      // One message's trouble is its own: the others in the batch keep their outcomes. A key used for another
+      // request cannot succeed later (poison); anything else thrown here is the store failing, so try again.
+      if (error instanceof ConflictError || error instanceof ValidationError) {
+        result.poison.push({ messageId: item.messageId, body: item.body, reason: `${error.code}: ${error.message}` });
+      } else {
+        retryLater(deps, result, entry, backoffSeconds(item.receiveCount, false), "STORE_ERROR");
+      }
+      continue;
+    }
     result.outcomes.push({ message, outcome });
     if (outcome.status === "RETRY") {
       if (outcome.rateLimited) deps.governor.onRateLimited(scopeOf(message));
-      result.failures.push({
-        messageId: item.messageId,
-        delaySeconds: backoffSeconds(item.receiveCount, outcome.rateLimited),
-        reason: outcome.code,
-      });
+      const delay = backoffSeconds(item.receiveCount, outcome.rateLimited);
+      // Keys or signatures an operator must fix: let the redrive take it to the DLQ, where the alarm is.
+      if (outcome.needsOperator)
+        result.failures.push({ messageId: item.messageId, delaySeconds: delay, reason: outcome.code });
+      else retryLater(deps, result, entry, delay, outcome.code);
     } else if (outcome.status === "IN_PROGRESS") {
-      result.failures.push({
-        messageId: item.messageId,
-        delaySeconds: Math.ceil(outcome.retryAfterMs / 1000),
-        reason: "IN_PROGRESS",
-      });
+      retryLater(deps, result, entry, Math.ceil(outcome.retryAfterMs / 1000), "IN_PROGRESS");
     }
+  }
+}
+
+/** A retry the message is not to blame for: on its last receive before the DLQ, it goes back as a fresh copy. */
+function retryLater(
+  deps: WorkerDependencies,
+  result: BatchResult,
+  { item, message }: { item: QueuedSend; message: SendMessage },
+  delaySeconds: number,
+  reason: string,
+): void {
+  const lastReceive = item.receiveCount >= deps.maxReceiveCount - 1;
+  if (lastReceive && (message.recycled ?? 0) < MAX_RECYCLES) {
+    result.recycled.push({ messageId: item.messageId, message, delaySeconds, reason });
+  } else {
+    result.failures.push({ messageId: item.messageId, delaySeconds, reason });
   }
 }
 

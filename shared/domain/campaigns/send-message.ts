@@ -39,5 +39,12 @@ export function parseSendMessage(body: string): SendMessage {
     }
     message.ratePerSecond = rate;
   }
+  if (record.recycled !== undefined) {
+    const recycled = record.recycled;
+    if (typeof recycled !== "number" || !Number.isInteger(recycled) || recycled < 0) {
+      throw new MessageFormatError("recycled", "must be a non-negative integer");
+    }
+    message.recycled = recycled;
+  }
   return message;
 }

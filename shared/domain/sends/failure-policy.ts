@@ -6,7 +6,7 @@ export const RULE_LIMIT_RETRIES = 3;
 export const MAX_SEND_ATTEMPTS = 8;
 
 export type FailureDecision =
-  | { action: "retry"; code: string; message: string; rateLimited: boolean }
+  | { action: "retry"; code: string; message: string; rateLimited: boolean; needsOperator?: boolean }
   | { action: "fail"; code: string; message: string };
 
 /** What to do after a failed WeChat call, given how many calls this send has made (`attempts`, this one included). */
@@ -22,7 +22,7 @@ export function decideAfterFailure(error: unknown, attempts: number): FailureDec
     case "misconfigured":
       // Keys or signature problems are fixed by an operator; keep the message on the queue (and DLQ) rather than
       // burning recipients as FAILED.
-      return { action: "retry", code: error.code, message: error.message, rateLimited: false };
+      return { action: "retry", code: error.code, message: error.message, rateLimited: false, needsOperator: true };
     case "refused":
       if (error.code === "RULE_LIMIT" && attempts < RULE_LIMIT_RETRIES) {
         return { action: "retry", code: error.code, message: error.message, rateLimited: false };

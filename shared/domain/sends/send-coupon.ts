@@ -26,7 +26,15 @@ export type SendOutcome =
   | { status: "SENT"; couponId: string; replayed: boolean; record: SendRecord }
   | { status: "FAILED"; code: string; message: string; replayed: boolean; record: SendRecord }
   /** Still PENDING after a retryable failure: call again later with the same out_request_no. */
-  | { status: "RETRY"; code: string; message: string; rateLimited: boolean; record: SendRecord }
+  | {
+      status: "RETRY";
+      code: string;
+      message: string;
+      rateLimited: boolean;
+      /** Keys, certificates or signatures are wrong: retrying helps only after an operator fixes them. */
+      needsOperator: boolean;
+      record: SendRecord;
+    }
   /** Another caller holds the lease right now. */
   | { status: "IN_PROGRESS"; retryAfterMs: number; record: SendRecord };
 
@@ -116,7 +124,14 @@ async function settleFailure(
     return replayOrFresh(change.record, !change.changed);
   }
   await deps.ledger.release(command, record.leaseUntil, deps.clock(), decision);
-  return { status: "RETRY", code: decision.code, message: decision.message, rateLimited: decision.rateLimited, record };
+  return {
+    status: "RETRY",
+    code: decision.code,
+    message: decision.message,
+    rateLimited: decision.rateLimited,
+    needsOperator: decision.needsOperator ?? false,
+    record,
+  };
 }
 
 /** A final record seen again: make sure its campaign counted it (a crash may have come between), then replay it. */

@@ -108,6 +108,17 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
       expect(await store.get(input.id)).toMatchObject({ sent: 2, reconciled: false, state: "SENDING" });
     });
 
+    it("leaves a reconciled campaign's counters alone: a late count is already in the recount", async () => {
+      const store = makeStore();
+      const input = newCampaign({ total: 1 });
+      await store.create(input);
+      await store.recordOutcome(input.id, "SENT", undefined, T0 + 1);
+      expect(await store.reconcile(input.id, { sent: 1, failed: 0, failuresByCode: {} }, 1, T0 + 2)).toBe(true);
+      const late = await store.recordOutcome(input.id, "FAILED", "NOT_ENOUGH", T0 + 3);
+      expect(late).toMatchObject({ sent: 1, failed: 0, failuresByCode: {}, state: "COMPLETED", version: 1 });
+      expect(await store.get(input.id)).toMatchObject({ sent: 1, failed: 0, updatedAt: T0 + 2 });
+    });
+
     it("throws NotFoundError for counters of an unknown campaign (and creates nothing)", async () => {
       const store = makeStore();
       await expect(store.recordOutcome("missing", "SENT", undefined, T0)).rejects.toBeInstanceOf(NotFoundError);

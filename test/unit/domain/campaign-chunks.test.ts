@@ -202,6 +202,7 @@ describe("an open campaign's completion", () => {
       ),
       defaultRatePerSecond: 400,
       maxRateWaitMs: 5_000,
+      maxReceiveCount: 10,
     };
     const sendAll = () =>
       processSendBatch(

@@ -7,11 +7,13 @@ import { recipientOutRequestNo } from "#shared/domain/campaigns/campaign-keys.js
 import { createCampaign } from "#shared/domain/campaigns/create-campaign.js";
 import {
   backoffSeconds,
+  MAX_RECYCLES,
   processSendBatch,
   type WorkerDependencies,
 } from "#shared/domain/campaigns/process-send-batch.js";
+import { GatewayError } from "#shared/domain/gateway.js";
 import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
-import { FakeCouponGateway, rateLimited, refused } from "../../helpers/fake-coupon-gateway.js";
+import { FakeCouponGateway, rateLimited, refused, unavailable } from "../../helpers/fake-coupon-gateway.js";
 
 let now = 1_800_000_000_000;
 let gateway: FakeCouponGateway;
@@ -34,6 +36,7 @@ beforeEach(() => {
     governor: new RateGovernor(new MemoryRateCounter(), () => now, sleep),
     defaultRatePerSecond: 400,
     maxRateWaitMs: 5_000,
+    maxReceiveCount: 10,
   };
 });
 
@@ -138,6 +141,63 @@ describe("processSendBatch", () => {
       failed: 1,
       failuresByCode: { USER_ACCOUNT_ABNORMAL: 1 },
     });
+  });
+});
+
+describe("processSendBatch: trouble stays with its message and out of the DLQ", () => {
+  it("isolates a store error to its own message: the others keep their outcomes", async () => {
+    const { campaign, batch } = await campaignOf(["a", "b", "c"]);
+    const markSent = deps.ledger.markSent.bind(deps.ledger);
+    deps.ledger.markSent = async (key, couponId, at) => {
+      if (key.outRequestNo === JSON.parse(batch[1]!.body).outRequestNo) throw new Error("ServiceUnavailable");
+      return markSent(key, couponId, at);
+    };
+    const result = await processSendBatch(deps, batch);
+    expect(result.failures).toEqual([{ messageId: "m1", delaySeconds: 1, reason: "STORE_ERROR" }]);
+    expect(result.outcomes.map((o) => o.outcome.status)).toEqual(["SENT", "SENT"]);
+    deps.ledger.markSent = markSent;
+    now += deps.leaseMs; // the failed worker's lease runs out; the retry asks WeChat again with the same key
+    await processSendBatch(deps, [{ ...batch[1]!, receiveCount: 2 }]);
+    expect(gateway.issued.size).toBe(3);
+    expect(await deps.campaigns.get(campaign.id)).toMatchObject({ sent: 3, state: "COMPLETED" });
+  });
+
+  it("sets a key used for another request aside as poison", async () => {
+    const { batch } = await campaignOf(["a"]);
+    const other = { ...JSON.parse(batch[0]!.body), openid: "someone-else" };
+    await processSendBatch(deps, batch);
+    const result = await processSendBatch(deps, [{ messageId: "x", body: JSON.stringify(other), receiveCount: 1 }]);
+    expect(result.poison).toMatchObject([{ messageId: "x", reason: expect.stringMatching(/OUT_REQUEST_NO_CONFLICT/) }]);
+  });
+
+  it("on the last receive before the redrive, hands a retry back as a fresh copy instead of a failure", async () => {
+    deps.maxRateWaitMs = 0;
+    const { batch } = await campaignOf(["a", "b", "c"], 1);
+    gateway.failures.push(unavailable());
+    const last = batch.map((m) => ({ ...m, receiveCount: deps.maxReceiveCount - 1 }));
+    const result = await processSendBatch(deps, last);
+    expect(result.failures).toEqual([]);
+    expect(result.recycled.map((r) => [r.messageId, r.reason])).toEqual([
+      ["m1", "RATE_WAIT"],
+      ["m2", "RATE_WAIT"],
+      ["m0", "SYSTEM_ERROR"],
+    ]);
+    expect(result.recycled[0]!.message).toEqual(JSON.parse(batch[1]!.body));
+  });
+
+  it("lets what an operator must fix, and a send recycled too often, reach the DLQ", async () => {
+    const { batch } = await campaignOf(["a", "b"]);
+    gateway.failures.push(new GatewayError("misconfigured", "SIGN_ERROR", "signature refused", 401), unavailable());
+    const tired = { ...JSON.parse(batch[1]!.body), recycled: MAX_RECYCLES };
+    const result = await processSendBatch(deps, [
+      { ...batch[0]!, receiveCount: deps.maxReceiveCount },
+      { messageId: "m1", body: JSON.stringify(tired), receiveCount: deps.maxReceiveCount },
+    ]);
+    expect(result.recycled).toEqual([]);
+    expect(result.failures.map((f) => [f.messageId, f.reason])).toEqual([
+      ["m0", "SIGN_ERROR"],
+      ["m1", "SYSTEM_ERROR"],
+    ]);
   });
 });
 
