@@ -19,7 +19,8 @@ export function buildSendWorkerFunction(env: SendWorkerEnv) {
   const runtime = new MerchantRuntime({
     secrets: aws.secrets,
     certificates: new DynamoDbPlatformCertificateCache(aws.table),
-    wechatpay: wechatpayOptions(env),
+    // 429s go back to the governor, which slows the whole campaign, instead of being retried outside its budget.
+    wechatpay: { ...wechatpayOptions(env), retryRateLimited: false },
   });
   return createSendWorkerHandler({
     ledger: new DynamoDbSendLedger(aws.table),

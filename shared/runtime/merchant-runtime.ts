@@ -12,7 +12,7 @@ export interface MerchantRuntimeOptions {
   secrets: MerchantSecretSource;
   /** Platform-certificate mode: certificates shared through the table by cert-refresh. */
   certificates?: PlatformCertificateCache;
-  wechatpay: { baseUrl: string; backupBaseUrl: string; timeoutMs: number };
+  wechatpay: { baseUrl: string; backupBaseUrl: string; timeoutMs: number; retryRateLimited?: boolean };
 }
 
 /**

@@ -35,6 +35,8 @@ export interface WechatPayClientOptions {
   backupBaseUrl?: string;
   timeoutMs?: number;
   maxAttempts?: number;
+  /** false: 429s are not retried inside the client (the caller rate-limits and retries). Default true. */
+  retryRateLimited?: boolean;
   backoff?: Partial<BackoffOptions>;
   /** Wall clock, ms. */
   now?: () => number;
@@ -145,6 +147,7 @@ export function createWechatPayClient(options: WechatPayClientOptions): WechatPa
       "backupBaseUrl",
       "timeoutMs",
       "maxAttempts",
+      "retryRateLimited",
       "backoff",
       "nonce",
       "sleep",

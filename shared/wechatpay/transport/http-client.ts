@@ -31,6 +31,8 @@ export interface WechatPayHttpClientOptions {
   timeoutMs?: number;
   /** Attempts per request, the first included; retries happen only for idempotent requests. */
   maxAttempts?: number;
+  /** false: a 429 goes straight back to the caller, whose own rate control retries it (default true). */
+  retryRateLimited?: boolean;
   backoff?: Partial<BackoffOptions>;
   /** Wall clock in ms (signature timestamp, response window). */
   now?: () => number;
@@ -199,7 +201,11 @@ export class WechatPayHttpClient {
       try {
         return await this.attempt(request, url);
       } catch (error) {
-        const decision = shouldRetry(error, attempt, { idempotent: request.idempotent, maxAttempts: this.maxAttempts });
+        const decision = shouldRetry(error, attempt, {
+          idempotent: request.idempotent,
+          maxAttempts: this.maxAttempts,
+          retryRateLimited: this.options.retryRateLimited ?? true,
+        });
         if (!decision.retry) throw error;
         if (decision.failover) url = onHost(url, url.origin === this.baseUrl ? this.backupBaseUrl : this.baseUrl);
         await this.sleep(backoffDelayMs(attempt, this.backoff, this.options.random));

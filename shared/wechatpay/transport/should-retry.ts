@@ -4,6 +4,11 @@ export interface RetryPolicyInput {
   /** True when repeating the request cannot act twice: GETs, and writes carrying an out_request_no. */
   idempotent: boolean;
   maxAttempts: number;
+  /**
+   * Whether a 429 is retried here (default true). A caller with its own rate control (the send worker's governor)
+   * says false: retrying at once, outside its budget, only adds to the overload WeChat is reporting.
+   */
+  retryRateLimited?: boolean;
 }
 
 export type RetryDecision = { retry: false } | { retry: true; failover: boolean };
@@ -23,7 +28,10 @@ export function shouldRetry(outcome: unknown, attempt: number, request: RetryPol
   // the next attempt goes to the other domain (api2), as wechatpay-java's retry-multi-domain does.
   if (outcome instanceof TransportError) return { retry: true, failover: true };
   // 429 and 5xx / SYSTEM_ERROR: WeChat asks for the same request again later ("请用相同参数重新调用").
-  if (outcome instanceof WechatPayApiError && outcome.retryable) return { retry: true, failover: false };
+  if (outcome instanceof WechatPayApiError && outcome.retryable) {
+    if (outcome.statusCode === 429 && request.retryRateLimited === false) return STOP;
+    return { retry: true, failover: false };
+  }
   // Any other answer (4xx business refusal, a bad signature on the answer, a bug) will not change by repeating.
   return STOP;
 }

@@ -268,6 +268,14 @@ describe("WechatPayHttpClient: timeouts, retries and failover", () => {
     expect(sleeps).toEqual([100, 200]); // random 0.5 × 200 ms × 2^(attempt-1)
   });
 
+  it("hands a 429 straight back when the caller rate-limits itself (retryRateLimited: false)", async () => {
+    const server = await serve(() => ({ status: 429, body: '{"code":"FREQUENCY_LIMITED","message":"x"}' }));
+    const { client, sleeps } = clientFor(server, { retryRateLimited: false });
+    await expect(client.request({ method: "GET", path: "/v3/x" })).rejects.toMatchObject({ statusCode: 429 });
+    expect(server.requests).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
   it("stops after maxAttempts and throws the last error", async () => {
     const server = await serve(() => ({ status: 500, body: '{"code":"SYSTEM_ERROR","message":"x"}' }));
     const error = await clientFor(server, { maxAttempts: 4 })
