@@ -14,7 +14,7 @@ export interface CreateStockDependencies {
 export type CreateStockOutcome =
   | { status: "CREATED"; result: { stock_id: string; create_time: string }; replayed: boolean }
   | { status: "FAILED"; code: string; message: string; replayed: boolean }
-  | { status: "RETRY"; code: string; message: string }
+  | { status: "RETRY"; code: string; message: string; rateLimited: boolean }
   | { status: "IN_PROGRESS"; retryAfterMs: number };
 
 /**
@@ -60,7 +60,7 @@ export async function createStock(
       return replay(change.record, !change.changed);
     }
     await deps.stockRequests.release(key, record.leaseUntil, deps.clock(), decision);
-    return { status: "RETRY", code: decision.code, message: decision.message };
+    return { status: "RETRY", code: decision.code, message: decision.message, rateLimited: decision.rateLimited };
   }
   await deps.stockRequests.complete(key, { stockId: result.stock_id, result }, deps.clock());
   return { status: "CREATED", result, replayed: false };

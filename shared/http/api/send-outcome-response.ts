@@ -33,25 +33,7 @@ export function sendOutcomeResponse(outcome: SendOutcome, outRequestNo: string, 
         }),
       );
     case "RETRY":
-      throw outcome.rateLimited
-        ? new HttpError(
-            429,
-            "RATE_LIMITED",
-            "WeChat Pay is rate limiting; retry with the same out_request_no",
-            undefined,
-            {
-              "retry-after": "1",
-            },
-          )
-        : new HttpError(
-            503,
-            "WECHATPAY_UNAVAILABLE",
-            `WeChat Pay did not complete the send (${outcome.code}); retry with the same out_request_no`,
-            undefined,
-            {
-              "retry-after": "2",
-            },
-          );
+      throw retryLaterError(outcome, "the send");
     case "IN_PROGRESS":
       throw new HttpError(
         409,
@@ -63,4 +45,19 @@ export function sendOutcomeResponse(outcome: SendOutcome, outRequestNo: string, 
         },
       );
   }
+}
+
+/** WeChat did not finish a keyed request: 429 when it is rate limiting (slow down), 503 otherwise; same key again. */
+export function retryLaterError(outcome: { code: string; rateLimited: boolean }, what: string): HttpError {
+  return outcome.rateLimited
+    ? new HttpError(429, "RATE_LIMITED", "WeChat Pay is rate limiting; retry with the same out_request_no", undefined, {
+        "retry-after": "1",
+      })
+    : new HttpError(
+        503,
+        "WECHATPAY_UNAVAILABLE",
+        `WeChat Pay did not complete ${what} (${outcome.code}); retry with the same out_request_no`,
+        undefined,
+        { "retry-after": "2" },
+      );
 }

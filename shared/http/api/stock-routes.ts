@@ -14,7 +14,7 @@ import {
   stockIdPath,
 } from "../schemas.js";
 import { createStockBody } from "../stock-schemas.js";
-import { REFUSAL_STATUS } from "./send-outcome-response.js";
+import { REFUSAL_STATUS, retryLaterError } from "./send-outcome-response.js";
 import type { ApiServices } from "./services.js";
 
 export function stockRoutes(services: ApiServices): RouteTable {
@@ -61,13 +61,7 @@ export function stockRoutes(services: ApiServices): RouteTable {
             }),
           );
         case "RETRY":
-          throw new HttpError(
-            503,
-            "WECHATPAY_UNAVAILABLE",
-            `WeChat Pay did not complete the request (${outcome.code}); retry with the same out_request_no`,
-            undefined,
-            { "retry-after": "2" },
-          );
+          throw retryLaterError(outcome, "the request");
         case "IN_PROGRESS":
           throw new HttpError(
             409,
