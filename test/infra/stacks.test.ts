@@ -322,6 +322,12 @@ describe("stateful stack", () => {
     for (const [id, q] of sources) {
       const redrive = q.Properties!.RedrivePolicy as { maxReceiveCount: number; deadLetterTargetArn: unknown };
       expect(redrive.maxReceiveCount, id).toBeGreaterThanOrEqual(5);
+      if (id.startsWith("SendQueue")) {
+        // The worker hands retries back as fresh messages on the last receive: it must know the same number.
+        const resources = built.serviceTemplate.toJSON().Resources;
+        const workerVars = resources[logicalIdOf(built, "send-worker")].Properties.Environment.Variables;
+        expect(workerVars.SEND_MAX_RECEIVE_COUNT).toBe(String(redrive.maxReceiveCount));
+      }
       const dlqId = JSON.stringify(redrive.deadLetterTargetArn).match(/"Fn::GetAtt":\["([^"]+)"/)![1]!;
       const dlq = queues.find(([qid]) => qid === dlqId)![1];
       expect(dlq.Properties?.MessageRetentionPeriod, dlqId).toBe(14 * 24 * 3600);

@@ -12,7 +12,11 @@ export interface BatchSendOptions {
   maxAttempts?: number;
   /** First back-off in ms, doubled each round with jitter. Default 50. */
   baseDelayMs?: number;
+  /** SendMessageBatch calls in flight at once. Default 8. */
+  concurrency?: number;
 }
+
+const DEFAULT_CONCURRENCY = 8;
 
 /** SQS takes at most 10 entries (and 256 KiB) per SendMessageBatch. */
 export const SQS_BATCH_SIZE = 10;
@@ -38,8 +42,10 @@ export async function sendAllInBatches(
     const failed: typeof pending = [];
     let senderFault = false;
     lastCodes = [];
-    for (let i = 0; i < pending.length; i += SQS_BATCH_SIZE) {
-      const chunk = pending.slice(i, i + SQS_BATCH_SIZE);
+    const chunks: (typeof pending)[] = [];
+    for (let i = 0; i < pending.length; i += SQS_BATCH_SIZE) chunks.push(pending.slice(i, i + SQS_BATCH_SIZE));
+    // A few batches in flight at once: a 10,000-recipient chunk is 1,000 calls, too slow one after another.
+    await forEachConcurrently(chunks, options.concurrency ?? DEFAULT_CONCURRENCY, async (chunk) => {
       try {
         const result = await client.send(
           new SendMessageBatchCommand({
@@ -66,7 +72,7 @@ export async function sendAllInBatches(
         lastCodes.push((error as { name?: string }).name ?? "Error");
         failed.push(...chunk);
       }
-    }
+    });
     pending = failed;
     if (pending.length === 0) return;
     if (senderFault || attempt >= maxAttempts) break;
@@ -84,6 +90,14 @@ function toMessageAttributes(attributes: Record<string, string>): Record<string,
   const out: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(attributes)) out[name] = { DataType: "String", StringValue: value };
   return out;
+}
+
+async function forEachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -13,6 +13,7 @@ import { formatMerchantSecret } from "#shared/adapters/secrets/merchant-secret-j
 import { SecretsManagerMerchantSecretSource } from "#shared/adapters/secrets/secrets-manager-merchant-secret-source.js";
 import { parseSendMessage } from "#shared/adapters/sqs/message-codec.js";
 import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
+import { SEND_MAX_RECEIVE_COUNT } from "#shared/config/queue-settings.js";
 import { testMerchantSecret } from "../../helpers/merchant-secret.js";
 
 const dirs: string[] = [];
@@ -44,8 +45,9 @@ describe("local emulators", () => {
       );
       expect(JSON.parse(Attributes?.RedrivePolicy ?? "{}")).toMatchObject({
         deadLetterTargetArn: emulators.queues.sendDlq.arn,
-        maxReceiveCount: 5,
+        maxReceiveCount: SEND_MAX_RECEIVE_COUNT, // as deployed: the worker recycles on the last receive
       });
+      expect(process.env.SEND_MAX_RECEIVE_COUNT).toBe(String(SEND_MAX_RECEIVE_COUNT));
       const events = await sqs.send(
         new GetQueueAttributesCommand({ QueueUrl: process.env.EVENTS_QUEUE_URL, AttributeNames: ["RedrivePolicy"] }),
       );
@@ -74,6 +76,7 @@ describe("local emulators", () => {
         "EVENTS_QUEUE_URL",
         "SECRET_ID",
         "SEND_DLQ_URL",
+        "SEND_MAX_RECEIVE_COUNT",
         "SEND_QUEUE_URL",
         "TABLE_NAME",
       ].sort(),
