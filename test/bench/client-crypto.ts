@@ -37,6 +37,8 @@ export interface CryptoBenchRow {
   opsPerSecond: number;
   /** wxcoupon ops/s ÷ this library's ops/s (1 for wxcoupon itself). */
   wxcouponSpeedup: number;
+  /** (max − min) ÷ median of this task's rounds: the noise a ratio should be read against. */
+  spread: number;
 }
 
 export interface BundleFigure {
@@ -278,7 +280,9 @@ export async function runClientCryptoBench(
   const rows = tasks.map(([operation, library]): CryptoBenchRow => {
     const value = opsPerSecond.get(`${operation}|${library}`) ?? 0;
     const wx = opsPerSecond.get(`${operation}|wxcoupon`) ?? 0;
-    return { operation, library, opsPerSecond: value, wxcouponSpeedup: value > 0 ? wx / value : 0 };
+    const rounds = samples.get(`${operation}|${library}`) ?? [];
+    const spread = value > 0 ? (Math.max(...rounds) - Math.min(...rounds)) / value : 0;
+    return { operation, library, opsPerSecond: value, wxcouponSpeedup: value > 0 ? wx / value : 0, spread };
   });
   const bundles = [
     await measureBundle("entries/sign-verify-entry.ts", BUNDLE_BUDGET_BYTES),
