@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 
 export type Item = Record<string, unknown>;
@@ -56,3 +56,31 @@ export const CONDITION = {
 } as const;
 
 export const and = (...fragments: string[]): string => fragments.map((f) => `(${f})`).join(" AND ");
+
+/**
+ * First writer wins: puts `item` unless an item with its `pk` exists, and otherwise returns that item as it is (for
+ * the caller to replay or refuse). The uniqueness of every idempotency key in the table rests on this one write.
+ */
+export async function putIfAbsent(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  item: Item,
+): Promise<{ created: true } | { created: false; existing: Item }> {
+  try {
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: item,
+        ConditionExpression: CONDITION.absent,
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+    );
+    return { created: true };
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+    const existing = await itemAfterConditionFailure(error, doc, tableName, String(item.pk));
+    // Deleted between the failed put and the read: only possible by hand; let the caller retry.
+    if (existing === undefined) throw error;
+    return { created: false, existing };
+  }
+}

@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { lastChunkConflict } from "../../domain/campaigns/campaign-conflicts.js";
 import { NotFoundError } from "../../domain/errors.js";
 import {
@@ -13,7 +13,14 @@ import {
   type StateChange,
 } from "../../domain/ports.js";
 import { campaignConflict, UNKNOWN_ERROR_CODE } from "../record-rules.js";
-import { CONDITION, getItem, type Item, isConditionalCheckFailed, itemAfterConditionFailure } from "./conditional.js";
+import {
+  CONDITION,
+  getItem,
+  type Item,
+  isConditionalCheckFailed,
+  itemAfterConditionFailure,
+  putIfAbsent,
+} from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./dynamodb-send-ledger.js";
 import { num, str } from "./leased-item.js";
 import { KEY } from "./table-definition.js";
@@ -61,24 +68,11 @@ export class DynamoDbCampaignStore implements CampaignStore {
       created_at: campaign.createdAt,
       updated_at: campaign.createdAt,
     };
-    try {
-      await this.#doc.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: item,
-          // One campaign per id: a retried create with the same request replays; another request is a conflict.
-          ConditionExpression: CONDITION.absent,
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return { created: true, record: fromItem(item) };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
-      if (existing === undefined) throw error;
-      if (existing.request_hash !== campaign.requestHash) throw campaignConflict();
-      return { created: false, record: fromItem(existing) };
-    }
+    // One campaign per id: a retried create with the same request replays; another request is a conflict.
+    const put = await putIfAbsent(this.#doc, this.#table, item);
+    if (put.created) return { created: true, record: fromItem(item) };
+    if (put.existing.request_hash !== campaign.requestHash) throw campaignConflict();
+    return { created: false, record: fromItem(put.existing) };
   }
 
   async get(id: string): Promise<CampaignRecord | undefined> {
@@ -183,23 +177,11 @@ export class DynamoDbCampaignStore implements CampaignStore {
       created_at: chunk.createdAt,
       updated_at: chunk.createdAt,
     };
-    try {
-      await this.#doc.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: item,
-          // First writer wins: a re-posted chunk replays, another chunk under the same number is the caller's conflict.
-          ConditionExpression: CONDITION.absent,
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return { created: true, record: chunkFromItem(item) };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
-      if (existing === undefined) throw error;
-      return { created: false, record: chunkFromItem(existing) };
-    }
+    // First writer wins: a re-posted chunk replays, another chunk under the same number is the caller's conflict.
+    const put = await putIfAbsent(this.#doc, this.#table, item);
+    return put.created
+      ? { created: true, record: chunkFromItem(item) }
+      : { created: false, record: chunkFromItem(put.existing) };
   }
 
   async getChunk(id: string, chunkNo: number): Promise<CampaignChunk | undefined> {

@@ -1,8 +1,8 @@
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { NotFoundError } from "../../domain/errors.js";
 import type { CouponEvent, NotificationInbox, NotificationRecord, RecordOnceResult } from "../../domain/ports.js";
 import { notificationOrder } from "../record-rules.js";
-import { CONDITION, type Item, isConditionalCheckFailed, itemAfterConditionFailure } from "./conditional.js";
+import { CONDITION, type Item, isConditionalCheckFailed, putIfAbsent } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./dynamodb-send-ledger.js";
 import { num, str } from "./leased-item.js";
 import { GSI1, KEY, TTL_ATTRIBUTE } from "./table-definition.js";
@@ -44,24 +44,11 @@ export class DynamoDbNotificationInbox implements NotificationInbox {
       gsi1pk: KEY.couponNotifications(event.couponId),
       gsi1sk: notificationOrder(event),
     };
-    try {
-      await this.#doc.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: item,
-          // De-duplication and storage in ONE write: the first delivery stores the event, repeats see it.
-          ConditionExpression: CONDITION.absent,
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return { firstTime: true, record: fromItem(item) };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
-      if (existing === undefined) throw error;
-      const record = fromItem(existing);
-      return { firstTime: false, published: record.published, record };
-    }
+    // De-duplication and storage in ONE write: the first delivery stores the event, repeats see it.
+    const put = await putIfAbsent(this.#doc, this.#table, item);
+    if (put.created) return { firstTime: true, record: fromItem(item) };
+    const record = fromItem(put.existing);
+    return { firstTime: false, published: record.published, record };
   }
 
   async markPublished(id: string, now: number): Promise<void> {

@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ConflictError, NotFoundError } from "../../domain/errors.js";
 import type {
   ClaimResult,
@@ -20,6 +20,7 @@ import {
   type Item,
   isConditionalCheckFailed,
   itemAfterConditionFailure,
+  putIfAbsent,
 } from "./conditional.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import { acquireLeaseItem, num, optionalString, releaseLeaseItem, str } from "./leased-item.js";
@@ -44,25 +45,9 @@ export class DynamoDbSendLedger implements SendLedger {
 
   async claim(input: NewSendRecord, options: { leaseMs?: number } = {}): Promise<ClaimResult<SendRecord>> {
     const record = newSendRecord(input, options.leaseMs);
-    const pk = KEY.send(record.mchid, record.outRequestNo);
-    try {
-      await this.#doc.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: toItem(record),
-          // The uniqueness of (mchid, out_request_no): the first request wins, every other one replays it.
-          ConditionExpression: CONDITION.absent,
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return { created: true, record };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
-      // Deleted between the failed put and the read: only possible by hand; let the caller retry.
-      if (existing === undefined) throw error;
-      return { created: false, record: fromItem(existing) };
-    }
+    // The uniqueness of (mchid, out_request_no): the first request wins, every other one replays it.
+    const put = await putIfAbsent(this.#doc, this.#table, toItem(record));
+    return put.created ? { created: true, record } : { created: false, record: fromItem(put.existing) };
   }
 
   acquireLease(key: SendKey, now: number, leaseMs: number): Promise<LeaseResult<SendRecord>> {

@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ConflictError, NotFoundError } from "../../domain/errors.js";
 import type {
   ClaimResult,
@@ -19,6 +19,7 @@ import {
   type Item,
   isConditionalCheckFailed,
   itemAfterConditionFailure,
+  putIfAbsent,
 } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./dynamodb-send-ledger.js";
 import { acquireLeaseItem, num, optionalString, releaseLeaseItem, str } from "./leased-item.js";
@@ -39,24 +40,9 @@ export class DynamoDbStockRequestLedger implements StockRequestLedger {
     options: { leaseMs?: number } = {},
   ): Promise<ClaimResult<StockRequestRecord>> {
     const record = newStockRequestRecord(input, options.leaseMs);
-    const pk = pkOf(record);
-    try {
-      await this.#doc.send(
-        new PutCommand({
-          TableName: this.#table,
-          Item: toItem(record),
-          // One create-stock per (mchid, out_request_no): the first request wins, repeats replay it.
-          ConditionExpression: CONDITION.absent,
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return { created: true, record };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
-      if (existing === undefined) throw error;
-      return { created: false, record: fromItem(existing) };
-    }
+    // One create-stock per (mchid, out_request_no): the first request wins, repeats replay it.
+    const put = await putIfAbsent(this.#doc, this.#table, toItem(record));
+    return put.created ? { created: true, record } : { created: false, record: fromItem(put.existing) };
   }
 
   acquireLease(key: LedgerKey, now: number, leaseMs: number): Promise<LeaseResult<StockRequestRecord>> {
