@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 
 export type Item = Record<string, unknown>;
@@ -82,5 +82,39 @@ export async function putIfAbsent(
     // Deleted between the failed put and the read: only possible by hand; let the caller retry.
     if (existing === undefined) throw error;
     return { created: false, existing };
+  }
+}
+
+export interface ConditionalUpdate {
+  UpdateExpression: string;
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Record<string, unknown>;
+}
+
+/**
+ * One guarded UpdateItem: the item after the update when the condition held, or the item as it was when it did not
+ * (`existing` undefined: there is no item). The caller decides what a refused update means (replay, conflict, 404).
+ */
+export async function conditionalUpdate(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  pk: string,
+  update: ConditionalUpdate,
+): Promise<{ changed: true; item: Item } | { changed: false; existing: Item | undefined }> {
+  try {
+    const { Attributes } = await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { pk },
+        ...update,
+        ReturnValues: "ALL_NEW",
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+    );
+    return { changed: true, item: Attributes ?? {} };
+  } catch (error) {
+    if (!isConditionalCheckFailed(error)) throw error;
+    return { changed: false, existing: await itemAfterConditionFailure(error, doc, tableName, pk) };
   }
 }

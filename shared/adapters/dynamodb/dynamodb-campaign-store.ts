@@ -15,10 +15,10 @@ import {
 import { campaignConflict, UNKNOWN_ERROR_CODE } from "../record-rules.js";
 import {
   CONDITION,
+  conditionalUpdate,
   getItem,
   type Item,
   isConditionalCheckFailed,
-  itemAfterConditionFailure,
   putIfAbsent,
 } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./dynamodb-send-ledger.js";
@@ -216,28 +216,16 @@ export class DynamoDbCampaignStore implements CampaignStore {
   }
 
   async setLastChunk(id: string, chunkNo: number, now: number): Promise<CampaignRecord> {
-    const pk = KEY.campaign(id);
-    try {
-      const { Attributes } = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk },
-          UpdateExpression: "SET #last = :n, #updated_at = :now",
-          // The last chunk is named once: repeating it is fine, naming another one is a conflict.
-          ConditionExpression: `${CONDITION.exists} AND (attribute_not_exists(#last) OR #last = :n)`,
-          ExpressionAttributeNames: { "#last": "last_chunk_no", "#updated_at": "updated_at" },
-          ExpressionAttributeValues: { ":n": chunkNo, ":now": now },
-          ReturnValues: "ALL_NEW",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return fromItem(Attributes ?? {});
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
-      if (existing === undefined) throw new NotFoundError("campaign_id", "no such campaign");
-      throw lastChunkConflict(num(existing, "last_chunk_no"));
-    }
+    const update = await conditionalUpdate(this.#doc, this.#table, KEY.campaign(id), {
+      UpdateExpression: "SET #last = :n, #updated_at = :now",
+      // The last chunk is named once: repeating it is fine, naming another one is a conflict.
+      ConditionExpression: `${CONDITION.exists} AND (attribute_not_exists(#last) OR #last = :n)`,
+      ExpressionAttributeNames: { "#last": "last_chunk_no", "#updated_at": "updated_at" },
+      ExpressionAttributeValues: { ":n": chunkNo, ":now": now },
+    });
+    if (update.changed) return fromItem(update.item);
+    if (update.existing === undefined) throw new NotFoundError("campaign_id", "no such campaign");
+    throw lastChunkConflict(num(update.existing, "last_chunk_no"));
   }
 
   async trySeal(id: string, now: number): Promise<{ record: CampaignRecord; missing: number }> {
@@ -319,27 +307,15 @@ export class DynamoDbCampaignStore implements CampaignStore {
     flag: "counted" | "enqueued",
     now: number,
   ): Promise<StateChange<CampaignChunk>> {
-    const pk = KEY.campaignChunk(id, chunkNo);
-    try {
-      const { Attributes } = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk },
-          UpdateExpression: "SET #flag = :true, #updated_at = :now",
-          ConditionExpression: `${CONDITION.exists} AND #flag = :false`,
-          ExpressionAttributeNames: { "#flag": flag, "#updated_at": "updated_at" },
-          ExpressionAttributeValues: { ":true": true, ":false": false, ":now": now },
-          ReturnValues: "ALL_NEW",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return { changed: true, record: chunkFromItem(Attributes ?? {}) };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
-      if (existing === undefined) throw new NotFoundError("chunk_no", "no such chunk");
-      return { changed: false, record: chunkFromItem(existing) };
-    }
+    const update = await conditionalUpdate(this.#doc, this.#table, KEY.campaignChunk(id, chunkNo), {
+      UpdateExpression: "SET #flag = :true, #updated_at = :now",
+      ConditionExpression: `${CONDITION.exists} AND #flag = :false`,
+      ExpressionAttributeNames: { "#flag": flag, "#updated_at": "updated_at" },
+      ExpressionAttributeValues: { ":true": true, ":false": false, ":now": now },
+    });
+    if (update.changed) return { changed: true, record: chunkFromItem(update.item) };
+    if (update.existing === undefined) throw new NotFoundError("chunk_no", "no such chunk");
+    return { changed: false, record: chunkFromItem(update.existing) };
   }
 
   /** A counter update on the campaign that is skipped (not an error) when the campaign or `condition` says no. */
@@ -374,29 +350,16 @@ export class DynamoDbCampaignStore implements CampaignStore {
     /** When it fails on an existing item, the update is skipped and the item returned as it is. */
     skipUnless?: string,
   ): Promise<CampaignRecord> {
-    try {
-      const { Attributes } = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: KEY.campaign(id) },
-          UpdateExpression: expression,
-          // Counters of an unknown campaign must not create a headless item.
-          ConditionExpression: skipUnless ? `${CONDITION.exists} AND (${skipUnless})` : CONDITION.exists,
-          ExpressionAttributeNames: { "#updated_at": "updated_at", ...names },
-          ExpressionAttributeValues: values,
-          ReturnValues: "ALL_NEW",
-          ...(skipUnless ? { ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const } : {}),
-        }),
-      );
-      return fromItem(Attributes ?? {});
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const existing = skipUnless
-        ? await itemAfterConditionFailure(error, this.#doc, this.#table, KEY.campaign(id))
-        : undefined;
-      if (existing !== undefined) return fromItem(existing);
-      throw new NotFoundError("campaign_id", "no such campaign");
-    }
+    const update = await conditionalUpdate(this.#doc, this.#table, KEY.campaign(id), {
+      UpdateExpression: expression,
+      // Counters of an unknown campaign must not create a headless item.
+      ConditionExpression: skipUnless ? `${CONDITION.exists} AND (${skipUnless})` : CONDITION.exists,
+      ExpressionAttributeNames: { "#updated_at": "updated_at", ...names },
+      ExpressionAttributeValues: values,
+    });
+    if (update.changed) return fromItem(update.item);
+    if (update.existing === undefined) throw new NotFoundError("campaign_id", "no such campaign");
+    return fromItem(update.existing);
   }
 }
 

@@ -13,17 +13,17 @@ import type {
   StateChange,
 } from "../../domain/ports.js";
 import { newSendRecord } from "../record-rules.js";
-import {
-  and,
-  CONDITION,
-  getItem,
-  type Item,
-  isConditionalCheckFailed,
-  itemAfterConditionFailure,
-  putIfAbsent,
-} from "./conditional.js";
+import { CONDITION, getItem, type Item, isConditionalCheckFailed, putIfAbsent } from "./conditional.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
-import { acquireLeaseItem, num, optionalString, releaseLeaseItem, str } from "./leased-item.js";
+import {
+  acquireLeaseItem,
+  failLeasedItem,
+  num,
+  optionalString,
+  releaseLeaseItem,
+  str,
+  succeedLeasedItem,
+} from "./leased-item.js";
 import { GSI1, KEY } from "./table-definition.js";
 
 export interface DynamoDbAdapterOptions {
@@ -55,84 +55,19 @@ export class DynamoDbSendLedger implements SendLedger {
   }
 
   async markSent(key: SendKey, couponId: string, now: number): Promise<StateChange<SendRecord>> {
-    const pk = pkOf(key);
-    try {
-      const { Attributes } = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk },
-          UpdateExpression:
-            "SET #state = :sent, #coupon_id = :coupon, #lease_until = :zero, #updated_at = :now REMOVE #error_code, #error_message",
-          // Record a success once. PENDING and FAILED may both move to SENT: a late success beats a recorded
-          // failure because the coupon exists. A repeat of the same success is answered from the stored item.
-          ConditionExpression: and(CONDITION.exists, CONDITION.notSucceeded),
-          ExpressionAttributeNames: {
-            "#state": "state",
-            "#coupon_id": "coupon_id",
-            "#lease_until": "lease_until",
-            "#updated_at": "updated_at",
-            "#error_code": "error_code",
-            "#error_message": "error_message",
-          },
-          ExpressionAttributeValues: {
-            ":sent": "SENT",
-            ":succeeded": "SENT",
-            ":coupon": couponId,
-            ":zero": 0,
-            ":now": now,
-          },
-          ReturnValues: "ALL_NEW",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return { changed: true, record: fromItem(Attributes ?? {}) };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
-      if (existing === undefined) throw new NotFoundError("out_request_no", "no send record for this out_request_no");
-      const record = fromItem(existing);
-      if (record.couponId === couponId) return { changed: false, record };
-      throw new ConflictError("COUPON_ID_MISMATCH", "coupon_id", "the send is already recorded with another coupon_id");
-    }
+    const update = await succeedLeasedItem(this.#doc, this.#table, pkOf(key), "SENT", { coupon_id: couponId }, now);
+    if (update.changed) return { changed: true, record: fromItem(update.item) };
+    const record = fromItem(mustExist(update.existing));
+    // A repeat of the same success is answered from the stored item.
+    if (record.couponId === couponId) return { changed: false, record };
+    throw new ConflictError("COUPON_ID_MISMATCH", "coupon_id", "the send is already recorded with another coupon_id");
   }
 
   async markFailed(key: SendKey, error: ErrorInfo, now: number): Promise<StateChange<SendRecord>> {
-    const pk = pkOf(key);
-    try {
-      const { Attributes } = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk },
-          UpdateExpression:
-            "SET #state = :failed, #error_code = :code, #error_message = :message, #lease_until = :zero, #updated_at = :now",
-          // Only PENDING can fail: a SENT record stays sent (the coupon exists), a FAILED one keeps its first code.
-          ConditionExpression: and(CONDITION.exists, CONDITION.pending),
-          ExpressionAttributeNames: {
-            "#state": "state",
-            "#error_code": "error_code",
-            "#error_message": "error_message",
-            "#lease_until": "lease_until",
-            "#updated_at": "updated_at",
-          },
-          ExpressionAttributeValues: {
-            ":failed": "FAILED",
-            ":pending": "PENDING",
-            ":code": error.code,
-            ":message": error.message,
-            ":zero": 0,
-            ":now": now,
-          },
-          ReturnValues: "ALL_NEW",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return { changed: true, record: fromItem(Attributes ?? {}) };
-    } catch (e) {
-      if (!isConditionalCheckFailed(e)) throw e;
-      const existing = await itemAfterConditionFailure(e, this.#doc, this.#table, pk);
-      if (existing === undefined) throw new NotFoundError("out_request_no", "no send record for this out_request_no");
-      return { changed: false, record: fromItem(existing) };
-    }
+    const update = await failLeasedItem(this.#doc, this.#table, pkOf(key), error, now);
+    return update.changed
+      ? { changed: true, record: fromItem(update.item) }
+      : { changed: false, record: fromItem(mustExist(update.existing)) };
   }
 
   release(key: SendKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean> {
@@ -187,6 +122,11 @@ export class DynamoDbSendLedger implements SendLedger {
       cursor: encodeCursor({ pk: last.pk, gsi1pk: last.gsi1pk, gsi1sk: last.gsi1sk }),
     };
   }
+}
+
+function mustExist(item: Item | undefined): Item {
+  if (item === undefined) throw new NotFoundError("out_request_no", "no send record for this out_request_no");
+  return item;
 }
 
 const pkOf = (key: SendKey): string => KEY.send(key.mchid, key.outRequestNo);

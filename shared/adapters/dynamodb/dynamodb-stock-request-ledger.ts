@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ConflictError, NotFoundError } from "../../domain/errors.js";
 import type {
   ClaimResult,
@@ -12,17 +12,17 @@ import type {
   StockRequestState,
 } from "../../domain/ports.js";
 import { newStockRequestRecord } from "../record-rules.js";
-import {
-  and,
-  CONDITION,
-  getItem,
-  type Item,
-  isConditionalCheckFailed,
-  itemAfterConditionFailure,
-  putIfAbsent,
-} from "./conditional.js";
+import { getItem, type Item, putIfAbsent } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./dynamodb-send-ledger.js";
-import { acquireLeaseItem, num, optionalString, releaseLeaseItem, str } from "./leased-item.js";
+import {
+  acquireLeaseItem,
+  failLeasedItem,
+  num,
+  optionalString,
+  releaseLeaseItem,
+  str,
+  succeedLeasedItem,
+} from "./leased-item.js";
 import { KEY } from "./table-definition.js";
 
 /** `StockRequestLedger` on the single table: item `STOCK_REQ#{mchid}#{out_request_no}`. */
@@ -54,90 +54,27 @@ export class DynamoDbStockRequestLedger implements StockRequestLedger {
     outcome: { stockId: string; result: unknown },
     now: number,
   ): Promise<StateChange<StockRequestRecord>> {
-    const pk = pkOf(key);
-    try {
-      const { Attributes } = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk },
-          UpdateExpression:
-            "SET #state = :created, #stock_id = :stock, #result_json = :result, #lease_until = :zero, #updated_at = :now REMOVE #error_code, #error_message",
-          // Record the creation once; a late success overrides a recorded failure because the stock exists.
-          ConditionExpression: and(CONDITION.exists, CONDITION.notSucceeded),
-          ExpressionAttributeNames: {
-            "#state": "state",
-            "#stock_id": "stock_id",
-            "#result_json": "result_json",
-            "#lease_until": "lease_until",
-            "#updated_at": "updated_at",
-            "#error_code": "error_code",
-            "#error_message": "error_message",
-          },
-          ExpressionAttributeValues: {
-            ":created": "CREATED",
-            ":succeeded": "CREATED",
-            ":stock": outcome.stockId,
-            // JSON text, not a map: WeChat's body is replayed byte-for-byte in shape, with no marshalling surprises.
-            ":result": JSON.stringify(outcome.result ?? null),
-            ":zero": 0,
-            ":now": now,
-          },
-          ReturnValues: "ALL_NEW",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return { changed: true, record: fromItem(Attributes ?? {}) };
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-      const existing = await itemAfterConditionFailure(error, this.#doc, this.#table, pk);
-      if (existing === undefined) throw new NotFoundError("out_request_no", "no stock request for this out_request_no");
-      const record = fromItem(existing);
-      if (record.stockId === outcome.stockId) return { changed: false, record };
-      throw new ConflictError(
-        "STOCK_ID_MISMATCH",
-        "stock_id",
-        "the stock request is already recorded with another stock_id",
-      );
-    }
+    const fields = {
+      stock_id: outcome.stockId,
+      // JSON text, not a map: WeChat's body is replayed byte-for-byte in shape, with no marshalling surprises.
+      result_json: JSON.stringify(outcome.result ?? null),
+    };
+    const update = await succeedLeasedItem(this.#doc, this.#table, pkOf(key), "CREATED", fields, now);
+    if (update.changed) return { changed: true, record: fromItem(update.item) };
+    const record = fromItem(mustExist(update.existing));
+    if (record.stockId === outcome.stockId) return { changed: false, record };
+    throw new ConflictError(
+      "STOCK_ID_MISMATCH",
+      "stock_id",
+      "the stock request is already recorded with another stock_id",
+    );
   }
 
   async fail(key: LedgerKey, error: ErrorInfo, now: number): Promise<StateChange<StockRequestRecord>> {
-    const pk = pkOf(key);
-    try {
-      const { Attributes } = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk },
-          UpdateExpression:
-            "SET #state = :failed, #error_code = :code, #error_message = :message, #lease_until = :zero, #updated_at = :now",
-          // Only PENDING can fail; CREATED stays created, FAILED keeps its first code.
-          ConditionExpression: and(CONDITION.exists, CONDITION.pending),
-          ExpressionAttributeNames: {
-            "#state": "state",
-            "#error_code": "error_code",
-            "#error_message": "error_message",
-            "#lease_until": "lease_until",
-            "#updated_at": "updated_at",
-          },
-          ExpressionAttributeValues: {
-            ":failed": "FAILED",
-            ":pending": "PENDING",
-            ":code": error.code,
-            ":message": error.message,
-            ":zero": 0,
-            ":now": now,
-          },
-          ReturnValues: "ALL_NEW",
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        }),
-      );
-      return { changed: true, record: fromItem(Attributes ?? {}) };
-    } catch (e) {
-      if (!isConditionalCheckFailed(e)) throw e;
-      const existing = await itemAfterConditionFailure(e, this.#doc, this.#table, pk);
-      if (existing === undefined) throw new NotFoundError("out_request_no", "no stock request for this out_request_no");
-      return { changed: false, record: fromItem(existing) };
-    }
+    const update = await failLeasedItem(this.#doc, this.#table, pkOf(key), error, now);
+    return update.changed
+      ? { changed: true, record: fromItem(update.item) }
+      : { changed: false, record: fromItem(mustExist(update.existing)) };
   }
 
   release(key: LedgerKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean> {
@@ -148,6 +85,11 @@ export class DynamoDbStockRequestLedger implements StockRequestLedger {
     const item = await getItem(this.#doc, this.#table, pkOf(key));
     return item === undefined ? undefined : fromItem(item);
   }
+}
+
+function mustExist(item: Item | undefined): Item {
+  if (item === undefined) throw new NotFoundError("out_request_no", "no stock request for this out_request_no");
+  return item;
 }
 
 const pkOf = (key: LedgerKey): string => KEY.stockRequest(key.mchid, key.outRequestNo);

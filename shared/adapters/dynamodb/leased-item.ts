@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ErrorInfo, LeaseResult } from "../../domain/ports.js";
-import { and, CONDITION, type Item, isConditionalCheckFailed, itemAfterConditionFailure } from "./conditional.js";
+import { and, CONDITION, conditionalUpdate, type Item, isConditionalCheckFailed } from "./conditional.js";
 
 /** Lease operations shared by the send ledger and the stock-request ledger (same attribute names). */
 export async function acquireLeaseItem<R>(
@@ -11,35 +11,85 @@ export async function acquireLeaseItem<R>(
   leaseMs: number,
   fromItem: (item: Item) => R,
 ): Promise<LeaseResult<R>> {
-  try {
-    const { Attributes } = await doc.send(
-      new UpdateCommand({
-        TableName: tableName,
-        Key: { pk },
-        UpdateExpression: "SET #lease_until = :until, #updated_at = :now ADD #attempts :one",
-        // Only a PENDING record whose lease has lapsed can be taken: a live lease means a WeChat call is in flight.
-        ConditionExpression: and(CONDITION.exists, CONDITION.pending, CONDITION.leaseExpired),
-        ExpressionAttributeNames: {
-          "#state": "state",
-          "#lease_until": "lease_until",
-          "#updated_at": "updated_at",
-          "#attempts": "attempts",
-        },
-        ExpressionAttributeValues: { ":pending": "PENDING", ":now": now, ":until": now + leaseMs, ":one": 1 },
-        ReturnValues: "ALL_NEW",
-        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-      }),
-    );
-    return { status: "acquired", record: fromItem(Attributes ?? {}) };
-  } catch (error) {
-    if (!isConditionalCheckFailed(error)) throw error;
-    const existing = await itemAfterConditionFailure(error, doc, tableName, pk);
-    if (existing === undefined) return { status: "missing" };
-    const record = fromItem(existing);
-    if (existing.state !== "PENDING") return { status: "final", record };
-    // Re-read may show a lease that expired since the write failed; still report busy (the caller retries later).
-    return { status: "busy", record };
-  }
+  const update = await conditionalUpdate(doc, tableName, pk, {
+    UpdateExpression: "SET #lease_until = :until, #updated_at = :now ADD #attempts :one",
+    // Only a PENDING record whose lease has lapsed can be taken: a live lease means a WeChat call is in flight.
+    ConditionExpression: and(CONDITION.exists, CONDITION.pending, CONDITION.leaseExpired),
+    ExpressionAttributeNames: {
+      "#state": "state",
+      "#lease_until": "lease_until",
+      "#updated_at": "updated_at",
+      "#attempts": "attempts",
+    },
+    ExpressionAttributeValues: { ":pending": "PENDING", ":now": now, ":until": now + leaseMs, ":one": 1 },
+  });
+  if (update.changed) return { status: "acquired", record: fromItem(update.item) };
+  if (update.existing === undefined) return { status: "missing" };
+  const record = fromItem(update.existing);
+  if (update.existing.state !== "PENDING") return { status: "final", record };
+  // Re-read may show a lease that expired since the write failed; still report busy (the caller retries later).
+  return { status: "busy", record };
+}
+
+/**
+ * Records the success of a leased item once (state `succeeded`, with `fields`, lease and last error cleared). PENDING
+ * and FAILED may both move to it: a late success beats a recorded failure because the coupon or stock exists. A
+ * refused update returns the item as it is, for the caller to compare.
+ */
+export function succeedLeasedItem(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  pk: string,
+  succeeded: string,
+  fields: Record<string, unknown>,
+  now: number,
+) {
+  const names = Object.fromEntries(Object.keys(fields).map((name) => [`#${name}`, name]));
+  const values = Object.fromEntries(Object.entries(fields).map(([name, value]) => [`:${name}`, value]));
+  const sets = Object.keys(fields).map((name) => `#${name} = :${name}`);
+  return conditionalUpdate(doc, tableName, pk, {
+    UpdateExpression: `SET #state = :succeeded, ${sets.join(", ")}, #lease_until = :zero, #updated_at = :now REMOVE #error_code, #error_message`,
+    ConditionExpression: and(CONDITION.exists, CONDITION.notSucceeded),
+    ExpressionAttributeNames: {
+      "#state": "state",
+      "#lease_until": "lease_until",
+      "#updated_at": "updated_at",
+      "#error_code": "error_code",
+      "#error_message": "error_message",
+      ...names,
+    },
+    ExpressionAttributeValues: { ":succeeded": succeeded, ":zero": 0, ":now": now, ...values },
+  });
+}
+
+/** PENDING → FAILED with `error`, once: a succeeded item stays succeeded, a FAILED one keeps its first code. */
+export function failLeasedItem(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  pk: string,
+  error: ErrorInfo,
+  now: number,
+) {
+  return conditionalUpdate(doc, tableName, pk, {
+    UpdateExpression:
+      "SET #state = :failed, #error_code = :code, #error_message = :message, #lease_until = :zero, #updated_at = :now",
+    ConditionExpression: and(CONDITION.exists, CONDITION.pending),
+    ExpressionAttributeNames: {
+      "#state": "state",
+      "#error_code": "error_code",
+      "#error_message": "error_message",
+      "#lease_until": "lease_until",
+      "#updated_at": "updated_at",
+    },
+    ExpressionAttributeValues: {
+      ":failed": "FAILED",
+      ":pending": "PENDING",
+      ":code": error.code,
+      ":message": error.message,
+      ":zero": 0,
+      ":now": now,
+    },
+  });
 }
 
 export async function releaseLeaseItem(

@@ -40,6 +40,24 @@ export class LeasedMap<R extends LeasedFields> {
     return structuredClone(item);
   }
 
+  /**
+   * PENDING → FAILED with `error`, once (a succeeded record stays, a FAILED one keeps its first code); undefined when
+   * there is no record.
+   */
+  fail(key: LedgerKey, error: ErrorInfo, now: number): { changed: boolean; record: R } | undefined {
+    const existing = this.get(key);
+    if (existing === undefined) return undefined;
+    if (existing.state !== "PENDING") return { changed: false, record: existing };
+    const record = this.update(key, (r) => {
+      r.state = "FAILED";
+      r.errorCode = error.code;
+      r.errorMessage = error.message;
+      r.leaseUntil = 0;
+      r.updatedAt = now;
+    });
+    return { changed: true, record };
+  }
+
   acquireLease(key: LedgerKey, now: number, leaseMs: number): LeaseResult<R> {
     const item = this.#items.get(ledgerKeyString(key));
     if (item === undefined) return { status: "missing" };

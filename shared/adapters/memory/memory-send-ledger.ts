@@ -45,17 +45,9 @@ export class MemorySendLedger implements SendLedger {
   }
 
   async markFailed(key: SendKey, error: ErrorInfo, now: number): Promise<StateChange<SendRecord>> {
-    const existing = this.#map.get(key);
-    if (existing === undefined) throw new NotFoundError("out_request_no", "no send record for this out_request_no");
-    if (existing.state !== "PENDING") return { changed: false, record: existing };
-    const record = this.#map.update(key, (r) => {
-      r.state = "FAILED";
-      r.errorCode = error.code;
-      r.errorMessage = error.message;
-      r.leaseUntil = 0;
-      r.updatedAt = now;
-    });
-    return { changed: true, record };
+    const change = this.#map.fail(key, error, now);
+    if (change === undefined) throw new NotFoundError("out_request_no", "no send record for this out_request_no");
+    return change;
   }
 
   async release(key: SendKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean> {
