@@ -27,6 +27,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { RunningSimulatorConfig } from "#local/simulator/types.js";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
+import { chinaTime, validStockBody } from "../helpers/local-stack-client.js";
 import { type ChildEmulators, type ChildSimulator, forkEmulators, forkSimulator } from "./stand-ins.js";
 
 export const THROUGHPUT_RATIO_TARGET = 0.6;
@@ -106,35 +107,6 @@ const cpuMs = () => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** RFC 3339 in China time, as WeChat writes it. */
-function chinaTime(epochMs: number): string {
-  return `${new Date(epochMs + 8 * 3_600_000).toISOString().slice(0, 19)}+08:00`;
-}
-
-function stockBody(outRequestNo: string, mchid: string, maxCoupons: number) {
-  const now = Date.now();
-  return {
-    stock_name: "bench",
-    comment: "wxcoupon bench",
-    available_begin_time: chinaTime(now + 1_000),
-    available_end_time: chinaTime(now + 30 * 86_400_000),
-    stock_use_rule: {
-      max_coupons: maxCoupons,
-      max_amount: maxCoupons * 100,
-      max_coupons_per_user: 5,
-      natural_person_limit: false,
-      prevent_api_abuse: false,
-    },
-    coupon_use_rule: {
-      fixed_normal_coupon: { coupon_amount: 100, transaction_minimum: 200 },
-      available_merchants: [mchid],
-    },
-    no_cash: false,
-    stock_type: "NORMAL" as const,
-    out_request_no: outRequestNo,
-  };
-}
-
 /** Counts this process's outgoing HTTP requests (node:http and fetch) by `host:port` until `stop()`. */
 function countRequests(): { stop(): Map<string, number> } {
   const counts = new Map<string, number>();
@@ -208,7 +180,7 @@ async function rawBaseline(
       baseUrl: sim.simulator.url,
     });
     const { stock_id } = await client.stocks.create({
-      ...stockBody(`RAW${Date.now()}`, config.mchid, coupons * 2),
+      ...validStockBody(`RAW${Date.now()}`, config.mchid, { maxCoupons: coupons * 2 }),
       belong_merchant: config.mchid,
     });
     await sleep(1_100); // the stock's begin time is one second ahead
@@ -433,7 +405,7 @@ async function stackRun(
       stack,
       "POST",
       "/stocks",
-      stockBody(`E2E${Date.now()}`, stack.mchid, options.coupons * 2),
+      validStockBody(`E2E${Date.now()}`, stack.mchid, { maxCoupons: options.coupons * 2 }),
     );
     if (created.status !== 201) throw new Error(`create stock: ${created.status} ${JSON.stringify(created.body)}`);
     const stockId = created.body.stock_id;

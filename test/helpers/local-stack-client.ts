@@ -68,7 +68,7 @@ export function validStockBody(
       available_merchants: [mchid],
     },
     no_cash: false,
-    stock_type: "NORMAL",
+    stock_type: "NORMAL" as const,
     out_request_no: outRequestNo,
   };
 }
