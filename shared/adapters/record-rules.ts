@@ -21,9 +21,6 @@ function initialLease(createdAt: number, leaseMs: number | undefined) {
   return { attempts: leased ? 1 : 0, leaseUntil: leased ? createdAt + leaseMs : 0, updatedAt: createdAt };
 }
 
-/** Failure code counted when a FAILED outcome comes without one. */
-export const UNKNOWN_ERROR_CODE = "UNKNOWN";
-
 export function campaignConflict(): ConflictError {
   return new ConflictError(
     "CAMPAIGN_ID_REUSED",

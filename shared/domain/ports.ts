@@ -73,7 +73,7 @@ export interface SendRecord extends SendKey {
   attempts: number;
   /** Epoch ms until which a worker holds the right to call WeChat; 0 = free. Doubles as the lease's fencing token. */
   leaseUntil: number;
-  /** The final outcome was added to the campaign's counters (`markCounted`). Not touched by markSent/markFailed. */
+  /** The final outcome is in the campaign's counters: set with the outcome (`counted` option), or by `markCounted`. */
   counted: boolean;
   createdAt: number;
   updatedAt: number;
@@ -121,13 +121,13 @@ export interface SendLedger {
    * Idempotent: already SENT with the same couponId → `{changed: false}`. Already SENT with another couponId →
    * `ConflictError` (WeChat never returns two coupons for one out_request_no). Unknown key → `NotFoundError`.
    */
-  markSent(key: SendKey, couponId: string, now: number): Promise<StateChange<SendRecord>>;
+  markSent(key: SendKey, couponId: string, now: number, options?: FinalOptions): Promise<StateChange<SendRecord>>;
 
   /**
    * PENDING → FAILED with a final error code. If the record is no longer PENDING (SENT or already FAILED) nothing is
    * written and `{changed: false, record}` tells the caller which outcome won. Unknown key → `NotFoundError`.
    */
-  markFailed(key: SendKey, error: ErrorInfo, now: number): Promise<StateChange<SendRecord>>;
+  markFailed(key: SendKey, error: ErrorInfo, now: number, options?: FinalOptions): Promise<StateChange<SendRecord>>;
 
   /**
    * Drops the caller's lease so a retry can run at once (after a retryable error), optionally recording the error.
@@ -137,8 +137,9 @@ export interface SendLedger {
   release(key: SendKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean>;
 
   /**
-   * Sets `counted` (the campaign counters include this record's outcome). Idempotent, unconditional apart from the
-   * record existing. Unknown key → `NotFoundError`.
+   * Sets `counted` (the campaign counters include this record's outcome), for a final record that was not counted
+   * when it became final (records written before counting moved into markSent/markFailed). Idempotent,
+   * unconditional apart from the record existing. Unknown key → `NotFoundError`.
    */
   markCounted(key: SendKey, now: number): Promise<void>;
 
@@ -254,21 +255,23 @@ export interface CampaignCounts {
   failuresByCode: Record<string, number>;
 }
 
+/** Options of `markSent`/`markFailed`. */
+export interface FinalOptions {
+  /** The campaign's counters already include this outcome: set `counted` in the same write. */
+  counted?: boolean;
+}
+
 export interface CampaignStore {
   /** Conditional put. Same id + same requestHash → `{created: false, record}`; different hash → `ConflictError`. */
   create(campaign: NewCampaign): Promise<ClaimResult<CampaignRecord>>;
   get(id: string): Promise<CampaignRecord | undefined>;
   /**
-   * One atomic counter update (`sent` + 1, or `failed` + 1 and `failuresByCode[errorCode]` + 1). Not idempotent:
-   * guard it with the send record's `counted` flag (`SendLedger.markCounted`). Returns the counters after the update.
-   * A reconciled campaign is left as it is (its counters are the ledger's recount). Unknown id → `NotFoundError`.
+   * One atomic counter update: adds `tally` (sent, failed, failures by code) to the counters. Not idempotent: the
+   * sender counts an outcome once, before recording it final (`markSent`/`markFailed` with `counted`), so a crash
+   * in between can only over-count, which reconciliation corrects. Returns the counters after the update. A
+   * reconciled campaign is left as it is (its counters are the ledger's recount). Unknown id → `NotFoundError`.
    */
-  recordOutcome(
-    id: string,
-    outcome: "SENT" | "FAILED",
-    errorCode: string | undefined,
-    now: number,
-  ): Promise<CampaignRecord>;
+  recordOutcomes(id: string, tally: CampaignCounts, now: number): Promise<CampaignRecord>;
   /** Adds `count` to `enqueued` (atomic). Unknown id → `NotFoundError`. */
   markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord>;
   /**

@@ -12,7 +12,7 @@ import {
   type NewCampaignChunk,
   type StateChange,
 } from "../../domain/ports.js";
-import { campaignConflict, UNKNOWN_ERROR_CODE } from "../record-rules.js";
+import { campaignConflict } from "../record-rules.js";
 import {
   CONDITION,
   conditionalUpdate,
@@ -80,39 +80,34 @@ export class DynamoDbCampaignStore implements CampaignStore {
     return item === undefined ? undefined : fromItem(item);
   }
 
-  async recordOutcome(
-    id: string,
-    outcome: "SENT" | "FAILED",
-    errorCode: string | undefined,
-    now: number,
-  ): Promise<CampaignRecord> {
-    // One UpdateItem = atomic under any concurrency. ADD works on top-level numbers only, so the per-code counter
-    // inside the map is incremented with SET … if_not_exists(…) + 1 in the same update.
-    const update: { expression: string; names: Record<string, string>; values: Record<string, unknown> } =
-      outcome === "SENT"
-        ? {
-            expression: "ADD #sent :one, #version :one SET #updated_at = :now",
-            names: { "#sent": "sent", "#version": "version" },
-            values: {},
-          }
-        : {
-            expression:
-              "ADD #failed :one, #version :one SET #fbc.#code = if_not_exists(#fbc.#code, :zero) + :one, #updated_at = :now",
-            names: {
-              "#failed": "failed",
-              "#version": "version",
-              "#fbc": "failures_by_code",
-              "#code": errorCode ?? UNKNOWN_ERROR_CODE,
-            },
-            values: { ":zero": 0 },
-          };
-    // Once reconciled, the counters are the ledger's recount: a late count (its markCounted failed, then the message
-    // came back) is already in them and must not be added again.
+  async recordOutcomes(id: string, tally: CampaignCounts, now: number): Promise<CampaignRecord> {
+    // One UpdateItem = atomic under any concurrency. ADD works on top-level numbers only, so each per-code counter
+    // inside the map is incremented with SET … if_not_exists(…) + n in the same update.
+    const codes = Object.entries(tally.failuresByCode);
+    const names: Record<string, string> = {
+      "#sent": "sent",
+      "#failed": "failed",
+      "#version": "version",
+      "#reconciled": "reconciled",
+    };
+    const values: Record<string, unknown> = { ":sent": tally.sent, ":failed": tally.failed, ":one": 1, ":now": now };
+    const sets = ["#updated_at = :now"];
+    if (codes.length > 0) {
+      names["#fbc"] = "failures_by_code";
+      values[":zero"] = 0;
+    }
+    codes.forEach(([code, n], i) => {
+      names[`#c${i}`] = code;
+      values[`:n${i}`] = n;
+      sets.push(`#fbc.#c${i} = if_not_exists(#fbc.#c${i}, :zero) + :n${i}`);
+    });
+    // Once reconciled, the counters are the ledger's recount: a late count (its record was final before the count
+    // landed, then the message came back) is already in them and must not be added again.
     return this.#update(
       id,
-      update.expression,
-      { ...update.names, "#reconciled": "reconciled" },
-      { ":one": 1, ":now": now, ":false": false, ...update.values },
+      `ADD #sent :sent, #failed :failed, #version :one SET ${sets.join(", ")}`,
+      names,
+      { ...values, ":false": false },
       "attribute_not_exists(#reconciled) OR #reconciled = :false",
     );
   }

@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError } from "../../domain/errors.js";
 import type {
   ClaimResult,
   ErrorInfo,
+  FinalOptions,
   LeaseResult,
   ListPage,
   NewSendRecord,
@@ -54,8 +55,14 @@ export class DynamoDbSendLedger implements SendLedger {
     return acquireLeaseItem(this.#doc, this.#table, pkOf(key), now, leaseMs, fromItem);
   }
 
-  async markSent(key: SendKey, couponId: string, now: number): Promise<StateChange<SendRecord>> {
-    const update = await succeedLeasedItem(this.#doc, this.#table, pkOf(key), "SENT", { coupon_id: couponId }, now);
+  async markSent(
+    key: SendKey,
+    couponId: string,
+    now: number,
+    options: FinalOptions = {},
+  ): Promise<StateChange<SendRecord>> {
+    const fields = { coupon_id: couponId, ...countedField(options) };
+    const update = await succeedLeasedItem(this.#doc, this.#table, pkOf(key), "SENT", fields, now);
     if (update.changed) return { changed: true, record: fromItem(update.item) };
     const record = fromItem(mustExist(update.existing));
     // A repeat of the same success is answered from the stored item.
@@ -63,8 +70,13 @@ export class DynamoDbSendLedger implements SendLedger {
     throw new ConflictError("COUPON_ID_MISMATCH", "coupon_id", "the send is already recorded with another coupon_id");
   }
 
-  async markFailed(key: SendKey, error: ErrorInfo, now: number): Promise<StateChange<SendRecord>> {
-    const update = await failLeasedItem(this.#doc, this.#table, pkOf(key), error, now);
+  async markFailed(
+    key: SendKey,
+    error: ErrorInfo,
+    now: number,
+    options: FinalOptions = {},
+  ): Promise<StateChange<SendRecord>> {
+    const update = await failLeasedItem(this.#doc, this.#table, pkOf(key), error, now, countedField(options));
     return update.changed
       ? { changed: true, record: fromItem(update.item) }
       : { changed: false, record: fromItem(mustExist(update.existing)) };
@@ -123,6 +135,9 @@ export class DynamoDbSendLedger implements SendLedger {
     };
   }
 }
+
+/** Set `counted` in the write that makes the record final, when the campaign counted it just before. */
+const countedField = (options: FinalOptions) => (options.counted ? { counted: true } : {});
 
 function mustExist(item: Item | undefined): Item {
   if (item === undefined) throw new NotFoundError("out_request_no", "no send record for this out_request_no");

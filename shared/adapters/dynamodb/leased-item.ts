@@ -44,9 +44,7 @@ export function succeedLeasedItem(
   fields: Record<string, unknown>,
   now: number,
 ) {
-  const names = Object.fromEntries(Object.keys(fields).map((name) => [`#${name}`, name]));
-  const values = Object.fromEntries(Object.entries(fields).map(([name, value]) => [`:${name}`, value]));
-  const sets = Object.keys(fields).map((name) => `#${name} = :${name}`);
+  const { names, values, sets } = fieldUpdates(fields);
   return conditionalUpdate(doc, tableName, pk, {
     UpdateExpression: `SET #state = :succeeded, ${sets.join(", ")}, #lease_until = :zero, #updated_at = :now REMOVE #error_code, #error_message`,
     ConditionExpression: and(CONDITION.exists, CONDITION.notSucceeded),
@@ -62,17 +60,21 @@ export function succeedLeasedItem(
   });
 }
 
-/** PENDING → FAILED with `error`, once: a succeeded item stays succeeded, a FAILED one keeps its first code. */
+/**
+ * PENDING → FAILED with `error` (and `fields`), once: a succeeded item stays succeeded, a FAILED one keeps its first
+ * code.
+ */
 export function failLeasedItem(
   doc: DynamoDBDocumentClient,
   tableName: string,
   pk: string,
   error: ErrorInfo,
   now: number,
+  fields: Record<string, unknown> = {},
 ) {
+  const { names, values, sets } = fieldUpdates(fields);
   return conditionalUpdate(doc, tableName, pk, {
-    UpdateExpression:
-      "SET #state = :failed, #error_code = :code, #error_message = :message, #lease_until = :zero, #updated_at = :now",
+    UpdateExpression: `SET #state = :failed, #error_code = :code, #error_message = :message, #lease_until = :zero, #updated_at = :now${sets.map((set) => `, ${set}`).join("")}`,
     ConditionExpression: and(CONDITION.exists, CONDITION.pending),
     ExpressionAttributeNames: {
       "#state": "state",
@@ -80,6 +82,7 @@ export function failLeasedItem(
       "#error_message": "error_message",
       "#lease_until": "lease_until",
       "#updated_at": "updated_at",
+      ...names,
     },
     ExpressionAttributeValues: {
       ":failed": "FAILED",
@@ -88,8 +91,18 @@ export function failLeasedItem(
       ":message": error.message,
       ":zero": 0,
       ":now": now,
+      ...values,
     },
   });
+}
+
+/** `#name = :name` assignments for plain attribute names. */
+function fieldUpdates(fields: Record<string, unknown>) {
+  return {
+    names: Object.fromEntries(Object.keys(fields).map((name) => [`#${name}`, name])),
+    values: Object.fromEntries(Object.entries(fields).map(([name, value]) => [`:${name}`, value])),
+    sets: Object.keys(fields).map((name) => `#${name} = :${name}`),
+  };
 }
 
 export async function releaseLeaseItem(

@@ -44,7 +44,12 @@ export class LeasedMap<R extends LeasedFields> {
    * PENDING → FAILED with `error`, once (a succeeded record stays, a FAILED one keeps its first code); undefined when
    * there is no record.
    */
-  fail(key: LedgerKey, error: ErrorInfo, now: number): { changed: boolean; record: R } | undefined {
+  fail(
+    key: LedgerKey,
+    error: ErrorInfo,
+    now: number,
+    also: (r: R) => void = () => {},
+  ): { changed: boolean; record: R } | undefined {
     const existing = this.get(key);
     if (existing === undefined) return undefined;
     if (existing.state !== "PENDING") return { changed: false, record: existing };
@@ -54,6 +59,7 @@ export class LeasedMap<R extends LeasedFields> {
       r.errorMessage = error.message;
       r.leaseUntil = 0;
       r.updatedAt = now;
+      also(r);
     });
     return { changed: true, record };
   }

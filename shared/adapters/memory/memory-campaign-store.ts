@@ -1,4 +1,5 @@
 import { lastChunkConflict } from "../../domain/campaigns/campaign-conflicts.js";
+import { addTally } from "../../domain/campaigns/outcome-tally.js";
 import { NotFoundError } from "../../domain/errors.js";
 import {
   type CampaignChunk,
@@ -11,7 +12,7 @@ import {
   type NewCampaignChunk,
   type StateChange,
 } from "../../domain/ports.js";
-import { campaignConflict, UNKNOWN_ERROR_CODE } from "../record-rules.js";
+import { campaignConflict } from "../record-rules.js";
 
 /** In-memory `CampaignStore` (reference implementation). */
 export class MemoryCampaignStore implements CampaignStore {
@@ -50,20 +51,10 @@ export class MemoryCampaignStore implements CampaignStore {
     return item === undefined ? undefined : copy(item);
   }
 
-  async recordOutcome(
-    id: string,
-    outcome: "SENT" | "FAILED",
-    errorCode: string | undefined,
-    now: number,
-  ): Promise<CampaignRecord> {
+  async recordOutcomes(id: string, tally: CampaignCounts, now: number): Promise<CampaignRecord> {
     const item = this.#mustGet(id);
     if (item.reconciled) return copy(withState(item)); // the recount already holds every final send
-    if (outcome === "SENT") item.sent += 1;
-    else {
-      item.failed += 1;
-      const code = errorCode ?? UNKNOWN_ERROR_CODE;
-      item.failuresByCode[code] = (item.failuresByCode[code] ?? 0) + 1;
-    }
+    addTally(item, tally);
     item.version += 1;
     item.updatedAt = now;
     return copy(withState(item));

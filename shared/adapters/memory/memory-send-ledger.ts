@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError } from "../../domain/errors.js";
 import type {
   ClaimResult,
   ErrorInfo,
+  FinalOptions,
   LeaseResult,
   ListPage,
   NewSendRecord,
@@ -26,7 +27,12 @@ export class MemorySendLedger implements SendLedger {
     return this.#map.acquireLease(key, now, leaseMs);
   }
 
-  async markSent(key: SendKey, couponId: string, now: number): Promise<StateChange<SendRecord>> {
+  async markSent(
+    key: SendKey,
+    couponId: string,
+    now: number,
+    options: FinalOptions = {},
+  ): Promise<StateChange<SendRecord>> {
     const existing = this.#map.get(key);
     if (existing === undefined) throw new NotFoundError("out_request_no", "no send record for this out_request_no");
     if (existing.state === "SENT") {
@@ -36,6 +42,7 @@ export class MemorySendLedger implements SendLedger {
     const record = this.#map.update(key, (r) => {
       r.state = "SENT";
       r.couponId = couponId;
+      if (options.counted) r.counted = true;
       r.leaseUntil = 0;
       r.updatedAt = now;
       delete r.errorCode;
@@ -44,8 +51,15 @@ export class MemorySendLedger implements SendLedger {
     return { changed: true, record };
   }
 
-  async markFailed(key: SendKey, error: ErrorInfo, now: number): Promise<StateChange<SendRecord>> {
-    const change = this.#map.fail(key, error, now);
+  async markFailed(
+    key: SendKey,
+    error: ErrorInfo,
+    now: number,
+    options: FinalOptions = {},
+  ): Promise<StateChange<SendRecord>> {
+    const change = this.#map.fail(key, error, now, (r) => {
+      if (options.counted) r.counted = true;
+    });
     if (change === undefined) throw new NotFoundError("out_request_no", "no send record for this out_request_no");
     return change;
   }

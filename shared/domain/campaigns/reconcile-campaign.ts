@@ -1,4 +1,5 @@
 import type { CampaignCounts, CampaignRecord, CampaignStore, SendLedger } from "../ports.js";
+import { UNKNOWN_ERROR_CODE } from "./outcome-tally.js";
 
 export interface ReconcileDependencies {
   campaigns: CampaignStore;
@@ -44,7 +45,7 @@ async function recount(ledger: SendLedger, campaignId: string): Promise<Campaign
       if (record.state === "SENT") counts.sent++;
       if (record.state === "FAILED") {
         counts.failed++;
-        const code = record.errorCode ?? "UNKNOWN";
+        const code = record.errorCode ?? UNKNOWN_ERROR_CODE;
         counts.failuresByCode[code] = (counts.failuresByCode[code] ?? 0) + 1;
       }
     }

@@ -1,7 +1,16 @@
+import { outcomeTally, UNKNOWN_ERROR_CODE } from "../campaigns/outcome-tally.js";
 import { reconcileCampaign } from "../campaigns/reconcile-campaign.js";
 import { ConflictError } from "../errors.js";
 import type { CouponGateway } from "../gateway.js";
-import type { CampaignStore, Clock, SendKey, SendLedger, SendRecord } from "../ports.js";
+import type {
+  CampaignCounts,
+  CampaignRecord,
+  CampaignStore,
+  Clock,
+  SendKey,
+  SendLedger,
+  SendRecord,
+} from "../ports.js";
 import { decideAfterFailure } from "./failure-policy.js";
 import { requestHash } from "./request-hash.js";
 
@@ -12,6 +21,10 @@ export interface SendDependencies {
   clock: Clock;
   /** How long one worker may hold the right to call WeChat for a send: longer than the client's whole retry budget. */
   leaseMs: number;
+  /** Adds outcomes to a campaign's counters; default one `recordOutcomes` per send (the worker batches them). */
+  countOutcome?: (campaignId: string, tally: CampaignCounts) => Promise<CampaignRecord>;
+  /** Recounts a campaign whose counters claim completion; default `reconcileCampaign` (the worker coalesces). */
+  reconcile?: (campaignId: string) => Promise<unknown>;
 }
 
 export interface SendCommand extends SendKey {
@@ -106,8 +119,11 @@ async function callWechat(deps: SendDependencies, command: SendCommand, record: 
     return settleFailure(deps, command, record, error);
   }
   // Store errors from here on propagate: the lease then expires and a retry asks WeChat again with the same key.
-  const change = await deps.ledger.markSent(command, couponId, deps.clock());
-  await countOutcome(deps, change.record);
+  // The campaign counts the outcome before the record turns final, in the same write as `counted`: a crash between
+  // the two can only count it twice (reconciliation corrects that), never leave it uncounted.
+  const campaign = await countFirst(deps, command.campaignId, outcomeTally("SENT"));
+  const change = await deps.ledger.markSent(command, couponId, deps.clock(), { counted: campaign !== undefined });
+  await reconcileIfDone(deps, campaign);
   return { status: "SENT", couponId, replayed: !change.changed, record: change.record };
 }
 
@@ -119,8 +135,9 @@ async function settleFailure(
 ): Promise<SendOutcome> {
   const decision = decideAfterFailure(error, record.attempts);
   if (decision.action === "fail") {
-    const change = await deps.ledger.markFailed(command, decision, deps.clock());
-    await countOutcome(deps, change.record);
+    const campaign = await countFirst(deps, command.campaignId, outcomeTally("FAILED", decision.code));
+    const change = await deps.ledger.markFailed(command, decision, deps.clock(), { counted: campaign !== undefined });
+    await reconcileIfDone(deps, campaign);
     return replayOrFresh(change.record, !change.changed);
   }
   await deps.ledger.release(command, record.leaseUntil, deps.clock(), decision);
@@ -134,9 +151,9 @@ async function settleFailure(
   };
 }
 
-/** A final record seen again: make sure its campaign counted it (a crash may have come between), then replay it. */
+/** A final record seen again: replayed (and counted now if it became final uncounted, as records once could). */
 async function replay(deps: SendDependencies, record: SendRecord): Promise<SendOutcome> {
-  await countOutcome(deps, record);
+  await countUncounted(deps, record);
   return replayOrFresh(record, true);
 }
 
@@ -144,22 +161,35 @@ function replayOrFresh(record: SendRecord, replayed: boolean): SendOutcome {
   if (record.state === "SENT") return { status: "SENT", couponId: record.couponId!, replayed, record };
   return {
     status: "FAILED",
-    code: record.errorCode ?? "UNKNOWN",
+    code: record.errorCode ?? UNKNOWN_ERROR_CODE,
     message: record.errorMessage ?? "send failed",
     replayed,
     record,
   };
 }
 
-/**
- * Adds a final send to its campaign's counters: count first, then mark the record counted. A crash between the two
- * writes counts the send twice on redelivery (never zero times); reconciliation then recounts from the ledger.
- */
-async function countOutcome(deps: SendDependencies, record: SendRecord): Promise<void> {
+/** Counts an outcome for its campaign, if it has one: the counters after the update, or undefined. */
+async function countFirst(
+  deps: SendDependencies,
+  campaignId: string | undefined,
+  tally: CampaignCounts,
+): Promise<CampaignRecord | undefined> {
+  if (!campaignId) return undefined;
+  if (deps.countOutcome) return deps.countOutcome(campaignId, tally);
+  return deps.campaigns.recordOutcomes(campaignId, tally, deps.clock());
+}
+
+/** A final record written before counting moved into markSent/markFailed: count it, then mark it counted. */
+async function countUncounted(deps: SendDependencies, record: SendRecord): Promise<void> {
   if (!record.campaignId || record.counted || record.state === "PENDING") return;
-  const campaign = await deps.campaigns.recordOutcome(record.campaignId, record.state, record.errorCode, deps.clock());
+  const campaign = await countFirst(deps, record.campaignId, outcomeTally(record.state, record.errorCode));
   await deps.ledger.markCounted(record, deps.clock());
-  if (campaign.sent + campaign.failed >= campaign.total) {
-    await reconcileCampaign({ campaigns: deps.campaigns, ledger: deps.ledger, clock: deps.clock }, record.campaignId);
-  }
+  await reconcileIfDone(deps, campaign);
+}
+
+/** Counters that claim every send is done are checked against the ledger (they may over-count, never under). */
+async function reconcileIfDone(deps: SendDependencies, campaign: CampaignRecord | undefined): Promise<void> {
+  if (!campaign || campaign.reconciled || campaign.sent + campaign.failed < campaign.total) return;
+  if (deps.reconcile) await deps.reconcile(campaign.id);
+  else await reconcileCampaign({ campaigns: deps.campaigns, ledger: deps.ledger, clock: deps.clock }, campaign.id);
 }

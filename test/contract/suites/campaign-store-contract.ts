@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { outcomeTally } from "#shared/domain/campaigns/outcome-tally.js";
 import { ConflictError, NotFoundError } from "#shared/domain/errors.js";
 import type { CampaignStore, NewCampaign } from "#shared/domain/ports.js";
 
@@ -65,8 +66,8 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
       await Promise.all(
         Array.from({ length: 100 }, (_, i) =>
           i < 60
-            ? store.recordOutcome(input.id, "SENT", undefined, T0 + i)
-            : store.recordOutcome(input.id, "FAILED", codes[i % 4], T0 + i),
+            ? store.recordOutcomes(input.id, outcomeTally("SENT"), T0 + i)
+            : store.recordOutcomes(input.id, outcomeTally("FAILED", codes[i % 4]), T0 + i),
         ),
       );
       const record = await store.get(input.id);
@@ -79,14 +80,25 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
       });
     });
 
+    it("adds a batch's tally (several codes) in one update", async () => {
+      const store = makeStore();
+      const input = newCampaign({ total: 10 });
+      await store.create(input);
+      await store.recordOutcomes(input.id, outcomeTally("FAILED", "NOT_ENOUGH"), T0 + 1);
+      const tally = { sent: 6, failed: 3, failuresByCode: { NOT_ENOUGH: 2, "SYSTEM.ERROR#1": 1 } };
+      const after = await store.recordOutcomes(input.id, tally, T0 + 2);
+      expect(after).toMatchObject({ sent: 6, failed: 4, version: 2, updatedAt: T0 + 2 });
+      expect(after.failuresByCode).toEqual({ NOT_ENOUGH: 3, "SYSTEM.ERROR#1": 1 });
+    });
+
     it("derives ACCEPTED → SENDING from the counters, and COMPLETED only once reconciled", async () => {
       const store = makeStore();
       const input = newCampaign({ total: 2 });
       expect((await store.create(input)).record.state).toBe("ACCEPTED");
       expect((await store.markEnqueued(input.id, 2, T0 + 1)).state).toBe("SENDING");
-      const one = await store.recordOutcome(input.id, "SENT", undefined, T0 + 2);
+      const one = await store.recordOutcomes(input.id, outcomeTally("SENT"), T0 + 2);
       expect(one).toMatchObject({ state: "SENDING", sent: 1, version: 1, updatedAt: T0 + 2 });
-      const two = await store.recordOutcome(input.id, "FAILED", undefined, T0 + 3);
+      const two = await store.recordOutcomes(input.id, outcomeTally("FAILED"), T0 + 3);
       expect(two).toMatchObject({ state: "SENDING", failed: 1, version: 2, failuresByCode: { UNKNOWN: 1 } });
       const counts = { sent: 1, failed: 1, failuresByCode: { NOT_ENOUGH: 1 } };
       expect(await store.reconcile(input.id, counts, 2, T0 + 4)).toBe(true);
@@ -102,8 +114,8 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
       const store = makeStore();
       const input = newCampaign({ total: 3 });
       await store.create(input);
-      await store.recordOutcome(input.id, "SENT", undefined, T0 + 1);
-      await store.recordOutcome(input.id, "SENT", undefined, T0 + 2); // version 2 now
+      await store.recordOutcomes(input.id, outcomeTally("SENT"), T0 + 1);
+      await store.recordOutcomes(input.id, outcomeTally("SENT"), T0 + 2); // version 2 now
       expect(await store.reconcile(input.id, { sent: 1, failed: 0, failuresByCode: {} }, 1, T0 + 3)).toBe(false);
       expect(await store.get(input.id)).toMatchObject({ sent: 2, reconciled: false, state: "SENDING" });
     });
@@ -112,16 +124,16 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
       const store = makeStore();
       const input = newCampaign({ total: 1 });
       await store.create(input);
-      await store.recordOutcome(input.id, "SENT", undefined, T0 + 1);
+      await store.recordOutcomes(input.id, outcomeTally("SENT"), T0 + 1);
       expect(await store.reconcile(input.id, { sent: 1, failed: 0, failuresByCode: {} }, 1, T0 + 2)).toBe(true);
-      const late = await store.recordOutcome(input.id, "FAILED", "NOT_ENOUGH", T0 + 3);
+      const late = await store.recordOutcomes(input.id, outcomeTally("FAILED", "NOT_ENOUGH"), T0 + 3);
       expect(late).toMatchObject({ sent: 1, failed: 0, failuresByCode: {}, state: "COMPLETED", version: 1 });
       expect(await store.get(input.id)).toMatchObject({ sent: 1, failed: 0, updatedAt: T0 + 2 });
     });
 
     it("throws NotFoundError for counters of an unknown campaign (and creates nothing)", async () => {
       const store = makeStore();
-      await expect(store.recordOutcome("missing", "SENT", undefined, T0)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.recordOutcomes("missing", outcomeTally("SENT"), T0)).rejects.toBeInstanceOf(NotFoundError);
       await expect(store.markEnqueued("missing", 1, T0)).rejects.toBeInstanceOf(NotFoundError);
       await expect(store.setLastChunk("missing", 1, T0)).rejects.toBeInstanceOf(NotFoundError);
       await expect(store.trySeal("missing", T0)).rejects.toBeInstanceOf(NotFoundError);
@@ -262,7 +274,7 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
         const { input } = await open(store);
         await store.putChunk(chunk(input.id, 0, 1));
         await store.countChunk(input.id, 0, T0 + 1);
-        await store.recordOutcome(input.id, "SENT", undefined, T0 + 2);
+        await store.recordOutcomes(input.id, outcomeTally("SENT"), T0 + 2);
         const counts = { sent: 1, failed: 0, failuresByCode: {} };
         expect(await store.reconcile(input.id, counts, 1, T0 + 3)).toBe(false);
         expect(await store.get(input.id)).toMatchObject({ reconciled: false, state: "SENDING" });

@@ -196,6 +196,21 @@ export function sendLedgerContract(backend: string, makeLedger: () => SendLedger
       expect(await ledger.get(input)).toMatchObject({ state: "SENT", couponId: "coupon-1", counted: true });
     });
 
+    it("sets counted in the write that makes a record final, when asked, and only then", async () => {
+      const ledger = makeLedger();
+      const [sent, failed, plain] = [newSend({ campaignId: "c" }), newSend({ campaignId: "c" }), newSend()];
+      for (const input of [sent, failed, plain]) await ledger.claim(input);
+      expect((await ledger.markSent(sent, "coupon-1", T0 + 1, { counted: true })).record.counted).toBe(true);
+      const failure = { code: "NOT_ENOUGH", message: "budget" };
+      expect((await ledger.markFailed(failed, failure, T0 + 1, { counted: true })).record.counted).toBe(true);
+      expect((await ledger.markSent(plain, "coupon-2", T0 + 1)).record.counted).toBe(false);
+      // A refused transition writes nothing, counted included.
+      expect((await ledger.markFailed(plain, failure, T0 + 2, { counted: true })).record).toMatchObject({
+        state: "SENT",
+        counted: false,
+      });
+    });
+
     it("reads unknown keys as undefined and hands out copies", async () => {
       const ledger = makeLedger();
       expect(await ledger.get(newSend())).toBeUndefined();

@@ -3,7 +3,12 @@ import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-sto
 import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
 import { ConflictError } from "#shared/domain/errors.js";
 import { MAX_SEND_ATTEMPTS, RULE_LIMIT_RETRIES } from "#shared/domain/sends/failure-policy.js";
-import { type SendCommand, type SendDependencies, sendCoupon } from "#shared/domain/sends/send-coupon.js";
+import {
+  type SendCommand,
+  type SendDependencies,
+  sendCoupon,
+  sendRequestHash,
+} from "#shared/domain/sends/send-coupon.js";
 import { FakeCouponGateway, refused, unavailable } from "../../helpers/fake-coupon-gateway.js";
 
 const command: SendCommand = {
@@ -139,7 +144,7 @@ describe("sendCoupon", () => {
 });
 
 describe("campaign reconciliation", () => {
-  it("corrects a double count left by a crash between counting and marking counted", async () => {
+  it("corrects a double count left by a crash between counting and recording the send final", async () => {
     await deps.campaigns.create({
       id: "c2",
       requestHash: "h",
@@ -150,12 +155,38 @@ describe("campaign reconciliation", () => {
       ratePerSecond: 10,
       createdAt: now,
     });
-    deps.ledger = crashingOnce(deps.ledger, "markCounted");
+    deps.ledger = crashingOnce(deps.ledger, "markSent");
     const first = { ...command, campaignId: "c2" };
     await expect(sendCoupon(deps, first)).rejects.toThrow("process killed");
-    await sendCoupon(deps, first); // redelivery: SENT but not marked counted → counted again
+    now += deps.leaseMs; // the crashed worker's lease runs out
+    await sendCoupon(deps, first); // redelivery: WeChat replays the coupon; counted again
+    expect(gateway.issued.size).toBe(1);
     expect(await deps.campaigns.get("c2")).toMatchObject({ sent: 2, state: "SENDING" });
     await sendCoupon(deps, { ...first, outRequestNo: "order-c2-2", openid: "o-2" });
     expect(await deps.campaigns.get("c2")).toMatchObject({ sent: 2, failed: 0, state: "COMPLETED", reconciled: true });
+  });
+
+  it("counts a final record that was never counted (written before counting moved into markSent)", async () => {
+    await deps.campaigns.create({
+      id: "c3",
+      requestHash: "h",
+      mchid: "m",
+      stockId: "s",
+      appid: "a",
+      total: 1,
+      ratePerSecond: 10,
+      createdAt: now,
+    });
+    const send = { ...command, campaignId: "c3" };
+    // As an older worker left it: final, not counted.
+    await deps.ledger.claim({ ...send, requestHash: sendRequestHash(send), createdAt: now });
+    await deps.ledger.markSent(send, "coupon-old", now);
+    const replayed = await sendCoupon(deps, send);
+    expect(replayed).toMatchObject({ status: "SENT", couponId: "coupon-old", replayed: true });
+    expect(await deps.ledger.get(send)).toMatchObject({ counted: true });
+    expect(await deps.campaigns.get("c3")).toMatchObject({ sent: 1, state: "COMPLETED" });
+    await sendCoupon(deps, send);
+    expect(await deps.campaigns.get("c3")).toMatchObject({ sent: 1 });
+    expect(gateway.calls).toBe(0);
   });
 });

@@ -1,0 +1,20 @@
+import type { CampaignCounts, SendState } from "../ports.js";
+
+/** The code a FAILED outcome is counted under when it has none. */
+export const UNKNOWN_ERROR_CODE = "UNKNOWN";
+
+/** The counters of one final outcome, for `CampaignStore.recordOutcomes`. */
+export function outcomeTally(state: Exclude<SendState, "PENDING">, errorCode?: string): CampaignCounts {
+  if (state === "SENT") return { sent: 1, failed: 0, failuresByCode: {} };
+  return { sent: 0, failed: 1, failuresByCode: { [errorCode ?? UNKNOWN_ERROR_CODE]: 1 } };
+}
+
+/** Adds `more` into `into` (in place) and returns it. */
+export function addTally(into: CampaignCounts, more: CampaignCounts): CampaignCounts {
+  into.sent += more.sent;
+  into.failed += more.failed;
+  for (const [code, n] of Object.entries(more.failuresByCode)) {
+    into.failuresByCode[code] = (into.failuresByCode[code] ?? 0) + n;
+  }
+  return into;
+}
