@@ -1,6 +1,8 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { coalesceByCampaign } from "../domain/campaigns/batch-outcome-counter.js";
 import { processSendBatch, type WorkerDependencies } from "../domain/campaigns/process-send-batch.js";
+import { reconcileCampaign } from "../domain/campaigns/reconcile-campaign.js";
 import type { DeadLetterSink, SendQueue } from "../domain/ports.js";
 import { flushMetrics, recordSendOutcomeOf } from "../observability/metrics.js";
 
@@ -16,7 +18,12 @@ export interface SendWorkerHandlerDependencies extends WorkerDependencies {
  * blame for goes back as a fresh copy instead. Poison messages go to the DLQ with their reason and are acknowledged.
  * Store errors are per message; an error thrown past that (a bug) fails the whole batch, which SQS redelivers.
  */
-export function createSendWorkerHandler(deps: SendWorkerHandlerDependencies) {
+export function createSendWorkerHandler(handlerDeps: SendWorkerHandlerDependencies) {
+  // Concurrent batches of one campaign share one recount at a time instead of each recounting the whole ledger.
+  const deps: SendWorkerHandlerDependencies = {
+    ...handlerDeps,
+    reconcile: coalesceByCampaign((campaignId) => reconcileCampaign(handlerDeps, campaignId)),
+  };
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const receipts = new Map(event.Records.map((r) => [r.messageId, r.receiptHandle]));
     const result = await processSendBatch(

@@ -2,6 +2,7 @@ import { ConflictError, MessageFormatError, ValidationError } from "../errors.js
 import type { SendMessage } from "../ports.js";
 import type { RateGovernor } from "../rate/rate-governor.js";
 import { type SendDependencies, type SendOutcome, sendCoupon } from "../sends/send-coupon.js";
+import { BatchOutcomeCounter } from "./batch-outcome-counter.js";
 import { parseSendMessage } from "./send-message.js";
 
 export interface QueuedSend {
@@ -59,7 +60,8 @@ export interface BatchResult {
 /**
  * Processes one SQS batch of sends: poison messages are set aside with their reason; the rest take rate tokens for
  * their campaign, then run in parallel across users but one at a time per openid (WeChat answers spurious RULE_LIMIT
- * to concurrent sends to one user). Every outcome is recorded in the ledger by `sendCoupon`.
+ * to concurrent sends to one user). Every outcome is recorded in the ledger by `sendCoupon`; the campaign counters
+ * take the batch's outcomes in one update per campaign.
  */
 export async function processSendBatch(deps: WorkerDependencies, batch: QueuedSend[]): Promise<BatchResult> {
   const result: BatchResult = { failures: [], recycled: [], poison: [], outcomes: [] };
@@ -73,7 +75,11 @@ export async function processSendBatch(deps: WorkerDependencies, batch: QueuedSe
     }
   }
   const admitted = await admitByRate(deps, valid, result);
-  await Promise.all([...groupByOpenid(admitted).values()].map((group) => runSequentially(deps, group, result)));
+  // One counter update per campaign for the whole batch, rather than one per send.
+  const counter = new BatchOutcomeCounter(deps.campaigns, deps.clock);
+  await Promise.all(
+    [...groupByOpenid(admitted).values()].map((group) => runSequentially(deps, counter, group, result)),
+  );
   return result;
 }
 
@@ -107,6 +113,7 @@ function groupByOpenid<T extends { message: SendMessage }>(entries: T[]): Map<st
 
 async function runSequentially(
   deps: WorkerDependencies,
+  counter: BatchOutcomeCounter,
   group: { item: QueuedSend; message: SendMessage }[],
   result: BatchResult,
 ): Promise<void> {
@@ -114,7 +121,9 @@ async function runSequentially(
     const { item, message } = entry;
     let outcome: SendOutcome;
     try {
-      outcome = await sendCoupon(deps, { ...message, stockCreatorMchid: message.mchid });
+      outcome = await counter.track((countOutcome) =>
+        sendCoupon({ ...deps, countOutcome }, { ...message, stockCreatorMchid: message.mchid }),
+      );
     } catch (error) {
       // One message's trouble is its own: the others in the batch keep their outcomes. A key used for another
       // request cannot succeed later (poison); anything else thrown here is the store failing, so try again.

@@ -144,6 +144,31 @@ describe("processSendBatch", () => {
   });
 });
 
+describe("processSendBatch: counting", () => {
+  it("adds a batch's outcomes to the campaign in one write, sends to one openid in turn included", async () => {
+    const { campaign, batch } = await campaignOf(["a", "b", "c", "d"]);
+    const repeat = { ...batch[0]!, messageId: "again" }; // a duplicate delivery of a's message in the same batch
+    let writes = 0;
+    const recordOutcomes = deps.campaigns.recordOutcomes.bind(deps.campaigns);
+    deps.campaigns.recordOutcomes = async (id, tally, at) => {
+      writes++;
+      return recordOutcomes(id, tally, at);
+    };
+    gateway.failures.push(refused("NOT_ENOUGH"));
+    const result = await processSendBatch(deps, [...batch, repeat]);
+    expect(result.outcomes).toHaveLength(5);
+    expect(writes).toBe(1);
+    expect(gateway.issued.size).toBe(3);
+    expect(await deps.campaigns.get(campaign.id)).toMatchObject({
+      sent: 3,
+      failed: 1,
+      failuresByCode: { NOT_ENOUGH: 1 },
+      state: "COMPLETED",
+    });
+    expect((await deps.ledger.listByCampaign(campaign.id)).items.every((r) => r.counted)).toBe(true);
+  });
+});
+
 describe("processSendBatch: trouble stays with its message and out of the DLQ", () => {
   it("isolates a store error to its own message: the others keep their outcomes", async () => {
     const { campaign, batch } = await campaignOf(["a", "b", "c"]);
