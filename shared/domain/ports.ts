@@ -337,7 +337,7 @@ export interface CampaignChunk extends NewCampaignChunk {
 
 /**
  * COMPLETED only once sealed (every recipient is known) and reconciled (the counters were recounted from the ledger
- * and every send is final: a crash between counting and marking a send counted can over-count, never under-count);
+ * and every send is final: a crash between counting a send and recording it final can over-count, never under-count);
  * SENDING once anything was queued or counted; ACCEPTED before.
  */
 export function deriveCampaignState(c: {

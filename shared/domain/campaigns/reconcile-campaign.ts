@@ -8,8 +8,8 @@ export interface ReconcileDependencies {
 }
 
 /**
- * Makes a campaign's counters exact. Counting a send and marking it counted are two writes; a crash between them
- * counts that send twice on redelivery, never zero times, so the counters reach the total no later than the sends
+ * Makes a campaign's counters exact. A send is counted before the write that records it final; a crash or failed
+ * write between the two counts that send twice on redelivery, never zero times, so the counters reach the total no later than the sends
  * do. Once they claim completion, recount from the ledger: if every send is final, write the recount (guarded by the
  * version the counters had when the recount began) and the campaign is COMPLETED. Never before the campaign is
  * sealed: until its last chunk arrived, an open campaign's sends can catch up with a total that is still growing.
