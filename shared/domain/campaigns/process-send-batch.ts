@@ -164,9 +164,13 @@ function retryLater(
   }
 }
 
-/** Full-jitter exponential back-off: 1, 2, 4 … s capped at 5 min; at least 2 s after a 429. */
+/**
+ * Full-jitter exponential back-off: 1, 2, 4 … s capped at 5 min. After a 429 a short 2–4 s instead: the governor has
+ * already cut the campaign's rate, which is what spaces the retries; growing the wait as well would only stall sends
+ * that were merely unlucky.
+ */
 export function backoffSeconds(receiveCount: number, rateLimited: boolean): number {
+  if (rateLimited) return 2 + Math.floor(Math.random() * 3);
   const ceiling = Math.min(300, 2 ** Math.max(0, receiveCount - 1));
-  const jittered = Math.ceil(Math.random() * ceiling);
-  return rateLimited ? Math.max(2, jittered) : jittered;
+  return Math.ceil(Math.random() * ceiling);
 }

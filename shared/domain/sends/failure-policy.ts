@@ -4,6 +4,11 @@ import { GatewayError } from "../gateway.js";
 export const RULE_LIMIT_RETRIES = 3;
 /** After this many WeChat calls for one send, a still-retryable failure is recorded as final. */
 export const MAX_SEND_ATTEMPTS = 8;
+/**
+ * The same ceiling for a 429: higher, because a rate-limited call did nothing on WeChat's side and a campaign held
+ * near the merchant's limit meets some 429s by design; it still ends a send that WeChat never lets through.
+ */
+export const MAX_RATE_LIMITED_ATTEMPTS = 24;
 
 export type FailureDecision =
   | { action: "retry"; code: string; message: string; rateLimited: boolean; needsOperator?: boolean }
@@ -18,7 +23,7 @@ export function decideAfterFailure(error: unknown, attempts: number): FailureDec
     case "retryable":
       return retryOrGiveUp(error.code, error.message, attempts, false);
     case "rate_limited":
-      return retryOrGiveUp(error.code, error.message, attempts, true);
+      return retryOrGiveUp(error.code, error.message, attempts, true, MAX_RATE_LIMITED_ATTEMPTS);
     case "misconfigured":
       // Keys or signature problems are fixed by an operator; keep the message on the queue (and DLQ) rather than
       // burning recipients as FAILED.
@@ -31,8 +36,14 @@ export function decideAfterFailure(error: unknown, attempts: number): FailureDec
   }
 }
 
-function retryOrGiveUp(code: string, message: string, attempts: number, rateLimited: boolean): FailureDecision {
-  if (attempts >= MAX_SEND_ATTEMPTS) {
+function retryOrGiveUp(
+  code: string,
+  message: string,
+  attempts: number,
+  rateLimited: boolean,
+  maxAttempts = MAX_SEND_ATTEMPTS,
+): FailureDecision {
+  if (attempts >= maxAttempts) {
     return {
       action: "fail",
       code: "RETRIES_EXHAUSTED",

@@ -121,7 +121,7 @@ async function callWechat(deps: SendDependencies, command: SendCommand, record: 
   // Store errors from here on propagate: the lease then expires and a retry asks WeChat again with the same key.
   // The campaign counts the outcome before the record turns final, in the same write as `counted`: a crash between
   // the two can only count it twice (reconciliation corrects that), never leave it uncounted.
-  const campaign = await countFirst(deps, command.campaignId, outcomeTally("SENT"));
+  const campaign = await countFirst(deps, command, record, outcomeTally("SENT"));
   const change = await deps.ledger.markSent(command, couponId, deps.clock(), { counted: campaign !== undefined });
   await reconcileIfDone(deps, campaign);
   return { status: "SENT", couponId, replayed: !change.changed, record: change.record };
@@ -135,7 +135,7 @@ async function settleFailure(
 ): Promise<SendOutcome> {
   const decision = decideAfterFailure(error, record.attempts);
   if (decision.action === "fail") {
-    const campaign = await countFirst(deps, command.campaignId, outcomeTally("FAILED", decision.code));
+    const campaign = await countFirst(deps, command, record, outcomeTally("FAILED", decision.code));
     const change = await deps.ledger.markFailed(command, decision, deps.clock(), { counted: campaign !== undefined });
     await reconcileIfDone(deps, campaign);
     return replayOrFresh(change.record, !change.changed);
@@ -168,13 +168,27 @@ function replayOrFresh(record: SendRecord, replayed: boolean): SendOutcome {
   };
 }
 
-/** Counts an outcome for its campaign, if it has one: the counters after the update, or undefined. */
+/**
+ * Counts the outcome of the send `command` (holding `record`'s lease) for its campaign, if it has one: the counters
+ * after the update, or undefined. When the count fails the lease is dropped, so the retry need not wait it out.
+ */
 async function countFirst(
   deps: SendDependencies,
-  campaignId: string | undefined,
+  command: SendCommand,
+  record: SendRecord,
   tally: CampaignCounts,
 ): Promise<CampaignRecord | undefined> {
+  const { campaignId } = command;
   if (!campaignId) return undefined;
+  try {
+    return await addToCampaign(deps, campaignId, tally);
+  } catch (error) {
+    await deps.ledger.release(command, record.leaseUntil, deps.clock()).catch(() => false);
+    throw error;
+  }
+}
+
+function addToCampaign(deps: SendDependencies, campaignId: string, tally: CampaignCounts): Promise<CampaignRecord> {
   if (deps.countOutcome) return deps.countOutcome(campaignId, tally);
   return deps.campaigns.recordOutcomes(campaignId, tally, deps.clock());
 }
@@ -182,7 +196,7 @@ async function countFirst(
 /** A final record written before counting moved into markSent/markFailed: count it, then mark it counted. */
 async function countUncounted(deps: SendDependencies, record: SendRecord): Promise<void> {
   if (!record.campaignId || record.counted || record.state === "PENDING") return;
-  const campaign = await countFirst(deps, record.campaignId, outcomeTally(record.state, record.errorCode));
+  const campaign = await addToCampaign(deps, record.campaignId, outcomeTally(record.state, record.errorCode));
   await deps.ledger.markCounted(record, deps.clock());
   await reconcileIfDone(deps, campaign);
 }

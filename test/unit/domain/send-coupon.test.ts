@@ -2,14 +2,18 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-store.js";
 import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
 import { ConflictError } from "#shared/domain/errors.js";
-import { MAX_SEND_ATTEMPTS, RULE_LIMIT_RETRIES } from "#shared/domain/sends/failure-policy.js";
+import {
+  MAX_RATE_LIMITED_ATTEMPTS,
+  MAX_SEND_ATTEMPTS,
+  RULE_LIMIT_RETRIES,
+} from "#shared/domain/sends/failure-policy.js";
 import {
   type SendCommand,
   type SendDependencies,
   sendCoupon,
   sendRequestHash,
 } from "#shared/domain/sends/send-coupon.js";
-import { FakeCouponGateway, refused, unavailable } from "../../helpers/fake-coupon-gateway.js";
+import { FakeCouponGateway, rateLimited, refused, unavailable } from "../../helpers/fake-coupon-gateway.js";
 
 const command: SendCommand = {
   mchid: "1900000001",
@@ -122,6 +126,14 @@ describe("sendCoupon", () => {
     expect(gateway.calls).toBe(MAX_SEND_ATTEMPTS);
   });
 
+  it("allows 429s a larger budget (they did nothing on WeChat's side), and still ends", async () => {
+    for (let i = 0; i < MAX_RATE_LIMITED_ATTEMPTS; i++) gateway.failures.push(rateLimited());
+    let outcome = await sendCoupon(deps, command);
+    while (outcome.status === "RETRY") outcome = await sendCoupon(deps, command);
+    expect(outcome).toMatchObject({ status: "FAILED", code: "RETRIES_EXHAUSTED" });
+    expect(gateway.calls).toBe(MAX_RATE_LIMITED_ATTEMPTS);
+  });
+
   it("counts each campaign send once, including when a replay finds it uncounted", async () => {
     await deps.campaigns.create({
       id: "camp",
@@ -164,6 +176,26 @@ describe("campaign reconciliation", () => {
     expect(await deps.campaigns.get("c2")).toMatchObject({ sent: 2, state: "SENDING" });
     await sendCoupon(deps, { ...first, outRequestNo: "order-c2-2", openid: "o-2" });
     expect(await deps.campaigns.get("c2")).toMatchObject({ sent: 2, failed: 0, state: "COMPLETED", reconciled: true });
+  });
+
+  it("drops its lease when the count fails, so the retry goes ahead at once and counts once", async () => {
+    await deps.campaigns.create({
+      id: "c4",
+      requestHash: "h",
+      mchid: "m",
+      stockId: "s",
+      appid: "a",
+      total: 1,
+      ratePerSecond: 10,
+      createdAt: now,
+    });
+    deps.campaigns = crashingOnce(deps.campaigns, "recordOutcomes");
+    const send = { ...command, campaignId: "c4" };
+    await expect(sendCoupon(deps, send)).rejects.toThrow("process killed");
+    expect(await deps.ledger.get(send)).toMatchObject({ state: "PENDING", leaseUntil: 0 });
+    expect(await sendCoupon(deps, send)).toMatchObject({ status: "SENT", replayed: false });
+    expect(gateway.issued.size).toBe(1);
+    expect(await deps.campaigns.get("c4")).toMatchObject({ sent: 1, state: "COMPLETED" });
   });
 
   it("counts a final record that was never counted (written before counting moved into markSent)", async () => {
