@@ -27,7 +27,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { RunningSimulatorConfig } from "#local/simulator/types.js";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
-import { chinaTime, validStockBody } from "../helpers/local-stack-client.js";
+import { chinaTime, validStockBody } from "../helpers/stock-body.js";
 import { type ChildEmulators, type ChildSimulator, forkEmulators, forkSimulator } from "./stand-ins.js";
 
 export const THROUGHPUT_RATIO_TARGET = 0.6;

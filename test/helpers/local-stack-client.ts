@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "#local/stack/start-local-stack.js";
+import { validStockBody } from "./stock-body.js";
 
 /** Starts the whole local stack in a fresh temp folder, quiet, with WeChat's notification retries compressed. */
 export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<LocalStack> {
@@ -37,41 +38,7 @@ export async function callApi<T = Record<string, unknown>>(
   return { status: response.status, body: (text ? JSON.parse(text) : {}) as T, headers: response.headers };
 }
 
-/** RFC 3339 in China time, as WeChat writes it. */
-export function chinaTime(epochMs: number): string {
-  const shifted = new Date(epochMs + 8 * 3_600_000).toISOString().slice(0, 19);
-  return `${shifted}+08:00`;
-}
-
-/** A create-stock body that satisfies every rule of spec §3 (R1–R15). */
-export function validStockBody(
-  outRequestNo: string,
-  mchid: string,
-  overrides: { maxCoupons?: number; perUser?: number } = {},
-) {
-  const now = Date.now();
-  const maxCoupons = overrides.maxCoupons ?? 100_000;
-  return {
-    stock_name: "新客立减",
-    comment: "wxcoupon test",
-    available_begin_time: chinaTime(now + 1_000),
-    available_end_time: chinaTime(now + 30 * 86_400_000),
-    stock_use_rule: {
-      max_coupons: maxCoupons,
-      max_amount: maxCoupons * 100,
-      max_coupons_per_user: overrides.perUser ?? 5,
-      natural_person_limit: false,
-      prevent_api_abuse: false,
-    },
-    coupon_use_rule: {
-      fixed_normal_coupon: { coupon_amount: 100, transaction_minimum: 200 },
-      available_merchants: [mchid],
-    },
-    no_cash: false,
-    stock_type: "NORMAL" as const,
-    out_request_no: outRequestNo,
-  };
-}
+export { chinaTime, validStockBody } from "./stock-body.js";
 
 /** Creates and starts a stock through the API; returns its id. */
 export async function runningStock(
