@@ -13,13 +13,28 @@ import { MediaApi } from "./favor/media.js";
 import { StocksApi } from "./favor/stocks.js";
 import type { CouponUseResource, ParsedNotification } from "./notify/notification.js";
 import { parseNotification } from "./notify/parse-notification.js";
-import { WechatPayHttpClient } from "./transport/http-client.js";
-import type { BackoffOptions } from "./transport/should-retry.js";
+import { WechatPayHttpClient, type WechatPayHttpClientOptions } from "./transport/http-client.js";
 
 /** WeChat Pay public key (public-key mode): its `PUB_KEY_ID_…` id and the key as PEM or KeyObject. */
 export type WechatpayPublicKeyOption = { id: string; pem: string } | { id: string; key: KeyObject };
 
-export interface WechatPayClientOptions {
+/** Transport settings passed through to the HTTP client (documented there). */
+const TRANSPORT_OPTIONS = [
+  "baseUrl",
+  "backupBaseUrl",
+  "timeoutMs",
+  "maxAttempts",
+  "retryRateLimited",
+  "backoff",
+  "nonce",
+  "sleep",
+  "random",
+  "fetch",
+  "userAgent",
+] as const;
+
+export interface WechatPayClientOptions
+  extends Pick<WechatPayHttpClientOptions, (typeof TRANSPORT_OPTIONS)[number] | "now"> {
   mchid: string;
   /** Serial of the merchant API certificate (goes into Authorization `serial_no`). */
   merchantSerialNo: string;
@@ -31,20 +46,6 @@ export interface WechatPayClientOptions {
   wechatpayPublicKey?: WechatpayPublicKeyOption;
   /** Platform certificates already known (PEM); in certificate mode more are downloaded when a serial is unknown. */
   platformCertificates?: string[];
-  baseUrl?: string;
-  backupBaseUrl?: string;
-  timeoutMs?: number;
-  maxAttempts?: number;
-  /** false: 429s are not retried inside the client (the caller rate-limits and retries). Default true. */
-  retryRateLimited?: boolean;
-  backoff?: Partial<BackoffOptions>;
-  /** Wall clock, ms. */
-  now?: () => number;
-  nonce?: () => string;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  fetch?: typeof fetch;
-  userAgent?: string;
 }
 
 export interface WechatPayClient {
@@ -142,19 +143,7 @@ export function createWechatPayClient(options: WechatPayClientOptions): WechatPa
     // The key we can verify goes in Wechatpay-Serial: WeChat then signs its answer with it (spec §5.5).
     wechatpaySerial: () => keys.knownSerials[0],
     now,
-    ...pick(options, [
-      "baseUrl",
-      "backupBaseUrl",
-      "timeoutMs",
-      "maxAttempts",
-      "retryRateLimited",
-      "backoff",
-      "nonce",
-      "sleep",
-      "random",
-      "fetch",
-      "userAgent",
-    ]),
+    ...pick(options, TRANSPORT_OPTIONS),
   });
   const context: FavorContext = { http, mchid: options.mchid, now };
   return {

@@ -42,6 +42,21 @@ function crashingOnce<T extends object>(target: T, method: keyof T): T {
     },
   });
 }
+/** A campaign of `total` recipients in the store, for counting tests. */
+async function campaignOf(id: string, total: number) {
+  const input = {
+    id,
+    requestHash: "h",
+    mchid: "m",
+    stockId: "s",
+    appid: "a",
+    total,
+    ratePerSecond: 10,
+    createdAt: now,
+  };
+  await deps.campaigns.create(input);
+}
+
 let gateway: FakeCouponGateway;
 let deps: SendDependencies;
 
@@ -135,16 +150,7 @@ describe("sendCoupon", () => {
   });
 
   it("counts each campaign send once, including when a replay finds it uncounted", async () => {
-    await deps.campaigns.create({
-      id: "camp",
-      requestHash: "h",
-      mchid: "m",
-      stockId: "s",
-      appid: "a",
-      total: 2,
-      ratePerSecond: 10,
-      createdAt: now,
-    });
+    await campaignOf("camp", 2);
     const send = { ...command, campaignId: "camp" };
     await sendCoupon(deps, send);
     await sendCoupon(deps, send);
@@ -157,16 +163,7 @@ describe("sendCoupon", () => {
 
 describe("campaign reconciliation", () => {
   it("corrects a double count left by a crash between counting and recording the send final", async () => {
-    await deps.campaigns.create({
-      id: "c2",
-      requestHash: "h",
-      mchid: "m",
-      stockId: "s",
-      appid: "a",
-      total: 2,
-      ratePerSecond: 10,
-      createdAt: now,
-    });
+    await campaignOf("c2", 2);
     deps.ledger = crashingOnce(deps.ledger, "markSent");
     const first = { ...command, campaignId: "c2" };
     await expect(sendCoupon(deps, first)).rejects.toThrow("process killed");
@@ -179,16 +176,7 @@ describe("campaign reconciliation", () => {
   });
 
   it("drops its lease when the count fails, so the retry goes ahead at once and counts once", async () => {
-    await deps.campaigns.create({
-      id: "c4",
-      requestHash: "h",
-      mchid: "m",
-      stockId: "s",
-      appid: "a",
-      total: 1,
-      ratePerSecond: 10,
-      createdAt: now,
-    });
+    await campaignOf("c4", 1);
     deps.campaigns = crashingOnce(deps.campaigns, "recordOutcomes");
     const send = { ...command, campaignId: "c4" };
     await expect(sendCoupon(deps, send)).rejects.toThrow("process killed");
@@ -199,16 +187,7 @@ describe("campaign reconciliation", () => {
   });
 
   it("counts a final record that was never counted (written before counting moved into markSent)", async () => {
-    await deps.campaigns.create({
-      id: "c3",
-      requestHash: "h",
-      mchid: "m",
-      stockId: "s",
-      appid: "a",
-      total: 1,
-      ratePerSecond: 10,
-      createdAt: now,
-    });
+    await campaignOf("c3", 1);
     const send = { ...command, campaignId: "c3" };
     // As an older worker left it: final, not counted.
     await deps.ledger.claim({ ...send, requestHash: sendRequestHash(send), createdAt: now });
