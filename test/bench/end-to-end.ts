@@ -1,14 +1,18 @@
 /**
  * End to end through the local stack, beside the raw client calling the simulator directly, in one run:
  *
- *   npx tsx test/bench/end-to-end.ts [--coupons 3000] [--worker-concurrency 8] [--raw-concurrency 80] [--json]
+ *   npx tsx test/bench/end-to-end.ts [--coupons 6000] [--worker-concurrency 8] [--raw-concurrency 80] [--json]
  *
  * Layout (2 extra processes, so CPU can be attributed):
  * - raw:   this process runs `createWechatPayClient` and sends N coupons, `rawConcurrency` at a time, to a fresh
- *          simulator in a child process.
- * - stack: a fresh simulator in one child, the AWS stand-ins (dynalite, fauxqs, fake Secrets Manager) in another, and
- *          the real handlers in this process behind `startLocalStack`'s HTTP gateway and SQS poller. One
- *          `POST /campaigns` of N openids, then `GET /campaigns/{id}` every 100 ms until COMPLETED.
+ *          simulator in a child process: once with the simulator enforcing WeChat's rate limits (500 sends/s per
+ *          merchant), the baseline of the throughput ratio, and once with every limit off (what this machine does
+ *          unthrottled).
+ * - stack: a fresh simulator enforcing WeChat's limits in one child, the AWS stand-ins (dynalite, fauxqs, fake Secrets
+ *          Manager) in another, and the real handlers in this process behind `startLocalStack`'s HTTP gateway and SQS
+ *          poller, at the service's default rate (400/s). One `POST /campaigns` of N openids, then
+ *          `GET /campaigns/{id}` every 100 ms until COMPLETED. Afterwards a second campaign runs under the V8 sampling
+ *          profiler to show where the process's time goes.
  * - CPU:   `process.cpuUsage()` of this process across POST → COMPLETED ÷ N = the service's own code (handlers, AWS SDK,
  *          WeChat client, logger) plus the local API Gateway / SQS event-source glue and the bench's status polls;
  *          the simulator's and the stand-ins' CPU are measured in their children and reported apart. Compared with one
@@ -28,6 +32,7 @@ import { pathToFileURL } from "node:url";
 import type { RunningSimulatorConfig } from "#local/simulator/types.js";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
 import { chinaTime, validStockBody } from "../helpers/stock-body.js";
+import { type CpuCategory, profileCpu } from "./cpu-profile.js";
 import { type ChildEmulators, type ChildSimulator, forkEmulators, forkSimulator } from "./stand-ins.js";
 
 export const THROUGHPUT_RATIO_TARGET = 0.6;
@@ -35,13 +40,20 @@ export const CPU_RATIO_TARGET = 2;
 export const NOTIFY_P99_TARGET_MS = 50;
 /** The service's ceiling on rate_per_second and SEND_RATE_PER_SECOND (WeChat's send limit per merchant). */
 export const SERVICE_RATE_CAP = 500;
+/** The service's default SEND_RATE_PER_SECOND: 80 % of WeChat's limit, the headroom the design recommends. */
+export const SERVICE_DEFAULT_RATE = 400;
 
 export interface EndToEndOptions {
-  /** Coupons per measured run (raw and stack). Default 3,000 (a campaign takes at most 10,000 openids). */
+  /**
+   * Coupons per measured run (raw and stack). Default 6,000: long enough that the simulator's one-second windows
+   * partly used at the start and end of a run move the rate-limited raw figure by a few % only (a campaign takes at
+   * most 10,000 openids).
+   */
   coupons?: number;
   /** Send batches in flight in the stack (event source mapping concurrency). Default 8. */
   workerConcurrency?: number;
-  /** The stack's SEND_RATE_PER_SECOND and the campaign's rate_per_second (the service caps both at 500). */
+  /** The stack's SEND_RATE_PER_SECOND and the campaign's rate_per_second (default 400, the service's default; the
+   * service caps both at 500). */
   sendRatePerSecond?: number;
   /** Sends in flight in the raw baseline. Default workerConcurrency × 10 (the stack's batch size). */
   rawConcurrency?: number;
@@ -64,9 +76,19 @@ export interface ThroughputFigure {
   simulatorCpuMsPerCoupon: number;
 }
 
+export interface RawFigure extends ThroughputFigure {
+  concurrency: number;
+  wechatLimits: boolean;
+  /** Send requests on the wire ÷ coupons (above 1: 429 answers, retried). */
+  attemptsPerCoupon: number;
+}
+
 export interface EndToEndResult {
   node: string;
-  raw: ThroughputFigure & { concurrency: number };
+  /** The raw client against a simulator enforcing WeChat's rate limits, as the stack's is. */
+  raw: RawFigure;
+  /** The raw client against a simulator with every rate limit off: how fast this machine sends when nothing throttles. */
+  rawUnthrottled: RawFigure;
   stack: ThroughputFigure & {
     workerConcurrency: number;
     ratePerSecond: number;
@@ -75,17 +97,30 @@ export interface EndToEndResult {
     standInsCpuMsPerCoupon: number;
     /** Outgoing requests of the bench process during the campaign ÷ coupons, by destination. */
     callsPerCoupon: { dynamodb: number; sqs: number; wechat: number; api: number; other: number };
+    /** AWS requests ÷ coupons by operation (ReceiveMessage and DeleteMessageBatch are Lambda's event source's). */
+    awsOperationsPerCoupon: Record<string, number>;
+    /**
+     * Where this process's time goes while it sends a campaign: shares of a V8 sampling profile's busy samples, from a
+     * second, profiled campaign (the profiler slows the process, so the measured one runs without it).
+     */
+    cpuShareByCategory: Record<CpuCategory, number>;
   };
-  /** stack.perSecond ÷ raw.perSecond. */
+  /** stack.perSecond ÷ raw.perSecond, both against WeChat's limits. */
   throughputRatio: number;
-  /** The service rate cap (500/s) ÷ raw.perSecond: the highest ratio the stack could reach by design. */
-  ratioCeilingFromRateCap: number;
-  /** stack.perSecond ÷ min(raw.perSecond, 500): against a raw client held to WeChat's 500/s per merchant. */
-  ratioAgainstRateCappedRaw: number;
+  /** stack.perSecond ÷ rawUnthrottled.perSecond. */
+  unthrottledRatio: number;
+  /** The stack's rate ÷ rawUnthrottled.perSecond: the highest unthrottledRatio the stack can reach. */
+  unthrottledRatioCeiling: number;
   rsa: { signMs: number; verifyMs: number; signPlusVerifyMs: number };
   /** stack.processCpuMsPerCoupon ÷ rsa.signPlusVerifyMs. */
   cpuRatio: number;
-  /** raw.processCpuMsPerCoupon ÷ rsa.signPlusVerifyMs: the bare client on the same scale. */
+  /**
+   * The part of stack.processCpuMsPerCoupon the profile puts in the repository's own files (shared/, functions/) and
+   * the node:crypto calls they make (signing, verifying, hashing): the service's code without the AWS SDK, the HTTP
+   * stacks, GC and the local glue. An estimate: the profile samples wall time on the main thread.
+   */
+  ownCodeCpuMsPerCoupon: number;
+  /** rawUnthrottled.processCpuMsPerCoupon ÷ rsa.signPlusVerifyMs: the bare client on the same scale. */
   rawCpuRatio: number;
   notify: {
     sequential: number;
@@ -107,13 +142,18 @@ const cpuMs = () => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Counts this process's outgoing HTTP requests (node:http and fetch) by `host:port` until `stop()`. */
+/**
+ * Counts this process's outgoing HTTP requests (node:http and fetch) by `host:port` until `stop()`; AWS calls are also
+ * counted by operation, under `op:<X-Amz-Target>` (e.g. `op:DynamoDB_20120810.PutItem`).
+ */
 function countRequests(): { stop(): Map<string, number> } {
   const counts = new Map<string, number>();
-  const add = (hostPort: string) => counts.set(hostPort, (counts.get(hostPort) ?? 0) + 1);
+  const add = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
   const onHttp = (message: unknown) => {
     const request = (message as { request: { getHeader(name: string): unknown } }).request;
     add(String(request.getHeader("host") ?? ""));
+    const target = request.getHeader("x-amz-target");
+    if (target) add(`op:${target}`);
   };
   const onFetch = (message: unknown) => add(new URL((message as { request: { origin: string } }).request.origin).host);
   diagnostics.subscribe("http.client.request.start", onHttp);
@@ -160,17 +200,23 @@ function rsaCost(config: RunningSimulatorConfig): EndToEndResult["rsa"] {
 
 // --- raw baseline -------------------------------------------------------------------------------------------------
 
+/**
+ * The raw client sends `coupons` coupons straight to a fresh simulator, `concurrency` at a time. Under WeChat's limits
+ * a send the client gives up on after its own 429 retries is sent again with the same out_request_no, as a merchant's
+ * loop would, until every coupon is out.
+ */
 async function rawBaseline(
   work: string,
-  coupons: number,
-  concurrency: number,
+  run: { coupons: number; concurrency: number; wechatLimits: boolean },
   log: (line: string) => void,
-): Promise<{ figure: EndToEndResult["raw"]; rsa: EndToEndResult["rsa"] }> {
+): Promise<{ figure: RawFigure; rsa: EndToEndResult["rsa"] }> {
+  const { coupons, concurrency, wechatLimits } = run;
   let sim: ChildSimulator | undefined;
   try {
-    sim = await forkSimulator(join(work, "raw-simulator"));
+    sim = await forkSimulator(join(work, `raw-simulator-${wechatLimits ? "limited" : "unlimited"}`), { wechatLimits });
     const config = sim.simulator.config;
     const { createWechatPayClient } = await import("#shared/wechatpay/client.js");
+    const { WechatPayApiError } = await import("#shared/wechatpay/errors.js");
     const client = createWechatPayClient({
       mchid: config.mchid,
       merchantSerialNo: config.merchant_serial_no,
@@ -186,24 +232,37 @@ async function rawBaseline(
     await sleep(1_100); // the stock's begin time is one second ahead
     await client.stocks.start(stock_id);
     const send = (prefix: string) => async (i: number) => {
-      await client.coupons.send(`o${prefix}${i}`, { stock_id, out_request_no: `${prefix}${i}`, appid: config.appid });
+      const body = { stock_id, out_request_no: `${prefix}${i}`, appid: config.appid };
+      for (;;) {
+        try {
+          await client.coupons.send(`o${prefix}${i}`, body);
+          return;
+        } catch (error) {
+          if (!(error instanceof WechatPayApiError && error.statusCode === 429)) throw error;
+        }
+      }
     };
     await pool(Math.min(200, coupons), concurrency, send("rawwarm")); // connections, JIT
-    log(`raw: sending ${coupons} coupons, ${concurrency} in flight`);
+    await sleep(1_000); // a fresh rate window
+    log(`raw: sending ${coupons} coupons, ${concurrency} in flight, WeChat's limits ${wechatLimits ? "on" : "off"}`);
     const simCpu0 = await sim.child.cpuMs();
+    const requests = countRequests();
     const cpu0 = cpuMs();
     const t0 = performance.now();
     await pool(coupons, concurrency, send("raw"));
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuMs() - cpu0;
+    const attempts = requests.stop().get(new URL(sim.simulator.url).host) ?? 0;
     const simCpu = (await sim.child.cpuMs()) - simCpu0;
     const rsa = rsaCost(config);
     return {
       figure: {
         coupons,
         concurrency,
+        wechatLimits,
         seconds,
         perSecond: coupons / seconds,
+        attemptsPerCoupon: attempts / coupons,
         processCpuMsPerCoupon: cpu / coupons,
         simulatorCpuMsPerCoupon: simCpu / coupons,
       },
@@ -381,7 +440,7 @@ async function stackRun(
   let aws: ChildEmulators | undefined;
   let stack: LocalStack | undefined;
   try {
-    sim = await forkSimulator(join(work, "stack-simulator"));
+    sim = await forkSimulator(join(work, "stack-simulator"), { wechatLimits: true });
     const config = sim.simulator.config;
     const secret = formatMerchantSecret({
       mchid: config.mchid,
@@ -405,7 +464,7 @@ async function stackRun(
       stack,
       "POST",
       "/stocks",
-      validStockBody(`E2E${Date.now()}`, stack.mchid, { maxCoupons: options.coupons * 2 }),
+      validStockBody(`E2E${Date.now()}`, stack.mchid, { maxCoupons: options.coupons * 3 }),
     );
     if (created.status !== 201) throw new Error(`create stock: ${created.status} ${JSON.stringify(created.body)}`);
     const stockId = created.body.stock_id;
@@ -441,13 +500,31 @@ async function stackRun(
       api: hostOf(stack.apiUrl),
     };
     const callsPerCoupon = { dynamodb: 0, sqs: 0, wechat: 0, api: 0, other: 0 };
+    const awsOperationsPerCoupon: Record<string, number> = {};
     for (const [host, n] of counts) {
+      if (host.startsWith("op:")) {
+        awsOperationsPerCoupon[
+          host
+            .slice(3)
+            .replace(/^DynamoDB_20120810\./, "")
+            .replace(/^AmazonSQS\./, "")
+        ] = n / options.coupons;
+        continue;
+      }
       const name = (Object.keys(destinations) as (keyof typeof destinations)[]).find((k) => destinations[k] === host);
       callsPerCoupon[name ?? "other"] += n / options.coupons;
     }
 
     log(`notify: ${options.notifySequential} sequential, ${options.notifyConcurrent} at ${options.notifyConcurrency}`);
     const notify = await notifyBench(stack, stockId, aws, options);
+    // Last: a process that has run the profiler stays slower afterwards.
+    log("stack: a second campaign under the CPU profiler");
+    const profile = await profileCpu();
+    const profiled = Array.from({ length: Math.min(options.coupons, 2_000) }, (_, i) => `oprof-${i}`);
+    await runCampaign(stack, stockId, profiled, options.sendRatePerSecond);
+    const byCategory = await profile.stop();
+    const busy = Object.values(byCategory).reduce((a, b) => a + b, 0);
+
     return {
       stack: {
         coupons: options.coupons,
@@ -461,6 +538,10 @@ async function stackRun(
         sent: done.sent,
         failed: done.failed,
         callsPerCoupon,
+        awsOperationsPerCoupon,
+        cpuShareByCategory: Object.fromEntries(
+          Object.entries(byCategory).map(([k, ms]) => [k, busy > 0 ? ms / busy : 0]),
+        ) as Record<CpuCategory, number>,
       },
       notify,
     };
@@ -477,9 +558,9 @@ export async function runEndToEndBench(options: EndToEndOptions = {}): Promise<E
   const log = options.log ?? (() => {});
   const workerConcurrency = options.workerConcurrency ?? 8;
   const resolved = {
-    coupons: options.coupons ?? 3_000,
+    coupons: options.coupons ?? 6_000,
     workerConcurrency,
-    sendRatePerSecond: options.sendRatePerSecond ?? 500,
+    sendRatePerSecond: options.sendRatePerSecond ?? SERVICE_DEFAULT_RATE,
     notifySequential: options.notifySequential ?? 500,
     notifyConcurrent: options.notifyConcurrent ?? 1_000,
     notifyConcurrency: options.notifyConcurrency ?? 16,
@@ -488,18 +569,24 @@ export async function runEndToEndBench(options: EndToEndOptions = {}): Promise<E
   const rawConcurrency = options.rawConcurrency ?? workerConcurrency * 10;
   const work = mkdtempSync(join(tmpdir(), "wxcoupon-e2e-bench-"));
   try {
-    const { figure: raw, rsa } = await rawBaseline(work, resolved.coupons, rawConcurrency, log);
+    const run = { coupons: resolved.coupons, concurrency: rawConcurrency };
+    const { figure: rawUnthrottled, rsa } = await rawBaseline(work, { ...run, wechatLimits: false }, log);
+    const { figure: raw } = await rawBaseline(work, { ...run, wechatLimits: true }, log);
     const { stack, notify } = await stackRun(work, resolved, log);
     return {
       node: process.version,
       raw,
+      rawUnthrottled,
       stack,
       throughputRatio: stack.perSecond / raw.perSecond,
-      ratioCeilingFromRateCap: Math.min(1, SERVICE_RATE_CAP / raw.perSecond),
-      ratioAgainstRateCappedRaw: stack.perSecond / Math.min(raw.perSecond, SERVICE_RATE_CAP),
+      unthrottledRatio: stack.perSecond / rawUnthrottled.perSecond,
+      unthrottledRatioCeiling: Math.min(1, resolved.sendRatePerSecond / rawUnthrottled.perSecond),
       rsa,
       cpuRatio: stack.processCpuMsPerCoupon / rsa.signPlusVerifyMs,
-      rawCpuRatio: raw.processCpuMsPerCoupon / rsa.signPlusVerifyMs,
+      ownCodeCpuMsPerCoupon:
+        stack.processCpuMsPerCoupon *
+        (stack.cpuShareByCategory["service code"] + stack.cpuShareByCategory["node:crypto"]),
+      rawCpuRatio: rawUnthrottled.processCpuMsPerCoupon / rsa.signPlusVerifyMs,
       notify,
     };
   } finally {
@@ -515,14 +602,22 @@ export function formatEndToEndBench(r: EndToEndResult): string {
   return [
     `end to end (node ${r.node}; simulator and AWS stand-ins in child processes, handlers in this one)`,
     "",
-    `  raw client → simulator   ${r.raw.coupons} coupons, ${r.raw.concurrency} in flight: ${f1(r.raw.perSecond)} coupons/s (${f2(r.raw.seconds)} s)`,
-    `                           client CPU ${f2(r.raw.processCpuMsPerCoupon)} ms/coupon, simulator CPU ${f2(r.raw.simulatorCpuMsPerCoupon)} ms/coupon`,
-    `  local stack campaign     ${r.stack.coupons} openids, worker concurrency ${r.stack.workerConcurrency}, rate ${r.stack.ratePerSecond}/s: ${f1(r.stack.perSecond)} coupons/s (${f2(r.stack.seconds)} s, sent ${r.stack.sent}, failed ${r.stack.failed})`,
-    `  throughput ratio         ${f2(r.throughputRatio)} (target ≥ ${THROUGHPUT_RATIO_TARGET}) ${mark(r.throughputRatio >= THROUGHPUT_RATIO_TARGET)}   [the service's ${SERVICE_RATE_CAP}/s cap alone allows ≤ ${f2(r.ratioCeilingFromRateCap)}; against a raw client held to ${SERVICE_RATE_CAP}/s: ${f2(r.ratioAgainstRateCappedRaw)}]`,
+    `  raw client → simulator   ${r.raw.coupons} coupons, ${r.raw.concurrency} in flight, WeChat's rate limits: ${f1(r.raw.perSecond)} coupons/s (${f2(r.raw.seconds)} s, ${f2(r.raw.attemptsPerCoupon)} requests/coupon)`,
+    `  raw client, no limits    ${f1(r.rawUnthrottled.perSecond)} coupons/s (${f2(r.rawUnthrottled.seconds)} s); client CPU ${f2(r.rawUnthrottled.processCpuMsPerCoupon)} ms/coupon, simulator CPU ${f2(r.rawUnthrottled.simulatorCpuMsPerCoupon)} ms/coupon`,
+    `  local stack campaign     ${r.stack.coupons} openids, worker concurrency ${r.stack.workerConcurrency}, rate ${r.stack.ratePerSecond}/s, WeChat's rate limits: ${f1(r.stack.perSecond)} coupons/s (${f2(r.stack.seconds)} s, sent ${r.stack.sent}, failed ${r.stack.failed})`,
+    `  throughput ratio         ${f2(r.throughputRatio)} (target ≥ ${THROUGHPUT_RATIO_TARGET}) ${mark(r.throughputRatio >= THROUGHPUT_RATIO_TARGET)}   [÷ the raw client with no limits: ${f2(r.unthrottledRatio)}, at most ${f2(r.unthrottledRatioCeiling)} at the stack's ${r.stack.ratePerSecond}/s]`,
     `  service CPU / coupon     ${f2(r.stack.processCpuMsPerCoupon)} ms = ${f2(r.cpuRatio)} × (sign ${f2(r.rsa.signMs)} + verify ${f2(r.rsa.verifyMs)} ms) (target ≤ ${CPU_RATIO_TARGET}×) ${mark(r.cpuRatio <= CPU_RATIO_TARGET)}`,
     `                           (handlers + AWS SDK + WeChat client + local gateway/poller glue + status polls; apart: simulator ${f2(r.stack.simulatorCpuMsPerCoupon)} ms, dynalite/fauxqs/secrets ${f2(r.stack.standInsCpuMsPerCoupon)} ms)`,
-    `                           raw client on the same scale: ${f2(r.raw.processCpuMsPerCoupon)} ms = ${f2(r.rawCpuRatio)} ×`,
+    `                           raw client on the same scale: ${f2(r.rawUnthrottled.processCpuMsPerCoupon)} ms = ${f2(r.rawCpuRatio)} ×`,
+    `  where it goes (profile)  ${Object.entries(r.stack.cpuShareByCategory)
+      .map(([k, share]) => `${k} ${(share * 100).toFixed(0)}%`)
+      .join(", ")}`,
+    `                           service code + its node:crypto calls ≈ ${f2(r.ownCodeCpuMsPerCoupon)} ms = ${f2(r.ownCodeCpuMsPerCoupon / r.rsa.signPlusVerifyMs)} × (sign + verify)`,
     `  requests per coupon      DynamoDB ${f2(r.stack.callsPerCoupon.dynamodb)}, SQS ${f2(r.stack.callsPerCoupon.sqs)}, WeChat ${f2(r.stack.callsPerCoupon.wechat)}, status polls ${f2(r.stack.callsPerCoupon.api)}, other ${f2(r.stack.callsPerCoupon.other)}`,
+    `  AWS operations / coupon  ${Object.entries(r.stack.awsOperationsPerCoupon)
+      .sort(([, a], [, b]) => b - a)
+      .map(([op, n]) => `${op} ${f2(n)}`)
+      .join(", ")}`,
     `  notify ack latency       ${r.notify.sequential} sequential: p50 ${f1(r.notify.p50Ms)} ms, p99 ${f1(r.notify.p99Ms)} ms, max ${f1(r.notify.maxMs)} ms (target p99 < ${NOTIFY_P99_TARGET_MS} ms) ${mark(r.notify.p99Ms < NOTIFY_P99_TARGET_MS)}`,
     `  notify throughput        ${r.notify.concurrent} at ${r.notify.concurrency} in flight: ${f1(r.notify.perSecond)} notifications/s (handler process CPU ${f2(r.notify.processCpuMsPerNotification)} ms, stand-ins ${f2(r.notify.standInsCpuMsPerNotification)} ms each; non-204 answers: ${r.notify.failures})`,
   ].join("\n");

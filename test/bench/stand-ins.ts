@@ -11,7 +11,7 @@ import type { RunningSimulator, RunningSimulatorConfig } from "#local/simulator/
 import type { EmulatorEnv, Emulators } from "#local/stack/emulators.js";
 
 type Request =
-  | { kind: "start-simulator"; stateDir: string }
+  | { kind: "start-simulator"; stateDir: string; wechatLimits: boolean }
   | { kind: "start-emulators"; dataDir: string; secrets: Record<string, string> }
   | { kind: "cpu" }
   | { kind: "stop" };
@@ -84,13 +84,15 @@ export interface ChildSimulator {
 }
 
 /**
- * A fresh simulator (public-key mode) in a child process, with its send rate limit and per-endpoint limits off so they
- * never throttle a bench, and WeChat's notification retries compressed. Keys are read back from `stateDir`.
+ * A fresh simulator (public-key mode) in a child process, with WeChat's notification retries compressed. With
+ * `wechatLimits` it enforces WeChat's rate limits (500 sends/s per merchant, the per-endpoint limits) as WeChat does;
+ * without, they are off, to measure how fast a client can go when nothing throttles it. Keys are read back from
+ * `stateDir`.
  */
-export async function forkSimulator(stateDir: string): Promise<ChildSimulator> {
+export async function forkSimulator(stateDir: string, options: { wechatLimits: boolean }): Promise<ChildSimulator> {
   const child = BenchChild.start();
   try {
-    const ready = await child.ask({ kind: "start-simulator", stateDir });
+    const ready = await child.ask({ kind: "start-simulator", stateDir, wechatLimits: options.wechatLimits });
     if (ready.kind !== "ready" || !ready.url) throw new Error("simulator child did not start");
     const { prepareKeys } = await import("#local/simulator/keys.js");
     const prepared = await prepareKeys(stateDir, "public_key");
@@ -177,8 +179,7 @@ async function serve(): Promise<void> {
             port: 0,
             stateDir: request.stateDir,
             mode: "public_key",
-            sendRateLimitPerSecond: 1_000_000,
-            endpointRateLimits: false,
+            ...(request.wechatLimits ? {} : { sendRateLimitPerSecond: 1_000_000, endpointRateLimits: false }),
             notifyRetryDelaysMs: [200, 400, 800, 1_600],
           });
           stops.push(() => sim.stop());

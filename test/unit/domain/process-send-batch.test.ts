@@ -129,7 +129,7 @@ describe("processSendBatch", () => {
     const result = await processSendBatch(deps, batch);
     expect(result.failures[0]).toMatchObject({ reason: "FREQUENCY_LIMITED" });
     expect(result.failures[0]!.delaySeconds).toBeGreaterThanOrEqual(2);
-    expect(deps.governor.factor(`campaign:${campaign.id}`)).toBe(0.5);
+    expect(deps.governor.factor(`campaign:${campaign.id}`)).toBe(0.7);
   });
 
   it("records final refusals in the campaign's failures by code", async () => {
