@@ -1,4 +1,5 @@
 import type { KeyObject } from "node:crypto";
+import { readHeader } from "./auth/headers.js";
 import { readSignedMessage, verifySignedMessage } from "./auth/signed-message.js";
 import type { VerificationKeySource } from "./auth/wechatpay-verifier.js";
 import { decryptAeadAesGcm } from "./crypto/aead-aes-gcm.js";
@@ -97,16 +98,12 @@ export async function downloadPlatformCertificates(
     keyFor: (serial) => options.knownKeys?.keyFor(serial) ?? downloaded.get(serial.toUpperCase()),
   };
   const bootstrap = (options.knownKeys?.knownSerials?.length ?? 0) === 0;
-  const signer = bootstrap ? safeSerial(response.headers) : undefined;
+  const signer = bootstrap ? readHeader(response.headers, "Wechatpay-Serial") : undefined;
   if (!bootstrap || (signer !== undefined && keys.keyFor(signer))) {
     const signed = readSignedMessage(response.headers, response.rawBody);
     await verifySignedMessage(signed, keys, Math.floor((options.now ?? Date.now)() / 1000));
   }
   return certificates;
-}
-
-function safeSerial(headers: Headers): string | undefined {
-  return headers.get("Wechatpay-Serial") ?? undefined;
 }
 
 /** A `downloadCertificates` function for WechatpayVerificationKeys: serial → public key of each certificate. */

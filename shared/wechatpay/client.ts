@@ -29,7 +29,7 @@ const TRANSPORT_OPTIONS = [
   "nonce",
   "sleep",
   "random",
-  "fetch",
+  "send",
   "userAgent",
 ] as const;
 

@@ -4,6 +4,7 @@ import { startSimulator } from "#local/simulator/index.js";
 import type { RunningSimulator, SimulatorMode } from "#local/simulator/types.js";
 import { createWechatPayClient, type WechatPayClient } from "#shared/wechatpay/client.js";
 import { SignatureVerificationError, WechatPayApiError } from "#shared/wechatpay/errors.js";
+import { type HttpExchange, nodeHttpSend } from "#shared/wechatpay/transport/node-http-send.js";
 import { chinaTime } from "../helpers/local-stack-client.js";
 
 /** The smallest valid PNG (1×1). */
@@ -157,25 +158,27 @@ describe("the simulator refuses what the client did not sign", () => {
   });
   afterAll(async () => sim?.stop());
 
-  const tampering: [string, (init: RequestInit & { headers: Headers }) => void][] = [
+  const tampering: [string, (exchange: HttpExchange) => void][] = [
     [
       "a tampered signature",
-      (init) =>
-        init.headers.set(
-          "authorization",
-          init.headers.get("authorization")!.replace(/signature="(.)/, 'signature="A$1'),
-        ),
+      (exchange) => {
+        exchange.headers.Authorization = exchange.headers.Authorization!.replace(/signature="(.)/, 'signature="A$1');
+      },
     ],
-    ["a tampered body", (init) => (init.body = String(init.body).replace("tamper-1", "tamper-2"))],
+    [
+      "a tampered body",
+      (exchange) => {
+        exchange.body = Buffer.from(exchange.body!.toString("utf8").replace("tamper-1", "tamper-2"));
+      },
+    ],
     [
       "a stale timestamp",
-      (init) =>
-        init.headers.set(
-          "authorization",
-          init.headers
-            .get("authorization")!
-            .replace(/timestamp="\d+"/, `timestamp="${Math.floor(Date.now() / 1000) - 3_600}"`),
-        ),
+      (exchange) => {
+        exchange.headers.Authorization = exchange.headers.Authorization!.replace(
+          /timestamp="\d+"/,
+          `timestamp="${Math.floor(Date.now() / 1000) - 3_600}"`,
+        );
+      },
     ],
   ];
   it.each(tampering)("answers 401 SIGN_ERROR to %s", async (_name, tamper) => {
@@ -183,14 +186,13 @@ describe("the simulator refuses what the client did not sign", () => {
     let code = "";
     const client = clientFor(sim, "public_key", {
       maxAttempts: 1,
-      fetch: async (input, init) => {
-        const headers = new Headers(init?.headers);
-        const changed = { ...init, headers } as RequestInit & { headers: Headers };
+      send: async (exchange) => {
+        const changed = { ...exchange, headers: { ...exchange.headers } };
         tamper(changed);
-        const response = await fetch(input, changed);
-        status = response.status;
-        code = ((await response.clone().json()) as { code: string }).code;
-        return response;
+        const answer = await nodeHttpSend(changed);
+        status = answer.status;
+        code = (JSON.parse(answer.bytes.toString("utf8")) as { code: string }).code;
+        return answer;
       },
     });
     await expect(

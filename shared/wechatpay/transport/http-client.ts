@@ -7,6 +7,7 @@ import { generateNonce } from "../crypto/nonce.js";
 import { TransportError, WechatPayError } from "../errors.js";
 import { createApiError } from "./api-error.js";
 import { buildMultipartBody, type MultipartFile } from "./multipart.js";
+import { type HttpAnswer, type HttpSend, nodeHttpSend, type ResponseHeaders } from "./node-http-send.js";
 import { buildRequestUrl, canonicalUrl, onHost, type QueryValue } from "./request-url.js";
 import { type BackoffOptions, backoffDelayMs, shouldRetry } from "./should-retry.js";
 
@@ -39,7 +40,8 @@ export interface WechatPayHttpClientOptions {
   nonce?: () => string;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
-  fetch?: typeof fetch;
+  /** Puts one signed attempt on the wire (default: node:http(s) with kept-alive sockets). */
+  send?: HttpSend;
   userAgent?: string;
 }
 
@@ -62,7 +64,8 @@ export interface ApiRequest {
 
 export interface ApiResponse<T> {
   status: number;
-  headers: Headers;
+  /** Names in lower case. */
+  headers: ResponseHeaders;
   requestId: string | undefined;
   /** The body exactly as received (what the signature covers). */
   rawBody: string;
@@ -71,7 +74,7 @@ export interface ApiResponse<T> {
 
 export interface DownloadedFile {
   bytes: Buffer;
-  headers: Headers;
+  headers: ResponseHeaders;
   requestId: string | undefined;
 }
 
@@ -87,16 +90,10 @@ interface PreparedRequest {
   timeoutMs: number;
 }
 
-interface RawResponse {
-  status: number;
-  headers: Headers;
-  bytes: Buffer;
-}
-
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * WeChat Pay APIv3 over Node's fetch: signs every attempt, verifies every 2xx answer over its raw body, maps
+ * WeChat Pay APIv3 over HTTPS: signs every attempt, verifies every 2xx answer over its raw body, maps
  * non-2xx answers to WechatPayApiError, and retries idempotent requests with jittered back-off, failing over to
  * the backup domain when the host cannot be reached.
  *
@@ -112,7 +109,7 @@ export class WechatPayHttpClient {
   private readonly now: () => number;
   private readonly nonce: () => string;
   private readonly sleep: (ms: number) => Promise<void>;
-  private readonly fetchImpl: typeof fetch;
+  private readonly sendImpl: HttpSend;
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;
   private readonly backoff: BackoffOptions;
@@ -124,7 +121,7 @@ export class WechatPayHttpClient {
     this.now = options.now ?? Date.now;
     this.nonce = options.nonce ?? (() => generateNonce());
     this.sleep = options.sleep ?? defaultSleep;
-    this.fetchImpl = options.fetch ?? fetch;
+    this.sendImpl = options.send ?? nodeHttpSend;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
@@ -195,7 +192,7 @@ export class WechatPayHttpClient {
     return { ...common, body: undefined, contentType: undefined, signedBody: "" };
   }
 
-  private async execute(request: PreparedRequest): Promise<RawResponse> {
+  private async execute(request: PreparedRequest): Promise<HttpAnswer> {
     let url = request.url;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -213,7 +210,7 @@ export class WechatPayHttpClient {
     }
   }
 
-  private async attempt(request: PreparedRequest, url: URL): Promise<RawResponse> {
+  private async attempt(request: PreparedRequest, url: URL): Promise<HttpAnswer> {
     const raw = await this.send(request, url);
     const requestId = readHeader(raw.headers, "Request-ID");
     if (raw.status < 200 || raw.status >= 300) throw createApiError(raw.status, raw.bytes.toString("utf8"), requestId);
@@ -224,7 +221,7 @@ export class WechatPayHttpClient {
     return raw;
   }
 
-  private async send(request: PreparedRequest, url: URL): Promise<RawResponse> {
+  private async send(request: PreparedRequest, url: URL): Promise<HttpAnswer> {
     // Signed afresh per attempt (new timestamp and nonce) over the same body bytes.
     const authorization = await buildAuthorizationAsync(this.options.credentials, {
       method: request.method,
@@ -242,41 +239,19 @@ export class WechatPayHttpClient {
     const serial = this.options.wechatpaySerial?.();
     if (serial) headers["Wechatpay-Serial"] = serial;
 
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, request.timeoutMs);
     try {
-      const response = await this.fetchImpl(url, {
+      return await this.sendImpl({
         method: request.method,
+        url,
         headers,
-        ...(request.body ? { body: request.body } : {}),
-        signal: controller.signal,
-        redirect: "manual",
+        body: request.body,
+        timeoutMs: request.timeoutMs,
       });
-      const bytes = Buffer.from(await response.arrayBuffer());
-      return { status: response.status, headers: response.headers, bytes };
     } catch (error) {
-      const target = `${request.method} ${url.origin}${url.pathname}`;
-      if (timedOut) {
-        throw new TransportError(`${target}: no complete answer within ${request.timeoutMs} ms`, {
-          timedOut: true,
-          cause: error,
-        });
-      }
-      throw new TransportError(`${target}: ${describeNetworkError(error)}`, { cause: error });
-    } finally {
-      clearTimeout(timer);
+      if (error instanceof TransportError) throw error;
+      // An injected `send` that throws something else: still a transport failure, so the retry policy applies.
+      const message = error instanceof Error ? error.message : String(error);
+      throw new TransportError(`${request.method} ${url.origin}${url.pathname}: ${message}`, { cause: error });
     }
   }
-}
-
-/** "fetch failed" says nothing; the cause (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET…) does. */
-function describeNetworkError(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-  if (cause && typeof cause.code === "string") return `network error ${cause.code}`;
-  if (cause && typeof cause.message === "string") return `network error: ${cause.message}`;
-  return `network error: ${error instanceof Error ? error.message : String(error)}`;
 }

@@ -9,6 +9,7 @@ import {
   WechatPayHttpClient,
   type WechatPayHttpClientOptions,
 } from "#shared/wechatpay/transport/http-client.js";
+import { nodeHttpSend } from "#shared/wechatpay/transport/node-http-send.js";
 import { V5A_SEND_COUPON, V5B_LIST_STOCKS } from "../../fixtures/vectors/public-vectors.js";
 import {
   type FakeHandler,
@@ -345,6 +346,29 @@ describe("WechatPayHttpClient: timeouts, retries and failover", () => {
     expect(error).toBeInstanceOf(TransportError);
     expect((error as TransportError).message).toMatch(/ECONNREFUSED/);
     expect(server.requests).toHaveLength(0);
+  });
+
+  it("treats anything an injected send throws as a TransportError, so the retry policy applies", async () => {
+    const server = await serve(ok);
+    let calls = 0;
+    const { client } = clientFor(server, {
+      send: async (exchange) => {
+        calls++;
+        if (calls === 1) throw new Error("socket hang up");
+        return nodeHttpSend(exchange);
+      },
+    });
+    await client.request({ method: "GET", path: "/v3/x" });
+    expect(calls).toBe(2);
+    const refused = clientFor(server, {
+      maxAttempts: 1,
+      send: async () => {
+        throw new Error("socket hang up");
+      },
+    });
+    const error = await refused.client.request({ method: "GET", path: "/v3/x" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as Error).message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/v3\/x: socket hang up/);
   });
 
   it("retries a timed-out GET on the other host", async () => {
