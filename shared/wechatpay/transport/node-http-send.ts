@@ -24,9 +24,11 @@ export interface HttpAnswer {
 /** Sends one exchange; fails only with TransportError (`timedOut` when the time ran out). */
 export type HttpSend = (exchange: HttpExchange) => Promise<HttpAnswer>;
 
-// Kept-alive sockets, closed after 15 s idle: WeChat's idle timeout is not documented, and a socket it has already
-// closed costs a failed attempt (retried only when the request is idempotent).
-const AGENT_OPTIONS = { keepAlive: true, maxSockets: 256, timeout: 15_000 };
+// Kept-alive sockets, closed after 4 s idle (undici's default, which fetch used): WeChat's idle timeout is not
+// documented, and reusing a socket it, a NAT or a load balancer has closed costs a failed attempt, retried only when
+// the request is idempotent. No cap on sockets: time queued for one would count against the attempt's timeout; the
+// callers bound concurrency themselves (rate governor, batch size).
+const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000 };
 const agents = { http: new http.Agent(AGENT_OPTIONS), https: new https.Agent(AGENT_OPTIONS) };
 
 /**
@@ -41,6 +43,11 @@ export const nodeHttpSend: HttpSend = (exchange) =>
     const target = `${method} ${url.origin}${url.pathname}`;
     const secure = url.protocol === "https:";
     let settled = false;
+    let request: http.ClientRequest | undefined;
+    const timer = setTimeout(() => {
+      settle(new TransportError(`${target}: no complete answer within ${timeoutMs} ms`, { timedOut: true }));
+      request?.destroy();
+    }, timeoutMs);
     const settle = (error: TransportError | undefined, answer?: HttpAnswer) => {
       if (settled) return;
       settled = true;
@@ -49,30 +56,29 @@ export const nodeHttpSend: HttpSend = (exchange) =>
       else resolve(answer!);
     };
     const headers = body ? { ...exchange.headers, "Content-Length": String(body.length) } : exchange.headers;
-    const request = (secure ? https : http).request(
-      url,
-      { method, headers, agent: secure ? agents.https : agents.http },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () =>
-          settle(undefined, {
-            status: response.statusCode ?? 0,
-            headers: response.headers,
-            bytes: Buffer.concat(chunks),
-          }),
-        );
-        response.on("error", (error) => settle(networkError(target, error)));
-        // The socket closed before the body's end: no 'end' will come.
-        response.on("close", () => {
-          if (!response.complete) settle(new TransportError(`${target}: connection closed before the answer's end`));
-        });
-      },
-    );
-    const timer = setTimeout(() => {
-      settle(new TransportError(`${target}: no complete answer within ${timeoutMs} ms`, { timedOut: true }));
-      request.destroy();
-    }, timeoutMs);
+    try {
+      request = (secure ? https : http).request(url, { method, headers, agent: secure ? agents.https : agents.http });
+    } catch (error) {
+      // A header node refuses (CR/LF in a value): nothing went on the wire.
+      settle(networkError(target, error as Error));
+      return;
+    }
+    request.on("response", (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () =>
+        settle(undefined, {
+          status: response.statusCode ?? 0,
+          headers: response.headers,
+          bytes: Buffer.concat(chunks),
+        }),
+      );
+      response.on("error", (error) => settle(networkError(target, error)));
+      // The socket closed before the body's end: no 'end' will come.
+      response.on("close", () => {
+        if (!response.complete) settle(new TransportError(`${target}: connection closed before the answer's end`));
+      });
+    });
     request.on("error", (error) => settle(networkError(target, error)));
     request.end(body);
   });

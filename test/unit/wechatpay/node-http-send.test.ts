@@ -88,6 +88,21 @@ describe("nodeHttpSend", () => {
     );
   });
 
+  it("refuses a header value node will not send (CR/LF) as a TransportError, with nothing on the wire", async () => {
+    let requests = 0;
+    const server = await serve((_req, res) => {
+      requests++;
+      res.end("{}");
+    });
+    const error = await nodeHttpSend(
+      exchange(server.url, { headers: { "User-Agent": "evil\r\nX-Injected: 1" }, timeoutMs: 50 }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect((error as TransportError).timedOut).toBe(false);
+    await new Promise((r) => setTimeout(r, 80)); // past the timeout: its timer was cleared, nothing throws
+    expect(requests).toBe(0);
+  });
+
   it("names the network error's code", async () => {
     const server = await serve((_req, res) => res.end("{}"));
     const url = server.url;
