@@ -85,5 +85,12 @@ export {
   type WechatPayHttpClientOptions,
 } from "./transport/http-client.js";
 export { buildMultipartBody } from "./transport/multipart.js";
+export {
+  type HttpAnswer,
+  type HttpExchange,
+  type HttpSend,
+  nodeHttpSend,
+  type ResponseHeaders,
+} from "./transport/node-http-send.js";
 export { buildRequestUrl, canonicalUrl } from "./transport/request-url.js";
 export { backoffDelayMs, type RetryDecision, shouldRetry } from "./transport/should-retry.js";
