@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
 import { createDocumentClient } from "#shared/adapters/dynamodb/document-client.js";
 import { DynamoDbSendLedger } from "#shared/adapters/dynamodb/dynamodb-send-ledger.js";
 import { recipientOutRequestNo } from "#shared/domain/campaigns/campaign-keys.js";
 import type { SendRecord } from "#shared/domain/ports.js";
 import { callApi } from "./local-stack-client.js";
+import { queueDepth } from "./queue-depth.js";
 
 export interface CampaignView {
   campaign_id: string;
@@ -96,24 +97,10 @@ export interface CampaignAudit {
   problems: string[];
 }
 
-/** Messages waiting or in flight on the send queue and its DLQ. */
+/** Messages in any state (waiting, delayed, in flight) on the send queue and its DLQ. */
 export async function sendQueueDepths(stack: LocalStack): Promise<{ queue: number; deadLetters: number }> {
-  const depth = async (QueueUrl: string) => {
-    const { Attributes = {} } = await stack.emulators.sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl,
-        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-      }),
-    );
-    return (
-      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-      Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
-    );
-  };
-  return {
-    queue: await depth(stack.emulators.env.SEND_QUEUE_URL),
-    deadLetters: await depth(stack.emulators.env.SEND_DLQ_URL),
-  };
+  const { sqs, env } = stack.emulators;
+  return { queue: await queueDepth(sqs, env.SEND_QUEUE_URL), deadLetters: await queueDepth(sqs, env.SEND_DLQ_URL) };
 }
 
 /** The out_request_nos of the send messages in the DLQ (peeked: they become visible again at once). */

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { GetQueueAttributesCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeSendMessage } from "#shared/adapters/sqs/message-codec.js";
 import { auditCampaign, auditFaults, HEALTHY_AUDIT, waitForCampaign } from "../helpers/campaign-audit.js";
 import { callApi, runningStock } from "../helpers/local-stack-client.js";
+import { queueDepth } from "../helpers/queue-depth.js";
 import { couponsPerKey, duplicateCoupons } from "../helpers/simulator-control.js";
 import { deliverNotification, signatureHeaders, signedNotification } from "../helpers/wechat-notification.js";
 import { campaignTimeoutMs, SIZES } from "./support/scale.js";
@@ -140,14 +141,7 @@ describe("duplicates: one coupon per out_request_no however often it is asked fo
     const deadline = Date.now() + 60_000;
     let inQueue = Number.POSITIVE_INFINITY;
     while (Date.now() < deadline) {
-      const { Attributes = {} } = await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: queueUrl,
-          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        }),
-      );
-      inQueue =
-        Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+      inQueue = await queueDepth(sqs, queueUrl);
       if (inQueue === 0 && couponsPerKey(stack, keys).size === keys.length) break;
       await sleep(250);
     }

@@ -1,10 +1,10 @@
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ROUTES } from "#shared/http/routes.js";
 import { logger } from "#shared/observability/logger.js";
 import { callApi, runningStock, validStockBody } from "../helpers/local-stack-client.js";
+import { queueDepth } from "../helpers/queue-depth.js";
 import { deliverNotification, FORGERY_NAMES, forgedNotifications } from "../helpers/wechat-notification.js";
 import { type HostileRequest, hostileRequests, routeShape, type Templates } from "./support/hostile-requests.js";
 import { findLeaks, LogCapture } from "./support/log-capture.js";
@@ -54,12 +54,7 @@ async function stateSnapshot() {
   } finally {
     ddb.destroy();
   }
-  const { Attributes = {} } = await stack.emulators.sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: aws.SEND_QUEUE_URL,
-      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    }),
-  );
+  const queued = await queueDepth(stack.emulators.sqs, aws.SEND_QUEUE_URL);
   const stats = stack.simulator.stats();
   const callback = await callApi<{ notify_url?: string }>(stack, "GET", "/callbacks");
   return {
@@ -67,9 +62,7 @@ async function stateSnapshot() {
     stocks: stats.stocks_created,
     ledger: stack.simulator.ledger().length,
     items,
-    queued:
-      Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-      Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+    queued,
     notifyUrl: callback.body.notify_url,
   };
 }
