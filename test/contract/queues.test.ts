@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryEventPublisher, MemorySendQueue } from "#shared/adapters/memory/memory-send-queue.js";
 import { parseCouponEvent, parseSendMessage } from "#shared/adapters/sqs/message-codec.js";
 import { SqsEventPublisher } from "#shared/adapters/sqs/sqs-event-publisher.js";
 import { SqsSendQueue } from "#shared/adapters/sqs/sqs-send-queue.js";
+import type { SendMessage } from "#shared/domain/ports.js";
 import { type FauxqsBackend, startFauxqsBackend } from "../helpers/fauxqs.js";
+import { queueDepth } from "../helpers/queue-depth.js";
 import { eventPublisherContract, sendQueueContract } from "./suites/queue-contract.js";
 
 let sqs: FauxqsBackend;
@@ -38,4 +40,25 @@ eventPublisherContract("SQS on fauxqs", async () => {
   const queueUrl = await sqs.createQueue(`events-${randomUUID().slice(0, 8)}`);
   const publisher = new SqsEventPublisher({ client: sqs.client, queueUrl });
   return { publisher, received: async (count) => (await sqs.receiveBodies(queueUrl, count)).map(parseCouponEvent) };
+});
+
+describe("SqsSendQueue.requeue on fauxqs", () => {
+  it("puts back a fresh copy, recycled count intact, that stays delayed for its delay and counts as queued", async () => {
+    const queueUrl = await sqs.createQueue(`requeue-${randomUUID().slice(0, 8)}`);
+    const queue = new SqsSendQueue({ client: sqs.client, queueUrl });
+    const message: SendMessage = {
+      mchid: "1900000109",
+      outRequestNo: "camp-1-0",
+      stockId: "9856000",
+      openid: "o-1",
+      appid: "wx233544546545989",
+      campaignId: "camp-1",
+      recycled: 3,
+    };
+    await queue.requeue(message, 2);
+    expect(await queueDepth(sqs.client, queueUrl)).toBe(1); // delayed, not visible: still queued
+    expect(await sqs.receiveBodies(queueUrl, 1, 1_000)).toEqual([]);
+    const [body] = await sqs.receiveBodies(queueUrl, 1, 5_000);
+    expect(parseSendMessage(body!)).toEqual(message);
+  });
 });
