@@ -10,8 +10,8 @@ import { type CampaignDependencies, openCampaign } from "#shared/domain/campaign
 import { processSendBatch, type WorkerDependencies } from "#shared/domain/campaigns/process-send-batch.js";
 import { refreshCampaign } from "#shared/domain/campaigns/reconcile-campaign.js";
 import { ConflictError, NotFoundError } from "#shared/domain/errors.js";
-import type { CampaignStore } from "#shared/domain/ports.js";
 import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
+import { crashingOnce } from "../../helpers/crashing-once.js";
 import { FakeCouponGateway } from "../../helpers/fake-coupon-gateway.js";
 
 let now = 1_800_000_000_000;
@@ -33,23 +33,6 @@ beforeEach(async () => {
     campaignId: CAMPAIGN,
   });
 });
-
-/** The store, except that the first call of `method` dies as a killed process would. */
-function crashingOnce(target: CampaignStore, method: keyof CampaignStore): CampaignStore {
-  let crash = true;
-  return new Proxy(target, {
-    get(object, name) {
-      if (name === method && crash) {
-        return async () => {
-          crash = false;
-          throw new Error("process killed");
-        };
-      }
-      const value = Reflect.get(object, name);
-      return typeof value === "function" ? value.bind(object) : value;
-    },
-  });
-}
 
 const keys = () => queue.messages.map((m) => m.outRequestNo);
 

@@ -13,6 +13,7 @@ import {
   sendCoupon,
   sendRequestHash,
 } from "#shared/domain/sends/send-coupon.js";
+import { crashingOnce } from "../../helpers/crashing-once.js";
 import { FakeCouponGateway, rateLimited, refused, unavailable } from "../../helpers/fake-coupon-gateway.js";
 
 const command: SendCommand = {
@@ -26,22 +27,6 @@ const command: SendCommand = {
 
 let now = 1_800_000_000_000;
 
-/** The ledger, except that the first call of `method` dies as a killed process would. */
-function crashingOnce<T extends object>(target: T, method: keyof T): T {
-  let crash = true;
-  return new Proxy(target, {
-    get(object, name) {
-      if (name === method && crash) {
-        return async () => {
-          crash = false;
-          throw new Error("process killed");
-        };
-      }
-      const value = Reflect.get(object, name);
-      return typeof value === "function" ? value.bind(object) : value;
-    },
-  });
-}
 /** A campaign of `total` recipients in the store, for counting tests. */
 async function campaignOf(id: string, total: number) {
   const input = {
