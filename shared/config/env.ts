@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { SEND_MAX_RECEIVE_COUNT } from "./queue-settings.js";
+import { DEFAULT_SEND_RATE_PER_SECOND, WECHAT_SEND_LIMIT_PER_SECOND } from "./send-rates.js";
 
 /**
  * Environment of each function kind, validated once at cold start. Env vars hold names, URLs and ARNs only:
@@ -21,7 +22,7 @@ export const apiEnvSchema = z.object({
   ...common,
   SEND_QUEUE_URL: z.url(),
   /** Campaign rate when a request gives none; WeChat allows 500 sends/s per merchant. */
-  DEFAULT_SEND_RATE_PER_SECOND: positiveInt.max(500).default(400),
+  DEFAULT_SEND_RATE_PER_SECOND: positiveInt.max(WECHAT_SEND_LIMIT_PER_SECOND).default(DEFAULT_SEND_RATE_PER_SECOND),
 });
 
 export const sendWorkerEnvSchema = z.object({
@@ -30,7 +31,7 @@ export const sendWorkerEnvSchema = z.object({
   /** Poison messages are moved here with their reason. */
   SEND_DLQ_URL: z.url(),
   /** Ceiling for all workers together; each environment takes its share (rate / WORKER_MAX_CONCURRENCY). */
-  SEND_RATE_PER_SECOND: positiveInt.max(500).default(400),
+  SEND_RATE_PER_SECOND: positiveInt.max(WECHAT_SEND_LIMIT_PER_SECOND).default(DEFAULT_SEND_RATE_PER_SECOND),
   WORKER_MAX_CONCURRENCY: positiveInt.default(10),
   /** The send queue's redrive maxReceiveCount (set by the stack from the same constant). */
   SEND_MAX_RECEIVE_COUNT: positiveInt.default(SEND_MAX_RECEIVE_COUNT),

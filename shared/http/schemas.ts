@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { WECHAT_SEND_LIMIT_PER_SECOND } from "../config/send-rates.js";
 
 /**
  * Request schemas of the HTTP API. They validate requests at the edge and are the source of the OpenAPI document,
@@ -45,7 +46,7 @@ export const createCampaignBody = z
       .optional()
       .describe("The recipients of a one-shot campaign (sealed at once); omit it with chunked: true"),
     appid: APPID.optional(),
-    rate_per_second: z.number().int().min(1).max(500).optional(),
+    rate_per_second: z.number().int().min(1).max(WECHAT_SEND_LIMIT_PER_SECOND).optional(),
     chunked: z
       .literal(true)
       .optional()

@@ -31,6 +31,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { RunningSimulatorConfig } from "#local/simulator/types.js";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
+import { DEFAULT_SEND_RATE_PER_SECOND } from "#shared/config/send-rates.js";
 import { chinaTime, validStockBody } from "../helpers/stock-body.js";
 import { type CpuCategory, profileCpu } from "./cpu-profile.js";
 import { type ChildEmulators, type ChildSimulator, forkEmulators, forkSimulator } from "./stand-ins.js";
@@ -38,10 +39,6 @@ import { type ChildEmulators, type ChildSimulator, forkEmulators, forkSimulator 
 export const THROUGHPUT_RATIO_TARGET = 0.6;
 export const CPU_RATIO_TARGET = 2;
 export const NOTIFY_P99_TARGET_MS = 50;
-/** The service's ceiling on rate_per_second and SEND_RATE_PER_SECOND (WeChat's send limit per merchant). */
-export const SERVICE_RATE_CAP = 500;
-/** The service's default SEND_RATE_PER_SECOND: 80 % of WeChat's limit, the headroom the design recommends. */
-export const SERVICE_DEFAULT_RATE = 400;
 
 export interface EndToEndOptions {
   /**
@@ -560,7 +557,7 @@ export async function runEndToEndBench(options: EndToEndOptions = {}): Promise<E
   const resolved = {
     coupons: options.coupons ?? 6_000,
     workerConcurrency,
-    sendRatePerSecond: options.sendRatePerSecond ?? SERVICE_DEFAULT_RATE,
+    sendRatePerSecond: options.sendRatePerSecond ?? DEFAULT_SEND_RATE_PER_SECOND,
     notifySequential: options.notifySequential ?? 500,
     notifyConcurrent: options.notifyConcurrent ?? 1_000,
     notifyConcurrency: options.notifyConcurrency ?? 16,

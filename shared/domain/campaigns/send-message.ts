@@ -1,3 +1,4 @@
+import { WECHAT_SEND_LIMIT_PER_SECOND } from "../../config/send-rates.js";
 import { MessageFormatError } from "../errors.js";
 import type { SendMessage } from "../ports.js";
 
@@ -34,8 +35,8 @@ export function parseSendMessage(body: string): SendMessage {
   if (record.campaignId !== undefined) message.campaignId = requireString(record, "campaignId");
   if (record.ratePerSecond !== undefined) {
     const rate = record.ratePerSecond;
-    if (typeof rate !== "number" || !Number.isInteger(rate) || rate < 1 || rate > 500) {
-      throw new MessageFormatError("ratePerSecond", "must be an integer from 1 to 500");
+    if (typeof rate !== "number" || !Number.isInteger(rate) || rate < 1 || rate > WECHAT_SEND_LIMIT_PER_SECOND) {
+      throw new MessageFormatError("ratePerSecond", `must be an integer from 1 to ${WECHAT_SEND_LIMIT_PER_SECOND}`);
     }
     message.ratePerSecond = rate;
   }
