@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { MerchantSecret, MerchantSecretSource, PlatformCertificateCache } from "../domain/ports.js";
-import { createWechatPayClient, type WechatPayClient } from "../wechatpay/client.js";
+import { createWechatPayClient, type WechatPayClient, type WechatPayClientOptions } from "../wechatpay/client.js";
 
 /** The merchant's WeChat context: the secret and a client built from it (keys parsed once). */
 export interface MerchantContext {
@@ -12,7 +12,10 @@ export interface MerchantRuntimeOptions {
   secrets: MerchantSecretSource;
   /** Platform-certificate mode: certificates shared through the table by cert-refresh. */
   certificates?: PlatformCertificateCache;
-  wechatpay: { baseUrl: string; backupBaseUrl: string; timeoutMs: number; retryRateLimited?: boolean };
+  wechatpay: { baseUrl: string; backupBaseUrl: string; timeoutMs: number } & Pick<
+    WechatPayClientOptions,
+    "retryRateLimited" | "send"
+  >;
 }
 
 /**

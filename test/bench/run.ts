@@ -205,7 +205,7 @@ async function e2e(): Promise<void> {
   const r = await runEndToEndBench({ coupons, log: (line) => console.log(`  … ${line}`) });
   console.log(formatEndToEndBench(r));
   const ratioPass = r.throughputRatio >= THROUGHPUT_RATIO_TARGET;
-  const cpuPass = r.cpuRatio <= CPU_RATIO_TARGET;
+  const cpuPass = r.ownCode.ratio <= CPU_RATIO_TARGET;
   const p99Pass = r.notify.p99Ms < NOTIFY_P99_TARGET_MS;
   checks.push(
     {
@@ -217,8 +217,8 @@ async function e2e(): Promise<void> {
     },
     {
       section: "end to end",
-      figure: "service CPU per coupon ÷ (RSA sign + verify)",
-      value: `${r.cpuRatio.toFixed(2)}× (${r.stack.processCpuMsPerCoupon.toFixed(2)} ms ÷ ${r.rsa.signPlusVerifyMs.toFixed(2)} ms)`,
+      figure: "CPU per coupon in the service's own code ÷ (RSA sign + verify)",
+      value: `${r.ownCode.ratio.toFixed(2)}× (${Math.max(r.ownCode.inStackMsPerCoupon, r.ownCode.directMsPerCoupon).toFixed(2)} ms ÷ ${r.rsa.signPlusVerifyMs.toFixed(2)} ms)`,
       target: `≤ ${CPU_RATIO_TARGET}×`,
       pass: cpuPass,
     },
@@ -234,7 +234,7 @@ async function e2e(): Promise<void> {
   markdown.push(
     "## End to end through the local stack",
     "",
-    `\`npx tsx test/bench/end-to-end.ts --coupons ${r.stack.coupons}\` — the raw client and the local stack each send ${fmt(r.stack.coupons)} coupons to a fresh simulator in a child process that enforces WeChat's rate limits (500 sends/s per merchant), as WeChat does; the raw client sends again (same out_request_no) whatever it gives up on after its own 429 retries. A third run sends from the raw client with every limit off, to show what this machine does unthrottled. In the stack run the AWS stand-ins (dynalite on LevelDB, fauxqs, fake Secrets Manager) run in a second child and the real handlers in the bench process (HTTP gateway → api/notify handlers, SQS poller → send worker), at the service's default rate (400/s: 80 % of WeChat's limit, the headroom the design recommends); after the measured campaign and the notifications, a second campaign runs under the V8 sampling profiler (its figures are shares, not timings). Warm-up (200 sends / a 200-openid campaign, 20 notifications) before measuring. Service logs at WARN.`,
+    `\`npx tsx test/bench/end-to-end.ts --coupons ${r.stack.coupons}\` — the raw client and the local stack each send ${fmt(r.stack.coupons)} coupons to a fresh simulator in a child process that enforces WeChat's rate limits (500 sends/s per merchant), as WeChat does; the raw client sends again (same out_request_no) whatever it gives up on after its own 429 retries. A third run sends from the raw client with every limit off, to show what this machine does unthrottled. In the stack run the AWS stand-ins (dynalite on LevelDB, fauxqs, fake Secrets Manager) run in a second child and the real handlers in the bench process (HTTP gateway → api/notify handlers, SQS poller → send worker), at the service's default rate (400/s: 80 % of WeChat's limit, the headroom the design recommends); after the measured campaign and the notifications, a second campaign runs under the V8 sampling profiler (its figures are shares, not timings). The CPU target is about the service's own code (the repository's code, the node:crypto calls it makes, the libraries it calls and its share of GC; not the AWS SDK, node's HTTP stack, the local glue or the bench), measured two ways that should agree: the profile's own-code share of the stack process's CPU, and directly, \`process.cpuUsage()\` of the real send worker and WeChat client over the in-memory adapters of the ports, WeChat's signed answers handed over in-process (\`test/bench/own-code.ts\`); the larger counts. The profile samples the main thread's wall time: the RSA signing runs on libuv's pool and shows as the main thread waiting in the sign call while the pool thread has the core, so the profile figure is an estimate and the direct one the exact measure. Warm-up (200 sends / a 200-openid campaign, 20 notifications) before measuring. Service logs at WARN.`,
     "",
     table(
       ["figure", "value", "target", ""],
@@ -259,20 +259,37 @@ async function e2e(): Promise<void> {
           "",
         ],
         [
-          "service CPU per coupon (bench process: handlers, AWS SDK, WeChat client, local gateway/poller glue)",
-          `${f2(r.stack.processCpuMsPerCoupon)} ms`,
-          "",
-          "",
-        ],
-        [
           "one RSA-2048 sign + one verify (node:crypto, same run)",
           `${f2(r.rsa.signPlusVerifyMs)} ms (${f2(r.rsa.signMs)} + ${f2(r.rsa.verifyMs)})`,
           "",
           "",
         ],
-        ["service CPU ÷ (sign + verify)", `${f2(r.cpuRatio)}×`, `≤ ${CPU_RATIO_TARGET}×`, mark(cpuPass)],
         [
-          "raw client CPU per coupon, on the same scale",
+          "CPU per coupon in the service's own code, in the stack: the profile's own-code share (repository code, the node:crypto calls it makes, zod/Powertools; GC and runtime split in proportion) × the process's CPU",
+          `${f2(r.ownCode.inStackMsPerCoupon)} ms`,
+          "",
+          "",
+        ],
+        [
+          "the same, measured directly: the send worker over in-memory ports, WeChat's signed answers handed over in-process (no socket, no AWS SDK)",
+          `${f2(r.ownCode.directMsPerCoupon)} ms`,
+          "",
+          "",
+        ],
+        [
+          "own code ÷ (sign + verify), the larger of the two",
+          `${f2(r.ownCode.ratio)}×`,
+          `≤ ${CPU_RATIO_TARGET}×`,
+          mark(cpuPass),
+        ],
+        [
+          "the whole service process per coupon (own code + AWS SDK + node http + GC + local gateway/poller glue + status polls)",
+          `${f2(r.stack.processCpuMsPerCoupon)} ms = ${f2(r.processCpuRatio)}× (sign + verify)`,
+          "",
+          "",
+        ],
+        [
+          "raw client process per coupon, on the same scale",
           `${f2(r.rawUnthrottled.processCpuMsPerCoupon)} ms = ${f2(r.rawCpuRatio)}×`,
           "",
           "",
@@ -294,12 +311,6 @@ async function e2e(): Promise<void> {
             .filter(([, share]) => share >= 0.005)
             .map(([k, share]) => `${k} ${(share * 100).toFixed(0)}%`)
             .join(", "),
-          "",
-          "",
-        ],
-        [
-          "of which the service's own files (shared/, functions/) and the node:crypto calls they make (estimate from that profile)",
-          `${f2(r.ownCodeCpuMsPerCoupon)} ms = ${f2(r.ownCodeCpuMsPerCoupon / r.rsa.signPlusVerifyMs)}× (sign + verify)`,
           "",
           "",
         ],

@@ -1,0 +1,125 @@
+/**
+ * CPU of the service's own code per campaign coupon, measured directly: the real send worker (`createSendWorkerHandler`
+ * with the real WeChat client, gateway, merchant runtime, rate governor and domain) over the in-memory adapters of its
+ * ports, its WeChat client answered in-process from WeChat-signed answers prepared beforehand. Nothing goes over a
+ * socket and no AWS SDK runs, so `process.cpuUsage()` across the batches ÷ coupons is what the repository's code, the
+ * node:crypto calls it makes (sign each request, verify each answer), the libraries it calls (zod, Powertools) and
+ * their GC cost. The end-to-end bench sets this beside the profile's share of the same code in the real stack.
+ */
+import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
+import type { SQSEvent, SQSRecord } from "aws-lambda";
+import type { HttpAnswer, HttpSend } from "#shared/wechatpay/index.js";
+
+export interface OwnCodeFigure {
+  coupons: number;
+  cpuMsPerCoupon: number;
+  /** Sends that ended SENT (all of them, or the figure is not what it says). */
+  sent: number;
+}
+
+const MCHID = "1900000109";
+const APPID = "wx233544546545989";
+const PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092026112700000000";
+const BATCH_SIZE = 10;
+
+/** Throwaway keys (generated per run, test-only) and a secret for the merchant runtime. */
+function benchKeys() {
+  const merchant = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const wechat = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const secret = {
+    mchid: MCHID,
+    merchantSerialNo: "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
+    merchantPrivateKeyPem: merchant.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    apiv3Key: randomBytes(16).toString("hex"),
+    wechatpayPublicKeyId: PUBLIC_KEY_ID,
+    wechatpayPublicKeyPem: wechat.publicKey.export({ type: "spki", format: "pem" }).toString(),
+    appid: APPID,
+  };
+  return { secret, wechatPrivateKey: wechat.privateKey };
+}
+
+/** WeChat's answers to `count` sends, signed as WeChat signs them, one per request in order. */
+function preparedAnswers(count: number, wechatPrivateKey: ReturnType<typeof benchKeys>["wechatPrivateKey"]): HttpSend {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const answers: HttpAnswer[] = Array.from({ length: count }, (_, i) => {
+    const body = JSON.stringify({ coupon_id: String(10_000_000_000 + i) });
+    const nonce = randomBytes(16).toString("hex");
+    const signature = sign("sha256", Buffer.from(`${timestamp}\n${nonce}\n${body}\n`), wechatPrivateKey).toString(
+      "base64",
+    );
+    return {
+      status: 200,
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        "request-id": `08${randomBytes(12).toString("hex")}`,
+        "wechatpay-timestamp": timestamp,
+        "wechatpay-nonce": nonce,
+        "wechatpay-signature": signature,
+        "wechatpay-serial": PUBLIC_KEY_ID,
+        "wechatpay-signature-type": "WECHATPAY2-SHA256-RSA2048",
+      },
+      bytes: Buffer.from(body),
+    };
+  });
+  let next = 0;
+  return async () => {
+    const answer = answers[next++];
+    if (!answer) throw new Error("own-code bench: more WeChat calls than prepared answers");
+    return answer;
+  };
+}
+
+/** Sends `warmup` then `coupons` campaign coupons through the send worker; CPU per coupon of the measured part. */
+export async function measureOwnCodeCpu(options: {
+  coupons: number;
+  warmup?: number;
+  concurrency?: number;
+  ratePerSecond?: number;
+}): Promise<OwnCodeFigure> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+  const worker = await import("./own-code-worker.js");
+  const { secret, wechatPrivateKey } = benchKeys();
+  const warmup = options.warmup ?? 500;
+  const send = preparedAnswers(warmup + options.coupons, wechatPrivateKey);
+  const run = worker.sendWorkerOverMemory({ secret, send });
+  const campaign = async (prefix: string, count: number) => {
+    const openids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+    const bodies = await run.enqueueCampaign(openids, options.ratePerSecond ?? 400);
+    const events = chunk(bodies, BATCH_SIZE).map(sqsEvent);
+    let next = 0;
+    const cpu0 = process.cpuUsage();
+    await Promise.all(
+      Array.from({ length: options.concurrency ?? 8 }, async () => {
+        while (next < events.length) {
+          const result = await run.handler(events[next++]!);
+          if (result.batchItemFailures.length > 0) throw new Error("own-code bench: a send was not acknowledged");
+        }
+      }),
+    );
+    const used = process.cpuUsage(cpu0);
+    return (used.user + used.system) / 1000;
+  };
+  await campaign("owarm", warmup);
+  const cpuMs = await campaign("obench", options.coupons);
+  return { coupons: options.coupons, cpuMsPerCoupon: cpuMs / options.coupons, sent: (await run.sent()) - warmup };
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+}
+
+let messageNo = 0;
+function sqsEvent(bodies: string[]): SQSEvent {
+  return {
+    Records: bodies.map(
+      (body) =>
+        ({
+          messageId: `m-${++messageNo}`,
+          receiptHandle: `r-${messageNo}`,
+          body,
+          attributes: { ApproximateReceiveCount: "1" },
+        }) as unknown as SQSRecord,
+    ),
+  };
+}
