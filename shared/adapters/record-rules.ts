@@ -9,11 +9,12 @@ import type { NewSendRecord, NewStockRequestRecord, SendRecord, StockRequestReco
  * (attempts 1) when `leaseMs` is given, so the synchronous path can call WeChat without a second write.
  */
 export function newSendRecord(input: NewSendRecord, leaseMs: number | undefined): SendRecord {
-  return { ...structuredClone(input), state: "PENDING", counted: false, ...initialLease(input.createdAt, leaseMs) };
+  // The new-record types hold only strings and numbers: a spread is a whole copy.
+  return { ...input, state: "PENDING", counted: false, ...initialLease(input.createdAt, leaseMs) };
 }
 
 export function newStockRequestRecord(input: NewStockRequestRecord, leaseMs: number | undefined): StockRequestRecord {
-  return { ...structuredClone(input), state: "PENDING", ...initialLease(input.createdAt, leaseMs) };
+  return { ...input, state: "PENDING", ...initialLease(input.createdAt, leaseMs) };
 }
 
 function initialLease(createdAt: number, leaseMs: number | undefined) {

@@ -454,7 +454,10 @@ export interface MerchantSecret {
 }
 
 export interface MerchantSecretSource {
-  /** Cached for minutes (per container); errors are `SecretError`s naming the missing or invalid field. */
+  /**
+   * Cached for minutes (per container); errors are `SecretError`s naming the missing or invalid field. The same frozen
+   * object while the secret's content is unchanged, so callers may compare by identity.
+   */
   load(): Promise<MerchantSecret>;
 }
 

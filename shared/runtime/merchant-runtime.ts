@@ -24,21 +24,25 @@ export interface MerchantRuntimeOptions {
  * unchanged.
  */
 export class MerchantRuntime {
-  #current: { fingerprint: string; context: Promise<MerchantContext> } | undefined;
+  #current: { secret: MerchantSecret; fingerprint: string; context: Promise<MerchantContext> } | undefined;
 
   constructor(private readonly options: MerchantRuntimeOptions) {}
 
   async get(): Promise<MerchantContext> {
     const secret = await this.options.secrets.load();
+    // The source hands back the same object while nothing changed: skip hashing the keys on every send.
+    if (this.#current?.secret === secret) return this.#current.context;
     const fingerprint = createHash("sha256").update(JSON.stringify(secret)).digest("hex");
-    if (this.#current?.fingerprint !== fingerprint) {
-      const context = this.#build(secret);
-      this.#current = { fingerprint, context };
-      context.catch(() => {
-        if (this.#current?.context === context) this.#current = undefined;
-      });
+    if (this.#current?.fingerprint === fingerprint) {
+      this.#current.secret = secret; // the same content fetched again: identity holds from here on
+      return this.#current.context;
     }
-    return this.#current.context;
+    const context = this.#build(secret);
+    this.#current = { secret, fingerprint, context };
+    context.catch(() => {
+      if (this.#current?.context === context) this.#current = undefined;
+    });
+    return context;
   }
 
   async #build(secret: MerchantSecret): Promise<MerchantContext> {

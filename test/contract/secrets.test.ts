@@ -41,8 +41,10 @@ describe("SecretsManagerMerchantSecretSource over HTTP", () => {
     await source.load();
     const loaded = await source.load();
     expect(fake.getCount - before).toBe(1);
-    // A copy: the caller cannot poison the cache.
-    loaded.mchid = "changed";
+    // Frozen: the caller cannot poison the cache.
+    expect(() => {
+      loaded.mchid = "changed";
+    }).toThrow(TypeError);
     expect((await source.load()).mchid).toBe("1900000109");
   });
 

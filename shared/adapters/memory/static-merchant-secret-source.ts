@@ -7,6 +7,7 @@ import { parseMerchantSecret } from "../secrets/merchant-secret-json.js";
  */
 export class StaticMerchantSecretSource implements MerchantSecretSource {
   readonly #value: MerchantSecret | string;
+  #loaded: MerchantSecret | undefined;
   loads = 0;
 
   constructor(value: MerchantSecret | string) {
@@ -15,6 +16,10 @@ export class StaticMerchantSecretSource implements MerchantSecretSource {
 
   async load(): Promise<MerchantSecret> {
     this.loads += 1;
-    return typeof this.#value === "string" ? parseMerchantSecret(this.#value, "static") : structuredClone(this.#value);
+    // Parsed at the first load (an invalid value fails every load), then the same frozen object.
+    this.#loaded ??= Object.freeze(
+      typeof this.#value === "string" ? parseMerchantSecret(this.#value, "static") : structuredClone(this.#value),
+    );
+    return this.#loaded;
   }
 }

@@ -18,7 +18,7 @@ export interface SecretsManagerMerchantSecretSourceOptions {
 
 /**
  * `MerchantSecretSource` over Secrets Manager through Powertools Parameters (`SecretsProvider`, which caches the raw
- * string for `maxAgeSeconds`). The parsed secret is memoised per raw string, so it is parsed once per fetch.
+ * string for `maxAgeSeconds`). The parsed secret is memoised (frozen) per raw string, so it is parsed once per change.
  */
 export class SecretsManagerMerchantSecretSource implements MerchantSecretSource {
   readonly #provider: SecretsProvider;
@@ -39,8 +39,10 @@ export class SecretsManagerMerchantSecretSource implements MerchantSecretSource 
       this.#inFlight = undefined;
     });
     const raw = await this.#inFlight;
-    if (this.#parsed?.raw !== raw) this.#parsed = { raw, secret: parseMerchantSecret(raw, this.#secretId) };
-    return structuredClone(this.#parsed.secret);
+    if (this.#parsed?.raw !== raw) {
+      this.#parsed = { raw, secret: Object.freeze(parseMerchantSecret(raw, this.#secretId)) };
+    }
+    return this.#parsed.secret;
   }
 
   /** Drops the cache, e.g. after WeChat rejected our signature (a rotated key). */

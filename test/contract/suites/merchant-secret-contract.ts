@@ -13,6 +13,16 @@ export function merchantSecretContract(backend: string, make: (json: string) => 
       expect(await source.load()).toEqual(secret);
     });
 
+    it("hands back the same frozen object while the secret is unchanged", async () => {
+      const source = await make(formatMerchantSecret(testMerchantSecret()));
+      const first = await source.load();
+      expect(await source.load()).toBe(first);
+      expect(Object.isFrozen(first)).toBe(true);
+      expect(() => {
+        (first as { apiv3Key: string }).apiv3Key = "changed";
+      }).toThrow(TypeError);
+    });
+
     it("accepts a secret in platform-certificate mode (no WeChat Pay public key)", async () => {
       const { wechatpayPublicKeyId: _id, wechatpayPublicKeyPem: _pem, appid: _appid, ...secret } = testMerchantSecret();
       const source = await make(formatMerchantSecret(secret));
