@@ -87,7 +87,8 @@ export class LeasedMap<R extends LeasedFields> {
     return true;
   }
 
-  values(): R[] {
-    return [...this.#items.values()].map((r) => structuredClone(r));
+  values(keep: (r: Readonly<R>) => boolean = () => true): R[] {
+    // Filter before copying: a ledger page should not copy every record in the map.
+    return [...this.#items.values()].filter(keep).map((r) => structuredClone(r));
   }
 }

@@ -85,13 +85,11 @@ export class MemorySendLedger implements SendLedger {
     campaignId: string,
     options: { limit?: number; cursor?: string } = {},
   ): Promise<ListPage<SendRecord>> {
-    const all = this.#map
-      .values()
-      .filter((r) => r.campaignId === campaignId)
-      .sort((a, b) => compareUtf8(a.outRequestNo, b.outRequestNo));
     // The cursor is the last out_request_no returned, like the DynamoDB adapter's LastEvaluatedKey.
-    const after =
-      options.cursor === undefined ? all : all.filter((r) => compareUtf8(r.outRequestNo, options.cursor!) > 0);
+    const { cursor } = options;
+    const after = this.#map
+      .values((r) => r.campaignId === campaignId && (cursor === undefined || compareUtf8(r.outRequestNo, cursor) > 0))
+      .sort((a, b) => compareUtf8(a.outRequestNo, b.outRequestNo));
     const limit = options.limit ?? 100;
     const items = after.slice(0, limit);
     const last = items.at(-1);
