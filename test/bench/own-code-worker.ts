@@ -44,7 +44,7 @@ export function sendWorkerOverMemory({ secret, send }: { secret: MerchantSecret;
     clock,
     leaseMs: 20_000,
     governor: new RateGovernor(new MemoryRateCounter(), clock, async (ms) => {
-      skippedMs += ms;
+      skippedMs += Math.max(0, ms); // a waiter behind one that already moved the clock never moves it back
     }),
     defaultRatePerSecond: 400,
     maxRateWaitMs: 10_000,

@@ -1,10 +1,12 @@
 /**
- * CPU of the service's own code per campaign coupon, measured directly: the real send worker (`createSendWorkerHandler`
- * with the real WeChat client, gateway, merchant runtime, rate governor and domain) over the in-memory adapters of its
- * ports, its WeChat client answered in-process from WeChat-signed answers prepared beforehand. Nothing goes over a
- * socket and no AWS SDK runs, so `process.cpuUsage()` across the batches ÷ coupons is what the repository's code, the
- * node:crypto calls it makes (sign each request, verify each answer), the libraries it calls (zod, Powertools) and
- * their GC cost. The end-to-end bench sets this beside the profile's share of the same code in the real stack.
+ * CPU of the send worker's core per campaign coupon, estimated directly: the real send worker
+ * (`createSendWorkerHandler` with the real WeChat client, gateway, merchant runtime, rate governor, domain and
+ * Powertools logger) over the in-memory adapters of its ports, its WeChat client answered in-process from WeChat-signed
+ * answers prepared before the measured window. Nothing goes over a socket and no AWS SDK runs, so
+ * `process.cpuUsage()` across the batches ÷ coupons is the repository's code, the node:crypto calls it makes (sign
+ * each request on libuv's pool, verify each answer), the libraries it calls and their GC. Left out: the AWS adapters'
+ * own code (the in-memory adapters' copying stands in for it), node's HTTP send, campaign creation (the API's), and
+ * EMF output (metrics are off here as in the local stack). The end-to-end bench sets it beside the stack's figure.
  */
 import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
