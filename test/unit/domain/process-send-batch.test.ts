@@ -170,6 +170,18 @@ describe("processSendBatch: counting", () => {
 });
 
 describe("processSendBatch: trouble stays with its message and out of the DLQ", () => {
+  it("backs off at most 30 s after a store error, even late in a message's life", async () => {
+    const { batch } = await campaignOf(["a"]);
+    deps.ledger.claim = async () => {
+      throw new Error("InternalServerError");
+    };
+    for (let i = 0; i < 20; i++) {
+      const result = await processSendBatch(deps, [{ ...batch[0]!, receiveCount: 8 }]);
+      expect(result.failures[0]!.reason).toBe("STORE_ERROR");
+      expect(result.failures[0]!.delaySeconds).toBeLessThanOrEqual(30);
+    }
+  });
+
   it("isolates a store error to its own message: the others keep their outcomes", async () => {
     const { campaign, batch } = await campaignOf(["a", "b", "c"]);
     const markSent = deps.ledger.markSent.bind(deps.ledger);
@@ -229,11 +241,18 @@ describe("processSendBatch: trouble stays with its message and out of the DLQ", 
 describe("backoffSeconds", () => {
   it("grows with the receive count and is capped; after a 429 it is a short 2–4 s", () => {
     for (let i = 0; i < 50; i++) {
-      expect(backoffSeconds(1, false)).toBe(1);
-      expect(backoffSeconds(4, false)).toBeLessThanOrEqual(8);
-      expect(backoffSeconds(30, false)).toBeLessThanOrEqual(300);
-      expect(backoffSeconds(1, true)).toBeGreaterThanOrEqual(2);
-      expect(backoffSeconds(30, true)).toBeLessThanOrEqual(4); // a 429 is spaced by the governor, not by waiting
+      expect(backoffSeconds(1, "wechat")).toBe(1);
+      expect(backoffSeconds(4, "wechat")).toBeLessThanOrEqual(8);
+      expect(backoffSeconds(30, "wechat")).toBeLessThanOrEqual(300);
+      expect(backoffSeconds(1, "rate-limited")).toBeGreaterThanOrEqual(2);
+      expect(backoffSeconds(30, "rate-limited")).toBeLessThanOrEqual(4); // a 429 is spaced by the governor
     }
+  });
+
+  it("waits at most 30 s after a store error, however many receives came before", () => {
+    const waits = Array.from({ length: 200 }, () => backoffSeconds(10, "store"));
+    expect(Math.max(...waits)).toBeLessThanOrEqual(30);
+    expect(Math.max(...waits)).toBeGreaterThan(15); // still exponential up to the cap, with full jitter
+    expect(Math.max(...Array.from({ length: 200 }, () => backoffSeconds(10, "wechat")))).toBeGreaterThan(30);
   });
 });
