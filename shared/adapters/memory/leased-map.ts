@@ -87,8 +87,14 @@ export class LeasedMap<R extends LeasedFields> {
     return true;
   }
 
-  values(keep: (r: Readonly<R>) => boolean = () => true): R[] {
-    // Filter before copying: a ledger page should not copy every record in the map.
-    return [...this.#items.values()].filter(keep).map((r) => structuredClone(r));
+  /** Copies of the first `limit` records `keep` accepts in `order`; `more` when others follow. */
+  page(
+    keep: (r: Readonly<R>) => boolean,
+    order: (a: Readonly<R>, b: Readonly<R>) => number,
+    limit: number,
+  ): { items: R[]; more: boolean } {
+    // Filter and sort the stored records, copy only the page: a full scan stays linear in copies.
+    const matching = [...this.#items.values()].filter(keep).sort(order);
+    return { items: matching.slice(0, limit).map((r) => structuredClone(r)), more: matching.length > limit };
   }
 }

@@ -87,12 +87,12 @@ export class MemorySendLedger implements SendLedger {
   ): Promise<ListPage<SendRecord>> {
     // The cursor is the last out_request_no returned, like the DynamoDB adapter's LastEvaluatedKey.
     const { cursor } = options;
-    const after = this.#map
-      .values((r) => r.campaignId === campaignId && (cursor === undefined || compareUtf8(r.outRequestNo, cursor) > 0))
-      .sort((a, b) => compareUtf8(a.outRequestNo, b.outRequestNo));
-    const limit = options.limit ?? 100;
-    const items = after.slice(0, limit);
+    const { items, more } = this.#map.page(
+      (r) => r.campaignId === campaignId && (cursor === undefined || compareUtf8(r.outRequestNo, cursor) > 0),
+      (a, b) => compareUtf8(a.outRequestNo, b.outRequestNo),
+      options.limit ?? 100,
+    );
     const last = items.at(-1);
-    return after.length > limit && last !== undefined ? { items, cursor: last.outRequestNo } : { items };
+    return more && last !== undefined ? { items, cursor: last.outRequestNo } : { items };
   }
 }
