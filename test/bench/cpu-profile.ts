@@ -1,5 +1,5 @@
 /**
- * Where a process's CPU goes: a V8 sampling profile of this process (node:inspector), each sample charged to the owner
+ * Where a process's main thread spends its time: a V8 sampling profile (node:inspector, wall time), each sample charged to the owner
  * of the frame it landed in. Native frames (no script URL: JSON, OpenSSL) and node's own modules other than its HTTP
  * stack are charged to the nearest caller that has an owner, so a verify made through node:crypto by the WeChat client
  * counts as the service's, and the HMACs of the AWS SDK's SigV4 as the SDK's. The profiler's own frames are left out,
@@ -8,7 +8,7 @@
  * The profiler samples the main thread only, in wall time. The WeChat client signs on libuv's pool
  * (`signMessageAsync`): the main thread only hands the job over, and its samples there are mostly the main thread
  * pre-empted by the pool thread it has just woken. Those samples are kept apart ("async sign hand-off", out of every
- * share); the pool's signing CPU is added by the caller from the sign's measured cost.
+ * share); the caller adds the CPU of a whole `signMessageAsync` (sign and hand-off, measured) per request instead.
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";

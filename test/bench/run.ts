@@ -234,7 +234,7 @@ async function e2e(): Promise<void> {
   markdown.push(
     "## End to end through the local stack",
     "",
-    `\`npx tsx test/bench/end-to-end.ts --coupons ${r.stack.coupons}\` — the raw client and the local stack each send ${fmt(r.stack.coupons)} coupons to a fresh simulator in a child process that enforces WeChat's rate limits (500 sends/s per merchant), as WeChat does; the raw client sends again (same out_request_no) whatever it gives up on after its own 429 retries. A third run sends from the raw client with every limit off, to show what this machine does unthrottled. In the stack run the AWS stand-ins (dynalite on LevelDB, fauxqs, fake Secrets Manager) run in a second child and the real handlers in the bench process (HTTP gateway → api/notify handlers, SQS poller → send worker), at the service's default rate (400/s: 80 % of WeChat's limit, the headroom the design recommends); after the measured campaign and the notifications, a second campaign runs under the V8 sampling profiler (its figures are shares, not timings). The CPU target is about the service's own code (the repository's code, the node:crypto calls it makes, the libraries it calls and its share of GC; not the AWS SDK, node's HTTP stack, the local glue or the bench), estimated two independent ways, the larger counting: in the stack, the request signing (which runs on libuv's pool, where the profiler does not look: one sign's cost, timed in the same run, per WeChat request) plus the rest of the process's CPU × the own code's share of the profile's main-thread samples; and directly, \`process.cpuUsage()\` of the send worker's core (domain, WeChat client, merchant runtime) over the in-memory adapters of the ports, WeChat's signed answers handed over in-process (\`test/bench/own-code.ts\`), which leaves out the AWS adapters' own code and node's HTTP send but pays for the in-memory adapters' copying. Warm-up (200 sends / a 200-openid campaign, 20 notifications) before measuring. Service logs at WARN.`,
+    `\`npx tsx test/bench/end-to-end.ts --coupons ${r.stack.coupons}\` — the raw client and the local stack each send ${fmt(r.stack.coupons)} coupons to a fresh simulator in a child process that enforces WeChat's rate limits (500 sends/s per merchant), as WeChat does; the raw client sends again (same out_request_no) whatever it gives up on after its own 429 retries. A third run sends from the raw client with every limit off, to show what this machine does unthrottled. In the stack run the AWS stand-ins (dynalite on LevelDB, fauxqs, fake Secrets Manager) run in a second child and the real handlers in the bench process (HTTP gateway → api/notify handlers, SQS poller → send worker), at the service's default rate (400/s: 80 % of WeChat's limit, the headroom the design recommends); after the measured campaign and the notifications, a second campaign runs under the V8 sampling profiler (its figures are shares, not timings). The CPU target is about the service's own code (the repository's code, the node:crypto calls it makes, the libraries it calls and its share of GC; not the AWS SDK, node's HTTP stack, the local glue or the bench), estimated two independent ways, the larger counting: in the stack, the request signing (which runs on libuv's pool, where the profiler does not look: the CPU of one \`signMessageAsync\`, hand-off to the pool included, timed in the same run, per WeChat request) plus the rest of the process's CPU × the own code's share of the profile's main-thread samples; and directly, \`process.cpuUsage()\` of the send worker's core (domain, WeChat client, merchant runtime) over the in-memory adapters of the ports, WeChat's signed answers handed over in-process (\`test/bench/own-code.ts\`), which leaves out the AWS adapters' own code and node's HTTP send but pays for the in-memory adapters' copying. Warm-up (200 sends / a 200-openid campaign, 20 notifications) before measuring. Service logs at WARN.`,
     "",
     table(
       ["figure", "value", "target", ""],
@@ -259,19 +259,19 @@ async function e2e(): Promise<void> {
           "",
         ],
         [
-          "one RSA-2048 sign + one verify (node:crypto, same run)",
+          "one RSA-2048 sign + one verify (node:crypto, CPU time, same run)",
           `${f2(r.rsa.signPlusVerifyMs)} ms (${f2(r.rsa.signMs)} + ${f2(r.rsa.verifyMs)})`,
           "",
           "",
         ],
         [
-          "CPU per coupon in the service's own code, in the stack: request signing on libuv's pool (sign cost × WeChat requests per coupon) + the rest of the process's CPU × the profile's own-code share of the main thread (repository code, the node:crypto calls it makes, zod/Powertools; GC and runtime split in proportion)",
+          "CPU per coupon in the service's own code, in the stack: request signing on libuv's pool (CPU of one `signMessageAsync`, hand-off included, × WeChat requests per coupon) + the rest of the process's CPU × the profile's own-code share of the main thread (repository code, the node:crypto calls it makes, zod/Powertools; GC and runtime split in proportion)",
           `${f2(r.ownCode.inStackMsPerCoupon)} ms`,
           "",
           "",
         ],
         [
-          "the same, estimated directly: the send worker's core over in-memory ports, WeChat's signed answers handed over in-process (no socket, no AWS SDK)",
+          "estimated directly: the send worker's core over in-memory ports, WeChat's signed answers handed over in-process (no socket, no AWS SDK)",
           `${f2(r.ownCode.directMsPerCoupon)} ms`,
           "",
           "",
@@ -306,7 +306,7 @@ async function e2e(): Promise<void> {
           "",
         ],
         [
-          "where the service process's time goes (V8 sampling profile of a second campaign, share of busy samples)",
+          "where the service process's main thread spends its time (V8 sampling profile of a second campaign, share of busy samples in wall time; the pool's signing is not in it)",
           Object.entries(r.stack.cpuShareByCategory)
             .filter(([, share]) => share >= 0.005)
             .map(([k, share]) => `${k} ${(share * 100).toFixed(0)}%`)

@@ -98,7 +98,14 @@ async function admitByRate(
   const admitted: { item: QueuedSend; message: SendMessage }[] = [];
   for (const [scope, entries] of byScope) {
     const rate = Math.min(entries[0]!.message.ratePerSecond ?? deps.defaultRatePerSecond, deps.defaultRatePerSecond);
-    const granted = await deps.governor.acquire(scope, entries.length, rate, deps.maxRateWaitMs);
+    let granted: number;
+    try {
+      granted = await deps.governor.acquire(scope, entries.length, rate, deps.maxRateWaitMs);
+    } catch {
+      // The rate counter's store failed: each message retries on its own back-off, like any other store error.
+      for (const entry of entries) retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
+      continue;
+    }
     admitted.push(...entries.slice(0, granted));
     for (const entry of entries.slice(granted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
   }
@@ -130,7 +137,7 @@ async function runSequentially(
       if (error instanceof ConflictError || error instanceof ValidationError) {
         result.poison.push({ messageId: item.messageId, body: item.body, reason: `${error.code}: ${error.message}` });
       } else {
-        retryLater(deps, result, entry, backoffSeconds(item.receiveCount, "store"), "STORE_ERROR");
+        retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
       }
       continue;
     }
@@ -167,20 +174,29 @@ function retryLater(
 /** What a retry waits for: WeChat failing, WeChat's rate limit, or the store failing. */
 export type RetryCause = "wechat" | "rate-limited" | "store";
 
-/** Back-off ceilings in seconds by cause (full jitter below them). */
-const BACKOFF_CAP_SECONDS: Record<Exclude<RetryCause, "rate-limited">, number> = { wechat: 300, store: 30 };
+const WECHAT_BACKOFF_CAP_SECONDS = 300;
+const STORE_BACKOFF_CAP_SECONDS = 30;
 
 /**
  * Full-jitter exponential back-off: 1, 2, 4 … s, capped at 5 min after WeChat failed. After a 429 a short 2–4 s
  * instead: the governor has already cut the campaign's rate, which is what spaces the retries; growing the wait as
- * well would only stall sends that were merely unlucky. After a store error at most 30 s: what reaches here has
- * outlived the SDK's own retries (or its retry quota), such errors clear in seconds, and the receive count also counts
- * receives that had nothing to do with the store (rate waits, leases held), so a 5-min cap made an unlucky send wait
- * minutes (reliability suite, 20% of writes failing: one send of 600 waited 289 s). A long outage is still bounded by
- * the redrive.
+ * well would only stall sends that were merely unlucky. After a store error at most 30 s on a message's first copy:
+ * what reaches here has outlived the SDK's own retries (or its retry quota), such errors clear in seconds, and the
+ * receive count also counts receives that had nothing to do with the store (rate waits, leases held), so a 5-min cap
+ * made an unlucky send wait minutes (reliability suite, 20% of writes failing: one send of 600 waited 289 s). Each
+ * re-enqueued copy (`recycled`) doubles that cap up to 5 min, so a long outage still takes hours, not minutes, to
+ * push sends into the DLQ.
  */
-export function backoffSeconds(receiveCount: number, cause: RetryCause): number {
+export function backoffSeconds(receiveCount: number, cause: RetryCause, recycled = 0): number {
   if (cause === "rate-limited") return 2 + Math.floor(Math.random() * 3);
-  const ceiling = Math.min(BACKOFF_CAP_SECONDS[cause], 2 ** Math.max(0, receiveCount - 1));
+  const cap =
+    cause === "store"
+      ? Math.min(WECHAT_BACKOFF_CAP_SECONDS, STORE_BACKOFF_CAP_SECONDS * 2 ** recycled)
+      : WECHAT_BACKOFF_CAP_SECONDS;
+  const ceiling = Math.min(cap, 2 ** Math.max(0, receiveCount - 1));
   return Math.ceil(Math.random() * ceiling);
+}
+
+function storeBackoff({ item, message }: { item: QueuedSend; message: SendMessage }): number {
+  return backoffSeconds(item.receiveCount, "store", message.recycled ?? 0);
 }

@@ -170,6 +170,25 @@ describe("processSendBatch: counting", () => {
 });
 
 describe("processSendBatch: trouble stays with its message and out of the DLQ", () => {
+  it("retries each message on its own when the rate counter's store fails, instead of failing the batch", async () => {
+    const { batch } = await campaignOf(["a", "b"]);
+    deps.governor = new RateGovernor(
+      {
+        add: async () => {
+          throw new Error("InternalServerError");
+        },
+      },
+      () => now,
+      sleep,
+    );
+    const result = await processSendBatch(deps, batch);
+    expect(result.failures.map((f) => [f.messageId, f.reason])).toEqual([
+      ["m0", "STORE_ERROR"],
+      ["m1", "STORE_ERROR"],
+    ]);
+    expect(gateway.calls).toBe(0);
+  });
+
   it("backs off at most 30 s after a store error, even late in a message's life", async () => {
     const { batch } = await campaignOf(["a"]);
     deps.ledger.claim = async () => {
@@ -247,6 +266,16 @@ describe("backoffSeconds", () => {
       expect(backoffSeconds(1, "rate-limited")).toBeGreaterThanOrEqual(2);
       expect(backoffSeconds(30, "rate-limited")).toBeLessThanOrEqual(4); // a 429 is spaced by the governor
     }
+  });
+
+  it("doubles the store cap with each re-enqueued copy, up to 5 min, so an outage takes hours to reach the DLQ", () => {
+    const most = (recycled: number) =>
+      Math.max(...Array.from({ length: 300 }, () => backoffSeconds(10, "store", recycled)));
+    expect(most(0)).toBeLessThanOrEqual(30);
+    expect(most(2)).toBeLessThanOrEqual(120);
+    expect(most(2)).toBeGreaterThan(30);
+    expect(most(20)).toBeLessThanOrEqual(300);
+    expect(most(20)).toBeGreaterThan(120);
   });
 
   it("waits at most 30 s after a store error, however many receives came before", () => {
