@@ -8,9 +8,11 @@
  * own code (the in-memory adapters' copying stands in for it), node's HTTP send, campaign creation (the API's), and
  * EMF output (metrics are off here as in the local stack). The end-to-end bench sets it beside the stack's figure.
  */
-import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
-import type { SQSEvent, SQSRecord } from "aws-lambda";
+import { type KeyObject, randomBytes, sign } from "node:crypto";
+import type { SQSEvent } from "aws-lambda";
+import { toRecord } from "#local/stack/sqs-poller.js";
 import type { HttpAnswer, HttpSend } from "#shared/wechatpay/index.js";
+import { testMerchantKeys } from "../helpers/merchant-secret.js";
 
 export interface OwnCodeFigure {
   coupons: number;
@@ -19,36 +21,15 @@ export interface OwnCodeFigure {
   sent: number;
 }
 
-const MCHID = "1900000109";
-const APPID = "wx233544546545989";
-const PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092026112700000000";
 const BATCH_SIZE = 10;
 
-/** Throwaway keys (generated per run, test-only) and a secret for the merchant runtime. */
-function benchKeys() {
-  const merchant = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const wechat = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const secret = {
-    mchid: MCHID,
-    merchantSerialNo: "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
-    merchantPrivateKeyPem: merchant.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-    apiv3Key: randomBytes(16).toString("hex"),
-    wechatpayPublicKeyId: PUBLIC_KEY_ID,
-    wechatpayPublicKeyPem: wechat.publicKey.export({ type: "spki", format: "pem" }).toString(),
-    appid: APPID,
-  };
-  return { secret, wechatPrivateKey: wechat.privateKey };
-}
-
 /** WeChat's answers to `count` sends, signed as WeChat signs them, one per request in order. */
-function preparedAnswers(count: number, wechatPrivateKey: ReturnType<typeof benchKeys>["wechatPrivateKey"]): HttpSend {
+function preparedAnswers(count: number, wechatpayPrivateKey: KeyObject, publicKeyId: string): HttpSend {
   const timestamp = String(Math.floor(Date.now() / 1000));
   const answers: HttpAnswer[] = Array.from({ length: count }, (_, i) => {
     const body = JSON.stringify({ coupon_id: String(10_000_000_000 + i) });
     const nonce = randomBytes(16).toString("hex");
-    const signature = sign("sha256", Buffer.from(`${timestamp}\n${nonce}\n${body}\n`), wechatPrivateKey).toString(
-      "base64",
-    );
+    const message = Buffer.from(`${timestamp}\n${nonce}\n${body}\n`);
     return {
       status: 200,
       headers: {
@@ -56,8 +37,8 @@ function preparedAnswers(count: number, wechatPrivateKey: ReturnType<typeof benc
         "request-id": `08${randomBytes(12).toString("hex")}`,
         "wechatpay-timestamp": timestamp,
         "wechatpay-nonce": nonce,
-        "wechatpay-signature": signature,
-        "wechatpay-serial": PUBLIC_KEY_ID,
+        "wechatpay-signature": sign("sha256", message, wechatpayPrivateKey).toString("base64"),
+        "wechatpay-serial": publicKeyId,
         "wechatpay-signature-type": "WECHATPAY2-SHA256-RSA2048",
       },
       bytes: Buffer.from(body),
@@ -81,9 +62,9 @@ export async function measureOwnCodeCpu(options: {
   process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
   const worker = await import("./own-code-worker.js");
-  const { secret, wechatPrivateKey } = benchKeys();
+  const { secret, wechatpayPrivateKey } = testMerchantKeys();
   const warmup = options.warmup ?? 500;
-  const send = preparedAnswers(warmup + options.coupons, wechatPrivateKey);
+  const send = preparedAnswers(warmup + options.coupons, wechatpayPrivateKey, secret.wechatpayPublicKeyId!);
   const run = worker.sendWorkerOverMemory({ secret, send });
   const campaign = async (prefix: string, count: number) => {
     const openids = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
@@ -112,16 +93,16 @@ function chunk<T>(items: T[], size: number): T[][] {
 }
 
 let messageNo = 0;
-function sqsEvent(bodies: string[]): SQSEvent {
+/** The SQS event Lambda's event source would deliver for these bodies (first receive). */
+export function sqsEvent(bodies: string[]): SQSEvent {
   return {
-    Records: bodies.map(
-      (body) =>
-        ({
-          messageId: `m-${++messageNo}`,
-          receiptHandle: `r-${messageNo}`,
-          body,
-          attributes: { ApproximateReceiveCount: "1" },
-        }) as unknown as SQSRecord,
-    ),
+    Records: bodies.map((Body) => {
+      messageNo += 1;
+      return toRecord(
+        { MessageId: `m-${messageNo}`, ReceiptHandle: `r-${messageNo}`, Body },
+        "arn:aws:sqs:bench",
+        "local",
+      );
+    }),
   };
 }

@@ -1,8 +1,8 @@
 import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { measureOwnCodeCpu } from "../../bench/own-code.js";
+import { measureOwnCodeCpu, sqsEvent } from "../../bench/own-code.js";
 import { sendWorkerOverMemory } from "../../bench/own-code-worker.js";
-import { testMerchantSecret } from "../../helpers/merchant-secret.js";
+import { testMerchantKeys } from "../../helpers/merchant-secret.js";
 
 describe("own-code CPU bench", () => {
   it("sends every coupon through the real worker and client, and reports CPU per coupon", async () => {
@@ -12,12 +12,8 @@ describe("own-code CPU bench", () => {
   });
 
   it("verifies WeChat's signature on every answer: the same answer signed by another key sends nothing", async () => {
-    const wechat = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const { secret, wechatpayPrivateKey } = testMerchantKeys();
     const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    const secret = {
-      ...testMerchantSecret(),
-      wechatpayPublicKeyPem: wechat.publicKey.export({ type: "spki", format: "pem" }).toString(),
-    };
     const campaignSignedBy = async (key: KeyObject) => {
       const body = JSON.stringify({ coupon_id: "10000000001" });
       const timestamp = String(Math.floor(Date.now() / 1000));
@@ -37,11 +33,10 @@ describe("own-code CPU bench", () => {
         }),
       });
       const bodies = await run.enqueueCampaign(["o-1", "o-2"], 100);
-      const records = bodies.map((body, i) => ({ messageId: `m${i}`, receiptHandle: `r${i}`, body, attributes: {} }));
-      const result = await run.handler({ Records: records } as never);
+      const result = await run.handler(sqsEvent(bodies));
       return { failures: result.batchItemFailures.length, sent: await run.sent() };
     };
-    expect(await campaignSignedBy(wechat.privateKey)).toEqual({ failures: 0, sent: 2 });
+    expect(await campaignSignedBy(wechatpayPrivateKey)).toEqual({ failures: 0, sent: 2 });
     expect(await campaignSignedBy(stranger.privateKey)).toEqual({ failures: 2, sent: 0 });
   });
 });
