@@ -1,25 +1,55 @@
 import { ConflictError } from "../domain/errors.js";
-import type { NewSendRecord, NewStockRequestRecord, SendRecord, StockRequestRecord } from "../domain/ports.js";
+import type { KeyedRecord, NewKeyedRecord, SendRecord, StockRequestRecord, SucceededState } from "../domain/ports.js";
 
 // Rules every implementation of a port shares (in-memory reference and AWS adapters alike), kept in one place so
 // the implementations cannot drift apart.
 
+/** What distinguishes one kind of keyed-call record from another; the lease and settle rules are the same for all. */
+export interface KeyedKind<R extends KeyedRecord, S> {
+  /** The success state (`SENT`, `CREATED`). */
+  succeeded: SucceededState<R>;
+  /** Names the record in a NotFoundError ("no send record for this out_request_no"). */
+  noun: string;
+  /** The record's own fields after `succeed(success)`; every backend stores exactly these. */
+  successFields(success: S): Partial<R>;
+  /** A stored success equal to `success` is a repeat; any other is a conflict (`mismatch`). */
+  sameSuccess(record: R, success: S): boolean;
+  mismatch(): ConflictError;
+}
+
+export const SEND_KIND: KeyedKind<SendRecord, { couponId: string }> = {
+  succeeded: "SENT",
+  noun: "send record",
+  successFields: ({ couponId }) => ({ couponId }),
+  sameSuccess: (record, { couponId }) => record.couponId === couponId,
+  mismatch: () =>
+    new ConflictError("COUPON_ID_MISMATCH", "coupon_id", "the send is already recorded with another coupon_id"),
+};
+
+export const STOCK_REQUEST_KIND: KeyedKind<StockRequestRecord, { stockId: string; result: unknown }> = {
+  succeeded: "CREATED",
+  noun: "stock request",
+  // A JSON round trip: the DynamoDB adapter keeps WeChat's answer as JSON text, so every backend returns one shape.
+  successFields: ({ stockId, result }) => ({ stockId, result: JSON.parse(JSON.stringify(result ?? null)) }),
+  sameSuccess: (record, { stockId }) => record.stockId === stockId,
+  mismatch: () =>
+    new ConflictError("STOCK_ID_MISMATCH", "stock_id", "the stock request is already recorded with another stock_id"),
+};
+
 /**
- * The record a ledger's `claim` creates, identical for every implementation: PENDING, and leased to the claimant
- * (attempts 1) when `leaseMs` is given, so the synchronous path can call WeChat without a second write.
+ * The record a ledger's `claim` creates, identical for every implementation and kind: PENDING, and leased to the
+ * claimant (attempts 1) when `leaseMs` is given, so the synchronous path can call WeChat without a second write.
  */
-export function newSendRecord(input: NewSendRecord, leaseMs: number | undefined): SendRecord {
-  // The new-record types hold only strings and numbers: a spread is a whole copy.
-  return { ...input, state: "PENDING", counted: false, ...initialLease(input.createdAt, leaseMs) };
-}
-
-export function newStockRequestRecord(input: NewStockRequestRecord, leaseMs: number | undefined): StockRequestRecord {
-  return { ...input, state: "PENDING", ...initialLease(input.createdAt, leaseMs) };
-}
-
-function initialLease(createdAt: number, leaseMs: number | undefined) {
+export function newKeyedRecord<R extends KeyedRecord, N extends NewKeyedRecord>(input: N, leaseMs?: number): R {
   const leased = leaseMs !== undefined && leaseMs > 0;
-  return { attempts: leased ? 1 : 0, leaseUntil: leased ? createdAt + leaseMs : 0, updatedAt: createdAt };
+  // The new-record types hold only strings and numbers: a spread is a whole copy.
+  return {
+    ...input,
+    state: "PENDING",
+    attempts: leased ? 1 : 0,
+    leaseUntil: leased ? input.createdAt + leaseMs : 0,
+    updatedAt: input.createdAt,
+  } as unknown as R;
 }
 
 export function campaignConflict(): ConflictError {

@@ -1,6 +1,6 @@
 import * as z from "zod";
+import { DEFAULT_SEND_RATE_PER_SECOND, WECHAT_SEND_LIMIT_PER_SECOND } from "../domain/rate/send-rates.js";
 import { SEND_MAX_RECEIVE_COUNT } from "./queue-settings.js";
-import { DEFAULT_SEND_RATE_PER_SECOND, WECHAT_SEND_LIMIT_PER_SECOND } from "./send-rates.js";
 
 /**
  * Environment of each function kind, validated once at cold start. Env vars hold names, URLs and ARNs only:

@@ -15,14 +15,48 @@
 export type Clock = () => number;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Leases (shared by the send ledger and the stock-request ledger)
+// KeyedLedger: one record per (mchid, out_request_no) for every idempotent WeChat call (sends, stock creation)
 // ---------------------------------------------------------------------------------------------------------------
+
+/** Key of a ledger record: WeChat de-duplicates on the same pair. */
+export interface LedgerKey {
+  mchid: string;
+  outRequestNo: string;
+}
+
+/**
+ * The fields every keyed call record has. `Succeeded` is its kind's success state (`SENT`, `CREATED`): the record is
+ * PENDING until WeChat answered, then succeeded or FAILED.
+ */
+export interface KeyedRecord<Succeeded extends string = string> extends LedgerKey {
+  /** Hash of the request's business fields: a replay with another hash is a conflict. */
+  requestHash: string;
+  state: "PENDING" | Succeeded | "FAILED";
+  /** Final failure code when FAILED; the last retryable error while PENDING (if the caller recorded one). */
+  errorCode?: string;
+  errorMessage?: string;
+  /** Number of leases taken, i.e. WeChat calls started. */
+  attempts: number;
+  /** Epoch ms until which a caller holds the right to call WeChat; 0 = free. Doubles as the lease's fencing token. */
+  leaseUntil: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What the caller supplies to create a record; the ledger sets state PENDING, attempts and the lease. */
+export interface NewKeyedRecord extends LedgerKey {
+  requestHash: string;
+  createdAt: number;
+}
+
+/** The success state of a record type (`SENT` for sends). */
+export type SucceededState<R extends KeyedRecord> = Exclude<R["state"], "PENDING" | "FAILED">;
 
 /**
  * Outcome of trying to take the single right to call WeChat for a record.
  * - `acquired`: the caller holds the lease until `record.leaseUntil`; `record.attempts` was incremented.
- * - `busy`: another worker holds an unexpired lease; retry after `record.leaseUntil`.
- * - `final`: the record is no longer PENDING (already sent/created or failed): replay `record`, do not call WeChat.
+ * - `busy`: another caller holds an unexpired lease; retry after `record.leaseUntil`.
+ * - `final`: the record is no longer PENDING (succeeded or failed): replay `record`, do not call WeChat.
  * - `missing`: no such record (it is always written before a message is queued, so this is a poison message).
  */
 export type LeaseResult<R> =
@@ -37,63 +71,71 @@ export interface StateChange<R> {
   record: R;
 }
 
+export interface ClaimResult<R> {
+  /** true: this call created the record. false: it existed; `record` is the stored one (compare its requestHash). */
+  created: boolean;
+  record: R;
+}
+
 /** A failure as WeChat (or our validation) reported it. `message` must hold no secret and no decrypted payload. */
 export interface ErrorInfo {
   code: string;
   message: string;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// SendLedger: one record per (mchid, out_request_no)
-// ---------------------------------------------------------------------------------------------------------------
-
-/** Key of a ledger record: WeChat de-duplicates on the same pair. */
-export interface LedgerKey {
-  mchid: string;
-  outRequestNo: string;
+/**
+ * Durable, idempotent record of a WeChat call keyed by out_request_no. The record is written before WeChat is called,
+ * and the same out_request_no is reused on every retry, so a crash between the call and `succeed` is healed by the
+ * retry (WeChat de-duplicates on the key). `Success` is what the call returned that the record keeps.
+ */
+export interface KeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, Success> {
+  /**
+   * Creates the record if `(mchid, outRequestNo)` is unused (one conditional put). With `leaseMs`, the new record is
+   * created already leased to the caller (attempts 1, leaseUntil createdAt+leaseMs), saving a write on the
+   * synchronous path.
+   */
+  claim(record: N, options?: { leaseMs?: number }): Promise<ClaimResult<R>>;
+  /** Takes the lease if the record is PENDING and its lease expired (`leaseUntil <= now`); increments attempts. */
+  acquireLease(key: LedgerKey, now: number, leaseMs: number): Promise<LeaseResult<R>>;
+  /**
+   * PENDING or FAILED → succeeded with `success` (a late success overrides a recorded failure: the coupon or stock
+   * exists). The same success again → `{changed: false}`; another one (another coupon_id or stock_id) → `ConflictError`
+   * (WeChat never answers two for one out_request_no). Unknown key → `NotFoundError`.
+   */
+  succeed(key: LedgerKey, success: Success, now: number): Promise<StateChange<R>>;
+  /**
+   * PENDING → FAILED with a final error code. If the record is no longer PENDING nothing is written and
+   * `{changed: false, record}` tells the caller which outcome won. Unknown key → `NotFoundError`.
+   */
+  fail(key: LedgerKey, error: ErrorInfo, now: number): Promise<StateChange<R>>;
+  /**
+   * Drops the caller's lease so a retry can run at once (after a retryable error), optionally recording the error.
+   * Fenced by `leaseUntil` (the value the caller acquired): if another caller has taken the lease since, or the record
+   * is no longer PENDING, nothing is written and the result is false.
+   */
+  release(key: LedgerKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean>;
+  /** Strongly consistent read. */
+  get(key: LedgerKey): Promise<R | undefined>;
 }
+
+// ---- sends: one record per coupon send ----
 
 export type SendKey = LedgerKey;
 
-export type SendState = "PENDING" | "SENT" | "FAILED";
-
-export interface SendRecord extends SendKey {
-  /** Hash of the business fields of the request (stock, openid, appid, …): a replay with another hash is a conflict. */
-  requestHash: string;
+export interface SendFields {
   stockId: string;
   openid: string;
   appid: string;
   campaignId?: string;
-  state: SendState;
+}
+
+export interface SendRecord extends KeyedRecord<"SENT">, SendFields {
   couponId?: string;
-  /** Final failure code when FAILED; the last retryable error while PENDING (if the worker recorded one). */
-  errorCode?: string;
-  errorMessage?: string;
-  /** Number of leases taken, i.e. WeChat calls started. */
-  attempts: number;
-  /** Epoch ms until which a worker holds the right to call WeChat; 0 = free. Doubles as the lease's fencing token. */
-  leaseUntil: number;
-  /** The final outcome is in the campaign's counters: set with the outcome (`counted` option), or by `markCounted`. */
-  counted: boolean;
-  createdAt: number;
-  updatedAt: number;
 }
 
-/** What the caller supplies to create a send record; the ledger sets state PENDING, attempts and the lease. */
-export interface NewSendRecord extends SendKey {
-  requestHash: string;
-  stockId: string;
-  openid: string;
-  appid: string;
-  campaignId?: string;
-  createdAt: number;
-}
+export type SendState = SendRecord["state"];
 
-export interface ClaimResult<R> {
-  /** true: this call created the record. false: it existed; `record` is the stored one (compare its requestHash). */
-  created: boolean;
-  record: R;
-}
+export interface NewSendRecord extends NewKeyedRecord, SendFields {}
 
 export interface ListPage<R> {
   items: R[];
@@ -101,101 +143,21 @@ export interface ListPage<R> {
   cursor?: string;
 }
 
-/**
- * Durable, idempotent record of every coupon send. The record is written before WeChat is called, and the same
- * out_request_no is reused on every retry, so a crash between the call and `markSent` is healed by the retry.
- */
-export interface SendLedger {
-  /**
-   * Creates the record if `(mchid, outRequestNo)` is unused (one conditional put).
-   * With `leaseMs`, the new record is created already leased to the caller (attempts 1, leaseUntil createdAt+leaseMs),
-   * saving a write on the synchronous send path.
-   */
-  claim(record: NewSendRecord, options?: { leaseMs?: number }): Promise<ClaimResult<SendRecord>>;
-
-  /** Takes the lease if the record is PENDING and its lease expired (`leaseUntil <= now`); increments attempts. */
-  acquireLease(key: SendKey, now: number, leaseMs: number): Promise<LeaseResult<SendRecord>>;
-
-  /**
-   * PENDING or FAILED → SENT with `couponId` (a late success overrides a recorded failure: the coupon exists).
-   * Idempotent: already SENT with the same couponId → `{changed: false}`. Already SENT with another couponId →
-   * `ConflictError` (WeChat never returns two coupons for one out_request_no). Unknown key → `NotFoundError`.
-   */
-  markSent(key: SendKey, couponId: string, now: number, options?: FinalOptions): Promise<StateChange<SendRecord>>;
-
-  /**
-   * PENDING → FAILED with a final error code. If the record is no longer PENDING (SENT or already FAILED) nothing is
-   * written and `{changed: false, record}` tells the caller which outcome won. Unknown key → `NotFoundError`.
-   */
-  markFailed(key: SendKey, error: ErrorInfo, now: number, options?: FinalOptions): Promise<StateChange<SendRecord>>;
-
-  /**
-   * Drops the caller's lease so a retry can run at once (after a retryable error), optionally recording the error.
-   * Fenced by `leaseUntil` (the value the caller acquired): if another worker has taken the lease since, or the record
-   * is no longer PENDING, nothing is written and the result is false.
-   */
-  release(key: SendKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean>;
-
-  /**
-   * Sets `counted` (the campaign counters include this record's outcome), for a final record that was not counted
-   * when it became final (records written before counting moved into markSent/markFailed). Idempotent,
-   * unconditional apart from the record existing. Unknown key → `NotFoundError`.
-   */
-  markCounted(key: SendKey, now: number): Promise<void>;
-
-  /** Strongly consistent read. */
-  get(key: SendKey): Promise<SendRecord | undefined>;
-
+export interface SendLedger extends KeyedLedger<SendRecord, NewSendRecord, { couponId: string }> {
   /** Sends of one campaign (reconciliation, progress reports), in out_request_no order. Eventually consistent. */
   listByCampaign(campaignId: string, options?: { limit?: number; cursor?: string }): Promise<ListPage<SendRecord>>;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// StockRequestLedger: idempotent create-stock by (mchid, out_request_no)
-// ---------------------------------------------------------------------------------------------------------------
+// ---- stock creation: one record per create-stock request ----
 
-export type StockRequestState = "PENDING" | "CREATED" | "FAILED";
-
-export interface StockRequestRecord extends LedgerKey {
-  requestHash: string;
-  state: StockRequestState;
+export interface StockRequestRecord extends KeyedRecord<"CREATED"> {
   /** WeChat's stock_id once created. */
   stockId?: string;
   /** WeChat's response body (JSON-serialisable), replayed to callers who repeat the request. */
   result?: unknown;
-  errorCode?: string;
-  errorMessage?: string;
-  attempts: number;
-  leaseUntil: number;
-  createdAt: number;
-  updatedAt: number;
 }
 
-export interface NewStockRequestRecord extends LedgerKey {
-  requestHash: string;
-  createdAt: number;
-}
-
-export interface StockRequestLedger {
-  /** Conditional put if absent; `leaseMs` as in `SendLedger.claim`. */
-  claim(record: NewStockRequestRecord, options?: { leaseMs?: number }): Promise<ClaimResult<StockRequestRecord>>;
-  /** As `SendLedger.acquireLease` (a crashed caller left a PENDING record: WeChat de-duplicates on out_request_no). */
-  acquireLease(key: LedgerKey, now: number, leaseMs: number): Promise<LeaseResult<StockRequestRecord>>;
-  /**
-   * PENDING/FAILED → CREATED with WeChat's stock_id and response. Same stockId again → `{changed: false}`;
-   * another stockId → `ConflictError`; unknown key → `NotFoundError`.
-   */
-  complete(
-    key: LedgerKey,
-    outcome: { stockId: string; result: unknown },
-    now: number,
-  ): Promise<StateChange<StockRequestRecord>>;
-  /** PENDING → FAILED; otherwise `{changed: false, record}`. Unknown key → `NotFoundError`. */
-  fail(key: LedgerKey, error: ErrorInfo, now: number): Promise<StateChange<StockRequestRecord>>;
-  /** As `SendLedger.release`: fenced by the acquired `leaseUntil`. */
-  release(key: LedgerKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean>;
-  get(key: LedgerKey): Promise<StockRequestRecord | undefined>;
-}
+export type StockRequestLedger = KeyedLedger<StockRequestRecord, NewKeyedRecord, { stockId: string; result: unknown }>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // CampaignStore: bulk sends and their counters
@@ -230,7 +192,7 @@ export interface CampaignRecord extends NewCampaign {
   /**
    * Every recipient is known: one-shot campaigns from the start, chunked ones once chunks 0..`lastChunkNo` all
    * arrived (`trySeal`). Until then `total` and `chunksReceived` may lag (never exceed) the chunks received; sealing
-   * recounts them exactly. Records written before chunked campaigns existed read as sealed.
+   * recounts them exactly.
    */
   sealed: boolean;
   /** Number of the last chunk, once a chunk said it was the last (0 for one-shot campaigns). */
@@ -255,20 +217,14 @@ export interface CampaignCounts {
   failuresByCode: Record<string, number>;
 }
 
-/** Options of `markSent`/`markFailed`. */
-export interface FinalOptions {
-  /** The campaign's counters already include this outcome: set `counted` in the same write. */
-  counted?: boolean;
-}
-
 export interface CampaignStore {
   /** Conditional put. Same id + same requestHash → `{created: false, record}`; different hash → `ConflictError`. */
   create(campaign: NewCampaign): Promise<ClaimResult<CampaignRecord>>;
   get(id: string): Promise<CampaignRecord | undefined>;
   /**
    * One atomic counter update: adds `tally` (sent, failed, failures by code) to the counters. Not idempotent: the
-   * sender counts an outcome once, before recording it final (`markSent`/`markFailed` with `counted`), so a crash
-   * in between can only over-count, which reconciliation corrects. Returns the counters after the update. A
+   * sender counts an outcome once, before recording it final (`succeed`/`fail`), so a crash in between can only
+   * over-count, which reconciliation corrects. Returns the counters after the update. A
    * reconciled campaign is left as it is (its counters are the ledger's recount). Unknown id → `NotFoundError`.
    */
   recordOutcomes(id: string, tally: CampaignCounts, now: number): Promise<CampaignRecord>;
@@ -346,9 +302,9 @@ export function deriveCampaignState(c: {
   sent: number;
   failed: number;
   reconciled?: boolean;
-  sealed?: boolean;
+  sealed: boolean;
 }): CampaignState {
-  if (c.reconciled && c.sealed !== false) return "COMPLETED";
+  if (c.reconciled && c.sealed) return "COMPLETED";
   if (c.enqueued > 0 || c.sent + c.failed > 0) return "SENDING";
   return "ACCEPTED";
 }
@@ -475,7 +431,6 @@ export interface PlatformCertificate {
 export interface PlatformCertificateCache {
   /** Upsert; expired items are removed by the table's TTL some time after `expireTime`. */
   put(cert: PlatformCertificate): Promise<void>;
-  get(serial: string): Promise<PlatformCertificate | undefined>;
   /** All cached certificates (including expired ones that TTL has not removed yet: filter on `expireTime`). */
   list(): Promise<PlatformCertificate[]>;
 }

@@ -4,6 +4,7 @@ import { DynamoDbPlatformCertificateCache } from "../adapters/dynamodb/dynamodb-
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
+import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import { WechatCouponGateway } from "../adapters/wechatpay/wechat-coupon-gateway.js";
 import type { ApiEnv } from "../config/env.js";
 import { campaignRoutes } from "../http/api/campaign-routes.js";
@@ -16,7 +17,6 @@ import { buildOpenApiDocument } from "../http/openapi.js";
 import { json } from "../http/responses.js";
 import { logger } from "../observability/logger.js";
 import { createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
-import { MerchantRuntime } from "./merchant-runtime.js";
 
 /** Composition root of the api function (also used by the local stack). */
 export function buildApiFunction(env: ApiEnv) {
@@ -40,7 +40,6 @@ export function buildApiFunction(env: ApiEnv) {
       queue: new SqsSendQueue({ client: aws.sqs, queueUrl: env.SEND_QUEUE_URL }),
       clock: Date.now,
     },
-    ledger,
     inbox: new DynamoDbNotificationInbox({ ...aws.table, retentionDays: 30 }),
     defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,
     inProgressWaitMs: 3_000,

@@ -1,8 +1,8 @@
 import { DynamoDbPlatformCertificateCache } from "../adapters/dynamodb/dynamodb-platform-certificate-cache.js";
+import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import type { CertRefreshEnv } from "../config/env.js";
 import { logger } from "../observability/logger.js";
 import { createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
-import { MerchantRuntime } from "./merchant-runtime.js";
 
 /**
  * Composition root of cert-refresh (platform-certificate mode, on a schedule): download WeChat's current platform

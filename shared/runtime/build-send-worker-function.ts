@@ -5,12 +5,12 @@ import { DynamoDbRateCounter } from "../adapters/dynamodb/dynamodb-rate-counter.
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { SqsDeadLetterSink } from "../adapters/sqs/sqs-dead-letter-sink.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
+import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import { WechatCouponGateway } from "../adapters/wechatpay/wechat-coupon-gateway.js";
 import type { SendWorkerEnv } from "../config/env.js";
 import { RateGovernor } from "../domain/rate/rate-governor.js";
 import { logger } from "../observability/logger.js";
 import { createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
-import { MerchantRuntime } from "./merchant-runtime.js";
 import { createSendWorkerHandler } from "./send-worker-handler.js";
 
 /** Composition root of the send worker (also used by the local stack). */

@@ -36,7 +36,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { RunningSimulatorConfig } from "#local/simulator/types.js";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
-import { DEFAULT_SEND_RATE_PER_SECOND } from "#shared/config/send-rates.js";
+import { DEFAULT_SEND_RATE_PER_SECOND } from "#shared/domain/rate/send-rates.js";
 import { signMessageAsync } from "#shared/wechatpay/crypto/rsa-sha256.js";
 import { chinaTime, validStockBody } from "../helpers/stock-body.js";
 import { type CpuCategory, ownCodeShare, profileCpu } from "./cpu-profile.js";

@@ -10,12 +10,12 @@ import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js"
 import { MemorySendQueue } from "#shared/adapters/memory/memory-send-queue.js";
 import { StaticMerchantSecretSource } from "#shared/adapters/memory/static-merchant-secret-source.js";
 import { encodeSendMessage } from "#shared/adapters/sqs/message-codec.js";
+import { MerchantRuntime } from "#shared/adapters/wechatpay/merchant-runtime.js";
 import { WechatCouponGateway } from "#shared/adapters/wechatpay/wechat-coupon-gateway.js";
 import { createCampaign } from "#shared/domain/campaigns/create-campaign.js";
 import type { MerchantSecret } from "#shared/domain/ports.js";
 import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
 import { logger } from "#shared/observability/logger.js";
-import { MerchantRuntime } from "#shared/runtime/merchant-runtime.js";
 import { createSendWorkerHandler } from "#shared/runtime/send-worker-handler.js";
 import type { HttpSend } from "#shared/wechatpay/index.js";
 

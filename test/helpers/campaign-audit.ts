@@ -126,7 +126,7 @@ async function deadLetteredKeys(stack: LocalStack): Promise<Set<string>> {
 }
 
 export async function auditCampaign(stack: LocalStack, view: CampaignView, openids: string[]): Promise<CampaignAudit> {
-  const keyOf = new Map(openids.map((o) => [recipientOutRequestNo(view.campaign_id, o), o]));
+  const keyOf = new Map(openids.map((o) => [recipientOutRequestNo(view.campaign_id, o, 0), o]));
   const issued = new Map<string, string[]>();
   for (const row of stack.simulator.ledger()) {
     if (!keyOf.has(row.out_request_no)) continue;

@@ -1,8 +1,7 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-
-export type Item = Record<string, unknown>;
+import type { Item } from "./item.js";
 
 export function isConditionalCheckFailed(error: unknown): error is ConditionalCheckFailedException {
   return (

@@ -13,3 +13,11 @@ export function createDocumentClient(config: DynamoDBClientConfig | DynamoDBClie
     marshallOptions: { removeUndefinedValues: true },
   });
 }
+
+/** What every DynamoDB adapter is built from: one shared DocumentClient and the single table's name. */
+export interface DynamoDbAdapterOptions {
+  /** From `createDocumentClient()`. */
+  doc: DynamoDBDocumentClient;
+  /** env `TABLE_NAME`. */
+  tableName: string;
+}

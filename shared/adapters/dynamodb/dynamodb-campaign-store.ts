@@ -13,16 +13,9 @@ import {
   type StateChange,
 } from "../../domain/ports.js";
 import { campaignConflict } from "../record-rules.js";
-import {
-  CONDITION,
-  conditionalUpdate,
-  getItem,
-  type Item,
-  isConditionalCheckFailed,
-  putIfAbsent,
-} from "./conditional.js";
-import type { DynamoDbAdapterOptions } from "./dynamodb-send-ledger.js";
-import { num, str } from "./leased-item.js";
+import { CONDITION, conditionalUpdate, getItem, isConditionalCheckFailed, putIfAbsent } from "./conditional.js";
+import type { DynamoDbAdapterOptions } from "./document-client.js";
+import { type Item, num, str } from "./item.js";
 import { KEY } from "./table-definition.js";
 
 /**
@@ -121,8 +114,8 @@ export class DynamoDbCampaignStore implements CampaignStore {
           UpdateExpression:
             "SET #sent = :sent, #failed = :failed, #fbc = :fbc, #reconciled = :true, #updated_at = :now",
           // Optimistic: a recordOutcome that landed after the recount began bumped the version; try again later.
-          // An open (unsealed) campaign can still grow: never reconciled. Items from before chunking read as sealed.
-          ConditionExpression: "#version = :expected AND (attribute_not_exists(#sealed) OR #sealed = :true)",
+          // An open (unsealed) campaign can still grow: never reconciled.
+          ConditionExpression: "#version = :expected AND #sealed = :true",
           ExpressionAttributeNames: {
             "#sent": "sent",
             "#failed": "failed",
@@ -366,8 +359,7 @@ function fromItem(item: Item): CampaignRecord {
     sent: num(item, "sent"),
     failed: num(item, "failed"),
     reconciled: item.reconciled === true,
-    // Campaign items written before chunked campaigns existed have none of these: one-shot, sealed, one chunk.
-    sealed: item.sealed !== false,
+    sealed: item.sealed === true,
   };
   const failuresByCode: Record<string, number> = {};
   for (const [code, n] of Object.entries((item.failures_by_code as Record<string, unknown> | undefined) ?? {})) {
@@ -382,12 +374,8 @@ function fromItem(item: Item): CampaignRecord {
     ratePerSecond: num(item, "rate_per_second"),
     chunked,
     ...counters,
-    ...(item.last_chunk_no !== undefined
-      ? { lastChunkNo: num(item, "last_chunk_no") }
-      : chunked
-        ? {}
-        : { lastChunkNo: 0 }),
-    chunksReceived: item.chunks_received !== undefined ? num(item, "chunks_received") : chunked ? 0 : 1,
+    ...(item.last_chunk_no === undefined ? {} : { lastChunkNo: num(item, "last_chunk_no") }),
+    chunksReceived: num(item, "chunks_received"),
     state: deriveCampaignState(counters),
     failuresByCode,
     version: num(item, "version"),

@@ -2,9 +2,9 @@ import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from "@aws-s
 import { NotFoundError } from "../../domain/errors.js";
 import type { CouponEvent, NotificationInbox, NotificationRecord, RecordOnceResult } from "../../domain/ports.js";
 import { notificationOrder } from "../record-rules.js";
-import { CONDITION, type Item, isConditionalCheckFailed, putIfAbsent } from "./conditional.js";
-import type { DynamoDbAdapterOptions } from "./dynamodb-send-ledger.js";
-import { num, str } from "./leased-item.js";
+import { CONDITION, isConditionalCheckFailed, putIfAbsent } from "./conditional.js";
+import type { DynamoDbAdapterOptions } from "./document-client.js";
+import { type Item, num, str } from "./item.js";
 import { GSI1, KEY, TTL_ATTRIBUTE } from "./table-definition.js";
 
 export interface DynamoDbNotificationInboxOptions extends DynamoDbAdapterOptions {

@@ -1,8 +1,7 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { PlatformCertificate, PlatformCertificateCache } from "../../domain/ports.js";
-import { getItem, type Item } from "./conditional.js";
-import type { DynamoDbAdapterOptions } from "./dynamodb-send-ledger.js";
-import { num, str } from "./leased-item.js";
+import type { DynamoDbAdapterOptions } from "./document-client.js";
+import { type Item, num, str } from "./item.js";
 import { GSI1, KEY, TTL_ATTRIBUTE } from "./table-definition.js";
 
 /** `PlatformCertificateCache` on the single table: items `CERT#{serial}`, listed through gsi1 `CERTS`. */
@@ -36,11 +35,6 @@ export class DynamoDbPlatformCertificateCache implements PlatformCertificateCach
         },
       }),
     );
-  }
-
-  async get(serial: string): Promise<PlatformCertificate | undefined> {
-    const item = await getItem(this.#doc, this.#table, KEY.certificate(serial));
-    return item === undefined ? undefined : fromItem(item);
   }
 
   async list(): Promise<PlatformCertificate[]> {

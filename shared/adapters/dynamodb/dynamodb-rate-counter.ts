@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { RateCounter } from "../../domain/rate/rate-governor.js";
-import type { DynamoDbAdapterOptions } from "./dynamodb-send-ledger.js";
+import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { KEY, TTL_ATTRIBUTE } from "./table-definition.js";
 
 /**

@@ -8,11 +8,6 @@ export class MemoryPlatformCertificateCache implements PlatformCertificateCache 
     this.#items.set(cert.serial, structuredClone(cert));
   }
 
-  async get(serial: string): Promise<PlatformCertificate | undefined> {
-    const item = this.#items.get(serial);
-    return item === undefined ? undefined : structuredClone(item);
-  }
-
   async list(): Promise<PlatformCertificate[]> {
     return [...this.#items.values()].sort((a, b) => a.serial.localeCompare(b.serial)).map((c) => structuredClone(c));
   }

@@ -1,8 +1,8 @@
 import type { CouponGateway, SendCouponCall } from "../../domain/gateway.js";
 import { recordWechatLatency } from "../../observability/metrics.js";
-import type { MerchantRuntime } from "../../runtime/merchant-runtime.js";
 import type { CreateStockRequest } from "../../wechatpay/favor/types.js";
 import { toGatewayError } from "./gateway-errors.js";
+import type { MerchantRuntime } from "./merchant-runtime.js";
 
 /** The domain's CouponGateway over the WeChat Pay client. */
 export class WechatCouponGateway implements CouponGateway {

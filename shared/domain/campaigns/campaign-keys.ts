@@ -20,14 +20,12 @@ export function deriveCampaignId(fields: {
  * it. One-shot campaigns are chunk 0. Duplicates inside one chunk are removed before sending; the same openid in two
  * chunks is two keys, hence two coupons (two CSV lines ask for two).
  *
- * Chunk 0 hashes the openid alone, as keys did before chunks existed (campaigns in flight keep their keys); chunk n
- * hashes `n\n` + openid (openids never hold a newline), so no two (chunk, openid) pairs share a digest. The campaign
- * id is the prefix and the digest has a fixed length, so keys of different campaigns cannot collide either.
+ * The digest covers `n\n` + openid (openids never hold a newline), so no two (chunk, openid) pairs share one. The
+ * campaign id is the prefix and the digest has a fixed length, so keys of different campaigns cannot collide either.
  * Charset stays within WeChat's [A-Za-z0-9|_*-] and the length within 128 (64 + 1 + 22).
  */
-export function recipientOutRequestNo(campaignId: string, openid: string, chunkNo = 0): string {
-  const input = chunkNo === 0 ? openid : `${chunkNo}\n${openid}`;
-  const digest = createHash("sha256").update(input, "utf8").digest("base64url").slice(0, 22);
+export function recipientOutRequestNo(campaignId: string, openid: string, chunkNo: number): string {
+  const digest = createHash("sha256").update(`${chunkNo}\n${openid}`, "utf8").digest("base64url").slice(0, 22);
   return `${campaignId}_${digest}`;
 }
 

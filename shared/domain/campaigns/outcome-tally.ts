@@ -1,7 +1,5 @@
+import { UNKNOWN_ERROR_CODE } from "../keyed-call.js";
 import type { CampaignCounts, SendState } from "../ports.js";
-
-/** The code a FAILED outcome is counted under when it has none. */
-export const UNKNOWN_ERROR_CODE = "UNKNOWN";
 
 /** The counters of one final outcome, for `CampaignStore.recordOutcomes`. */
 export function outcomeTally(state: Exclude<SendState, "PENDING">, errorCode?: string): CampaignCounts {

@@ -1,5 +1,5 @@
+import { UNKNOWN_ERROR_CODE } from "../keyed-call.js";
 import type { CampaignCounts, CampaignRecord, CampaignStore, SendLedger } from "../ports.js";
-import { UNKNOWN_ERROR_CODE } from "./outcome-tally.js";
 
 export interface ReconcileDependencies {
   campaigns: CampaignStore;

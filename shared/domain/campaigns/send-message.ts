@@ -1,6 +1,6 @@
-import { WECHAT_SEND_LIMIT_PER_SECOND } from "../../config/send-rates.js";
 import { MessageFormatError } from "../errors.js";
 import type { SendMessage } from "../ports.js";
+import { WECHAT_SEND_LIMIT_PER_SECOND } from "../rate/send-rates.js";
 
 const OUT_REQUEST_NO = /^[A-Za-z0-9|_*-]{1,128}$/;
 

@@ -20,7 +20,7 @@ import type { ApiServices } from "./services.js";
 const FAILURES_SCAN_LIMIT = 1_000;
 
 export function campaignRoutes(services: ApiServices): RouteTable {
-  const reconcileDeps = { campaigns: services.campaigns.campaigns, ledger: services.ledger, clock: Date.now };
+  const reconcileDeps = { campaigns: services.campaigns.campaigns, ledger: services.sends.ledger, clock: Date.now };
   const notFound = (id: string) => new HttpError(404, "CAMPAIGN_NOT_FOUND", `no campaign ${id}`, "campaign_id");
 
   return {
@@ -91,7 +91,7 @@ export function campaignRoutes(services: ApiServices): RouteTable {
       const { campaign_id } = pathParams(event, campaignIdPath);
       const { cursor } = queryParams(event, campaignFailuresQuery);
       if (!(await services.campaigns.campaigns.get(campaign_id))) throw notFound(campaign_id);
-      const page = await services.ledger.listByCampaign(campaign_id, {
+      const page = await services.sends.ledger.listByCampaign(campaign_id, {
         limit: FAILURES_SCAN_LIMIT,
         ...(cursor ? { cursor } : {}),
       });

@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import { type SendOutcome, sendCoupon } from "../../domain/sends/send-coupon.js";
+import { sendCoupon } from "../../domain/sends/send-coupon.js";
 import { recordSendOutcomeOf } from "../../observability/metrics.js";
 import type { RouteTable } from "../api-handler.js";
 import { badRequest } from "../http-error.js";
@@ -13,7 +12,7 @@ import {
   userCouponPath,
   userCouponsQuery,
 } from "../schemas.js";
-import { sendOutcomeResponse } from "./send-outcome-response.js";
+import { keyedOutcomeResponse, waitForFinal } from "./keyed-outcome-response.js";
 import type { ApiServices } from "./services.js";
 
 export function couponRoutes(services: ApiServices): RouteTable {
@@ -29,10 +28,18 @@ export function couponRoutes(services: ApiServices): RouteTable {
         appid: body.appid ?? requireAppid(secret.appid),
         stockCreatorMchid: body.stock_creator_mchid ?? secret.mchid,
       };
-      let outcome = await sendCoupon(services.sends, command);
-      if (outcome.status === "IN_PROGRESS") outcome = await waitForFinal(services, command, outcome);
+      const outcome = await waitForFinal(
+        services.sends.ledger,
+        await sendCoupon(services.sends, command),
+        services.inProgressWaitMs,
+      );
       recordSendOutcomeOf(outcome);
-      return sendOutcomeResponse(outcome, body.out_request_no, event.requestContext.requestId);
+      return keyedOutcomeResponse(outcome, {
+        requestId: event.requestContext.requestId,
+        what: "send",
+        succeeded: (record, replayed) =>
+          json(200, { coupon_id: record.couponId, out_request_no: record.outRequestNo, replayed }),
+      });
     },
 
     "GET /users/{openid}/coupons": async (event) => {
@@ -75,28 +82,4 @@ export function couponRoutes(services: ApiServices): RouteTable {
 function requireAppid(appid: string | undefined): string {
   if (!appid) throw badRequest("appid", "is required: the merchant secret has no default appid");
   return appid;
-}
-
-/** A duplicate request waits briefly for the first one rather than failing at once. */
-async function waitForFinal(
-  services: ApiServices,
-  key: { mchid: string; outRequestNo: string },
-  outcome: SendOutcome,
-): Promise<SendOutcome> {
-  const deadline = Date.now() + services.inProgressWaitMs;
-  while (Date.now() < deadline) {
-    await sleep(25);
-    const record = await services.ledger.get(key);
-    if (record?.state === "SENT") return { status: "SENT", couponId: record.couponId!, replayed: true, record };
-    if (record?.state === "FAILED") {
-      return {
-        status: "FAILED",
-        code: record.errorCode ?? "UNKNOWN",
-        message: record.errorMessage ?? "send failed",
-        replayed: true,
-        record,
-      };
-    }
-  }
-  return outcome;
 }

@@ -1,18 +1,18 @@
 import type { CampaignDependencies } from "../../domain/campaigns/create-campaign.js";
-import type { NotificationInbox, SendLedger } from "../../domain/ports.js";
+import type { MerchantSecret, NotificationInbox } from "../../domain/ports.js";
 import type { SendDependencies } from "../../domain/sends/send-coupon.js";
 import type { CreateStockDependencies } from "../../domain/stocks/create-stock.js";
-import type { MerchantRuntime } from "../../runtime/merchant-runtime.js";
+import type { WechatPayClient } from "../../wechatpay/client.js";
 
 /** Everything the API routes use, composed once per container (shared/runtime/build-api-function.ts). */
 export interface ApiServices {
-  merchant: MerchantRuntime;
+  /** The merchant's secret and WeChat client, for the routes that pass a query through to WeChat. */
+  merchant: { get(): Promise<{ secret: MerchantSecret; client: WechatPayClient }> };
   sends: SendDependencies;
   stocks: CreateStockDependencies;
   campaigns: CampaignDependencies;
-  ledger: SendLedger;
   inbox: NotificationInbox;
   defaultRatePerSecond: number;
-  /** How long a duplicate POST /coupons waits for the first one to finish before answering 409. */
+  /** How long a duplicate keyed request (POST /coupons, POST /stocks) waits for the first one before answering 409. */
   inProgressWaitMs: number;
 }

@@ -1,10 +1,10 @@
-import { createStock } from "../../domain/stocks/create-stock.js";
+import { type CreatedStock, createStock } from "../../domain/stocks/create-stock.js";
 import type { CreateStockRequest } from "../../wechatpay/favor/types.js";
 import { validateCreateStock } from "../../wechatpay/favor/validation.js";
 import type { RouteHandler, RouteTable } from "../api-handler.js";
-import { badRequest, HttpError } from "../http-error.js";
+import { badRequest } from "../http-error.js";
 import { jsonBody, pathParams, queryParams, rawBody } from "../request.js";
-import { errorBody, json } from "../responses.js";
+import { json } from "../responses.js";
 import {
   itemsQuery,
   listStocksQuery,
@@ -14,7 +14,7 @@ import {
   stockIdPath,
 } from "../schemas.js";
 import { createStockBody } from "../stock-schemas.js";
-import { REFUSAL_STATUS, retryLaterError } from "./send-outcome-response.js";
+import { keyedOutcomeResponse, waitForFinal } from "./keyed-outcome-response.js";
 import type { ApiServices } from "./services.js";
 
 export function stockRoutes(services: ApiServices): RouteTable {
@@ -38,39 +38,22 @@ export function stockRoutes(services: ApiServices): RouteTable {
       const { secret } = await services.merchant.get();
       const body: CreateStockRequest = { belong_merchant: secret.mchid, ...fields };
       validateCreateStock(body, { mchid: secret.mchid, now: Date.now() });
-      const outcome = await createStock(services.stocks, {
+      const created = await createStock(services.stocks, {
         mchid: secret.mchid,
         outRequestNo: body.out_request_no,
         body: body as unknown as Record<string, unknown>,
       });
-      const requestId = event.requestContext.requestId;
-      switch (outcome.status) {
-        case "CREATED":
-          return json(outcome.replayed ? 200 : 201, {
-            ...outcome.result,
-            out_request_no: body.out_request_no,
-            replayed: outcome.replayed,
-          });
-        case "FAILED":
-          return json(
-            REFUSAL_STATUS[outcome.code] ?? 422,
-            errorBody(outcome.code, outcome.message, undefined, {
-              out_request_no: body.out_request_no,
-              replayed: outcome.replayed,
-              request_id: requestId,
-            }),
-          );
-        case "RETRY":
-          throw retryLaterError(outcome, "the request");
-        case "IN_PROGRESS":
-          throw new HttpError(
-            409,
-            "REQUEST_IN_PROGRESS",
-            "a stock with this out_request_no is being created; retry shortly",
-            "out_request_no",
-            { "retry-after": "1" },
-          );
-      }
+      const outcome = await waitForFinal(services.stocks.stockRequests, created, services.inProgressWaitMs);
+      return keyedOutcomeResponse(outcome, {
+        requestId: event.requestContext.requestId,
+        what: "stock creation",
+        succeeded: (record, replayed) =>
+          json(replayed ? 200 : 201, {
+            ...(record.result as CreatedStock),
+            out_request_no: record.outRequestNo,
+            replayed,
+          }),
+      });
     },
     "GET /stocks": async (event) => {
       const query = queryParams(event, listStocksQuery);

@@ -107,7 +107,7 @@ describe("local emulators", () => {
     const base = { mchid: "1900000109", requestHash: "h", stockId: "s1", openid: "u", appid: "wx1", createdAt: 1 };
     await ledger.claim({ ...base, outRequestNo: "pending-1", campaignId: "camp-1" });
     await ledger.claim({ ...base, outRequestNo: "sent-1" });
-    await ledger.markSent({ mchid: "1900000109", outRequestNo: "sent-1" }, "coupon-1", 2);
+    await ledger.succeed({ mchid: "1900000109", outRequestNo: "sent-1" }, { couponId: "coupon-1" }, 2);
     doc.destroy();
     await first.stop();
 

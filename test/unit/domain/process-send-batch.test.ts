@@ -62,8 +62,8 @@ describe("createCampaign", () => {
     const { campaign, batch } = await campaignOf(["a", "b", "a"]);
     expect(campaign).toMatchObject({ total: 2, enqueued: 2, state: "SENDING" });
     expect(batch.map((m) => JSON.parse(m.body).outRequestNo)).toEqual([
-      recipientOutRequestNo(campaign.id, "a"),
-      recipientOutRequestNo(campaign.id, "b"),
+      recipientOutRequestNo(campaign.id, "a", 0),
+      recipientOutRequestNo(campaign.id, "b", 0),
     ]);
   });
 
@@ -165,7 +165,12 @@ describe("processSendBatch: counting", () => {
       failuresByCode: { NOT_ENOUGH: 1 },
       state: "COMPLETED",
     });
-    expect((await deps.ledger.listByCampaign(campaign.id)).items.every((r) => r.counted)).toBe(true);
+    expect((await deps.ledger.listByCampaign(campaign.id)).items.map((r) => r.state).sort()).toEqual([
+      "FAILED",
+      "SENT",
+      "SENT",
+      "SENT",
+    ]);
   });
 });
 
@@ -203,15 +208,15 @@ describe("processSendBatch: trouble stays with its message and out of the DLQ", 
 
   it("isolates a store error to its own message: the others keep their outcomes", async () => {
     const { campaign, batch } = await campaignOf(["a", "b", "c"]);
-    const markSent = deps.ledger.markSent.bind(deps.ledger);
-    deps.ledger.markSent = async (key, couponId, at) => {
+    const succeed = deps.ledger.succeed.bind(deps.ledger);
+    deps.ledger.succeed = async (key, success, at) => {
       if (key.outRequestNo === JSON.parse(batch[1]!.body).outRequestNo) throw new Error("ServiceUnavailable");
-      return markSent(key, couponId, at);
+      return succeed(key, success, at);
     };
     const result = await processSendBatch(deps, batch);
     expect(result.failures).toEqual([{ messageId: "m1", delaySeconds: 1, reason: "STORE_ERROR" }]);
     expect(result.outcomes.map((o) => o.outcome.status)).toEqual(["SENT", "SENT"]);
-    deps.ledger.markSent = markSent;
+    deps.ledger.succeed = succeed;
     now += deps.leaseMs; // the failed worker's lease runs out; the retry asks WeChat again with the same key
     await processSendBatch(deps, [{ ...batch[1]!, receiveCount: 2 }]);
     expect(gateway.issued.size).toBe(3);

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import type { MerchantSecret, MerchantSecretSource, PlatformCertificateCache } from "../domain/ports.js";
-import { createWechatPayClient, type WechatPayClient, type WechatPayClientOptions } from "../wechatpay/client.js";
+import type { MerchantSecret, MerchantSecretSource, PlatformCertificateCache } from "../../domain/ports.js";
+import { createWechatPayClient, type WechatPayClient, type WechatPayClientOptions } from "../../wechatpay/client.js";
 
 /** The merchant's WeChat context: the secret and a client built from it (keys parsed once). */
 export interface MerchantContext {

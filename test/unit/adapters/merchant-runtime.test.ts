@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { MerchantRuntime } from "#shared/adapters/wechatpay/merchant-runtime.js";
 import type { MerchantSecret, MerchantSecretSource } from "#shared/domain/ports.js";
-import { MerchantRuntime } from "#shared/runtime/merchant-runtime.js";
 import { testMerchantSecret } from "../../helpers/merchant-secret.js";
 
 /** A source whose next answers the test decides. */

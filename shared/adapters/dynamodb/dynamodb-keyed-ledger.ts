@@ -1,0 +1,211 @@
+import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { NotFoundError } from "../../domain/errors.js";
+import type {
+  ClaimResult,
+  ErrorInfo,
+  KeyedLedger,
+  KeyedRecord,
+  LeaseResult,
+  LedgerKey,
+  NewKeyedRecord,
+  StateChange,
+} from "../../domain/ports.js";
+import { type KeyedKind, newKeyedRecord } from "../record-rules.js";
+import { and, CONDITION, conditionalUpdate, getItem, isConditionalCheckFailed, putIfAbsent } from "./conditional.js";
+import type { DynamoDbAdapterOptions } from "./document-client.js";
+import { type Item, num, optionalString, str } from "./item.js";
+
+/** How one kind of keyed record sits in the table, beside the attributes every kind shares (`baseItem`). */
+export interface KeyedItemCodec<R extends KeyedRecord, S> {
+  pk(key: LedgerKey): string;
+  toItem(record: R): Item;
+  fromItem(item: Item): R;
+  /** The attributes `succeed` writes besides the state. */
+  successAttributes(success: S): Item;
+}
+
+/**
+ * `KeyedLedger` on the single table, for every kind of keyed record (sends, stock requests). Each operation is one
+ * conditional write; a refused write reads the item back (see `conditional.ts`) and reports it as data.
+ */
+export class DynamoDbKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, S> implements KeyedLedger<R, N, S> {
+  protected readonly doc: DynamoDBDocumentClient;
+  protected readonly table: string;
+
+  constructor(
+    options: DynamoDbAdapterOptions,
+    private readonly kind: KeyedKind<R, S>,
+    protected readonly codec: KeyedItemCodec<R, S>,
+  ) {
+    this.doc = options.doc;
+    this.table = options.tableName;
+  }
+
+  async claim(input: N, options: { leaseMs?: number } = {}): Promise<ClaimResult<R>> {
+    const record = newKeyedRecord<R, N>(input, options.leaseMs);
+    // The uniqueness of (mchid, out_request_no): the first request wins, every other one replays it.
+    const put = await putIfAbsent(this.doc, this.table, this.codec.toItem(record));
+    return put.created ? { created: true, record } : { created: false, record: this.codec.fromItem(put.existing) };
+  }
+
+  async acquireLease(key: LedgerKey, now: number, leaseMs: number): Promise<LeaseResult<R>> {
+    const update = await conditionalUpdate(this.doc, this.table, this.codec.pk(key), {
+      UpdateExpression: "SET #lease_until = :until, #updated_at = :now ADD #attempts :one",
+      // Only a PENDING record whose lease has lapsed can be taken: a live lease means a WeChat call is in flight.
+      ConditionExpression: and(CONDITION.exists, CONDITION.pending, CONDITION.leaseExpired),
+      ExpressionAttributeNames: {
+        "#state": "state",
+        "#lease_until": "lease_until",
+        "#updated_at": "updated_at",
+        "#attempts": "attempts",
+      },
+      ExpressionAttributeValues: { ":pending": "PENDING", ":now": now, ":until": now + leaseMs, ":one": 1 },
+    });
+    if (update.changed) return { status: "acquired", record: this.codec.fromItem(update.item) };
+    if (update.existing === undefined) return { status: "missing" };
+    const record = this.codec.fromItem(update.existing);
+    if (record.state !== "PENDING") return { status: "final", record };
+    // The re-read may show a lease that expired since the write failed; still busy (the caller retries later).
+    return { status: "busy", record };
+  }
+
+  async succeed(key: LedgerKey, success: S, now: number): Promise<StateChange<R>> {
+    const { names, values, sets } = fieldUpdates(this.codec.successAttributes(success));
+    const update = await conditionalUpdate(this.doc, this.table, this.codec.pk(key), {
+      UpdateExpression: `SET #state = :succeeded, ${sets}, #lease_until = :zero, #updated_at = :now REMOVE #error_code, #error_message`,
+      // PENDING and FAILED may both succeed: a late success beats a recorded failure (the coupon or stock exists).
+      ConditionExpression: and(CONDITION.exists, CONDITION.notSucceeded),
+      ExpressionAttributeNames: {
+        "#state": "state",
+        "#lease_until": "lease_until",
+        "#updated_at": "updated_at",
+        "#error_code": "error_code",
+        "#error_message": "error_message",
+        ...names,
+      },
+      ExpressionAttributeValues: { ":succeeded": this.kind.succeeded, ":zero": 0, ":now": now, ...values },
+    });
+    if (update.changed) return { changed: true, record: this.codec.fromItem(update.item) };
+    const record = this.codec.fromItem(this.mustExist(update.existing));
+    // A repeat of the same success is answered from the stored item.
+    if (this.kind.sameSuccess(record, success)) return { changed: false, record };
+    throw this.kind.mismatch();
+  }
+
+  async fail(key: LedgerKey, error: ErrorInfo, now: number): Promise<StateChange<R>> {
+    const update = await conditionalUpdate(this.doc, this.table, this.codec.pk(key), {
+      UpdateExpression:
+        "SET #state = :failed, #error_code = :code, #error_message = :message, #lease_until = :zero, #updated_at = :now",
+      // Once: a succeeded record stays succeeded, a FAILED one keeps its first code.
+      ConditionExpression: and(CONDITION.exists, CONDITION.pending),
+      ExpressionAttributeNames: {
+        "#state": "state",
+        "#error_code": "error_code",
+        "#error_message": "error_message",
+        "#lease_until": "lease_until",
+        "#updated_at": "updated_at",
+      },
+      ExpressionAttributeValues: {
+        ":failed": "FAILED",
+        ":pending": "PENDING",
+        ":code": error.code,
+        ":message": error.message,
+        ":zero": 0,
+        ":now": now,
+      },
+    });
+    return update.changed
+      ? { changed: true, record: this.codec.fromItem(update.item) }
+      : { changed: false, record: this.codec.fromItem(this.mustExist(update.existing)) };
+  }
+
+  async release(key: LedgerKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean> {
+    const setError = lastError === undefined ? "" : ", #error_code = :code, #error_message = :message";
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: this.codec.pk(key) },
+          UpdateExpression: `SET #lease_until = :zero, #updated_at = :now${setError}`,
+          // Fenced on the caller's own lease: a caller whose lease expired must not free the next caller's lease.
+          ConditionExpression: and(CONDITION.exists, CONDITION.pending, CONDITION.leaseHeldBy),
+          ExpressionAttributeNames: {
+            "#state": "state",
+            "#lease_until": "lease_until",
+            "#updated_at": "updated_at",
+            ...(lastError === undefined ? {} : { "#error_code": "error_code", "#error_message": "error_message" }),
+          },
+          ExpressionAttributeValues: {
+            ":pending": "PENDING",
+            ":lease": leaseUntil,
+            ":zero": 0,
+            ":now": now,
+            ...(lastError === undefined ? {} : { ":code": lastError.code, ":message": lastError.message }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async get(key: LedgerKey): Promise<R | undefined> {
+    const item = await getItem(this.doc, this.table, this.codec.pk(key));
+    return item === undefined ? undefined : this.codec.fromItem(item);
+  }
+
+  private mustExist(item: Item | undefined): Item {
+    if (item === undefined) throw new NotFoundError("out_request_no", `no ${this.kind.noun} for this out_request_no`);
+    return item;
+  }
+}
+
+/** The attributes every keyed record has, as stored. */
+export function baseItem(pk: string, type: string, r: KeyedRecord): Item {
+  return {
+    pk,
+    type,
+    mchid: r.mchid,
+    out_request_no: r.outRequestNo,
+    request_hash: r.requestHash,
+    state: r.state,
+    error_code: r.errorCode,
+    error_message: r.errorMessage,
+    attempts: r.attempts,
+    lease_until: r.leaseUntil,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
+  };
+}
+
+/** Reads the attributes every keyed record has. */
+export function baseRecord<State extends string>(item: Item): KeyedRecord<State> {
+  const record: KeyedRecord<State> = {
+    mchid: str(item, "mchid"),
+    outRequestNo: str(item, "out_request_no"),
+    requestHash: str(item, "request_hash"),
+    state: str(item, "state") as KeyedRecord<State>["state"],
+    attempts: num(item, "attempts"),
+    leaseUntil: num(item, "lease_until"),
+    createdAt: num(item, "created_at"),
+    updatedAt: num(item, "updated_at"),
+  };
+  const errorCode = optionalString(item, "error_code");
+  if (errorCode !== undefined) record.errorCode = errorCode;
+  const errorMessage = optionalString(item, "error_message");
+  if (errorMessage !== undefined) record.errorMessage = errorMessage;
+  return record;
+}
+
+/** `#name = :name` assignments for plain attribute names. */
+function fieldUpdates(fields: Item) {
+  return {
+    names: Object.fromEntries(Object.keys(fields).map((name) => [`#${name}`, name])),
+    values: Object.fromEntries(Object.entries(fields).map(([name, value]) => [`:${name}`, value])),
+    sets: Object.keys(fields)
+      .map((name) => `#${name} = :${name}`)
+      .join(", "),
+  };
+}

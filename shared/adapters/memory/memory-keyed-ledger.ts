@@ -1,0 +1,105 @@
+import { NotFoundError } from "../../domain/errors.js";
+import type {
+  ClaimResult,
+  ErrorInfo,
+  KeyedLedger,
+  KeyedRecord,
+  LeaseResult,
+  LedgerKey,
+  NewKeyedRecord,
+  StateChange,
+} from "../../domain/ports.js";
+import { type KeyedKind, newKeyedRecord } from "../record-rules.js";
+
+const keyString = (key: LedgerKey): string => `${key.mchid}#${key.outRequestNo}`;
+
+/**
+ * In-memory `KeyedLedger` for every kind of keyed record: the reference implementation the contract suite is written
+ * against. Each method runs synchronously between awaits, which makes it atomic like a conditional write. Records are
+ * copied in and out.
+ */
+export class MemoryKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, S> implements KeyedLedger<R, N, S> {
+  readonly #items = new Map<string, R>();
+
+  constructor(private readonly kind: KeyedKind<R, S>) {}
+
+  async claim(input: N, options: { leaseMs?: number } = {}): Promise<ClaimResult<R>> {
+    const record = newKeyedRecord<R, N>(input, options.leaseMs);
+    const existing = this.#items.get(keyString(record));
+    if (existing !== undefined) return { created: false, record: structuredClone(existing) };
+    this.#items.set(keyString(record), structuredClone(record));
+    return { created: true, record };
+  }
+
+  async acquireLease(key: LedgerKey, now: number, leaseMs: number): Promise<LeaseResult<R>> {
+    const item = this.#items.get(keyString(key));
+    if (item === undefined) return { status: "missing" };
+    if (item.state !== "PENDING") return { status: "final", record: structuredClone(item) };
+    if (item.leaseUntil > now) return { status: "busy", record: structuredClone(item) };
+    item.leaseUntil = now + leaseMs;
+    item.attempts += 1;
+    item.updatedAt = now;
+    return { status: "acquired", record: structuredClone(item) };
+  }
+
+  async succeed(key: LedgerKey, success: S, now: number): Promise<StateChange<R>> {
+    const item = this.#mustExist(key);
+    if (item.state === this.kind.succeeded) {
+      if (this.kind.sameSuccess(item, success)) return { changed: false, record: structuredClone(item) };
+      throw this.kind.mismatch();
+    }
+    // PENDING and FAILED may both succeed: a late success beats a recorded failure (the coupon or stock exists).
+    Object.assign(item, this.kind.successFields(success), {
+      state: this.kind.succeeded,
+      leaseUntil: 0,
+      updatedAt: now,
+    });
+    delete item.errorCode;
+    delete item.errorMessage;
+    return { changed: true, record: structuredClone(item) };
+  }
+
+  async fail(key: LedgerKey, error: ErrorInfo, now: number): Promise<StateChange<R>> {
+    const item = this.#mustExist(key);
+    // Once: a succeeded record stays succeeded, a FAILED one keeps its first code.
+    if (item.state !== "PENDING") return { changed: false, record: structuredClone(item) };
+    Object.assign(item, { state: "FAILED", errorCode: error.code, errorMessage: error.message, leaseUntil: 0 });
+    item.updatedAt = now;
+    return { changed: true, record: structuredClone(item) };
+  }
+
+  async release(key: LedgerKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean> {
+    const item = this.#items.get(keyString(key));
+    // Fenced on the caller's own lease: a caller whose lease expired must not free the next caller's lease.
+    if (item === undefined || item.state !== "PENDING" || item.leaseUntil !== leaseUntil) return false;
+    item.leaseUntil = 0;
+    item.updatedAt = now;
+    if (lastError !== undefined) {
+      item.errorCode = lastError.code;
+      item.errorMessage = lastError.message;
+    }
+    return true;
+  }
+
+  async get(key: LedgerKey): Promise<R | undefined> {
+    const item = this.#items.get(keyString(key));
+    return item === undefined ? undefined : structuredClone(item);
+  }
+
+  /** Copies of the first `limit` records `keep` accepts in `order`; `more` when others follow. */
+  protected page(
+    keep: (r: Readonly<R>) => boolean,
+    order: (a: Readonly<R>, b: Readonly<R>) => number,
+    limit: number,
+  ): { items: R[]; more: boolean } {
+    // Filter and sort the stored records, copy only the page: a full scan stays linear in copies.
+    const matching = [...this.#items.values()].filter(keep).sort(order);
+    return { items: matching.slice(0, limit).map((r) => structuredClone(r)), more: matching.length > limit };
+  }
+
+  #mustExist(key: LedgerKey): R {
+    const item = this.#items.get(keyString(key));
+    if (item === undefined) throw new NotFoundError("out_request_no", `no ${this.kind.noun} for this out_request_no`);
+    return item;
+  }
+}

@@ -1,0 +1,151 @@
+import { ConflictError } from "./errors.js";
+import type { Clock, KeyedLedger, KeyedRecord, NewKeyedRecord, SucceededState } from "./ports.js";
+import { decideAfterFailure } from "./sends/failure-policy.js";
+
+/**
+ * The outcome of one keyed WeChat call (a coupon send, a stock creation), whoever made it:
+ * - succeeded (`SENT`, `CREATED`) or `FAILED`: final, `replayed` when the record was already final before this call;
+ * - `RETRY`: still PENDING after a retryable failure: call again later with the same out_request_no;
+ * - `IN_PROGRESS`: another caller holds the lease right now.
+ */
+export type KeyedOutcome<R extends KeyedRecord> = Succeeded<R> | Failed<R> | Retry<R> | InProgress<R>;
+
+export interface Succeeded<R extends KeyedRecord> {
+  status: SucceededState<R>;
+  replayed: boolean;
+  record: R;
+}
+
+export interface Failed<R extends KeyedRecord> {
+  status: "FAILED";
+  code: string;
+  message: string;
+  replayed: boolean;
+  record: R;
+}
+
+export interface Retry<R extends KeyedRecord> {
+  status: "RETRY";
+  code: string;
+  message: string;
+  rateLimited: boolean;
+  /** Keys, certificates or signatures are wrong: retrying helps only after an operator fixes them. */
+  needsOperator: boolean;
+  record: R;
+}
+
+export interface InProgress<R extends KeyedRecord> {
+  status: "IN_PROGRESS";
+  retryAfterMs: number;
+  record: R;
+}
+
+export type FinalOutcome<R extends KeyedRecord> = Succeeded<R> | Failed<R>;
+
+/** The code a FAILED record is answered with when it has none. */
+export const UNKNOWN_ERROR_CODE = "UNKNOWN";
+
+export interface KeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S> {
+  ledger: KeyedLedger<R, N, S>;
+  clock: Clock;
+  /** How long one caller may hold the right to call WeChat: longer than the client's whole retry budget. */
+  leaseMs: number;
+  /** The record to claim; its key is the idempotency key and its `requestHash` what makes two calls the same. */
+  claim: N;
+  /** Says what the key was used for when a call with another request hash reuses it. */
+  conflictMessage: string;
+  /** The WeChat call, made only while holding the lease. */
+  call: () => Promise<S>;
+  /**
+   * Runs once the outcome is known and before it is recorded final (a campaign counts its sends here, so a crash in
+   * between can only count twice, never leave an outcome uncounted). If it throws, the lease is dropped (the retry
+   * need not wait it out) and the error propagates. What it returns runs after the final write.
+   */
+  beforeFinal?: (outcome: { failed: false } | { failed: true; code: string }) => Promise<AfterFinal>;
+}
+
+export type AfterFinal = (() => Promise<void>) | undefined;
+
+/**
+ * Makes a WeChat call at most once per (mchid, out_request_no): claim the record (its request hash must match),
+ * take the lease, call, record the outcome. Store errors after the call propagate: the lease then expires and a retry
+ * asks WeChat again with the same key, which WeChat de-duplicates.
+ */
+export async function runKeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S>(
+  spec: KeyedCall<R, N, S>,
+): Promise<KeyedOutcome<R>> {
+  const held = await takeLease(spec);
+  if ("status" in held) return held;
+  const { record } = held;
+  let success: S;
+  try {
+    success = await spec.call();
+  } catch (error) {
+    const decision = decideAfterFailure(error, record.attempts);
+    if (decision.action === "retry") {
+      await spec.ledger.release(record, record.leaseUntil, spec.clock(), decision);
+      const { code, message, rateLimited } = decision;
+      return { status: "RETRY", code, message, rateLimited, needsOperator: decision.needsOperator ?? false, record };
+    }
+    const after = await before(spec, record, { failed: true, code: decision.code });
+    const change = await spec.ledger.fail(record, decision, spec.clock());
+    await after?.();
+    return finalOutcome(change.record, !change.changed)!;
+  }
+  const after = await before(spec, record, { failed: false });
+  const change = await spec.ledger.succeed(record, success, spec.clock());
+  await after?.();
+  return finalOutcome(change.record, !change.changed)!;
+}
+
+/** The outcome a final record answers with (replays, waits for another caller); undefined while PENDING. */
+export function finalOutcome<R extends KeyedRecord>(record: R, replayed: boolean): FinalOutcome<R> | undefined {
+  if (record.state === "PENDING") return undefined;
+  if (record.state === "FAILED") {
+    const code = record.errorCode ?? UNKNOWN_ERROR_CODE;
+    return { status: "FAILED", code, message: record.errorMessage ?? `failed with ${code}`, replayed, record };
+  }
+  return { status: record.state as SucceededState<R>, replayed, record };
+}
+
+async function takeLease<R extends KeyedRecord, N extends NewKeyedRecord, S>(
+  spec: KeyedCall<R, N, S>,
+): Promise<{ record: R } | KeyedOutcome<R>> {
+  const now = spec.clock();
+  const claim = await spec.ledger.claim(spec.claim, { leaseMs: spec.leaseMs });
+  if (claim.created) return { record: claim.record };
+  if (claim.record.requestHash !== spec.claim.requestHash) {
+    throw new ConflictError("OUT_REQUEST_NO_CONFLICT", "out_request_no", spec.conflictMessage);
+  }
+  const stored = finalOutcome(claim.record, true);
+  if (stored) return stored;
+  const lease = await spec.ledger.acquireLease(spec.claim, now, spec.leaseMs);
+  switch (lease.status) {
+    case "acquired":
+      return { record: lease.record };
+    case "busy":
+      return {
+        status: "IN_PROGRESS",
+        retryAfterMs: Math.max(lease.record.leaseUntil - now, 100),
+        record: lease.record,
+      };
+    case "final":
+      return finalOutcome(lease.record, true)!;
+    case "missing":
+      throw new Error(`ledger record ${spec.claim.outRequestNo} vanished between claim and lease`);
+  }
+}
+
+async function before<R extends KeyedRecord, N extends NewKeyedRecord, S>(
+  spec: KeyedCall<R, N, S>,
+  record: R,
+  outcome: { failed: false } | { failed: true; code: string },
+): Promise<AfterFinal> {
+  if (!spec.beforeFinal) return undefined;
+  try {
+    return await spec.beforeFinal(outcome);
+  } catch (error) {
+    await spec.ledger.release(record, record.leaseUntil, spec.clock()).catch(() => false);
+    throw error;
+  }
+}

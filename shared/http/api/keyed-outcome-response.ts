@@ -1,0 +1,109 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  type Failed,
+  finalOutcome,
+  type InProgress,
+  type KeyedOutcome,
+  type Retry,
+  type Succeeded,
+} from "../../domain/keyed-call.js";
+import type { KeyedRecord, LedgerKey } from "../../domain/ports.js";
+import { HttpError } from "../http-error.js";
+import { errorBody, type HttpResult, json } from "../responses.js";
+
+/** HTTP status of a final WeChat refusal, as WeChat itself answers it (docs/wechatpay-cash-coupons.md#error-codes). */
+export const REFUSAL_STATUS: Record<string, number> = {
+  PARAM_ERROR: 400,
+  INVALID_REQUEST: 400,
+  INVALID_ARGUMENT: 400,
+  APPID_MCHID_NOT_MATCH: 400,
+  MCH_NOT_EXISTS: 400,
+  RESOURCE_ALREADY_EXISTS: 409,
+  NOT_ENOUGH: 403,
+  RULE_LIMIT: 403,
+  REQUEST_BLOCKED: 403,
+  USER_ACCOUNT_ABNORMAL: 403,
+  NO_AUTH: 403,
+  RESOURCE_NOT_EXISTS: 404,
+};
+
+export interface KeyedResponseOptions<R extends KeyedRecord> {
+  requestId: string;
+  /** What the key names, in messages: "send", "stock creation". */
+  what: string;
+  /** The answer for a succeeded record. */
+  succeeded: (record: R, replayed: boolean) => HttpResult;
+}
+
+/**
+ * The answer to a keyed request (POST /coupons, POST /stocks) for its outcome. A stored refusal replays with the
+ * status and code it was first answered with; an unfinished call asks for the same key again.
+ */
+export function keyedOutcomeResponse<R extends KeyedRecord>(
+  outcome: KeyedOutcome<R>,
+  options: KeyedResponseOptions<R>,
+): HttpResult {
+  switch (outcome.status) {
+    case "FAILED":
+      return refusal(outcome as Failed<R>, options.requestId);
+    case "RETRY":
+      throw retryLater(outcome as Retry<R>, options.what);
+    case "IN_PROGRESS": {
+      const { retryAfterMs } = outcome as InProgress<R>;
+      throw new HttpError(
+        409,
+        "REQUEST_IN_PROGRESS",
+        `a ${options.what} with this out_request_no is in progress; retry shortly`,
+        "out_request_no",
+        { "retry-after": String(Math.ceil(retryAfterMs / 1000)) },
+      );
+    }
+    default: {
+      const { record, replayed } = outcome as Succeeded<R>;
+      return options.succeeded(record, replayed);
+    }
+  }
+}
+
+function refusal<R extends KeyedRecord>(outcome: Failed<R>, requestId: string): HttpResult {
+  return json(
+    REFUSAL_STATUS[outcome.code] ?? 422,
+    errorBody(outcome.code, outcome.message, undefined, {
+      out_request_no: outcome.record.outRequestNo,
+      replayed: outcome.replayed,
+      request_id: requestId,
+    }),
+  );
+}
+
+/** 429 when WeChat is rate limiting (slow down), 503 otherwise; the same key again either way. */
+function retryLater<R extends KeyedRecord>(outcome: Retry<R>, what: string): HttpError {
+  return outcome.rateLimited
+    ? new HttpError(429, "RATE_LIMITED", "WeChat Pay is rate limiting; retry with the same out_request_no", undefined, {
+        "retry-after": "1",
+      })
+    : new HttpError(
+        503,
+        "WECHATPAY_UNAVAILABLE",
+        `WeChat Pay did not complete the ${what} (${outcome.code}); retry with the same out_request_no`,
+        undefined,
+        { "retry-after": "2" },
+      );
+}
+
+/** A duplicate request waits briefly for the first one to finish rather than failing at once. */
+export async function waitForFinal<R extends KeyedRecord>(
+  ledger: { get(key: LedgerKey): Promise<R | undefined> },
+  outcome: KeyedOutcome<R>,
+  waitMs: number,
+): Promise<KeyedOutcome<R>> {
+  if (outcome.status !== "IN_PROGRESS") return outcome;
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
+    await sleep(25);
+    const record = await ledger.get(outcome.record);
+    const final = record && finalOutcome(record, true);
+    if (final) return final;
+  }
+  return outcome;
+}
