@@ -541,44 +541,6 @@ export function matchRoute(method: string, path: string): RouteDefinition | unde
   });
 }
 
-/**
- * A regex source with the `i` flag spelled out (`jpg` → `[jJ][pP][gG]`): JSON Schema patterns carry no flags, so
- * without this the document would refuse what the edge accepts. ASCII letters only; constructs it cannot rewrite
- * safely (unicode/hex escapes, named groups) throw, so a new schema cannot silently drift.
- */
-export function caseInsensitivePattern(source: string): string {
-  if (/\\[pPuxck]|\(\?<[^=!]/.test(source)) throw new Error(`cannot make /${source}/ case-insensitive`);
-  const letter = (c: string | undefined): c is string => c !== undefined && /^[A-Za-z]$/.test(c);
-  const swap = (c: string) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase());
-  let out = "";
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i]!;
-    if (c === "\\") {
-      out += c + (source[i + 1] ?? "");
-      i++;
-    } else if (!inClass) {
-      if (c === "[") {
-        inClass = true;
-        out += c;
-        if (source[i + 1] === "^") {
-          out += "^";
-          i++;
-        }
-      } else out += letter(c) ? `[${c}${swap(c)}]` : c;
-    } else if (c === "]") {
-      inClass = false;
-      out += c;
-    } else if (source[i + 1] === "-" && source[i + 2] !== undefined && source[i + 2] !== "]") {
-      const end = source[i + 2]!;
-      const bothLetters = letter(c) && letter(end) && (c === c.toLowerCase()) === (end === end.toLowerCase());
-      out += `${c}-${end}${bothLetters ? `${swap(c)}-${swap(end)}` : ""}`;
-      i += 2;
-    } else out += letter(c) ? c + swap(c) : c;
-  }
-  return out;
-}
-
 // ---- generation ----
 
 const SECURITY: Array<Record<string, string[]>> = [{ awsSigV4: [] }, { bearerAuth: [] }];
@@ -705,7 +667,6 @@ function componentSchemas(entries: Array<[string, z.ZodType]>, io: "input" | "ou
     target: "draft-2020-12",
     io,
     uri: (id) => `#/components/schemas/${id}`,
-    override: spellOutCaseInsensitivePatterns,
   }) as { schemas: Record<string, JsonSchema> };
   if (schemas["__shared"]) throw new Error("openapi: unnamed shared schemas; give them a component name");
   return Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, tidy(schema) as JsonSchema]));
@@ -714,9 +675,10 @@ function componentSchemas(entries: Array<[string, z.ZodType]>, io: "input" | "ou
 /** One OpenAPI parameter per property of a path or query object schema. */
 function objectParameters(schema: z.ZodObject | undefined, where: "path" | "query") {
   if (!schema) return [];
-  const json = tidy(
-    z.toJSONSchema(schema, { target: "draft-2020-12", io: "input", override: spellOutCaseInsensitivePatterns }),
-  ) as { properties?: Record<string, JsonSchema>; required?: string[] };
+  const json = tidy(z.toJSONSchema(schema, { target: "draft-2020-12", io: "input" })) as {
+    properties?: Record<string, JsonSchema>;
+    required?: string[];
+  };
   return Object.entries(json.properties ?? {}).map(([name, property]) => {
     const { description, ...propertySchema } = property;
     return {
@@ -746,22 +708,6 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   sender_mchid: "Coupons this merchant sent",
   available_mchid: "Coupons usable at this merchant (WeChat then ignores stock_id, status, offset and limit)",
 };
-
-type OverrideContext = { zodSchema: unknown; jsonSchema: Record<string, unknown> };
-
-/** zod override hook: rewrites patterns whose regex has the `i` flag (JSON Schema patterns have no flags). */
-function spellOutCaseInsensitivePatterns(ctx: OverrideContext): void {
-  const def = (ctx.zodSchema as { _zod: { def: { checks?: Array<{ _zod: { def: { pattern?: unknown } } }> } } })._zod
-    .def;
-  for (const check of def.checks ?? []) {
-    const pattern = check._zod.def.pattern;
-    if (!(pattern instanceof RegExp) || !pattern.flags.includes("i")) continue;
-    const holders = [ctx.jsonSchema, ...((ctx.jsonSchema.allOf as Array<Record<string, unknown>>) ?? [])];
-    const holder = holders.find((h) => h.pattern === pattern.source);
-    if (!holder) throw new Error(`openapi: pattern /${pattern.source}/i not found in the JSON schema`);
-    holder.pattern = caseInsensitivePattern(pattern.source);
-  }
-}
 
 /**
  * Readability: drops the per-schema `$schema`/`$id` (invalid inside an OpenAPI document), the ±2^53 bounds zod puts on
