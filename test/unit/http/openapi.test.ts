@@ -2,13 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
-import {
-  buildOpenApiDocument,
-  matchRoute,
-  type OpenApiOperation,
-  responseSchemaFor,
-  VERSION,
-} from "#shared/http/openapi.js";
+import { buildOpenApiDocument, type OpenApiOperation, VERSION } from "#shared/http/openapi.js";
 import { ROUTES } from "#shared/http/routes.js";
 import {
   campaignChunkBody,
@@ -20,6 +14,7 @@ import {
   uploadImageBody,
 } from "#shared/http/schemas.js";
 import { createStockBody } from "#shared/http/stock-schemas.js";
+import { matchRoute, responseSchemaFor } from "../../helpers/documented-responses.js";
 import { conforms, type Schema } from "./json-schema-check.js";
 
 const doc = buildOpenApiDocument();
