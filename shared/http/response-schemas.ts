@@ -2,7 +2,7 @@ import * as z from "zod";
 
 /**
  * Response bodies of the HTTP API. Handlers type their bodies with `z.infer`, tests `parse` real responses with them
- * (see `responseSchemaFor` in openapi.ts), and the OpenAPI document is generated from them.
+ * (see `responseSchemaFor` in test/helpers/documented-responses.ts), and the OpenAPI document is generated from them.
  *
  * Bodies this service composes are strict (an unexpected field is a contract change). Bodies that carry WeChat's
  * models (Stock, Coupon, their collections, the stock-command and callback answers) are loose: WeChat adds fields

@@ -1,0 +1,516 @@
+import * as z from "zod";
+import * as res from "./response-schemas.js";
+import {
+  callbackQuery,
+  campaignChunkBody,
+  campaignFailuresQuery,
+  campaignIdPath,
+  couponDetailQuery,
+  couponIdPath,
+  createCampaignBody,
+  itemsQuery,
+  listStocksQuery,
+  merchantsQuery,
+  openidPath,
+  sendCouponBody,
+  setCallbackBody,
+  stockCommandBody,
+  stockDetailQuery,
+  stockIdPath,
+  uploadImageBody,
+  userCouponPath,
+  userCouponsQuery,
+} from "./schemas.js";
+import { createStockBody } from "./stock-schemas.js";
+
+/**
+ * What the OpenAPI document says about each route, as data: one entry per row of ROUTES (routes.ts), naming the zod
+ * schemas of its parameters, body and responses. openapi.ts turns this table into the document; tests read it to
+ * check real responses against the documented schema (test/helpers/documented-responses.ts).
+ */
+
+/** Document-level text: the info block, the tags routes are grouped by, the security schemes of caller routes. */
+export const DOCUMENT_DESCRIPTION =
+  "WeChat Pay cash coupons (APIv3 /v3/marketing/favor) as a service: stocks, idempotent coupon sends, bulk " +
+  "campaigns and the COUPON.USE notification webhook. Amounts are integers in fen; times are RFC 3339. " +
+  "Idempotent POSTs take your out_request_no / campaign_id: reuse it on every retry.";
+
+export const TAGS = {
+  stocks: "WeChat stocks (coupon batches)",
+  coupons: "Sending coupons and reading them back",
+  campaigns: "Bulk sends, processed asynchronously",
+  callbacks: "The merchant's notification URL at WeChat",
+  media: "Marketing images",
+  meta: "This document",
+  webhook: "Called by WeChat Pay",
+} as const;
+
+export const SECURITY_SCHEMES = {
+  awsSigV4: {
+    type: "apiKey",
+    in: "header",
+    name: "Authorization",
+    description:
+      "Deployed with IAM authorization (the default): sign every request with AWS Signature Version 4 " +
+      "(service `execute-api`), which sets `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, " +
+      "Signature=…`, `X-Amz-Date` and, for temporary credentials, `X-Amz-Security-Token`. OpenAPI has no " +
+      "SigV4 scheme, so it is declared as an Authorization header; it is not a static key. The caller needs " +
+      "`execute-api:Invoke` on the route.",
+  },
+  bearerAuth: {
+    type: "http",
+    scheme: "bearer",
+    description:
+      "Deployed with a JWT authorizer: `Authorization: Bearer <JWT>` from the configured issuer and audience. " +
+      "Local stack (`npm start`): `Authorization: Bearer <token>` with the token it prints at start-up.",
+  },
+} as const;
+
+/** Descriptions of path and query parameters whose zod schema has none (`.describe()` wins where present). */
+export const PARAMETER_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  stock_id: "WeChat stock (batch) id",
+  coupon_id: "WeChat coupon id",
+  openid: "User's openid under the appid",
+  campaign_id: "Campaign id (yours, or the one POST /campaigns returned)",
+  cursor: "The cursor of the previous page",
+  offset: "Offset from 0 (for GET /stocks WeChat documents it as a page index)",
+  limit: "Page size",
+  stock_creator_mchid: "Creator merchant; defaults to the configured merchant",
+  create_start_time: "Created at or after (RFC 3339)",
+  create_end_time: "Created before (RFC 3339)",
+  status: "Filter by status",
+  appid: "Defaults to the merchant's configured appid",
+  creator_mchid: "Coupons of stocks this merchant created",
+  sender_mchid: "Coupons this merchant sent",
+  available_mchid: "Coupons usable at this merchant (WeChat then ignores stock_id, status, offset and limit)",
+};
+
+interface ResponseDoc {
+  description: string;
+  /** Absent: the response has no body (204). */
+  schema?: z.ZodType;
+  retryAfter?: boolean;
+}
+
+interface HeaderDoc {
+  name: string;
+  description: string;
+  required: boolean;
+}
+
+export interface RouteDoc {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: keyof typeof TAGS;
+  path?: z.ZodObject;
+  query?: z.ZodObject;
+  headers?: HeaderDoc[];
+  /** A `ZodOptional` body is documented as optional. */
+  body?: z.ZodType;
+  responses: Record<number, ResponseDoc>;
+}
+
+/** Schemas documented only here: the webhook's body is parsed by the WeChat notification parser, not by zod. */
+const notificationEnvelope = z.looseObject({
+  id: z.string().describe("Notification id, e.g. EV-2018022511223320873: WeChat's retries reuse it"),
+  create_time: z.string().describe("RFC 3339"),
+  event_type: z.string().describe("COUPON.USE"),
+  resource_type: z.string().describe("encrypt-resource"),
+  summary: z.string().optional(),
+  resource: z.looseObject({
+    original_type: z.string().describe("coupon"),
+    algorithm: z.literal("AEAD_AES_256_GCM"),
+    ciphertext: z.string().describe("base64; decrypted with the merchant's APIv3 key"),
+    associated_data: z.string().optional(),
+    nonce: z.string(),
+  }),
+});
+
+/** 403 on a route that calls WeChat: WeChat's refusal (our error body) or the IAM authorizer's denial. */
+const refusalResponse = z.union([res.errorResponse, res.gatewayErrorResponse]);
+
+const invalid: ResponseDoc = {
+  description: "Invalid request: `field` names the offending parameter (INVALID_ARGUMENT, INVALID_JSON, BODY_REQUIRED)",
+  schema: res.errorResponse,
+};
+const notFound = (what: string): ResponseDoc => ({ description: `${what} not found`, schema: res.errorResponse });
+const conflict: ResponseDoc = {
+  description: "The idempotency key was already used for a different request (OUT_REQUEST_NO_CONFLICT…)",
+  schema: res.errorResponse,
+};
+const conflictOrInProgress: ResponseDoc = {
+  description:
+    "out_request_no already used for a different request (OUT_REQUEST_NO_CONFLICT, RESOURCE_ALREADY_EXISTS), or the " +
+    "same request is still in progress (REQUEST_IN_PROGRESS: retry after Retry-After)",
+  schema: res.errorResponse,
+  retryAfter: true,
+};
+const storedRefusal: ResponseDoc = {
+  description:
+    "WeChat refused with a code that has no documented status; the refusal is stored and replayed with " +
+    "out_request_no and replayed in the body (documented codes use WeChat's status: 400, 403, 404, 409)",
+  schema: res.errorResponse,
+};
+
+/** Responses every caller route can give. */
+const callerBase: Record<number, ResponseDoc> = {
+  401: {
+    description: "No or invalid credentials (JWT authorizer; the local stack's bearer check)",
+    schema: res.gatewayErrorResponse,
+  },
+  403: { description: "The IAM authorizer denied the signed request", schema: res.gatewayErrorResponse },
+  429: {
+    description: "Throttled by API Gateway, or WeChat Pay's rate limit (RATE_LIMITED): retry after Retry-After",
+    schema: refusalResponse,
+    retryAfter: true,
+  },
+  500: { description: "Unexpected error; the body carries only the request id", schema: res.errorResponse },
+};
+
+/** Responses of routes that call WeChat Pay. */
+const wechatBase: Record<number, ResponseDoc> = {
+  ...callerBase,
+  400: {
+    description: "Invalid request, or WeChat Pay's PARAM_ERROR / INVALID_REQUEST passed through with its code",
+    schema: res.errorResponse,
+  },
+  403: {
+    description:
+      "WeChat Pay refused the call (NOT_ENOUGH, RULE_LIMIT, REQUEST_BLOCKED, NO_AUTH…), or the IAM authorizer denied it",
+    schema: refusalResponse,
+  },
+  502: {
+    description: "WeChat Pay refused our merchant signature, or its answer failed verification",
+    schema: res.errorResponse,
+  },
+  503: {
+    description: "WeChat Pay did not answer (or answered 5xx): retry the same request after Retry-After",
+    schema: res.errorResponse,
+    retryAfter: true,
+  },
+};
+
+const ok = (description: string, schema: z.ZodType): ResponseDoc => ({ description, schema });
+
+const queueUnavailable: ResponseDoc = {
+  description: "The send queue is unavailable (QUEUE_UNAVAILABLE): retry the same request after Retry-After",
+  schema: res.errorResponse,
+  retryAfter: true,
+};
+
+const stockCommand = (verb: string, summary: string, description: string, schema: z.ZodType): RouteDoc => ({
+  operationId: `${verb}Stock`,
+  summary,
+  description,
+  tag: "stocks",
+  path: stockIdPath,
+  body: stockCommandBody,
+  responses: { ...wechatBase, 200: ok(`WeChat's answer: stock_id and ${verb}_time`, schema), 404: notFound("Stock") },
+});
+
+/** Keyed `METHOD /path` as in ROUTES; openapi.ts refuses a route without an entry and an entry without a route. */
+export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
+  "POST /stocks": {
+    operationId: "createStock",
+    summary: "Create a stock (WeChat create-stock)",
+    description:
+      "Idempotent on out_request_no: a retry with the same body returns the same stock (replayed: true); the same " +
+      "out_request_no with another body is a 409. A 503 means the outcome is not known yet: retry the same request.",
+    tag: "stocks",
+    body: createStockBody,
+    responses: {
+      ...wechatBase,
+      200: ok("Replay: this out_request_no created the stock before (replayed: true)", res.createStockResponse),
+      201: ok("The stock (status unactivated)", res.createStockResponse),
+      409: conflictOrInProgress,
+      422: storedRefusal,
+    },
+  },
+  "GET /stocks": {
+    operationId: "listStocks",
+    summary: "List stocks",
+    tag: "stocks",
+    query: listStocksQuery,
+    responses: { ...wechatBase, 200: ok("WeChat's StockCollection", res.stockCollectionResponse) },
+  },
+  "GET /stocks/{stock_id}": {
+    operationId: "getStock",
+    summary: "Stock detail",
+    tag: "stocks",
+    path: stockIdPath,
+    query: stockDetailQuery,
+    responses: { ...wechatBase, 200: ok("WeChat's Stock", res.stock), 404: notFound("Stock") },
+  },
+  "POST /stocks/{stock_id}/start": stockCommand(
+    "start",
+    "Activate a stock",
+    "unactivated → running; a prepaid stock locks its budget",
+    res.startStockResponse,
+  ),
+  "POST /stocks/{stock_id}/pause": stockCommand(
+    "pause",
+    "Pause a stock",
+    "running → paused: no channel issues it",
+    res.pauseStockResponse,
+  ),
+  "POST /stocks/{stock_id}/restart": stockCommand(
+    "restart",
+    "Restart a paused stock",
+    "paused → running",
+    res.restartStockResponse,
+  ),
+  "POST /stocks/{stock_id}/stop": stockCommand(
+    "stop",
+    "Stop an unactivated stock",
+    "unactivated → stoped (WeChat's spelling), permanently",
+    res.stopStockResponse,
+  ),
+  "GET /stocks/{stock_id}/merchants": {
+    operationId: "listStockMerchants",
+    summary: "Merchants where the stock's coupons can be used",
+    tag: "stocks",
+    path: stockIdPath,
+    query: merchantsQuery,
+    responses: { ...wechatBase, 200: ok("Merchant ids", res.availableCollectionResponse), 404: notFound("Stock") },
+  },
+  "GET /stocks/{stock_id}/items": {
+    operationId: "listStockItems",
+    summary: "Goods codes the stock's coupons apply to",
+    tag: "stocks",
+    path: stockIdPath,
+    query: itemsQuery,
+    responses: { ...wechatBase, 200: ok("Goods codes", res.availableCollectionResponse), 404: notFound("Stock") },
+  },
+  "GET /stocks/{stock_id}/use-flow": {
+    operationId: "getStockUseFlow",
+    summary: "Coupon-use flow of a stock",
+    description: "Fetches WeChat's download link, downloads the CSV, checks its SHA-1 and returns the rows.",
+    tag: "stocks",
+    path: stockIdPath,
+    responses: { ...wechatBase, 200: ok("The flow's rows", res.flowResponse), 404: notFound("Stock") },
+  },
+  "GET /stocks/{stock_id}/refund-flow": {
+    operationId: "getStockRefundFlow",
+    summary: "Refund flow of a stock",
+    description: "Fetches WeChat's download link, downloads the CSV, checks its SHA-1 and returns the rows.",
+    tag: "stocks",
+    path: stockIdPath,
+    responses: { ...wechatBase, 200: ok("The flow's rows", res.flowResponse), 404: notFound("Stock") },
+  },
+  "POST /coupons": {
+    operationId: "sendCoupon",
+    summary: "Send one coupon to a user",
+    description:
+      "Idempotent on out_request_no: reuse it on every retry and the same coupon_id comes back (replayed: true). " +
+      "A 503 means the outcome is not known yet: retry with the same out_request_no.",
+    tag: "coupons",
+    body: sendCouponBody,
+    responses: {
+      ...wechatBase,
+      200: ok("The coupon WeChat issued", res.sendCouponResponse),
+      404: notFound("Stock"),
+      409: conflictOrInProgress,
+      422: storedRefusal,
+    },
+  },
+  "GET /coupons/{coupon_id}/events": {
+    operationId: "listCouponEvents",
+    summary: "Notifications (COUPON.USE) received for a coupon",
+    description: "Read from the service's own store; an unknown coupon has no events (200 with an empty list).",
+    tag: "coupons",
+    path: couponIdPath,
+    responses: { ...callerBase, 400: invalid, 200: ok("Events, oldest first", res.couponEventsResponse) },
+  },
+  "GET /users/{openid}/coupons": {
+    operationId: "listUserCoupons",
+    summary: "A user's coupons",
+    tag: "coupons",
+    path: openidPath,
+    query: userCouponsQuery,
+    responses: { ...wechatBase, 200: ok("WeChat's CouponCollection", res.couponCollectionResponse) },
+  },
+  "GET /users/{openid}/coupons/{coupon_id}": {
+    operationId: "getUserCoupon",
+    summary: "Coupon detail",
+    tag: "coupons",
+    path: userCouponPath,
+    query: couponDetailQuery,
+    responses: { ...wechatBase, 200: ok("WeChat's Coupon", res.coupon), 404: notFound("Coupon") },
+  },
+  "POST /campaigns": {
+    operationId: "createCampaign",
+    summary: "Send a stock's coupons to many users",
+    description:
+      "With openids: accepted for asynchronous sending (one coupon per distinct openid), sealed at once. With " +
+      "chunked: true and a campaign_id (no openids): an open campaign of total 0; post its recipients with POST " +
+      "/campaigns/{campaign_id}/chunks. Re-posting the same campaign is a replay; the same campaign_id with another " +
+      "request is a 409. Follow progress with GET /campaigns/{campaign_id}.",
+    tag: "campaigns",
+    body: createCampaignBody,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      202: ok("Accepted", res.campaignAcceptedResponse),
+      409: conflict,
+      503: queueUnavailable,
+    },
+  },
+  "POST /campaigns/{campaign_id}/chunks": {
+    operationId: "addCampaignChunk",
+    summary: "Add a chunk of recipients to a chunked campaign",
+    description:
+      "Idempotent per (campaign, chunk_no): the same chunk again is a replay (nothing is counted or sent twice); the " +
+      "same chunk_no with other openids is a 409 CHUNK_CONFLICT. Each recipient's out_request_no derives from " +
+      "(campaign, chunk_no, openid), so re-posting after an interruption reuses it. Duplicates inside a chunk are " +
+      "removed; the same openid in two chunks is two sends. last: true seals the campaign once chunks 0..chunk_no " +
+      "all arrived; a chunk after the last is a 409 CHUNK_AFTER_LAST.",
+    tag: "campaigns",
+    path: campaignIdPath,
+    body: campaignChunkBody,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      202: ok("Accepted (or replayed)", res.campaignChunkResponse),
+      404: notFound("Campaign"),
+      409: {
+        description:
+          "CHUNK_CONFLICT (chunk_no reused for other openids), CHUNK_AFTER_LAST, LAST_CHUNK_CONFLICT (another chunk " +
+          "was the last), CAMPAIGN_NOT_CHUNKED (the campaign was created with its openids)",
+        schema: res.errorResponse,
+      },
+      503: queueUnavailable,
+    },
+  },
+  "GET /campaigns/{campaign_id}": {
+    operationId: "getCampaign",
+    summary: "A campaign's progress",
+    tag: "campaigns",
+    path: campaignIdPath,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("Counters and state", res.campaignResponse),
+      404: notFound("Campaign"),
+    },
+  },
+  "GET /campaigns/{campaign_id}/failures": {
+    operationId: "listCampaignFailures",
+    summary: "A campaign's failed sends, page by page",
+    description:
+      "Sends with a final failure (openid, out_request_no, WeChat's code). A page may be empty while a cursor is " +
+      "present: follow cursors until there is none. Eventually consistent (read from an index).",
+    tag: "campaigns",
+    path: campaignIdPath,
+    query: campaignFailuresQuery,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("One page of failures", res.campaignFailuresResponse),
+      404: notFound("Campaign"),
+    },
+  },
+  "POST /callbacks": {
+    operationId: "setCallback",
+    summary: "Set the merchant's coupon notification URL",
+    tag: "callbacks",
+    body: setCallbackBody,
+    responses: { ...wechatBase, 200: ok("WeChat's answer", res.setCallbackResponse) },
+  },
+  "GET /callbacks": {
+    operationId: "getCallback",
+    summary: "A merchant's notification URL (the configured merchant's by default)",
+    tag: "callbacks",
+    query: callbackQuery,
+    responses: { ...wechatBase, 200: ok("WeChat's answer", res.callbackSettingsResponse) },
+  },
+  "POST /media/images": {
+    operationId: "uploadImage",
+    summary: "Upload a marketing image (logo, coupon image)",
+    description:
+      "JPG, BMP or PNG, at most 2 MB decoded. The service computes the SHA-256 and does the multipart upload.",
+    tag: "media",
+    body: uploadImageBody,
+    responses: {
+      ...wechatBase,
+      200: ok("The media_url to use in pattern_info", res.imageUploadResponse),
+      413: { description: "Body larger than API Gateway's payload limit", schema: res.gatewayErrorResponse },
+    },
+  },
+  "GET /openapi.json": {
+    operationId: "getOpenApiDocument",
+    summary: "This document",
+    tag: "meta",
+    responses: { ...callerBase, 200: ok("OpenAPI 3.1", res.openApiDocumentResponse) },
+  },
+  "POST /notify/wechatpay": {
+    operationId: "wechatPayNotification",
+    summary: "WeChat Pay's coupon notification webhook",
+    description:
+      "Called by WeChat Pay, not by clients. Authenticated by WeChat's signature over the raw body (headers below, " +
+      "timestamp within ±300 s), then decrypted, stored once by id and published. Any non-2xx makes WeChat deliver " +
+      "again (1 min × 9).",
+    tag: "webhook",
+    headers: [
+      { name: "Wechatpay-Signature", description: "base64 SHA256withRSA signature", required: true },
+      { name: "Wechatpay-Timestamp", description: "Unix seconds", required: true },
+      { name: "Wechatpay-Nonce", description: "Random string", required: true },
+      { name: "Wechatpay-Serial", description: "Platform certificate serial or PUB_KEY_ID_…", required: true },
+      { name: "Wechatpay-Signature-Type", description: "WECHATPAY2-SHA256-RSA2048", required: false },
+      { name: "Request-ID", description: "WeChat's request id", required: false },
+    ],
+    body: notificationEnvelope,
+    responses: {
+      204: { description: "Accepted (also for a repeated delivery of a stored notification)" },
+      400: { description: "Malformed notification", schema: res.webhookFailureResponse },
+      401: { description: "Signature or timestamp verification failed", schema: res.webhookFailureResponse },
+      500: {
+        description: "Not stored (storage, publication or decryption failure): WeChat will deliver it again",
+        schema: res.webhookFailureResponse,
+      },
+    },
+  },
+};
+
+/**
+ * Component names. Each schema a route references must appear here: requests are documented as the edge accepts
+ * them (zod's `io: "input"`), responses as handlers produce them (`io: "output"`).
+ */
+export const REQUEST_COMPONENTS: Array<[string, z.ZodType]> = [
+  ["CreateStockRequest", createStockBody],
+  ["StockCommandRequest", stockCommandBody.unwrap()],
+  ["SendCouponRequest", sendCouponBody],
+  ["CreateCampaignRequest", createCampaignBody],
+  ["CampaignChunkRequest", campaignChunkBody],
+  ["SetCallbackRequest", setCallbackBody],
+  ["UploadImageRequest", uploadImageBody],
+  ["NotificationEnvelope", notificationEnvelope],
+];
+
+export const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
+  ["ErrorResponse", res.errorResponse],
+  ["GatewayErrorResponse", res.gatewayErrorResponse],
+  ["RefusalResponse", refusalResponse],
+  ["WebhookFailureResponse", res.webhookFailureResponse],
+  ["Stock", res.stock],
+  ["Coupon", res.coupon],
+  ["CreateStockResponse", res.createStockResponse],
+  ["StartStockResponse", res.startStockResponse],
+  ["PauseStockResponse", res.pauseStockResponse],
+  ["RestartStockResponse", res.restartStockResponse],
+  ["StopStockResponse", res.stopStockResponse],
+  ["StockCollection", res.stockCollectionResponse],
+  ["AvailableCollection", res.availableCollectionResponse],
+  ["FlowResponse", res.flowResponse],
+  ["SendCouponResponse", res.sendCouponResponse],
+  ["CouponCollection", res.couponCollectionResponse],
+  ["CouponEventsResponse", res.couponEventsResponse],
+  ["CampaignAcceptedResponse", res.campaignAcceptedResponse],
+  ["CampaignChunkResponse", res.campaignChunkResponse],
+  ["CampaignResponse", res.campaignResponse],
+  ["CampaignFailuresResponse", res.campaignFailuresResponse],
+  ["SetCallbackResponse", res.setCallbackResponse],
+  ["CallbackSettingsResponse", res.callbackSettingsResponse],
+  ["ImageUploadResponse", res.imageUploadResponse],
+  ["OpenApiDocument", res.openApiDocumentResponse],
+];
