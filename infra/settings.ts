@@ -39,9 +39,8 @@ export const EVENTS_QUEUE_RETENTION = Duration.days(4);
 
 /**
  * Event source mapping concurrency from the send rate. Little's law: one environment with a small in-flight pool at
- * ~150 ms WeChat latency holds about 40 sends/s, so C = ceil(rate / 40), clamped to the ESM's 2..1000. Each
- * environment's token bucket then takes rate / C (SEND_RATE_PER_SECOND / WORKER_MAX_CONCURRENCY), so the total never
- * exceeds the configured rate even when all C run. 400/s → 10 environments of 40/s.
+ * ~150 ms WeChat latency holds about 40 sends/s, so C = ceil(rate / 40), clamped to the ESM's 2..1000: 400/s → 10
+ * environments. The rate itself is held across all of them by one counter in the table (the send worker's governor).
  */
 export const SENDS_PER_ENVIRONMENT = 40;
 export function workerMaxConcurrency(sendRatePerSecond: number): number {

@@ -99,7 +99,6 @@ export class ServiceStack extends Stack {
 
     const worker = fn("send-worker", "SendWorkerFunction", {
       SEND_RATE_PER_SECOND: String(config.sendRatePerSecond),
-      WORKER_MAX_CONCURRENCY: String(maxConcurrency),
       SEND_MAX_RECEIVE_COUNT: String(SEND_MAX_RECEIVE_COUNT),
       WECHATPAY_TIMEOUT_MS: wechatTimeoutMs,
     })

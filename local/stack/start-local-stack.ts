@@ -114,7 +114,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     WECHATPAY_TIMEOUT_MS: String(options.wechatTimeoutMs ?? 5_000),
     SEND_RATE_PER_SECOND: String(options.sendRatePerSecond ?? 400),
     DEFAULT_SEND_RATE_PER_SECOND: String(options.sendRatePerSecond ?? 400),
-    WORKER_MAX_CONCURRENCY: String(options.workerConcurrency ?? 4),
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
   });
   const api = buildApiFunction(loadEnv(apiEnvSchema));

@@ -30,9 +30,8 @@ export const sendWorkerEnvSchema = z.object({
   SEND_QUEUE_URL: z.url(),
   /** Poison messages are moved here with their reason. */
   SEND_DLQ_URL: z.url(),
-  /** Ceiling for all workers together; each environment takes its share (rate / WORKER_MAX_CONCURRENCY). */
+  /** Ceiling for all workers together, held by the rate counter in the table (shared/domain/rate/rate-governor.ts). */
   SEND_RATE_PER_SECOND: positiveInt.max(WECHAT_SEND_LIMIT_PER_SECOND).default(DEFAULT_SEND_RATE_PER_SECOND),
-  WORKER_MAX_CONCURRENCY: positiveInt.default(10),
   /** The send queue's redrive maxReceiveCount (set by the stack from the same constant). */
   SEND_MAX_RECEIVE_COUNT: positiveInt.default(SEND_MAX_RECEIVE_COUNT),
 });

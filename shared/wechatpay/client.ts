@@ -1,6 +1,5 @@
 import { type KeyObject, X509Certificate } from "node:crypto";
 import type { MerchantCredentials } from "./auth/authorization.js";
-import type { HeaderSource } from "./auth/headers.js";
 import { PUBLIC_KEY_ID_PREFIX, WechatpayVerificationKeys } from "./auth/wechatpay-verifier.js";
 import { downloadPlatformCertificates, type PlatformCertificate } from "./certificates.js";
 import { certificateSerialNumber, loadPrivateKey, loadPublicKey } from "./crypto/keys.js";
@@ -11,8 +10,6 @@ import { CouponsApi } from "./favor/coupons.js";
 import { FlowsApi } from "./favor/flows.js";
 import { MediaApi } from "./favor/media.js";
 import { StocksApi } from "./favor/stocks.js";
-import type { CouponUseResource, ParsedNotification } from "./notify/notification.js";
-import { parseNotification } from "./notify/parse-notification.js";
 import { WechatPayHttpClient, type WechatPayHttpClientOptions } from "./transport/http-client.js";
 
 /** WeChat Pay public key (public-key mode): its `PUB_KEY_ID_…` id and the key as PEM or KeyObject. */
@@ -59,13 +56,6 @@ export interface WechatPayClient {
   certificates: {
     /** Downloads, opens and installs the current platform certificates. */
     download(): Promise<PlatformCertificate[]>;
-  };
-  notifications: {
-    /** Verifies (raw body), decrypts and parses a COUPON.USE (or any) notification. */
-    parse<Resource = CouponUseResource>(request: {
-      headers: HeaderSource;
-      body: string;
-    }): Promise<ParsedNotification<Resource>>;
   };
   verificationKeys: WechatpayVerificationKeys;
 }
@@ -160,10 +150,6 @@ export function createWechatPayClient(options: WechatPayClientOptions): WechatPa
         keys.setCertificates(toKeyMap(list));
         return list;
       },
-    },
-    notifications: {
-      parse: (request) =>
-        parseNotification(request, { verificationKeys: keys, apiv3Key: options.apiv3Key }, Math.floor(now() / 1000)),
     },
     verificationKeys: keys,
   };

@@ -170,7 +170,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
       expect(vars).toMatchObject(PLATFORM_ENV);
     }
     const workerVars = resources[logicalIdOf(built, "send-worker")].Properties.Environment.Variables;
-    expect(workerVars).toMatchObject({ SEND_RATE_PER_SECOND: "400", WORKER_MAX_CONCURRENCY: "10" });
+    expect(workerVars).toMatchObject({ SEND_RATE_PER_SECOND: "400" });
+    expect(workerVars).not.toHaveProperty("WORKER_MAX_CONCURRENCY");
   });
 
   it("scopes every data action to the table, its named index, the queues and the secret (no '*')", () => {

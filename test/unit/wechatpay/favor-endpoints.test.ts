@@ -11,6 +11,7 @@ import {
   WechatPayValidationError,
 } from "#shared/wechatpay/errors.js";
 import { parseFlowCsv } from "#shared/wechatpay/favor/flow-csv.js";
+import { parseNotification } from "#shared/wechatpay/notify/parse-notification.js";
 import {
   TEST_CERTIFICATE_D7CE_PEM,
   TEST_PUBLIC_KEY_PEM,
@@ -387,7 +388,7 @@ describe("platform certificates (certificate mode)", () => {
 });
 
 describe("createWechatPayClient", () => {
-  it("parses a COUPON.USE notification with its keys (V5c, public-key mode)", async () => {
+  it("hands its verification keys to the notification parser (V5c COUPON.USE)", async () => {
     const { client } = await setup(() => ({ body: "{}" }));
     const keys = createWechatPayClient({
       mchid: "8956000",
@@ -397,7 +398,11 @@ describe("createWechatPayClient", () => {
       platformCertificates: [TEST_CERTIFICATE_D7CE_PEM],
       now: () => V5C_COUPON_USE.now * 1000,
     });
-    const parsed = await keys.notifications.parse({ headers: V5C_COUPON_USE.headers, body: v5cEnvelopeBody() });
+    const parsed = await parseNotification<{ coupon_id: string }>(
+      { headers: V5C_COUPON_USE.headers, body: v5cEnvelopeBody() },
+      { verificationKeys: keys.verificationKeys, apiv3Key: APIV3_KEY },
+      V5C_COUPON_USE.now,
+    );
     expect(parsed.resource.coupon_id).toBe("98674556");
     expect(client.verificationKeys.knownSerials).toEqual([TEST_PUBLIC_KEY_ID]);
   });
