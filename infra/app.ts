@@ -2,7 +2,8 @@ import { App } from "aws-cdk-lib";
 import { buildWxcoupon } from "./build.js";
 import { ConfigError } from "./config.js";
 
-// Entry for the CDK CLI (cdk.json "app"). Context keys: infra/config.ts. Never reads ../shared or the network.
+// Entry for the CDK CLI (cdk.json "app"). Context keys: infra/config.ts. Reads nothing outside the repository and
+// nothing from the network.
 const app = new App();
 try {
   buildWxcoupon(app);

@@ -73,7 +73,7 @@ export const CONFIG_KEYS = [
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
 export const DEFAULT_SEND_RATE_PER_SECOND = 400;
-/** WeChat Pay's send-coupon limit per merchant (spec E6). */
+/** WeChat Pay's send-coupon limit per merchant (docs/wechatpay-cash-coupons.md#rate-limits). */
 export const WECHAT_SEND_LIMIT_PER_SECOND = 500;
 
 export class ConfigError extends Error {

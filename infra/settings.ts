@@ -17,14 +17,18 @@ export interface FunctionSizing {
 export const FUNCTION_SIZING: Record<FunctionKind, FunctionSizing> = {
   // Synchronous single send: up to 3 WeChat tries of 5 s (primary + backup host) inside API Gateway's 30 s limit.
   api: { memorySize: 256, timeout: Duration.seconds(20) },
-  // A batch of ≤ 10 sends in parallel, each up to 3 tries of 5 s, plus the rate-limiter wait (aws-notes §5 worked example).
+  // A batch of ≤ 10 sends in parallel, each up to 3 tries of 5 s, plus the rate-limiter wait
+  // (docs/aws-notes.md#worked-example-send-worker-timeout).
   "send-worker": { memorySize: 256, timeout: Duration.seconds(30) },
   // WeChat wants an answer within 5 s; more memory = more CPU for RSA verify + AES-GCM on a cold start.
   notify: { memorySize: 512, timeout: Duration.seconds(10) },
   "cert-refresh": { memorySize: 256, timeout: Duration.seconds(60) },
 };
 
-/** Lambda's rule for SQS event sources: visibility timeout ≥ 6 × function timeout (aws-notes §0). */
+/**
+ * Lambda's rule for SQS event sources: visibility timeout ≥ 6 × function timeout
+ * (docs/aws-notes.md#sqs-and-lambda-event-source-mapping).
+ */
 export const VISIBILITY_FACTOR = 6;
 export const SEND_QUEUE_VISIBILITY = Duration.seconds(
   VISIBILITY_FACTOR * FUNCTION_SIZING["send-worker"].timeout.toSeconds(),

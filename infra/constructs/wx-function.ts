@@ -40,10 +40,10 @@ export const RUNTIME = Runtime.NODEJS_24_X;
 export const ESBUILD_TARGET = "node24";
 
 /**
- * Bundling fixed once (aws-notes §6): ESM, minified, source maps without sources, the AWS SDK bundled (the runtime's
- * copy is not the version we test, and a bundled barebones client loads faster), `module` before `main` so ESM builds
- * are picked, and a real `require` for the CJS dependencies that call it (X-Ray, some SDK internals).
- * test/bench/bundle-sizes.ts builds with these same options.
+ * Bundling fixed once (docs/aws-notes.md#bundling-and-runtime): ESM, minified, source maps without sources, the AWS SDK
+ * bundled (the runtime's copy is not the version we test, and a bundled barebones client loads faster), `module` before
+ * `main` so ESM builds are picked, and a real `require` for the CJS dependencies that call it (X-Ray, some SDK
+ * internals). test/bench/bundle-sizes.ts builds with these same options.
  */
 export const WX_BUNDLING = {
   format: OutputFormat.ESM,

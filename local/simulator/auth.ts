@@ -31,7 +31,8 @@ export function knownMerchant(ctx: SimContext, mchid: string): KnownMerchant | u
 const SIGN_MESSAGE_SHOWN = 256;
 
 function signError(issue: string, field: string, method: string, url: string, message: string): WechatApiError {
-  // Shape observed from WeChat (spec §5.1); the issue strings other than "sign not match" are our own.
+  // Shape observed from WeChat (docs/wechatpay-apiv3-security.md#request-signing); the issue strings other than "sign
+  // not match" are our own.
   return new WechatApiError(401, "SIGN_ERROR", "错误的签名，验签失败", {
     detail: { issue },
     field,
@@ -46,8 +47,8 @@ function signError(issue: string, field: string, method: string, url: string, me
 }
 
 /**
- * Verifies `Authorization` (spec §5.1) and returns the calling merchant; throws 401 SIGN_ERROR otherwise.
- * `bodyLine` is the raw body, or the meta JSON for an image upload.
+ * Verifies `Authorization` (docs/wechatpay-apiv3-security.md#request-signing) and returns the calling merchant; throws
+ * 401 SIGN_ERROR otherwise. `bodyLine` is the raw body, or the meta JSON for an image upload.
  */
 export function authenticate(
   ctx: SimContext,

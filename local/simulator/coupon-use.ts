@@ -15,7 +15,10 @@ function transactionId(): string {
   return id;
 }
 
-/** Envelope of a COUPON.USE notification (spec §1.13); the resource is the coupon with consume_information. */
+/**
+ * Envelope of a COUPON.USE notification (docs/wechatpay-cash-coupons.md#coupon-use-notification); the resource is the
+ * coupon with consume_information.
+ */
 export function couponUseEnvelope(
   ctx: SimContext,
   coupon: CouponRecord,

@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 
-/** How long a use-flow / refund-flow download URL stays valid (spec §1.10). */
+/**
+ * How long a use-flow / refund-flow download URL stays valid
+ * (docs/wechatpay-cash-coupons.md#use-flow-and-refund-flow-files-e13-e14).
+ */
 export const DOWNLOAD_URL_TTL_MS = 30_000;
 
 interface Download {

@@ -11,7 +11,10 @@ export class SimulatorError extends Error {
   }
 }
 
-/** A WeChat-shaped API error: rendered as `{code, message, detail?}` with the given HTTP status (spec §5.7). */
+/**
+ * A WeChat-shaped API error: `{code, message, detail?}` with the given HTTP status
+ * (docs/wechatpay-apiv3-security.md#error-body).
+ */
 export class WechatApiError extends SimulatorError {
   readonly status: number;
   readonly detail: unknown;

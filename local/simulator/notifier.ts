@@ -1,7 +1,10 @@
 import type { Counters } from "./stats.js";
 import type { LogFn } from "./types.js";
 
-/** WeChat's COUPON.USE schedule: a first attempt, then 9 retries one minute apart (spec §1.13). */
+/**
+ * WeChat's COUPON.USE schedule: a first attempt, then 9 retries one minute apart
+ * (docs/wechatpay-cash-coupons.md#coupon-use-notification).
+ */
 export const WECHAT_RETRY_DELAYS_MS: readonly number[] = Array.from({ length: 9 }, () => 60_000);
 export const WECHAT_NOTIFY_TIMEOUT_MS = 5_000;
 const MAX_DELIVERY_RECORDS = 10_000;

@@ -36,7 +36,10 @@ export interface EndpointLimit {
 const perSecond = (limit: number, perMerchant = false): EndpointLimit => ({ limit, windowMs: 1000, perMerchant });
 const perMinute = (limit: number, perMerchant = false): EndpointLimit => ({ limit, windowMs: 60_000, perMerchant });
 
-/** Spec §1.1 limits by route name (send is configured separately; per-IP limits are not modelled). */
+/**
+ * WeChat's per-endpoint limits (docs/wechatpay-cash-coupons.md#endpoints) by route name (send is configured separately;
+ * per-IP limits are not modelled).
+ */
 export const ENDPOINT_LIMITS: Record<string, EndpointLimit> = {
   "create-stock": perMinute(60, true),
   "pause-stock": perMinute(1000),
@@ -53,6 +56,9 @@ export const ENDPOINT_LIMITS: Record<string, EndpointLimit> = {
   "get-callback": perSecond(2000),
 };
 
-/** The 429 answer; of the three names sources use (spec §1.14) we pick the one of the cash-coupon error table. */
+/**
+ * The 429 answer; of the three names sources use (docs/wechatpay-cash-coupons.md#error-codes) we pick the cash-coupon
+ * error table's.
+ */
 export const RATE_LIMIT_CODE = "FREQUENCY_LIMIT_EXCEED";
 export const RATE_LIMIT_MESSAGE = "接口限频";

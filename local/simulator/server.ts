@@ -91,7 +91,7 @@ export class SimulatorServer {
       return;
     }
     const { route, params } = match;
-    // Observed: both headers are mandatory for APIv3 (spec §1.14).
+    // Observed: both headers are mandatory for APIv3 (docs/wechatpay-apiv3-security.md#required-request-headers).
     if (!req.headers.accept || !req.headers["user-agent"]) {
       writeJson(res, 400, errorBody(new WechatApiError(400, "INVALID_REQUEST", "Http头缺少Accept或User-Agent")));
       return;

@@ -10,8 +10,9 @@ export interface WechatSigner {
 }
 
 /**
- * The key WeChat signs with: the one the request's `Wechatpay-Serial` names when we own it (migration, spec §5.5),
- * else the mode's key (platform certificate or WeChat Pay public key).
+ * The key WeChat signs with: the one the request's `Wechatpay-Serial` names when we own it (migration,
+ * docs/wechatpay-apiv3-security.md#choosing-the-verification-key), else the mode's key (platform certificate or WeChat
+ * Pay public key).
  */
 export function chooseSigner(ctx: SimContext, requestedSerial: string | undefined): WechatSigner {
   const platform = { serial: ctx.file.platform_certificate_serial, key: ctx.keys.platformPrivateKey };

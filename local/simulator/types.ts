@@ -24,7 +24,7 @@ export interface SimulatorOptions {
   notifyTimeoutMs?: number;
   /** Send-coupon limit per calling merchant (default 500/s). */
   sendRateLimitPerSecond?: number;
-  /** Per-endpoint limits of spec §1.1 other than send (default true). */
+  /** WeChat's per-endpoint limits other than send (docs/wechatpay-cash-coupons.md#endpoints; default true). */
   endpointRateLimits?: boolean;
   /** Accepted |now − request timestamp| (default 300 s). */
   requestTimestampToleranceSeconds?: number;

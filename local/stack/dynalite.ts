@@ -17,7 +17,7 @@ export interface Dynalite {
 }
 
 /**
- * dynalite in-process on 127.0.0.1:0 (about 100 ms to start). Quirks (local-stack.md §1): no transactions, no
+ * dynalite in-process on 127.0.0.1:0 (quick to start). Quirks (docs/local-stack.md#dynalite): no transactions, no
  * UpdateTimeToLive, `ReturnValuesOnConditionCheckFailure` ignored; the adapters avoid or work around all three.
  */
 export async function startDynalite(options: { path?: string } = {}): Promise<Dynalite> {

@@ -32,7 +32,7 @@ export async function startDynamoDbLocal(options: { startTimeoutMs?: number } = 
   const child: ChildProcess = spawn(
     "java",
     [
-      // Faster JVM start for a short-lived test server (measured 1.8–2.3 s instead of 2.3–3.7 s).
+      // Faster JVM start for a short-lived test server.
       "-XX:TieredStopAtLevel=1",
       "-XX:+UseSerialGC",
       `-Djava.library.path=${join(libDir, "DynamoDBLocal_lib")}`,

@@ -39,7 +39,7 @@ export const webhookFailureResponse = z.strictObject({
   message: z.string(),
 });
 
-// ---- WeChat models (spec §1.5, §1.7) ----
+// ---- WeChat models (docs/wechatpay-cash-coupons.md: stocks E7/E8, coupons E9/E12) ----
 
 const fixedNormalCoupon = z.looseObject({ coupon_amount: z.number().int(), transaction_minimum: z.number().int() });
 const cutToMessage = z.looseObject({ single_price_max: z.number().int(), cut_to_price: z.number().int() });
@@ -156,7 +156,7 @@ export const couponEvent = z.strictObject({
   stock_id: z.string(),
   create_time: z.string().describe("WeChat's create_time, as sent (RFC 3339)"),
   received_at: rfc3339().describe("When the webhook accepted it"),
-  resource: z.record(z.string(), z.unknown()).describe("The decrypted notification resource (spec §1.13)"),
+  resource: z.record(z.string(), z.unknown()).describe("The decrypted notification resource (COUPON.USE)"),
 });
 
 export const couponEventsResponse = z.strictObject({

@@ -2,10 +2,10 @@ import * as z from "zod";
 import { MCHID, OUT_REQUEST_NO } from "./schemas.js";
 
 /**
- * `POST /stocks`: WeChat's create-stock body (spec §1.2), as the edge accepts it. Shapes and types only: WeChat's
- * business rules (name length, budget arithmetic, time window, list limits, R1–R14) are applied by the WeChat
- * client's validator (shared/wechatpay/favor/validation.ts), which names the failing field the same way.
- * Objects are strict because WeChat refuses fields it does not define (R15).
+ * `POST /stocks`: WeChat's create-stock body (docs/wechatpay-cash-coupons.md#create-stock-e1), as the edge accepts it.
+ * Shapes and types only: WeChat's business rules (name length, budget arithmetic, time window, list limits, R1–R14) are
+ * applied by the WeChat client's validator (shared/wechatpay/favor/validation.ts), which names the failing field the
+ * same way. Objects are strict because WeChat refuses fields it does not define (R15).
  *
  * `belong_merchant` and `stock_creator_mchid` are optional: they default to the configured merchant. WeChat's
  * create-stock has no `stock_creator_mchid` field (the creator is the calling merchant), so the handler drops it.

@@ -10,7 +10,7 @@ import type { WechatPayHttpClient } from "./transport/http-client.js";
 export const CERTIFICATES_PATH = "/v3/certificates";
 const CERTIFICATE_ASSOCIATED_DATA = "certificate";
 
-/** One item of `GET /v3/certificates` (spec §5.3). */
+/** One item of `GET /v3/certificates` (docs/wechatpay-apiv3-security.md#platform-certificates). */
 export interface CertificateItem {
   serial_no: string;
   effective_time: string;

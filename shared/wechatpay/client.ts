@@ -130,7 +130,8 @@ export function createWechatPayClient(options: WechatPayClientOptions): WechatPa
   http = new WechatPayHttpClient({
     credentials,
     verificationKeys: keys,
-    // The key we can verify goes in Wechatpay-Serial: WeChat then signs its answer with it (spec §5.5).
+    // The key we can verify goes in Wechatpay-Serial: WeChat then signs its answer with it
+    // (docs/wechatpay-apiv3-security.md#choosing-the-verification-key).
     wechatpaySerial: () => keys.knownSerials[0],
     now,
     ...pick(options, TRANSPORT_OPTIONS),

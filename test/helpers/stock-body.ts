@@ -7,7 +7,9 @@ export function chinaTime(epochMs: number): string {
   return `${shifted}+08:00`;
 }
 
-/** A create-stock body that satisfies every rule of spec §3 (R1–R15). */
+/**
+ * A create-stock body that satisfies every create-stock rule R1–R15 (docs/wechatpay-cash-coupons.md#validation-rules).
+ */
 export function validStockBody(
   outRequestNo: string,
   mchid: string,

@@ -101,7 +101,7 @@ describe("rate: a campaign configured above WeChat's send limit converges below 
     // Converged below the limit: after the warm-up the offered load (accepted + refused sends) averages at most the
     // limit, and few attempts meet a 429. AIMD keeps probing (cut to 70 % at a 429, then +10 % of 300/s every 2 s up to
     // 90 % of where the 429 came and +2 % beyond), so a probe second overshoots by a few sends plus clock skew; the
-    // bound allows 15 % of the attempts to meet a 429 (3.0 % measured).
+    // bound allows 15 % of the attempts to meet a 429.
     expect(steadyAttempts / Math.max(1, steady.length)).toBeLessThanOrEqual(SIMULATOR_LIMIT);
     expect(steady429).toBeLessThanOrEqual(steadyAttempts * 0.15);
   }, 600_000);

@@ -13,7 +13,7 @@ const privateKey = createPrivateKey(
 );
 const publicKey = createPublicKey(readFileSync(new URL("v1-rsa-public.pem", dir), "utf8"));
 
-describe("simulator crypto against the public vectors of spec §6", () => {
+describe("simulator crypto against the public vectors (docs/wechatpay-apiv3-security.md#test-vectors)", () => {
   it("signs V1 'source' to the published signature", async () => {
     expect(await signAsync(vectors.v1.message, privateKey)).toBe(vectors.v1.signature);
     expect(verifySignature(vectors.v1.message, vectors.v1.signature, publicKey)).toBe(true);

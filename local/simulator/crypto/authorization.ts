@@ -1,4 +1,7 @@
-/** Fields of `Authorization: WECHATPAY2-SHA256-RSA2048 mchid="…",nonce_str="…",…` (spec §5.1). */
+/**
+ * Fields of `Authorization: WECHATPAY2-SHA256-RSA2048 mchid="…",nonce_str="…",…`
+ * (docs/wechatpay-apiv3-security.md#request-signing).
+ */
 export interface AuthorizationFields {
   mchid: string;
   nonce_str: string;

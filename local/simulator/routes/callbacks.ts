@@ -8,8 +8,8 @@ import { onlyQuery, requiredQuery } from "./params.js";
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
 /**
- * WeChat requires https and no query string (spec §1.11). Deviation: plain http is accepted for loopback hosts
- * so local receivers need no TLS.
+ * WeChat requires https and no query string (docs/wechatpay-cash-coupons.md#notify-url-e15-e16). Deviation: plain http
+ * is accepted for loopback hosts so local receivers need no TLS.
  */
 export function notifyUrlProblem(text: string): string | undefined {
   let url: URL;

@@ -7,7 +7,10 @@ import { paramError } from "../errors.js";
 import type { Router } from "../router.js";
 import { onlyQuery } from "./params.js";
 
-/** `GET /v3/certificates`: the platform certificate, encrypted with the APIv3 key (spec §5.3). */
+/**
+ * `GET /v3/certificates`: the platform certificate, encrypted with the APIv3 key
+ * (docs/wechatpay-apiv3-security.md#platform-certificates).
+ */
 function certificates(req: ApiRequest, ctx: SimContext): ApiResponse {
   onlyQuery(req, ["algorithm_type"]);
   const algorithm = req.query.get("algorithm_type") ?? "RSA";

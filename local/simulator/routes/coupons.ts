@@ -13,8 +13,8 @@ function sendCoupon(req: ApiRequest, ctx: SimContext): ApiResponse {
   const raw = parseJsonObject(req.bodyText);
   const body = validateSendBody(raw, openid);
   const fingerprint = canonicalJson({ openid, body: raw });
-  // §4 (inferred): the key is (calling mchid, out_request_no). A replay answers the first coupon_id and uses no
-  // budget, even if the stock has since been paused or exhausted.
+  // Inferred (docs/wechatpay-cash-coupons.md#idempotency-and-replays): the key is (calling mchid, out_request_no). A
+  // replay answers the first coupon_id and uses no budget, even if the stock has since been paused or exhausted.
   const previous = ctx.store.couponForRequest(req.caller.mchid, body.out_request_no);
   if (previous) {
     if (previous.fingerprint !== fingerprint)
@@ -84,7 +84,8 @@ function userCoupons(req: ApiRequest, ctx: SimContext): ApiResponse {
   const status = req.query.get("status") || undefined;
   if (status && status !== "SENDED" && status !== "USED") throw paramError("券状态不合法", "status", "query", status);
   const stockId = req.query.get("stock_id") || undefined;
-  // When available_mchid is given, stock_id/status/offset/limit are ignored (spec §1.9).
+  // When available_mchid is given, stock_id/status/offset/limit are ignored
+  // (docs/wechatpay-cash-coupons.md#coupon-detail-and-user-coupons-e9-e12).
   const offset = available ? 0 : intQuery(req, "offset", { fallback: 0, max: 100_000 });
   const limit = available
     ? Number.MAX_SAFE_INTEGER

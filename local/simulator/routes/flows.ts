@@ -7,12 +7,14 @@ import { onlyQuery, pathParam, requiredQuery } from "./params.js";
 
 const CRLF = "\r\n";
 const yuan = (fen: number) => (fen / 100).toFixed(2);
-// Observed sample (spec §1.10): every value but the quoted trailing ones is prefixed with a backtick.
+// Observed sample (docs/wechatpay-cash-coupons.md#use-flow-and-refund-flow-files-e13-e14): every value but the quoted
+// trailing ones is prefixed with a backtick.
 const cell = (value: string | number) => `\`${value}`;
 
 const USE_HEADER =
   "批次id,优惠id,优惠类型,优惠金额（元）,订单总金额（元）,交易类型,支付单号,消耗时间,消耗商户号,设备号,银行流水号,单品信息";
-// Refund-flow format is undocumented (spec §8 gap 4): this layout is our guess, shaped like the use-flow file.
+// Refund-flow format is undocumented (docs/wechatpay-cash-coupons.md#refund-flow-file-format): this layout is our
+// guess, shaped like the use-flow file.
 const REFUND_HEADER =
   "批次id,优惠id,优惠类型,优惠金额（元）,订单总金额（元）,交易类型,支付单号,退款时间,退款商户号,退款单号,退款金额（元）,单品信息";
 
@@ -84,7 +86,7 @@ function flow(kind: "use" | "refund") {
     const stockId = pathParam(req, "stock_id", "批次id");
     const stock = ctx.store.stocks.get(stockId);
     if (!stock) throw notFound("批次不存在");
-    // Only the creator may download (spec §1.10).
+    // Only the creator may download (docs/wechatpay-cash-coupons.md#use-flow-and-refund-flow-files-e13-e14).
     if (stock.creator_mchid !== req.caller.mchid) throw new WechatApiError(403, "REQUEST_BLOCKED", "调用商户无权限");
     const file = kind === "use" ? useFlowFile(ctx, stock) : refundFlowFile(ctx, stock);
     const { token, sha1 } = ctx.downloads.add(file, req.caller.mchid);

@@ -22,7 +22,7 @@ function parts(headers: ApiRequest["headers"], rawBody: Buffer) {
   return boundary ? parseMultipart(rawBody, boundary) : undefined;
 }
 
-/** The signature's body line of an upload is the meta JSON (spec §1.12). */
+/** The signature's body line of an upload is the meta JSON (docs/wechatpay-cash-coupons.md#image-upload-e17). */
 export function uploadSignedBody(req: { headers: ApiRequest["headers"]; rawBody: Buffer }): string | undefined {
   return parts(req.headers, req.rawBody)
     ?.find((p) => p.name === "meta")

@@ -2,7 +2,10 @@ import type { ApiRequest } from "../context.js";
 import { paramError, WechatApiError } from "../errors.js";
 import type { Sender } from "../rules/send-coupon.js";
 
-/** A path parameter; an empty segment gets WeChat's observed uri_template answer (spec §1.4). */
+/**
+ * A path parameter; an empty segment gets WeChat's observed uri_template answer
+ * (docs/wechatpay-cash-coupons.md#send-coupon-e6).
+ */
 export function pathParam(req: ApiRequest, name: string, label: string): string {
   const value = req.params[name] ?? "";
   if (value === "")

@@ -13,7 +13,8 @@ function createStock(req: ApiRequest, ctx: SimContext): ApiResponse {
   const raw = parseJsonObject(req.bodyText);
   const now = ctx.clock.now();
   const outRequestNo = raw["out_request_no"];
-  // §4: same merchant + out_request_no + same body → the same stock; another body → RESOURCE_ALREADY_EXISTS.
+  // Same merchant + out_request_no + same body → the same stock; another body → RESOURCE_ALREADY_EXISTS
+  // (docs/wechatpay-cash-coupons.md#idempotency-and-replays).
   if (typeof outRequestNo === "string") {
     const previous = ctx.store.stockForRequest(req.caller.mchid, outRequestNo);
     if (previous) {
@@ -85,7 +86,7 @@ function parseTimeQuery(req: ApiRequest, name: string): number | undefined {
 
 function listStocks(req: ApiRequest, ctx: SimContext): ApiResponse {
   onlyQuery(req, ["offset", "limit", "stock_creator_mchid", "create_start_time", "create_end_time", "status"]);
-  // "页码从0开始": offset is read as a page index (spec §8 gap 3).
+  // "页码从0开始": offset is read as a page index (docs/wechatpay-cash-coupons.md#list-offsets).
   const offset = intQuery(req, "offset", { required: true, max: 100_000 });
   const limit = intQuery(req, "limit", { required: true, min: 1, max: 10, tooLarge: "页大小超过阈值" });
   const creator = requiredQuery(req, "stock_creator_mchid", "商户号必填");

@@ -9,7 +9,9 @@ const int = (label: string, req = false): FieldSpec => ({ t: "int", label, req }
 const bool = (label: string, req = false): FieldSpec => ({ t: "bool", label, req });
 const strings = (label: string, req = false): FieldSpec => ({ t: "array", label, req, items: str(label) });
 
-/** Fields of E1 (GO `CreateCouponStockRequest`, spec §1.2); anything else is R15. */
+/**
+ * Fields of E1 (GO `CreateCouponStockRequest`, docs/wechatpay-cash-coupons.md#create-stock-e1); anything else is R15.
+ */
 export const CREATE_STOCK_FIELDS: Record<string, FieldSpec> = {
   stock_name: str("批次名称", true),
   comment: str("批次备注"),
@@ -93,7 +95,8 @@ export const CREATE_STOCK_FIELDS: Record<string, FieldSpec> = {
 const DAY_MS = 86_400_000;
 const TRADE_TYPES = new Set(["MICROAPP", "APPPAY", "PPAY", "CARD", "FACE", "OTHER"]);
 const JUMP_TARGETS = new Set(["PAYMENT_CODE", "MINI_PROGRAM", "DEFAULT_PAGE"]);
-// GO's list (upper-case) plus the OAS/IM mixed-case spellings, since sources disagree (spec §2).
+// GO's list (upper-case) plus the OAS/IM mixed-case spellings, since sources disagree
+// (docs/wechatpay-cash-coupons.md#enums).
 const BACKGROUND_COLORS = new Set(
   ["010", "020", "030", "040", "050", "060", "070", "080", "081", "082", "090", "100", "101", "102"].flatMap((n) => [
     `COLOR${n}`,
@@ -120,7 +123,8 @@ function checkTimes(body: CreateStockBody, ctx: CreateStockContext): { begin: nu
   if (begin === undefined) throw paramError("输入时间格式错误", "/available_begin_time");
   const end = parseRfc3339(body.available_end_time);
   if (end === undefined) throw paramError("输入时间格式错误", "/available_end_time");
-  // Observed: a past begin time is answered 403 REQUEST_BLOCKED (spec R4); we tolerate a little clock skew.
+  // Observed: a past begin time is answered 403 REQUEST_BLOCKED (R4, docs/wechatpay-cash-coupons.md#validation-rules);
+  // we tolerate a little clock skew.
   if (begin < ctx.now - ctx.beginToleranceMs) throw requestBlocked("活动未开始或已结束");
   if (begin > ctx.now + 365 * DAY_MS) throw paramError("开始时间不能晚于当前时间365天", "/available_begin_time");
   if (end - begin < 1000) throw paramError("结束时间须晚于开始时间", "/available_end_time");
@@ -207,7 +211,10 @@ function checkPattern(body: CreateStockBody, ctx: CreateStockContext): void {
   }
 }
 
-/** Checks an E1 body against R1–R15 (spec §3); returns the typed body and its validity window. */
+/**
+ * Checks an E1 body against R1–R15 (docs/wechatpay-cash-coupons.md#validation-rules); returns the typed body and its
+ * validity window.
+ */
 export function validateCreateStock(
   raw: Record<string, unknown>,
   ctx: CreateStockContext,

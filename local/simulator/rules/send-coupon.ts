@@ -49,7 +49,10 @@ export interface SendDecision {
   person: string | undefined;
 }
 
-/** S1–S7 of spec §3, in the order WeChat is most likely to check them (existence, rights, user, budget). */
+/**
+ * S1–S7 (docs/wechatpay-cash-coupons.md#validation-rules), in the order WeChat is most likely to check them (existence,
+ * rights, user, budget).
+ */
 export function checkSendAllowed(
   store: Store,
   body: SendBody,

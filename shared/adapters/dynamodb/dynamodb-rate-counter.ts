@@ -5,8 +5,9 @@ import { KEY, TTL_ATTRIBUTE } from "./table-definition.js";
 
 /**
  * `RateCounter` on the single table: one item `RATE#{scope}#{epochSecond}` per scope and second, incremented with an
- * atomic ADD by every worker (aws-notes §5 (c)). One UpdateItem per acquisition ≈ 1 WCU; one key per second stays far
- * below DynamoDB's 1,000 WCU/s per partition at WeChat's 500/s. TTL removes the items two minutes later.
+ * atomic ADD by every worker (docs/aws-notes.md#distributed-counter-in-dynamodb). One UpdateItem per acquisition ≈ 1
+ * WCU; one key per second stays far below DynamoDB's 1,000 WCU/s per partition at WeChat's 500/s. TTL removes the items
+ * two minutes later.
  */
 export class DynamoDbRateCounter implements RateCounter {
   readonly #doc: DynamoDBDocumentClient;

@@ -11,7 +11,8 @@ export interface SecretsManagerMerchantSecretSourceOptions {
   secretId: string;
   /**
    * Cache lifetime in seconds (default 300). Powertools' own default is 5 s, which at scale costs real money in
-   * GetSecretValue calls (aws-notes §1.3); minutes are fine because rotation is rare and announced.
+   * GetSecretValue calls (docs/aws-notes.md#secrets-manager-caching); minutes are fine because rotation is rare and
+   * announced.
    */
   maxAgeSeconds?: number;
 }

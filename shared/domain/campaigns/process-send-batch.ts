@@ -179,13 +179,12 @@ const STORE_BACKOFF_CAP_SECONDS = 30;
 
 /**
  * Full-jitter exponential back-off: 1, 2, 4 … s, capped at 5 min after WeChat failed. After a 429 a short 2–4 s
- * instead: the governor has already cut the campaign's rate, which is what spaces the retries; growing the wait as
- * well would only stall sends that were merely unlucky. After a store error at most 30 s on a message's first copy:
- * what reaches here has outlived the SDK's own retries (or its retry quota), such errors clear in seconds, and the
- * receive count also counts receives that had nothing to do with the store (rate waits, leases held), so a 5-min cap
- * made an unlucky send wait minutes (reliability suite, 20% of writes failing: one send of 600 waited 289 s). Each
- * re-enqueued copy (`recycled`) doubles that cap up to 5 min, so a long outage still takes hours, not minutes, to
- * push sends into the DLQ.
+ * instead: the governor has already cut the campaign's rate, which is what spaces the retries; growing the wait as well
+ * would only stall sends that were merely unlucky. After a store error at most 30 s on a message's first copy: what
+ * reaches here has outlived the SDK's own retries (or its retry quota), such errors clear in seconds, and the receive
+ * count also counts receives that had nothing to do with the store (rate waits, leases held), so a 5-min cap made an
+ * unlucky send wait minutes under a failing store (seen in the reliability suite). Each re-enqueued copy (`recycled`)
+ * doubles that cap up to 5 min, so a long outage still takes hours, not minutes, to push sends into the DLQ.
  */
 export function backoffSeconds(receiveCount: number, cause: RetryCause, recycled = 0): number {
   if (cause === "rate-limited") return 2 + Math.floor(Math.random() * 3);

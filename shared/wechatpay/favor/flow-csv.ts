@@ -1,7 +1,8 @@
 /**
- * Parser for the use/refund-flow files (spec §1.10, observed format): a header line, one line per record whose
- * values are prefixed with a back-tick (so spreadsheets keep them as text), CRLF line ends, and a footer
- * `总条数` followed by the back-ticked record count.
+ * Parser for the use/refund-flow files (observed format,
+ * docs/wechatpay-cash-coupons.md#use-flow-and-refund-flow-files-e13-e14): a header line, one line per record whose
+ * values are prefixed with a back-tick (so spreadsheets keep them as text), CRLF line ends, and a footer `总条数` followed
+ * by the back-ticked record count.
  */
 
 export interface FlowTable {

@@ -3,7 +3,10 @@ import { FAVOR_PATH, type FavorContext } from "./context.js";
 import type { ImageUploadRequest, ImageUploadResponse } from "./types.js";
 import { validateImageUpload } from "./validation.js";
 
-/** The meta JSON of an upload: it is both the first multipart part and the signed body line (spec §1.12). */
+/**
+ * The meta JSON of an upload: both the first multipart part and the signed body line
+ * (docs/wechatpay-cash-coupons.md#image-upload-e17).
+ */
 export function imageUploadMeta(filename: string, bytes: Uint8Array): string {
   return JSON.stringify({ filename, sha256: createHash("sha256").update(bytes).digest("hex") });
 }

@@ -1,6 +1,6 @@
 /**
- * Request and response models of the cash-coupon API (`/v3/marketing/favor`, spec §1.2–1.12), with WeChat's
- * snake_case field names. Amounts are integers in fen; times are RFC 3339 strings.
+ * Request and response models of the cash-coupon API (`/v3/marketing/favor`, docs/wechatpay-cash-coupons.md), with
+ * WeChat's snake_case field names. Amounts are integers in fen; times are RFC 3339 strings.
  */
 
 export type StockStatus = "unactivated" | "audit" | "running" | "stoped" | "paused";

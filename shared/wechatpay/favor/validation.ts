@@ -11,9 +11,10 @@ import type {
 } from "./types.js";
 
 /**
- * Client-side checks of spec §3 (R1–R14, S8) and of the documented query limits, run before any network call.
- * Shapes are zod schemas; rules spanning several fields (budget arithmetic, time window) follow once the shape holds,
- * so each failure names exactly one field by its JSON path (`stock_use_rule.max_amount`).
+ * Client-side checks of WeChat's rules R1–R14 and S8 (docs/wechatpay-cash-coupons.md#validation-rules) and of the
+ * documented query limits, run before any network call. Shapes are zod schemas; rules spanning several fields (budget
+ * arithmetic, time window) follow once the shape holds, so each failure names exactly one field by its JSON path
+ * (`stock_use_rule.max_amount`).
  */
 
 const DAY_MS = 86_400_000;
@@ -48,7 +49,8 @@ const codeList = (itemMax: number) =>
 
 const TRADE_TYPES = ["MICROAPP", "APPPAY", "PPAY", "CARD", "FACE", "OTHER"] as const;
 const STOCK_STATUSES = ["unactivated", "audit", "running", "stoped", "paused"] as const;
-// GO's upper-case list; OAS spells some Color0x0 in mixed case, so both are accepted (spec §2).
+// GO's upper-case list; OAS spells some Color0x0 in mixed case, so both are accepted
+// (docs/wechatpay-cash-coupons.md#enums).
 const BACKGROUND_COLORS = [
   "010",
   "020",

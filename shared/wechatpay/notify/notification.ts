@@ -16,7 +16,7 @@ export interface EncryptedResource {
   nonce: string;
 }
 
-/** Decrypted COUPON.USE resource (spec §1.13). */
+/** Decrypted COUPON.USE resource (docs/wechatpay-cash-coupons.md#coupon-use-notification). */
 export interface CouponUseResource {
   stock_creator_mchid: string;
   stock_id: string;

@@ -60,7 +60,7 @@ function fieldOf(run: () => void): string | undefined {
   }
 }
 
-describe("create-stock validation (spec §3)", () => {
+describe("create-stock validation (docs/wechatpay-cash-coupons.md#validation-rules)", () => {
   it("accepts a valid stock", () => {
     expect(fieldOf(() => validateStock(validStock()))).toBeUndefined();
   });

@@ -6,7 +6,10 @@ import { buildResponseMessage } from "#shared/wechatpay/crypto/messages.js";
 import { signMessage } from "#shared/wechatpay/crypto/rsa-sha256.js";
 import { TEST_PUBLIC_KEY_PEM, testPrivateKeyPem } from "../../../fixtures/vectors/public-vectors.js";
 
-/** The public test key (spec V1) signs as "WeChat" in these tests; the merchant uses the same key pair. */
+/**
+ * The public test key (V1, docs/wechatpay-apiv3-security.md#v1-rsa-key-pair-and-signature) signs as "WeChat" in these
+ * tests; the merchant uses the same key pair.
+ */
 export const testPrivateKey = loadPrivateKey(testPrivateKeyPem());
 export const testPublicKey = loadPublicKey(TEST_PUBLIC_KEY_PEM);
 export const TEST_PUBLIC_KEY_ID = "PUB_KEY_ID_0000000000000024101100397200000006";
