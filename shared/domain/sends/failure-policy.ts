@@ -1,6 +1,9 @@
 import { GatewayError } from "../gateway.js";
 
-/** WeChat reports a spurious RULE_LIMIT under concurrent sends to one user (spec §1.4): retry it a few times first. */
+/**
+ * WeChat reports a spurious RULE_LIMIT under concurrent sends to one user (docs/wechatpay-cash-coupons.md#send-coupon-e6):
+ * retry it a few times first.
+ */
 export const RULE_LIMIT_RETRIES = 3;
 /** After this many WeChat calls for one send, a still-retryable failure is recorded as final. */
 export const MAX_SEND_ATTEMPTS = 8;

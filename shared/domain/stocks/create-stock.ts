@@ -21,8 +21,8 @@ export interface CreatedStock {
 
 /**
  * Creates a stock at most once per (mchid, out_request_no) (see `runKeyedCall`). WeChat also de-duplicates
- * create-stock on out_request_no (docs/wechatpay-cash-coupons.md), so a call retried after a lost answer returns the
- * same stock_id.
+ * create-stock on out_request_no (docs/wechatpay-cash-coupons.md#idempotency-and-replays), so a call retried after a
+ * lost answer returns the same stock_id.
  */
 export function createStock(
   deps: CreateStockDependencies,

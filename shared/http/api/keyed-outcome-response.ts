@@ -11,7 +11,10 @@ import type { KeyedRecord, LedgerKey } from "../../domain/ports.js";
 import { HttpError } from "../http-error.js";
 import { errorBody, type HttpResult, json } from "../responses.js";
 
-/** HTTP status of a final WeChat refusal, as WeChat itself answers it (docs/wechatpay-cash-coupons.md#error-codes). */
+/**
+ * HTTP status of a final WeChat refusal: the status WeChat answers the code with (docs/wechatpay-cash-coupons.md#error-codes),
+ * except RESOURCE_ALREADY_EXISTS, a 409 here like this API's own key conflicts; a code not listed answers 422.
+ */
 export const REFUSAL_STATUS: Record<string, number> = {
   PARAM_ERROR: 400,
   INVALID_REQUEST: 400,
