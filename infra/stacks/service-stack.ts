@@ -24,7 +24,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
-import { ROUTES, type RouteDefinition, type RouteTarget } from "#shared/http/routes.js";
+import { ROUTES, type RouteDefinition, type RouteTarget } from "#shared/edges/http/routes.js";
 import type { WxConfig } from "../config.js";
 import { Monitoring } from "../constructs/monitoring.js";
 import { type FunctionKind, TABLE_READ_WRITE, WxFunction, type WxFunctionProps } from "../constructs/wx-function.js";
@@ -62,7 +62,7 @@ export function routeId(route: RouteDefinition): string {
 }
 
 /**
- * Code and edges: the HTTP API (routes from shared/http/routes.ts), the four functions, the send-queue mapping, the
+ * Code and edges: the HTTP API (routes from shared/edges/http/routes.ts), the four functions, the send-queue mapping, the
  * certificate schedule, alarms and the campaigns dashboard. Stateless: can be destroyed and redeployed freely.
  */
 export class ServiceStack extends Stack {

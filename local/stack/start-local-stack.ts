@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatMerchantSecret } from "#shared/adapters/secrets/merchant-secret-json.js";
 import { apiEnvSchema, loadEnv, notifyEnvSchema, sendWorkerEnvSchema } from "#shared/config/env.js";
-import { ROUTES } from "#shared/http/routes.js";
+import { ROUTES } from "#shared/edges/http/routes.js";
 import { buildApiFunction } from "#shared/runtime/build-api-function.js";
 import { buildNotifyFunction } from "#shared/runtime/build-notify-function.js";
 import { buildSendWorkerFunction } from "#shared/runtime/build-send-worker-function.js";

@@ -4,7 +4,7 @@ export interface ProgressOutput {
   write(text: string): void;
 }
 
-/** `GET /campaigns/{campaign_id}` as the CLI reads it (shared/http/response-schemas.ts campaignResponse). */
+/** `GET /campaigns/{campaign_id}` as the CLI reads it (shared/edges/http/response-schemas.ts campaignResponse). */
 export interface CampaignStatus {
   campaign_id: string;
   stock_id: string;

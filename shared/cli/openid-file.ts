@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 
-/** The openids the service accepts (shared/http/schemas.ts OPENID). */
+/** The openids the service accepts (shared/edges/http/schemas.ts OPENID). */
 export const OPENID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 export type OpenidLine =

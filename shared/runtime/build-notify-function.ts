@@ -3,7 +3,7 @@ import { DynamoDbPlatformCertificateCache } from "../adapters/dynamodb/dynamodb-
 import { SqsEventPublisher } from "../adapters/sqs/sqs-event-publisher.js";
 import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import type { NotifyEnv } from "../config/env.js";
-import { createNotifyHandler } from "../http/notify-handler.js";
+import { createNotifyHandler } from "../edges/http/notify-handler.js";
 import { logger } from "../observability/logger.js";
 import { createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
 

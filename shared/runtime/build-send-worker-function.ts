@@ -9,9 +9,9 @@ import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import { WechatCouponGateway } from "../adapters/wechatpay/wechat-coupon-gateway.js";
 import type { SendWorkerEnv } from "../config/env.js";
 import { RateGovernor } from "../domain/rate/rate-governor.js";
+import { createSendWorkerHandler } from "../edges/sqs/send-worker-handler.js";
 import { logger } from "../observability/logger.js";
 import { createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
-import { createSendWorkerHandler } from "./send-worker-handler.js";
 
 /** Composition root of the send worker (also used by the local stack). */
 export function buildSendWorkerFunction(env: SendWorkerEnv) {

@@ -15,8 +15,8 @@ import { WechatCouponGateway } from "#shared/adapters/wechatpay/wechat-coupon-ga
 import { createCampaign } from "#shared/domain/campaigns/create-campaign.js";
 import type { MerchantSecret } from "#shared/domain/ports.js";
 import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
+import { createSendWorkerHandler } from "#shared/edges/sqs/send-worker-handler.js";
 import { logger } from "#shared/observability/logger.js";
-import { createSendWorkerHandler } from "#shared/runtime/send-worker-handler.js";
 import type { HttpSend } from "#shared/wechatpay/index.js";
 
 const STOCK_ID = "9856000";

@@ -1,9 +1,9 @@
 import type { z } from "zod";
-import { ROUTE_DOCS } from "#shared/http/route-docs.js";
-import { ROUTES, type RouteDefinition } from "#shared/http/routes.js";
+import { ROUTE_DOCS } from "#shared/edges/http/route-docs.js";
+import { ROUTES, type RouteDefinition } from "#shared/edges/http/routes.js";
 
 /**
- * Test-side lookups into the route documentation (shared/http/route-docs.ts), for tests that check real responses
+ * Test-side lookups into the route documentation (shared/edges/http/route-docs.ts), for tests that check real responses
  * against the OpenAPI document. They live here, not next to the generator, so the api bundle does not carry them.
  */
 

@@ -4,7 +4,7 @@ import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
-import { ROUTES } from "#shared/http/routes.js";
+import { ROUTES } from "#shared/edges/http/routes.js";
 import { ENV_SCHEMAS, type FunctionKind, PLATFORM_ENV, WxFunction } from "../../infra/constructs/wx-function.js";
 import { METRIC } from "../../infra/metrics.js";
 import { VISIBILITY_FACTOR, workerMaxConcurrency } from "../../infra/settings.js";

@@ -1,7 +1,7 @@
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ROUTES } from "#shared/http/routes.js";
+import { ROUTES } from "#shared/edges/http/routes.js";
 import { logger } from "#shared/observability/logger.js";
 import { callApi, runningStock, validStockBody } from "../helpers/local-stack-client.js";
 import { queueDepth } from "../helpers/queue-depth.js";

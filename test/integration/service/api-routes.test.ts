@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
-import { buildOpenApiDocument } from "#shared/http/openapi.js";
-import { ROUTES } from "#shared/http/routes.js";
+import { buildOpenApiDocument } from "#shared/edges/http/openapi.js";
+import { ROUTES } from "#shared/edges/http/routes.js";
 import { responseSchemaFor } from "../../helpers/documented-responses.js";
 import { callApi, runningStock, startTestStack, validStockBody } from "../../helpers/local-stack-client.js";
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
-import { buildOpenApiDocument } from "#shared/http/openapi.js";
-import type { RouteDefinition } from "#shared/http/routes.js";
+import { buildOpenApiDocument } from "#shared/edges/http/openapi.js";
+import type { RouteDefinition } from "#shared/edges/http/routes.js";
 
 /**
  * Hostile requests for every route, derived from the route table and the OpenAPI document generated from the same

@@ -2,7 +2,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
-import { logMetrics } from "../observability/metrics.js";
+import { logMetrics } from "../../observability/metrics.js";
 import { errorResponse } from "./error-response.js";
 import { errorBody, type HttpResult, json } from "./responses.js";
 

@@ -1,10 +1,10 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { type NotificationDependencies, processNotification } from "../domain/notifications/process-notification.js";
-import { flushMetrics, recordNotification } from "../observability/metrics.js";
-import { DecryptionError, NotificationFormatError, SignatureVerificationError } from "../wechatpay/errors.js";
-import type { NotificationKeys } from "../wechatpay/notify/parse-notification.js";
-import { parseCouponUseNotification } from "../wechatpay/notify/parse-notification.js";
+import { type NotificationDependencies, processNotification } from "../../domain/notifications/process-notification.js";
+import { flushMetrics, recordNotification } from "../../observability/metrics.js";
+import { DecryptionError, NotificationFormatError, SignatureVerificationError } from "../../wechatpay/errors.js";
+import type { NotificationKeys } from "../../wechatpay/notify/parse-notification.js";
+import { parseCouponUseNotification } from "../../wechatpay/notify/parse-notification.js";
 import { rawBody } from "./request.js";
 import { type HttpResult, json } from "./responses.js";
 

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { WECHAT_SEND_LIMIT_PER_SECOND } from "../domain/rate/send-rates.js";
+import { WECHAT_SEND_LIMIT_PER_SECOND } from "../../domain/rate/send-rates.js";
 
 /**
  * Request schemas of the HTTP API. They validate requests at the edge and are the source of the OpenAPI document,

@@ -1,6 +1,6 @@
-import { type CreatedStock, createStock } from "../../domain/stocks/create-stock.js";
-import type { CreateStockRequest } from "../../wechatpay/favor/types.js";
-import { validateCreateStock } from "../../wechatpay/favor/validation.js";
+import { type CreatedStock, createStock } from "../../../domain/stocks/create-stock.js";
+import type { CreateStockRequest } from "../../../wechatpay/favor/types.js";
+import { validateCreateStock } from "../../../wechatpay/favor/validation.js";
 import type { RouteHandler, RouteTable } from "../api-handler.js";
 import { badRequest } from "../http-error.js";
 import { jsonBody, pathParams, queryParams, rawBody } from "../request.js";

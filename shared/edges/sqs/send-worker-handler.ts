@@ -1,10 +1,10 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { coalesceByCampaign } from "../domain/campaigns/batch-outcome-counter.js";
-import { processSendBatch, type WorkerDependencies } from "../domain/campaigns/process-send-batch.js";
-import { reconcileCampaign } from "../domain/campaigns/reconcile-campaign.js";
-import type { DeadLetterSink, SendQueue } from "../domain/ports.js";
-import { flushMetrics, recordSendOutcomeOf } from "../observability/metrics.js";
+import { coalesceByCampaign } from "../../domain/campaigns/batch-outcome-counter.js";
+import { processSendBatch, type WorkerDependencies } from "../../domain/campaigns/process-send-batch.js";
+import { reconcileCampaign } from "../../domain/campaigns/reconcile-campaign.js";
+import type { DeadLetterSink, SendQueue } from "../../domain/ports.js";
+import { flushMetrics, recordSendOutcomeOf } from "../../observability/metrics.js";
 
 export interface SendWorkerHandlerDependencies extends WorkerDependencies {
   queue: SendQueue;

@@ -6,8 +6,8 @@ import {
   type KeyedOutcome,
   type Retry,
   type Succeeded,
-} from "../../domain/keyed-call.js";
-import type { KeyedRecord, LedgerKey } from "../../domain/ports.js";
+} from "../../../domain/keyed-call.js";
+import type { KeyedRecord, LedgerKey } from "../../../domain/ports.js";
 import { HttpError } from "../http-error.js";
 import { errorBody, type HttpResult, json } from "../responses.js";
 

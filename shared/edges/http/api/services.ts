@@ -1,8 +1,8 @@
-import type { CampaignDependencies } from "../../domain/campaigns/create-campaign.js";
-import type { MerchantSecret, NotificationInbox } from "../../domain/ports.js";
-import type { SendDependencies } from "../../domain/sends/send-coupon.js";
-import type { CreateStockDependencies } from "../../domain/stocks/create-stock.js";
-import type { WechatPayClient } from "../../wechatpay/client.js";
+import type { CampaignDependencies } from "../../../domain/campaigns/create-campaign.js";
+import type { MerchantSecret, NotificationInbox } from "../../../domain/ports.js";
+import type { SendDependencies } from "../../../domain/sends/send-coupon.js";
+import type { CreateStockDependencies } from "../../../domain/stocks/create-stock.js";
+import type { WechatPayClient } from "../../../wechatpay/client.js";
 
 /** Everything the API routes use, composed once per container (shared/runtime/build-api-function.ts). */
 export interface ApiServices {

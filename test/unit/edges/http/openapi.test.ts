@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { buildOpenApiDocument, type OpenApiOperation, VERSION } from "#shared/http/openapi.js";
-import { ROUTES } from "#shared/http/routes.js";
+import { buildOpenApiDocument, type OpenApiOperation, VERSION } from "#shared/edges/http/openapi.js";
+import { ROUTES } from "#shared/edges/http/routes.js";
 import {
   campaignChunkBody,
   createCampaignBody,
@@ -12,9 +12,9 @@ import {
   setCallbackBody,
   stockCommandBody,
   uploadImageBody,
-} from "#shared/http/schemas.js";
-import { createStockBody } from "#shared/http/stock-schemas.js";
-import { matchRoute, responseSchemaFor } from "../../helpers/documented-responses.js";
+} from "#shared/edges/http/schemas.js";
+import { createStockBody } from "#shared/edges/http/stock-schemas.js";
+import { matchRoute, responseSchemaFor } from "../../../helpers/documented-responses.js";
 import { conforms, type Schema } from "./json-schema-check.js";
 
 const doc = buildOpenApiDocument();
@@ -57,7 +57,7 @@ const validStock = () => ({
 
 describe("OpenAPI document", () => {
   it("is OpenAPI 3.1 with the hard-coded version, equal to package.json's", () => {
-    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+    const pkg = JSON.parse(readFileSync(new URL("../../../../package.json", import.meta.url), "utf8")) as {
       version: string;
     };
     expect(doc.openapi).toBe("3.1.0");
@@ -365,7 +365,7 @@ describe("request schemas in the document", () => {
     const regexWithFlags = /\.regex\(\s*\/(?:\\.|\[(?:\\.|[^\]\\])*\]|[^/\\[\n])+\/[a-z]+/;
     expect(regexWithFlags.test('z.string().regex(/^[^/\\\\]{1,4}\\.(png)$/i, "m")')).toBe(true);
     expect(regexWithFlags.test('z.string().regex(/^[^/\\\\]{1,4}\\.([pP][nN][gG])$/, "m")')).toBe(false);
-    const dir = new URL("../../../shared/http/", import.meta.url);
+    const dir = new URL("../../../../shared/edges/http/", import.meta.url);
     for (const file of readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"))) {
       expect(readFileSync(new URL(file, dir), "utf8"), file).not.toMatch(regexWithFlags);
     }

@@ -1,10 +1,10 @@
-import { ConflictError, DomainError, NotFoundError, ValidationError } from "../domain/errors.js";
+import { ConflictError, DomainError, NotFoundError, ValidationError } from "../../domain/errors.js";
 import {
   SignatureVerificationError,
   WechatPayApiError,
   WechatPayError,
   WechatPayValidationError,
-} from "../wechatpay/errors.js";
+} from "../../wechatpay/errors.js";
 import { HttpError } from "./http-error.js";
 import { errorBody, type HttpResult, json } from "./responses.js";
 

@@ -1,8 +1,8 @@
-import { addCampaignChunk } from "../../domain/campaigns/add-campaign-chunk.js";
-import { createCampaign, openCampaign } from "../../domain/campaigns/create-campaign.js";
-import { refreshCampaign } from "../../domain/campaigns/reconcile-campaign.js";
-import { NotFoundError } from "../../domain/errors.js";
-import type { CampaignRecord, SendRecord } from "../../domain/ports.js";
+import { addCampaignChunk } from "../../../domain/campaigns/add-campaign-chunk.js";
+import { createCampaign, openCampaign } from "../../../domain/campaigns/create-campaign.js";
+import { refreshCampaign } from "../../../domain/campaigns/reconcile-campaign.js";
+import { NotFoundError } from "../../../domain/errors.js";
+import type { CampaignRecord, SendRecord } from "../../../domain/ports.js";
 import type { RouteTable } from "../api-handler.js";
 import { badRequest, HttpError } from "../http-error.js";
 import { jsonBody, pathParams, queryParams } from "../request.js";

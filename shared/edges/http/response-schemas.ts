@@ -14,7 +14,7 @@ const count = () => z.number().int().min(0);
 
 // ---- errors ----
 
-/** Every 4xx/5xx the service itself answers on the caller routes (shared/http/error-response.ts). */
+/** Every 4xx/5xx the service itself answers on the caller routes (shared/edges/http/error-response.ts). */
 export const errorResponse = z.strictObject({
   code: z.string().describe("Stable machine-readable code: INVALID_ARGUMENT, OUT_REQUEST_NO_CONFLICT, WeChat's code…"),
   message: z.string().describe("Human-readable; for 4xx it names the field"),

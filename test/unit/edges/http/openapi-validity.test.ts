@@ -1,6 +1,6 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
-import { buildOpenApiDocument } from "#shared/http/openapi.js";
+import { buildOpenApiDocument } from "#shared/edges/http/openapi.js";
 
 /** Needs the dev dependency `@seriousme/openapi-schema-validator` (the OpenAPI 3.1 meta-schemas, via ajv). */
 describe("OpenAPI document validity", () => {

@@ -1,5 +1,5 @@
-import { sendCoupon } from "../../domain/sends/send-coupon.js";
-import { recordSendOutcomeOf } from "../../observability/metrics.js";
+import { sendCoupon } from "../../../domain/sends/send-coupon.js";
+import { recordSendOutcomeOf } from "../../../observability/metrics.js";
 import type { RouteTable } from "../api-handler.js";
 import { badRequest } from "../http-error.js";
 import { jsonBody, pathParams, queryParams } from "../request.js";
