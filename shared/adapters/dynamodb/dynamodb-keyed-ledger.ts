@@ -13,7 +13,7 @@ import type {
 import { type KeyedKind, newKeyedRecord } from "../record-rules.js";
 import { and, CONDITION, conditionalUpdate, getItem, isConditionalCheckFailed, putIfAbsent } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
-import { type Item, num, optionalString, str } from "./item.js";
+import { type Item, num, optionalStrings, str } from "./item.js";
 
 /** How one kind of keyed record sits in the table, beside the attributes every kind shares (`baseItem`). */
 export interface KeyedItemCodec<R extends KeyedRecord, S> {
@@ -182,7 +182,7 @@ export function baseItem(pk: string, type: string, r: KeyedRecord): Item {
 
 /** Reads the attributes every keyed record has. */
 export function baseRecord<State extends string>(item: Item): KeyedRecord<State> {
-  const record: KeyedRecord<State> = {
+  return {
     mchid: str(item, "mchid"),
     outRequestNo: str(item, "out_request_no"),
     requestHash: str(item, "request_hash"),
@@ -191,12 +191,8 @@ export function baseRecord<State extends string>(item: Item): KeyedRecord<State>
     leaseUntil: num(item, "lease_until"),
     createdAt: num(item, "created_at"),
     updatedAt: num(item, "updated_at"),
+    ...optionalStrings(item, { errorCode: "error_code", errorMessage: "error_message" }),
   };
-  const errorCode = optionalString(item, "error_code");
-  if (errorCode !== undefined) record.errorCode = errorCode;
-  const errorMessage = optionalString(item, "error_message");
-  if (errorMessage !== undefined) record.errorMessage = errorMessage;
-  return record;
 }
 
 /** `#name = :name` assignments for plain attribute names. */

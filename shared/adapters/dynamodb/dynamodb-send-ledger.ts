@@ -4,7 +4,7 @@ import { SEND_KIND } from "../record-rules.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { baseItem, baseRecord, DynamoDbKeyedLedger, type KeyedItemCodec } from "./dynamodb-keyed-ledger.js";
-import { type Item, optionalString, str } from "./item.js";
+import { type Item, optionalStrings, str } from "./item.js";
 import { GSI1, KEY } from "./table-definition.js";
 
 /** `SendLedger` on the single table: item `SEND#{mchid}#{out_request_no}`, in gsi1 under its campaign. */
@@ -52,18 +52,12 @@ const SEND_ITEMS: KeyedItemCodec<SendRecord, { couponId: string }> = {
     // Sends of a campaign are listed through gsi1 (reconciliation); others stay out of the index.
     ...(r.campaignId === undefined ? {} : { gsi1pk: KEY.campaignSends(r.campaignId), gsi1sk: r.outRequestNo }),
   }),
-  fromItem: (item: Item) => {
-    const record: SendRecord = {
-      ...baseRecord<"SENT">(item),
-      stockId: str(item, "stock_id"),
-      openid: str(item, "openid"),
-      appid: str(item, "appid"),
-    };
-    const campaignId = optionalString(item, "campaign_id");
-    if (campaignId !== undefined) record.campaignId = campaignId;
-    const couponId = optionalString(item, "coupon_id");
-    if (couponId !== undefined) record.couponId = couponId;
-    return record;
-  },
+  fromItem: (item: Item): SendRecord => ({
+    ...baseRecord<"SENT">(item),
+    stockId: str(item, "stock_id"),
+    openid: str(item, "openid"),
+    appid: str(item, "appid"),
+    ...optionalStrings(item, { campaignId: "campaign_id", couponId: "coupon_id" }),
+  }),
   successAttributes: ({ couponId }) => ({ coupon_id: couponId }),
 };

@@ -2,7 +2,7 @@ import type { NewKeyedRecord, StockRequestLedger, StockRequestRecord } from "../
 import { STOCK_REQUEST_KIND } from "../record-rules.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { baseItem, baseRecord, DynamoDbKeyedLedger, type KeyedItemCodec } from "./dynamodb-keyed-ledger.js";
-import { type Item, optionalString } from "./item.js";
+import { type Item, optionalStrings } from "./item.js";
 import { KEY } from "./table-definition.js";
 
 type StockSuccess = { stockId: string; result: unknown };
@@ -24,13 +24,13 @@ const STOCK_REQUEST_ITEMS: KeyedItemCodec<StockRequestRecord, StockSuccess> = {
     stock_id: r.stockId,
     result_json: r.result === undefined ? undefined : JSON.stringify(r.result),
   }),
-  fromItem: (item: Item) => {
-    const record: StockRequestRecord = baseRecord<"CREATED">(item);
-    const stockId = optionalString(item, "stock_id");
-    if (stockId !== undefined) record.stockId = stockId;
-    const resultJson = optionalString(item, "result_json");
-    if (resultJson !== undefined) record.result = JSON.parse(resultJson);
-    return record;
+  fromItem: (item: Item): StockRequestRecord => {
+    const { stockId, resultJson } = optionalStrings(item, { stockId: "stock_id", resultJson: "result_json" });
+    return {
+      ...baseRecord<"CREATED">(item),
+      ...(stockId === undefined ? {} : { stockId }),
+      ...(resultJson === undefined ? {} : { result: JSON.parse(resultJson) }),
+    };
   },
   // JSON text, not a map: WeChat's body is replayed as it came, with no marshalling surprises.
   successAttributes: ({ stockId, result }) => ({ stock_id: stockId, result_json: JSON.stringify(result ?? null) }),

@@ -1,29 +1,22 @@
 import { NotFoundError } from "../../domain/errors.js";
-import type {
-  ClaimResult,
-  ErrorInfo,
-  KeyedLedger,
-  KeyedRecord,
-  LeaseResult,
-  LedgerKey,
-  NewKeyedRecord,
-  StateChange,
-} from "../../domain/ports.js";
+import type * as ports from "../../domain/ports.js";
 import { type KeyedKind, newKeyedRecord } from "../record-rules.js";
 
-const keyString = (key: LedgerKey): string => `${key.mchid}#${key.outRequestNo}`;
+const keyString = (key: ports.LedgerKey): string => `${key.mchid}#${key.outRequestNo}`;
 
 /**
- * In-memory `KeyedLedger` for every kind of keyed record: the reference implementation the contract suite is written
+ * In-memory `ports.KeyedLedger` for every kind of keyed record: the reference implementation the contract suite is written
  * against. Each method runs synchronously between awaits, which makes it atomic like a conditional write. Records are
  * copied in and out.
  */
-export class MemoryKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, S> implements KeyedLedger<R, N, S> {
+export class MemoryKeyedLedger<R extends ports.KeyedRecord, N extends ports.NewKeyedRecord, S>
+  implements ports.KeyedLedger<R, N, S>
+{
   readonly #items = new Map<string, R>();
 
   constructor(private readonly kind: KeyedKind<R, S>) {}
 
-  async claim(input: N, options: { leaseMs?: number } = {}): Promise<ClaimResult<R>> {
+  async claim(input: N, options: { leaseMs?: number } = {}): Promise<ports.ClaimResult<R>> {
     const record = newKeyedRecord<R, N>(input, options.leaseMs);
     const existing = this.#items.get(keyString(record));
     if (existing !== undefined) return { created: false, record: structuredClone(existing) };
@@ -31,7 +24,7 @@ export class MemoryKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, 
     return { created: true, record };
   }
 
-  async acquireLease(key: LedgerKey, now: number, leaseMs: number): Promise<LeaseResult<R>> {
+  async acquireLease(key: ports.LedgerKey, now: number, leaseMs: number): Promise<ports.LeaseResult<R>> {
     const item = this.#items.get(keyString(key));
     if (item === undefined) return { status: "missing" };
     if (item.state !== "PENDING") return { status: "final", record: structuredClone(item) };
@@ -42,7 +35,7 @@ export class MemoryKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, 
     return { status: "acquired", record: structuredClone(item) };
   }
 
-  async succeed(key: LedgerKey, success: S, now: number): Promise<StateChange<R>> {
+  async succeed(key: ports.LedgerKey, success: S, now: number): Promise<ports.StateChange<R>> {
     const item = this.#mustExist(key);
     if (item.state === this.kind.succeeded) {
       if (this.kind.sameSuccess(item, success)) return { changed: false, record: structuredClone(item) };
@@ -59,7 +52,7 @@ export class MemoryKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, 
     return { changed: true, record: structuredClone(item) };
   }
 
-  async fail(key: LedgerKey, error: ErrorInfo, now: number): Promise<StateChange<R>> {
+  async fail(key: ports.LedgerKey, error: ports.ErrorInfo, now: number): Promise<ports.StateChange<R>> {
     const item = this.#mustExist(key);
     // Once: a succeeded record stays succeeded, a FAILED one keeps its first code.
     if (item.state !== "PENDING") return { changed: false, record: structuredClone(item) };
@@ -68,7 +61,7 @@ export class MemoryKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, 
     return { changed: true, record: structuredClone(item) };
   }
 
-  async release(key: LedgerKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean> {
+  async release(key: ports.LedgerKey, leaseUntil: number, now: number, lastError?: ports.ErrorInfo): Promise<boolean> {
     const item = this.#items.get(keyString(key));
     // Fenced on the caller's own lease: a caller whose lease expired must not free the next caller's lease.
     if (item === undefined || item.state !== "PENDING" || item.leaseUntil !== leaseUntil) return false;
@@ -81,7 +74,7 @@ export class MemoryKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, 
     return true;
   }
 
-  async get(key: LedgerKey): Promise<R | undefined> {
+  async get(key: ports.LedgerKey): Promise<R | undefined> {
     const item = this.#items.get(keyString(key));
     return item === undefined ? undefined : structuredClone(item);
   }
@@ -97,7 +90,7 @@ export class MemoryKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, 
     return { items: matching.slice(0, limit).map((r) => structuredClone(r)), more: matching.length > limit };
   }
 
-  #mustExist(key: LedgerKey): R {
+  #mustExist(key: ports.LedgerKey): R {
     const item = this.#items.get(keyString(key));
     if (item === undefined) throw new NotFoundError("out_request_no", `no ${this.kind.noun} for this out_request_no`);
     return item;
