@@ -1,7 +1,8 @@
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { ValidationError } from "../../domain/errors.js";
 import type { ListPage, NewSendRecord, SendLedger, SendRecord } from "../../domain/ports.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
 import { SEND_KIND } from "../record-rules.js";
-import { decodeCursor, encodeCursor } from "./cursor.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { baseItem, baseRecord, DynamoDbKeyedLedger, type KeyedItemCodec } from "./dynamodb-keyed-ledger.js";
 import { type Item, optionalStrings, str } from "./item.js";
@@ -21,23 +22,34 @@ export class DynamoDbSendLedger
     options: { limit?: number; cursor?: string } = {},
   ): Promise<ListPage<SendRecord>> {
     const limit = options.limit ?? 100;
+    const gsi1pk = KEY.campaignSends(campaignId);
+    const start = options.cursor === undefined ? undefined : startKey(options.cursor, gsi1pk);
     // Ask for one more than the page so the cursor is only returned when another item really follows.
     const { Items = [] } = await this.doc.send(
       new QueryCommand({
         TableName: this.table,
         IndexName: GSI1,
         KeyConditionExpression: "gsi1pk = :pk",
-        ExpressionAttributeValues: { ":pk": KEY.campaignSends(campaignId) },
+        ExpressionAttributeValues: { ":pk": gsi1pk },
         Limit: limit + 1,
-        ...(options.cursor === undefined ? {} : { ExclusiveStartKey: decodeCursor(options.cursor) }),
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
       }),
     );
     const items = Items.slice(0, limit);
     const last = items.at(-1);
     const records = items.map(SEND_ITEMS.fromItem);
     if (Items.length <= limit || last === undefined) return { items: records };
-    return { items: records, cursor: encodeCursor({ pk: last.pk, gsi1pk: last.gsi1pk, gsi1sk: last.gsi1sk }) };
+    return { items: records, cursor: encodeCursor({ pk: str(last, "pk"), gsi1pk, gsi1sk: str(last, "gsi1sk") }) };
   }
+}
+
+/** The index position a cursor of this campaign's list holds: a send item's keys, in this campaign. */
+function startKey(cursor: string, gsi1pk: string): Record<string, string> {
+  const position = decodeCursor(cursor, ["pk", "gsi1pk", "gsi1sk"], { gsi1pk });
+  if (!position.pk.startsWith("SEND#") || !position.pk.endsWith(`#${position.gsi1sk}`)) {
+    throw new ValidationError("cursor", "is not a cursor this list returned");
+  }
+  return position;
 }
 
 const SEND_ITEMS: KeyedItemCodec<SendRecord, { couponId: string }> = {

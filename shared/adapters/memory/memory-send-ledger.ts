@@ -1,4 +1,5 @@
 import type { ListPage, NewSendRecord, SendLedger, SendRecord } from "../../domain/ports.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
 import { SEND_KIND } from "../record-rules.js";
 import { compareUtf8 } from "./compare.js";
 import { MemoryKeyedLedger } from "./memory-keyed-ledger.js";
@@ -16,14 +17,18 @@ export class MemorySendLedger
     campaignId: string,
     options: { limit?: number; cursor?: string } = {},
   ): Promise<ListPage<SendRecord>> {
-    // The cursor is the last out_request_no returned, like the DynamoDB adapter's LastEvaluatedKey.
-    const { cursor } = options;
+    // The cursor holds the last out_request_no returned, like the DynamoDB adapter's LastEvaluatedKey.
+    const after =
+      options.cursor === undefined
+        ? undefined
+        : decodeCursor(options.cursor, ["campaign", "after"], { campaign: campaignId }).after;
     const { items, more } = this.page(
-      (r) => r.campaignId === campaignId && (cursor === undefined || compareUtf8(r.outRequestNo, cursor) > 0),
+      (r) => r.campaignId === campaignId && (after === undefined || compareUtf8(r.outRequestNo, after) > 0),
       (a, b) => compareUtf8(a.outRequestNo, b.outRequestNo),
       options.limit ?? 100,
     );
     const last = items.at(-1);
-    return more && last !== undefined ? { items, cursor: last.outRequestNo } : { items };
+    if (!more || last === undefined) return { items };
+    return { items, cursor: encodeCursor({ campaign: campaignId, after: last.outRequestNo }) };
   }
 }

@@ -51,5 +51,28 @@ export function sendLedgerContract(backend: string, makeLedger: () => SendLedger
       expect(exact.cursor).toBeUndefined();
       expect((await ledger.listByCampaign(`${campaignId}-none`)).items).toEqual([]);
     });
+    it("refuses a cursor it did not return, or one of another campaign's list, naming the cursor", async () => {
+      const ledger = makeLedger();
+      const campaignId = `camp-${randomUUID()}`;
+      for (const n of ["1", "2", "3"]) await ledger.claim(newSend({ outRequestNo: `${campaignId}-${n}`, campaignId }));
+      const { cursor } = await ledger.listByCampaign(campaignId, { limit: 1 });
+      expect(cursor).toBeDefined();
+      const crafted = [
+        "not-a-cursor",
+        Buffer.from("[]").toString("base64url"),
+        Buffer.from(JSON.stringify({ pk: { S: "x" }, gsi1pk: "x", gsi1sk: "y" })).toString("base64url"),
+        Buffer.from(
+          JSON.stringify({ ...JSON.parse(Buffer.from(cursor!, "base64url").toString()), extra: "1" }),
+        ).toString("base64url"),
+      ];
+      for (const bad of [...crafted, cursor!]) {
+        const list = bad === cursor ? `${campaignId}-other` : campaignId;
+        await expect(ledger.listByCampaign(list, { cursor: bad })).rejects.toMatchObject({
+          name: "ValidationError",
+          field: "cursor",
+        });
+      }
+      expect((await ledger.listByCampaign(campaignId, { cursor: cursor! })).items).toHaveLength(2);
+    });
   });
 }

@@ -168,6 +168,14 @@ describe("every API route answers as its OpenAPI document says", () => {
     const failures = "/campaigns/{campaign_id}/failures";
     expect((await documented("GET", failures, "/campaigns/it-routes-chunked/failures")).body).toEqual({ data: [] });
     expect((await documented("GET", failures, "/campaigns/unknown/failures")).status).toBe(404);
+    // A cursor this list never returned is the caller's mistake (400 naming it), not a store error.
+    const crafted = Buffer.from(JSON.stringify({ pk: "SEND#x", gsi1pk: "CAMPAIGN#other", gsi1sk: "x" })).toString(
+      "base64url",
+    );
+    expect(await documented("GET", failures, `/campaigns/it-routes-chunked/failures?cursor=${crafted}`)).toMatchObject({
+      status: 400,
+      body: { field: "cursor" },
+    });
   });
 
   it("refuses callers without the token on every caller route, and lets WeChat reach the webhook", async () => {
