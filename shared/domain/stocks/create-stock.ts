@@ -23,12 +23,16 @@ export interface CreatedStock {
  * Creates a stock at most once per (mchid, out_request_no) (see `runKeyedCall`). WeChat also de-duplicates
  * create-stock on out_request_no (docs/wechatpay-cash-coupons.md#idempotency-and-replays), so a call retried after a
  * lost answer returns the same stock_id.
+ *
+ * `validate` (WeChat's business rules) runs only for a request the ledger has never seen: the rules depend on the
+ * time (a begin time may not lie in the past), and a replay after that time must still answer the stored stock.
  */
-export function createStock(
+export async function createStock(
   deps: CreateStockDependencies,
-  command: { mchid: string; outRequestNo: string; body: Record<string, unknown> },
+  command: { mchid: string; outRequestNo: string; body: Record<string, unknown>; validate?: () => void },
 ): Promise<CreateStockOutcome> {
   const { mchid, outRequestNo } = command;
+  if (command.validate && (await deps.stockRequests.get({ mchid, outRequestNo })) === undefined) command.validate();
   return runKeyedCall({
     ledger: deps.stockRequests,
     clock: deps.clock,

@@ -22,6 +22,18 @@ describe("createStock", () => {
     expect(gateway.calls).toBe(1);
   });
 
+  it("checks the business rules of a new request only: a replay after its begin time answers the stored stock", async () => {
+    const { deps, gateway } = setup();
+    const tooLate = () => {
+      throw new ConflictError("INVALID_REQUEST", "available_begin_time", "is in the past");
+    };
+    await expect(createStock(deps, { ...command, validate: tooLate })).rejects.toThrow("is in the past");
+    expect(await deps.stockRequests.get(command)).toBeUndefined();
+    const first = await createStock(deps, { ...command, validate: () => {} });
+    expect(await createStock(deps, { ...command, validate: tooLate })).toEqual({ ...first, replayed: true });
+    expect(gateway.calls).toBe(1);
+  });
+
   it("refuses the same out_request_no with another body", async () => {
     const { deps } = setup();
     await createStock(deps, command);

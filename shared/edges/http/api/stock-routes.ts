@@ -32,16 +32,16 @@ export function stockRoutes(services: ApiServices): RouteTable {
 
   return {
     "POST /stocks": async (event) => {
-      // Shapes first (the schema the OpenAPI document publishes), then WeChat's business rules, both before
-      // anything is recorded: bad input leaves no record behind.
+      // Shapes first (the schema the OpenAPI document publishes), then WeChat's business rules for a request not
+      // seen before, both before anything is recorded: bad input leaves no record behind.
       const { stock_creator_mchid: _creatorIsTheMerchant, ...fields } = jsonBody(event, createStockBody);
       const { secret } = await services.merchant.get();
       const body: CreateStockRequest = { belong_merchant: secret.mchid, ...fields };
-      validateCreateStock(body, { mchid: secret.mchid, now: Date.now() });
       const created = await createStock(services.stocks, {
         mchid: secret.mchid,
         outRequestNo: body.out_request_no,
         body: body as unknown as Record<string, unknown>,
+        validate: () => validateCreateStock(body, { mchid: secret.mchid, now: services.stocks.clock() }),
       });
       const outcome = await waitForFinal(services.stocks.stockRequests, created, services.inProgressWaitMs);
       return keyedOutcomeResponse(outcome, {
