@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -236,6 +236,20 @@ describe.concurrent("wxcoupon keys", () => {
     const again = await wxcoupon("keys", "--out", out);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/--force/);
+  });
+
+  it("--force leaves a new key at 0600 over an old key file that was 0644", async () => {
+    const out = join(dir, "keys-force");
+    const keyPath = join(out, "apiclient_key.pem");
+    mkdirSync(out);
+    writeFileSync(keyPath, "old key\n", { mode: 0o644 });
+    chmodSync(keyPath, 0o644); // whatever the umask made of it
+    expect(statSync(keyPath).mode & 0o777).toBe(0o644);
+    const run = await wxcoupon("keys", "--out", out, "--force");
+    expect(run.code).toBe(0);
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+    expect(readFileSync(keyPath, "utf8")).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(readdirSync(out).sort()).toEqual(["apiclient_cert.pem", "apiclient_key.pem"]);
   });
 });
 
