@@ -295,6 +295,25 @@ describe.concurrent("wxcoupon usage", () => {
     },
   );
 
+  it.each([["--version"], ["version"], ["-v"]])(
+    "%j prints the package version and the Node.js it runs on",
+    async (arg) => {
+      const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+      const run = await wxcoupon(arg);
+      expect(run).toMatchObject({ code: 0, stderr: "" });
+      expect(run.stdout).toBe(`wxcoupon ${version} (Node.js ${process.version})\n`);
+    },
+  );
+
+  it("runs through `npx wxcoupon` on the Node.js of package.json devDependencies.node", async () => {
+    const { devDependencies } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    // npx puts node_modules/.bin (with the `node` package's binary) first on PATH for the bin's `#!/usr/bin/env node`.
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile("npx", ["wxcoupon", "--version"], { cwd: ROOT }, (error, out) => (error ? reject(error) : resolve(out)));
+    });
+    expect(stdout).toContain(`(Node.js v${devDependencies.node})`);
+  });
+
   it("delegates `simulator --help` to the simulator's own command", async () => {
     const run = await wxcoupon("simulator", "--help");
     expect(run.code).toBe(0);
