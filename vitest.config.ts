@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { NodeVersionReporter } from "./test/helpers/node-version-reporter.js";
 
 export default defineConfig({
   test: {
@@ -9,6 +10,6 @@ export default defineConfig({
     pool: "forks",
     // Quiet handlers in tests; assertions read state, not logs. (Reliability tests capture logs themselves.)
     env: { POWERTOOLS_LOG_LEVEL: "WARN", POWERTOOLS_METRICS_DISABLED: "true" },
-    reporters: ["default"],
+    reporters: [new NodeVersionReporter(), "default"],
   },
 });

@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { NodeVersionReporter } from "./test/helpers/node-version-reporter.js";
 import { ReliabilitySummaryReporter } from "./test/reliability/support/summary-reporter.js";
 
 /**
@@ -17,6 +18,6 @@ export default defineConfig({
     // Same settings as vitest.config.ts; the reliability files capture the logs themselves.
     env: { POWERTOOLS_LOG_LEVEL: "WARN", POWERTOOLS_METRICS_DISABLED: "true" },
     // The table first, so vitest's own summary stays the closing lines.
-    reporters: [new ReliabilitySummaryReporter(), "default"],
+    reporters: [new NodeVersionReporter(), new ReliabilitySummaryReporter(), "default"],
   },
 });

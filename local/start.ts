@@ -41,6 +41,7 @@ async function main(): Promise<number> {
   Webhook      ${stack.apiUrl}/notify/wechatpay   (the simulator's COUPON.USE callback)
   Simulator    ${stack.simulatorUrl}  (control API under /_simulator/)
   Merchant     mchid ${stack.mchid}, appid ${stack.appid}
+  Node.js      ${process.version}      (${process.execPath})
 
 Try:
   curl -s ${stack.apiUrl}/stocks -H 'authorization: Bearer ${stack.token}'

@@ -151,6 +151,13 @@ export class ServiceStack extends Stack {
             "permissions (X-Ray service authorization reference), so Resource '*' is the only valid form. Data actions " +
             "(dynamodb:, sqs:, secretsmanager:) are scoped to ARNs; test/infra asserts it.",
         ),
+        acknowledgement(
+          created,
+          "AwsSolutions-L1",
+          "nodejs24.x on purpose: tests, the local stack, the CLI and CI run on the Node 24 pinned in package.json " +
+            "(devDependencies.node, engines, esbuild target node24), so the functions run the major that was tested. " +
+            "A newer runtime (nodejs26.x) moves all of them together (CONTRIBUTING.md, Node.js version).",
+        ),
       );
     }
 

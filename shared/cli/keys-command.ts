@@ -1,5 +1,5 @@
-import { generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { closeSync, existsSync, fchmodSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createSelfSignedCertificate, randomCertificateSerial } from "../devkeys/self-signed-certificate.js";
 import { type CliIo, CliUsageError, parseOptions, required } from "./cli-io.js";
@@ -37,9 +37,33 @@ export function runKeysCommand(argv: string[], io: CliIo): number {
     },
   });
   mkdirSync(dir, { recursive: true });
-  writeFileSync(keyPath, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "w" });
+  writePrivateFile(keyPath, privateKey.export({ type: "pkcs8", format: "pem" }));
   writeFileSync(certPath, certificate, { mode: 0o644 });
   io.out(serialNumber);
   io.err(`wrote ${keyPath} (0600) and ${certPath}`);
   return 0;
+}
+
+/**
+ * Writes `content` to `path` with mode 0600 whatever was there before. `mode` in open/writeFile applies "only if the
+ * file was created" (https://nodejs.org/api/fs.html#fsopenpath-flags-mode-callback), so overwriting an existing 0644
+ * key in place would keep 0644. Instead: a new file beside it (so the rename stays on one file system), fchmod'ed to
+ * 0600 before the key is written (the umask cannot narrow or widen it), then renamed over the old one. The key is never
+ * readable under another mode, and an interrupted run leaves the old file, not half a key.
+ */
+function writePrivateFile(path: string, content: string | Buffer): void {
+  const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  const fd = openSync(temporary, "wx", 0o600);
+  try {
+    try {
+      fchmodSync(fd, 0o600);
+      writeFileSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }

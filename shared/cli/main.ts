@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { CAMPAIGN_USAGE, type CampaignCommandDeps, runCampaignCommand } from "./campaign-command.js";
 import { type CliIo, CliUsageError, processIo } from "./cli-io.js";
 import { DECRYPT_USAGE, runDecryptCommand } from "./decrypt-command.js";
@@ -15,6 +16,7 @@ Commands:
   keys       generate a merchant key pair and self-signed certificate for local use
   simulator  run the local WeChat Pay simulator
   campaign   send a campaign from a file of openids (resumable, with progress), or show a campaign's status
+  version    print wxcoupon's version and the Node.js it runs on (also --version)
   help       show this text, or "wxcoupon help <command>"
 
 Run "wxcoupon <command> --help" for the options of a command.`;
@@ -39,6 +41,14 @@ const COMMANDS: Record<string, Command> = {
 
 const wantsHelp = (argv: string[]): boolean => argv.includes("--help") || argv.includes("-h");
 
+/** "wxcoupon 0.1.0 (Node.js v24.21.0)": the package version, and the Node.js that npm scripts and npx put first. */
+export function versionLine(): string {
+  const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return `wxcoupon ${version} (Node.js ${process.version})`;
+}
+
 /**
  * The `wxcoupon` command line; returns the exit code. Bad arguments print usage and return 2; no stack traces.
  *
@@ -54,6 +64,10 @@ export async function main(argv: string[], io: CliIo = processIo, options: MainO
   if (name === "help" || name === "--help" || name === "-h") {
     const topic = rest[0] ? COMMANDS[rest[0]] : undefined;
     io.out(topic ? topic.usage : USAGE);
+    return 0;
+  }
+  if (name === "version" || name === "--version" || name === "-v") {
+    io.out(versionLine());
     return 0;
   }
   // The simulator parses its own arguments (and its own --help).

@@ -18,6 +18,7 @@ import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { Bench } from "tinybench";
+import { ESBUILD_TARGET } from "../../infra/constructs/wx-function.js";
 import { buildAuthorization, formatAuthorization } from "../../shared/wechatpay/auth/authorization.js";
 import { readSignedMessage, verifySignedMessage } from "../../shared/wechatpay/auth/signed-message.js";
 import { WechatpayVerificationKeys } from "../../shared/wechatpay/auth/wechatpay-verifier.js";
@@ -128,7 +129,7 @@ async function measureBundle(entry: string, budgetBytes: number | undefined): Pr
     minify: true,
     format: "esm",
     platform: "node",
-    target: "node20",
+    target: ESBUILD_TARGET,
     write: false,
     logLevel: "silent",
   });

@@ -62,7 +62,7 @@ describe("cdk-nag AwsSolutions", () => {
       ).toBe(true);
     }
     expect(new Set(violations.map((v) => v.rule.replace(/\[.*$/, "")))).toEqual(
-      new Set(["AwsSolutions-SMG4", "AwsSolutions-APIG4", "AwsSolutions-IAM5"]),
+      new Set(["AwsSolutions-SMG4", "AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-L1"]),
     );
   });
 

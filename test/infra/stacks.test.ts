@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { App, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
@@ -5,7 +6,15 @@ import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
 import { ROUTES } from "#shared/edges/http/routes.js";
-import { ENV_SCHEMAS, type FunctionKind, PLATFORM_ENV, WxFunction } from "../../infra/constructs/wx-function.js";
+import {
+  ENV_SCHEMAS,
+  ESBUILD_TARGET,
+  type FunctionKind,
+  PLATFORM_ENV,
+  RUNTIME,
+  WX_BUNDLING,
+  WxFunction,
+} from "../../infra/constructs/wx-function.js";
 import { METRIC } from "../../infra/metrics.js";
 import { VISIBILITY_FACTOR, workerMaxConcurrency } from "../../infra/settings.js";
 import { MERCHANT_SECRET_FIELDS } from "../../infra/stacks/stateful-stack.js";
@@ -125,6 +134,17 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     expect(queue![1].Properties!.VisibilityTimeout).toBeGreaterThanOrEqual(
       VISIBILITY_FACTOR * worker.Properties.Timeout,
     );
+  });
+
+  it("deploys the Node major that tests and the local stack run on (package.json devDependencies.node)", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    const major = String(pkg.devDependencies.node).split(".")[0];
+    expect(RUNTIME.name).toBe(`nodejs${major}.x`);
+    expect(ESBUILD_TARGET).toBe(`node${major}`);
+    expect(WX_BUNDLING.target).toBe(ESBUILD_TARGET);
+    for (const [id, fn] of resourcesOfType(built.serviceTemplate, "AWS::Lambda::Function")) {
+      expect(fn.Properties?.Runtime, id).toBe(`nodejs${major}.x`);
+    }
   });
 
   it("runs every function on nodejs24.x, arm64, with X-Ray and its own log group", () => {

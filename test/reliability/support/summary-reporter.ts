@@ -1,25 +1,23 @@
-import type { File, Reporter, Task } from "vitest";
+import type { Reporter, TestModule } from "vitest/node";
 import "./tally.js";
 import { SCALE } from "./scale.js";
 import type { Tally } from "./tally.js";
 
 /**
  * Prints the reliability table (one row per group, then a total) once every file has run. Listed BEFORE vitest's
- * default reporter, so vitest's own summary stays the closing lines of the run.
+ * default reporter, so vitest's own summary stays the closing lines of the run. Uses the reported-task API
+ * (`onTestRunEnd` with `TestModule`s, https://vitest.dev/api/advanced/reporters), which replaced `onFinished(files)`
+ * in vitest 4.
  */
 export class ReliabilitySummaryReporter implements Reporter {
   private readonly started = Date.now();
 
-  onFinished(files: File[] = []): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const rows = new Map<string, Tally & { tests: number; failedTests: number }>();
     const notes: string[] = [];
-    const visit = (task: Task) => {
-      if (task.type === "suite") {
-        for (const child of task.tasks) visit(child);
-        return;
-      }
-      const tally = task.meta.reliability;
-      if (!tally) return;
+    for (const testCase of testModules.flatMap((testModule) => [...testModule.children.allTests()])) {
+      const tally = testCase.meta().reliability;
+      if (!tally) continue;
       const row = rows.get(tally.group) ?? {
         group: tally.group,
         cases: 0,
@@ -36,11 +34,10 @@ export class ReliabilitySummaryReporter implements Reporter {
       row.lost += tally.lost;
       row.fiveXx += tally.fiveXx;
       row.tests += 1;
-      if (task.result?.state === "fail") row.failedTests += 1;
+      if (testCase.result().state === "failed") row.failedTests += 1;
       rows.set(tally.group, row);
-      for (const note of tally.notes ?? []) notes.push(`${tally.group} · ${task.name}: ${note}`);
-    };
-    for (const file of files) visit(file);
+      for (const note of tally.notes ?? []) notes.push(`${tally.group} · ${testCase.name}: ${note}`);
+    }
     if (rows.size === 0) return;
 
     const header = ["group", "tests", "failed", "cases tried", "faults injected", "duplicates", "records lost", "5xx"];

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -237,6 +237,20 @@ describe.concurrent("wxcoupon keys", () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/--force/);
   });
+
+  it("--force leaves a new key at 0600 over an old key file that was 0644", async () => {
+    const out = join(dir, "keys-force");
+    const keyPath = join(out, "apiclient_key.pem");
+    mkdirSync(out);
+    writeFileSync(keyPath, "old key\n", { mode: 0o644 });
+    chmodSync(keyPath, 0o644); // whatever the umask made of it
+    expect(statSync(keyPath).mode & 0o777).toBe(0o644);
+    const run = await wxcoupon("keys", "--out", out, "--force");
+    expect(run.code).toBe(0);
+    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+    expect(readFileSync(keyPath, "utf8")).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(readdirSync(out).sort()).toEqual(["apiclient_cert.pem", "apiclient_key.pem"]);
+  });
 });
 
 describe.concurrent("wxcoupon usage", () => {
@@ -280,6 +294,25 @@ describe.concurrent("wxcoupon usage", () => {
       expect(run.stdout).toMatch(/usage: wxcoupon/);
     },
   );
+
+  it.each([["--version"], ["version"], ["-v"]])(
+    "%j prints the package version and the Node.js it runs on",
+    async (arg) => {
+      const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+      const run = await wxcoupon(arg);
+      expect(run).toMatchObject({ code: 0, stderr: "" });
+      expect(run.stdout).toBe(`wxcoupon ${version} (Node.js ${process.version})\n`);
+    },
+  );
+
+  it("runs through `npx wxcoupon` on the Node.js of package.json devDependencies.node", async () => {
+    const { devDependencies } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    // npx puts node_modules/.bin (with the `node` package's binary) first on PATH for the bin's `#!/usr/bin/env node`.
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile("npx", ["wxcoupon", "--version"], { cwd: ROOT }, (error, out) => (error ? reject(error) : resolve(out)));
+    });
+    expect(stdout).toContain(`(Node.js v${devDependencies.node})`);
+  });
 
   it("delegates `simulator --help` to the simulator's own command", async () => {
     const run = await wxcoupon("simulator", "--help");
