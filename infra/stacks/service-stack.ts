@@ -19,7 +19,6 @@ import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { ManagedPolicy, PolicyStatement, Role, User } from "aws-cdk-lib/aws-iam";
-import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
@@ -94,7 +93,7 @@ export class ServiceStack extends Stack {
       WECHATPAY_TIMEOUT_MS: wechatTimeoutMs,
     })
       .bindTable(table, TABLE_READ_WRITE)
-      .bindQueue(props.sendQueue, "send", "SEND_QUEUE_URL")
+      .bindQueue(props.sendQueue, ["SendMessage"], "SEND_QUEUE_URL")
       .bindSecret(secret);
 
     const worker = fn("send-worker", "SendWorkerFunction", {
@@ -104,9 +103,11 @@ export class ServiceStack extends Stack {
       WECHATPAY_TIMEOUT_MS: wechatTimeoutMs,
     })
       .bindTable(table, TABLE_READ_WRITE)
-      .bindQueue(props.sendQueue, "consume", "SEND_QUEUE_URL")
+      // Its own queue: a waiting send goes back as a fresh copy on its last receive (SendMessage, via
+      // SqsSendQueue.requeue) and a retryable one is backed off (ChangeMessageVisibility, SqsSendQueue.delay).
+      .bindQueue(props.sendQueue, ["SendMessage", "ChangeMessageVisibility"], "SEND_QUEUE_URL")
       // Poison messages are moved to the DLQ by the worker itself, with the reason as an attribute.
-      .bindQueue(props.sendDlq, "send", "SEND_DLQ_URL")
+      .bindQueue(props.sendDlq, ["SendMessage"], "SEND_DLQ_URL")
       .bindSecret(secret);
 
     const workerTimeout = FUNCTION_SIZING["send-worker"].timeout.toSeconds();
@@ -115,25 +116,23 @@ export class ServiceStack extends Stack {
         `send queue visibility ${props.sendQueueVisibility.toSeconds()} s < ${VISIBILITY_FACTOR} × worker timeout ${workerTimeout} s`,
       );
     }
-    worker.addEventSource(
-      new SqsEventSource(props.sendQueue, {
-        batchSize: SEND_BATCH_SIZE,
-        maxBatchingWindow: SEND_BATCHING_WINDOW,
-        reportBatchItemFailures: true,
-        // Caps concurrent batches (the ESM ignores reserved concurrency, so none is set): see workerMaxConcurrency.
-        maxConcurrency,
-      }),
-    );
+    worker.consumeQueue(props.sendQueue, {
+      batchSize: SEND_BATCH_SIZE,
+      maxBatchingWindow: SEND_BATCHING_WINDOW,
+      // Caps concurrent batches (the ESM ignores reserved concurrency, so none is set): see workerMaxConcurrency.
+      maxConcurrency,
+    });
 
     const notify = fn("notify", "NotifyFunction", { WECHATPAY_TIMEOUT_MS: wechatTimeoutMs })
       .bindTable(table, ["GetItem", "PutItem", "UpdateItem", "Query"])
-      .bindQueue(props.eventsQueue, "send", "EVENTS_QUEUE_URL")
+      .bindQueue(props.eventsQueue, ["SendMessage"], "EVENTS_QUEUE_URL")
       .bindSecret(secret);
 
     if (config.wechatpayMode === "platform_certificate") {
-      // Query: the certificate cache lists CERT# items through gsi1 (`CERTS`) to keep the ones still valid.
+      // Query: the certificate cache lists CERT# items through gsi1 (`CERTS`) to keep the ones still valid; PutItem
+      // stores each downloaded certificate. It never reads one item (GetItem).
       const certRefresh = fn("cert-refresh", "CertRefreshFunction", { WECHATPAY_TIMEOUT_MS: wechatTimeoutMs })
-        .bindTable(table, ["GetItem", "PutItem", "Query"])
+        .bindTable(table, ["PutItem", "Query"])
         .bindSecret(secret);
       // WeChat rotates platform certificates with an overlap; twice a day keeps the cache well ahead of expiry.
       new Rule(this, "CertRefreshSchedule", {
