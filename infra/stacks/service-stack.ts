@@ -80,7 +80,9 @@ export class ServiceStack extends Stack {
     const wechatTimeoutMs = String(WECHATPAY_TIMEOUT.toMilliseconds());
     const maxConcurrency = workerMaxConcurrency(config.sendRatePerSecond);
 
-    const fn = (kind: FunctionKind, id: string, environment: Record<string, string>): WxFunction => {
+    const fn = (kind: FunctionKind, id: string, own: Record<string, string>): WxFunction => {
+      // WECHATPAY_MODE: only platform-certificate mode may download certificates (shared/runtime/merchant-runtime.ts).
+      const environment = { WECHATPAY_MODE: config.wechatpayMode, ...own };
       const props: WxFunctionProps = { kind, ...FUNCTION_SIZING[kind], logRetention, removalPolicy, environment };
       const created = new WxFunction(this, id, props);
       this.functions[kind] = created;
@@ -123,12 +125,15 @@ export class ServiceStack extends Stack {
       maxConcurrency,
     });
 
+    const certificateMode = config.wechatpayMode === "platform_certificate";
     const notify = fn("notify", "NotifyFunction", { WECHATPAY_TIMEOUT_MS: wechatTimeoutMs })
-      .bindTable(table, ["GetItem", "PutItem", "UpdateItem", "Query"])
+      // The inbox writes (conditional Put/Update, GetItem when a condition fails); Query only lists the certificate
+      // cache, which exists in platform-certificate mode only.
+      .bindTable(table, ["GetItem", "PutItem", "UpdateItem", ...(certificateMode ? (["Query"] as const) : [])])
       .bindQueue(props.eventsQueue, ["SendMessage"], "EVENTS_QUEUE_URL")
       .bindSecret(secret);
 
-    if (config.wechatpayMode === "platform_certificate") {
+    if (certificateMode) {
       // Query: the certificate cache lists CERT# items through gsi1 (`CERTS`) to keep the ones still valid; PutItem
       // stores each downloaded certificate. It never reads one item (GetItem).
       const certRefresh = fn("cert-refresh", "CertRefreshFunction", { WECHATPAY_TIMEOUT_MS: wechatTimeoutMs })

@@ -112,6 +112,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     WECHATPAY_BASE_URL: simulator.url,
     WECHATPAY_BACKUP_BASE_URL: simulator.url,
     WECHATPAY_TIMEOUT_MS: String(options.wechatTimeoutMs ?? 5_000),
+    WECHATPAY_MODE: config.mode,
     SEND_RATE_PER_SECOND: String(options.sendRatePerSecond ?? 400),
     DEFAULT_SEND_RATE_PER_SECOND: String(options.sendRatePerSecond ?? 400),
     WORKER_MAX_CONCURRENCY: String(options.workerConcurrency ?? 4),

@@ -44,10 +44,11 @@ interface Patchable {
 /**
  * Records every AWS SDK call (SQS, DynamoDB low-level and document client, Secrets Manager) made inside
  * `run(owner, work)`, attributed to `owner` through AsyncLocalStorage, by wrapping the clients' `send`. Calls outside
- * `run` (test setup, the local stack's own plumbing) are not recorded. Multi-resource operations (BatchGet,
+ * `run` (test setup, the local stack's own plumbing) are recorded only if `outside` names an owner for them (then
+ * every call in the process is). Multi-resource operations (BatchGet,
  * TransactWrite…) throw: the service uses none, and recording them would need their resource lists.
  */
-export function recordAwsCalls() {
+export function recordAwsCalls(options: { outside?: string } = {}) {
   const owner = new AsyncLocalStorage<string>();
   const calls: AwsCall[] = [];
   const restores: Array<() => void> = [];
@@ -57,7 +58,7 @@ export function recordAwsCalls() {
     const own = Object.hasOwn(proto, "send");
     const original = proto.send;
     proto.send = function (this: unknown, command: unknown, ...rest: unknown[]) {
-      const who = owner.getStore();
+      const who = owner.getStore() ?? options.outside;
       if (who !== undefined) {
         const operation = (command as object).constructor.name.replace(/Command$/, "");
         const input = (command as { input: Record<string, unknown> }).input;

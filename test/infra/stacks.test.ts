@@ -11,6 +11,7 @@ import { MERCHANT_SECRET_FIELDS } from "../../infra/stacks/stateful-stack.js";
 import {
   actionsOf,
   buildTestApp,
+  functionEnvironment,
   functionLogicalId,
   resourcesOf,
   resourcesOfType,
@@ -183,6 +184,10 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     }
     const workerVars = resources[logicalIdOf(built, "send-worker")].Properties.Environment.Variables;
     expect(workerVars).toMatchObject({ SEND_RATE_PER_SECOND: "400", WORKER_MAX_CONCURRENCY: "10" });
+    // Public-key mode: no function may download certificates (shared/runtime/merchant-runtime.ts).
+    for (const kind of ["api", "send-worker", "notify"] as const) {
+      expect(functionEnvironment(built, kind).WECHATPAY_MODE, kind).toBe("public_key");
+    }
   });
 
   it("scopes every data action to the table, its named index, the queues and the secret (no '*')", () => {
@@ -235,9 +240,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
         "sqs:SendMessage on SendDlq",
       ].sort(),
     );
-    expect(dataGrants(built, "notify")).toEqual(
-      [...table, index, secret, "sqs:SendMessage on CouponEventsQueue"].sort(),
-    );
+    // No Query: in public-key mode notify reads no certificate cache (platform-certificate mode adds it).
+    expect(dataGrants(built, "notify")).toEqual([...table, secret, "sqs:SendMessage on CouponEventsQueue"].sort());
   });
   it("alarms on both DLQs, queue age, stalls, every function's errors and throttles, notify failures and API 5xx", () => {
     const names = resourcesOfType(built.serviceTemplate, "AWS::CloudWatch::Alarm").map(
@@ -395,6 +399,11 @@ describe("modes and options", () => {
       "dynamodb:Query",
     ]);
     expect(dataActions(statementsOf(built, "cert-refresh"), "sqs:")).toEqual([]);
+    // Every function verifies with the cached certificates here: notify lists them through gsi1 too.
+    expect(dataActions(statementsOf(built, "notify"), "dynamodb:")).toContain("dynamodb:Query");
+    for (const kind of ["api", "send-worker", "notify", "cert-refresh"] as const) {
+      expect(functionEnvironment(built, kind).WECHATPAY_MODE, kind).toBe("platform_certificate");
+    }
     const vars = built.serviceTemplate.toJSON().Resources[certRefresh].Properties.Environment.Variables;
     const own = Object.fromEntries(
       Object.entries(vars as Record<string, unknown>)
