@@ -102,6 +102,8 @@ export interface WxFunctionProps {
   memorySize?: number;
   /** @default 15 s */
   timeout?: Duration;
+  /** @default none (the account's unreserved pool) */
+  reservedConcurrency?: number;
   logRetention: RetentionDays;
   /** For the log group; functions themselves hold no data. */
   removalPolicy: RemovalPolicy;
@@ -148,6 +150,7 @@ export class WxFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(15),
+      ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
       tracing: Tracing.ACTIVE,
       logGroup,
       role,

@@ -2,6 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
   type CfnApi,
+  type CfnStage,
   DomainName,
   HttpApi,
   HttpMethod,
@@ -30,6 +31,7 @@ import { type FunctionKind, TABLE_READ_WRITE, WxFunction, type WxFunctionProps }
 import { type Acknowledgement, acknowledgement } from "../nag.js";
 import {
   FUNCTION_SIZING,
+  NOTIFY_ROUTE_THROTTLE,
   SEND_BATCH_SIZE,
   SEND_BATCHING_WINDOW,
   SEND_MAX_RECEIVE_COUNT,
@@ -178,7 +180,8 @@ export class ServiceStack extends Stack {
       httpApi: this.httpApi,
       stageName: "$default",
       autoDeploy: true,
-      // Below WeChat's 500 sends/s and the account's 10,000 rps: the same ceiling as bulk sends.
+      // Below WeChat's 500 sends/s and the account's 10,000 rps: the same ceiling as bulk sends. The webhook has its
+      // own, lower limit (route settings below).
       throttle: { rateLimit: config.sendRatePerSecond, burstLimit: config.sendRatePerSecond },
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
@@ -212,6 +215,7 @@ export class ServiceStack extends Stack {
       api: new HttpLambdaIntegration("ApiIntegration", api),
       notify: new HttpLambdaIntegration("NotifyIntegration", notify),
     };
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
     for (const route of ROUTES) {
       const [created] = this.httpApi.addRoutes({
         path: route.path,
@@ -220,6 +224,15 @@ export class ServiceStack extends Stack {
         authorizer: route.auth === "public" ? new HttpNoneAuthorizer() : callerAuthorizer,
       });
       this.routes.set(routeId(route), created!);
+      if (route.target === "notify") {
+        // The public webhook's own throttle (sizing and sources: NOTIFY_ROUTE_THROTTLE in infra/settings.ts). Route
+        // settings name an existing route: the stage must be created or updated after it.
+        routeSettings[`${route.method} ${route.path}`] = {
+          ThrottlingRateLimit: NOTIFY_ROUTE_THROTTLE.rateLimit,
+          ThrottlingBurstLimit: NOTIFY_ROUTE_THROTTLE.burstLimit,
+        };
+        this.stage.node.addDependency(created!);
+      }
       if (route.auth === "public") {
         this.acknowledgements.push(
           acknowledgement(
@@ -232,6 +245,9 @@ export class ServiceStack extends Stack {
         );
       }
     }
+
+    // HttpStage has no per-route settings; CfnStage.RouteSettings does (AWS::ApiGatewayV2::Stage RouteSettings).
+    (this.stage.node.defaultChild as CfnStage).routeSettings = routeSettings;
 
     if (config.auth.kind === "iam") {
       // HTTP APIs have no resource policy: IAM authorization is granted on the caller's side. This policy allows

@@ -1,4 +1,4 @@
-import { App, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { App, type CfnElement, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -6,13 +6,20 @@ import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
 import { ROUTES } from "#shared/http/routes.js";
 import { ENV_SCHEMAS, type FunctionKind, PLATFORM_ENV, WxFunction } from "../../infra/constructs/wx-function.js";
 import { METRIC } from "../../infra/metrics.js";
-import { VISIBILITY_FACTOR, workerMaxConcurrency } from "../../infra/settings.js";
+import {
+  LAMBDA_UNRESERVED_MINIMUM,
+  NOTIFY_RESERVED_CONCURRENCY,
+  NOTIFY_ROUTE_THROTTLE,
+  VISIBILITY_FACTOR,
+  workerMaxConcurrency,
+} from "../../infra/settings.js";
 import { MERCHANT_SECRET_FIELDS } from "../../infra/stacks/stateful-stack.js";
 import {
   actionsOf,
   buildTestApp,
   functionEnvironment,
   functionLogicalId,
+  type Resource,
   resourcesOf,
   resourcesOfType,
   roleStatements,
@@ -109,6 +116,54 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     expect(format.requestId).toBe("$context.requestId");
     expect(props.StageName).toBe("$default");
     expect(props.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 400, ThrottlingBurstLimit: 400 });
+  });
+
+  it("throttles the public WeChat webhook on its own route settings, not the stage default", () => {
+    const stages = resourcesOfType<{ RouteSettings: Record<string, unknown> }>(
+      built.serviceTemplate,
+      "AWS::ApiGatewayV2::Stage",
+    );
+    expect(stages).toHaveLength(1);
+    const stage = stages[0]![1] as Resource<{ RouteSettings: Record<string, unknown> }> & { DependsOn?: string[] };
+    const props = stage.Properties!;
+    const webhook = ROUTES.find((r) => r.auth === "public")!;
+    expect(props.RouteSettings).toEqual({
+      [`${webhook.method} ${webhook.path}`]: {
+        ThrottlingRateLimit: NOTIFY_ROUTE_THROTTLE.rateLimit,
+        ThrottlingBurstLimit: NOTIFY_ROUTE_THROTTLE.burstLimit,
+      },
+    });
+    // Sized to WeChat's notification rate (infra/settings.ts), far below the callers' default of 400/s.
+    expect(NOTIFY_ROUTE_THROTTLE.rateLimit).toBeLessThan(400);
+    expect(NOTIFY_ROUTE_THROTTLE.burstLimit).toBeGreaterThanOrEqual(NOTIFY_ROUTE_THROTTLE.rateLimit);
+    // RouteSettings must name an existing route: the stage is deployed after the webhook route.
+    const routeLogicalId = built.service.getLogicalId(
+      built.service.routes.get(`${webhook.method}${webhook.path}`)!.node.defaultChild as CfnElement,
+    );
+    expect(stage.DependsOn).toContain(routeLogicalId);
+  });
+
+  it("caps notify with reserved concurrency; the service reserves far less than the account's 1,000", () => {
+    const reserved = (b: TestApp) =>
+      Object.fromEntries(
+        resourcesOfType<{ ReservedConcurrentExecutions?: number }>(b.serviceTemplate, "AWS::Lambda::Function").map(
+          ([id, f]) => [id, f.Properties?.ReservedConcurrentExecutions],
+        ),
+      );
+    const here = reserved(built);
+    expect(here[logicalIdOf(built, "notify")]).toBe(NOTIFY_RESERVED_CONCURRENCY);
+    // api and send-worker draw on the unreserved pool notify can no longer drain; the worker is capped by its
+    // event source mapping instead (reserved concurrency would only throttle the mapping's batches).
+    expect(here[logicalIdOf(built, "api")]).toBeUndefined();
+    expect(here[logicalIdOf(built, "send-worker")]).toBeUndefined();
+    for (const b of [built, buildTestApp({ wechatpayMode: "platform_certificate" })]) {
+      const sum = Object.values(reserved(b)).reduce<number>((total, n) => total + (n ?? 0), 0);
+      expect(sum).toBeLessThanOrEqual(100);
+      expect(1_000 - sum).toBeGreaterThanOrEqual(LAMBDA_UNRESERVED_MINIMUM + workerMaxConcurrency(500));
+    }
+    // Warm, notify answers in ~4 ms p50 / 11 ms p99 (BENCHMARKS.md, end to end): even at 50 ms each, the reserved
+    // environments serve more than the route lets through, so API Gateway's 429 comes before a Lambda throttle.
+    expect(NOTIFY_RESERVED_CONCURRENCY / 0.05).toBeGreaterThanOrEqual(NOTIFY_ROUTE_THROTTLE.rateLimit);
   });
 
   it("maps the send queue with partial batch responses and a concurrency cap from the rate", () => {
