@@ -8,7 +8,7 @@
  * | ------------------- | ------------------------------------------- | ---------------------------------------------------------- |
  * | `env`               | string, `dev`                               | environment name; `prod` retains data and protects stacks  |
  * | `account`, `region` | 12 digits, region name (required)           | where the stacks go                                        |
- * | `mchid`             | digits (required)                           | WeChat Pay merchant id; seeds a created secret's template  |
+ * | `mchid`             | digits (required)                           | WeChat Pay merchant id, named in a created secret's text   |
  * | `secretArn`         | complete secret ARN (optional)              | import the merchant secret; omitted → the stack creates it |
  * | `secretKmsKeyArn`   | KMS key ARN (optional, import only)         | CMK of an imported secret, for kms:Decrypt                 |
  * | `sendRatePerSecond` | integer 1..500, 400                         | bulk-send ceiling across all workers (WeChat allows 500/s) |

@@ -395,16 +395,25 @@ describe("stateful stack", () => {
     }
   });
 
-  it("creates the merchant secret with the documented JSON shape, only mchid filled", () => {
-    const [entry] = resourcesOfType<{ SecretString: string; Name: string }>(
-      built.statefulTemplate,
-      "AWS::SecretsManager::Secret",
-    );
-    const secret = entry![1];
-    const value = JSON.parse(secret.Properties!.SecretString);
-    expect(Object.keys(value)).toEqual([...MERCHANT_SECRET_FIELDS]);
-    expect(value).toMatchObject({ mchid: "1900000001", merchant_private_key: "", apiv3_key: "" });
-    expect(secret.Properties!.Name).toBe("wxcoupon/test/merchant");
+  it("creates the merchant secret without a value, so no stack update can ever write over the operator's keys", () => {
+    const secrets = resourcesOfType<Record<string, unknown>>(built.statefulTemplate, "AWS::SecretsManager::Secret");
+    expect(secrets).toHaveLength(1);
+    const props = secrets[0]![1].Properties!;
+    // With neither property CloudFormation creates an empty secret and never manages its value
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-secretsmanager-secret.html).
+    expect(props).not.toHaveProperty("SecretString");
+    expect(props).not.toHaveProperty("GenerateSecretString");
+    expect(props.Name).toBe("wxcoupon/test/merchant");
+    for (const field of MERCHANT_SECRET_FIELDS) expect(props.Description).toContain(field);
+    // Another merchant id changes the description only: nothing in the template can reach the value.
+    const other = buildTestApp({ mchid: "1900000002" });
+    const changed = resourcesOfType<Record<string, unknown>>(other.statefulTemplate, "AWS::SecretsManager::Secret");
+    expect({ ...changed[0]![1].Properties, Description: undefined }).toEqual({ ...props, Description: undefined });
+    // The logical id the L2 Secret had: a deployed stack keeps its secret (a new id would replace it).
+    const secretId = secrets[0]![0];
+    expect(secretId).toBe("MerchantSecret1FB4A594");
+    // The functions are granted the secret itself, by the ARN CloudFormation returns for it.
+    expect(JSON.stringify(functionEnvironment(built, "api").SECRET_ID)).toContain(secretId);
   });
 
   it("outside prod: everything is destroyed with the stack", () => {
