@@ -24,7 +24,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
-import { ROUTES, type RouteDefinition, type RouteTarget } from "#shared/http/routes.js";
+import { CALLER_POLICY_ACCESS, ROUTES, type RouteDefinition, type RouteTarget, scopesOf } from "#shared/http/routes.js";
 import type { WxConfig } from "../config.js";
 import { Monitoring } from "../constructs/monitoring.js";
 import { type FunctionKind, TABLE_READ_WRITE, WxFunction, type WxFunctionProps } from "../constructs/wx-function.js";
@@ -71,7 +71,10 @@ export class ServiceStack extends Stack {
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
   readonly routes: Map<string, HttpRoute> = new Map();
+  /** IAM auth: execute-api:Invoke on the send and read routes (applications). */
   readonly callerPolicy?: ManagedPolicy;
+  /** IAM auth: execute-api:Invoke on the admin and read routes (operators). */
+  readonly adminPolicy?: ManagedPolicy;
   readonly acknowledgements: Acknowledgement[] = [];
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
@@ -222,6 +225,9 @@ export class ServiceStack extends Stack {
         methods: [HttpMethod[route.method]],
         integration: integrations[route.target],
         authorizer: route.auth === "public" ? new HttpNoneAuthorizer() : callerAuthorizer,
+        // JWT: the token must carry one of the route's scopes (shared/http/routes.ts, ROUTE_SCOPES). IAM: the split
+        // is in the two caller policies below.
+        ...(config.auth.kind === "jwt" && route.auth === "caller" ? { authorizationScopes: [...scopesOf(route)] } : {}),
       });
       this.routes.set(routeId(route), created!);
       if (route.target === "notify") {
@@ -250,39 +256,48 @@ export class ServiceStack extends Stack {
     (this.stage.node.defaultChild as CfnStage).routeSettings = routeSettings;
 
     if (config.auth.kind === "iam") {
-      // HTTP APIs have no resource policy: IAM authorization is granted on the caller's side. This policy allows
-      // exactly the caller routes (not the webhook) and is attached to allowedCallers; other same-account principals
-      // can be given it later by ARN (stack output).
-      const callerRoutes = ROUTES.filter((r) => r.auth === "caller");
-      const policy = new ManagedPolicy(this, "CallerPolicy", {
-        description: `wxcoupon ${config.envName}: invoke the caller routes of the HTTP API`,
-        statements: [
-          new PolicyStatement({
-            actions: ["execute-api:Invoke"],
-            resources: callerRoutes.map((r) =>
-              this.httpApi.arnForExecuteApi(r.method, executeApiPath(r.path), this.stage.stageName),
-            ),
-          }),
-        ],
-      });
-      config.auth.allowedCallers.forEach((arn, i) => {
-        if (arn.includes(":role/")) policy.attachToRole(Role.fromRoleArn(this, `Caller${i}`, arn, { mutable: false }));
-        else policy.attachToUser(User.fromUserArn(this, `Caller${i}`, arn));
-      });
-      this.callerPolicy = policy;
+      // HTTP APIs have no resource policy: IAM authorization is granted on the caller's side, by two managed policies
+      // split by the route table's access levels (CALLER_POLICY_ACCESS): CallerPolicy (send and read, for
+      // applications; attached to allowedCallers) and AdminPolicy (admin and read, for operators; attached to
+      // adminCallers). Other same-account principals can be given either later by ARN (stack outputs).
       // cdk-nag names a finding by the flattened ARN: the API's logical id stands in for its Ref.
       const apiLogicalId = this.getLogicalId(this.httpApi.node.defaultChild as CfnApi);
-      for (const route of callerRoutes.filter((r) => r.path.includes("{"))) {
-        this.acknowledgements.push(
-          acknowledgement(
-            policy,
-            `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${config.region}:${config.account}:<${apiLogicalId}>/$default/${route.method}${executeApiPath(route.path)}]`,
-            `Route ${route.method} ${route.path} has a path parameter; execute-api ARNs match the request path, so ` +
-              "each parameter segment must be '*' (one segment, this route only).",
-          ),
-        );
-      }
-      new CfnOutput(this, "CallerPolicyArn", { value: policy.managedPolicyArn });
+      const policyFor = (kind: keyof typeof CALLER_POLICY_ACCESS, id: string, attachTo: readonly string[]) => {
+        const levels: readonly string[] = CALLER_POLICY_ACCESS[kind];
+        const routes = ROUTES.filter((r) => r.auth === "caller" && levels.includes(r.access));
+        const policy = new ManagedPolicy(this, id, {
+          description: `wxcoupon ${config.envName}: invoke the ${levels.join(" and ")} routes of the HTTP API`,
+          statements: [
+            new PolicyStatement({
+              actions: ["execute-api:Invoke"],
+              resources: routes.map((r) =>
+                this.httpApi.arnForExecuteApi(r.method, executeApiPath(r.path), this.stage.stageName),
+              ),
+            }),
+          ],
+        });
+        attachTo.forEach((arn, i) => {
+          const principalId = `${id.replace(/Policy$/, "")}${i}`;
+          if (arn.includes(":role/")) {
+            policy.attachToRole(Role.fromRoleArn(this, principalId, arn, { mutable: false }));
+          } else policy.attachToUser(User.fromUserArn(this, principalId, arn));
+        });
+        for (const route of routes.filter((r) => r.path.includes("{"))) {
+          this.acknowledgements.push(
+            acknowledgement(
+              policy,
+              `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${config.region}:${config.account}:<${apiLogicalId}>/$default/${route.method}${executeApiPath(route.path)}]`,
+              `Route ${route.method} ${route.path} has a path parameter; execute-api ARNs match the request path, so ` +
+                "each parameter segment must be '*' (one segment, this route only).",
+            ),
+          );
+        }
+        new CfnOutput(this, `${id}Arn`, { value: policy.managedPolicyArn });
+        return policy;
+      };
+      // "CallerPolicy" and "Caller<i>" as before the split: the deployed policy and its attachments are kept.
+      this.callerPolicy = policyFor("caller", "CallerPolicy", config.auth.allowedCallers);
+      this.adminPolicy = policyFor("admin", "AdminPolicy", config.auth.adminCallers);
     }
 
     const baseUrl = config.domain ? `https://${config.domain.name}/` : this.stage.url;

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import * as res from "./response-schemas.js";
-import { ROUTES, type RouteDefinition } from "./routes.js";
+import { ROUTES, type RouteDefinition, scopesOf } from "./routes.js";
 import {
   callbackQuery,
   campaignChunkBody,
@@ -486,6 +486,8 @@ export interface OpenApiOperation {
   description?: string;
   tags: string[];
   security: Array<Record<string, string[]>>;
+  /** The route's access level (shared/http/routes.ts): admin, send, read or webhook. */
+  "x-wxcoupon-access": string;
   parameters?: Array<{
     name: string;
     in: "path" | "query" | "header";
@@ -581,7 +583,9 @@ export function caseInsensitivePattern(source: string): string {
 
 // ---- generation ----
 
-const SECURITY: Array<Record<string, string[]>> = [{ awsSigV4: [] }, { bearerAuth: [] }];
+/** SigV4 (the IAM policy decides: CallerPolicy or AdminPolicy), or a JWT holding one of the route's scopes. */
+const securityOf = (route: RouteDefinition): Array<Record<string, string[]>> =>
+  route.auth === "public" ? [] : [{ awsSigV4: [] }, { bearerAuth: [...scopesOf(route)] }];
 
 function generate(): OpenApiDocument {
   for (const route of ROUTES) {
@@ -623,7 +627,8 @@ function generate(): OpenApiDocument {
       summary: doc.summary,
       ...(doc.description ? { description: doc.description } : {}),
       tags: [doc.tag],
-      security: route.auth === "public" ? [] : SECURITY,
+      security: securityOf(route),
+      "x-wxcoupon-access": route.access,
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(doc.body
         ? {
@@ -680,14 +685,17 @@ function generate(): OpenApiDocument {
             "(service `execute-api`), which sets `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, " +
             "Signature=…`, `X-Amz-Date` and, for temporary credentials, `X-Amz-Security-Token`. OpenAPI has no " +
             "SigV4 scheme, so it is declared as an Authorization header; it is not a static key. The caller needs " +
-            "`execute-api:Invoke` on the route.",
+            "`execute-api:Invoke` on the route: the stack's CallerPolicy (send and read routes) or AdminPolicy " +
+            "(admin and read routes; `x-wxcoupon-access` on each operation).",
         },
         bearerAuth: {
           type: "http",
           scheme: "bearer",
           description:
-            "Deployed with a JWT authorizer: `Authorization: Bearer <JWT>` from the configured issuer and audience. " +
-            "Local stack (`npm start`): `Authorization: Bearer <token>` with the token it prints at start-up.",
+            "Deployed with a JWT authorizer: `Authorization: Bearer <JWT>` from the configured issuer and audience, " +
+            "holding one of the scopes each operation lists (wxcoupon/admin, wxcoupon/send, wxcoupon/read). Local " +
+            "stack (`npm start`): `Authorization: Bearer <token>` with a token it prints at start-up (`token`: every " +
+            "route; `send_token`: send and read routes).",
         },
       },
       headers: {

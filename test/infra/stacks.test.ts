@@ -3,7 +3,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
-import { ROUTES } from "#shared/http/routes.js";
+import { ROUTES, scopesOf } from "#shared/http/routes.js";
 import { ENV_SCHEMAS, type FunctionKind, PLATFORM_ENV, WxFunction } from "../../infra/constructs/wx-function.js";
 import { METRIC } from "../../infra/metrics.js";
 import {
@@ -13,6 +13,7 @@ import {
   VISIBILITY_FACTOR,
   workerMaxConcurrency,
 } from "../../infra/settings.js";
+import { executeApiPath } from "../../infra/stacks/service-stack.js";
 import { MERCHANT_SECRET_FIELDS } from "../../infra/stacks/stateful-stack.js";
 import {
   actionsOf,
@@ -93,16 +94,36 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     }
   });
 
-  it("grants execute-api:Invoke on exactly the caller routes", () => {
-    const policies = resourcesOfType(built.serviceTemplate, "AWS::IAM::ManagedPolicy");
-    expect(policies).toHaveLength(1);
-    const [statement] = (policies[0]![1].Properties!.PolicyDocument as { Statement: Statement[] }).Statement;
-    expect(statement!.Action).toBe("execute-api:Invoke");
-    const resources = (statement!.Resource as unknown[]).map((r) => JSON.stringify(r));
-    const callerRoutes = ROUTES.filter((r) => r.auth === "caller");
-    expect(resources).toHaveLength(callerRoutes.length);
-    expect(resources.some((r) => r.includes("notify"))).toBe(false);
-    expect(resources.some((r) => r.includes('/$default/POST/stocks/*/start"'))).toBe(true);
+  it("splits execute-api:Invoke in two caller policies: send and read for applications, admin and read for operators", () => {
+    /** "METHOD /path/*" of each route a managed policy allows. */
+    const allowed = (logicalIdPrefix: string) => {
+      const policies = resourcesOfType(built.serviceTemplate, "AWS::IAM::ManagedPolicy").filter(([id]) =>
+        id.startsWith(logicalIdPrefix),
+      );
+      expect(policies, logicalIdPrefix).toHaveLength(1);
+      const statements = (policies[0]![1].Properties!.PolicyDocument as { Statement: Statement[] }).Statement;
+      expect(statements.flatMap(actionsOf)).toEqual(["execute-api:Invoke"]);
+      return statements
+        .flatMap(resourcesOf)
+        .map((r) => /\$default\/(GET|POST)(\/[^"]*)"/.exec(JSON.stringify(r))!.slice(1).join(" "))
+        .sort();
+    };
+    const expected = (levels: readonly string[]) =>
+      ROUTES.filter((r) => levels.includes(r.access))
+        .map((r) => `${r.method} ${executeApiPath(r.path)}`)
+        .sort();
+    expect(resourcesOfType(built.serviceTemplate, "AWS::IAM::ManagedPolicy")).toHaveLength(2);
+    const caller = allowed("CallerPolicy");
+    expect(caller).toEqual(expected(["send", "read"]));
+    expect(allowed("AdminPolicy")).toEqual(expected(["admin", "read"]));
+    // An application's policy cannot redirect WeChat's notifications or touch a stock's lifecycle.
+    for (const adminRoute of ["POST /callbacks", "POST /stocks", "POST /stocks/*/start", "POST /stocks/*/stop"]) {
+      expect(caller).not.toContain(adminRoute);
+    }
+    expect(caller).toContain("POST /coupons");
+    expect([...caller, ...allowed("AdminPolicy")].some((r) => r.includes("notify"))).toBe(false);
+    built.serviceTemplate.hasOutput("CallerPolicyArn", {});
+    built.serviceTemplate.hasOutput("AdminPolicyArn", {});
   });
 
   it("logs access in JSON and throttles the stage at the send rate", () => {
@@ -448,6 +469,19 @@ describe("modes and options", () => {
       const expected = r.Properties?.RouteKey === "POST /notify/wechatpay" ? "NONE" : "JWT";
       expect(r.Properties?.AuthorizationType, String(r.Properties?.RouteKey)).toBe(expected);
     }
+    // Each caller route requires the scopes of its access level: admin routes wxcoupon/admin only.
+    const routes = resourcesOfType<{ RouteKey: string; AuthorizationScopes?: string[] }>(
+      built.serviceTemplate,
+      "AWS::ApiGatewayV2::Route",
+    );
+    for (const route of ROUTES) {
+      const [, r] = routes.find(([, x]) => x.Properties?.RouteKey === `${route.method} ${route.path}`)!;
+      const scopes = r.Properties?.AuthorizationScopes;
+      if (route.auth === "public") expect(scopes, route.path).toBeUndefined();
+      else expect(scopes, `${route.method} ${route.path}`).toEqual([...scopesOf(route)]);
+    }
+    const callbacks = routes.find(([, x]) => x.Properties?.RouteKey === "POST /callbacks")![1];
+    expect(callbacks.Properties?.AuthorizationScopes).toEqual(["wxcoupon/admin"]);
     built.serviceTemplate.resourceCountIs("AWS::IAM::ManagedPolicy", 0);
   });
 
@@ -505,6 +539,11 @@ describe("modes and options", () => {
       Roles: ["coupon-issuer"],
       Users: ["ops"],
     });
+    const admin = buildTestApp({ adminCallers: "arn:aws:iam::111111111111:role/coupon-operator" });
+    const attached = resourcesOfType(admin.serviceTemplate, "AWS::IAM::ManagedPolicy").filter(([, p]) =>
+      JSON.stringify(p.Properties?.Roles ?? []).includes("coupon-operator"),
+    );
+    expect(attached.map(([id]) => id.replace(/[A-F0-9]{8}$/, ""))).toEqual(["AdminPolicy"]);
     built.serviceTemplate.hasResourceProperties("AWS::ApiGatewayV2::DomainName", {
       DomainName: "coupons.example.com",
     });

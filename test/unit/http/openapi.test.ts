@@ -10,7 +10,7 @@ import {
   responseSchemaFor,
   VERSION,
 } from "#shared/http/openapi.js";
-import { ROUTES } from "#shared/http/routes.js";
+import { ROUTES, scopesOf } from "#shared/http/routes.js";
 import {
   campaignChunkBody,
   createCampaignBody,
@@ -104,7 +104,10 @@ describe("OpenAPI document", () => {
         expect(security.length).toBeGreaterThan(0);
         for (const requirement of security)
           for (const name of Object.keys(requirement)) expect(schemes).toContain(name);
+        // The JWT requirement lists the route's scopes, and the operation names its access level.
+        expect(security).toContainEqual({ bearerAuth: [...scopesOf(route)] });
       }
+      expect(operation(route.method, route.path)["x-wxcoupon-access"]).toBe(route.access);
     }
     expect(operation("POST", "/notify/wechatpay").security).toEqual([]);
     expect(doc.components.securitySchemes["awsSigV4"]?.["description"]).toMatch(/Signature Version 4/);
