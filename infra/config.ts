@@ -8,12 +8,13 @@
  * | ------------------- | ------------------------------------------- | ---------------------------------------------------------- |
  * | `env`               | string, `dev`                               | environment name; `prod` retains data and protects stacks  |
  * | `account`, `region` | 12 digits, region name (required)           | where the stacks go                                        |
- * | `mchid`             | digits (required)                           | WeChat Pay merchant id; seeds a created secret's template  |
+ * | `mchid`             | digits (required)                           | WeChat Pay merchant id, named in a created secret's text   |
  * | `secretArn`         | complete secret ARN (optional)              | import the merchant secret; omitted → the stack creates it |
  * | `secretKmsKeyArn`   | KMS key ARN (optional, import only)         | CMK of an imported secret, for kms:Decrypt                 |
  * | `sendRatePerSecond` | integer 1..500, 400                         | bulk-send ceiling across all workers (WeChat allows 500/s) |
  * | `auth`              | `iam` \| `jwt`, `iam`                       | authorization of the caller routes                         |
- * | `allowedCallers`    | IAM role/user ARNs in `account` (iam only)  | principals given `execute-api:Invoke` on the caller routes |
+ * | `allowedCallers`    | IAM role/user ARNs in `account` (iam only)  | given CallerPolicy: the send and read routes               |
+ * | `adminCallers`      | IAM role/user ARNs in `account` (iam only)  | given AdminPolicy: the admin and read routes               |
  * | `jwtIssuer`         | https URL (jwt only, required)              | OIDC issuer                                                |
  * | `jwtAudience`       | list of strings (jwt only, required)        | accepted `aud` values                                      |
  * | `domainName`        | host name (optional, with certificateArn)   | custom domain for the HTTP API                             |
@@ -30,7 +31,7 @@ export type WechatpayMode = "public_key" | "platform_certificate";
 export type SecretSource = { kind: "import"; arn: string; kmsKeyArn?: string } | { kind: "create" };
 
 export type AuthConfig =
-  | { kind: "iam"; allowedCallers: string[] }
+  | { kind: "iam"; allowedCallers: string[]; adminCallers: string[] }
   | { kind: "jwt"; issuer: string; audience: string[] };
 
 export interface DomainConfig {
@@ -63,6 +64,7 @@ export const CONFIG_KEYS = [
   "sendRatePerSecond",
   "auth",
   "allowedCallers",
+  "adminCallers",
   "jwtIssuer",
   "jwtAudience",
   "domainName",
@@ -211,26 +213,32 @@ function readSecret(
 function readAuth(get: (key: ConfigKey) => unknown, account: string | undefined, problems: string[]): AuthConfig {
   const kind = optionalString(get("auth"), "auth", problems) ?? "iam";
   const callers = optionalList(get("allowedCallers"), "allowedCallers", problems) ?? [];
+  const admins = optionalList(get("adminCallers"), "adminCallers", problems) ?? [];
   const issuer = optionalString(get("jwtIssuer"), "jwtIssuer", problems);
   const audience = optionalList(get("jwtAudience"), "jwtAudience", problems);
   if (kind === "iam") {
     if (issuer !== undefined || audience !== undefined)
       problems.push("jwtIssuer/jwtAudience: only apply with auth=jwt");
-    for (const arn of callers) {
-      const match = /^arn:aws[a-z-]*:iam::(\d{12}):(role|user)\/[\w+=,.@/-]+$/.exec(arn);
-      if (!match) problems.push(`allowedCallers: "${arn}" is not an IAM role or user ARN`);
-      else if (account !== undefined && match[1] !== account) {
-        // HTTP APIs have no resource policy, so IAM auth can only be granted to identities in the API's account.
-        problems.push(
-          `allowedCallers: "${arn}" is in account ${match[1]}; HTTP APIs have no resource policy, so cross-account callers must assume a role in ${account}`,
-        );
+    for (const [key, arns] of [
+      ["allowedCallers", callers],
+      ["adminCallers", admins],
+    ] as const) {
+      for (const arn of arns) {
+        const match = /^arn:aws[a-z-]*:iam::(\d{12}):(role|user)\/[\w+=,.@/-]+$/.exec(arn);
+        if (!match) problems.push(`${key}: "${arn}" is not an IAM role or user ARN`);
+        else if (account !== undefined && match[1] !== account) {
+          // HTTP APIs have no resource policy, so IAM auth can only be granted to identities in the API's account.
+          problems.push(
+            `${key}: "${arn}" is in account ${match[1]}; HTTP APIs have no resource policy, so cross-account callers must assume a role in ${account}`,
+          );
+        }
       }
     }
-    return { kind: "iam", allowedCallers: callers };
+    return { kind: "iam", allowedCallers: callers, adminCallers: admins };
   }
   if (kind === "jwt") {
-    if (callers.length > 0)
-      problems.push("allowedCallers: only applies with auth=iam (JWT callers are chosen by the issuer)");
+    if (callers.length > 0 || admins.length > 0)
+      problems.push("allowedCallers/adminCallers: only apply with auth=iam (JWT callers are chosen by the issuer)");
     if (issuer === undefined) problems.push("jwtIssuer: required with auth=jwt");
     else if (!/^https:\/\/[^\s]+$/.test(issuer)) problems.push(`jwtIssuer: "${issuer}" must be an https URL`);
     if (audience === undefined || audience.length === 0)
@@ -238,7 +246,7 @@ function readAuth(get: (key: ConfigKey) => unknown, account: string | undefined,
     return { kind: "jwt", issuer: issuer ?? "", audience: audience ?? [] };
   }
   problems.push(`auth: "${kind}" must be iam or jwt`);
-  return { kind: "iam", allowedCallers: [] };
+  return { kind: "iam", allowedCallers: [], adminCallers: [] };
 }
 
 function optionalString(value: unknown, key: string, problems: string[]): string | undefined {

@@ -12,6 +12,8 @@ export const WECHATPAY_TIMEOUT = Duration.seconds(5);
 export interface FunctionSizing {
   memorySize: number;
   timeout: Duration;
+  /** Reserved concurrency: a cap for this function and a share taken from the account's pool. */
+  reservedConcurrency?: number;
 }
 
 export const FUNCTION_SIZING: Record<FunctionKind, FunctionSizing> = {
@@ -21,7 +23,8 @@ export const FUNCTION_SIZING: Record<FunctionKind, FunctionSizing> = {
   // (docs/aws-notes.md#worked-example-send-worker-timeout).
   "send-worker": { memorySize: 256, timeout: Duration.seconds(30) },
   // WeChat wants an answer within 5 s; more memory = more CPU for RSA verify + AES-GCM on a cold start.
-  notify: { memorySize: 512, timeout: Duration.seconds(10) },
+  // Reserved concurrency: see NOTIFY_RESERVED_CONCURRENCY below.
+  notify: { memorySize: 512, timeout: Duration.seconds(10), reservedConcurrency: 20 },
   "cert-refresh": { memorySize: 256, timeout: Duration.seconds(60) },
 };
 
@@ -54,3 +57,36 @@ export function workerMaxConcurrency(sendRatePerSecond: number): number {
 /** Small batches fill fast at campaign rates; the window only matters for trickles. */
 export const SEND_BATCH_SIZE = 10;
 export const SEND_BATCHING_WINDOW = Duration.seconds(1);
+
+/**
+ * The WeChat webhook (POST /notify/wechatpay) is public, so it gets its own throttle instead of the stage default
+ * (sendRatePerSecond, sized for our own callers), and the notify function a reserved concurrency that caps it.
+ *
+ * Sizing. WeChat sends one COUPON.USE per redeemed coupon and, when it gets no 2xx, sends it again once a minute,
+ * 9 times in all ("通知频率为1min1次，总计9次": https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter9_1_15.shtml, also
+ * https://pay.weixin.qq.com/docs/merchant/apis/cash-coupons/check-notice.html). So a 429 from this throttle loses
+ * nothing: it delays that notification by a minute, and the limit only has to stay above the sustained redemption
+ * rate of one merchant's cash coupons, with room for the retries that arrive together after an outage.
+ * - 100 requests/s is 8.6 M redemptions a day, far above what one merchant's coupons are used at (the service
+ *   itself sends at most sendRatePerSecond ≤ 500/s, WeChat's send limit, and most coupons are never used at once).
+ * - Burst 200: retries of notifications that failed during a short outage all come back within the same minute.
+ * - Independent of the stage default (sendRatePerSecond, 400/s unless configured), which is sized for our own
+ *   callers: a flood of forged notifications is refused by API Gateway (429, no Lambda invocation) at 100/s.
+ */
+export const NOTIFY_ROUTE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;
+
+/**
+ * Notify's reserved concurrency (FUNCTION_SIZING.notify). A genuine notification takes tens of ms warm (one RSA
+ * verify, one AES-GCM decrypt, one conditional write, one SQS send), so 20 environments serve far more than the
+ * route's 100/s; a forged one is refused in a few ms before any key is loaded. Capping notify means even requests
+ * that do get through, each holding an environment up to its 10 s timeout, can never take more than 20 of the
+ * account's concurrent executions: the api and send-worker functions keep the rest. The other functions reserve
+ * nothing (the worker is capped by its event source mapping's maximum concurrency, which reserved concurrency would
+ * only throttle), so the sum reserved by this service is 20, far below the default account limit of 1,000 and
+ * leaving the 100 unreserved executions Lambda requires
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html). An account whose limit was
+ * lowered below 120 must raise it (Service Quotas) before deploying.
+ */
+export const NOTIFY_RESERVED_CONCURRENCY = FUNCTION_SIZING.notify.reservedConcurrency!;
+/** Lambda keeps this many executions unreserved in every account; reservations may not eat into it. */
+export const LAMBDA_UNRESERVED_MINIMUM = 100;

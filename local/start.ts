@@ -38,6 +38,8 @@ async function main(): Promise<number> {
   console.log(`wxcoupon is running locally (state in ${dataDir}; details in ${dataDir}/stack.json)
 
   API          ${stack.apiUrl}        (Authorization: Bearer ${stack.token})
+               that token reaches every route; for send and read routes only (what an app issuing coupons
+               gets; admin routes answer 403): Bearer ${stack.sendToken}
   Webhook      ${stack.apiUrl}/notify/wechatpay   (the simulator's COUPON.USE callback)
   Simulator    ${stack.simulatorUrl}  (control API under /_simulator/)
   Merchant     mchid ${stack.mchid}, appid ${stack.appid}

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Duration, type RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Duration, Names, type RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { type IRole, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
@@ -67,10 +67,30 @@ export const entryFor = (kind: FunctionKind): string => `${REPO_ROOT}functions/$
 export type TableAction = "GetItem" | "BatchGetItem" | "Query" | "PutItem" | "UpdateItem" | "DeleteItem";
 /** What the DynamoDB adapters in shared/adapters/dynamodb call (no deletes: records expire through TTL). */
 export const TABLE_READ_WRITE: readonly TableAction[] = ["GetItem", "Query", "PutItem", "UpdateItem"];
-/** Actions that can target an index (GetItem/PutItem/... on an index ARN are meaningless). */
-const INDEX_ACTIONS: ReadonlySet<TableAction> = new Set(["Query"]);
+/**
+ * Actions granted on the GSIs only, never on the table: every QueryCommand in shared/adapters/dynamodb names
+ * `IndexName` (gsi1), so Query on the base table is a permission nothing uses.
+ */
+const INDEX_ONLY_ACTIONS: ReadonlySet<TableAction> = new Set(["Query"]);
 
-export type QueueAccess = "send" | "consume";
+/**
+ * SQS actions a function's own adapters call on a queue, by IAM name. SendMessageBatch (all the adapters send with,
+ * shared/adapters/sqs/batch-send.ts) is authorized by `sqs:SendMessage`
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-permissions-reference.html).
+ */
+export type QueueAction = "SendMessage" | "ChangeMessageVisibility";
+
+/**
+ * What Lambda's SQS event source mapping calls with the function's role
+ * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html#events-sqs-permissions).
+ */
+const EVENT_SOURCE_MAPPING_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"];
+
+export interface QueueMappingOptions {
+  batchSize: number;
+  maxBatchingWindow: Duration;
+  maxConcurrency: number;
+}
 
 /** Variables that name a resource: only the bind* helpers set them, together with the grant. */
 const isResourceVariable = (name: string): boolean =>
@@ -82,6 +102,8 @@ export interface WxFunctionProps {
   memorySize?: number;
   /** @default 15 s */
   timeout?: Duration;
+  /** @default none (the account's unreserved pool) */
+  reservedConcurrency?: number;
   logRetention: RetentionDays;
   /** For the log group; functions themselves hold no data. */
   removalPolicy: RemovalPolicy;
@@ -128,6 +150,7 @@ export class WxFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(15),
+      ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
       tracing: Tracing.ACTIVE,
       logGroup,
       role,
@@ -172,15 +195,18 @@ export class WxFunction extends NodejsFunction {
   }
 
   /**
-   * TABLE_NAME + exactly `actions` on the table, and Query on each GSI named in table-definition.ts (index ARNs by name,
-   * no `index/*` wildcard).
+   * TABLE_NAME + exactly `actions`: item actions on the table, Query on each GSI named in table-definition.ts (index
+   * ARNs by name, no `index/*` wildcard).
    */
   bindTable(table: ITable, actions: readonly TableAction[]): this {
     if (actions.length === 0) throw new Error("bindTable: no actions");
-    this.addToRolePolicy(
-      new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }),
-    );
-    const indexActions = actions.filter((a) => INDEX_ACTIONS.has(a));
+    const tableActions = actions.filter((a) => !INDEX_ONLY_ACTIONS.has(a));
+    if (tableActions.length > 0) {
+      this.addToRolePolicy(
+        new PolicyStatement({ actions: tableActions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }),
+      );
+    }
+    const indexActions = actions.filter((a) => INDEX_ONLY_ACTIONS.has(a));
     if (indexActions.length > 0) {
       this.addToRolePolicy(
         new PolicyStatement({
@@ -193,20 +219,45 @@ export class WxFunction extends NodejsFunction {
   }
 
   /**
-   * `send`: SendMessage (+ GetQueueAttributes/GetQueueUrl). `consume`: Receive/Delete/ChangeMessageVisibility
-   * (the worker's per-message back-off) and the attribute reads the event source mapping needs.
+   * `envName` (the queue URL) + exactly `actions` on the queue: the calls this function's own adapters make. The
+   * queues are SSE-SQS (no KMS key policy to grant through); a KMS-encrypted queue would need kms grants here too.
    */
-  bindQueue(queue: IQueue, access: QueueAccess, envName: string): this {
-    if (access === "send") queue.grantSendMessages(this);
-    else queue.grantConsumeMessages(this);
+  bindQueue(queue: IQueue, actions: readonly QueueAction[], envName: string): this {
+    if (actions.length === 0) throw new Error("bindQueue: no actions");
+    if (queue.encryptionMasterKey) throw new Error(`bindQueue: ${envName} is KMS-encrypted; grant kms here first`);
     if (!isResourceVariable(envName)) throw new Error(`bindQueue: ${envName} should end in _QUEUE_URL or _DLQ_URL`);
+    this.addToRolePolicy(new PolicyStatement({ actions: actions.map((a) => `sqs:${a}`), resources: [queue.queueArn] }));
     return this.putEnv(envName, queue.queueUrl);
   }
 
-  /** SECRET_ID (the ARN) + GetSecretValue/DescribeSecret on that secret (and kms:Decrypt if it has a CMK). */
+  /**
+   * An SQS event source mapping with partial batch responses, and exactly the actions the mapping itself calls with
+   * this role (not `SqsEventSource`, whose `grantConsumeMessages` adds GetQueueUrl and ChangeMessageVisibility that
+   * the mapping never calls). The construct id is the one SqsEventSource used, so the mapping's logical id, and the
+   * deployed mapping, stay the same.
+   */
+  consumeQueue(queue: IQueue, options: QueueMappingOptions): this {
+    if (queue.encryptionMasterKey) throw new Error("consumeQueue: the queue is KMS-encrypted; grant kms:Decrypt first");
+    this.addToRolePolicy(new PolicyStatement({ actions: EVENT_SOURCE_MAPPING_ACTIONS, resources: [queue.queueArn] }));
+    this.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(queue.node)}`, {
+      eventSourceArn: queue.queueArn,
+      batchSize: options.batchSize,
+      maxBatchingWindow: options.maxBatchingWindow,
+      reportBatchItemFailures: true,
+      maxConcurrency: options.maxConcurrency,
+    });
+    return this;
+  }
+
+  /**
+   * SECRET_ID (the ARN) + GetSecretValue on that secret, the only call the secret source makes
+   * (shared/adapters/secrets/secrets-manager-merchant-secret-source.ts), and kms:Decrypt if it has a CMK.
+   */
   bindSecret(secret: ISecret): this {
-    secret.grantRead(this);
-    // grantRead cannot add this for a key imported into another stack; state it here, only via Secrets Manager.
+    this.addToRolePolicy(
+      new PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [secret.secretArn] }),
+    );
+    // Only through Secrets Manager: the key decrypts this secret for us and nothing else.
     if (secret.encryptionKey) {
       this.addToRolePolicy(
         new PolicyStatement({

@@ -2,6 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
 import {
   type CfnApi,
+  type CfnStage,
   DomainName,
   HttpApi,
   HttpMethod,
@@ -19,18 +20,18 @@ import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { ManagedPolicy, PolicyStatement, Role, User } from "aws-cdk-lib/aws-iam";
-import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
-import { ROUTES, type RouteDefinition, type RouteTarget } from "#shared/edges/http/routes.js";
+import { CALLER_POLICY_ACCESS, ROUTES, type RouteDefinition, type RouteTarget, scopesOf } from "#shared/edges/http/routes.js";
 import type { WxConfig } from "../config.js";
 import { Monitoring } from "../constructs/monitoring.js";
 import { type FunctionKind, TABLE_READ_WRITE, WxFunction, type WxFunctionProps } from "../constructs/wx-function.js";
 import { type Acknowledgement, acknowledgement } from "../nag.js";
 import {
   FUNCTION_SIZING,
+  NOTIFY_ROUTE_THROTTLE,
   SEND_BATCH_SIZE,
   SEND_BATCHING_WINDOW,
   SEND_MAX_RECEIVE_COUNT,
@@ -70,7 +71,10 @@ export class ServiceStack extends Stack {
   readonly httpApi: HttpApi;
   readonly stage: HttpStage;
   readonly routes: Map<string, HttpRoute> = new Map();
+  /** IAM auth: execute-api:Invoke on the send and read routes (applications). */
   readonly callerPolicy?: ManagedPolicy;
+  /** IAM auth: execute-api:Invoke on the admin and read routes (operators). */
+  readonly adminPolicy?: ManagedPolicy;
   readonly acknowledgements: Acknowledgement[] = [];
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
@@ -81,7 +85,9 @@ export class ServiceStack extends Stack {
     const wechatTimeoutMs = String(WECHATPAY_TIMEOUT.toMilliseconds());
     const maxConcurrency = workerMaxConcurrency(config.sendRatePerSecond);
 
-    const fn = (kind: FunctionKind, id: string, environment: Record<string, string>): WxFunction => {
+    const fn = (kind: FunctionKind, id: string, own: Record<string, string>): WxFunction => {
+      // WECHATPAY_MODE: only platform-certificate mode may download certificates (shared/adapters/wechatpay/merchant-runtime.ts).
+      const environment = { WECHATPAY_MODE: config.wechatpayMode, ...own };
       const props: WxFunctionProps = { kind, ...FUNCTION_SIZING[kind], logRetention, removalPolicy, environment };
       const created = new WxFunction(this, id, props);
       this.functions[kind] = created;
@@ -94,7 +100,7 @@ export class ServiceStack extends Stack {
       WECHATPAY_TIMEOUT_MS: wechatTimeoutMs,
     })
       .bindTable(table, TABLE_READ_WRITE)
-      .bindQueue(props.sendQueue, "send", "SEND_QUEUE_URL")
+      .bindQueue(props.sendQueue, ["SendMessage"], "SEND_QUEUE_URL")
       .bindSecret(secret);
 
     const worker = fn("send-worker", "SendWorkerFunction", {
@@ -103,9 +109,11 @@ export class ServiceStack extends Stack {
       WECHATPAY_TIMEOUT_MS: wechatTimeoutMs,
     })
       .bindTable(table, TABLE_READ_WRITE)
-      .bindQueue(props.sendQueue, "consume", "SEND_QUEUE_URL")
+      // Its own queue: a waiting send goes back as a fresh copy on its last receive (SendMessage, via
+      // SqsSendQueue.requeue) and a retryable one is backed off (ChangeMessageVisibility, SqsSendQueue.delay).
+      .bindQueue(props.sendQueue, ["SendMessage", "ChangeMessageVisibility"], "SEND_QUEUE_URL")
       // Poison messages are moved to the DLQ by the worker itself, with the reason as an attribute.
-      .bindQueue(props.sendDlq, "send", "SEND_DLQ_URL")
+      .bindQueue(props.sendDlq, ["SendMessage"], "SEND_DLQ_URL")
       .bindSecret(secret);
 
     const workerTimeout = FUNCTION_SIZING["send-worker"].timeout.toSeconds();
@@ -114,25 +122,26 @@ export class ServiceStack extends Stack {
         `send queue visibility ${props.sendQueueVisibility.toSeconds()} s < ${VISIBILITY_FACTOR} × worker timeout ${workerTimeout} s`,
       );
     }
-    worker.addEventSource(
-      new SqsEventSource(props.sendQueue, {
-        batchSize: SEND_BATCH_SIZE,
-        maxBatchingWindow: SEND_BATCHING_WINDOW,
-        reportBatchItemFailures: true,
-        // Caps concurrent batches (the ESM ignores reserved concurrency, so none is set): see workerMaxConcurrency.
-        maxConcurrency,
-      }),
-    );
+    worker.consumeQueue(props.sendQueue, {
+      batchSize: SEND_BATCH_SIZE,
+      maxBatchingWindow: SEND_BATCHING_WINDOW,
+      // Caps concurrent batches (the ESM ignores reserved concurrency, so none is set): see workerMaxConcurrency.
+      maxConcurrency,
+    });
 
+    const certificateMode = config.wechatpayMode === "platform_certificate";
     const notify = fn("notify", "NotifyFunction", { WECHATPAY_TIMEOUT_MS: wechatTimeoutMs })
-      .bindTable(table, ["GetItem", "PutItem", "UpdateItem", "Query"])
-      .bindQueue(props.eventsQueue, "send", "EVENTS_QUEUE_URL")
+      // The inbox writes (conditional Put/Update, GetItem when a condition fails); Query only lists the certificate
+      // cache, which exists in platform-certificate mode only.
+      .bindTable(table, ["GetItem", "PutItem", "UpdateItem", ...(certificateMode ? (["Query"] as const) : [])])
+      .bindQueue(props.eventsQueue, ["SendMessage"], "EVENTS_QUEUE_URL")
       .bindSecret(secret);
 
-    if (config.wechatpayMode === "platform_certificate") {
-      // Query: the certificate cache lists CERT# items through gsi1 (`CERTS`) to keep the ones still valid.
+    if (certificateMode) {
+      // Query: the certificate cache lists CERT# items through gsi1 (`CERTS`) to keep the ones still valid; PutItem
+      // stores each downloaded certificate. It never reads one item (GetItem).
       const certRefresh = fn("cert-refresh", "CertRefreshFunction", { WECHATPAY_TIMEOUT_MS: wechatTimeoutMs })
-        .bindTable(table, ["GetItem", "PutItem", "Query"])
+        .bindTable(table, ["PutItem", "Query"])
         .bindSecret(secret);
       // WeChat rotates platform certificates with an overlap; twice a day keeps the cache well ahead of expiry.
       new Rule(this, "CertRefreshSchedule", {
@@ -180,7 +189,8 @@ export class ServiceStack extends Stack {
       httpApi: this.httpApi,
       stageName: "$default",
       autoDeploy: true,
-      // Below WeChat's 500 sends/s and the account's 10,000 rps: the same ceiling as bulk sends.
+      // Below WeChat's 500 sends/s and the account's 10,000 rps: the same ceiling as bulk sends. The webhook has its
+      // own, lower limit (route settings below).
       throttle: { rateLimit: config.sendRatePerSecond, burstLimit: config.sendRatePerSecond },
       accessLogSettings: {
         destination: new LogGroupLogDestination(accessLogs),
@@ -214,14 +224,27 @@ export class ServiceStack extends Stack {
       api: new HttpLambdaIntegration("ApiIntegration", api),
       notify: new HttpLambdaIntegration("NotifyIntegration", notify),
     };
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
     for (const route of ROUTES) {
       const [created] = this.httpApi.addRoutes({
         path: route.path,
         methods: [HttpMethod[route.method]],
         integration: integrations[route.target],
         authorizer: route.auth === "public" ? new HttpNoneAuthorizer() : callerAuthorizer,
+        // JWT: the token must carry one of the route's scopes (shared/edges/http/routes.ts, ROUTE_SCOPES). IAM: the split
+        // is in the two caller policies below.
+        ...(config.auth.kind === "jwt" && route.auth === "caller" ? { authorizationScopes: [...scopesOf(route)] } : {}),
       });
       this.routes.set(routeId(route), created!);
+      if (route.target === "notify") {
+        // The public webhook's own throttle (sizing and sources: NOTIFY_ROUTE_THROTTLE in infra/settings.ts). Route
+        // settings name an existing route: the stage must be created or updated after it.
+        routeSettings[`${route.method} ${route.path}`] = {
+          ThrottlingRateLimit: NOTIFY_ROUTE_THROTTLE.rateLimit,
+          ThrottlingBurstLimit: NOTIFY_ROUTE_THROTTLE.burstLimit,
+        };
+        this.stage.node.addDependency(created!);
+      }
       if (route.auth === "public") {
         this.acknowledgements.push(
           acknowledgement(
@@ -235,40 +258,52 @@ export class ServiceStack extends Stack {
       }
     }
 
+    // HttpStage has no per-route settings; CfnStage.RouteSettings does (AWS::ApiGatewayV2::Stage RouteSettings).
+    (this.stage.node.defaultChild as CfnStage).routeSettings = routeSettings;
+
     if (config.auth.kind === "iam") {
-      // HTTP APIs have no resource policy: IAM authorization is granted on the caller's side. This policy allows
-      // exactly the caller routes (not the webhook) and is attached to allowedCallers; other same-account principals
-      // can be given it later by ARN (stack output).
-      const callerRoutes = ROUTES.filter((r) => r.auth === "caller");
-      const policy = new ManagedPolicy(this, "CallerPolicy", {
-        description: `wxcoupon ${config.envName}: invoke the caller routes of the HTTP API`,
-        statements: [
-          new PolicyStatement({
-            actions: ["execute-api:Invoke"],
-            resources: callerRoutes.map((r) =>
-              this.httpApi.arnForExecuteApi(r.method, executeApiPath(r.path), this.stage.stageName),
-            ),
-          }),
-        ],
-      });
-      config.auth.allowedCallers.forEach((arn, i) => {
-        if (arn.includes(":role/")) policy.attachToRole(Role.fromRoleArn(this, `Caller${i}`, arn, { mutable: false }));
-        else policy.attachToUser(User.fromUserArn(this, `Caller${i}`, arn));
-      });
-      this.callerPolicy = policy;
+      // HTTP APIs have no resource policy: IAM authorization is granted on the caller's side, by two managed policies
+      // split by the route table's access levels (CALLER_POLICY_ACCESS): CallerPolicy (send and read, for
+      // applications; attached to allowedCallers) and AdminPolicy (admin and read, for operators; attached to
+      // adminCallers). Other same-account principals can be given either later by ARN (stack outputs).
       // cdk-nag names a finding by the flattened ARN: the API's logical id stands in for its Ref.
       const apiLogicalId = this.getLogicalId(this.httpApi.node.defaultChild as CfnApi);
-      for (const route of callerRoutes.filter((r) => r.path.includes("{"))) {
-        this.acknowledgements.push(
-          acknowledgement(
-            policy,
-            `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${config.region}:${config.account}:<${apiLogicalId}>/$default/${route.method}${executeApiPath(route.path)}]`,
-            `Route ${route.method} ${route.path} has a path parameter; execute-api ARNs match the request path, so ` +
-              "each parameter segment must be '*' (one segment, this route only).",
-          ),
-        );
-      }
-      new CfnOutput(this, "CallerPolicyArn", { value: policy.managedPolicyArn });
+      const policyFor = (kind: keyof typeof CALLER_POLICY_ACCESS, id: string, attachTo: readonly string[]) => {
+        const levels: readonly string[] = CALLER_POLICY_ACCESS[kind];
+        const routes = ROUTES.filter((r) => r.auth === "caller" && levels.includes(r.access));
+        const policy = new ManagedPolicy(this, id, {
+          description: `wxcoupon ${config.envName}: invoke the ${levels.join(" and ")} routes of the HTTP API`,
+          statements: [
+            new PolicyStatement({
+              actions: ["execute-api:Invoke"],
+              resources: routes.map((r) =>
+                this.httpApi.arnForExecuteApi(r.method, executeApiPath(r.path), this.stage.stageName),
+              ),
+            }),
+          ],
+        });
+        attachTo.forEach((arn, i) => {
+          const principalId = `${id.replace(/Policy$/, "")}${i}`;
+          if (arn.includes(":role/")) {
+            policy.attachToRole(Role.fromRoleArn(this, principalId, arn, { mutable: false }));
+          } else policy.attachToUser(User.fromUserArn(this, principalId, arn));
+        });
+        for (const route of routes.filter((r) => r.path.includes("{"))) {
+          this.acknowledgements.push(
+            acknowledgement(
+              policy,
+              `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:${config.region}:${config.account}:<${apiLogicalId}>/$default/${route.method}${executeApiPath(route.path)}]`,
+              `Route ${route.method} ${route.path} has a path parameter; execute-api ARNs match the request path, so ` +
+                "each parameter segment must be '*' (one segment, this route only).",
+            ),
+          );
+        }
+        new CfnOutput(this, `${id}Arn`, { value: policy.managedPolicyArn });
+        return policy;
+      };
+      // "CallerPolicy" and "Caller<i>" as before the split: the deployed policy and its attachments are kept.
+      this.callerPolicy = policyFor("caller", "CallerPolicy", config.auth.allowedCallers);
+      this.adminPolicy = policyFor("admin", "AdminPolicy", config.auth.adminCallers);
     }
 
     const baseUrl = config.domain ? `https://${config.domain.name}/` : this.stage.url;

@@ -1,9 +1,9 @@
-import { CfnOutput, type Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, type Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import { AttributeType, BillingMode, ProjectionType, Table } from "aws-cdk-lib/aws-dynamodb";
 import { Key } from "aws-cdk-lib/aws-kms";
-import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { CfnSecret, type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
-import type { Construct } from "constructs";
+import { Construct } from "constructs";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
 import type { WxConfig } from "../config.js";
 import { type Acknowledgement, acknowledgement } from "../nag.js";
@@ -17,10 +17,10 @@ import {
 } from "../settings.js";
 
 /**
- * The merchant secret's JSON shape (parsed by shared/adapters/secrets/merchant-secret-json.ts). A created secret
- * starts with this template: only `mchid` is filled (it is not secret: it appears in every request's Authorization
- * header); the operator fills the rest with `aws secretsmanager put-secret-value`. CloudFormation writes the
- * template on create only, and again only if the template text changes (i.e. a different mchid = a different merchant).
+ * The merchant secret's JSON shape (parsed by shared/adapters/secrets/merchant-secret-json.ts), named in the created
+ * secret's description. The stack creates the secret without a value and the operator puts it
+ * (`aws secretsmanager put-secret-value`, README "Deploying to AWS"): CloudFormation manages no value, so no stack
+ * update can ever write over the merchant's private key and APIv3 key.
  */
 export const MERCHANT_SECRET_FIELDS = [
   "mchid",
@@ -31,10 +31,6 @@ export const MERCHANT_SECRET_FIELDS = [
   "wechatpay_public_key",
   "appid",
 ] as const;
-
-export function merchantSecretTemplate(mchid: string): string {
-  return JSON.stringify(Object.fromEntries(MERCHANT_SECRET_FIELDS.map((f) => [f, f === "mchid" ? mchid : ""])));
-}
 
 const ATTRIBUTE_TYPES = { S: AttributeType.STRING, N: AttributeType.NUMBER, B: AttributeType.BINARY } as const;
 const PROJECTIONS = { ALL: ProjectionType.ALL, KEYS_ONLY: ProjectionType.KEYS_ONLY } as const;
@@ -108,13 +104,19 @@ export class StatefulStack extends Stack {
         ...(kmsKeyArn ? { encryptionKey: Key.fromKeyArn(this, "MerchantSecretKey", kmsKeyArn) } : {}),
       });
     } else {
-      const secret = new Secret(this, "MerchantSecret", {
-        secretName: `wxcoupon/${config.envName}/merchant`,
+      // L1 on purpose: the L2 Secret always gives CloudFormation a value (GenerateSecretString by default, or
+      // SecretString), and CloudFormation writes it again whenever that property changes, over whatever the operator
+      // put. With neither property the secret is created empty and its value is never CloudFormation's
+      // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-secretsmanager-secret.html).
+      // Scope "MerchantSecret", child "Resource": the path, hence the logical id, of the L2 it replaces, so an existing
+      // stack keeps its secret (another logical id would replace it: a new, empty secret, and the old one deleted).
+      const secret = new CfnSecret(new Construct(this, "MerchantSecret"), "Resource", {
+        name: `wxcoupon/${config.envName}/merchant`,
         description: `wxcoupon merchant ${config.mchid}: JSON {${MERCHANT_SECRET_FIELDS.join(",")}}; fill with put-secret-value`,
-        secretStringValue: SecretValue.unsafePlainText(merchantSecretTemplate(config.mchid)),
-        removalPolicy,
       });
-      this.secret = secret;
+      secret.applyRemovalPolicy(removalPolicy);
+      // Ref of AWS::SecretsManager::Secret is the secret's complete ARN.
+      this.secret = Secret.fromSecretCompleteArn(secret.node.scope!, "Imported", secret.ref);
       this.acknowledgements.push(
         acknowledgement(
           secret,

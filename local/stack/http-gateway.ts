@@ -15,6 +15,11 @@ export interface GatewayRoute {
   handler: HttpLambdaHandler;
   /** `bearer`: requests need `Authorization: Bearer <token>` (checked before the handler, like an authorizer). */
   auth: "bearer" | "none";
+  /**
+   * Bearer routes: a scoped token must hold at least one of these, as API Gateway's JWT authorizer checks a route's
+   * AuthorizationScopes (403 otherwise). Default: any valid token.
+   */
+  scopes?: readonly string[];
   /** For the Lambda context; default derived from the route. */
   functionName?: string;
   /** Lambda timeout: past it the caller gets a 500, as when Lambda times out. Default 30 s. */
@@ -23,8 +28,10 @@ export interface GatewayRoute {
 
 export interface HttpGatewayOptions {
   routes: GatewayRoute[];
-  /** The token `bearer` routes accept. Required if any route uses `bearer`. */
+  /** A token `bearer` routes accept whatever their scopes (all scopes). One of the two is needed for `bearer`. */
   bearerToken?: string;
+  /** Tokens holding only these scopes: refused (403) on a route whose `scopes` they do not meet. */
+  scopedTokens?: readonly { token: string; scopes: readonly string[] }[];
   host?: string;
   port?: number;
   /** API Gateway's payload limit is 10 MB; larger bodies get 413. */
@@ -48,9 +55,13 @@ const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
  */
 export async function startHttpGateway(options: HttpGatewayOptions): Promise<HttpGateway> {
   const compiled = options.routes.map(compileRoute);
-  if (options.routes.some((r) => r.auth === "bearer") && !options.bearerToken) {
-    throw new Error("startHttpGateway: a bearer route needs options.bearerToken");
+  if (options.routes.some((r) => r.auth === "bearer") && !options.bearerToken && !options.scopedTokens?.length) {
+    throw new Error("startHttpGateway: a bearer route needs options.bearerToken or options.scopedTokens");
   }
+  const tokens = [
+    ...(options.bearerToken ? [{ token: options.bearerToken, scopes: undefined }] : []),
+    ...(options.scopedTokens ?? []),
+  ];
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const log = options.log ?? ((m: string) => console.error(m));
 
@@ -77,9 +88,20 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
     }
     const { route, params } = match;
 
-    if (route.auth === "bearer" && !bearerOk(req.headers.authorization, options.bearerToken ?? "")) {
-      res.setHeader("www-authenticate", "Bearer");
-      return sendJson(res, 401, { code: "UNAUTHORIZED", message: "missing or invalid bearer token" });
+    if (route.auth === "bearer") {
+      const holder = tokens.find((t) => bearerOk(req.headers.authorization, t.token));
+      if (holder === undefined) {
+        res.setHeader("www-authenticate", "Bearer");
+        return sendJson(res, 401, { code: "UNAUTHORIZED", message: "missing or invalid bearer token" });
+      }
+      const wanted = route.scopes ?? [];
+      if (holder.scopes !== undefined && wanted.length > 0 && !wanted.some((s) => holder.scopes.includes(s))) {
+        res.setHeader("www-authenticate", `Bearer error="insufficient_scope", scope="${wanted.join(" ")}"`);
+        return sendJson(res, 403, {
+          code: "FORBIDDEN",
+          message: `this token lacks the scope this route requires (one of: ${wanted.join(", ")})`,
+        });
+      }
     }
 
     const declared = Number(req.headers["content-length"] ?? 0);

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatMerchantSecret } from "#shared/adapters/secrets/merchant-secret-json.js";
 import { apiEnvSchema, loadEnv, notifyEnvSchema, sendWorkerEnvSchema } from "#shared/config/env.js";
-import { ROUTES } from "#shared/edges/http/routes.js";
+import { JWT_SCOPES, ROUTES, scopesOf } from "#shared/edges/http/routes.js";
 import { buildApiFunction } from "#shared/runtime/build-api-function.js";
 import { buildNotifyFunction } from "#shared/runtime/build-notify-function.js";
 import { buildSendWorkerFunction } from "#shared/runtime/build-send-worker-function.js";
@@ -49,7 +49,10 @@ export interface LocalStackOptions {
 export interface LocalStack {
   apiUrl: string;
   simulatorUrl: string;
+  /** Every route (all scopes): an operator's token, as a JWT with wxcoupon/admin and wxcoupon/send would be. */
   token: string;
+  /** Send and read routes only (wxcoupon/send + wxcoupon/read): what an application that issues coupons gets. */
+  sendToken: string;
   mchid: string;
   appid: string;
   simulator: RunningSimulator;
@@ -69,7 +72,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const log = options.log ?? (() => {});
   if (options.fresh) rmSync(options.dataDir, { recursive: true, force: true });
   mkdirSync(options.dataDir, { recursive: true });
-  const token = localToken(options.dataDir);
+  const token = localToken(options.dataDir, "token");
+  const sendToken = localToken(options.dataDir, "send-token");
 
   const simulator =
     options.externalSimulator ??
@@ -112,6 +116,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     WECHATPAY_BASE_URL: simulator.url,
     WECHATPAY_BACKUP_BASE_URL: simulator.url,
     WECHATPAY_TIMEOUT_MS: String(options.wechatTimeoutMs ?? 5_000),
+    WECHATPAY_MODE: config.mode,
     SEND_RATE_PER_SECOND: String(options.sendRatePerSecond ?? 400),
     DEFAULT_SEND_RATE_PER_SECOND: String(options.sendRatePerSecond ?? 400),
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
@@ -126,9 +131,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       path: route.path,
       handler: route.target === "api" ? api : notify,
       auth: route.auth === "caller" ? "bearer" : "none",
+      // The route table's scopes, as the JWT authorizer checks them (shared/edges/http/routes.ts).
+      scopes: scopesOf(route),
       functionName: `wxcoupon-${route.target}`,
     })),
     bearerToken: token,
+    scopedTokens: [{ token: sendToken, scopes: [JWT_SCOPES.send, JWT_SCOPES.read] }],
     port: options.apiPort ?? 0,
     log,
   });
@@ -148,6 +156,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     apiUrl: gateway.url,
     simulatorUrl: simulator.url,
     token,
+    sendToken,
     mchid: config.mchid,
     appid: config.appid,
     simulator,
@@ -169,15 +178,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   writeFileSync(
     join(options.dataDir, "stack.json"),
-    `${JSON.stringify({ api_url: stack.apiUrl, simulator_url: stack.simulatorUrl, token, stock_creator_mchid: stack.mchid, appid: stack.appid, simulator_config: config.config_path }, null, 2)}\n`,
+    `${JSON.stringify({ api_url: stack.apiUrl, simulator_url: stack.simulatorUrl, token, send_token: sendToken, stock_creator_mchid: stack.mchid, appid: stack.appid, simulator_config: config.config_path }, null, 2)}\n`,
     { mode: 0o600 },
   );
   return stack;
 }
 
-/** The bearer token of this data folder: made once, kept across restarts. */
-function localToken(dataDir: string): string {
-  const file = join(dataDir, "token");
+/** A bearer token of this data folder (`name`: its file): made once, kept across restarts. */
+function localToken(dataDir: string, name: string): string {
+  const file = join(dataDir, name);
   try {
     return readFileSync(file, "utf8").trim();
   } catch {

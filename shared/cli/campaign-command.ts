@@ -361,6 +361,8 @@ async function showStatus(argv: string[], io: CliIo, deps: CampaignCommandDeps):
 interface LocalStackFile {
   api_url: string;
   token: string;
+  /** Send and read routes only: all a campaign needs (older stack files have none). */
+  send_token?: string;
 }
 
 function readStackFile(cwd: string): LocalStackFile | undefined {
@@ -395,7 +397,7 @@ async function apiClient(
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") throw new CliUsageError("--api must be http(s)");
   const sameAsStack = stack !== undefined && stack.api_url.replace(/\/+$/, "") === apiUrl.replace(/\/+$/, "");
-  const token = values.token ?? (sameAsStack ? stack.token : undefined);
+  const token = values.token ?? (sameAsStack ? (stack.send_token ?? stack.token) : undefined);
   let auth: ApiAuth;
   if (token) auth = { kind: "bearer", token };
   else {

@@ -16,6 +16,12 @@ const common = {
   WECHATPAY_BASE_URL: z.url().default("https://api.mch.weixin.qq.com"),
   WECHATPAY_BACKUP_BASE_URL: z.url().default("https://api2.mch.weixin.qq.com"),
   WECHATPAY_TIMEOUT_MS: positiveInt.default(5_000),
+  /**
+   * How WeChat's signatures are verified: `public_key` (the secret's WeChat Pay public key; nothing is downloaded) or
+   * `platform_certificate` (certificates cached in the table by cert-refresh, downloaded when a serial is unknown;
+   * with a public key in the secret too, both are accepted, as during WeChat's migration).
+   */
+  WECHATPAY_MODE: z.enum(["public_key", "platform_certificate"]).default("public_key"),
 };
 
 export const apiEnvSchema = z.object({

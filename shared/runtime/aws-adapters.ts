@@ -1,5 +1,7 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDocumentClient } from "../adapters/dynamodb/document-client.js";
+import { DynamoDbPlatformCertificateCache } from "../adapters/dynamodb/dynamodb-platform-certificate-cache.js";
 import { SecretsManagerMerchantSecretSource } from "../adapters/secrets/secrets-manager-merchant-secret-source.js";
 import { createSqsClient } from "../adapters/sqs/sqs-client.js";
 
@@ -16,6 +18,16 @@ export function createAwsAdapters(env: { TABLE_NAME: string; SECRET_ID: string; 
     maxAgeSeconds: env.SECRET_CACHE_SECONDS,
   });
   return { table: { doc, tableName: env.TABLE_NAME }, sqs, secrets };
+}
+
+/** The certificate cache, in platform-certificate mode only (see MerchantRuntimeOptions.certificates). */
+export function certificateCacheFor(
+  env: { WECHATPAY_MODE: "public_key" | "platform_certificate" },
+  table: { doc: DynamoDBDocumentClient; tableName: string },
+): { certificates?: DynamoDbPlatformCertificateCache } {
+  return env.WECHATPAY_MODE === "platform_certificate"
+    ? { certificates: new DynamoDbPlatformCertificateCache(table) }
+    : {};
 }
 
 /** WeChat Pay endpoints and timeout from the function's env. */

@@ -1,6 +1,5 @@
 import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
 import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
-import { DynamoDbPlatformCertificateCache } from "../adapters/dynamodb/dynamodb-platform-certificate-cache.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
@@ -16,14 +15,14 @@ import { createApiHandler } from "../edges/http/api-handler.js";
 import { buildOpenApiDocument } from "../edges/http/openapi.js";
 import { json } from "../edges/http/responses.js";
 import { logger } from "../observability/logger.js";
-import { createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
+import { certificateCacheFor, createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
 
 /** Composition root of the api function (also used by the local stack). */
 export function buildApiFunction(env: ApiEnv) {
   const aws = createAwsAdapters(env);
   const merchant = new MerchantRuntime({
     secrets: aws.secrets,
-    certificates: new DynamoDbPlatformCertificateCache(aws.table),
+    ...certificateCacheFor(env, aws.table),
     wechatpay: wechatpayOptions(env),
   });
   const gateway = new WechatCouponGateway(merchant);

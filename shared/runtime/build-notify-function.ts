@@ -1,18 +1,17 @@
 import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
-import { DynamoDbPlatformCertificateCache } from "../adapters/dynamodb/dynamodb-platform-certificate-cache.js";
 import { SqsEventPublisher } from "../adapters/sqs/sqs-event-publisher.js";
 import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import type { NotifyEnv } from "../config/env.js";
 import { createNotifyHandler } from "../edges/http/notify-handler.js";
 import { logger } from "../observability/logger.js";
-import { createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
+import { certificateCacheFor, createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
 
 /** Composition root of the notify function (also used by the local stack). */
 export function buildNotifyFunction(env: NotifyEnv) {
   const aws = createAwsAdapters(env);
   const runtime = new MerchantRuntime({
     secrets: aws.secrets,
-    certificates: new DynamoDbPlatformCertificateCache(aws.table),
+    ...certificateCacheFor(env, aws.table),
     wechatpay: wechatpayOptions(env),
   });
   return createNotifyHandler({

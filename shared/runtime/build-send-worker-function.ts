@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
-import { DynamoDbPlatformCertificateCache } from "../adapters/dynamodb/dynamodb-platform-certificate-cache.js";
 import { DynamoDbRateCounter } from "../adapters/dynamodb/dynamodb-rate-counter.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { SqsDeadLetterSink } from "../adapters/sqs/sqs-dead-letter-sink.js";
@@ -11,14 +10,14 @@ import type { SendWorkerEnv } from "../config/env.js";
 import { RateGovernor } from "../domain/rate/rate-governor.js";
 import { createSendWorkerHandler } from "../edges/sqs/send-worker-handler.js";
 import { logger } from "../observability/logger.js";
-import { createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
+import { certificateCacheFor, createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
 
 /** Composition root of the send worker (also used by the local stack). */
 export function buildSendWorkerFunction(env: SendWorkerEnv) {
   const aws = createAwsAdapters(env);
   const runtime = new MerchantRuntime({
     secrets: aws.secrets,
-    certificates: new DynamoDbPlatformCertificateCache(aws.table),
+    ...certificateCacheFor(env, aws.table),
     // A 429 goes straight back to the governor, which slows the whole campaign, instead of being retried inside the
     // client outside its budget; the message returns in 2–4 s with a 429 budget of its own (MAX_RATE_LIMITED_ATTEMPTS).
     wechatpay: { ...wechatpayOptions(env), retryRateLimited: false },

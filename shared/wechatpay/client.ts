@@ -41,7 +41,10 @@ export interface WechatPayClientOptions
   apiv3Key: string | Buffer;
   /** Public-key mode. With `platformCertificates` too, both schemes are accepted (migration). */
   wechatpayPublicKey?: WechatpayPublicKeyOption;
-  /** Platform certificates already known (PEM); in certificate mode more are downloaded when a serial is unknown. */
+  /**
+   * Platform certificates already known (PEM). Giving this (even empty) turns certificate mode on: an unknown serial
+   * then downloads certificates, at most once a minute. Leave it out in public-key mode: nothing is downloaded.
+   */
   platformCertificates?: string[];
 }
 
@@ -125,6 +128,7 @@ export function createWechatPayClient(options: WechatPayClientOptions): WechatPa
   const keys: WechatpayVerificationKeys = new WechatpayVerificationKeys({
     ...(publicKey ? { publicKey } : {}),
     certificates,
+    now,
     ...(certificateMode ? { downloadCertificates: async () => toKeyMap(await download()) } : {}),
   });
   http = new WechatPayHttpClient({

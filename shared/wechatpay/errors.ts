@@ -23,6 +23,7 @@ export class WechatPayValidationError extends WechatPayError {
 
 export type SignatureFailureReason =
   | "MISSING_HEADER"
+  | "MALFORMED_HEADER"
   | "BAD_TIMESTAMP"
   | "TIMESTAMP_OUT_OF_WINDOW"
   | "SIGNATURE_PROBE"
@@ -34,8 +35,13 @@ export class SignatureVerificationError extends WechatPayError {
   readonly reason: SignatureFailureReason;
   readonly serial: string | undefined;
   readonly requestId: string | undefined;
-  constructor(reason: SignatureFailureReason, message: string, details: { serial?: string; requestId?: string } = {}) {
-    super(`SIGNATURE_${reason}`, message);
+  constructor(
+    reason: SignatureFailureReason,
+    message: string,
+    details: { serial?: string; requestId?: string } = {},
+    options?: ErrorOptions,
+  ) {
+    super(`SIGNATURE_${reason}`, message, options);
     this.name = "SignatureVerificationError";
     this.reason = reason;
     this.serial = details.serial;

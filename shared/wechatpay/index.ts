@@ -73,7 +73,14 @@ export { StocksApi } from "./favor/stocks.js";
 export type * from "./favor/types.js";
 export * as favorValidation from "./favor/validation.js";
 export type { CouponUseResource, NotificationEnvelope, ParsedNotification } from "./notify/notification.js";
-export { COUPON_USE_EVENT, parseCouponUseNotification, parseNotification } from "./notify/parse-notification.js";
+export {
+  type CheckedNotification,
+  COUPON_USE_EVENT,
+  checkNotification,
+  openNotification,
+  parseCouponUseNotification,
+  parseNotification,
+} from "./notify/parse-notification.js";
 export { createApiError } from "./transport/api-error.js";
 export {
   type ApiRequest,

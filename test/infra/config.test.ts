@@ -27,7 +27,7 @@ describe("readConfig", () => {
       mchid: "1900000001",
       secret: { kind: "create" },
       sendRatePerSecond: 400,
-      auth: { kind: "iam", allowedCallers: [] },
+      auth: { kind: "iam", allowedCallers: [], adminCallers: [] },
       wechatpayMode: "public_key",
     });
   });
@@ -83,11 +83,16 @@ describe("readConfig", () => {
     expect(readConfig(reader({ ...BASE, allowedCallers: `${role}, ${user}` })).auth).toEqual({
       kind: "iam",
       allowedCallers: [role, user],
+      adminCallers: [],
     });
-    expect(readConfig(reader({ ...BASE, allowedCallers: JSON.stringify([role]) })).auth).toEqual({
+    expect(readConfig(reader({ ...BASE, allowedCallers: JSON.stringify([role]), adminCallers: user })).auth).toEqual({
       kind: "iam",
       allowedCallers: [role],
+      adminCallers: [user],
     });
+    expect(problemsOf({ ...BASE, adminCallers: ["arn:aws:iam::222222222222:role/x"] })).toContainEqual(
+      expect.stringMatching(/^adminCallers: .*no resource policy/),
+    );
     expect(problemsOf({ ...BASE, allowedCallers: ["arn:aws:iam::222222222222:role/x"] })).toContainEqual(
       expect.stringMatching(/no resource policy/),
     );
@@ -107,7 +112,7 @@ describe("readConfig", () => {
     const problems = problemsOf({ ...BASE, auth: "jwt", allowedCallers: ["arn:aws:iam::111111111111:role/x"] });
     expect(problems).toContainEqual(expect.stringMatching(/^jwtIssuer: required/));
     expect(problems).toContainEqual(expect.stringMatching(/^jwtAudience: required/));
-    expect(problems).toContainEqual(expect.stringMatching(/^allowedCallers: only applies with auth=iam/));
+    expect(problems).toContainEqual(expect.stringMatching(/^allowedCallers\/adminCallers: only apply with auth=iam/));
     expect(problemsOf({ ...BASE, auth: "cognito" })).toContainEqual(expect.stringMatching(/must be iam or jwt/));
   });
 

@@ -1,11 +1,10 @@
 import { readFileSync } from "node:fs";
-import { App, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { App, type CfnElement, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match } from "aws-cdk-lib/assertions";
-import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
-import { ROUTES } from "#shared/edges/http/routes.js";
+import { ROUTES, scopesOf } from "#shared/edges/http/routes.js";
 import {
   ENV_SCHEMAS,
   ESBUILD_TARGET,
@@ -16,31 +15,53 @@ import {
   WxFunction,
 } from "../../infra/constructs/wx-function.js";
 import { METRIC } from "../../infra/metrics.js";
-import { VISIBILITY_FACTOR, workerMaxConcurrency } from "../../infra/settings.js";
+import {
+  LAMBDA_UNRESERVED_MINIMUM,
+  NOTIFY_RESERVED_CONCURRENCY,
+  NOTIFY_ROUTE_THROTTLE,
+  VISIBILITY_FACTOR,
+  workerMaxConcurrency,
+} from "../../infra/settings.js";
+import { executeApiPath } from "../../infra/stacks/service-stack.js";
 import { MERCHANT_SECRET_FIELDS } from "../../infra/stacks/stateful-stack.js";
-import { buildTestApp, resourcesOfType, type TestApp } from "./test-app.js";
+import {
+  actionsOf,
+  buildTestApp,
+  functionEnvironment,
+  functionLogicalId,
+  type Resource,
+  resourcesOf,
+  resourcesOfType,
+  roleStatements,
+  type Statement,
+  type TestApp,
+} from "./test-app.js";
 
-type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };
-
-function logicalIdOf(built: TestApp, kind: FunctionKind): string {
-  const fn = built.service.functions[kind];
-  if (!fn) throw new Error(`no ${kind} function`);
-  return built.service.getLogicalId(fn.node.defaultChild as CfnFunction);
-}
-
-/** Statements of the policies attached to the role of `kind` (inline default policy). */
-function statementsOf(built: TestApp, kind: FunctionKind): Statement[] {
-  const fn = built.service.functions[kind]!;
-  const roleId = built.service.getLogicalId(fn.executionRole.node.defaultChild as never);
-  return resourcesOfType(built.serviceTemplate, "AWS::IAM::Policy")
-    .filter(([, p]) => JSON.stringify(p.Properties?.Roles).includes(roleId))
-    .flatMap(([, p]) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
-}
-
-const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const logicalIdOf = functionLogicalId;
+const statementsOf = roleStatements;
 
 function dataActions(statements: Statement[], prefix: string): string[] {
   return [...new Set(statements.flatMap(actionsOf).filter((a) => a.startsWith(prefix)))].sort();
+}
+
+/** Data grants of `kind` as "action on <stateful resource>" (logical id without its hash, index path kept). */
+function dataGrants(built: TestApp, kind: FunctionKind): string[] {
+  const ids = Object.keys(built.statefulTemplate.toJSON().Resources);
+  const name = (resource: unknown): string => {
+    const text = JSON.stringify(resource);
+    const id = ids.filter((i) => text.includes(i)).sort((a, b) => b.length - a.length)[0];
+    if (id === undefined) return text;
+    const index = /\/index\/([A-Za-z0-9_.-]+)/.exec(text)?.[1];
+    return `${id.replace(/[A-F0-9]{8}$/, "")}${index ? `/index/${index}` : ""}`;
+  };
+  return statementsOf(built, kind)
+    .filter((s) => s.Effect === "Allow")
+    .flatMap((s) =>
+      actionsOf(s)
+        .filter((a) => /^(dynamodb|sqs|secretsmanager|kms):/.test(a))
+        .flatMap((a) => resourcesOf(s).map((r) => `${a} on ${name(r)}`)),
+    )
+    .sort();
 }
 
 /** Stand-ins for the CloudFormation intrinsics a template value holds, so the zod schemas can judge them. */
@@ -82,16 +103,36 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     }
   });
 
-  it("grants execute-api:Invoke on exactly the caller routes", () => {
-    const policies = resourcesOfType(built.serviceTemplate, "AWS::IAM::ManagedPolicy");
-    expect(policies).toHaveLength(1);
-    const [statement] = (policies[0]![1].Properties!.PolicyDocument as { Statement: Statement[] }).Statement;
-    expect(statement!.Action).toBe("execute-api:Invoke");
-    const resources = (statement!.Resource as unknown[]).map((r) => JSON.stringify(r));
-    const callerRoutes = ROUTES.filter((r) => r.auth === "caller");
-    expect(resources).toHaveLength(callerRoutes.length);
-    expect(resources.some((r) => r.includes("notify"))).toBe(false);
-    expect(resources.some((r) => r.includes('/$default/POST/stocks/*/start"'))).toBe(true);
+  it("splits execute-api:Invoke in two caller policies: send and read for applications, admin and read for operators", () => {
+    /** "METHOD /path/*" of each route a managed policy allows. */
+    const allowed = (logicalIdPrefix: string) => {
+      const policies = resourcesOfType(built.serviceTemplate, "AWS::IAM::ManagedPolicy").filter(([id]) =>
+        id.startsWith(logicalIdPrefix),
+      );
+      expect(policies, logicalIdPrefix).toHaveLength(1);
+      const statements = (policies[0]![1].Properties!.PolicyDocument as { Statement: Statement[] }).Statement;
+      expect(statements.flatMap(actionsOf)).toEqual(["execute-api:Invoke"]);
+      return statements
+        .flatMap(resourcesOf)
+        .map((r) => /\$default\/(GET|POST)(\/[^"]*)"/.exec(JSON.stringify(r))!.slice(1).join(" "))
+        .sort();
+    };
+    const expected = (levels: readonly string[]) =>
+      ROUTES.filter((r) => levels.includes(r.access))
+        .map((r) => `${r.method} ${executeApiPath(r.path)}`)
+        .sort();
+    expect(resourcesOfType(built.serviceTemplate, "AWS::IAM::ManagedPolicy")).toHaveLength(2);
+    const caller = allowed("CallerPolicy");
+    expect(caller).toEqual(expected(["send", "read"]));
+    expect(allowed("AdminPolicy")).toEqual(expected(["admin", "read"]));
+    // An application's policy cannot redirect WeChat's notifications or touch a stock's lifecycle.
+    for (const adminRoute of ["POST /callbacks", "POST /stocks", "POST /stocks/*/start", "POST /stocks/*/stop"]) {
+      expect(caller).not.toContain(adminRoute);
+    }
+    expect(caller).toContain("POST /coupons");
+    expect([...caller, ...allowed("AdminPolicy")].some((r) => r.includes("notify"))).toBe(false);
+    built.serviceTemplate.hasOutput("CallerPolicyArn", {});
+    built.serviceTemplate.hasOutput("AdminPolicyArn", {});
   });
 
   it("logs access in JSON and throttles the stage at the send rate", () => {
@@ -105,6 +146,54 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     expect(format.requestId).toBe("$context.requestId");
     expect(props.StageName).toBe("$default");
     expect(props.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 400, ThrottlingBurstLimit: 400 });
+  });
+
+  it("throttles the public WeChat webhook on its own route settings, not the stage default", () => {
+    const stages = resourcesOfType<{ RouteSettings: Record<string, unknown> }>(
+      built.serviceTemplate,
+      "AWS::ApiGatewayV2::Stage",
+    );
+    expect(stages).toHaveLength(1);
+    const stage = stages[0]![1] as Resource<{ RouteSettings: Record<string, unknown> }> & { DependsOn?: string[] };
+    const props = stage.Properties!;
+    const webhook = ROUTES.find((r) => r.auth === "public")!;
+    expect(props.RouteSettings).toEqual({
+      [`${webhook.method} ${webhook.path}`]: {
+        ThrottlingRateLimit: NOTIFY_ROUTE_THROTTLE.rateLimit,
+        ThrottlingBurstLimit: NOTIFY_ROUTE_THROTTLE.burstLimit,
+      },
+    });
+    // Sized to WeChat's notification rate (infra/settings.ts), far below the callers' default of 400/s.
+    expect(NOTIFY_ROUTE_THROTTLE.rateLimit).toBeLessThan(400);
+    expect(NOTIFY_ROUTE_THROTTLE.burstLimit).toBeGreaterThanOrEqual(NOTIFY_ROUTE_THROTTLE.rateLimit);
+    // RouteSettings must name an existing route: the stage is deployed after the webhook route.
+    const routeLogicalId = built.service.getLogicalId(
+      built.service.routes.get(`${webhook.method}${webhook.path}`)!.node.defaultChild as CfnElement,
+    );
+    expect(stage.DependsOn).toContain(routeLogicalId);
+  });
+
+  it("caps notify with reserved concurrency; the service reserves far less than the account's 1,000", () => {
+    const reserved = (b: TestApp) =>
+      Object.fromEntries(
+        resourcesOfType<{ ReservedConcurrentExecutions?: number }>(b.serviceTemplate, "AWS::Lambda::Function").map(
+          ([id, f]) => [id, f.Properties?.ReservedConcurrentExecutions],
+        ),
+      );
+    const here = reserved(built);
+    expect(here[logicalIdOf(built, "notify")]).toBe(NOTIFY_RESERVED_CONCURRENCY);
+    // api and send-worker draw on the unreserved pool notify can no longer drain; the worker is capped by its
+    // event source mapping instead (reserved concurrency would only throttle the mapping's batches).
+    expect(here[logicalIdOf(built, "api")]).toBeUndefined();
+    expect(here[logicalIdOf(built, "send-worker")]).toBeUndefined();
+    for (const b of [built, buildTestApp({ wechatpayMode: "platform_certificate" })]) {
+      const sum = Object.values(reserved(b)).reduce<number>((total, n) => total + (n ?? 0), 0);
+      expect(sum).toBeLessThanOrEqual(100);
+      expect(1_000 - sum).toBeGreaterThanOrEqual(LAMBDA_UNRESERVED_MINIMUM + workerMaxConcurrency(500));
+    }
+    // Warm, notify answers in ~4 ms p50 / 11 ms p99 (BENCHMARKS.md, end to end): even at 50 ms each, the reserved
+    // environments serve more than the route lets through, so API Gateway's 429 comes before a Lambda throttle.
+    expect(NOTIFY_RESERVED_CONCURRENCY / 0.05).toBeGreaterThanOrEqual(NOTIFY_ROUTE_THROTTLE.rateLimit);
   });
 
   it("maps the send queue with partial batch responses and a concurrency cap from the rate", () => {
@@ -192,6 +281,10 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     const workerVars = resources[logicalIdOf(built, "send-worker")].Properties.Environment.Variables;
     expect(workerVars).toMatchObject({ SEND_RATE_PER_SECOND: "400" });
     expect(workerVars).not.toHaveProperty("WORKER_MAX_CONCURRENCY");
+    // Public-key mode: no function may download certificates (shared/adapters/wechatpay/merchant-runtime.ts).
+    for (const kind of ["api", "send-worker", "notify"] as const) {
+      expect(functionEnvironment(built, kind).WECHATPAY_MODE, kind).toBe("public_key");
+    }
   });
 
   it("scopes every data action to the table, its named index, the queues and the secret (no '*')", () => {
@@ -221,49 +314,32 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     }
   });
 
-  it("gives each function only the actions its adapters use", () => {
-    expect(dataActions(statementsOf(built, "api"), "dynamodb:")).toEqual([
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:Query",
-      "dynamodb:UpdateItem",
-    ]);
-    expect(dataActions(statementsOf(built, "api"), "sqs:")).toEqual([
-      "sqs:GetQueueAttributes",
-      "sqs:GetQueueUrl",
-      "sqs:SendMessage",
-    ]);
-    expect(dataActions(statementsOf(built, "send-worker"), "sqs:")).toEqual([
-      "sqs:ChangeMessageVisibility",
-      "sqs:DeleteMessage",
-      "sqs:GetQueueAttributes",
-      "sqs:GetQueueUrl",
-      "sqs:ReceiveMessage",
-      "sqs:SendMessage",
-    ]);
-    const workerSends = statementsOf(built, "send-worker").filter((s) => actionsOf(s).includes("sqs:SendMessage"));
-    expect(JSON.stringify(workerSends.map((s) => s.Resource))).toMatch(/SendDlq/);
-    expect(JSON.stringify(workerSends.map((s) => s.Resource))).not.toMatch(/SendQueue/);
-    expect(dataActions(statementsOf(built, "notify"), "dynamodb:")).toEqual([
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:Query",
-      "dynamodb:UpdateItem",
-    ]);
-    const notifySqs = statementsOf(built, "notify").filter((s) => actionsOf(s).some((a) => a.startsWith("sqs:")));
-    expect(JSON.stringify(notifySqs.map((s) => s.Resource))).toContain("CouponEventsQueue");
-    expect(dataActions(statementsOf(built, "notify"), "sqs:")).not.toContain("sqs:ReceiveMessage");
-    for (const kind of ["api", "send-worker", "notify"] as const) {
-      expect(dataActions(statementsOf(built, kind), "secretsmanager:"), kind).toEqual([
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetSecretValue",
-      ]);
-      // Query on the GSI goes to the index by name, never index/*.
-      const indexResources = JSON.stringify(statementsOf(built, kind).map((s) => s.Resource));
-      expect(indexResources).toContain(`/index/${TABLE_SPEC.globalSecondaryIndexes[0].indexName}`);
-    }
+  it("gives each function exactly the data actions its adapters call, each on the resource it calls it on", () => {
+    // The same pairs test/integration/service/function-grants.test.ts records from the real adapters; here as a
+    // readable list, so a change to a grant shows in this diff too.
+    const table = ["dynamodb:GetItem on Table", "dynamodb:PutItem on Table", "dynamodb:UpdateItem on Table"];
+    const index = `dynamodb:Query on Table/index/${TABLE_SPEC.globalSecondaryIndexes[0].indexName}`;
+    const secret = "secretsmanager:GetSecretValue on MerchantSecret";
+    expect(dataGrants(built, "api")).toEqual([...table, index, secret, "sqs:SendMessage on SendQueue"].sort());
+    expect(dataGrants(built, "send-worker")).toEqual(
+      [
+        ...table,
+        index,
+        secret,
+        // Its own adapters: re-enqueue a waiting send on its last receive, back off a retryable one.
+        "sqs:SendMessage on SendQueue",
+        "sqs:ChangeMessageVisibility on SendQueue",
+        // The event source mapping polls with the function's role.
+        "sqs:ReceiveMessage on SendQueue",
+        "sqs:DeleteMessage on SendQueue",
+        "sqs:GetQueueAttributes on SendQueue",
+        // Poison messages, with their reason.
+        "sqs:SendMessage on SendDlq",
+      ].sort(),
+    );
+    // No Query: in public-key mode notify reads no certificate cache (platform-certificate mode adds it).
+    expect(dataGrants(built, "notify")).toEqual([...table, secret, "sqs:SendMessage on CouponEventsQueue"].sort());
   });
-
   it("alarms on both DLQs, queue age, stalls, every function's errors and throttles, notify failures and API 5xx", () => {
     const names = resourcesOfType(built.serviceTemplate, "AWS::CloudWatch::Alarm").map(
       ([, a]) => a.Properties?.AlarmName,
@@ -361,16 +437,25 @@ describe("stateful stack", () => {
     }
   });
 
-  it("creates the merchant secret with the documented JSON shape, only mchid filled", () => {
-    const [entry] = resourcesOfType<{ SecretString: string; Name: string }>(
-      built.statefulTemplate,
-      "AWS::SecretsManager::Secret",
-    );
-    const secret = entry![1];
-    const value = JSON.parse(secret.Properties!.SecretString);
-    expect(Object.keys(value)).toEqual([...MERCHANT_SECRET_FIELDS]);
-    expect(value).toMatchObject({ mchid: "1900000001", merchant_private_key: "", apiv3_key: "" });
-    expect(secret.Properties!.Name).toBe("wxcoupon/test/merchant");
+  it("creates the merchant secret without a value, so no stack update can ever write over the operator's keys", () => {
+    const secrets = resourcesOfType<Record<string, unknown>>(built.statefulTemplate, "AWS::SecretsManager::Secret");
+    expect(secrets).toHaveLength(1);
+    const props = secrets[0]![1].Properties!;
+    // With neither property CloudFormation creates an empty secret and never manages its value
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-secretsmanager-secret.html).
+    expect(props).not.toHaveProperty("SecretString");
+    expect(props).not.toHaveProperty("GenerateSecretString");
+    expect(props.Name).toBe("wxcoupon/test/merchant");
+    for (const field of MERCHANT_SECRET_FIELDS) expect(props.Description).toContain(field);
+    // Another merchant id changes the description only: nothing in the template can reach the value.
+    const other = buildTestApp({ mchid: "1900000002" });
+    const changed = resourcesOfType<Record<string, unknown>>(other.statefulTemplate, "AWS::SecretsManager::Secret");
+    expect({ ...changed[0]![1].Properties, Description: undefined }).toEqual({ ...props, Description: undefined });
+    // The logical id the L2 Secret had: a deployed stack keeps its secret (a new id would replace it).
+    const secretId = secrets[0]![0];
+    expect(secretId).toBe("MerchantSecret1FB4A594");
+    // The functions are granted the secret itself, by the ARN CloudFormation returns for it.
+    expect(JSON.stringify(functionEnvironment(built, "api").SECRET_ID)).toContain(secretId);
   });
 
   it("outside prod: everything is destroyed with the stack", () => {
@@ -405,6 +490,19 @@ describe("modes and options", () => {
       const expected = r.Properties?.RouteKey === "POST /notify/wechatpay" ? "NONE" : "JWT";
       expect(r.Properties?.AuthorizationType, String(r.Properties?.RouteKey)).toBe(expected);
     }
+    // Each caller route requires the scopes of its access level: admin routes wxcoupon/admin only.
+    const routes = resourcesOfType<{ RouteKey: string; AuthorizationScopes?: string[] }>(
+      built.serviceTemplate,
+      "AWS::ApiGatewayV2::Route",
+    );
+    for (const route of ROUTES) {
+      const [, r] = routes.find(([, x]) => x.Properties?.RouteKey === `${route.method} ${route.path}`)!;
+      const scopes = r.Properties?.AuthorizationScopes;
+      if (route.auth === "public") expect(scopes, route.path).toBeUndefined();
+      else expect(scopes, `${route.method} ${route.path}`).toEqual([...scopesOf(route)]);
+    }
+    const callbacks = routes.find(([, x]) => x.Properties?.RouteKey === "POST /callbacks")![1];
+    expect(callbacks.Properties?.AuthorizationScopes).toEqual(["wxcoupon/admin"]);
     built.serviceTemplate.resourceCountIs("AWS::IAM::ManagedPolicy", 0);
   });
 
@@ -416,11 +514,15 @@ describe("modes and options", () => {
       Targets: [Match.objectLike({ Arn: { "Fn::GetAtt": [certRefresh, "Arn"] } })],
     });
     expect(dataActions(statementsOf(built, "cert-refresh"), "dynamodb:")).toEqual([
-      "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
     ]);
     expect(dataActions(statementsOf(built, "cert-refresh"), "sqs:")).toEqual([]);
+    // Every function verifies with the cached certificates here: notify lists them through gsi1 too.
+    expect(dataActions(statementsOf(built, "notify"), "dynamodb:")).toContain("dynamodb:Query");
+    for (const kind of ["api", "send-worker", "notify", "cert-refresh"] as const) {
+      expect(functionEnvironment(built, kind).WECHATPAY_MODE, kind).toBe("platform_certificate");
+    }
     const vars = built.serviceTemplate.toJSON().Resources[certRefresh].Properties.Environment.Variables;
     const own = Object.fromEntries(
       Object.entries(vars as Record<string, unknown>)
@@ -458,6 +560,11 @@ describe("modes and options", () => {
       Roles: ["coupon-issuer"],
       Users: ["ops"],
     });
+    const admin = buildTestApp({ adminCallers: "arn:aws:iam::111111111111:role/coupon-operator" });
+    const attached = resourcesOfType(admin.serviceTemplate, "AWS::IAM::ManagedPolicy").filter(([, p]) =>
+      JSON.stringify(p.Properties?.Roles ?? []).includes("coupon-operator"),
+    );
+    expect(attached.map(([id]) => id.replace(/[A-F0-9]{8}$/, ""))).toEqual(["AdminPolicy"]);
     built.serviceTemplate.hasResourceProperties("AWS::ApiGatewayV2::DomainName", {
       DomainName: "coupons.example.com",
     });

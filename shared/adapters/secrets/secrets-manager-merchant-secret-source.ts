@@ -63,7 +63,12 @@ export class SecretsManagerMerchantSecretSource implements MerchantSecretSource 
         cause instanceof ResourceNotFoundException ||
         (cause as { name?: string })?.name === "ResourceNotFoundException"
       ) {
-        throw new SecretError("SECRET_NOT_FOUND", `secret ${this.#secretId} was not found`, { cause });
+        // Also what a secret created by the stack answers until the operator puts its value (it is created empty).
+        throw new SecretError(
+          "SECRET_NOT_FOUND",
+          `secret ${this.#secretId} was not found or has no value yet (aws secretsmanager put-secret-value)`,
+          { cause },
+        );
       }
       const name = (cause as { name?: string })?.name ?? "Error";
       throw new SecretError("SECRET_UNAVAILABLE", `secret ${this.#secretId} could not be read (${name})`, { cause });

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { SecretError } from "../../domain/errors.js";
 import type { MerchantSecret, MerchantSecretSource, PlatformCertificateCache } from "../../domain/ports.js";
 import { createWechatPayClient, type WechatPayClient, type WechatPayClientOptions } from "../../wechatpay/client.js";
 
@@ -10,7 +11,11 @@ export interface MerchantContext {
 
 export interface MerchantRuntimeOptions {
   secrets: MerchantSecretSource;
-  /** Platform-certificate mode: certificates shared through the table by cert-refresh. */
+  /**
+   * Platform-certificate mode only: certificates shared through the table by cert-refresh, and a download when a
+   * serial is unknown. Without it (public-key mode) the client verifies with the secret's WeChat Pay public key and
+   * never calls GET /v3/certificates, whatever serial a request names.
+   */
   certificates?: PlatformCertificateCache;
   wechatpay: { baseUrl: string; backupBaseUrl: string; timeoutMs: number } & Pick<
     WechatPayClientOptions,
@@ -47,7 +52,15 @@ export class MerchantRuntime {
 
   async #build(secret: MerchantSecret): Promise<MerchantContext> {
     const now = Date.now();
-    const cached = this.options.certificates ? await this.options.certificates.list() : [];
+    const hasPublicKey = secret.wechatpayPublicKeyId !== undefined && secret.wechatpayPublicKeyPem !== undefined;
+    if (!this.options.certificates && !hasPublicKey) {
+      throw new SecretError(
+        "SECRET_FIELD_INVALID",
+        "public-key mode needs wechatpay_public_key_id and wechatpay_public_key in the merchant secret",
+        { field: "wechatpay_public_key" },
+      );
+    }
+    const cached = this.options.certificates ? await this.options.certificates.list() : undefined;
     const client = createWechatPayClient({
       mchid: secret.mchid,
       merchantSerialNo: secret.merchantSerialNo,
@@ -56,7 +69,10 @@ export class MerchantRuntime {
       ...(secret.wechatpayPublicKeyId && secret.wechatpayPublicKeyPem
         ? { wechatpayPublicKey: { id: secret.wechatpayPublicKeyId, pem: secret.wechatpayPublicKeyPem } }
         : {}),
-      platformCertificates: cached.filter((c) => Date.parse(c.expireTime) > now).map((c) => c.pem),
+      // Only in platform-certificate mode: a certificate list (even empty) is what lets the client download.
+      ...(cached
+        ? { platformCertificates: cached.filter((c) => Date.parse(c.expireTime) > now).map((c) => c.pem) }
+        : {}),
       ...this.options.wechatpay,
     });
     return { secret, client };

@@ -3,8 +3,15 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { type NotificationDependencies, processNotification } from "../../domain/notifications/process-notification.js";
 import { flushMetrics, recordNotification } from "../../observability/metrics.js";
 import { DecryptionError, NotificationFormatError, SignatureVerificationError } from "../../wechatpay/errors.js";
-import type { NotificationKeys } from "../../wechatpay/notify/parse-notification.js";
-import { parseCouponUseNotification } from "../../wechatpay/notify/parse-notification.js";
+import type { CouponUseResource, ParsedNotification } from "../../wechatpay/notify/notification.js";
+import {
+  type CheckedNotification,
+  COUPON_USE_EVENT,
+  checkNotification,
+  type NotificationKeys,
+  openNotification,
+  requireCouponUseFields,
+} from "../../wechatpay/notify/parse-notification.js";
 import { rawBody } from "./request.js";
 import { type HttpResult, json } from "./responses.js";
 
@@ -17,8 +24,9 @@ export interface NotifyHandlerDependencies extends NotificationDependencies {
 const fail = (statusCode: number, message: string): HttpResult => json(statusCode, { code: "FAIL", message });
 
 /**
- * The webhook: verify the raw body (before anything parses it), decrypt, store once, publish, acknowledge.
- * Forged, replayed or probe requests are refused before any state is touched; a store or publish failure answers
+ * The webhook: check what needs no key, verify the raw body's signature, decrypt, store once, publish, acknowledge.
+ * Anything failing before verification is 401 (a stranger's request must not page anyone or make us call WeChat);
+ * forged, replayed or probe requests are refused before any state is touched; a store or publish failure answers
  * 500 so WeChat retries.
  */
 export function createNotifyHandler(deps: NotifyHandlerDependencies) {
@@ -34,14 +42,29 @@ export function createNotifyHandler(deps: NotifyHandlerDependencies) {
 
 function notifyOnce(deps: NotifyHandlerDependencies) {
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
-    const body = rawBody(event);
-    let parsed: Awaited<ReturnType<typeof parseCouponUseNotification>>;
+    const request = { headers: event.headers ?? {}, body: rawBody(event) };
+    const nowSeconds = Math.floor(deps.clock() / 1000);
+    // 1. Everything that needs no key. The webhook is public: a request failing here has cost nothing but this.
+    let checked: CheckedNotification;
     try {
-      parsed = await parseCouponUseNotification(
-        { headers: event.headers ?? {}, body },
-        await deps.keys(),
-        Math.floor(deps.clock() / 1000),
-      );
+      checked = checkNotification(request, nowSeconds, { eventType: COUPON_USE_EVENT });
+    } catch (error) {
+      return refuseUnverified(deps.logger, error);
+    }
+    // 2. Our keys (the secret, cached per container): failing here is ours to fix, not the sender's.
+    let keys: NotificationKeys;
+    try {
+      keys = await deps.keys();
+    } catch (error) {
+      recordNotification("failed");
+      deps.logger.error("notification keys unavailable: check the merchant secret", { error: error as Error });
+      return fail(500, "internal error");
+    }
+    // 3. Signature (a certificate download only in platform-certificate mode, at most once a minute), decryption.
+    let parsed: ParsedNotification<CouponUseResource>;
+    try {
+      parsed = await openNotification<CouponUseResource>(checked, keys, nowSeconds);
+      requireCouponUseFields(parsed);
     } catch (error) {
       return refuse(deps.logger, error);
     }
@@ -70,17 +93,40 @@ function notifyOnce(deps: NotifyHandlerDependencies) {
   };
 }
 
+/**
+ * A request that failed before its signature was verified: 401 and a WARN, whatever went wrong. It may be anyone's,
+ * so it must not page anyone (no ERROR, no `failed` metric) nor cost more than its refusal.
+ */
+function refuseUnverified(logger: Logger, error: unknown): HttpResult {
+  const reason =
+    error instanceof SignatureVerificationError
+      ? error.reason
+      : error instanceof NotificationFormatError
+        ? "FORMAT"
+        : "UNREADABLE";
+  recordNotification("rejected", reason);
+  logger.warn("notification refused before verification", {
+    reason,
+    ...(error instanceof NotificationFormatError ? { field: error.field } : {}),
+    ...(error instanceof SignatureVerificationError
+      ? { serial: error.serial?.slice(0, 80), wechatRequestId: error.requestId?.slice(0, 80) }
+      : {}),
+  });
+  return fail(401, "signature verification failed");
+}
+
 function refuse(logger: Logger, error: unknown): HttpResult {
   if (error instanceof SignatureVerificationError) {
     recordNotification("rejected", error.reason);
     logger.warn("notification refused: signature", {
       reason: error.reason,
       serial: error.serial,
-      wechatRequestId: error.requestId,
+      wechatRequestId: error.requestId?.slice(0, 80),
     });
     return fail(401, "signature verification failed");
   }
   if (error instanceof NotificationFormatError) {
+    // Signed by WeChat, yet not the COUPON.USE resource we rely on.
     recordNotification("rejected", "FORMAT");
     logger.warn("notification refused: format", { field: error.field });
     return fail(400, `malformed notification: ${error.field}`);

@@ -8,7 +8,7 @@ import {
   SECURITY_SCHEMES,
   TAGS,
 } from "./route-docs.js";
-import { ROUTES } from "./routes.js";
+import { ROUTES, type RouteDefinition, scopesOf } from "./routes.js";
 
 /**
  * The OpenAPI 3.1 document of the HTTP API, generated from the route table (routes.ts), its documentation
@@ -39,6 +39,8 @@ export interface OpenApiOperation {
   description?: string;
   tags: string[];
   security: Array<Record<string, string[]>>;
+  /** The route's access level (shared/edges/http/routes.ts): admin, send, read or webhook. */
+  "x-wxcoupon-access": string;
   parameters?: Array<{
     name: string;
     in: "path" | "query" | "header";
@@ -61,7 +63,9 @@ export function buildOpenApiDocument(): OpenApiDocument {
   return memo;
 }
 
-const SECURITY: Array<Record<string, string[]>> = Object.keys(SECURITY_SCHEMES).map((name) => ({ [name]: [] }));
+/** SigV4 (the IAM policy decides: CallerPolicy or AdminPolicy), or a JWT holding one of the route's scopes. */
+const securityOf = (route: RouteDefinition): Array<Record<string, string[]>> =>
+  route.auth === "public" ? [] : [{ awsSigV4: [] }, { bearerAuth: [...scopesOf(route)] }];
 
 function generate(): OpenApiDocument {
   const routeKeys = new Set(ROUTES.map((r) => `${r.method} ${r.path}`));
@@ -100,7 +104,8 @@ function generate(): OpenApiDocument {
       summary: doc.summary,
       ...(doc.description ? { description: doc.description } : {}),
       tags: [doc.tag],
-      security: route.auth === "public" ? [] : SECURITY,
+      security: securityOf(route),
+      "x-wxcoupon-access": route.access,
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(doc.body
         ? {

@@ -55,14 +55,17 @@ export const SECURITY_SCHEMES = {
       "(service `execute-api`), which sets `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, " +
       "Signature=…`, `X-Amz-Date` and, for temporary credentials, `X-Amz-Security-Token`. OpenAPI has no " +
       "SigV4 scheme, so it is declared as an Authorization header; it is not a static key. The caller needs " +
-      "`execute-api:Invoke` on the route.",
+      "`execute-api:Invoke` on the route: the stack's CallerPolicy (send and read routes) or AdminPolicy " +
+      "(admin and read routes; `x-wxcoupon-access` on each operation).",
   },
   bearerAuth: {
     type: "http",
     scheme: "bearer",
     description:
-      "Deployed with a JWT authorizer: `Authorization: Bearer <JWT>` from the configured issuer and audience. " +
-      "Local stack (`npm start`): `Authorization: Bearer <token>` with the token it prints at start-up.",
+      "Deployed with a JWT authorizer: `Authorization: Bearer <JWT>` from the configured issuer and audience, " +
+      "holding one of the scopes each operation lists (wxcoupon/admin, wxcoupon/send, wxcoupon/read). Local " +
+      "stack (`npm start`): `Authorization: Bearer <token>` with a token it prints at start-up (`token`: every " +
+      "route; `send_token`: send and read routes).",
   },
 } as const;
 

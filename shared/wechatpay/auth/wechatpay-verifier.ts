@@ -3,6 +3,13 @@ import { SignatureVerificationError } from "../errors.js";
 
 export const PUBLIC_KEY_ID_PREFIX = "PUB_KEY_ID_";
 
+/**
+ * Certificate downloads started for an unknown serial: at most one per this interval per key set (one per container).
+ * An unknown serial is usually a stranger's (the webhook is public), and WeChat announces a new platform certificate
+ * well before signing with it, so a minute costs a genuine rotation at most one minute of retried deliveries.
+ */
+export const MIN_REFRESH_INTERVAL_MS = 60_000;
+
 /** Resolves WeChat Pay verification keys by `Wechatpay-Serial`. */
 export interface VerificationKeySource {
   /** The key for a serial or public-key id, if known now. */
@@ -18,13 +25,17 @@ export interface VerificationKeySource {
 export class WechatpayVerificationKeys implements VerificationKeySource {
   private readonly certificates = new Map<string, KeyObject>();
   private refreshing: Promise<void> | undefined;
+  private lastRefreshAt: number | undefined;
 
   constructor(
     private readonly options: {
       publicKey?: { id: string; key: KeyObject };
       certificates?: ReadonlyMap<string, KeyObject>;
-      /** Fetches the current platform certificates (serial → key). */
+      /** Fetches the current platform certificates (serial → key). Without it, nothing is ever downloaded. */
       downloadCertificates?: () => Promise<ReadonlyMap<string, KeyObject>>;
+      /** Minimum time between two downloads (default MIN_REFRESH_INTERVAL_MS). */
+      minRefreshIntervalMs?: number;
+      now?: () => number;
     } = {},
   ) {
     this.setCertificates(options.certificates ?? new Map());
@@ -46,11 +57,19 @@ export class WechatpayVerificationKeys implements VerificationKeySource {
     return [...ids, ...this.certificates.keys()];
   }
 
-  /** Concurrent callers share one download. */
+  /**
+   * Downloads the current certificates, unless a download started less than `minRefreshIntervalMs` ago (successful or
+   * not: a failing download is not retried faster). Concurrent callers share one download.
+   */
   refresh(): Promise<void> {
     const download = this.options.downloadCertificates;
     if (!download) return Promise.resolve();
-    this.refreshing ??= download()
+    if (this.refreshing) return this.refreshing;
+    const now = (this.options.now ?? Date.now)();
+    const interval = this.options.minRefreshIntervalMs ?? MIN_REFRESH_INTERVAL_MS;
+    if (this.lastRefreshAt !== undefined && now - this.lastRefreshAt < interval) return Promise.resolve();
+    this.lastRefreshAt = now;
+    this.refreshing = download()
       .then((certificates) => this.setCertificates(certificates))
       .finally(() => {
         this.refreshing = undefined;
@@ -58,7 +77,10 @@ export class WechatpayVerificationKeys implements VerificationKeySource {
     return this.refreshing;
   }
 
-  /** The key for a serial, downloading certificates once when it is unknown. */
+  /**
+   * The key for a serial. An unknown certificate serial (never a PUB_KEY_ID) triggers a download, at most one per
+   * `minRefreshIntervalMs`; only in platform-certificate mode (a `downloadCertificates` was given).
+   */
   async resolve(serial: string): Promise<KeyObject> {
     let key = this.keyFor(serial);
     if (!key && !serial.startsWith(PUBLIC_KEY_ID_PREFIX) && this.options.downloadCertificates) {

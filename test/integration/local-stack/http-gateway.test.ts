@@ -210,3 +210,50 @@ describe("local HTTP API gateway", () => {
     expect(logged.some((l) => l.includes("timed out"))).toBe(true);
   });
 });
+
+describe("local HTTP API gateway: route scopes", () => {
+  let scoped: HttpGateway;
+  const calls: string[] = [];
+  const handler: GatewayRoute["handler"] = async (event) => {
+    calls.push(event.routeKey);
+    return { statusCode: 204 };
+  };
+
+  beforeAll(async () => {
+    scoped = await startHttpGateway({
+      bearerToken: "all-scopes",
+      scopedTokens: [{ token: "sender", scopes: ["wxcoupon/send", "wxcoupon/read"] }],
+      log: () => {},
+      routes: [
+        { method: "POST", path: "/callbacks", auth: "bearer", scopes: ["wxcoupon/admin"], handler },
+        { method: "POST", path: "/coupons", auth: "bearer", scopes: ["wxcoupon/send"], handler },
+        { method: "GET", path: "/stocks", auth: "bearer", scopes: ["wxcoupon/read", "wxcoupon/admin"], handler },
+      ],
+    });
+  });
+  afterAll(async () => scoped?.close());
+
+  const call = (method: string, path: string, token: string) =>
+    fetch(`${scoped.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+
+  it("refuses a scoped token on a route needing a scope it lacks: 403 JSON, before the handler runs", async () => {
+    const response = await call("POST", "/callbacks", "sender");
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ code: "FORBIDDEN" });
+    expect(response.headers.get("www-authenticate")).toContain("insufficient_scope");
+    expect(calls).not.toContain("POST /callbacks");
+  });
+
+  it("lets a scoped token through where one of its scopes is accepted, and the all-scopes token everywhere", async () => {
+    expect((await call("POST", "/coupons", "sender")).status).toBe(204);
+    expect((await call("GET", "/stocks", "sender")).status).toBe(204);
+    for (const [method, path] of [
+      ["POST", "/callbacks"],
+      ["POST", "/coupons"],
+      ["GET", "/stocks"],
+    ] as const) {
+      expect((await call(method, path, "all-scopes")).status, `${method} ${path}`).toBe(204);
+    }
+    expect((await call("POST", "/coupons", "nobody")).status).toBe(401);
+  });
+});

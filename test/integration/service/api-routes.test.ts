@@ -188,6 +188,23 @@ describe("every API route answers as its OpenAPI document says", () => {
     }
   });
 
+  it("gives the send token the send and read routes, and answers 403 on every admin route without reaching it", async () => {
+    const stocksBefore = stack.simulator.stats().stocks_created;
+    for (const route of ROUTES.filter((r) => r.auth === "caller")) {
+      const path = route.path.replace(/\{[^}]+\}/g, "1");
+      const response = await fetch(`${stack.apiUrl}${path}`, {
+        method: route.method,
+        headers: { authorization: `Bearer ${stack.sendToken}`, "content-type": "application/json" },
+        ...(route.method === "POST" ? { body: "{}" } : {}),
+      });
+      const body = (await response.json()) as { code?: string };
+      const label = `${route.method} ${route.path}`;
+      if (route.access === "admin") expect([response.status, body.code], label).toEqual([403, "FORBIDDEN"]);
+      else expect([401, 403], label).not.toContain(response.status);
+    }
+    expect(stack.simulator.stats().stocks_created).toBe(stocksBefore);
+  });
+
   it("exercised every caller route that reaches the api function", () => {
     const untested = ROUTES.filter((r) => r.target === "api" && !seen.has(`${r.method} ${r.path}`)).map(
       (r) => `${r.method} ${r.path}`,

@@ -56,3 +56,52 @@ describe("MerchantRuntime", () => {
     await expect(runtime.get()).resolves.toMatchObject({ secret: { mchid: source.next.mchid } });
   });
 });
+
+describe("MerchantRuntime: which mode may download certificates", () => {
+  const counted = () => {
+    const calls: string[] = [];
+    const send = async (request: { url: URL }) => {
+      calls.push(request.url.pathname);
+      throw new Error("no network in this test");
+    };
+    return { calls, send: send as never };
+  };
+  const options = (send: never) => ({
+    baseUrl: "https://api.mch.weixin.qq.com",
+    backupBaseUrl: "https://api2.mch.weixin.qq.com",
+    timeoutMs: 1_000,
+    send,
+  });
+
+  it("public-key mode: an unknown certificate serial is refused without calling WeChat", async () => {
+    const { calls, send } = counted();
+    const runtime = new MerchantRuntime({
+      secrets: new ScriptedSource(testMerchantSecret()),
+      wechatpay: options(send),
+    });
+    const { client } = await runtime.get();
+    await expect(client.verificationKeys.resolve("5157F09EFDC096DE15EBE81A47057A7232F1B8E1")).rejects.toMatchObject({
+      reason: "UNKNOWN_SERIAL",
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it("platform-certificate mode: an unknown serial downloads the certificates", async () => {
+    const { calls, send } = counted();
+    const secret = { ...testMerchantSecret(), wechatpayPublicKeyId: undefined, wechatpayPublicKeyPem: undefined };
+    const runtime = new MerchantRuntime({
+      secrets: new ScriptedSource(secret),
+      certificates: { list: async () => [], get: async () => undefined, put: async () => {} },
+      wechatpay: options(send),
+    });
+    const { client } = await runtime.get();
+    await expect(client.verificationKeys.resolve("5157F09EFDC096DE15EBE81A47057A7232F1B8E1")).rejects.toThrow();
+    expect(calls).toContain("/v3/certificates");
+  });
+
+  it("public-key mode refuses a secret without the WeChat Pay public key (it would need certificates)", async () => {
+    const secret = { ...testMerchantSecret(), wechatpayPublicKeyId: undefined, wechatpayPublicKeyPem: undefined };
+    const runtime = new MerchantRuntime({ secrets: new ScriptedSource(secret), wechatpay: options(counted().send) });
+    await expect(runtime.get()).rejects.toMatchObject({ code: "SECRET_FIELD_INVALID", field: "wechatpay_public_key" });
+  });
+});

@@ -167,3 +167,115 @@ describe("parseNotification", () => {
     expect(downloads).toBe(1);
   });
 });
+
+describe("checks before any key", () => {
+  const withHeader = (name: string, value: string) => ({ ...v5c, headers: { ...v5c.headers, [name]: value } });
+  const envelope = JSON.parse(v5c.body) as { resource: Record<string, unknown> } & Record<string, unknown>;
+  const withBody = (change: (e: typeof envelope) => unknown) => ({
+    ...v5c,
+    body: JSON.stringify(change(structuredClone(envelope))),
+  });
+  const unverifiable: [string, { headers: Record<string, string>; body: string }, number][] = [
+    ["a missing serial", withHeader("Wechatpay-Serial", ""), V5C_COUPON_USE.now],
+    ["a serial that is neither hex nor PUB_KEY_ID_", withHeader("Wechatpay-Serial", "../../etc"), V5C_COUPON_USE.now],
+    ["a 65-character serial", withHeader("Wechatpay-Serial", "A".repeat(65)), V5C_COUPON_USE.now],
+    ["a signature that is not base64", withHeader("Wechatpay-Signature", "not base64!"), V5C_COUPON_USE.now],
+    ["a signature of the wrong size", withHeader("Wechatpay-Signature", "AAAA"), V5C_COUPON_USE.now],
+    ["another signature type", withHeader("Wechatpay-Signature-Type", "WECHATPAY2-SM2-WITH-SM3"), V5C_COUPON_USE.now],
+    ["a nonce with spaces", withHeader("Wechatpay-Nonce", "a b"), V5C_COUPON_USE.now],
+    ["a stale timestamp", v5c, V5C_COUPON_USE.now + 300],
+    ["a body that is not JSON", { ...v5c, body: "{" }, V5C_COUPON_USE.now],
+    ["an envelope without resource", withBody((e) => ({ ...e, resource: undefined })), V5C_COUPON_USE.now],
+    [
+      "another algorithm",
+      withBody((e) => ({ ...e, resource: { ...e.resource, algorithm: "AEAD_SM4_GCM" } })),
+      V5C_COUPON_USE.now,
+    ],
+    [
+      "a ciphertext too short for its GCM tag",
+      withBody((e) => ({ ...e, resource: { ...e.resource, ciphertext: "AAAA" } })),
+      V5C_COUPON_USE.now,
+    ],
+    ["another event type", withBody((e) => ({ ...e, event_type: "REFUND.SUCCESS" })), V5C_COUPON_USE.now],
+  ];
+  it.each(unverifiable)("refuses %s without asking for a key", async (_name, request, now) => {
+    let asked = 0;
+    const keys = async () => {
+      asked++;
+      return v5cKeys;
+    };
+    const error = await parseCouponUseNotification(request, keys, now).catch((e: unknown) => e);
+    expect(error).toSatisfy((e) => e instanceof SignatureVerificationError || e instanceof NotificationFormatError);
+    expect(asked).toBe(0);
+  });
+
+  it("asks for the key of a well-formed notification, and only then verifies", async () => {
+    let asked = 0;
+    const keys = async () => {
+      asked++;
+      return v5cKeys;
+    };
+    await expect(parseCouponUseNotification(v5c, keys, V5C_COUPON_USE.now)).resolves.toBeDefined();
+    expect(asked).toBe(1);
+  });
+
+  it("answers a certificate download that fails as an unknown serial (the notification stays unverified)", async () => {
+    const keys = new WechatpayVerificationKeys({
+      downloadCertificates: async () => {
+        throw new Error("connect ECONNREFUSED");
+      },
+    });
+    const error = await parseCouponUseNotification(
+      v5c,
+      { ...v5cKeys, verificationKeys: keys },
+      V5C_COUPON_USE.now,
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SignatureVerificationError);
+    expect((error as SignatureVerificationError).reason).toBe("UNKNOWN_SERIAL");
+  });
+});
+
+describe("WechatpayVerificationKeys: certificate refresh for unknown serials", () => {
+  const clock = { now: 1_000_000 };
+  const counting = () => {
+    const calls = { downloads: 0 };
+    const keys = new WechatpayVerificationKeys({
+      now: () => clock.now,
+      downloadCertificates: async () => {
+        calls.downloads++;
+        return new Map([["D7CE59D1F522D701", loadPublicKey(TEST_CERTIFICATE_D7CE_PEM)]]);
+      },
+    });
+    return { keys, calls };
+  };
+
+  it("downloads at most once a minute however many unknown serials arrive", async () => {
+    const { keys, calls } = counting();
+    const first = clock.now;
+    for (let i = 0; i < 60; i++) {
+      clock.now = first + i * 1_000;
+      await expect(keys.resolve(`ABCDEF${i}`)).rejects.toMatchObject({ reason: "UNKNOWN_SERIAL" });
+    }
+    // 59 s of unknown serials, one a second: only the first one downloaded.
+    expect(calls.downloads).toBe(1);
+    clock.now = first + 60_000;
+    await expect(keys.resolve("ABCDEF")).rejects.toMatchObject({ reason: "UNKNOWN_SERIAL" });
+    expect(calls.downloads).toBe(2);
+  });
+
+  it("still resolves a serial the last download brought, without downloading again", async () => {
+    const { keys, calls } = counting();
+    await expect(keys.resolve("0123")).rejects.toMatchObject({ reason: "UNKNOWN_SERIAL" });
+    await expect(keys.resolve("D7CE59D1F522D701")).resolves.toBeDefined();
+    expect(calls.downloads).toBe(1);
+  });
+
+  it("never downloads for a PUB_KEY_ID, nor without a downloader (public-key mode)", async () => {
+    const { keys, calls } = counting();
+    await expect(keys.resolve("PUB_KEY_ID_0114232134912410000000000000000000")).rejects.toMatchObject({
+      reason: "UNKNOWN_SERIAL",
+    });
+    expect(calls.downloads).toBe(0);
+    await expect(publicKeyKeys.resolve("D7CE59D1F522D701")).rejects.toMatchObject({ reason: "UNKNOWN_SERIAL" });
+  });
+});

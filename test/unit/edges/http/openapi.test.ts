@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { buildOpenApiDocument, type OpenApiOperation, VERSION } from "#shared/edges/http/openapi.js";
-import { ROUTES } from "#shared/edges/http/routes.js";
+import { ROUTES, scopesOf } from "#shared/edges/http/routes.js";
 import {
   campaignChunkBody,
   createCampaignBody,
@@ -98,7 +98,10 @@ describe("OpenAPI document", () => {
         expect(security.length).toBeGreaterThan(0);
         for (const requirement of security)
           for (const name of Object.keys(requirement)) expect(schemes).toContain(name);
+        // The JWT requirement lists the route's scopes, and the operation names its access level.
+        expect(security).toContainEqual({ bearerAuth: [...scopesOf(route)] });
       }
+      expect(operation(route.method, route.path)["x-wxcoupon-access"]).toBe(route.access);
     }
     expect(operation("POST", "/notify/wechatpay").security).toEqual([]);
     expect(doc.components.securitySchemes["awsSigV4"]?.["description"]).toMatch(/Signature Version 4/);
