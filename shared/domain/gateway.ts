@@ -10,8 +10,20 @@ export interface SendCouponCall {
   stockCreatorMchid: string;
 }
 
+/** A coupon a user holds, as WeChat lists it. */
+export interface HeldCoupon {
+  couponId: string;
+  /** When the user received it (RFC 3339, as WeChat sends it). */
+  createTime: string;
+}
+
 export interface CouponGateway {
   sendCoupon(call: SendCouponCall): Promise<{ couponId: string }>;
+  /**
+   * The coupons of `call.stockId` the user holds, used or not (E12 filtered by stock): how a send whose answer was
+   * lost learns whether WeChat issued it. `complete` is false when WeChat holds more than one page answered.
+   */
+  findCoupons(call: Omit<SendCouponCall, "outRequestNo">): Promise<{ coupons: HeldCoupon[]; complete: boolean }>;
   /** Create-stock body as WeChat takes it (already validated); returns WeChat's response. */
   createStock(body: Record<string, unknown>): Promise<{ stock_id: string; create_time: string }>;
 }

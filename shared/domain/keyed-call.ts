@@ -1,6 +1,6 @@
 import { ConflictError } from "./errors.js";
 import type { Clock, KeyedLedger, KeyedRecord, NewKeyedRecord, SucceededState } from "./ports.js";
-import { decideAfterFailure } from "./sends/failure-policy.js";
+import { decideAfterFailure, outcomeUnknown } from "./sends/failure-policy.js";
 
 /**
  * The outcome of one keyed WeChat call (a coupon send, a stock creation), whoever made it:
@@ -57,6 +57,11 @@ export interface KeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S> {
   /** The WeChat call, made only while holding the lease. */
   call: () => Promise<S>;
   /**
+   * For a record whose call may have succeeded unseen (`uncertain`): asks WeChat, before a failure is recorded
+   * final, whether it holds the success after all. Without it such a failure is recorded as it is.
+   */
+  recover?: (record: R) => Promise<Recovery<S>>;
+  /**
    * Runs once the outcome is known and before it is recorded final (a campaign counts its sends here, so a crash in
    * between can only count twice, never leave an outcome uncounted). If it throws, the lease is dropped (the retry
    * need not wait it out) and the error propagates. What it returns runs after the final write.
@@ -65,6 +70,18 @@ export interface KeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S> {
 }
 
 export type AfterFinal = (() => Promise<void>) | undefined;
+
+/**
+ * What WeChat holds for an uncertain record: its success (`found`), nothing (`none`: the failure stands), or more than
+ * one candidate it cannot tell apart (`ambiguous`: the record stays PENDING for an operator).
+ */
+export type Recovery<S> =
+  | { status: "found"; success: S }
+  | { status: "none" }
+  | { status: "ambiguous"; reason: string };
+
+/** The code of a failure left PENDING because WeChat could not say whether the call succeeded. */
+export const UNCERTAIN_OUTCOME = "UNCERTAIN_OUTCOME";
 
 /**
  * Makes a WeChat call at most once per (mchid, out_request_no): claim the record (its request hash must match),
@@ -81,21 +98,67 @@ export async function runKeyedCall<R extends KeyedRecord, N extends NewKeyedReco
   try {
     success = await spec.call();
   } catch (error) {
-    const decision = decideAfterFailure(error, record.attempts);
-    if (decision.action === "retry") {
-      await spec.ledger.release(record, record.leaseUntil, spec.clock(), decision);
-      const { code, message, rateLimited } = decision;
-      return { status: "RETRY", code, message, rateLimited, needsOperator: decision.needsOperator ?? false, record };
-    }
-    const after = await before(spec, record, { failed: true, code: decision.code });
-    const change = await spec.ledger.fail(record, decision, spec.clock());
-    await after?.();
-    return finalOutcome(change.record, !change.changed)!;
+    return settleFailure(spec, record, error);
   }
+  return settleSuccess(spec, record, success);
+}
+
+async function settleSuccess<R extends KeyedRecord, N extends NewKeyedRecord, S>(
+  spec: KeyedCall<R, N, S>,
+  record: R,
+  success: S,
+): Promise<KeyedOutcome<R>> {
   const after = await before(spec, record, { failed: false });
   const change = await spec.ledger.succeed(record, success, spec.clock());
   await after?.();
   return finalOutcome(change.record, !change.changed)!;
+}
+
+async function settleFailure<R extends KeyedRecord, N extends NewKeyedRecord, S>(
+  spec: KeyedCall<R, N, S>,
+  record: R,
+  error: unknown,
+): Promise<KeyedOutcome<R>> {
+  const decision = decideAfterFailure(error, record.attempts);
+  const uncertain = record.uncertain === true || outcomeUnknown(error);
+  if (decision.action === "retry") {
+    const { code, message, rateLimited } = decision;
+    return retry(spec, record, { code, message, uncertain }, rateLimited, decision.needsOperator ?? false);
+  }
+  // A call that may have succeeded unseen is not recorded failed before WeChat says it holds nothing for it: a
+  // refusal after a lost answer (the stock paused meanwhile) or an exhausted budget would otherwise hide a coupon.
+  if (uncertain && spec.recover) {
+    let recovery: Recovery<S>;
+    try {
+      recovery = await spec.recover(record);
+    } catch {
+      return retry(spec, record, uncertainError(`${decision.code}; WeChat could not be asked`), false, false);
+    }
+    if (recovery.status === "found") return settleSuccess(spec, record, recovery.success);
+    if (recovery.status === "ambiguous") return retry(spec, record, uncertainError(recovery.reason), false, true);
+  }
+  const after = await before(spec, record, { failed: true, code: decision.code });
+  const change = await spec.ledger.fail(record, decision, spec.clock());
+  await after?.();
+  return finalOutcome(change.record, !change.changed)!;
+}
+
+const uncertainError = (detail: string) => ({
+  code: UNCERTAIN_OUTCOME,
+  message: `the outcome of an earlier call is unknown (${detail})`,
+  uncertain: true,
+});
+
+/** Drops the lease (recording the error) so the same key is tried again later. */
+async function retry<R extends KeyedRecord, N extends NewKeyedRecord, S>(
+  spec: KeyedCall<R, N, S>,
+  record: R,
+  error: { code: string; message: string; uncertain: boolean },
+  rateLimited: boolean,
+  needsOperator: boolean,
+): Promise<KeyedOutcome<R>> {
+  await spec.ledger.release(record, record.leaseUntil, spec.clock(), error);
+  return { status: "RETRY", code: error.code, message: error.message, rateLimited, needsOperator, record };
 }
 
 /** The outcome a final record answers with (replays, waits for another caller); undefined while PENDING. */

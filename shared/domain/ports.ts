@@ -39,8 +39,18 @@ export interface KeyedRecord<Succeeded extends string = string> extends LedgerKe
   attempts: number;
   /** Epoch ms until which a caller holds the right to call WeChat; 0 = free. Doubles as the lease's fencing token. */
   leaseUntil: number;
+  /**
+   * A call for this record may have reached WeChat without its answer reaching us (a timeout, a 5xx): before a
+   * failure is recorded final, WeChat is asked whether the call succeeded after all (`KeyedCall.recover`).
+   */
+  uncertain?: boolean;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A retryable failure as the caller records it on release: `uncertain` when the call's outcome is unknown. */
+export interface RetryError extends ErrorInfo {
+  uncertain?: boolean;
 }
 
 /** What the caller supplies to create a record; the ledger sets state PENDING, attempts and the lease. */
@@ -109,11 +119,12 @@ export interface KeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, Su
    */
   fail(key: LedgerKey, error: ErrorInfo, now: number): Promise<StateChange<R>>;
   /**
-   * Drops the caller's lease so a retry can run at once (after a retryable error), optionally recording the error.
-   * Fenced by `leaseUntil` (the value the caller acquired): if another caller has taken the lease since, or the record
-   * is no longer PENDING, nothing is written and the result is false.
+   * Drops the caller's lease so a retry can run at once (after a retryable error), optionally recording the error;
+   * an `uncertain` error marks the record uncertain (it stays so until final). Fenced by `leaseUntil` (the value the
+   * caller acquired): if another caller has taken the lease since, or the record is no longer PENDING, nothing is
+   * written and the result is false.
    */
-  release(key: LedgerKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean>;
+  release(key: LedgerKey, leaseUntil: number, now: number, lastError?: RetryError): Promise<boolean>;
   /** Strongly consistent read. */
   get(key: LedgerKey): Promise<R | undefined>;
 }

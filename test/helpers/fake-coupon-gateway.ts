@@ -1,4 +1,4 @@
-import { type CouponGateway, GatewayError, type SendCouponCall } from "#shared/domain/gateway.js";
+import { type CouponGateway, GatewayError, type HeldCoupon, type SendCouponCall } from "#shared/domain/gateway.js";
 
 /**
  * A WeChat stand-in for domain unit tests only (integration tests use the real client against the simulator).
@@ -17,11 +17,40 @@ export class FakeCouponGateway implements CouponGateway {
     if (this.latencyMs) await new Promise((r) => setTimeout(r, this.latencyMs));
     const failure = this.failures.shift();
     if (failure) throw failure;
+    const lost = this.lostAnswers > 0;
+    if (lost) this.lostAnswers--;
+    const issued = this.#issue(call);
+    // As with a timeout after WeChat acted: the coupon exists, the caller never hears of it.
+    if (lost) throw new GatewayError("retryable", "TIMEOUT", "no answer from WeChat Pay in time");
+    return issued;
+  }
+
+  /** Calls whose coupon is issued but whose answer is lost (a TIMEOUT), consumed one per call after `failures`. */
+  lostAnswers = 0;
+
+  #issue(call: SendCouponCall): { couponId: string } {
     const existing = this.issued.get(call.outRequestNo);
     if (existing) return { couponId: existing.couponId };
     const couponId = String(90_000_000 + this.issued.size);
     this.issued.set(call.outRequestNo, { couponId, call });
+    this.issuedAt.set(couponId, new Date(this.now()).toISOString());
     return { couponId };
+  }
+
+  /** Failures `findCoupons` throws, consumed one per call. */
+  readonly findFailures: GatewayError[] = [];
+  /** When each issued coupon was received (ISO), for findCoupons. */
+  readonly issuedAt = new Map<string, string>();
+  /** The clock findCoupons stamps new coupons with. */
+  now = () => Date.now();
+
+  async findCoupons(call: Omit<SendCouponCall, "outRequestNo">): Promise<{ coupons: HeldCoupon[]; complete: boolean }> {
+    const failure = this.findFailures.shift();
+    if (failure) throw failure;
+    const coupons = [...this.issued.values()]
+      .filter((c) => c.call.openid === call.openid && c.call.stockId === call.stockId)
+      .map((c) => ({ couponId: c.couponId, createTime: this.issuedAt.get(c.couponId)! }));
+    return { coupons, complete: true };
   }
 
   async createStock(): Promise<{ stock_id: string; create_time: string }> {

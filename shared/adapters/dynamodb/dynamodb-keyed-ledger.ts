@@ -8,6 +8,7 @@ import type {
   LeaseResult,
   LedgerKey,
   NewKeyedRecord,
+  RetryError,
   StateChange,
 } from "../../domain/ports.js";
 import { type KeyedKind, newKeyedRecord } from "../record-rules.js";
@@ -119,8 +120,10 @@ export class DynamoDbKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord
       : { changed: false, record: this.codec.fromItem(this.mustExist(update.existing)) };
   }
 
-  async release(key: LedgerKey, leaseUntil: number, now: number, lastError?: ErrorInfo): Promise<boolean> {
-    const setError = lastError === undefined ? "" : ", #error_code = :code, #error_message = :message";
+  async release(key: LedgerKey, leaseUntil: number, now: number, lastError?: RetryError): Promise<boolean> {
+    const setError =
+      (lastError === undefined ? "" : ", #error_code = :code, #error_message = :message") +
+      (lastError?.uncertain ? ", #uncertain = :true" : "");
     try {
       await this.doc.send(
         new UpdateCommand({
@@ -134,6 +137,7 @@ export class DynamoDbKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord
             "#lease_until": "lease_until",
             "#updated_at": "updated_at",
             ...(lastError === undefined ? {} : { "#error_code": "error_code", "#error_message": "error_message" }),
+            ...(lastError?.uncertain ? { "#uncertain": "uncertain" } : {}),
           },
           ExpressionAttributeValues: {
             ":pending": "PENDING",
@@ -141,6 +145,7 @@ export class DynamoDbKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord
             ":zero": 0,
             ":now": now,
             ...(lastError === undefined ? {} : { ":code": lastError.code, ":message": lastError.message }),
+            ...(lastError?.uncertain ? { ":true": true } : {}),
           },
         }),
       );
@@ -175,6 +180,7 @@ export function baseItem(pk: string, type: string, r: KeyedRecord): Item {
     error_message: r.errorMessage,
     attempts: r.attempts,
     lease_until: r.leaseUntil,
+    uncertain: r.uncertain,
     created_at: r.createdAt,
     updated_at: r.updatedAt,
   };
@@ -192,6 +198,7 @@ export function baseRecord<State extends string>(item: Item): KeyedRecord<State>
     createdAt: num(item, "created_at"),
     updatedAt: num(item, "updated_at"),
     ...optionalStrings(item, { errorCode: "error_code", errorMessage: "error_message" }),
+    ...(item.uncertain === true ? { uncertain: true } : {}),
   };
 }
 

@@ -61,7 +61,7 @@ export class MemoryKeyedLedger<R extends ports.KeyedRecord, N extends ports.NewK
     return { changed: true, record: structuredClone(item) };
   }
 
-  async release(key: ports.LedgerKey, leaseUntil: number, now: number, lastError?: ports.ErrorInfo): Promise<boolean> {
+  async release(key: ports.LedgerKey, leaseUntil: number, now: number, lastError?: ports.RetryError): Promise<boolean> {
     const item = this.#items.get(keyString(key));
     // Fenced on the caller's own lease: a caller whose lease expired must not free the next caller's lease.
     if (item === undefined || item.state !== "PENDING" || item.leaseUntil !== leaseUntil) return false;
@@ -71,6 +71,7 @@ export class MemoryKeyedLedger<R extends ports.KeyedRecord, N extends ports.NewK
       item.errorCode = lastError.code;
       item.errorMessage = lastError.message;
     }
+    if (lastError?.uncertain) item.uncertain = true;
     return true;
   }
 

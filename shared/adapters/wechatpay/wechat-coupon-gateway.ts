@@ -1,8 +1,11 @@
-import type { CouponGateway, SendCouponCall } from "../../domain/gateway.js";
+import type { CouponGateway, HeldCoupon, SendCouponCall } from "../../domain/gateway.js";
 import { recordWechatLatency } from "../../observability/metrics.js";
 import type { CreateStockRequest } from "../../wechatpay/favor/types.js";
 import { toGatewayError } from "./gateway-errors.js";
 import type { MerchantRuntime } from "./merchant-runtime.js";
+
+/** E12 page size when looking a lost send up. */
+const FIND_LIMIT = 50;
 
 /** The domain's CouponGateway over the WeChat Pay client. */
 export class WechatCouponGateway implements CouponGateway {
@@ -23,6 +26,28 @@ export class WechatCouponGateway implements CouponGateway {
       throw toGatewayError(error);
     } finally {
       recordWechatLatency(performance.now() - started);
+    }
+  }
+
+  async findCoupons(call: Omit<SendCouponCall, "outRequestNo">): Promise<{ coupons: HeldCoupon[]; complete: boolean }> {
+    const { client } = await this.merchant.get();
+    try {
+      // One page of the stock's coupons for this user: a user rarely holds many of one stock (max_coupons_per_user),
+      // and a caller told the list is incomplete treats the send as ambiguous rather than guessing.
+      const page = await client.coupons.list(call.openid, {
+        appid: call.appid,
+        stock_id: call.stockId,
+        creator_mchid: call.stockCreatorMchid,
+        offset: 0,
+        limit: FIND_LIMIT,
+      });
+      const data = page.data ?? [];
+      const coupons = data.flatMap((c) => (c.coupon_id ? [{ couponId: c.coupon_id, createTime: c.create_time }] : []));
+      // WeChat's models disagree on whether E12 answers carry coupon_id (docs/wechatpay-cash-coupons.md): a coupon
+      // listed without one cannot be matched, so the list is then not complete either.
+      return { coupons, complete: coupons.length === data.length && page.total_count <= data.length };
+    } catch (error) {
+      throw toGatewayError(error);
     }
   }
 

@@ -55,3 +55,11 @@ function retryOrGiveUp(
   }
   return { action: "retry", code, message, rateLimited };
 }
+
+/**
+ * Whether WeChat may have acted on a call that failed this way: a refusal and a 429 say it did not; a timeout, a
+ * 5xx, an answer whose signature did not verify or an unexpected error leave the outcome unknown.
+ */
+export function outcomeUnknown(error: unknown): boolean {
+  return !(error instanceof GatewayError && (error.kind === "refused" || error.kind === "rate_limited"));
+}

@@ -1,7 +1,7 @@
 import { outcomeTally } from "../campaigns/outcome-tally.js";
 import { reconcileCampaign } from "../campaigns/reconcile-campaign.js";
 import type { CouponGateway } from "../gateway.js";
-import { type AfterFinal, type KeyedOutcome, runKeyedCall } from "../keyed-call.js";
+import { type AfterFinal, type KeyedOutcome, type Recovery, runKeyedCall } from "../keyed-call.js";
 import type {
   CampaignCounts,
   CampaignRecord,
@@ -65,6 +65,7 @@ export function sendCoupon(deps: SendDependencies, command: SendCommand): Promis
     },
     conflictMessage: `out_request_no ${outRequestNo} was already used for a different request (stock, openid or appid differ)`,
     call: () => deps.gateway.sendCoupon(command),
+    recover: (record) => findIssued(deps, command, record),
     beforeFinal: campaignId
       ? (outcome) =>
           countInCampaign(
@@ -74,6 +75,32 @@ export function sendCoupon(deps: SendDependencies, command: SendCommand): Promis
           )
       : undefined,
   });
+}
+
+/** How far WeChat's clock may run behind ours when a coupon's receive time is compared with a record's creation. */
+const CLOCK_GRACE_MS = 60_000;
+
+/**
+ * Whether WeChat issued this send after all: the coupons of its stock the user received since the send was first
+ * recorded. One is this send's; none means the failure stands; several, or a list WeChat did not answer whole, cannot
+ * be told apart and are left to an operator. (The one coupon could still be another send's, to the same user and of
+ * the same stock, started later: E12 answers no out_request_no to tell them apart.)
+ */
+async function findIssued(
+  deps: SendDependencies,
+  command: SendCommand,
+  record: SendRecord,
+): Promise<Recovery<{ couponId: string }>> {
+  const { openid, stockId, appid, stockCreatorMchid } = command;
+  const { coupons, complete } = await deps.gateway.findCoupons({ openid, stockId, appid, stockCreatorMchid });
+  const since = record.createdAt - CLOCK_GRACE_MS;
+  const candidates = coupons.filter((c) => Date.parse(c.createTime) >= since);
+  if (complete && candidates.length === 0) return { status: "none" };
+  if (complete && candidates.length === 1) return { status: "found", success: { couponId: candidates[0]!.couponId } };
+  return {
+    status: "ambiguous",
+    reason: `${candidates.length} coupons of stock ${stockId} received since the send began${complete ? "" : ", list incomplete"}`,
+  };
 }
 
 /** Counts one outcome; once the counters claim every send is done, they are checked against the ledger. */

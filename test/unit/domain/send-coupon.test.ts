@@ -42,6 +42,7 @@ let deps: SendDependencies;
 
 beforeEach(() => {
   gateway = new FakeCouponGateway();
+  gateway.now = () => now;
   deps = {
     ledger: new MemorySendLedger(),
     campaigns: new MemoryCampaignStore(),
@@ -164,5 +165,74 @@ describe("campaign reconciliation", () => {
     expect(await sendCoupon(deps, send)).toMatchObject({ status: "SENT", replayed: false });
     expect(gateway.issued.size).toBe(1);
     expect(await deps.campaigns.get("c4")).toMatchObject({ sent: 1, state: "COMPLETED" });
+  });
+});
+
+describe("a send whose answer was lost (uncertain)", () => {
+  /** Counts the lookups WeChat is asked for. */
+  function countLookups(): { count: number } {
+    const asked = { count: 0 };
+    const find = gateway.findCoupons.bind(gateway);
+    gateway.findCoupons = async (call) => {
+      asked.count++;
+      return find(call);
+    };
+    return asked;
+  }
+
+  it("records a refusal after a lost answer as SENT with the coupon WeChat issued, and counts it sent", async () => {
+    await campaignOf("lost", 1);
+    const send = { ...command, campaignId: "lost" };
+    gateway.lostAnswers = 1;
+    expect(await sendCoupon(deps, send)).toMatchObject({ status: "RETRY", code: "TIMEOUT" });
+    expect(await deps.ledger.get(send)).toMatchObject({ state: "PENDING", uncertain: true });
+    gateway.failures.push(refused("NOT_ENOUGH")); // e.g. the budget ran out meanwhile
+    const outcome = await sendCoupon(deps, send);
+    const couponId = gateway.issued.get("order-1")?.couponId;
+    expect(outcome).toMatchObject({ status: "SENT", replayed: false, record: { couponId } });
+    expect(await deps.campaigns.get("lost")).toMatchObject({ sent: 1, failed: 0, state: "COMPLETED" });
+  });
+
+  it("records an exhausted budget of lost answers as SENT", async () => {
+    gateway.lostAnswers = MAX_SEND_ATTEMPTS;
+    let outcome = await sendCoupon(deps, command);
+    while (outcome.status === "RETRY") outcome = await sendCoupon(deps, command);
+    expect(outcome).toMatchObject({ status: "SENT", record: { couponId: gateway.issued.get("order-1")?.couponId } });
+    expect(gateway.calls).toBe(MAX_SEND_ATTEMPTS);
+  });
+
+  it("records the failure when WeChat holds no coupon for it, and never asks for a send that was not uncertain", async () => {
+    const asked = countLookups();
+    gateway.failures.push(refused("NOT_ENOUGH"));
+    expect(await sendCoupon(deps, command)).toMatchObject({ status: "FAILED", code: "NOT_ENOUGH" });
+    expect(asked.count).toBe(0);
+
+    const other = { ...command, outRequestNo: "order-2" };
+    gateway.failures.push(unavailable(), refused("NOT_ENOUGH"));
+    expect(await sendCoupon(deps, other)).toMatchObject({ status: "RETRY" });
+    expect(await sendCoupon(deps, other)).toMatchObject({ status: "FAILED", code: "NOT_ENOUGH" });
+    expect(asked.count).toBe(1);
+  });
+
+  it("leaves the send PENDING, never final, while WeChat cannot be asked", async () => {
+    gateway.lostAnswers = 1;
+    await sendCoupon(deps, command);
+    gateway.failures.push(refused("NOT_ENOUGH"));
+    gateway.findFailures.push(unavailable());
+    expect(await sendCoupon(deps, command)).toMatchObject({ status: "RETRY", code: "UNCERTAIN_OUTCOME" });
+    expect(await deps.ledger.get(command)).toMatchObject({ state: "PENDING", uncertain: true, leaseUntil: 0 });
+  });
+
+  it("leaves it to an operator when the user received several coupons of the stock since the send began", async () => {
+    gateway.lostAnswers = 1;
+    await sendCoupon(deps, command);
+    await sendCoupon(deps, { ...command, outRequestNo: "order-other" });
+    gateway.failures.push(refused("NOT_ENOUGH"));
+    expect(await sendCoupon(deps, command)).toMatchObject({
+      status: "RETRY",
+      code: "UNCERTAIN_OUTCOME",
+      needsOperator: true,
+    });
+    expect((await deps.ledger.get(command))?.state).toBe("PENDING");
   });
 });
