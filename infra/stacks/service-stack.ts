@@ -107,6 +107,9 @@ export class ServiceStack extends Stack {
       // Poison messages are moved to the DLQ by the worker itself, with the reason as an attribute.
       .bindQueue(props.sendDlq, "send", "SEND_DLQ_URL")
       .bindSecret(secret);
+    // A waiting send is re-enqueued on its own queue on its last receive (shared/adapters/sqs/sqs-send-queue.ts);
+    // `consume` grants no SendMessage (issue 14, found by the IAM-enforcing local stack).
+    props.sendQueue.grantSendMessages(worker);
 
     const workerTimeout = FUNCTION_SIZING["send-worker"].timeout.toSeconds();
     if (props.sendQueueVisibility.toSeconds() < VISIBILITY_FACTOR * workerTimeout) {

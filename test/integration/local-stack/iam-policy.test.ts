@@ -70,6 +70,10 @@ describe("IAM on the template's real role policies", () => {
     ]);
   });
 
+  it("lets the send worker re-enqueue a waiting send on its own queue (issue 14: the grant was missing)", () => {
+    expect(decide(worker.statements, "sqs", "SendMessage", { QueueUrl: local.queues.send.url })).toEqual(["allow"]);
+  });
+
   it("denies a call once its statement is removed from the policy", () => {
     const body = { SecretId: local.secretArn };
     expect(decide(notify.statements, "secretsmanager", "GetSecretValue", body)).toEqual(["allow"]);
