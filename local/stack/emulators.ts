@@ -29,8 +29,12 @@ export interface EmulatorOptions {
   /** Send queue visibility timeout, default 60 s (≥ 6 × a 10 s worker timeout). Tests use 1–2 s. */
   sendVisibilityTimeoutSeconds?: number;
   eventsVisibilityTimeoutSeconds?: number;
-  /** Receives before a message moves to its DLQ, default 5 (AWS guidance: ≥ 5). */
+  /** Receives before a message moves to its DLQ, both queues (tests). Default: the deployed values. */
   maxReceiveCount?: number;
+  /** The send queue's redrive maxReceiveCount as the template sets it (the local stack passes it). */
+  sendMaxReceiveCount?: number;
+  /** The coupon-events queue's redrive maxReceiveCount as the template sets it. */
+  eventsMaxReceiveCount?: number;
   /** Re-enqueue PENDING sends found in a kept table (default true). */
   requeuePending?: boolean;
 }
@@ -118,8 +122,8 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     const sqs = createSqsClient({ endpoint: sqsEndpoint, region, credentials });
     stops.push(async () => sqs.destroy());
     // The deployed redrive settings, unless a test asks for its own.
-    const sendMaxReceiveCount = options.maxReceiveCount ?? SEND_MAX_RECEIVE_COUNT;
-    const eventsMaxReceiveCount = options.maxReceiveCount ?? EVENTS_MAX_RECEIVE_COUNT;
+    const sendMaxReceiveCount = options.maxReceiveCount ?? options.sendMaxReceiveCount ?? SEND_MAX_RECEIVE_COUNT;
+    const eventsMaxReceiveCount = options.maxReceiveCount ?? options.eventsMaxReceiveCount ?? EVENTS_MAX_RECEIVE_COUNT;
     const sendDlq = await createQueue(sqs, "wxcoupon-send-dlq", { MessageRetentionPeriod: "1209600" });
     const send = await createQueue(sqs, "wxcoupon-send", {
       VisibilityTimeout: String(options.sendVisibilityTimeoutSeconds ?? 60),

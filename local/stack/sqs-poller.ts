@@ -26,8 +26,18 @@ export interface SqsPollerOptions {
   client: SQSClient;
   queueUrl: string;
   handler: SqsLambdaHandler;
-  /** Records per invocation (1–10), default 10. */
+  /** Records per invocation (1–10), default 10 (the mapping's `BatchSize`). */
   batchSize?: number;
+  /**
+   * The mapping's `MaximumBatchingWindowInSeconds`: after the first messages arrive, keep receiving until the batch is
+   * full or the window has passed. Default 0 (invoke with what the first receive returned).
+   */
+  maximumBatchingWindowSeconds?: number;
+  /**
+   * The mapping's `FunctionResponseTypes` includes `ReportBatchItemFailures`: read `batchItemFailures` from the
+   * response. Without it Lambda ignores the response and a successful invocation deletes the whole batch. Default true.
+   */
+  reportBatchItemFailures?: boolean;
   /** Long-poll wait, default 2 s. `stop()` aborts a pending poll. */
   waitTimeSeconds?: number;
   /** Batches in flight at once (the event source mapping's maximum concurrency), default 1. */
@@ -89,6 +99,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
         );
         messages = result.Messages ?? [];
         if (messages.length === 0) continue;
+        messages = await fillBatchingWindow(messages);
         invocations++;
         await invoke(messages.map((m) => toRecord(m, eventSourceARN, region)));
       } catch (error) {
@@ -97,6 +108,29 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
+  }
+
+  /** Lambda's batching window: more receives until the batch is full or the window is over. */
+  async function fillBatchingWindow(first: Message[]): Promise<Message[]> {
+    const batchSize = options.batchSize ?? 10;
+    const windowMs = (options.maximumBatchingWindowSeconds ?? 0) * 1000;
+    const deadline = Date.now() + windowMs;
+    const batch = [...first];
+    while (running && batch.length < batchSize && Date.now() < deadline) {
+      const result = await options.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: options.queueUrl,
+          MaxNumberOfMessages: batchSize - batch.length,
+          // SQS long polls in whole seconds; the window is short, so one second at most per receive.
+          WaitTimeSeconds: 1,
+          MessageSystemAttributeNames: ["All"],
+          MessageAttributeNames: ["All"],
+        }),
+        { abortSignal: abort.signal },
+      );
+      batch.push(...(result.Messages ?? []));
+    }
+    return batch;
   }
 
   async function invoke(records: SQSRecord[]): Promise<void> {
@@ -109,7 +143,7 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     let failed: Set<string>;
     try {
       const response = await options.handler({ Records: records }, context);
-      const items = response?.batchItemFailures ?? [];
+      const items = (options.reportBatchItemFailures ?? true) ? (response?.batchItemFailures ?? []) : [];
       // Lambda treats an empty, null or unknown itemIdentifier as a failure of the whole batch.
       failed = items.every((f) => typeof f.itemIdentifier === "string" && ids.has(f.itemIdentifier))
         ? new Set(items.map((f) => f.itemIdentifier))

@@ -1,17 +1,27 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
 import { formatMerchantSecret } from "#shared/adapters/secrets/merchant-secret-json.js";
-import { apiEnvSchema, loadEnv, notifyEnvSchema, sendWorkerEnvSchema } from "#shared/config/env.js";
 import { JWT_SCOPES, ROUTES, scopesOf } from "#shared/edges/http/routes.js";
-import { buildApiFunction } from "#shared/runtime/build-api-function.js";
-import { buildNotifyFunction } from "#shared/runtime/build-notify-function.js";
-import { buildSendWorkerFunction } from "#shared/runtime/build-send-worker-function.js";
+import type { FunctionKind } from "../../infra/constructs/wx-function.js";
 import { startSimulator } from "../simulator/index.js";
 import type { RunningSimulator, SimulatorOptions } from "../simulator/types.js";
 import { type Emulators, startEmulators } from "./emulators.js";
+import { type FunctionHost, startFunctionHost } from "./function-host/function-host.js";
+import { invokeForHttp } from "./function-host/invoke-adapters.js";
 import { startHttpGateway } from "./http-gateway.js";
-import { startSqsPoller } from "./sqs-poller.js";
+import { type IamProxy, type LocalIdentity, startIamProxy } from "./iam/iam-proxy.js";
+import type { ServiceName } from "./iam/requests.js";
+import { type RunningSqsMapping, type SqsMappingConfig, startSqsMapping } from "./sqs-mapping.js";
+import { resolveString } from "./template/intrinsics.js";
+import {
+  type LocalResources,
+  localResolver,
+  type ResolvedFunction,
+  resolveFunction,
+} from "./template/local-resources.js";
+import { loadServiceModel, type ServiceModel, type TableSpec } from "./template/read-template.js";
 
 export interface LocalStackOptions {
   /** Keys, table and simulator state (git-ignored). */
@@ -22,16 +32,34 @@ export interface LocalStackOptions {
   apiPort?: number;
   simulatorPort?: number;
   simulator?: Omit<SimulatorOptions, "port" | "stateDir">;
-  /** Send batches in flight at once (the event source mapping's maximum concurrency). */
+  /**
+   * Test override of the send mapping's maximum concurrency (batches in flight). Default: the template's
+   * `ScalingConfig.MaximumConcurrency`.
+   */
   workerConcurrency?: number;
+  /**
+   * The `sendRatePerSecond` deployment setting (infra/config.ts), passed to synthesis as CDK context: the template
+   * then carries it into the functions' env and the mapping's concurrency, as a deployment would. Default: the app's.
+   */
   sendRatePerSecond?: number;
+  /** Test override of the functions' WECHATPAY_TIMEOUT_MS (the template sets it from infra/settings.ts). */
   wechatTimeoutMs?: number;
-  /** Visibility timeout of the send queue (seconds). */
+  /** Test override of the send queue's visibility timeout (seconds). Default: the template's. */
   sendVisibilityTimeoutSeconds?: number;
+  /**
+   * Local cap on execution environments per HTTP function (a machine cannot host Lambda's 1,000); invocations past
+   * it wait for a free environment. Default 4.
+   */
+  maxEnvironmentsPerFunction?: number;
+  /**
+   * Test override: edits the model read from the template before anything starts, e.g. drops one statement from a
+   * role to prove the call it allowed is then denied. Default: the template as synthesized.
+   */
+  templateOverride?: (model: ServiceModel) => ServiceModel;
   log?: (line: string) => void;
   /**
-   * Reliability tests: receives the DynamoDB stand-in's endpoint and returns the one the handlers should use (e.g. a
-   * fault-injecting proxy in front of it). The stand-ins' own setup keeps the direct endpoint. Default: unchanged.
+   * Reliability tests: receives the DynamoDB endpoint the handlers would use (the IAM proxy in front of the stand-in)
+   * and returns the one they should use (e.g. a fault-injecting proxy in front of it). Default: unchanged.
    */
   dynamodbEndpointWrapper?: (endpoint: string) => Promise<string>;
   /**
@@ -57,16 +85,38 @@ export interface LocalStack {
   appid: string;
   simulator: RunningSimulator;
   emulators: Emulators;
+  /** What the stack runs: the model read from the synthesized template. */
+  model: ServiceModel;
+  /** The HTTP functions' hosts (execution environments, cold starts). */
+  functions: Partial<Record<FunctionKind, FunctionHost>>;
+  /**
+   * Environment for `local/stack/worker-process.ts`: the send worker's mapping as this stack runs it (template limits,
+   * IAM through this stack's proxies). Spawn with `{ ...process.env, ...sendWorkerProcessEnv() }`.
+   */
+  sendWorkerProcessEnv(): Record<string, string>;
   /** Stops and restarts the send worker alone (reliability tests). */
   restartWorker(): Promise<void>;
   stopWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** The functions the local stack runs, as the stack names them (the session name in AccessDenied messages). */
+const functionName = (kind: FunctionKind) => `wxcoupon-${kind}`;
+/** Each function signs its AWS calls with its own access key, which is how the IAM proxies know who calls. */
+const accessKeyId = (kind: FunctionKind) => `LOCAL${kind.replace(/[^a-z]/g, "").toUpperCase()}KEY`;
+const ENTRIES: Partial<Record<FunctionKind, string>> = {
+  api: new URL("../../functions/api.ts", import.meta.url).href,
+  notify: new URL("../../functions/notify.ts", import.meta.url).href,
+  "send-worker": new URL("../../functions/send-worker.ts", import.meta.url).href,
+};
+
 /**
- * The whole system on one machine: the WeChat Pay simulator, in-process DynamoDB/SQS/Secrets Manager stand-ins, the
- * real handlers behind a local API Gateway, and the SQS poller driving the send worker. The simulator's notify URL
- * points at the local webhook.
+ * The whole system on one machine, configured by the synthesized CloudFormation template (local/stack/template/):
+ * the WeChat Pay simulator; DynamoDB/SQS/Secrets Manager stand-ins, each behind an IAM proxy that holds every call to
+ * the calling function's role policy; each function in its own execution environments with its template environment,
+ * Timeout, MemorySize and reserved concurrency (local/stack/function-host/); the routes behind a local API Gateway;
+ * the send worker behind a poller with its event source mapping's settings. The simulator's notify URL points at the
+ * local webhook. README "AWS behaviour → local stack" lists what is not reproduced.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? (() => {});
@@ -74,6 +124,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   mkdirSync(options.dataDir, { recursive: true });
   const token = localToken(options.dataDir, "token");
   const sendToken = localToken(options.dataDir, "send-token");
+  const synthesized = loadServiceModel(
+    options.sendRatePerSecond === undefined ? {} : { sendRatePerSecond: options.sendRatePerSecond },
+  );
+  const model = options.templateOverride ? options.templateOverride(structuredClone(synthesized)) : synthesized;
+  assertTableMatches(model.table);
 
   const simulator =
     options.externalSimulator ??
@@ -102,54 +157,152 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     options.externalEmulators ??
     (await startEmulators({
       dataDir: join(options.dataDir, "aws"),
+      region: model.synthesized.region,
       secrets: { "wxcoupon/merchant": secret },
-      ...(options.sendVisibilityTimeoutSeconds
-        ? { sendVisibilityTimeoutSeconds: options.sendVisibilityTimeoutSeconds }
-        : {}),
+      sendVisibilityTimeoutSeconds: options.sendVisibilityTimeoutSeconds ?? model.queues.send.visibilityTimeoutSeconds,
+      eventsVisibilityTimeoutSeconds: model.queues.events.visibilityTimeoutSeconds,
+      ...(model.queues.send.redrive ? { sendMaxReceiveCount: model.queues.send.redrive.maxReceiveCount } : {}),
+      ...(model.queues.events.redrive ? { eventsMaxReceiveCount: model.queues.events.redrive.maxReceiveCount } : {}),
     }));
+  const region = emulators.env.AWS_REGION;
+  const account = model.synthesized.account;
+
+  // The template's resources → the local ones, and each function's env and policies resolved against them.
+  const local: LocalResources = {
+    tableName: emulators.env.TABLE_NAME,
+    queues: {
+      send: emulators.queues.send,
+      sendDlq: emulators.queues.sendDlq,
+      events: emulators.queues.events,
+      eventsDlq: emulators.queues.eventsDlq,
+    },
+    // The fake Secrets Manager's ARN form (local/stack/fake-secrets-manager.ts).
+    secretArn: `arn:aws:secretsmanager:${region}:000000000000:secret:${emulators.env.SECRET_ID}`,
+  };
+  const resolver = localResolver(model, local);
+  const kinds = (Object.keys(ENTRIES) as FunctionKind[]).filter((kind) => model.functions[kind] !== undefined);
+  const resolved = new Map<FunctionKind, ResolvedFunction>(
+    kinds.map((kind) => [kind, resolveFunction(model, kind, resolver)]),
+  );
+
+  const identities = new Map<string, LocalIdentity>();
+  for (const [kind, fn] of resolved) {
+    identities.set(accessKeyId(kind), {
+      principal: { account, roleName: fn.roleName, functionName: functionName(kind) },
+      statements: fn.statements,
+    });
+  }
+  const arns = {
+    region,
+    account,
+    secretArn: (id: string) =>
+      id.startsWith("arn:") ? id : `arn:aws:secretsmanager:${region}:000000000000:secret:${id}`,
+  };
+  const proxies: IamProxy[] = [];
+  const proxy = async (service: ServiceName, target: string) => {
+    const started = await startIamProxy({
+      service,
+      target,
+      arns,
+      identities,
+      onDenied: (d) => log(`iam: AccessDenied ${d.functionName} ${d.action} on ${d.resource}`),
+    });
+    proxies.push(started);
+    return started.endpoint;
+  };
+  const endpoints = {
+    dynamodb: await proxy("dynamodb", emulators.endpoints.dynamodb),
+    sqs: await proxy("sqs", emulators.endpoints.sqs),
+    secretsManager: await proxy("secretsmanager", emulators.endpoints.secretsManager),
+  };
   const handlerDynamodbEndpoint = options.dynamodbEndpointWrapper
-    ? await options.dynamodbEndpointWrapper(emulators.env.AWS_ENDPOINT_URL_DYNAMODB)
-    : emulators.env.AWS_ENDPOINT_URL_DYNAMODB;
-  // Handler code reads endpoints and credentials the way it does in AWS: from the environment.
-  Object.assign(process.env, emulators.env, {
+    ? await options.dynamodbEndpointWrapper(endpoints.dynamodb)
+    : endpoints.dynamodb;
+
+  /**
+   * A function's whole environment: the template's variables, then what Lambda itself sets (region, the role's
+   * credentials), then the only local additions: the stand-ins' endpoints, WeChat's base URL (the simulator) and the
+   * documented test overrides. Nothing of this process's environment leaks in but the Powertools log switches.
+   */
+  const environmentOf = (kind: FunctionKind): Record<string, string> => ({
+    ...resolved.get(kind)!.environment,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: accessKeyId(kind),
+    AWS_SECRET_ACCESS_KEY: "local",
     AWS_ENDPOINT_URL_DYNAMODB: handlerDynamodbEndpoint,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
     WECHATPAY_BASE_URL: simulator.url,
     WECHATPAY_BACKUP_BASE_URL: simulator.url,
-    WECHATPAY_TIMEOUT_MS: String(options.wechatTimeoutMs ?? 5_000),
+    ...(options.wechatTimeoutMs === undefined ? {} : { WECHATPAY_TIMEOUT_MS: String(options.wechatTimeoutMs) }),
+    // The simulator's mode decides which keys verify WeChat (shared/adapters/wechatpay/merchant-runtime.ts).
     WECHATPAY_MODE: config.mode,
-    SEND_RATE_PER_SECOND: String(options.sendRatePerSecond ?? 400),
-    DEFAULT_SEND_RATE_PER_SECOND: String(options.sendRatePerSecond ?? 400),
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
+    // The template's runtime is nodejs24.x; the SDK's warning is about this machine's Node, not the function's.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    ...(process.env.POWERTOOLS_LOG_LEVEL ? { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL } : {}),
   });
-  const api = buildApiFunction(loadEnv(apiEnvSchema));
-  const notify = buildNotifyFunction(loadEnv(notifyEnvSchema));
-  const worker = buildSendWorkerFunction(loadEnv(sendWorkerEnvSchema));
+  const hostOptions = (kind: FunctionKind) => {
+    const spec = model.functions[kind]!;
+    return {
+      functionName: functionName(kind),
+      entry: ENTRIES[kind]!,
+      env: environmentOf(kind),
+      timeoutSeconds: spec.timeoutSeconds,
+      memorySize: spec.memorySize,
+      ...(spec.reservedConcurrency === undefined ? {} : { reservedConcurrency: spec.reservedConcurrency }),
+    };
+  };
 
+  const functions: Partial<Record<FunctionKind, FunctionHost>> = {};
+  for (const kind of new Set(model.routes.map((r) => r.functionKind))) {
+    functions[kind] = startFunctionHost({
+      ...hostOptions(kind),
+      maxEnvironments: options.maxEnvironmentsPerFunction ?? 4,
+      log,
+    });
+  }
   const gateway = await startHttpGateway({
-    routes: ROUTES.map((route) => ({
+    routes: model.routes.map((route) => ({
       method: route.method,
       path: route.path,
-      handler: route.target === "api" ? api : notify,
-      auth: route.auth === "caller" ? "bearer" : "none",
+      handler: invokeForHttp(functions[route.functionKind]!),
+      // AWS_IAM and JWT both stand for "an authorized caller": locally one bearer token (README).
+      auth: route.authorizationType === "NONE" ? "none" : "bearer",
       // The route table's scopes, as the JWT authorizer checks them (shared/edges/http/routes.ts).
-      scopes: scopesOf(route),
-      functionName: `wxcoupon-${route.target}`,
+      scopes: scopesOf(routeDefinition(route.method, route.path)),
+      functionName: functionName(route.functionKind),
+      // API Gateway's own integration timeout; the function's Timeout (shorter) is enforced by its host.
+      timeoutMs: 30_000,
     })),
     bearerToken: token,
     scopedTokens: [{ token: sendToken, scopes: [JWT_SCOPES.send, JWT_SCOPES.read] }],
     port: options.apiPort ?? 0,
     log,
   });
-  const startWorker = () =>
-    startSqsPoller({
-      client: emulators.sqs,
-      queueUrl: emulators.env.SEND_QUEUE_URL,
-      handler: worker,
-      maxConcurrency: options.workerConcurrency ?? 4,
-      functionName: "wxcoupon-send-worker",
-      log,
-    });
-  let poller: ReturnType<typeof startSqsPoller> | undefined = startWorker();
+
+  const sendMapping = (): SqsMappingConfig => {
+    const mapping = model.eventSourceMappings.find((m) => m.functionKind === "send-worker");
+    if (!mapping) throw new Error("the template has no event source mapping for the send worker");
+    const arn = resolveString(mapping.eventSourceArn, model.synthesized.serviceStackName, resolver);
+    const queue = Object.values(local.queues).find((q) => q.arn === arn);
+    if (!queue) throw new Error(`the send worker's mapping reads ${arn}, which is no local queue`);
+    return {
+      host: hostOptions("send-worker"),
+      queueUrl: queue.url,
+      region,
+      sqsEndpoint: endpoints.sqs,
+      accessKeyId: accessKeyId("send-worker"),
+      batchSize: mapping.batchSize,
+      maximumBatchingWindowSeconds: mapping.maximumBatchingWindowSeconds,
+      // Without ScalingConfig Lambda scales to 1,000 batches; locally that is capped at 10 (README).
+      maxConcurrency: options.workerConcurrency ?? mapping.maximumConcurrency ?? 10,
+      reportBatchItemFailures: mapping.functionResponseTypes.includes("ReportBatchItemFailures"),
+    };
+  };
+  const workerConfig = sendMapping();
+  let worker: RunningSqsMapping | undefined = startSqsMapping(workerConfig, log);
   await pointWechatAtWebhook(gateway.url, token, config.mchid);
 
   const stack: LocalStack = {
@@ -161,17 +314,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     appid: config.appid,
     simulator,
     emulators,
+    model,
+    functions,
+    sendWorkerProcessEnv: () => ({ WXCOUPON_SQS_MAPPING: JSON.stringify(workerConfig) }),
     async stopWorker() {
-      await poller?.stop();
-      poller = undefined;
+      await worker?.stop();
+      worker = undefined;
     },
     async restartWorker() {
       await stack.stopWorker();
-      poller = startWorker();
+      worker = startSqsMapping(workerConfig, log);
     },
     async stop() {
       await stack.stopWorker();
       await gateway.close();
+      for (const host of Object.values(functions)) await host.stop();
+      for (const p of proxies) await p.close();
       await emulators.stop();
       await simulator.stop();
     },
@@ -182,6 +340,29 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     { mode: 0o600 },
   );
   return stack;
+}
+
+/**
+ * The stand-ins create the table from shared/adapters/dynamodb/table-definition.ts, which the stateful stack also
+ * builds from; this holds the template to it, so a key, index or TTL attribute changed in the CDK code alone stops
+ * the local stack instead of being silently ignored.
+ */
+function assertTableMatches(table: TableSpec): void {
+  const expected = {
+    partitionKey: TABLE_SPEC.partitionKey,
+    indexes: TABLE_SPEC.globalSecondaryIndexes.map((g) => [g.indexName, g.partitionKey, g.sortKey, g.projection]),
+    ttl: TABLE_SPEC.timeToLiveAttribute,
+  };
+  const actual = {
+    partitionKey: table.partitionKey,
+    indexes: table.globalSecondaryIndexes.map((g) => [g.indexName, g.partitionKey, g.sortKey, g.projection]),
+    ttl: table.timeToLiveAttribute,
+  };
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+    throw new Error(
+      `the template's table ${JSON.stringify(actual)} differs from table-definition.ts ${JSON.stringify(expected)}`,
+    );
+  }
 }
 
 /** A bearer token of this data folder (`name`: its file): made once, kept across restarts. */
@@ -205,4 +386,11 @@ async function pointWechatAtWebhook(apiUrl: string, token: string, mchid: string
   });
   if (!response.ok)
     throw new Error(`could not set the simulator's notify URL: ${response.status} ${await response.text()}`);
+}
+
+/** The route table's entry of a template route. */
+function routeDefinition(method: string, path: string) {
+  const route = ROUTES.find((r) => r.method === method && r.path === path);
+  if (!route) throw new Error(`the template has a route the route table does not: ${method} ${path}`);
+  return route;
 }

@@ -1,18 +1,20 @@
 import { type ChildProcess, fork } from "node:child_process";
 import type { Readable } from "node:stream";
+import type { LocalStack } from "#local/stack/start-local-stack.js";
 
 /**
- * Starts `local/stack/worker-process.ts` (the send worker as its own process, configured by the parent's env after
- * `startLocalStack`), resolving once it polls. Its output goes to `onOutput` when given, else nowhere. Kill it with
+ * Starts `local/stack/worker-process.ts` (the send worker and its mapping as their own process, configured by the
+ * running stack: `stack.sendWorkerProcessEnv()`), resolving once it polls. Its output goes to `onOutput` when given, else nowhere. Kill it with
  * `child.kill("SIGKILL")`; stop the in-process worker first (`stack.stopWorker()`).
  */
 export function spawnWorkerProcess(
+  stack: Pick<LocalStack, "sendWorkerProcessEnv">,
   options: { onOutput?: (stream: Readable | null) => void; env?: NodeJS.ProcessEnv } = {},
 ): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = fork("local/stack/worker-process.ts", {
       execArgv: ["--import", "tsx"],
-      env: { ...process.env, ...options.env },
+      env: { ...process.env, ...stack.sendWorkerProcessEnv(), ...options.env },
       stdio: options.onOutput ? ["ignore", "pipe", "pipe", "ipc"] : "ignore",
     });
     options.onOutput?.(child.stdout);

@@ -192,7 +192,7 @@ describe("faults: every recipient ends SENT or FAILED with a reason, once, and t
     const { stack } = env;
     const recipients = openids("o-killed", SIZES.killRecipients);
     await stack.stopWorker();
-    const spawn = () => spawnWorkerProcess({ onOutput: (s) => env.capture.follow(s) });
+    const spawn = () => spawnWorkerProcess(stack, { onOutput: (s) => env.capture.follow(s) });
     let worker: ChildProcess | undefined;
     let kills = 0;
     let audit: CampaignAudit;

@@ -67,7 +67,7 @@ describe("campaigns through the local stack", () => {
       new Promise<ChildProcess>((resolve, reject) => {
         const child = fork("local/stack/worker-process.ts", {
           execArgv: ["--import", "tsx"],
-          env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR" },
+          env: { ...process.env, ...stack.sendWorkerProcessEnv(), POWERTOOLS_LOG_LEVEL: "ERROR" },
           stdio: "ignore",
         });
         child.once("message", () => resolve(child));

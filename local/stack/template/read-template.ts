@@ -1,0 +1,262 @@
+import type { FunctionKind } from "../../../infra/constructs/wx-function.js";
+import type { CfnTemplate } from "./intrinsics.js";
+import { type QueueRole, type SynthesizedApp, synthesizeApp } from "./synthesize.js";
+
+/** An IAM policy statement as the template holds it (values may still be intrinsics). */
+export interface TemplateStatement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: unknown;
+  NotResource?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+export interface FunctionSpec {
+  kind: FunctionKind;
+  logicalId: string;
+  /** Environment variables, unresolved (resource names are `Fn::ImportValue`s). */
+  environment: Record<string, unknown>;
+  /** Seconds; CloudFormation's default is 3 (AWS::Lambda::Function `Timeout`). */
+  timeoutSeconds: number;
+  /** MB; CloudFormation's default is 128. */
+  memorySize: number;
+  reservedConcurrency?: number;
+  roleLogicalId: string;
+  /** Every statement of every inline (AWS::IAM::Policy) and managed policy attached to the role. */
+  statements: TemplateStatement[];
+}
+
+export interface EventSourceMappingSpec {
+  functionKind: FunctionKind;
+  eventSourceArn: unknown;
+  /** Default 10 for SQS (AWS::Lambda::EventSourceMapping `BatchSize`). */
+  batchSize: number;
+  maximumBatchingWindowSeconds: number;
+  maximumConcurrency?: number;
+  functionResponseTypes: string[];
+  enabled: boolean;
+}
+
+export interface QueueSpec {
+  role: QueueRole;
+  logicalId: string;
+  /** Seconds; SQS's default is 30. */
+  visibilityTimeoutSeconds: number;
+  messageRetentionSeconds?: number;
+  redrive?: { maxReceiveCount: number; deadLetterRole: QueueRole };
+}
+
+export interface KeySpec {
+  name: string;
+  type: "S" | "N" | "B";
+}
+
+export interface TableSpec {
+  logicalId: string;
+  partitionKey: KeySpec;
+  sortKey?: KeySpec;
+  globalSecondaryIndexes: { indexName: string; partitionKey: KeySpec; sortKey?: KeySpec; projection: string }[];
+  timeToLiveAttribute?: string;
+  billingMode: string;
+}
+
+export interface RouteSpec {
+  method: string;
+  path: string;
+  /** `NONE`, `AWS_IAM`, `JWT` or `CUSTOM`, as on AWS::ApiGatewayV2::Route. */
+  authorizationType: string;
+  functionKind: FunctionKind;
+}
+
+/** What the local stack takes from the synthesized app: one source of truth with what CloudFormation deploys. */
+export interface ServiceModel {
+  synthesized: SynthesizedApp;
+  functions: Partial<Record<FunctionKind, FunctionSpec>>;
+  eventSourceMappings: EventSourceMappingSpec[];
+  queues: Record<QueueRole, QueueSpec>;
+  table: TableSpec;
+  routes: RouteSpec[];
+}
+
+type Resource = { Type: string; Properties?: Record<string, unknown> };
+
+/** Reads the model out of the synthesized templates. Throws on anything it cannot read: a silent default is a lie. */
+export function readServiceModel(synthesized: SynthesizedApp): ServiceModel {
+  const stateful = synthesized.templates[synthesized.statefulStackName]!;
+  const service = synthesized.templates[synthesized.serviceStackName]!;
+  const ids = synthesized.logicalIds;
+  const kindOf = new Map(Object.entries(ids.functions).map(([kind, id]) => [id, kind as FunctionKind]));
+  const roleOfQueue = new Map(Object.entries(ids.queues).map(([role, id]) => [id, role as QueueRole]));
+
+  const functions: Partial<Record<FunctionKind, FunctionSpec>> = {};
+  for (const [kind, id] of Object.entries(ids.functions) as [FunctionKind, string][]) {
+    const props = propertiesOf(service, id, "AWS::Lambda::Function");
+    const roleLogicalId = getAttId(props.Role, "Arn", `${id}.Role`);
+    functions[kind] = {
+      kind,
+      logicalId: id,
+      environment: ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+        {}) as Record<string, unknown>,
+      timeoutSeconds: Number(props.Timeout ?? 3),
+      memorySize: Number(props.MemorySize ?? 128),
+      ...(props.ReservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrency: Number(props.ReservedConcurrentExecutions) }),
+      roleLogicalId,
+      statements: roleStatements(service, roleLogicalId),
+    };
+  }
+
+  const eventSourceMappings: EventSourceMappingSpec[] = [];
+  for (const [id, resource] of Object.entries(service.Resources)) {
+    if (resource.Type !== "AWS::Lambda::EventSourceMapping") continue;
+    const props = resource.Properties ?? {};
+    const fnId = refId(props.FunctionName, `${id}.FunctionName`);
+    const functionKind = kindOf.get(fnId);
+    if (!functionKind) throw new Error(`event source mapping ${id} targets unknown function ${fnId}`);
+    const scaling = props.ScalingConfig as { MaximumConcurrency?: number } | undefined;
+    eventSourceMappings.push({
+      functionKind,
+      eventSourceArn: props.EventSourceArn,
+      batchSize: Number(props.BatchSize ?? 10),
+      maximumBatchingWindowSeconds: Number(props.MaximumBatchingWindowInSeconds ?? 0),
+      ...(scaling?.MaximumConcurrency === undefined ? {} : { maximumConcurrency: scaling.MaximumConcurrency }),
+      functionResponseTypes: (props.FunctionResponseTypes as string[] | undefined) ?? [],
+      enabled: props.Enabled !== false,
+    });
+  }
+
+  const queues = {} as Record<QueueRole, QueueSpec>;
+  for (const [role, id] of Object.entries(ids.queues) as [QueueRole, string][]) {
+    const props = propertiesOf(stateful, id, "AWS::SQS::Queue");
+    const redrive = props.RedrivePolicy as { deadLetterTargetArn: unknown; maxReceiveCount: number } | undefined;
+    let redriveSpec: QueueSpec["redrive"];
+    if (redrive) {
+      const dlqId = getAttId(redrive.deadLetterTargetArn, "Arn", `${id}.RedrivePolicy`);
+      const deadLetterRole = roleOfQueue.get(dlqId);
+      if (!deadLetterRole) throw new Error(`queue ${id}: DLQ ${dlqId} is not one of the known queues`);
+      redriveSpec = { maxReceiveCount: Number(redrive.maxReceiveCount), deadLetterRole };
+    }
+    queues[role] = {
+      role,
+      logicalId: id,
+      visibilityTimeoutSeconds: Number(props.VisibilityTimeout ?? 30),
+      ...(props.MessageRetentionPeriod === undefined
+        ? {}
+        : { messageRetentionSeconds: Number(props.MessageRetentionPeriod) }),
+      ...(redriveSpec ? { redrive: redriveSpec } : {}),
+    };
+  }
+
+  return {
+    synthesized,
+    functions,
+    eventSourceMappings,
+    queues,
+    table: readTable(stateful, ids.table),
+    routes: readRoutes(service, kindOf),
+  };
+}
+
+function readTable(template: CfnTemplate, id: string): TableSpec {
+  const props = propertiesOf(template, id, "AWS::DynamoDB::Table");
+  const types = new Map(
+    (props.AttributeDefinitions as { AttributeName: string; AttributeType: KeySpec["type"] }[]).map((a) => [
+      a.AttributeName,
+      a.AttributeType,
+    ]),
+  );
+  const keys = (schema: { AttributeName: string; KeyType: string }[]) => {
+    const key = (keyType: string): KeySpec | undefined => {
+      const name = schema.find((k) => k.KeyType === keyType)?.AttributeName;
+      return name === undefined ? undefined : { name, type: types.get(name)! };
+    };
+    const sortKey = key("RANGE");
+    return { partitionKey: key("HASH")!, ...(sortKey ? { sortKey } : {}) };
+  };
+  const ttl = props.TimeToLiveSpecification as { AttributeName: string; Enabled: boolean } | undefined;
+  type Gsi = { IndexName: string; KeySchema: []; Projection: { ProjectionType: string } };
+  return {
+    logicalId: id,
+    ...keys(props.KeySchema as []),
+    globalSecondaryIndexes: ((props.GlobalSecondaryIndexes as Gsi[] | undefined) ?? []).map((g) => ({
+      indexName: g.IndexName,
+      ...keys(g.KeySchema),
+      projection: g.Projection.ProjectionType,
+    })),
+    ...(ttl?.Enabled ? { timeToLiveAttribute: ttl.AttributeName } : {}),
+    billingMode: String(props.BillingMode ?? "PROVISIONED"),
+  };
+}
+
+function readRoutes(template: CfnTemplate, kindOf: Map<string, FunctionKind>): RouteSpec[] {
+  const routes: RouteSpec[] = [];
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== "AWS::ApiGatewayV2::Route") continue;
+    const props = resource.Properties ?? {};
+    const [method, path] = String(props.RouteKey).split(" ") as [string, string];
+    // Target is `integrations/<Ref integration>`; the integration's URI is the function's ARN.
+    const target = JSON.stringify(props.Target);
+    const integrationId = /"Ref":"([^"]+)"/.exec(target)?.[1];
+    if (!integrationId) throw new Error(`route ${id}: cannot read its integration`);
+    const integration = propertiesOf(template, integrationId, "AWS::ApiGatewayV2::Integration");
+    const fnId = getAttId(integration.IntegrationUri, "Arn", `${integrationId}.IntegrationUri`);
+    const functionKind = kindOf.get(fnId);
+    if (!functionKind) throw new Error(`route ${id} targets unknown function ${fnId}`);
+    routes.push({ method, path, authorizationType: String(props.AuthorizationType ?? "NONE"), functionKind });
+  }
+  return routes;
+}
+
+/** Statements of the inline policies naming the role, then of the managed policies the role or a policy attaches. */
+function roleStatements(template: CfnTemplate, roleId: string): TemplateStatement[] {
+  const statements: TemplateStatement[] = [];
+  const names = (list: unknown) => ((list as unknown[] | undefined) ?? []).map((r) => JSON.stringify(r));
+  const roleRef = JSON.stringify({ Ref: roleId });
+  for (const resource of Object.values(template.Resources) as Resource[]) {
+    const props = resource.Properties ?? {};
+    const attached =
+      (resource.Type === "AWS::IAM::Policy" || resource.Type === "AWS::IAM::ManagedPolicy") &&
+      names(props.Roles).includes(roleRef);
+    if (attached) statements.push(...statementsOf(props.PolicyDocument));
+  }
+  const role = propertiesOf(template, roleId, "AWS::IAM::Role");
+  for (const policy of (role.Policies as { PolicyDocument: unknown }[] | undefined) ?? [])
+    statements.push(...statementsOf(policy.PolicyDocument));
+  if (((role.ManagedPolicyArns as unknown[] | undefined) ?? []).length > 0) {
+    // An AWS managed policy's document is not in the template: refuse rather than pretend to know it.
+    throw new Error(`role ${roleId} attaches managed policies by ARN; the local stack cannot read their documents`);
+  }
+  return statements;
+}
+
+function statementsOf(document: unknown): TemplateStatement[] {
+  const statement = (document as { Statement?: TemplateStatement | TemplateStatement[] } | undefined)?.Statement;
+  return statement === undefined ? [] : Array.isArray(statement) ? statement : [statement];
+}
+
+function propertiesOf(template: CfnTemplate, id: string, type: string): Record<string, unknown> {
+  const resource = template.Resources[id];
+  if (!resource || resource.Type !== type) throw new Error(`template has no ${type} ${id}`);
+  return resource.Properties ?? {};
+}
+
+function refId(value: unknown, where: string): string {
+  const id = (value as { Ref?: unknown } | undefined)?.Ref;
+  if (typeof id !== "string") throw new Error(`${where}: expected a Ref, got ${JSON.stringify(value)}`);
+  return id;
+}
+
+function getAttId(value: unknown, attribute: string, where: string): string {
+  const getAtt = (value as { "Fn::GetAtt"?: unknown } | undefined)?.["Fn::GetAtt"];
+  if (!Array.isArray(getAtt) || getAtt[1] !== attribute)
+    throw new Error(`${where}: expected Fn::GetAtt ${attribute}, got ${JSON.stringify(value)}`);
+  return String(getAtt[0]);
+}
+
+/** Synthesizes (cached per process) and reads the model: what the local stack starts from. */
+export function loadServiceModel(context: Record<string, unknown> = {}): ServiceModel {
+  return readServiceModel(synthesizeApp(context));
+}

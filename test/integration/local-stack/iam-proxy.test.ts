@@ -1,0 +1,120 @@
+import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Emulators, startEmulators } from "#local/stack/emulators.js";
+import { type IamProxy, type LocalIdentity, startIamProxy } from "#local/stack/iam/iam-proxy.js";
+import type { LocalArns } from "#local/stack/iam/requests.js";
+import { localResolver, resolveFunction } from "#local/stack/template/local-resources.js";
+import { loadServiceModel } from "#local/stack/template/read-template.js";
+import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
+
+// Real SDK clients → IAM proxy → the real stand-ins, with the template's real role policies.
+let emulators: Emulators;
+const proxies: IamProxy[] = [];
+const endpoints: Record<string, string> = {};
+const region = "us-east-1";
+const secretArn = (id: string) =>
+  id.startsWith("arn:") ? id : `arn:aws:secretsmanager:${region}:000000000000:secret:${id}`;
+const credentials = (accessKeyId: string) => ({ accessKeyId, secretAccessKey: "local" });
+
+beforeAll(async () => {
+  emulators = await startEmulators({ secrets: { "wxcoupon/merchant": "{}" } });
+  const model = loadServiceModel();
+  const ctx = localResolver(model, {
+    tableName: emulators.env.TABLE_NAME,
+    queues: {
+      send: emulators.queues.send,
+      sendDlq: emulators.queues.sendDlq,
+      events: emulators.queues.events,
+      eventsDlq: emulators.queues.eventsDlq,
+    },
+    secretArn: secretArn(emulators.env.SECRET_ID),
+  });
+  const notify = resolveFunction(model, "notify", ctx);
+  const identities = new Map<string, LocalIdentity>([
+    [
+      "AKIDNOTIFY",
+      { principal: { account: "000000000000", roleName: notify.roleName, functionName: "notify" }, ...notify },
+    ],
+    [
+      "AKIDNOSECRET",
+      {
+        principal: { account: "000000000000", roleName: notify.roleName, functionName: "notify" },
+        statements: notify.statements.filter((s) => ![s.Action].flat().includes("secretsmanager:GetSecretValue")),
+      },
+    ],
+  ]);
+  const arns: LocalArns = { region, account: "000000000000", secretArn };
+  for (const [service, target] of [
+    ["dynamodb", emulators.endpoints.dynamodb],
+    ["sqs", emulators.endpoints.sqs],
+    ["secretsmanager", emulators.endpoints.secretsManager],
+  ] as const) {
+    const proxy = await startIamProxy({ service, target, arns, identities });
+    proxies.push(proxy);
+    endpoints[service] = proxy.endpoint;
+  }
+});
+afterAll(async () => {
+  for (const p of proxies) await p.close();
+  await emulators?.stop();
+});
+
+const failure = async (promise: Promise<unknown>) => {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & { $metadata: { httpStatusCode?: number } };
+  }
+  throw new Error("expected the call to fail");
+};
+
+describe("IAM enforced at the stand-ins' front door", () => {
+  it("lets allowed DynamoDB calls through and answers a denied one as DynamoDB does", async () => {
+    const ddb = new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials: credentials("AKIDNOTIFY") });
+    const Key = { pk: { S: "IAM#probe" } };
+    await ddb.send(new PutItemCommand({ TableName: emulators.env.TABLE_NAME, Item: Key }));
+    const error = await failure(ddb.send(new DeleteItemCommand({ TableName: emulators.env.TABLE_NAME, Key })));
+    expect(error.name).toBe("AccessDeniedException");
+    expect(error.$metadata.httpStatusCode).toBe(400);
+    expect(error.message).toMatch(
+      /^User: arn:aws:sts::000000000000:assumed-role\/[^/]+\/notify is not authorized to perform: dynamodb:DeleteItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table\/wxcoupon because no identity-based policy allows the dynamodb:DeleteItem action$/,
+    );
+    ddb.destroy();
+  });
+
+  it("answers a denied SQS call with SQS's AccessDenied", async () => {
+    const sqs = createSqsClient({ endpoint: endpoints.sqs, region, credentials: credentials("AKIDNOTIFY") });
+    await sqs.send(new SendMessageCommand({ QueueUrl: emulators.queues.events.url, MessageBody: "{}" }));
+    const error = await failure(
+      sqs.send(new SendMessageCommand({ QueueUrl: emulators.queues.send.url, MessageBody: "{}" })),
+    );
+    expect(error.name).toBe("AccessDenied");
+    expect(error.$metadata.httpStatusCode).toBe(403);
+    expect(error.message).toBe("Access to the resource https://sqs.us-east-1.amazonaws.com/ is denied.");
+    sqs.destroy();
+  });
+
+  it("denies GetSecretValue to a role whose secret statement was removed, and allows it with the statement", async () => {
+    const get = (key: string) => {
+      const sm = new SecretsManagerClient({
+        endpoint: endpoints.secretsmanager,
+        region,
+        credentials: credentials(key),
+      });
+      return sm.send(new GetSecretValueCommand({ SecretId: emulators.env.SECRET_ID })).finally(() => sm.destroy());
+    };
+    expect((await get("AKIDNOTIFY")).SecretString).toBe("{}");
+    const error = await failure(get("AKIDNOSECRET"));
+    expect(error.name).toBe("AccessDeniedException");
+    expect(error.$metadata.httpStatusCode).toBe(400);
+    expect(error.message).toContain("secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:");
+  });
+
+  it("passes calls signed with a key that is no function's (the stack's own setup) unchecked", async () => {
+    const ddb = new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials: credentials("local") });
+    await ddb.send(new DeleteItemCommand({ TableName: emulators.env.TABLE_NAME, Key: { pk: { S: "IAM#probe" } } }));
+    ddb.destroy();
+  });
+});

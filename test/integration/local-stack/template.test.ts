@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
+import { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "#shared/config/queue-settings.js";
+import { ROUTES } from "#shared/edges/http/routes.js";
+import { FUNCTION_SIZING, SEND_QUEUE_VISIBILITY, workerMaxConcurrency } from "../../../infra/settings.js";
+import { type ResolveContext, resolveString, resolveValue } from "../../../local/stack/template/intrinsics.js";
+import { loadServiceModel } from "../../../local/stack/template/read-template.js";
+
+// The real app, synthesized in-process without bundling (local/stack/template/synthesize.ts).
+const model = loadServiceModel();
+
+describe("the local stack's model of the synthesized template", () => {
+  it("reads each function's timeout, memory size and environment names as the template sets them", () => {
+    for (const kind of ["api", "send-worker", "notify"] as const) {
+      const fn = model.functions[kind]!;
+      expect(fn.timeoutSeconds).toBe(FUNCTION_SIZING[kind].timeout.toSeconds());
+      expect(fn.memorySize).toBe(FUNCTION_SIZING[kind].memorySize);
+      expect(fn.reservedConcurrency).toBeUndefined();
+    }
+    expect(Object.keys(model.functions["send-worker"]!.environment)).toEqual(
+      expect.arrayContaining(["TABLE_NAME", "SEND_QUEUE_URL", "SEND_DLQ_URL", "SECRET_ID", "SEND_RATE_PER_SECOND"]),
+    );
+    expect(model.functions.api!.environment).not.toHaveProperty("SEND_DLQ_URL");
+    // public-key mode (the default context) has no certificate refresh function
+    expect(model.functions["cert-refresh"]).toBeUndefined();
+  });
+
+  it("takes context overrides into the template, e.g. the send rate into env and the mapping's concurrency", () => {
+    const slow = loadServiceModel({ sendRatePerSecond: 40 });
+    expect(slow.functions["send-worker"]!.environment.SEND_RATE_PER_SECOND).toBe("40");
+    expect(slow.eventSourceMappings[0]!.maximumConcurrency).toBe(workerMaxConcurrency(40));
+  });
+
+  it("reads the send worker's event source mapping", () => {
+    expect(model.eventSourceMappings).toHaveLength(1);
+    expect(model.eventSourceMappings[0]).toMatchObject({
+      functionKind: "send-worker",
+      batchSize: 10,
+      maximumBatchingWindowSeconds: 1,
+      maximumConcurrency: workerMaxConcurrency(400),
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      enabled: true,
+    });
+  });
+
+  it("reads each queue's visibility timeout and redrive policy, DLQ included", () => {
+    expect(model.queues.send).toMatchObject({
+      visibilityTimeoutSeconds: SEND_QUEUE_VISIBILITY.toSeconds(),
+      redrive: { maxReceiveCount: SEND_MAX_RECEIVE_COUNT, deadLetterRole: "sendDlq" },
+    });
+    expect(model.queues.events).toMatchObject({
+      visibilityTimeoutSeconds: 30,
+      redrive: { maxReceiveCount: EVENTS_MAX_RECEIVE_COUNT, deadLetterRole: "eventsDlq" },
+    });
+    expect(model.queues.sendDlq.redrive).toBeUndefined();
+  });
+
+  it("reads the table's keys, indexes and TTL attribute", () => {
+    expect(model.table).toMatchObject({
+      partitionKey: { name: TABLE_SPEC.partitionKey.name, type: TABLE_SPEC.partitionKey.type },
+      timeToLiveAttribute: TABLE_SPEC.timeToLiveAttribute,
+      billingMode: "PAY_PER_REQUEST",
+    });
+    expect(model.table.globalSecondaryIndexes.map((g) => g.indexName)).toEqual(
+      TABLE_SPEC.globalSecondaryIndexes.map((g) => g.indexName),
+    );
+  });
+
+  it("reads every route with its authorization type and target function", () => {
+    expect(model.routes).toHaveLength(ROUTES.length);
+    const webhook = model.routes.find((r) => r.path === "/notify/wechatpay")!;
+    expect(webhook).toMatchObject({ method: "POST", authorizationType: "NONE", functionKind: "notify" });
+    expect(model.routes.filter((r) => r.functionKind === "api").every((r) => r.authorizationType === "AWS_IAM")).toBe(
+      true,
+    );
+  });
+
+  it("reads role statements, cross-stack references still unresolved", () => {
+    const statements = model.functions["send-worker"]!.statements;
+    const actions = statements.flatMap((s) => [s.Action ?? []].flat());
+    expect(actions).toEqual(expect.arrayContaining(["dynamodb:UpdateItem", "sqs:ReceiveMessage"]));
+    expect(JSON.stringify(statements)).toContain("Fn::ImportValue");
+  });
+});
+
+describe("resolving intrinsics against local resources", () => {
+  const { synthesized } = model;
+  const ctx: ResolveContext = {
+    stacks: synthesized.templates,
+    account: "000000000000",
+    region: "us-east-1",
+    physical: (_stack, id) => ({
+      ref: `ref-of-${id}`,
+      attributes: { Arn: `arn-of-${id}`, QueueName: `name-of-${id}` },
+    }),
+  };
+
+  it("follows Fn::ImportValue into the exporting stack, and Fn::Join around it", () => {
+    const worker = model.functions["send-worker"]!;
+    expect(resolveString(worker.environment.TABLE_NAME, synthesized.serviceStackName, ctx)).toBe(
+      `ref-of-${synthesized.logicalIds.table}`,
+    );
+    const index = worker.statements.find((s) => JSON.stringify(s.Resource).includes("/index/"))!;
+    expect(resolveValue(index.Resource, synthesized.serviceStackName, ctx)).toBe(
+      `arn-of-${synthesized.logicalIds.table}/index/gsi1`,
+    );
+  });
+
+  it("resolves Fn::Sub with pseudo parameters, attributes and explicit variables", () => {
+    // Fn::Sub's own `${…}` syntax, not JavaScript template strings.
+    const d = "$";
+    const text = `arn:${d}{AWS::Partition}:x:${d}{AWS::Region}:${d}{AWS::AccountId}:${d}{Q.Arn}/${d}{v}${d}{!lit}`;
+    const value = { "Fn::Sub": [text, { v: "w" }] };
+    expect(resolveValue(value, "s", ctx)).toBe(`arn:aws:x:us-east-1:000000000000:arn-of-Q/w${d}{lit}`);
+  });
+
+  it("refuses an export no stack has", () => {
+    expect(() => resolveValue({ "Fn::ImportValue": "nope" }, "s", ctx)).toThrow(/no stack exports nope/);
+  });
+});
