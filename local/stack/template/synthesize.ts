@@ -65,7 +65,11 @@ export function synthesizeApp(context: Record<string, unknown> = {}): Synthesize
     const functions: Partial<Record<FunctionKind, string>> = {};
     for (const [kind, fn] of Object.entries(built.service.functions)) functions[kind as FunctionKind] = logicalId(fn);
     const { stateful } = built;
-    const secretChild = stateful.secret.node.defaultChild;
+    // The secret the stateful stack creates (none when it imports the operator's): found by type, since the stack
+    // creates it as a bare CfnSecret and hands on an imported reference to it (infra/stacks/stateful-stack.ts).
+    const secretId = Object.entries(templates[stateful.stackName]?.Resources ?? {}).find(
+      ([, resource]) => resource.Type === "AWS::SecretsManager::Secret",
+    )?.[0];
     const synthesized: SynthesizedApp = {
       statefulStackName: stateful.stackName,
       serviceStackName: built.service.stackName,
@@ -81,7 +85,7 @@ export function synthesizeApp(context: Record<string, unknown> = {}): Synthesize
           eventsDlq: logicalId(stateful.eventsDlq),
         },
         table: logicalId(stateful.table),
-        ...(secretChild ? { secret: logicalId(stateful.secret) } : {}),
+        ...(secretId ? { secret: secretId } : {}),
       },
     };
     cache.set(key, synthesized);

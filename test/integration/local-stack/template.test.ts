@@ -15,7 +15,7 @@ describe("the local stack's model of the synthesized template", () => {
       const fn = model.functions[kind]!;
       expect(fn.timeoutSeconds).toBe(FUNCTION_SIZING[kind].timeout.toSeconds());
       expect(fn.memorySize).toBe(FUNCTION_SIZING[kind].memorySize);
-      expect(fn.reservedConcurrency).toBeUndefined();
+      expect(fn.reservedConcurrency).toBe(FUNCTION_SIZING[kind].reservedConcurrency);
     }
     expect(Object.keys(model.functions["send-worker"]!.environment)).toEqual(
       expect.arrayContaining(["TABLE_NAME", "SEND_QUEUE_URL", "SEND_DLQ_URL", "SECRET_ID", "SEND_RATE_PER_SECOND"]),
