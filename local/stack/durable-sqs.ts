@@ -75,7 +75,8 @@ const RETENTION_SWEEP_MS = 1_000;
  *
  * Why this design (the evidence is in docs/local-stack.md#durable-queues):
  * - fauxqs 1.9.2 keeps everything in memory. fauxqs 2.x persists (its `dataDir`), but imports `node:sqlite`, which
- *   Node 20 (the project's minimum) lacks; no other SQS emulator on npm runs in-process without Java or Docker.
+ *   Node 20 (the project's minimum) lacks. No other in-process SQS emulator on npm persists (local-aws-sqs keeps
+ *   memory only; the others need ElasticMQ's Java or Docker).
  * - fauxqs 2.x persists by writing through at a handful of `SqsQueue`/`SqsStore` methods (enqueue, dequeue, delete,
  *   change visibility, purge, set attributes, create/delete queue). The same points exist in 1.9.2: the subclasses
  *   below record each change there, so message ids, bodies, attributes, receive counts, first-receive and sent
