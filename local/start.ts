@@ -5,7 +5,8 @@ import { startLocalStack } from "./stack/start-local-stack.js";
 const USAGE = `Usage: npm start [-- --fresh] [-- --port 3000] [-- --simulator-port 3100] [-- --data-dir .local]
 
 Runs wxcoupon locally: the WeChat Pay simulator, DynamoDB/SQS/Secrets Manager stand-ins, the API and webhook, and the
-send worker. State lives in the data folder (git-ignored) and survives a restart; --fresh starts clean.`;
+send worker. State (keys, table, queued messages, the simulator's coupons) lives in the data folder (git-ignored) and
+survives a restart, Ctrl-C or a crash; --fresh starts clean.`;
 
 async function main(): Promise<number> {
   let values: { fresh?: boolean; port?: string; "simulator-port"?: string; "data-dir"?: string; help?: boolean };
@@ -35,6 +36,7 @@ async function main(): Promise<number> {
   }
   const dataDir = resolve(values["data-dir"] ?? ".local");
   const stack = await startLocalStack({ dataDir, fresh: values.fresh ?? false, apiPort: port, simulatorPort });
+  const kept = stack.emulators.restoredMessages;
   console.log(`wxcoupon is running locally (state in ${dataDir}; details in ${dataDir}/stack.json)
 
   API          ${stack.apiUrl}        (Authorization: Bearer ${stack.token})
@@ -44,6 +46,7 @@ async function main(): Promise<number> {
   Simulator    ${stack.simulatorUrl}  (control API under /_simulator/)
   Merchant     mchid ${stack.mchid}, appid ${stack.appid}
   Node.js      ${process.version}      (${process.execPath})
+  Queues       ${kept === 0 ? "empty" : `${kept} message(s) kept from the last run, back on their queues`}
 
 Try:
   curl -s ${stack.apiUrl}/stocks -H 'authorization: Bearer ${stack.token}'

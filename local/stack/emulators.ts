@@ -1,22 +1,20 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { startFauxqs } from "fauxqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { ensureTable } from "#shared/adapters/dynamodb/create-table.js";
-import { createDocumentClient } from "#shared/adapters/dynamodb/document-client.js";
 import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
-import { SqsSendQueue } from "#shared/adapters/sqs/sqs-send-queue.js";
 import { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "#shared/config/queue-settings.js";
+import { type QueueDefinition, type QueueInfo, startDurableSqs } from "./durable-sqs.js";
 import { startDynalite } from "./dynalite.js";
 import { type FakeSecretsManager, startFakeSecretsManager } from "./fake-secrets-manager.js";
-import { requeuePendingSends } from "./requeue-pending-sends.js";
+
+export type { QueueInfo } from "./durable-sqs.js";
 
 export interface EmulatorOptions {
   /**
-   * Keep the DynamoDB data (dynalite on LevelDB) in `${dataDir}/dynamodb`, so table items survive a restart.
-   * Without it everything is in memory. Queues are ALWAYS in memory (fauxqs is started without its `dataDir`): on a
-   * start with kept data, every PENDING send is re-enqueued (see `requeuePendingSends`).
+   * Keep the DynamoDB data (dynalite on LevelDB) in `${dataDir}/dynamodb` and the queues with their messages in
+   * `${dataDir}/sqs` (`durable-sqs.ts`), so both survive a restart or a crash. Without it everything is in memory.
    */
   dataDir?: string;
   /** Wipe `dataDir` first. */
@@ -35,14 +33,6 @@ export interface EmulatorOptions {
   sendMaxReceiveCount?: number;
   /** The coupon-events queue's redrive maxReceiveCount as the template sets it. */
   eventsMaxReceiveCount?: number;
-  /** Re-enqueue PENDING sends found in a kept table (default true). */
-  requeuePending?: boolean;
-}
-
-export interface QueueInfo {
-  name: string;
-  url: string;
-  arn: string;
 }
 
 /** Environment variables the handlers read: apply them to `process.env` BEFORE importing the handler modules. */
@@ -71,17 +61,17 @@ export interface Emulators {
   secretsManager: FakeSecretsManager;
   /** Whether the table was created by this start (false: it was kept in `dataDir`). */
   tableCreated: boolean;
-  /** PENDING sends re-enqueued at start. */
-  requeued: number;
+  /** Queue messages kept in `dataDir` and put back at start (visible, delayed or still in flight). */
+  restoredMessages: number;
   /** An SQS client for the emulator (tests, poller), built with the right endpoint. */
   sqs: SQSClient;
   stop(): Promise<void>;
 }
 
 /**
- * Starts the local AWS stand-ins in this process: dynalite (DynamoDB), fauxqs (SQS) and a fake Secrets
- * Manager; creates the table from `table-definition.ts` and the queues (send + DLQ, coupon-events + DLQ).
- * Note: fauxqs always listens on 0.0.0.0 (its `host` option only shapes queue URLs); the others on 127.0.0.1.
+ * Starts the local AWS stand-ins in this process: dynalite (DynamoDB), fauxqs 1.9.2 made durable (SQS,
+ * `durable-sqs.ts`) and a fake Secrets Manager, all on 127.0.0.1; creates the table from `table-definition.ts` and
+ * the queues (send + DLQ, coupon-events + DLQ).
  */
 export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
   const region = options.region ?? "us-east-1";
@@ -96,17 +86,52 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
 
   try {
     let dynamoPath: string | undefined;
+    let sqsPath: string | undefined;
     if (options.dataDir !== undefined) {
       dynamoPath = join(options.dataDir, "dynamodb");
-      if (options.fresh) rmSync(dynamoPath, { recursive: true, force: true });
-      mkdirSync(dynamoPath, { recursive: true });
+      sqsPath = join(options.dataDir, "sqs");
+      for (const path of [dynamoPath, sqsPath]) {
+        if (options.fresh) rmSync(path, { recursive: true, force: true });
+        mkdirSync(path, { recursive: true });
+      }
     }
     const dynalite = await startDynalite(dynamoPath === undefined ? {} : { path: dynamoPath });
     stops.push(dynalite.stop);
 
-    const fauxqs = await startFauxqs({ port: 0, logger: false, defaultRegion: region });
-    stops.push(() => fauxqs.stop());
-    const sqsEndpoint = `http://127.0.0.1:${fauxqs.port}`;
+    // The deployed redrive settings, unless a test asks for its own.
+    const sendMaxReceiveCount = options.maxReceiveCount ?? options.sendMaxReceiveCount ?? SEND_MAX_RECEIVE_COUNT;
+    const eventsMaxReceiveCount = options.maxReceiveCount ?? options.eventsMaxReceiveCount ?? EVENTS_MAX_RECEIVE_COUNT;
+    const dlqRetentionSeconds = 1_209_600;
+    const queueDefinitions: QueueDefinition[] = [
+      { name: "wxcoupon-send-dlq", visibilityTimeoutSeconds: 30, messageRetentionPeriodSeconds: dlqRetentionSeconds },
+      {
+        name: "wxcoupon-send",
+        visibilityTimeoutSeconds: options.sendVisibilityTimeoutSeconds ?? 60,
+        redrive: { deadLetterQueue: "wxcoupon-send-dlq", maxReceiveCount: sendMaxReceiveCount },
+      },
+      {
+        name: "wxcoupon-coupon-events-dlq",
+        visibilityTimeoutSeconds: 30,
+        messageRetentionPeriodSeconds: dlqRetentionSeconds,
+      },
+      {
+        name: "wxcoupon-coupon-events",
+        visibilityTimeoutSeconds: options.eventsVisibilityTimeoutSeconds ?? 30,
+        redrive: { deadLetterQueue: "wxcoupon-coupon-events-dlq", maxReceiveCount: eventsMaxReceiveCount },
+      },
+    ];
+    const localSqs = await startDurableSqs({
+      region,
+      queues: queueDefinitions,
+      ...(sqsPath === undefined ? {} : { dir: sqsPath }),
+    });
+    stops.push(localSqs.stop);
+    const sqsEndpoint = localSqs.endpoint;
+    const queue = (name: string): QueueInfo => localSqs.queues[name]!;
+    const send = queue("wxcoupon-send");
+    const sendDlq = queue("wxcoupon-send-dlq");
+    const events = queue("wxcoupon-coupon-events");
+    const eventsDlq = queue("wxcoupon-coupon-events-dlq");
 
     const secretsManager = await startFakeSecretsManager({
       region,
@@ -116,29 +141,10 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
 
     const ddb = new DynamoDBClient({ endpoint: dynalite.endpoint, region, credentials });
     stops.push(async () => ddb.destroy());
-    const doc = createDocumentClient(ddb);
     const { created: tableCreated } = await ensureTable(ddb, tableName);
 
     const sqs = createSqsClient({ endpoint: sqsEndpoint, region, credentials });
     stops.push(async () => sqs.destroy());
-    // The deployed redrive settings, unless a test asks for its own.
-    const sendMaxReceiveCount = options.maxReceiveCount ?? options.sendMaxReceiveCount ?? SEND_MAX_RECEIVE_COUNT;
-    const eventsMaxReceiveCount = options.maxReceiveCount ?? options.eventsMaxReceiveCount ?? EVENTS_MAX_RECEIVE_COUNT;
-    const sendDlq = await createQueue(sqs, "wxcoupon-send-dlq", { MessageRetentionPeriod: "1209600" });
-    const send = await createQueue(sqs, "wxcoupon-send", {
-      VisibilityTimeout: String(options.sendVisibilityTimeoutSeconds ?? 60),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: sendDlq.arn, maxReceiveCount: sendMaxReceiveCount }),
-    });
-    const eventsDlq = await createQueue(sqs, "wxcoupon-coupon-events-dlq", { MessageRetentionPeriod: "1209600" });
-    const events = await createQueue(sqs, "wxcoupon-coupon-events", {
-      VisibilityTimeout: String(options.eventsVisibilityTimeoutSeconds ?? 30),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: eventsDlq.arn, maxReceiveCount: eventsMaxReceiveCount }),
-    });
-
-    let requeued = 0;
-    if (!tableCreated && (options.requeuePending ?? true)) {
-      requeued = await requeuePendingSends(doc, tableName, new SqsSendQueue({ client: sqs, queueUrl: send.url }));
-    }
 
     const env: EmulatorEnv = {
       AWS_REGION: region,
@@ -162,7 +168,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
       queues: { send, sendDlq, events, eventsDlq },
       secretsManager,
       tableCreated,
-      requeued,
+      restoredMessages: localSqs.restoredMessages,
       sqs,
       stop: stopAll,
     };
@@ -170,11 +176,4 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     await stopAll();
     throw error;
   }
-}
-
-async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<QueueInfo> {
-  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
-  const url = QueueUrl!;
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
-  return { name, url, arn: Attributes?.QueueArn ?? "" };
 }

@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   type Message,
@@ -38,7 +39,7 @@ export interface SqsPollerOptions {
    * response. Without it Lambda ignores the response and a successful invocation deletes the whole batch. Default true.
    */
   reportBatchItemFailures?: boolean;
-  /** Long-poll wait, default 2 s. `stop()` aborts a pending poll. */
+  /** Long-poll wait, default 2 s. `stop()` lets a pending poll finish (so at most this long) and hands back what it brings. */
   waitTimeSeconds?: number;
   /** Batches in flight at once (the event source mapping's maximum concurrency), default 1. */
   maxConcurrency?: number;
@@ -51,7 +52,7 @@ export interface SqsPollerOptions {
 }
 
 export interface SqsPoller {
-  /** Stops polling, aborts pending receives and waits for the batches in flight. */
+  /** Stops polling, waits for pending receives (handing their messages back) and for the batches in flight. */
   stop(): Promise<void>;
   /** Invocations so far (tests). */
   readonly invocations: number;
@@ -65,7 +66,6 @@ export interface SqsPoller {
  */
 export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
   const log = options.log ?? ((m: string) => console.error(m));
-  const abort = new AbortController();
   const region = options.region ?? process.env.AWS_REGION ?? "us-east-1";
   let running = true;
   let invocations = 0;
@@ -75,7 +75,6 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
     if (queueArn === undefined) {
       const { Attributes } = await options.client.send(
         new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ["QueueArn"] }),
-        { abortSignal: abort.signal },
       );
       queueArn = Attributes?.QueueArn ?? "";
     }
@@ -95,10 +94,13 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
             MessageSystemAttributeNames: ["All"],
             MessageAttributeNames: ["All"],
           }),
-          { abortSignal: abort.signal },
         );
         messages = result.Messages ?? [];
         if (messages.length === 0) continue;
+        if (!running) {
+          await release(messages);
+          return;
+        }
         messages = await fillBatchingWindow(messages);
         invocations++;
         await invoke(messages.map((m) => toRecord(m, eventSourceARN, region)));
@@ -126,8 +128,8 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
           MessageSystemAttributeNames: ["All"],
           MessageAttributeNames: ["All"],
         }),
-        { abortSignal: abort.signal },
       );
+      // Not aborted by stop(): what this receive brings joins the batch, which the caller hands back if stopping.
       batch.push(...(result.Messages ?? []));
     }
     return batch;
@@ -165,11 +167,27 @@ export function startSqsPoller(options: SqsPollerOptions): SqsPoller {
       log(`sqs-poller: delete failed (${f.Code ?? "unknown"}): the message will be redelivered`);
   }
 
+  /**
+   * Messages a receive brought in after `stop()`: visible again at once. Aborting the receive instead would leave
+   * them in flight, unseen by anyone, for the visibility timeout (a minute locally) after a restart of the stack.
+   */
+  async function release(messages: Message[]): Promise<void> {
+    const result = await options.client.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: options.queueUrl,
+        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+      }),
+    );
+    for (const f of result.Failed ?? [])
+      log(
+        `sqs-poller: could not hand a message back (${f.Code ?? "unknown"}): it returns after the visibility timeout`,
+      );
+  }
+
   const loops = Array.from({ length: Math.max(1, options.maxConcurrency ?? 1) }, () => loop());
   return {
     async stop() {
       running = false;
-      abort.abort();
       await Promise.allSettled(loops);
     },
     get invocations() {

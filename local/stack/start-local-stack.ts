@@ -94,6 +94,8 @@ export interface LocalStack {
    * IAM through this stack's proxies). Spawn with `{ ...process.env, ...sendWorkerProcessEnv() }`.
    */
   sendWorkerProcessEnv(): Record<string, string>;
+  /** A function's whole environment as its host runs it (its own access key included: IAM applies). */
+  functionEnvironment(kind: FunctionKind): Record<string, string>;
   /** Stops and restarts the send worker alone (reliability tests). */
   restartWorker(): Promise<void>;
   stopWorker(): Promise<void>;
@@ -108,6 +110,8 @@ const ENTRIES: Partial<Record<FunctionKind, string>> = {
   api: new URL("../../functions/api.ts", import.meta.url).href,
   notify: new URL("../../functions/notify.ts", import.meta.url).href,
   "send-worker": new URL("../../functions/send-worker.ts", import.meta.url).href,
+  // Platform-certificate mode only; the local stack runs no schedule for it (README), but its role and env are resolved.
+  "cert-refresh": new URL("../../functions/cert-refresh.ts", import.meta.url).href,
 };
 
 /**
@@ -124,12 +128,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   mkdirSync(options.dataDir, { recursive: true });
   const token = localToken(options.dataDir, "token");
   const sendToken = localToken(options.dataDir, "send-token");
-  const synthesized = loadServiceModel(
-    options.sendRatePerSecond === undefined ? {} : { sendRatePerSecond: options.sendRatePerSecond },
-  );
-  const model = options.templateOverride ? options.templateOverride(structuredClone(synthesized)) : synthesized;
-  assertTableMatches(model.table);
-
   const simulator =
     options.externalSimulator ??
     (await startSimulator({
@@ -140,6 +138,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...options.simulator,
     }));
   const config = simulator.config;
+  // Deployed in the simulator's mode (infra/config.ts wechatpayMode): platform-certificate mode adds cert-refresh and
+  // the certificate-cache grants, so the template the stack runs matches the WeChat it talks to.
+  const synthesized = loadServiceModel({
+    wechatpayMode: config.mode,
+    ...(options.sendRatePerSecond === undefined ? {} : { sendRatePerSecond: options.sendRatePerSecond }),
+  });
+  const model = options.templateOverride ? options.templateOverride(structuredClone(synthesized)) : synthesized;
+  assertTableMatches(model.table);
   const secret = formatMerchantSecret({
     mchid: config.mchid,
     merchantSerialNo: config.merchant_serial_no,
@@ -317,6 +323,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     model,
     functions,
     sendWorkerProcessEnv: () => ({ WXCOUPON_SQS_MAPPING: JSON.stringify(workerConfig) }),
+    functionEnvironment: environmentOf,
     async stopWorker() {
       await worker?.stop();
       worker = undefined;

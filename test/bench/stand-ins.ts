@@ -149,7 +149,7 @@ export async function forkEmulators(dataDir: string, secrets: Record<string, str
       },
       sqs,
       tableCreated: true,
-      requeued: 0,
+      restoredMessages: 0,
       async stop() {
         sqs.destroy();
         await child.stop();

@@ -5,13 +5,13 @@ import { parseCouponEvent, parseSendMessage } from "#shared/adapters/sqs/message
 import { SqsEventPublisher } from "#shared/adapters/sqs/sqs-event-publisher.js";
 import { SqsSendQueue } from "#shared/adapters/sqs/sqs-send-queue.js";
 import type { SendMessage } from "#shared/domain/ports.js";
-import { type FauxqsBackend, startFauxqsBackend } from "../helpers/fauxqs.js";
+import { type LocalSqsBackend, startLocalSqsBackend } from "../helpers/local-sqs.js";
 import { queueDepth } from "../helpers/queue-depth.js";
 import { eventPublisherContract, sendQueueContract } from "./suites/queue-contract.js";
 
-let sqs: FauxqsBackend;
+let sqs: LocalSqsBackend;
 beforeAll(async () => {
-  sqs = await startFauxqsBackend();
+  sqs = await startLocalSqsBackend();
 });
 afterAll(async () => {
   await sqs?.stop();
@@ -22,7 +22,7 @@ sendQueueContract("memory", async () => {
   return { queue, received: async () => queue.drain() };
 });
 
-sendQueueContract("SQS on fauxqs", async () => {
+sendQueueContract("SQS on the local stand-in", async () => {
   const queueUrl = await sqs.createQueue(`send-${randomUUID().slice(0, 8)}`);
   const queue = new SqsSendQueue({ client: sqs.client, queueUrl });
   return {
@@ -36,13 +36,13 @@ eventPublisherContract("memory", async () => {
   return { publisher, received: async () => publisher.events };
 });
 
-eventPublisherContract("SQS on fauxqs", async () => {
+eventPublisherContract("SQS on the local stand-in", async () => {
   const queueUrl = await sqs.createQueue(`events-${randomUUID().slice(0, 8)}`);
   const publisher = new SqsEventPublisher({ client: sqs.client, queueUrl });
   return { publisher, received: async (count) => (await sqs.receiveBodies(queueUrl, count)).map(parseCouponEvent) };
 });
 
-describe("SqsSendQueue.requeue on fauxqs", () => {
+describe("SqsSendQueue.requeue on the local stand-in", () => {
   it("puts back a fresh copy, recycled count intact, that stays delayed for its delay and counts as queued", async () => {
     const queueUrl = await sqs.createQueue(`requeue-${randomUUID().slice(0, 8)}`);
     const queue = new SqsSendQueue({ client: sqs.client, queueUrl });

@@ -42,7 +42,7 @@ export { chinaTime, validStockBody } from "./stock-body.js";
 
 /** Creates and starts a stock through the API; returns its id. */
 export async function runningStock(
-  stack: LocalStack,
+  stack: Pick<LocalStack, "apiUrl" | "token" | "mchid">,
   outRequestNo: string,
   overrides?: { maxCoupons?: number; perUser?: number },
 ): Promise<string> {

@@ -7,13 +7,14 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand } from "@aws-sdk/clien
 import { afterAll, describe, expect, it } from "vitest";
 import { startEmulators } from "#local/stack/emulators.js";
 import { createDocumentClient } from "#shared/adapters/dynamodb/document-client.js";
-import { DynamoDbCampaignStore } from "#shared/adapters/dynamodb/dynamodb-campaign-store.js";
 import { DynamoDbSendLedger } from "#shared/adapters/dynamodb/dynamodb-send-ledger.js";
 import { formatMerchantSecret } from "#shared/adapters/secrets/merchant-secret-json.js";
 import { SecretsManagerMerchantSecretSource } from "#shared/adapters/secrets/secrets-manager-merchant-secret-source.js";
 import { parseSendMessage } from "#shared/adapters/sqs/message-codec.js";
 import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
+import { SqsSendQueue } from "#shared/adapters/sqs/sqs-send-queue.js";
 import { SEND_MAX_RECEIVE_COUNT } from "#shared/config/queue-settings.js";
+import type { SendMessage } from "#shared/domain/ports.js";
 import { testMerchantSecret } from "../../helpers/merchant-secret.js";
 
 const dirs: string[] = [];
@@ -83,31 +84,32 @@ describe("local emulators", () => {
     );
   });
 
-  it("keeps table items across a restart with the same dataDir and re-enqueues PENDING sends", async () => {
+  it("keeps table items and queued messages across a restart with the same dataDir, and queues nothing else", async () => {
     const dataDir = tempDir();
     const first = await startEmulators({ dataDir });
     expect(first.tableCreated).toBe(true);
+    expect(first.restoredMessages).toBe(0);
     const doc = createDocumentClient({
       endpoint: first.endpoints.dynamodb,
       region: "us-east-1",
       credentials: { accessKeyId: "local", secretAccessKey: "local" },
     });
-    const options = { doc, tableName: first.env.TABLE_NAME };
-    const ledger = new DynamoDbSendLedger(options);
-    await new DynamoDbCampaignStore(options).create({
-      id: "camp-1",
-      requestHash: "h",
-      mchid: "1900000109",
-      stockId: "s1",
-      appid: "wx1",
-      total: 2,
-      ratePerSecond: 25,
-      createdAt: 1,
-    });
+    const ledger = new DynamoDbSendLedger({ doc, tableName: first.env.TABLE_NAME });
     const base = { mchid: "1900000109", requestHash: "h", stockId: "s1", openid: "u", appid: "wx1", createdAt: 1 };
-    await ledger.claim({ ...base, outRequestNo: "pending-1", campaignId: "camp-1" });
+    // A PENDING record with no message (what a synchronous send answered 503 leaves), a SENT one, and one queued send.
+    await ledger.claim({ ...base, outRequestNo: "pending-without-message" });
     await ledger.claim({ ...base, outRequestNo: "sent-1" });
     await ledger.succeed({ mchid: "1900000109", outRequestNo: "sent-1" }, { couponId: "coupon-1" }, 2);
+    const queued: SendMessage = {
+      mchid: "1900000109",
+      outRequestNo: "queued-1",
+      campaignId: "camp-1",
+      stockId: "s1",
+      openid: "u2",
+      appid: "wx1",
+      ratePerSecond: 25,
+    };
+    await new SqsSendQueue({ client: first.sqs, queueUrl: first.env.SEND_QUEUE_URL }).enqueue([queued]);
     doc.destroy();
     await first.stop();
 
@@ -124,24 +126,17 @@ describe("local emulators", () => {
         state: "SENT",
         couponId: "coupon-1",
       });
+      expect(await ledger2.get({ mchid: "1900000109", outRequestNo: "pending-without-message" })).toMatchObject({
+        state: "PENDING",
+      });
       doc2.destroy();
 
-      // Queues are in memory: the PENDING send's message is rebuilt from the table (with its campaign's rate).
-      expect(second.requeued).toBe(1);
+      // The queue holds what was sent to it, nothing rebuilt from the table.
+      expect(second.restoredMessages).toBe(1);
       const { Messages = [] } = await second.sqs.send(
         new ReceiveMessageCommand({ QueueUrl: second.env.SEND_QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
       );
-      expect(Messages.map((m) => parseSendMessage(m.Body!))).toEqual([
-        {
-          mchid: "1900000109",
-          outRequestNo: "pending-1",
-          campaignId: "camp-1",
-          stockId: "s1",
-          openid: "u",
-          appid: "wx1",
-          ratePerSecond: 25,
-        },
-      ]);
+      expect(Messages.map((m) => parseSendMessage(m.Body!))).toEqual([queued]);
     } finally {
       await second.stop();
     }
@@ -149,7 +144,7 @@ describe("local emulators", () => {
     const fresh = await startEmulators({ dataDir, fresh: true });
     try {
       expect(fresh.tableCreated).toBe(true);
-      expect(fresh.requeued).toBe(0);
+      expect(fresh.restoredMessages).toBe(0);
     } finally {
       await fresh.stop();
     }

@@ -216,4 +216,30 @@ describe("local SQS poller", () => {
     await stopping;
     expect(await visibleAndInFlight(q.url)).toBe(0);
   });
+  it("stop() hands back what a pending receive brings in while stopping, instead of leaving it in flight", async () => {
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({ QueueName: `t-${randomUUID().slice(0, 8)}`, Attributes: { VisibilityTimeout: "60" } }),
+    );
+    let invoked = false;
+    const poller = startSqsPoller({
+      client: sqs,
+      queueUrl: QueueUrl!,
+      waitTimeSeconds: 2,
+      handler: async () => {
+        invoked = true;
+      },
+    });
+    await new Promise((r) => setTimeout(r, 300)); // its first long poll is pending on the empty queue
+    const stopping = poller.stop();
+    await send(QueueUrl!, "arrives while stopping");
+    await stopping;
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
+    expect(Attributes).toMatchObject({ ApproximateNumberOfMessages: "1", ApproximateNumberOfMessagesNotVisible: "0" });
+    expect(invoked).toBe(false);
+  });
 });

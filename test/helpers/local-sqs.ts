@@ -1,14 +1,16 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { type FauxqsServer, startFauxqs } from "fauxqs";
+import { startDurableSqs } from "#local/stack/durable-sqs.js";
 import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
 
-export interface FauxqsBackend {
-  server: FauxqsServer;
+export interface LocalSqsBackend {
   client: SQSClient;
   createQueue(name: string, attributes?: Record<string, string>): Promise<string>;
   /** Receives (and deletes) until `count` bodies arrived or `timeoutMs` passed. */
@@ -16,15 +18,16 @@ export interface FauxqsBackend {
   stop(): Promise<void>;
 }
 
-export async function startFauxqsBackend(): Promise<FauxqsBackend> {
-  const server = await startFauxqs({ port: 0, logger: false });
+/** The SQS stand-in of the local stack (`local/stack/durable-sqs.ts`), kept in a temporary folder. */
+export async function startLocalSqsBackend(): Promise<LocalSqsBackend> {
+  const dir = mkdtempSync(join(tmpdir(), "wxcoupon-sqs-"));
+  const server = await startDurableSqs({ region: "us-east-1", queues: [], dir });
   const client = createSqsClient({
-    endpoint: `http://127.0.0.1:${server.port}`,
+    endpoint: server.endpoint,
     region: "us-east-1",
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
   });
   return {
-    server,
     client,
     async createQueue(name, attributes = {}) {
       const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
@@ -51,6 +54,7 @@ export async function startFauxqsBackend(): Promise<FauxqsBackend> {
     async stop() {
       client.destroy();
       await server.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
