@@ -24,7 +24,13 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
-import { CALLER_POLICY_ACCESS, ROUTES, type RouteDefinition, type RouteTarget, scopesOf } from "#shared/edges/http/routes.js";
+import {
+  CALLER_POLICY_ACCESS,
+  ROUTES,
+  type RouteDefinition,
+  type RouteTarget,
+  scopesOf,
+} from "#shared/edges/http/routes.js";
 import type { WxConfig } from "../config.js";
 import { Monitoring } from "../constructs/monitoring.js";
 import { type FunctionKind, TABLE_READ_WRITE, WxFunction, type WxFunctionProps } from "../constructs/wx-function.js";

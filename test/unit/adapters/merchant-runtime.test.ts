@@ -91,7 +91,7 @@ describe("MerchantRuntime: which mode may download certificates", () => {
     const secret = { ...testMerchantSecret(), wechatpayPublicKeyId: undefined, wechatpayPublicKeyPem: undefined };
     const runtime = new MerchantRuntime({
       secrets: new ScriptedSource(secret),
-      certificates: { list: async () => [], get: async () => undefined, put: async () => {} },
+      certificates: { list: async () => [], put: async () => {} },
       wechatpay: options(send),
     });
     const { client } = await runtime.get();
