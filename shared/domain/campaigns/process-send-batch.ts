@@ -69,7 +69,16 @@ export interface WorkerDependencies extends SendDependencies {
   controlFreshMs?: number;
   /** Hold of a paused campaign's message: `min` s on its first receive, doubling per receive, at most `max` s. */
   pausedHoldSeconds?: { min: number; max: number };
+  /** Longest hold of a scheduled campaign's message (default `SCHEDULED_HOLD_MAX_SECONDS`). */
+  scheduledHoldMaxSeconds?: number;
 }
+
+/**
+ * A scheduled campaign's messages come back at least hourly until start_at: a cancel (or pause) of a campaign
+ * scheduled far ahead is then carried out, and the cancelled campaign completes, within the hour, at the cost of 24
+ * receives per message and day of waiting.
+ */
+export const SCHEDULED_HOLD_MAX_SECONDS = 3_600;
 
 /** Default hold of a paused campaign's messages: resume takes effect within `max` s; a long pause costs few receives. */
 export const PAUSED_HOLD_SECONDS = { min: 5, max: 300 } as const;
@@ -162,7 +171,10 @@ function hold(
   const asCopy = item.receiveCount >= Math.min(HOLD_COPY_AFTER_RECEIVES, deps.maxReceiveCount - 1);
   let delaySeconds: number;
   if (gate.untilMs !== undefined) {
-    delaySeconds = Math.max(1, Math.ceil((gate.untilMs - deps.clock()) / 1000));
+    delaySeconds = Math.min(
+      deps.scheduledHoldMaxSeconds ?? SCHEDULED_HOLD_MAX_SECONDS,
+      Math.max(1, Math.ceil((gate.untilMs - deps.clock()) / 1000)),
+    );
   } else {
     const { min, max } = deps.pausedHoldSeconds ?? PAUSED_HOLD_SECONDS;
     // Later copies keep growing the hold: `held` copies so far, each after HOLD_COPY_AFTER_RECEIVES receives.

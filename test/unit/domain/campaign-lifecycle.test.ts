@@ -257,6 +257,9 @@ describe("schedule", () => {
       ["scheduled", 91],
       ["scheduled", 91],
     ]);
+    // Far ahead: back at least hourly, so that a cancel is carried out within the hour.
+    const far = await campaignOf(["z"], { startAt: now + 86_400_000, campaignId: "far" });
+    expect((await processSendBatch(deps, far.batch)).held[0]).toMatchObject({ delaySeconds: 3_600 });
     now = startAt;
     expect(campaignStatus((await deps.campaigns.get(campaign.id))!, now).state).toBe("SENDING");
     await processSendBatch(deps, again(batch, 2));
