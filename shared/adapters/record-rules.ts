@@ -1,5 +1,12 @@
 import { ConflictError } from "../domain/errors.js";
-import type { KeyedRecord, NewKeyedRecord, SendRecord, StockRequestRecord, SucceededState } from "../domain/ports.js";
+import type {
+  KeyedRecord,
+  NewKeyedRecord,
+  NewSendRecord,
+  SendRecord,
+  StockRequestRecord,
+  SucceededState,
+} from "../domain/ports.js";
 
 // Rules every implementation of a port shares (in-memory reference and AWS adapters alike), kept in one place so
 // the implementations cannot drift apart.
@@ -52,6 +59,19 @@ export function newKeyedRecord<R extends KeyedRecord, N extends NewKeyedRecord>(
   } as unknown as R;
 }
 
+/** The record `SendLedger.cancel` writes: final CANCELLED, never leased, no WeChat call made. */
+export function cancelledSendRecord(input: NewSendRecord, now: number): SendRecord {
+  return {
+    ...input,
+    state: "CANCELLED",
+    errorCode: "CANCELLED",
+    errorMessage: "the campaign was cancelled before this send started",
+    attempts: 0,
+    leaseUntil: 0,
+    updatedAt: now,
+  };
+}
+
 export function campaignConflict(): ConflictError {
   return new ConflictError(
     "CAMPAIGN_ID_REUSED",
@@ -59,6 +79,16 @@ export function campaignConflict(): ConflictError {
     "this campaign id was already used for a different request",
   );
 }
+
+/**
+ * Order of the campaign list (the DynamoDB adapter's gsi1 sort key; listed descending, newest first): created_at,
+ * fixed width so text order is time order, then the id.
+ */
+export const campaignListOrder = (c: { createdAt: number; id: string }): string =>
+  `${String(c.createdAt).padStart(15, "0")}#${c.id}`;
+
+/** Which list a campaign cursor belongs to (the DynamoDB adapter's gsi1 partition): the merchant's campaigns. */
+export const campaignListOwner = (mchid: string): string => `CAMPAIGNS#${mchid}`;
 
 /** Order of a coupon's notifications (the DynamoDB adapter's gsi1 sort key): WeChat's create_time, then the id. */
 export const notificationOrder = (r: { createTime: string; id: string }): string => `${r.createTime}#${r.id}`;

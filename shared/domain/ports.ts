@@ -28,10 +28,11 @@ export interface LedgerKey {
  * The fields every keyed call record has. `Succeeded` is its kind's success state (`SENT`, `CREATED`): the record is
  * PENDING until WeChat answered, then succeeded or FAILED.
  */
-export interface KeyedRecord<Succeeded extends string = string> extends LedgerKey {
+export interface KeyedRecord<Succeeded extends string = string, Withdrawn extends string = never> extends LedgerKey {
   /** Hash of the request's business fields: a replay with another hash is a conflict. */
   requestHash: string;
-  state: "PENDING" | Succeeded | "FAILED";
+  /** `Withdrawn`: a final state in which WeChat was never called (a send of a cancelled campaign: `CANCELLED`). */
+  state: "PENDING" | Succeeded | "FAILED" | Withdrawn;
   /** Final failure code when FAILED; the last retryable error while PENDING (if the caller recorded one). */
   errorCode?: string;
   errorMessage?: string;
@@ -60,7 +61,10 @@ export interface NewKeyedRecord extends LedgerKey {
 }
 
 /** The success state of a record type (`SENT` for sends). */
-export type SucceededState<R extends KeyedRecord> = Exclude<R["state"], "PENDING" | "FAILED">;
+export type SucceededState<R extends KeyedRecord> = Exclude<R["state"], "PENDING" | "FAILED" | WithdrawnState>;
+
+/** The final state of a record WeChat was never called for because its campaign was cancelled. */
+export type WithdrawnState = "CANCELLED";
 
 /**
  * Outcome of trying to take the single right to call WeChat for a record.
@@ -140,7 +144,11 @@ export interface SendFields {
   campaignId?: string;
 }
 
-export interface SendRecord extends KeyedRecord<"SENT">, SendFields {
+/**
+ * `CANCELLED`: final, never sent: the recipient's campaign was cancelled before its send started (written by
+ * `SendLedger.cancel` in place of a claim, so no worker can take it afterwards).
+ */
+export interface SendRecord extends KeyedRecord<"SENT", "CANCELLED">, SendFields {
   couponId?: string;
 }
 
@@ -157,6 +165,12 @@ export interface ListPage<R> {
 export interface SendLedger extends KeyedLedger<SendRecord, NewSendRecord, { couponId: string }> {
   /** Sends of one campaign (reconciliation, progress reports), in out_request_no order. Eventually consistent. */
   listByCampaign(campaignId: string, options?: { limit?: number; cursor?: string }): Promise<ListPage<SendRecord>>;
+  /**
+   * Records a send of a cancelled campaign as final `CANCELLED` (attempts 0, never leased) if no record exists for
+   * its key: one conditional put, so it never overrides a send that was claimed (hence possibly started). Otherwise
+   * nothing is written and `{changed: false, record}` holds the stored record.
+   */
+  cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>>;
 }
 
 // ---- stock creation: one record per create-stock request ----
@@ -174,7 +188,17 @@ export type StockRequestLedger = KeyedLedger<StockRequestRecord, NewKeyedRecord,
 // CampaignStore: bulk sends and their counters
 // ---------------------------------------------------------------------------------------------------------------
 
-export type CampaignState = "ACCEPTED" | "SENDING" | "COMPLETED";
+/**
+ * - ACCEPTED: nothing queued or counted yet; SENDING: under way;
+ * - SCHEDULED: `startAt` is in the future (only `campaignStatus`, which knows the time, derives it);
+ * - PAUSED: an operator paused it (`control` PAUSED);
+ * - CANCELLING: cancelled, the unsent recipients are being recorded CANCELLED;
+ * - COMPLETED: sealed and every send has its final outcome (a cancelled campaign ends COMPLETED too).
+ */
+export type CampaignState = "ACCEPTED" | "SCHEDULED" | "SENDING" | "PAUSED" | "CANCELLING" | "COMPLETED";
+
+/** What the operator asked for: the worker sends only for RUNNING, holds PAUSED, withdraws CANCELLED (final). */
+export type CampaignControl = "RUNNING" | "PAUSED" | "CANCELLED";
 
 export interface NewCampaign {
   id: string;
@@ -193,10 +217,16 @@ export interface NewCampaign {
    * one chunk, number 0).
    */
   chunked?: boolean;
+  /** Epoch ms before which no send starts (a scheduled campaign); absent: at once. */
+  startAt?: number;
   createdAt: number;
 }
 
 export interface CampaignRecord extends NewCampaign {
+  /** The operator's last word: RUNNING unless paused or cancelled. */
+  control: CampaignControl;
+  /** When `control` last changed (pause, resume, cancel). */
+  controlChangedAt?: number;
   /** Derived from the counters on every read (see `deriveCampaignState`), never stored. */
   state: CampaignState;
   chunked: boolean;
@@ -213,6 +243,8 @@ export interface CampaignRecord extends NewCampaign {
   enqueued: number;
   sent: number;
   failed: number;
+  /** Recipients recorded CANCELLED (never sent) after the campaign was cancelled. */
+  cancelled: number;
   failuresByCode: Record<string, number>;
   /** Incremented by every recordOutcome: reconciliation writes only if nothing was counted since it read. */
   version: number;
@@ -225,7 +257,19 @@ export interface CampaignRecord extends NewCampaign {
 export interface CampaignCounts {
   sent: number;
   failed: number;
+  /** Absent: 0. */
+  cancelled?: number;
   failuresByCode: Record<string, number>;
+}
+
+/** One page of campaigns, newest first. */
+export interface CampaignListOptions {
+  mchid: string;
+  limit: number;
+  cursor?: string;
+  /** Only campaigns it accepts are returned; the store reads at most `scanLimit` campaigns for one page. */
+  where?: (campaign: CampaignRecord) => boolean;
+  scanLimit?: number;
 }
 
 export interface CampaignStore {
@@ -247,6 +291,29 @@ export interface CampaignStore {
    * Returns whether it wrote.
    */
   reconcile(id: string, counts: CampaignCounts, expectedVersion: number, now: number): Promise<boolean>;
+  /**
+   * The operator's control, in one conditional write that touches nothing else (the counters keep their atomic
+   * ADDs): `control` becomes `to` only if it is one of `from` and the campaign is not reconciled (COMPLETED).
+   * `changed: false` with the stored record when the condition fails (the caller tells why from the record).
+   * Unknown id → `NotFoundError`.
+   */
+  setControl(
+    id: string,
+    change: { from: readonly CampaignControl[]; to: CampaignControl },
+    now: number,
+  ): Promise<StateChange<CampaignRecord>>;
+  /**
+   * The merchant's campaigns, newest first (created_at, then id), by pages; the cursor is opaque and validated (a
+   * cursor of another list is a `ValidationError` on `cursor`). With `where`, a page may hold fewer than `limit`
+   * campaigns (even none) while a cursor is returned: at most `scanLimit` campaigns are read per page. Eventually
+   * consistent (an index).
+   */
+  list(options: CampaignListOptions): Promise<ListPage<CampaignRecord>>;
+  /**
+   * Seals an open (chunked) campaign as it stands, with the chunks counted so far: a cancelled upload will get no
+   * more chunks. No-op when sealed. Unknown id → `NotFoundError`.
+   */
+  sealAsIs(id: string, now: number): Promise<CampaignRecord>;
 
   // ---- chunked campaigns: item per (campaign, chunk_no) ----
 
@@ -305,18 +372,23 @@ export interface CampaignChunk extends NewCampaignChunk {
 /**
  * COMPLETED only once sealed (every recipient is known) and reconciled (the counters were recounted from the ledger
  * and every send is final: a crash between counting a send and recording it final can over-count, never under-count);
- * SENDING once anything was queued or counted; ACCEPTED before.
+ * then CANCELLING or PAUSED while the operator's control says so; SENDING once anything was queued or counted;
+ * ACCEPTED before. SCHEDULED needs the time: see `campaignStatus` (shared/domain/campaigns/campaign-lifecycle.ts).
  */
 export function deriveCampaignState(c: {
   total: number;
   enqueued: number;
   sent: number;
   failed: number;
+  cancelled?: number;
   reconciled?: boolean;
   sealed: boolean;
+  control?: CampaignControl;
 }): CampaignState {
   if (c.reconciled && c.sealed) return "COMPLETED";
-  if (c.enqueued > 0 || c.sent + c.failed > 0) return "SENDING";
+  if (c.control === "CANCELLED") return "CANCELLING";
+  if (c.control === "PAUSED") return "PAUSED";
+  if (c.enqueued > 0 || c.sent + c.failed + (c.cancelled ?? 0) > 0) return "SENDING";
   return "ACCEPTED";
 }
 
@@ -376,6 +448,8 @@ export interface SendMessage {
   ratePerSecond?: number;
   /** How many times a worker handed this send back as a fresh copy to keep it out of the DLQ (absent: never). */
   recycled?: number;
+  /** How many fresh copies a hold (paused or scheduled campaign) made of this send so far (absent: none). */
+  held?: number;
 }
 
 export interface SendQueue {

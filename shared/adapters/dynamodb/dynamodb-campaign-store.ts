@@ -1,22 +1,29 @@
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { lastChunkConflict } from "../../domain/campaigns/campaign-conflicts.js";
-import { NotFoundError } from "../../domain/errors.js";
+import { NotFoundError, ValidationError } from "../../domain/errors.js";
 import {
   type CampaignChunk,
+  type CampaignControl,
   type CampaignCounts,
+  type CampaignListOptions,
   type CampaignRecord,
   type CampaignStore,
   type ClaimResult,
   deriveCampaignState,
+  type ListPage,
   type NewCampaign,
   type NewCampaignChunk,
   type StateChange,
 } from "../../domain/ports.js";
-import { campaignConflict } from "../record-rules.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import { campaignConflict, campaignListOrder, campaignListOwner } from "../record-rules.js";
 import { CONDITION, conditionalUpdate, getItem, isConditionalCheckFailed, putIfAbsent } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { type Item, num, str } from "./item.js";
-import { KEY } from "./table-definition.js";
+import { GSI1, KEY } from "./table-definition.js";
+
+/** Index items read per Query of the campaign list. */
+const LIST_QUERY_LIMIT = 100;
 
 /**
  * `CampaignStore` on the single table: item `CAMPAIGN#{id}` with counters updated by atomic ADD, and one item
@@ -54,6 +61,12 @@ export class DynamoDbCampaignStore implements CampaignStore {
       enqueued: 0,
       sent: 0,
       failed: 0,
+      cancelled: 0,
+      control: "RUNNING",
+      ...(campaign.startAt === undefined ? {} : { start_at: campaign.startAt }),
+      // The merchant's campaign list, newest first (gsi1 read backwards).
+      gsi1pk: campaignListOwner(campaign.mchid),
+      gsi1sk: campaignListOrder(campaign),
       // Created empty so that recordOutcome can SET a nested counter (a SET on a path needs the parent map).
       failures_by_code: {},
       version: 0,
@@ -80,10 +93,17 @@ export class DynamoDbCampaignStore implements CampaignStore {
     const names: Record<string, string> = {
       "#sent": "sent",
       "#failed": "failed",
+      "#cancelled": "cancelled",
       "#version": "version",
       "#reconciled": "reconciled",
     };
-    const values: Record<string, unknown> = { ":sent": tally.sent, ":failed": tally.failed, ":one": 1, ":now": now };
+    const values: Record<string, unknown> = {
+      ":sent": tally.sent,
+      ":failed": tally.failed,
+      ":cancelled": tally.cancelled ?? 0,
+      ":one": 1,
+      ":now": now,
+    };
     const sets = ["#updated_at = :now"];
     if (codes.length > 0) {
       names["#fbc"] = "failures_by_code";
@@ -98,7 +118,7 @@ export class DynamoDbCampaignStore implements CampaignStore {
     // landed, then the message came back) is already in them and must not be added again.
     return this.#update(
       id,
-      `ADD #sent :sent, #failed :failed, #version :one SET ${sets.join(", ")}`,
+      `ADD #sent :sent, #failed :failed, #cancelled :cancelled, #version :one SET ${sets.join(", ")}`,
       names,
       { ...values, ":false": false },
       "attribute_not_exists(#reconciled) OR #reconciled = :false",
@@ -112,13 +132,15 @@ export class DynamoDbCampaignStore implements CampaignStore {
           TableName: this.#table,
           Key: { pk: KEY.campaign(id) },
           UpdateExpression:
-            "SET #sent = :sent, #failed = :failed, #fbc = :fbc, #reconciled = :true, #updated_at = :now",
+            "SET #sent = :sent, #failed = :failed, #cancelled = :cancelled, #fbc = :fbc, #reconciled = :true, " +
+            "#updated_at = :now",
           // Optimistic: a recordOutcome that landed after the recount began bumped the version; try again later.
           // An open (unsealed) campaign can still grow: never reconciled.
           ConditionExpression: "#version = :expected AND #sealed = :true",
           ExpressionAttributeNames: {
             "#sent": "sent",
             "#failed": "failed",
+            "#cancelled": "cancelled",
             "#fbc": "failures_by_code",
             "#reconciled": "reconciled",
             "#updated_at": "updated_at",
@@ -128,6 +150,7 @@ export class DynamoDbCampaignStore implements CampaignStore {
           ExpressionAttributeValues: {
             ":sent": counts.sent,
             ":failed": counts.failed,
+            ":cancelled": counts.cancelled ?? 0,
             ":fbc": counts.failuresByCode,
             ":true": true,
             ":now": now,
@@ -140,6 +163,88 @@ export class DynamoDbCampaignStore implements CampaignStore {
       if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
+  }
+
+  async setControl(
+    id: string,
+    change: { from: readonly CampaignControl[]; to: CampaignControl },
+    now: number,
+  ): Promise<StateChange<CampaignRecord>> {
+    const from = Object.fromEntries(change.from.map((c, i) => [`:from${i}`, c]));
+    // A campaign stored before the lifecycle existed has no control attribute: it is RUNNING.
+    const legacy = change.from.includes("RUNNING") ? " OR attribute_not_exists(#control)" : "";
+    const update = await conditionalUpdate(this.#doc, this.#table, KEY.campaign(id), {
+      // Only the control attributes: the counters keep their own atomic ADDs, so no outcome counted meanwhile is lost.
+      UpdateExpression: "SET #control = :to, #control_changed_at = :now, #updated_at = :now",
+      ConditionExpression:
+        `${CONDITION.exists} AND (#control IN (${Object.keys(from).join(", ")})${legacy}) ` +
+        "AND (attribute_not_exists(#reconciled) OR #reconciled = :false)",
+      ExpressionAttributeNames: {
+        "#control": "control",
+        "#control_changed_at": "control_changed_at",
+        "#updated_at": "updated_at",
+        "#reconciled": "reconciled",
+      },
+      ExpressionAttributeValues: { ...from, ":to": change.to, ":now": now, ":false": false },
+    });
+    if (update.changed) return { changed: true, record: fromItem(update.item) };
+    if (update.existing === undefined) throw new NotFoundError("campaign_id", "no such campaign");
+    return { changed: false, record: fromItem(update.existing) };
+  }
+
+  async list(options: CampaignListOptions): Promise<ListPage<CampaignRecord>> {
+    const gsi1pk = campaignListOwner(options.mchid);
+    let start = options.cursor === undefined ? undefined : listStartKey(options.cursor, gsi1pk);
+    const scanLimit = options.scanLimit ?? Number.POSITIVE_INFINITY;
+    const items: CampaignRecord[] = [];
+    let scanned = 0;
+    let last: Item | undefined;
+    const cursorAfter = (item: Item) => encodeCursor({ pk: str(item, "pk"), gsi1pk, gsi1sk: str(item, "gsi1sk") });
+    for (;;) {
+      const { Items = [], LastEvaluatedKey } = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: GSI1,
+          KeyConditionExpression: "gsi1pk = :pk",
+          ExpressionAttributeValues: { ":pk": gsi1pk },
+          ScanIndexForward: false,
+          // One more than can be used, so that a full page knows whether another item follows.
+          Limit: Math.min(
+            LIST_QUERY_LIMIT,
+            scanLimit - scanned + 1,
+            options.where === undefined ? options.limit - items.length + 1 : LIST_QUERY_LIMIT,
+          ),
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of Items) {
+        // Full page, or read budget spent, with this item still to come: the cursor points just before it.
+        if ((items.length >= options.limit || scanned >= scanLimit) && last !== undefined) {
+          return { items, cursor: cursorAfter(last) };
+        }
+        scanned++;
+        last = item;
+        const record = fromItem(item);
+        if (options.where === undefined || options.where(record)) items.push(record);
+      }
+      if (LastEvaluatedKey === undefined) return { items };
+      if ((items.length >= options.limit || scanned >= scanLimit) && last !== undefined) {
+        return { items, cursor: cursorAfter(last) };
+      }
+      start = LastEvaluatedKey as Record<string, string>;
+    }
+  }
+
+  async sealAsIs(id: string, now: number): Promise<CampaignRecord> {
+    const update = await conditionalUpdate(this.#doc, this.#table, KEY.campaign(id), {
+      UpdateExpression: "SET #sealed = :true, #updated_at = :now",
+      ConditionExpression: `${CONDITION.exists} AND #sealed = :false`,
+      ExpressionAttributeNames: { "#sealed": "sealed", "#updated_at": "updated_at" },
+      ExpressionAttributeValues: { ":true": true, ":false": false, ":now": now },
+    });
+    if (update.changed) return fromItem(update.item);
+    if (update.existing === undefined) throw new NotFoundError("campaign_id", "no such campaign");
+    return fromItem(update.existing);
   }
 
   markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord> {
@@ -351,6 +456,16 @@ export class DynamoDbCampaignStore implements CampaignStore {
   }
 }
 
+/** The index position a cursor of this merchant's campaign list holds: a campaign item's keys, in that list. */
+function listStartKey(cursor: string, gsi1pk: string): Record<string, string> {
+  const position = decodeCursor(cursor, ["pk", "gsi1pk", "gsi1sk"], { gsi1pk });
+  const id = position.pk.startsWith("CAMPAIGN#") ? position.pk.slice("CAMPAIGN#".length) : "";
+  if (!/^[0-9]{15}#/.test(position.gsi1sk) || id === "" || position.gsi1sk.slice(16) !== id) {
+    throw new ValidationError("cursor", "is not a cursor this list returned");
+  }
+  return position;
+}
+
 function fromItem(item: Item): CampaignRecord {
   const chunked = item.chunked === true;
   const counters = {
@@ -358,8 +473,11 @@ function fromItem(item: Item): CampaignRecord {
     enqueued: num(item, "enqueued"),
     sent: num(item, "sent"),
     failed: num(item, "failed"),
+    cancelled: num(item, "cancelled"),
     reconciled: item.reconciled === true,
     sealed: item.sealed === true,
+    // Campaigns stored before the lifecycle existed have no control: they run.
+    control: (typeof item.control === "string" ? item.control : "RUNNING") as CampaignControl,
   };
   const failuresByCode: Record<string, number> = {};
   for (const [code, n] of Object.entries((item.failures_by_code as Record<string, unknown> | undefined) ?? {})) {
@@ -375,6 +493,8 @@ function fromItem(item: Item): CampaignRecord {
     chunked,
     ...counters,
     ...(item.last_chunk_no === undefined ? {} : { lastChunkNo: num(item, "last_chunk_no") }),
+    ...(item.start_at === undefined ? {} : { startAt: num(item, "start_at") }),
+    ...(item.control_changed_at === undefined ? {} : { controlChangedAt: num(item, "control_changed_at") }),
     chunksReceived: num(item, "chunks_received"),
     state: deriveCampaignState(counters),
     failuresByCode,

@@ -1,8 +1,9 @@
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { ValidationError } from "../../domain/errors.js";
-import type { ListPage, NewSendRecord, SendLedger, SendRecord } from "../../domain/ports.js";
+import type { ListPage, NewSendRecord, SendLedger, SendRecord, StateChange } from "../../domain/ports.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { SEND_KIND } from "../record-rules.js";
+import { cancelledSendRecord, SEND_KIND } from "../record-rules.js";
+import { putIfAbsent } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { baseItem, baseRecord, DynamoDbKeyedLedger, type KeyedItemCodec } from "./dynamodb-keyed-ledger.js";
 import { type Item, optionalStrings, str } from "./item.js";
@@ -41,6 +42,15 @@ export class DynamoDbSendLedger
     if (Items.length <= limit || last === undefined) return { items: records };
     return { items: records, cursor: encodeCursor({ pk: str(last, "pk"), gsi1pk, gsi1sk: str(last, "gsi1sk") }) };
   }
+
+  async cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>> {
+    const cancelled = cancelledSendRecord(record, now);
+    // The same first-writer-wins put as a claim: a send claimed first keeps its record (and may have started).
+    const put = await putIfAbsent(this.doc, this.table, SEND_ITEMS.toItem(cancelled));
+    return put.created
+      ? { changed: true, record: cancelled }
+      : { changed: false, record: SEND_ITEMS.fromItem(put.existing) };
+  }
 }
 
 /** The index position a cursor of this campaign's list holds: a send item's keys, in this campaign. */
@@ -65,7 +75,7 @@ const SEND_ITEMS: KeyedItemCodec<SendRecord, { couponId: string }> = {
     ...(r.campaignId === undefined ? {} : { gsi1pk: KEY.campaignSends(r.campaignId), gsi1sk: r.outRequestNo }),
   }),
   fromItem: (item: Item): SendRecord => ({
-    ...baseRecord<"SENT">(item),
+    ...baseRecord<"SENT" | "CANCELLED">(item),
     stockId: str(item, "stock_id"),
     openid: str(item, "openid"),
     appid: str(item, "appid"),

@@ -3,16 +3,20 @@ import { addTally } from "../../domain/campaigns/outcome-tally.js";
 import { NotFoundError } from "../../domain/errors.js";
 import {
   type CampaignChunk,
+  type CampaignControl,
   type CampaignCounts,
+  type CampaignListOptions,
   type CampaignRecord,
   type CampaignStore,
   type ClaimResult,
   deriveCampaignState,
+  type ListPage,
   type NewCampaign,
   type NewCampaignChunk,
   type StateChange,
 } from "../../domain/ports.js";
-import { campaignConflict } from "../record-rules.js";
+import { decodeCursor, encodeCursor } from "../cursor.js";
+import { campaignConflict, campaignListOrder, campaignListOwner } from "../record-rules.js";
 
 /** In-memory `CampaignStore` (reference implementation). */
 export class MemoryCampaignStore implements CampaignStore {
@@ -37,9 +41,11 @@ export class MemoryCampaignStore implements CampaignStore {
       enqueued: 0,
       sent: 0,
       failed: 0,
+      cancelled: 0,
       failuresByCode: {},
       version: 0,
       reconciled: false,
+      control: "RUNNING",
       updatedAt: campaign.createdAt,
     });
     this.#items.set(campaign.id, record);
@@ -63,8 +69,55 @@ export class MemoryCampaignStore implements CampaignStore {
   async reconcile(id: string, counts: CampaignCounts, expectedVersion: number, now: number): Promise<boolean> {
     const item = this.#mustGet(id);
     if (item.version !== expectedVersion || !item.sealed) return false;
-    Object.assign(item, structuredClone(counts), { reconciled: true, updatedAt: now });
+    Object.assign(item, structuredClone(counts), {
+      cancelled: counts.cancelled ?? 0,
+      reconciled: true,
+      updatedAt: now,
+    });
     return true;
+  }
+
+  async setControl(
+    id: string,
+    change: { from: readonly CampaignControl[]; to: CampaignControl },
+    now: number,
+  ): Promise<StateChange<CampaignRecord>> {
+    const item = this.#mustGet(id);
+    if (item.reconciled || !change.from.includes(item.control)) return { changed: false, record: copy(item) };
+    Object.assign(item, { control: change.to, controlChangedAt: now, updatedAt: now });
+    return { changed: true, record: copy(item) };
+  }
+
+  async list(options: CampaignListOptions): Promise<ListPage<CampaignRecord>> {
+    // Same order and cursor shape as the DynamoDB adapter's index: created_at descending, then id descending.
+    const after =
+      options.cursor === undefined
+        ? undefined
+        : decodeCursor(options.cursor, ["list", "after"], { list: campaignListOwner(options.mchid) }).after;
+    const ordered = [...this.#items.values()]
+      .filter((c) => c.mchid === options.mchid)
+      .map((c) => ({ c, key: campaignListOrder(c) }))
+      .filter(({ key }) => after === undefined || key < after)
+      .sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+    const scanLimit = options.scanLimit ?? Number.POSITIVE_INFINITY;
+    const items: CampaignRecord[] = [];
+    let scanned = 0;
+    let lastKey: string | undefined;
+    for (const { c, key } of ordered) {
+      if (items.length >= options.limit || scanned >= scanLimit) break;
+      scanned++;
+      lastKey = key;
+      const record = copy(c);
+      if (options.where === undefined || options.where(record)) items.push(record);
+    }
+    if (scanned >= ordered.length || lastKey === undefined) return { items };
+    return { items, cursor: encodeCursor({ list: campaignListOwner(options.mchid), after: lastKey }) };
+  }
+
+  async sealAsIs(id: string, now: number): Promise<CampaignRecord> {
+    const item = this.#mustGet(id);
+    if (!item.sealed) Object.assign(item, { sealed: true, updatedAt: now });
+    return copy(item);
   }
 
   async markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord> {

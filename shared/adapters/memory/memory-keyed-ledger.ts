@@ -80,6 +80,14 @@ export class MemoryKeyedLedger<R extends ports.KeyedRecord, N extends ports.NewK
     return item === undefined ? undefined : structuredClone(item);
   }
 
+  /** Stores `record` as it is unless its key is used: the first writer wins, like `claim`. */
+  protected putIfAbsent(record: R): ports.ClaimResult<R> {
+    const existing = this.#items.get(keyString(record));
+    if (existing !== undefined) return { created: false, record: structuredClone(existing) };
+    this.#items.set(keyString(record), structuredClone(record));
+    return { created: true, record: structuredClone(record) };
+  }
+
   /** Copies of the first `limit` records `keep` accepts in `order`; `more` when others follow. */
   protected page(
     keep: (r: Readonly<R>) => boolean,

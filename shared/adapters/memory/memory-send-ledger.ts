@@ -1,6 +1,6 @@
-import type { ListPage, NewSendRecord, SendLedger, SendRecord } from "../../domain/ports.js";
+import type { ListPage, NewSendRecord, SendLedger, SendRecord, StateChange } from "../../domain/ports.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { SEND_KIND } from "../record-rules.js";
+import { cancelledSendRecord, SEND_KIND } from "../record-rules.js";
 import { compareUtf8 } from "./compare.js";
 import { MemoryKeyedLedger } from "./memory-keyed-ledger.js";
 
@@ -30,5 +30,10 @@ export class MemorySendLedger
     const last = items.at(-1);
     if (!more || last === undefined) return { items };
     return { items, cursor: encodeCursor({ campaign: campaignId, after: last.outRequestNo }) };
+  }
+
+  async cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>> {
+    const put = this.putIfAbsent(cancelledSendRecord(record, now));
+    return { changed: put.created, record: put.record };
   }
 }

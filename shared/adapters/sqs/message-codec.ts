@@ -20,6 +20,7 @@ export function encodeSendMessage(m: SendMessage): string {
   if (m.campaignId !== undefined) body.campaignId = m.campaignId;
   if (m.ratePerSecond !== undefined) body.ratePerSecond = m.ratePerSecond;
   if (m.recycled !== undefined) body.recycled = m.recycled;
+  if (m.held !== undefined) body.held = m.held;
   return JSON.stringify(body);
 }
 

@@ -2,6 +2,7 @@ import { NotFoundError } from "../errors.js";
 import type { CampaignRecord, SendMessage } from "../ports.js";
 import { chunkAfterLast, chunkConflict, notChunked } from "./campaign-conflicts.js";
 import { chunkHash, recipientOutRequestNo } from "./campaign-keys.js";
+import { campaignCancelled } from "./campaign-lifecycle.js";
 import type { CampaignDependencies } from "./create-campaign.js";
 
 export interface AddChunkCommand {
@@ -43,6 +44,8 @@ export async function addCampaignChunk(deps: CampaignDependencies, command: AddC
   const campaign = await deps.campaigns.get(campaignId);
   if (!campaign) throw new NotFoundError("campaign_id", `no campaign ${campaignId}`);
   if (!campaign.chunked) throw notChunked();
+  // A cancelled upload takes no more recipients (the cancel sealed it, or the next status read will, as it stands).
+  if (campaign.control === "CANCELLED") throw campaignCancelled("given more chunks");
   if (campaign.lastChunkNo !== undefined && chunkNo > campaign.lastChunkNo) {
     throw chunkAfterLast(chunkNo, campaign.lastChunkNo);
   }

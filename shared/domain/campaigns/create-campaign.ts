@@ -1,6 +1,7 @@
 import type { CampaignRecord, CampaignStore, Clock, SendMessage, SendQueue } from "../ports.js";
 import { requestHash } from "../sends/request-hash.js";
 import { deriveCampaignId, recipientOutRequestNo } from "./campaign-keys.js";
+import { checkStartAt } from "./campaign-lifecycle.js";
 
 export interface CreateCampaignCommand {
   mchid: string;
@@ -10,6 +11,8 @@ export interface CreateCampaignCommand {
   openids: readonly string[];
   ratePerSecond: number;
   campaignId?: string;
+  /** Epoch ms: no send starts before (a scheduled campaign). In the future and at most 30 days ahead. */
+  startAt?: number;
 }
 
 export interface CreateCampaignResult {
@@ -35,10 +38,19 @@ export async function createCampaign(
   command: CreateCampaignCommand,
 ): Promise<CreateCampaignResult> {
   const openids = [...new Set(command.openids)];
-  const { mchid, stockId, appid, ratePerSecond } = command;
+  const { mchid, stockId, appid, ratePerSecond, startAt } = command;
   const id = command.campaignId ?? deriveCampaignId({ mchid, stockId, appid, openids });
-  const hash = requestHash({ mchid, stockId, appid, openids, ratePerSecond });
+  // start_at joins the hash only when given, so unscheduled campaigns keep the hashes they always had.
+  const hash = requestHash({
+    mchid,
+    stockId,
+    appid,
+    openids,
+    ratePerSecond,
+    ...(startAt === undefined ? {} : { startAt }),
+  });
   const now = deps.clock();
+  await checkSchedule(deps, id, hash, startAt, now);
   const { created, record } = await deps.campaigns.create({
     id,
     requestHash: hash,
@@ -47,6 +59,7 @@ export async function createCampaign(
     appid,
     ratePerSecond,
     total: openids.length,
+    ...(startAt === undefined ? {} : { startAt }),
     createdAt: now,
   });
   const duplicatesRemoved = command.openids.length - openids.length;
@@ -73,6 +86,7 @@ export interface OpenCampaignCommand {
   ratePerSecond: number;
   /** Required: without openids there is nothing to derive an id from, and the id is what makes a retry a replay. */
   campaignId: string;
+  startAt?: number;
 }
 
 /**
@@ -84,17 +98,48 @@ export async function openCampaign(
   deps: CampaignDependencies,
   command: OpenCampaignCommand,
 ): Promise<CreateCampaignResult> {
-  const { mchid, stockId, appid, ratePerSecond, campaignId } = command;
+  const { mchid, stockId, appid, ratePerSecond, campaignId, startAt } = command;
+  const hash = requestHash({
+    mchid,
+    stockId,
+    appid,
+    ratePerSecond,
+    chunked: true,
+    ...(startAt === undefined ? {} : { startAt }),
+  });
+  const now = deps.clock();
+  await checkSchedule(deps, campaignId, hash, startAt, now);
   const { created, record } = await deps.campaigns.create({
     id: campaignId,
-    requestHash: requestHash({ mchid, stockId, appid, ratePerSecond, chunked: true }),
+    requestHash: hash,
     mchid,
     stockId,
     appid,
     ratePerSecond,
     total: 0,
     chunked: true,
-    createdAt: deps.clock(),
+    ...(startAt === undefined ? {} : { startAt }),
+    createdAt: now,
   });
   return { campaign: record, replayed: !created, duplicatesRemoved: 0 };
+}
+
+/**
+ * Refuses a start_at in the past or too far ahead, except on a replay: the same campaign posted again after its
+ * start time answers as stored (the time rule must not turn a retry into a 400).
+ */
+async function checkSchedule(
+  deps: CampaignDependencies,
+  id: string,
+  hash: string,
+  startAt: number | undefined,
+  now: number,
+): Promise<void> {
+  if (startAt === undefined) return;
+  try {
+    checkStartAt(startAt, now);
+  } catch (error) {
+    const stored = await deps.campaigns.get(id);
+    if (stored?.requestHash !== hash) throw error;
+  }
 }

@@ -3,7 +3,10 @@ import type { SendMessage } from "../ports.js";
 import type { RateGovernor } from "../rate/rate-governor.js";
 import { type SendDependencies, type SendOutcome, sendCoupon } from "../sends/send-coupon.js";
 import { BatchOutcomeCounter } from "./batch-outcome-counter.js";
+import { CampaignGates, type SendGate } from "./campaign-gates.js";
+import { reconcileCampaign } from "./reconcile-campaign.js";
 import { parseSendMessage } from "./send-message.js";
+import { withdrawSend } from "./withdraw-send.js";
 
 export interface QueuedSend {
   messageId: string;
@@ -31,6 +34,20 @@ export interface RecycledSend {
   reason: string;
 }
 
+/**
+ * A message of a paused or scheduled campaign, handed back unsent: made invisible for `delaySeconds` (0–43200), or,
+ * once it has been received `HOLD_COPY_AFTER_RECEIVES` times, re-enqueued as a fresh copy (`asCopy`, `held` + 1,
+ * `recycled` unchanged) so that a long pause or a far schedule uses neither the receive budget before the DLQ nor
+ * the queue's retention. A hold is the operator's decision, not trouble: it never counts as a recycle.
+ */
+export interface HeldSend {
+  messageId: string;
+  message: SendMessage;
+  delaySeconds: number;
+  asCopy: boolean;
+  reason: "paused" | "scheduled";
+}
+
 export interface PoisonMessage {
   messageId: string;
   body: string;
@@ -45,7 +62,32 @@ export interface WorkerDependencies extends SendDependencies {
   maxRateWaitMs: number;
   /** The send queue's redrive `maxReceiveCount`: a message failed on that receive goes to the DLQ. */
   maxReceiveCount: number;
+  /**
+   * How old the batch's read of a campaign's control may be when one of its sends starts (default
+   * `CONTROL_FRESH_MS`); the pause and cancel routes wait longer than this before answering.
+   */
+  controlFreshMs?: number;
+  /** Hold of a paused campaign's message: `min` s on its first receive, doubling per receive, at most `max` s. */
+  pausedHoldSeconds?: { min: number; max: number };
+  /** Longest hold of a scheduled campaign's message (default `SCHEDULED_HOLD_MAX_SECONDS`). */
+  scheduledHoldMaxSeconds?: number;
 }
+
+/**
+ * A scheduled campaign's messages come back at least hourly until start_at: a cancel (or pause) of a campaign
+ * scheduled far ahead is then carried out, and the cancelled campaign completes, within the hour, at the cost of 24
+ * receives per message and day of waiting.
+ */
+export const SCHEDULED_HOLD_MAX_SECONDS = 3_600;
+
+/** Default hold of a paused campaign's messages: resume takes effect within `max` s; a long pause costs few receives. */
+export const PAUSED_HOLD_SECONDS = { min: 5, max: 300 } as const;
+/** Receives of one copy after which a held message goes back as a fresh copy (receive budget, retention). */
+export const HOLD_COPY_AFTER_RECEIVES = 3;
+/** SQS's longest delay for a new message (DelaySeconds). */
+const MAX_COPY_DELAY_SECONDS = 900;
+/** SQS's longest visibility timeout. */
+const MAX_VISIBILITY_SECONDS = 43_200;
 
 /** Copies of one send a worker may make before letting it reach the DLQ after all (a loop breaker). */
 export const MAX_RECYCLES = 20;
@@ -53,6 +95,9 @@ export const MAX_RECYCLES = 20;
 export interface BatchResult {
   failures: BatchFailure[];
   recycled: RecycledSend[];
+  held: HeldSend[];
+  /** Sends of cancelled campaigns recorded CANCELLED by this batch (never sent). */
+  cancelled: SendMessage[];
   poison: PoisonMessage[];
   outcomes: { message: SendMessage; outcome: SendOutcome }[];
 }
@@ -62,9 +107,13 @@ export interface BatchResult {
  * their campaign, then run in parallel across users but one at a time per openid (WeChat answers spurious RULE_LIMIT
  * to concurrent sends to one user). Every outcome is recorded in the ledger by `sendCoupon`; the campaign counters
  * take the batch's outcomes in one update per campaign.
+ *
+ * The operator's control comes first: each campaign of the batch is read once (strongly consistent) before any rate
+ * token is taken, and again before a send starts if that read is older than `controlFreshMs`. Messages of a paused
+ * or scheduled campaign are held (never sent, no token taken); those of a cancelled one are recorded CANCELLED.
  */
 export async function processSendBatch(deps: WorkerDependencies, batch: QueuedSend[]): Promise<BatchResult> {
-  const result: BatchResult = { failures: [], recycled: [], poison: [], outcomes: [] };
+  const result: BatchResult = { failures: [], recycled: [], held: [], cancelled: [], poison: [], outcomes: [] };
   const valid: { item: QueuedSend; message: SendMessage }[] = [];
   for (const item of batch) {
     try {
@@ -74,13 +123,96 @@ export async function processSendBatch(deps: WorkerDependencies, batch: QueuedSe
       result.poison.push({ messageId: item.messageId, body: item.body, reason: error.message });
     }
   }
-  const admitted = await admitByRate(deps, valid, result);
+  const gates = new CampaignGates(deps.campaigns, deps.clock, deps.controlFreshMs);
   // One counter update per campaign for the whole batch, rather than one per send.
   const counter = new BatchOutcomeCounter(deps.campaigns, deps.clock);
-  await Promise.all(
-    [...groupByOpenid(admitted).values()].map((group) => runSequentially(deps, counter, group, result)),
-  );
+  const sendable: Entry[] = [];
+  const withdrawing: Entry[] = [];
+  for (const entry of valid) {
+    const gate = await gateOf(deps, gates, entry, result);
+    if (gate === undefined) continue;
+    if (gate.action === "send") sendable.push(entry);
+    else if (gate.action === "cancel") withdrawing.push(entry);
+    else hold(deps, result, entry, gate);
+  }
+  const admitted = await admitByRate(deps, sendable, result);
+  await Promise.all([
+    ...[...groupByOpenid(admitted).values()].map((group) => runSequentially(deps, gates, counter, group, result)),
+    ...withdrawing.map((entry) => withdraw(deps, counter, entry, result)),
+  ]);
+  await reconcileCancelled(deps, gates);
   return result;
+}
+
+type Entry = { item: QueuedSend; message: SendMessage };
+
+/** The entry's campaign gate; undefined when the store failed (the message retries on its own back-off). */
+async function gateOf(
+  deps: WorkerDependencies,
+  gates: CampaignGates,
+  entry: Entry,
+  result: BatchResult,
+): Promise<SendGate | undefined> {
+  if (entry.message.campaignId === undefined) return { action: "send" };
+  try {
+    return await gates.gate(entry.message.campaignId);
+  } catch {
+    retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
+    return undefined;
+  }
+}
+
+function hold(
+  deps: WorkerDependencies,
+  result: BatchResult,
+  { item, message }: Entry,
+  gate: Extract<SendGate, { action: "hold" }>,
+): void {
+  const asCopy = item.receiveCount >= Math.min(HOLD_COPY_AFTER_RECEIVES, deps.maxReceiveCount - 1);
+  let delaySeconds: number;
+  if (gate.untilMs !== undefined) {
+    delaySeconds = Math.min(
+      deps.scheduledHoldMaxSeconds ?? SCHEDULED_HOLD_MAX_SECONDS,
+      Math.max(1, Math.ceil((gate.untilMs - deps.clock()) / 1000)),
+    );
+  } else {
+    const { min, max } = deps.pausedHoldSeconds ?? PAUSED_HOLD_SECONDS;
+    // Later copies keep growing the hold: `held` copies so far, each after HOLD_COPY_AFTER_RECEIVES receives.
+    const holds = (message.held ?? 0) * HOLD_COPY_AFTER_RECEIVES + item.receiveCount - 1;
+    delaySeconds = Math.min(max, min * 2 ** Math.min(holds, 20));
+  }
+  delaySeconds = Math.min(delaySeconds, asCopy ? MAX_COPY_DELAY_SECONDS : MAX_VISIBILITY_SECONDS);
+  result.held.push({ messageId: item.messageId, message, delaySeconds, asCopy, reason: gate.reason });
+}
+
+/** Records a cancelled campaign's send CANCELLED, or sends it after all if it had been claimed (possibly started). */
+async function withdraw(
+  deps: WorkerDependencies,
+  counter: BatchOutcomeCounter,
+  entry: Entry,
+  result: BatchResult,
+): Promise<void> {
+  let withdrawn: boolean;
+  try {
+    withdrawn = await withdrawSend(deps, counter, entry.message);
+  } catch {
+    retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
+    return;
+  }
+  if (withdrawn) result.cancelled.push(entry.message);
+  // A claimed send may have reached WeChat: finish it under its key, so the ledger says what WeChat did.
+  else await runSequentially(deps, undefined, counter, [entry], result);
+}
+
+/**
+ * A cancelled campaign's last outcome may be a cancellation (the send path recounts only when sent + failed reach
+ * the total): recount the cancelled campaigns of the batch once their counters claim completion.
+ */
+async function reconcileCancelled(deps: WorkerDependencies, gates: CampaignGates): Promise<void> {
+  const reconcile =
+    deps.reconcile ??
+    ((id: string) => reconcileCampaign({ campaigns: deps.campaigns, ledger: deps.ledger, clock: deps.clock }, id));
+  await Promise.all(gates.cancelledCampaigns().map((id) => Promise.resolve(reconcile(id)).catch(() => undefined)));
 }
 
 function scopeOf(message: SendMessage): string {
@@ -120,12 +252,26 @@ function groupByOpenid<T extends { message: SendMessage }>(entries: T[]): Map<st
 
 async function runSequentially(
   deps: WorkerDependencies,
+  gates: CampaignGates | undefined,
   counter: BatchOutcomeCounter,
   group: { item: QueuedSend; message: SendMessage }[],
   result: BatchResult,
 ): Promise<void> {
   for (const entry of group) {
     const { item, message } = entry;
+    // The last look at the operator's control before the send starts: re-read if the batch's read has aged.
+    if (gates !== undefined) {
+      const gate = await gateOf(deps, gates, entry, result);
+      if (gate === undefined) continue;
+      if (gate.action === "hold") {
+        hold(deps, result, entry, gate);
+        continue;
+      }
+      if (gate.action === "cancel") {
+        await withdraw(deps, counter, entry, result);
+        continue;
+      }
+    }
     let outcome: SendOutcome;
     try {
       outcome = await counter.track((countOutcome) =>

@@ -1,5 +1,6 @@
 import { UNKNOWN_ERROR_CODE } from "../keyed-call.js";
 import type { CampaignCounts, CampaignRecord, CampaignStore, SendLedger } from "../ports.js";
+import { countersClaimDone } from "./outcome-tally.js";
 
 export interface ReconcileDependencies {
   campaigns: CampaignStore;
@@ -17,9 +18,10 @@ export interface ReconcileDependencies {
 export async function reconcileCampaign(deps: ReconcileDependencies, id: string): Promise<CampaignRecord | undefined> {
   const campaign = await deps.campaigns.get(id);
   if (!campaign || campaign.reconciled || !campaign.sealed) return campaign;
-  if (campaign.sent + campaign.failed < campaign.total) return campaign;
+  if (!countersClaimDone(campaign)) return campaign;
   const counts = await recount(deps.ledger, id);
-  if (counts.sent + counts.failed < campaign.total) return campaign; // sends still in flight, or the index lags
+  // Sends still in flight, or the index lags.
+  if (!countersClaimDone({ ...counts, total: campaign.total })) return campaign;
   await deps.campaigns.reconcile(id, counts, campaign.version, deps.clock());
   return deps.campaigns.get(id);
 }
@@ -32,17 +34,22 @@ export async function reconcileCampaign(deps: ReconcileDependencies, id: string)
 export async function refreshCampaign(deps: ReconcileDependencies, id: string): Promise<CampaignRecord | undefined> {
   const campaign = await deps.campaigns.get(id);
   if (!campaign) return undefined;
-  if (!campaign.sealed && campaign.lastChunkNo !== undefined) await deps.campaigns.trySeal(id, deps.clock());
+  let sealed = campaign.sealed;
+  if (!sealed && campaign.lastChunkNo !== undefined)
+    sealed = (await deps.campaigns.trySeal(id, deps.clock())).record.sealed;
+  // A cancelled upload gets no more chunks: its recipients are the ones received so far.
+  if (!sealed && campaign.control === "CANCELLED") await deps.campaigns.sealAsIs(id, deps.clock());
   return reconcileCampaign(deps, id);
 }
 
 async function recount(ledger: SendLedger, campaignId: string): Promise<CampaignCounts> {
-  const counts: CampaignCounts = { sent: 0, failed: 0, failuresByCode: {} };
+  const counts: CampaignCounts = { sent: 0, failed: 0, cancelled: 0, failuresByCode: {} };
   let cursor: string | undefined;
   do {
     const page = await ledger.listByCampaign(campaignId, { limit: 1_000, ...(cursor ? { cursor } : {}) });
     for (const record of page.items) {
       if (record.state === "SENT") counts.sent++;
+      if (record.state === "CANCELLED") counts.cancelled = (counts.cancelled ?? 0) + 1;
       if (record.state === "FAILED") {
         counts.failed++;
         const code = record.errorCode ?? UNKNOWN_ERROR_CODE;

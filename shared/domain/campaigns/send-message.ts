@@ -47,5 +47,12 @@ export function parseSendMessage(body: string): SendMessage {
     }
     message.recycled = recycled;
   }
+  if (record.held !== undefined) {
+    const held = record.held;
+    if (typeof held !== "number" || !Number.isInteger(held) || held < 0) {
+      throw new MessageFormatError("held", "must be a non-negative integer");
+    }
+    message.held = held;
+  }
   return message;
 }

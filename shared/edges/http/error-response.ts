@@ -25,9 +25,9 @@ export function errorResponse(error: unknown, requestId: string): { response: Ht
   });
   if (error instanceof HttpError)
     return answer(error.statusCode, error.code, error.message, error.field, error.headers);
-  if (error instanceof ValidationError || error instanceof WechatPayValidationError) {
-    return answer(400, "INVALID_ARGUMENT", error.message, error.field);
-  }
+  // A domain rule may name its own code (START_AT_IN_PAST…); the default is INVALID_ARGUMENT.
+  if (error instanceof ValidationError) return answer(400, error.code, error.message, error.field);
+  if (error instanceof WechatPayValidationError) return answer(400, "INVALID_ARGUMENT", error.message, error.field);
   if (error instanceof ConflictError) return answer(409, error.code, error.message, error.field);
   if (error instanceof NotFoundError) return answer(404, error.code, error.message, error.field);
   if (error instanceof WechatPayApiError) return wechatApiAnswer(error, answer);

@@ -166,11 +166,23 @@ export const couponEventsResponse = z.strictObject({
 // ---- campaigns ----
 
 const campaignState = () =>
-  z.enum(["ACCEPTED", "SENDING", "COMPLETED"]).describe("COMPLETED once sealed and every send has its final outcome");
+  z
+    .enum(["ACCEPTED", "SCHEDULED", "SENDING", "PAUSED", "CANCELLING", "COMPLETED"])
+    .describe(
+      "ACCEPTED (nothing queued yet), SCHEDULED (start_at ahead), SENDING, PAUSED, CANCELLING (the unsent " +
+        "recipients are being recorded CANCELLED), COMPLETED (sealed and every recipient has its final outcome, " +
+        "cancelled campaigns included)",
+    );
+const campaignStateReason = () =>
+  z
+    .enum(["scheduled", "paused", "cancelled"])
+    .optional()
+    .describe("Why the campaign is not simply sending (or why it completed: cancelled); absent otherwise");
 
 export const campaignAcceptedResponse = z.strictObject({
   campaign_id: z.string(),
   state: campaignState(),
+  state_reason: campaignStateReason(),
   total: count().describe("Recipients after removing duplicate openids (0 for a new chunked campaign)"),
   replayed: z.boolean().describe("true: this campaign had been submitted before"),
   duplicates_removed: count(),
@@ -191,16 +203,37 @@ export const campaignResponse = z.strictObject({
   campaign_id: z.string(),
   stock_id: z.string(),
   state: campaignState(),
+  state_reason: campaignStateReason(),
   total: count(),
   sent: count(),
   failed: count(),
-  pending: count().describe("total − sent − failed"),
+  cancelled: count().describe("Recipients recorded CANCELLED after a cancel: never sent"),
+  pending: count().describe("total − sent − failed − cancelled"),
   failures_by_code: z.record(z.string(), count()).describe("Final failures by WeChat's code (NOT_ENOUGH, RULE_LIMIT…)"),
   rate_per_second: z.number().int().min(1),
   sealed: z.boolean().describe("Every recipient is known (a chunked campaign: its last chunk and all before arrived)"),
   chunks_received: count().describe("Chunks accepted (1 for a campaign created with its openids)"),
+  start_at: rfc3339().optional().describe("Scheduled start: no send starts before"),
+  control_changed_at: rfc3339().optional().describe("When it was last paused, resumed or cancelled"),
   created_at: rfc3339(),
   updated_at: rfc3339(),
+});
+
+export const campaignListResponse = z.strictObject({
+  data: z
+    .array(campaignResponse)
+    .describe("Newest first. With a filter a page may hold fewer than limit (even none) while cursor is present"),
+  cursor: z
+    .string()
+    .optional()
+    .describe("Pass it as ?cursor= (with the same filters) for the next page; absent on the last page"),
+});
+
+export const campaignControlResponse = z.strictObject({
+  campaign: campaignResponse,
+  changed: z
+    .boolean()
+    .describe("false: the campaign already was in the asked state (a repeat is answered, not refused)"),
 });
 
 export const campaignFailure = z.strictObject({
@@ -247,6 +280,8 @@ export type CampaignAcceptedResponse = z.infer<typeof campaignAcceptedResponse>;
 export type CampaignResponse = z.infer<typeof campaignResponse>;
 export type CampaignChunkResponse = z.infer<typeof campaignChunkResponse>;
 export type CampaignFailuresResponse = z.infer<typeof campaignFailuresResponse>;
+export type CampaignListResponse = z.infer<typeof campaignListResponse>;
+export type CampaignControlResponse = z.infer<typeof campaignControlResponse>;
 export type SetCallbackResponse = z.infer<typeof setCallbackResponse>;
 export type CallbackSettingsResponse = z.infer<typeof callbackSettingsResponse>;
 export type ImageUploadResponse = z.infer<typeof imageUploadResponse>;

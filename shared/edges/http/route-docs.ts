@@ -9,6 +9,7 @@ import {
   couponIdPath,
   createCampaignBody,
   itemsQuery,
+  listCampaignsQuery,
   listStocksQuery,
   merchantsQuery,
   openidPath,
@@ -348,12 +349,18 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       "With openids: accepted for asynchronous sending (one coupon per distinct openid), sealed at once. With " +
       "chunked: true and a campaign_id (no openids): an open campaign of total 0; post its recipients with POST " +
       "/campaigns/{campaign_id}/chunks. Re-posting the same campaign is a replay; the same campaign_id with another " +
-      "request is a 409. Follow progress with GET /campaigns/{campaign_id}.",
+      "request is a 409. start_at schedules it: messages are queued now and held until then (state SCHEDULED); a " +
+      "replay after start_at answers as stored. Follow progress with GET /campaigns/{campaign_id}.",
     tag: "campaigns",
     body: createCampaignBody,
     responses: {
       ...callerBase,
-      400: invalid,
+      400: {
+        description:
+          "Invalid request: `field` names the parameter (INVALID_ARGUMENT…); start_at in the past " +
+          "(START_AT_IN_PAST) or more than 30 days ahead (START_AT_TOO_FAR)",
+        schema: res.errorResponse,
+      },
       202: ok("Accepted", res.campaignAcceptedResponse),
       409: conflict,
       503: queueUnavailable,
@@ -379,10 +386,86 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       409: {
         description:
           "CHUNK_CONFLICT (chunk_no reused for other openids), CHUNK_AFTER_LAST, LAST_CHUNK_CONFLICT (another chunk " +
-          "was the last), CAMPAIGN_NOT_CHUNKED (the campaign was created with its openids)",
+          "was the last), CAMPAIGN_NOT_CHUNKED (the campaign was created with its openids), CAMPAIGN_CANCELLED",
         schema: res.errorResponse,
       },
       503: queueUnavailable,
+    },
+  },
+  "GET /campaigns": {
+    operationId: "listCampaigns",
+    summary: "The merchant's campaigns, newest first",
+    description:
+      "Paged with an opaque cursor (pass it back with the same filters; a cursor of another list is a 400). " +
+      "Filters: state (at the time of the request) and stock_id. With a filter at most 500 campaigns are read per " +
+      "page, so a page may hold fewer than limit, even none, while a cursor is present: follow cursors until there " +
+      "is none. Eventually consistent (read from an index); counters as last written (GET " +
+      "/campaigns/{campaign_id} recounts a campaign that claims completion).",
+    tag: "campaigns",
+    query: listCampaignsQuery,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("One page of campaigns", res.campaignListResponse),
+    },
+  },
+  "POST /campaigns/{campaign_id}/pause": {
+    operationId: "pauseCampaign",
+    summary: "Pause a campaign",
+    description:
+      "No send starts after the pause is acknowledged: the answer comes once every worker that read the campaign " +
+      "before the pause has started its send (about 1.5 s). A send already started may finish and be counted. The " +
+      "campaign's queued messages are held (not sent, not failed) until POST …/resume or …/cancel. Pausing a " +
+      "paused campaign answers changed: false.",
+    tag: "campaigns",
+    path: campaignIdPath,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("Paused (state PAUSED, state_reason paused)", res.campaignControlResponse),
+      404: notFound("Campaign"),
+      409: {
+        description: "CAMPAIGN_COMPLETED (every recipient has its outcome) or CAMPAIGN_CANCELLED",
+        schema: res.errorResponse,
+      },
+    },
+  },
+  "POST /campaigns/{campaign_id}/resume": {
+    operationId: "resumeCampaign",
+    summary: "Resume a paused campaign",
+    description:
+      "Held messages flow again as they come back from their hold (at most 5 minutes after a long pause). " +
+      "Resuming a running campaign answers changed: false; a scheduled campaign still waits for its start_at.",
+    tag: "campaigns",
+    path: campaignIdPath,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("Running again", res.campaignControlResponse),
+      404: notFound("Campaign"),
+      409: {
+        description: "CAMPAIGN_COMPLETED or CAMPAIGN_CANCELLED (a cancel is final)",
+        schema: res.errorResponse,
+      },
+    },
+  },
+  "POST /campaigns/{campaign_id}/cancel": {
+    operationId: "cancelCampaign",
+    summary: "Cancel a campaign",
+    description:
+      "Final. No send starts after the cancel is acknowledged; every recipient not yet sent is recorded CANCELLED " +
+      "(never sent, counted in cancelled) as its message comes by, and the campaign ends COMPLETED with " +
+      "state_reason cancelled and exact counters. A send that had already started is finished under its " +
+      "out_request_no (SENT or FAILED, as WeChat decided). An open chunked campaign takes no more chunks and is " +
+      "sealed with the recipients received so far. Cancelling a cancelled campaign answers changed: false.",
+    tag: "campaigns",
+    path: campaignIdPath,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("Cancelled (state CANCELLING, then COMPLETED)", res.campaignControlResponse),
+      404: notFound("Campaign"),
+      409: { description: "CAMPAIGN_COMPLETED: nothing left to cancel", schema: res.errorResponse },
     },
   },
   "GET /campaigns/{campaign_id}": {
@@ -512,6 +595,8 @@ export const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ["CampaignChunkResponse", res.campaignChunkResponse],
   ["CampaignResponse", res.campaignResponse],
   ["CampaignFailuresResponse", res.campaignFailuresResponse],
+  ["CampaignListResponse", res.campaignListResponse],
+  ["CampaignControlResponse", res.campaignControlResponse],
   ["SetCallbackResponse", res.setCallbackResponse],
   ["CallbackSettingsResponse", res.callbackSettingsResponse],
   ["ImageUploadResponse", res.imageUploadResponse],

@@ -11,7 +11,8 @@ export type RouteAuth = "caller" | "public";
  * - `admin`: changes what WeChat does for the whole merchant: creates and starts, pauses, restarts or stops stocks
  *   (their budgets), points WeChat's COUPON.USE notifications at a URL (`POST /callbacks`: whoever sets it receives
  *   them), uploads marketing images. For operators, not for applications.
- * - `send`: issues coupons (one at a time or in campaigns) from stocks an admin has started.
+ * - `send`: issues coupons (one at a time or in campaigns) from stocks an admin has started, and steers its
+ *   campaigns (pause, resume, cancel): the marketing team's operations.
  * - `read`: reads stocks, coupons, campaigns, flows, settings and this API's description.
  * `webhook` is the public route WeChat calls.
  */
@@ -80,7 +81,11 @@ export const ROUTES: readonly RouteDefinition[] = [
   api("read", "GET", "/users/{openid}/coupons"),
   api("read", "GET", "/users/{openid}/coupons/{coupon_id}"),
   api("send", "POST", "/campaigns"),
+  api("read", "GET", "/campaigns"),
   api("send", "POST", "/campaigns/{campaign_id}/chunks"),
+  api("send", "POST", "/campaigns/{campaign_id}/pause"),
+  api("send", "POST", "/campaigns/{campaign_id}/resume"),
+  api("send", "POST", "/campaigns/{campaign_id}/cancel"),
   api("read", "GET", "/campaigns/{campaign_id}"),
   api("read", "GET", "/campaigns/{campaign_id}/failures"),
   api("admin", "POST", "/callbacks"),

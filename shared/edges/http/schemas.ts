@@ -54,6 +54,13 @@ export const createCampaignBody = z
         "Open a campaign whose recipients arrive in chunks (POST /campaigns/{campaign_id}/chunks); the chunk " +
           "posted with last: true seals it",
       ),
+    start_at: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe(
+        "Schedule: no send starts before this time (RFC 3339, in the future and at most 30 days ahead). The " +
+          "campaign is SCHEDULED (state_reason scheduled) until then",
+      ),
   })
   .superRefine((body, ctx) => {
     // One of the two shapes; the issue names the field to fix.
@@ -92,6 +99,15 @@ export const campaignChunkBody = z.strictObject({
 });
 
 export const campaignFailuresQuery = z.strictObject({
+  cursor: z.string().min(1).max(2048).optional().describe("The cursor of the previous page"),
+});
+
+export const CAMPAIGN_STATES = ["ACCEPTED", "SCHEDULED", "SENDING", "PAUSED", "CANCELLING", "COMPLETED"] as const;
+
+export const listCampaignsQuery = z.strictObject({
+  state: z.enum(CAMPAIGN_STATES).optional().describe("Only campaigns in this state"),
+  stock_id: STOCK_ID.optional().describe("Only campaigns of this stock"),
+  limit: limit(100).default(20),
   cursor: z.string().min(1).max(2048).optional().describe("The cursor of the previous page"),
 });
 

@@ -65,6 +65,26 @@ export function createSendWorkerHandler(handlerDeps: SendWorkerHandlerDependenci
         }
       }),
     );
+    // Held sends (paused or scheduled campaign): never sent. Invisible for a while, or re-enqueued as a fresh copy
+    // after a few receives so that a long hold uses neither the receive budget nor the queue's retention.
+    await Promise.all(
+      result.held.map(async ({ messageId, message, delaySeconds, asCopy }) => {
+        if (!asCopy) {
+          failed.add(messageId);
+          await deps.queue.delay(receipts.get(messageId)!, delaySeconds).catch(() => undefined);
+          return;
+        }
+        try {
+          await deps.queue.requeue({ ...message, held: (message.held ?? 0) + 1 }, delaySeconds);
+        } catch (error) {
+          deps.logger.error("could not re-enqueue a held send", { messageId, error: error as Error });
+          failed.add(messageId);
+        }
+      }),
+    );
+    if (result.cancelled.length > 0) {
+      deps.logger.info("sends of cancelled campaigns recorded CANCELLED", { count: result.cancelled.length });
+    }
     for (const { message, outcome } of result.outcomes) {
       recordSendOutcomeOf(outcome);
       if (outcome.status === "FAILED" && !outcome.replayed) {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { outcomeTally } from "#shared/domain/campaigns/outcome-tally.js";
 import { ConflictError, NotFoundError } from "#shared/domain/errors.js";
-import type { CampaignStore, NewCampaign } from "#shared/domain/ports.js";
+import type { CampaignRecord, CampaignStore, NewCampaign } from "#shared/domain/ports.js";
 
 const T0 = 1_800_000_000_000;
 
@@ -35,9 +35,11 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
         enqueued: 0,
         sent: 0,
         failed: 0,
+        cancelled: 0,
         failuresByCode: {},
         version: 0,
         reconciled: false,
+        control: "RUNNING",
         updatedAt: T0,
       });
       expect(await store.get(input.id)).toEqual(record);
@@ -168,9 +170,11 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
           enqueued: 0,
           sent: 0,
           failed: 0,
+          cancelled: 0,
           failuresByCode: {},
           version: 0,
           reconciled: false,
+          control: "RUNNING",
           updatedAt: T0,
         });
         expect(record.lastChunkNo).toBeUndefined();
@@ -282,6 +286,150 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
         expect((await store.trySeal(input.id, T0 + 5)).record.sealed).toBe(true);
         expect(await store.reconcile(input.id, counts, 1, T0 + 6)).toBe(true);
         expect(await store.get(input.id)).toMatchObject({ reconciled: true, sealed: true, state: "COMPLETED" });
+      });
+    });
+
+    describe("lifecycle", () => {
+      it("changes the control only from the allowed states, touching no counter, and never once COMPLETED", async () => {
+        const store = makeStore();
+        const input = newCampaign({ total: 2 });
+        await store.create(input);
+        await store.recordOutcomes(input.id, outcomeTally("SENT"), T0 + 1);
+        const paused = await store.setControl(input.id, { from: ["RUNNING"], to: "PAUSED" }, T0 + 2);
+        expect(paused).toMatchObject({
+          changed: true,
+          record: { control: "PAUSED", state: "PAUSED", controlChangedAt: T0 + 2, sent: 1, version: 1 },
+        });
+        // A second pause: refused as data, with the stored record.
+        const again = await store.setControl(input.id, { from: ["RUNNING"], to: "PAUSED" }, T0 + 3);
+        expect(again).toMatchObject({ changed: false, record: { control: "PAUSED", controlChangedAt: T0 + 2 } });
+        // Counting goes on under any control (a send that had started finishes).
+        await store.recordOutcomes(input.id, outcomeTally("CANCELLED"), T0 + 4);
+        const cancelled = await store.setControl(input.id, { from: ["RUNNING", "PAUSED"], to: "CANCELLED" }, T0 + 5);
+        expect(cancelled).toMatchObject({
+          changed: true,
+          record: { control: "CANCELLED", state: "CANCELLING", sent: 1, cancelled: 1, version: 2 },
+        });
+        await store.reconcile(input.id, { sent: 1, failed: 0, cancelled: 1, failuresByCode: {} }, 2, T0 + 6);
+        expect(await store.get(input.id)).toMatchObject({ state: "COMPLETED", cancelled: 1, reconciled: true });
+        const late = await store.setControl(input.id, { from: ["CANCELLED"], to: "RUNNING" }, T0 + 7);
+        expect(late).toMatchObject({ changed: false, record: { control: "CANCELLED", reconciled: true } });
+        await expect(
+          store.setControl("no-such-campaign", { from: ["RUNNING"], to: "PAUSED" }, T0),
+        ).rejects.toBeInstanceOf(NotFoundError);
+      });
+
+      it("keeps a campaign's start_at", async () => {
+        const store = makeStore();
+        const input = newCampaign({ startAt: T0 + 60_000 });
+        const { record } = await store.create(input);
+        expect(record.startAt).toBe(T0 + 60_000);
+        expect((await store.get(input.id))?.startAt).toBe(T0 + 60_000);
+      });
+
+      it("counts cancellations beside sends and failures, and a recount replaces them", async () => {
+        const store = makeStore();
+        const input = newCampaign({ total: 3 });
+        await store.create(input);
+        await Promise.all([
+          store.recordOutcomes(input.id, outcomeTally("CANCELLED"), T0 + 1),
+          store.recordOutcomes(input.id, outcomeTally("CANCELLED"), T0 + 1),
+          store.recordOutcomes(input.id, outcomeTally("FAILED", "NOT_ENOUGH"), T0 + 1),
+        ]);
+        expect(await store.get(input.id)).toMatchObject({ sent: 0, failed: 1, cancelled: 2, version: 3 });
+        const counts = { sent: 1, failed: 0, cancelled: 2, failuresByCode: {} };
+        expect(await store.reconcile(input.id, counts, 3, T0 + 2)).toBe(true);
+        expect(await store.get(input.id)).toMatchObject({ sent: 1, failed: 0, cancelled: 2, state: "COMPLETED" });
+      });
+
+      it("seals an open campaign as it stands", async () => {
+        const store = makeStore();
+        const input = newCampaign({ total: 0, chunked: true });
+        await store.create(input);
+        await store.putChunk({ campaignId: input.id, chunkNo: 0, requestHash: "h0", count: 4, createdAt: T0 });
+        await store.countChunk(input.id, 0, T0 + 1);
+        const sealed = await store.sealAsIs(input.id, T0 + 2);
+        expect(sealed).toMatchObject({ sealed: true, total: 4 });
+        expect(await store.sealAsIs(input.id, T0 + 3)).toMatchObject({ sealed: true, total: 4 });
+        await expect(store.sealAsIs("no-such-campaign", T0)).rejects.toBeInstanceOf(NotFoundError);
+      });
+
+      /** `n` campaigns of a merchant of its own, created 1 ms apart (ids c00, c01 …). */
+      async function merchantWith(store: CampaignStore, n: number, stockOf = (_i: number) => "9856000") {
+        const mchid = `19${Math.floor(Math.random() * 1e8)}`;
+        const ids: string[] = [];
+        for (let i = 0; i < n; i++) {
+          const id = `list-${randomUUID()}-c${String(i).padStart(2, "0")}`;
+          ids.push(id);
+          await store.create(newCampaign({ id, mchid, stockId: stockOf(i), createdAt: T0 + i }));
+        }
+        return { mchid, ids };
+      }
+
+      async function listAll(store: CampaignStore, options: Parameters<CampaignStore["list"]>[0]) {
+        const seen: CampaignRecord[] = [];
+        const sizes: number[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.list({ ...options, ...(cursor ? { cursor } : {}) });
+          seen.push(...page.items);
+          sizes.push(page.items.length);
+          cursor = page.cursor;
+        } while (cursor !== undefined);
+        return { ids: seen.map((c) => c.id), sizes };
+      }
+
+      it("lists a merchant's campaigns newest first, page by page, and no one else's", async () => {
+        const store = makeStore();
+        const { mchid, ids } = await merchantWith(store, 5);
+        await merchantWith(store, 2);
+        const all = await listAll(store, { mchid, limit: 2 });
+        expect(all.ids).toEqual([...ids].reverse());
+        expect(all.sizes).toEqual([2, 2, 1]);
+        const exact = await store.list({ mchid, limit: 5 });
+        expect(exact.items.map((c) => c.id)).toEqual([...ids].reverse());
+        expect(exact.cursor).toBeUndefined();
+        expect((await store.list({ mchid: "1999999999", limit: 10 })).items).toEqual([]);
+      });
+
+      it("filters with `where`, reading at most scanLimit campaigns per page", async () => {
+        const store = makeStore();
+        const { mchid, ids } = await merchantWith(store, 9, (i) => (i % 3 === 0 ? "111" : "222"));
+        const where = (c: CampaignRecord) => c.stockId === "111";
+        const filtered = await listAll(store, { mchid, limit: 10, where, scanLimit: 2 });
+        expect(filtered.ids).toEqual([ids[6], ids[3], ids[0]]);
+        // 9 campaigns read 2 at a time: pages may be short, even empty, but every match comes once, in order.
+        expect(filtered.sizes.reduce((a, b) => a + b, 0)).toBe(3);
+        expect(filtered.sizes.length).toBeGreaterThanOrEqual(5);
+        const firstOnly = await store.list({ mchid, limit: 1, where, scanLimit: 100 });
+        expect(firstOnly.items.map((c) => c.id)).toEqual([ids[6]]);
+        expect(firstOnly.cursor).toBeDefined();
+        const rest = await listAll(store, { mchid, limit: 1, where, scanLimit: 100, cursor: firstOnly.cursor! });
+        expect(rest.ids).toEqual([ids[3], ids[0]]);
+      });
+
+      it("refuses a cursor it did not return, or one of another merchant's list, naming the cursor", async () => {
+        const store = makeStore();
+        const { mchid } = await merchantWith(store, 3);
+        const { cursor } = await store.list({ mchid, limit: 1 });
+        expect(cursor).toBeDefined();
+        const decoded = JSON.parse(Buffer.from(cursor!, "base64url").toString()) as Record<string, string>;
+        const crafted = [
+          "not-a-cursor",
+          Buffer.from("[]").toString("base64url"),
+          Buffer.from(JSON.stringify({ ...decoded, extra: "1" })).toString("base64url"),
+          Buffer.from(JSON.stringify({ pk: "SEND#x", gsi1pk: "x", gsi1sk: "y" })).toString("base64url"),
+        ];
+        for (const bad of crafted) {
+          await expect(store.list({ mchid, limit: 1, cursor: bad })).rejects.toMatchObject({
+            name: "ValidationError",
+            field: "cursor",
+          });
+        }
+        await expect(store.list({ mchid: "1999999999", limit: 1, cursor: cursor! })).rejects.toMatchObject({
+          field: "cursor",
+        });
+        expect((await store.list({ mchid, limit: 5, cursor: cursor! })).items).toHaveLength(2);
       });
     });
   });

@@ -74,5 +74,37 @@ export function sendLedgerContract(backend: string, makeLedger: () => SendLedger
       }
       expect((await ledger.listByCampaign(campaignId, { cursor: cursor! })).items).toHaveLength(2);
     });
+
+    it("records a send CANCELLED only if it has no record: never over a claimed one", async () => {
+      const ledger = makeLedger();
+      const campaignId = `camp-${randomUUID()}`;
+      const fresh = newSend({ campaignId });
+      const cancelled = await ledger.cancel(fresh, T0 + 5);
+      expect(cancelled).toEqual({
+        changed: true,
+        record: {
+          ...fresh,
+          state: "CANCELLED",
+          errorCode: "CANCELLED",
+          errorMessage: expect.any(String),
+          attempts: 0,
+          leaseUntil: 0,
+          updatedAt: T0 + 5,
+        },
+      });
+      expect(await ledger.get(fresh)).toEqual(cancelled.record);
+      // Final for every worker: no lease, no failure over it, and again is a no-op.
+      expect(await ledger.acquireLease(fresh, T0 + 6, 1_000)).toMatchObject({ status: "final" });
+      expect(await ledger.fail(fresh, { code: "X", message: "x" }, T0 + 7)).toMatchObject({ changed: false });
+      expect(await ledger.cancel(fresh, T0 + 8)).toMatchObject({ changed: false, record: { state: "CANCELLED" } });
+      expect((await ledger.listByCampaign(campaignId)).items.map((r) => r.state)).toEqual(["CANCELLED"]);
+
+      const claimed = newSend({ campaignId });
+      await ledger.claim(claimed, { leaseMs: 1_000 });
+      expect(await ledger.cancel(claimed, T0 + 9)).toMatchObject({
+        changed: false,
+        record: { state: "PENDING", attempts: 1 },
+      });
+    });
   });
 }

@@ -178,6 +178,30 @@ describe("every API route answers as its OpenAPI document says", () => {
     });
   });
 
+  it("lists, schedules, pauses, resumes and cancels campaigns", async () => {
+    const posted = await documented("POST", "/campaigns", "/campaigns", {
+      campaign_id: "it-routes-lifecycle",
+      stock_id: stockId,
+      openids: ["o-l-1"],
+      start_at: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect(posted).toMatchObject({ status: 202, body: { state: "SCHEDULED", state_reason: "scheduled" } });
+    const list = await documented("GET", "/campaigns", `/campaigns?stock_id=${stockId}&state=SCHEDULED&limit=5`);
+    expect(list.body).toMatchObject({ data: [{ campaign_id: "it-routes-lifecycle" }] });
+    expect((await documented("GET", "/campaigns", "/campaigns?state=nope")).status).toBe(400);
+    const control = (action: string, id = "it-routes-lifecycle") =>
+      documented("POST", `/campaigns/{campaign_id}/${action}`, `/campaigns/${id}/${action}`);
+    expect(await control("pause")).toMatchObject({
+      status: 200,
+      body: { changed: true, campaign: { state: "PAUSED" } },
+    });
+    expect(await control("resume")).toMatchObject({ status: 200, body: { changed: true } });
+    expect(await control("cancel")).toMatchObject({ status: 200, body: { campaign: { state_reason: "cancelled" } } });
+    expect(await control("pause")).toMatchObject({ status: 409, body: { code: "CAMPAIGN_CANCELLED" } });
+    expect(await control("resume")).toMatchObject({ status: 409, body: { code: "CAMPAIGN_CANCELLED" } });
+    expect((await control("cancel", "unknown")).status).toBe(404);
+  });
+
   it("refuses callers without the token on every caller route, and lets WeChat reach the webhook", async () => {
     for (const route of ROUTES) {
       const response = await fetch(`${stack.apiUrl}${route.path.replace(/\{[^}]+\}/g, "1")}`, { method: route.method });

@@ -1,4 +1,11 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { addCampaignChunk } from "../../../domain/campaigns/add-campaign-chunk.js";
+import {
+  CONTROL_SETTLE_MS,
+  campaignStatus,
+  changeCampaignControl,
+  listCampaigns,
+} from "../../../domain/campaigns/campaign-lifecycle.js";
 import { createCampaign, openCampaign } from "../../../domain/campaigns/create-campaign.js";
 import { refreshCampaign } from "../../../domain/campaigns/reconcile-campaign.js";
 import { NotFoundError } from "../../../domain/errors.js";
@@ -9,19 +16,49 @@ import { jsonBody, pathParams, queryParams } from "../request.js";
 import type {
   CampaignAcceptedResponse,
   CampaignChunkResponse,
+  CampaignControlResponse,
   CampaignFailuresResponse,
+  CampaignListResponse,
   CampaignResponse,
 } from "../response-schemas.js";
 import { json } from "../responses.js";
-import { campaignChunkBody, campaignFailuresQuery, campaignIdPath, createCampaignBody } from "../schemas.js";
+import {
+  campaignChunkBody,
+  campaignFailuresQuery,
+  campaignIdPath,
+  createCampaignBody,
+  listCampaignsQuery,
+} from "../schemas.js";
 import type { ApiServices } from "./services.js";
 
 /** Ledger records read per failures page: bounds one request's work; FAILED ones among them are returned. */
 const FAILURES_SCAN_LIMIT = 1_000;
 
 export function campaignRoutes(services: ApiServices): RouteTable {
-  const reconcileDeps = { campaigns: services.campaigns.campaigns, ledger: services.sends.ledger, clock: Date.now };
+  const clock = services.campaigns.clock;
+  const reconcileDeps = { campaigns: services.campaigns.campaigns, ledger: services.sends.ledger, clock };
+  const lifecycleDeps = {
+    ...reconcileDeps,
+    settleMs: services.campaignControlSettleMs ?? CONTROL_SETTLE_MS,
+    sleep: (ms: number) => sleep(ms).then(() => undefined),
+  };
   const notFound = (id: string) => new HttpError(404, "CAMPAIGN_NOT_FOUND", `no campaign ${id}`, "campaign_id");
+  const control =
+    (action: "pause" | "resume" | "cancel"): RouteTable[string] =>
+    async (event) => {
+      const { campaign_id } = pathParams(event, campaignIdPath);
+      try {
+        const result = await changeCampaignControl(lifecycleDeps, campaign_id, action);
+        const answer: CampaignControlResponse = {
+          campaign: campaignView(result.campaign, clock()),
+          changed: result.changed,
+        };
+        return json(200, answer);
+      } catch (error) {
+        if (error instanceof NotFoundError && error.field === "campaign_id") throw notFound(campaign_id);
+        throw error;
+      }
+    };
 
   return {
     "POST /campaigns": async (event) => {
@@ -33,7 +70,13 @@ export function campaignRoutes(services: ApiServices): RouteTable {
         body.rate_per_second ?? services.defaultRatePerSecond,
         services.defaultRatePerSecond,
       );
-      const fields = { mchid: secret.mchid, stockId: body.stock_id, appid, ratePerSecond };
+      const fields = {
+        mchid: secret.mchid,
+        stockId: body.stock_id,
+        appid,
+        ratePerSecond,
+        ...(body.start_at === undefined ? {} : { startAt: Date.parse(body.start_at) }),
+      };
       // The schema guarantees the shape: chunked with a campaign_id, or openids.
       const result =
         body.chunked && body.campaign_id
@@ -43,9 +86,11 @@ export function campaignRoutes(services: ApiServices): RouteTable {
               openids: body.openids ?? [],
               ...(body.campaign_id ? { campaignId: body.campaign_id } : {}),
             });
+      const status = campaignStatus(result.campaign, clock());
       const answer: CampaignAcceptedResponse = {
         campaign_id: result.campaign.id,
-        state: result.campaign.state,
+        state: status.state,
+        ...(status.reason ? { state_reason: status.reason } : {}),
         total: result.campaign.total,
         replayed: result.replayed,
         duplicates_removed: result.duplicatesRemoved,
@@ -80,12 +125,34 @@ export function campaignRoutes(services: ApiServices): RouteTable {
       }
     },
 
+    "GET /campaigns": async (event) => {
+      const query = queryParams(event, listCampaignsQuery);
+      const { secret } = await services.merchant.get();
+      const page = await listCampaigns(services.campaigns, {
+        mchid: secret.mchid,
+        limit: query.limit,
+        ...(query.cursor ? { cursor: query.cursor } : {}),
+        ...(query.state ? { state: query.state } : {}),
+        ...(query.stock_id ? { stockId: query.stock_id } : {}),
+      });
+      const now = clock();
+      const answer: CampaignListResponse = {
+        data: page.items.map((c) => campaignView(c, now)),
+        ...(page.cursor ? { cursor: page.cursor } : {}),
+      };
+      return json(200, answer);
+    },
+
     "GET /campaigns/{campaign_id}": async (event) => {
       const { campaign_id } = pathParams(event, campaignIdPath);
       const campaign = await refreshCampaign(reconcileDeps, campaign_id);
       if (!campaign) throw notFound(campaign_id);
-      return json(200, campaignView(campaign));
+      return json(200, campaignView(campaign, clock()));
     },
+
+    "POST /campaigns/{campaign_id}/pause": control("pause"),
+    "POST /campaigns/{campaign_id}/resume": control("resume"),
+    "POST /campaigns/{campaign_id}/cancel": control("cancel"),
 
     "GET /campaigns/{campaign_id}/failures": async (event) => {
       const { campaign_id } = pathParams(event, campaignIdPath);
@@ -113,20 +180,28 @@ function failureView(r: SendRecord): CampaignFailuresResponse["data"][number] {
   };
 }
 
-export function campaignView(c: CampaignRecord): CampaignResponse {
+export function campaignView(c: CampaignRecord, now: number): CampaignResponse {
+  const status = campaignStatus(c, now);
+  // Before reconciliation a crash may have counted a send twice: never show more than the total.
+  const sent = Math.min(c.sent, c.total);
+  const failed = Math.min(c.failed, c.total - sent);
+  const cancelled = Math.min(c.cancelled, c.total - sent - failed);
   return {
     campaign_id: c.id,
     stock_id: c.stockId,
-    state: c.state,
+    state: status.state,
+    ...(status.reason ? { state_reason: status.reason } : {}),
     total: c.total,
-    // Before reconciliation a crash may have counted a send twice: never show more than the total.
-    sent: Math.min(c.sent, c.total),
-    failed: Math.min(c.failed, c.total - Math.min(c.sent, c.total)),
-    pending: Math.max(0, c.total - c.sent - c.failed),
+    sent,
+    failed,
+    cancelled,
+    pending: c.total - sent - failed - cancelled,
     failures_by_code: c.failuresByCode,
     rate_per_second: c.ratePerSecond,
     sealed: c.sealed,
     chunks_received: c.chunksReceived,
+    ...(c.startAt === undefined ? {} : { start_at: new Date(c.startAt).toISOString() }),
+    ...(c.controlChangedAt === undefined ? {} : { control_changed_at: new Date(c.controlChangedAt).toISOString() }),
     created_at: new Date(c.createdAt).toISOString(),
     updated_at: new Date(c.updatedAt).toISOString(),
   };

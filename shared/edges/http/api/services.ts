@@ -13,6 +13,8 @@ export interface ApiServices {
   campaigns: CampaignDependencies;
   inbox: NotificationInbox;
   defaultRatePerSecond: number;
+  /** How long a pause or cancel waits before it is acknowledged (default CONTROL_SETTLE_MS); tests shorten it. */
+  campaignControlSettleMs?: number;
   /** How long a duplicate keyed request (POST /coupons, POST /stocks) waits for the first one before answering 409. */
   inProgressWaitMs: number;
 }

@@ -492,6 +492,7 @@ describe("responseSchemaFor", () => {
           total: 3,
           sent: 1,
           failed: 1,
+          cancelled: 0,
           pending: 1,
           failures_by_code: { NOT_ENOUGH: 1 },
           rate_per_second: 400,

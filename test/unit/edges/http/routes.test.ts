@@ -21,9 +21,16 @@ describe("the route table's access levels", () => {
     );
   });
 
-  it("makes the coupon and campaign writes send routes, and every GET a read route", () => {
+  it("makes the coupon and campaign writes (and the campaign controls) send routes, and every GET a read route", () => {
     expect(keys((r) => r.access === "send")).toEqual(
-      ["POST /coupons", "POST /campaigns", "POST /campaigns/{campaign_id}/chunks"].sort(),
+      [
+        "POST /coupons",
+        "POST /campaigns",
+        "POST /campaigns/{campaign_id}/chunks",
+        "POST /campaigns/{campaign_id}/pause",
+        "POST /campaigns/{campaign_id}/resume",
+        "POST /campaigns/{campaign_id}/cancel",
+      ].sort(),
     );
     expect(keys((r) => r.access === "read")).toEqual(keys((r) => r.method === "GET"));
   });

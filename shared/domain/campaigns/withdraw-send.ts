@@ -1,0 +1,40 @@
+import type { SendLedger, SendMessage } from "../ports.js";
+import { sendRequestHash } from "../sends/send-coupon.js";
+import type { BatchOutcomeCounter } from "./batch-outcome-counter.js";
+import { outcomeTally } from "./outcome-tally.js";
+
+/**
+ * Records one send of a cancelled campaign as final CANCELLED, never sent. Returns false when the send already has a
+ * record: it was claimed, so it may have reached WeChat, and the caller finishes it under its key instead (a send
+ * that started before the cancel ends SENT or FAILED, as WeChat decided). Like every outcome, the cancellation is
+ * counted before it is written: a crash in between, or a claim racing the write, can over-count (the recount corrects
+ * it), never leave a recipient uncounted.
+ */
+export async function withdrawSend(
+  deps: { ledger: SendLedger; clock: () => number },
+  counter: BatchOutcomeCounter,
+  message: SendMessage,
+): Promise<boolean> {
+  const { mchid, outRequestNo, stockId, openid, appid, campaignId } = message;
+  if (campaignId === undefined) return false;
+  const existing = await deps.ledger.get({ mchid, outRequestNo });
+  if (existing !== undefined) return existing.state === "CANCELLED";
+  return counter.track(async (count) => {
+    await count(campaignId, outcomeTally("CANCELLED"));
+    const change = await deps.ledger.cancel(
+      {
+        mchid,
+        outRequestNo,
+        requestHash: sendRequestHash({ mchid, outRequestNo, stockId, openid, appid, stockCreatorMchid: mchid }),
+        stockId,
+        openid,
+        appid,
+        campaignId,
+        createdAt: deps.clock(),
+      },
+      deps.clock(),
+    );
+    // Claimed between the read and the put (a duplicate message): that copy finishes the send; this one is done.
+    return change.record.state !== "PENDING";
+  });
+}
