@@ -137,7 +137,7 @@ describe("wxcoupon campaign send", () => {
       io,
       deps,
     );
-    expect(code).toBe(0);
+    expect(code).toBe(3); // two recipients failed
     expect(api.chunkPosts().map((c) => [c.body!.chunk_no, (c.body!.openids as string[]).length, c.body!.last])).toEqual(
       [
         [0, 10, undefined],
@@ -178,8 +178,10 @@ describe("wxcoupon campaign send", () => {
     await send(file, "--chunk-size", "10");
     const campaignId = readUploadState(stateFileOf(file))!.campaignId;
     writeUploadState(stateFileOf(file), { ...readUploadState(stateFileOf(file))!, chunksAcked: 2, sealed: false });
-    api = new FakeApi();
-    deps.fetch = api.fetch;
+    // The service kept chunks 0 and 1; the run was killed before chunk 2 was acknowledged.
+    api.chunks.delete(2);
+    api.sealed = false;
+    api.calls.length = 0;
     const io = capture();
     expect(
       await runCampaignCommand(
@@ -205,15 +207,17 @@ describe("wxcoupon campaign send", () => {
         "--file",
         file,
         "--api",
-        "http://127.0.0.1:9",
+        "http://api.test",
         "--token",
         "t",
         "--chunk-size",
         "3",
       ],
       capture(),
+      { campaign: deps },
     );
     expect(code).toBe(2);
+    expect(api.calls.filter((c) => c.path.endsWith("/chunks"))).toHaveLength(2); // the first run's two, nothing more
   });
 
   it("reports lines that are not openids with their numbers and never sends them", async () => {
