@@ -13,33 +13,56 @@ import { type CliIo, CliUsageError, parseOptions, required } from "./cli-io.js";
 import { openidChunks, scanOpenidFile } from "./openid-file.js";
 import { type ApiAuth, ApiClient, ApiError } from "./service-client.js";
 import { type CredentialsProvider, defaultCredentials, regionOfApiUrl } from "./sigv4-signer.js";
+import { parseDuration, StallWatch } from "./stall-watch.js";
 import { readUploadState, stateFileOf, type UploadState, writeUploadState } from "./upload-state.js";
+
+/** Without progress for this long, `send` says so (once per stall) with what the service reports. */
+export const STALL_WARNING_MS = 60_000;
 
 export const CAMPAIGN_USAGE = `usage: wxcoupon campaign send --stock ID --file openids.csv [options]
        wxcoupon campaign status CAMPAIGN_ID [--api URL] [--token T] [--region R] [--json]
 
-send: sends one coupon of stock ID per line of the file (one openid per line; an optional header line "openid";
-blank lines are skipped; lines that are not openids are reported with their line numbers and not sent). The file
-is streamed in chunks, so any size works. Interrupted? Run the same command again: it resumes where the service
-stopped acknowledging, and no recipient is sent twice. Shows live progress, then a summary; failed sends are
-written to a CSV (openid,out_request_no,code).
+send: sends one coupon of stock ID per openid of the file, then waits until every send has its outcome. The file is
+one openid per line (an optional header line "openid"), or a CSV with a header row: the openids are the column
+named "openid", or the one --column names. Blank lines are skipped; lines that are not openids are reported with
+their line numbers and not sent. The file is streamed in chunks, so any size works. Interrupted? Run the same
+command again: it resumes where the service stopped acknowledging, and no recipient is sent twice. Shows live
+progress (fitted to the terminal), then a summary; failed sends are written to a CSV (openid,out_request_no,code)
+that is itself a valid --file: sending it again retries exactly those recipients, as a new campaign.
 
   --stock ID            the stock to send (digits)
-  --file PATH           the openids, one per line
+  --file PATH           the openids: one per line, or a CSV with a header row
+  --column NAME         the header's column holding the openids (default: "openid")
   --rate N              sends per second for this campaign (1-500; default: the service's)
   --appid A             the appid the openids belong to (default: the merchant's)
   --campaign-id ID      default: derived from the stock and the file's openids, so re-running resumes it
   --chunk-size N        openids per request (1-10000, default 1000); keep it when resuming
-  --failures-out PATH   default: <file>.failures.csv
+  --failures-out PATH   default: <file>.failures.csv (written at the end, also when nothing failed)
+  --allow-failures      exit 0 even when some recipients failed (they are still in the failures file)
+  --stall-timeout T     give up (exit 4) when nothing moved for T (90, 90s, 10m, 2h); without it the command
+                        keeps waiting, with a warning after ${formatDuration(STALL_WARNING_MS)} without progress
+  --restart             upload from the first chunk again, even if the state file says chunks were acknowledged
+                        (when the service lost the campaign; recipients keep their out_request_no, so none gets
+                        a second coupon)
+  --json                print the final result as one JSON object on stdout (progress stays on stderr)
   Progress is kept in <file>.wxcoupon-state.json.
 
-status: prints a campaign's state and counters.
+  Exit codes: 0 every recipient sent (or --allow-failures); 1 error (API unreachable, refused request…);
+  2 bad arguments; 3 the campaign completed but some recipients failed; 4 no progress for --stall-timeout;
+  5 the service no longer has the campaign this file was resuming (run again with --restart); 130 interrupted.
+
+status: prints a campaign's state and counters (--json: the service's answer as is).
 
 Both:
   --api URL             the API's base URL; default: the local stack's (.local/stack.json from npm start)
   --token T             bearer token (the local stack's, read from .local/stack.json when --api is that stack);
                         without a token, requests are signed with AWS SigV4 using your AWS credentials
   --region R            for SigV4 when the URL does not say (default: from the execute-api host, or AWS_REGION)`;
+
+/** `campaign send`'s exit codes (documented in CAMPAIGN_USAGE and the README); 1 and 2 are main's. */
+export const EXIT_RECIPIENTS_FAILED = 3;
+export const EXIT_STALLED = 4;
+export const EXIT_CAMPAIGN_LOST = 5;
 
 /** Injectable for tests; production uses the defaults. */
 export interface CampaignCommandDeps {
@@ -73,20 +96,41 @@ export async function runCampaignCommand(argv: string[], io: CliIo, deps: Campai
 
 // ---- send ----
 
+/** The service does not have (all of) the campaign this run resumes: polling it would wait forever. */
+class CampaignLostError extends Error {
+  constructor(
+    readonly campaignId: string,
+    readonly chunksAcked: number,
+    readonly chunksKnown: number,
+  ) {
+    super(`campaign ${campaignId} lost`);
+    this.name = "CampaignLostError";
+  }
+}
+
+type SendOutcome = "completed" | "completed_with_failures" | "stalled" | "campaign_lost";
+
 async function sendCampaign(argv: string[], io: CliIo, deps: CampaignCommandDeps): Promise<number> {
   const values = parseOptions(argv, {
     ...API_OPTIONS,
     stock: { type: "string" },
     file: { type: "string" },
+    column: { type: "string" },
     rate: { type: "string" },
     appid: { type: "string" },
     "campaign-id": { type: "string" },
     "chunk-size": { type: "string" },
     "failures-out": { type: "string" },
+    "allow-failures": { type: "boolean" },
+    "stall-timeout": { type: "string" },
+    restart: { type: "boolean" },
+    json: { type: "boolean" },
   });
   const stockId = matching(required(values, "stock"), "stock", /^[0-9]{1,20}$/, "must be digits");
   const file = required(values, "file");
   if (!isReadableFile(file)) throw new CliUsageError(`cannot read --file ${file}`);
+  if (values.column !== undefined && values.column.trim() === "") throw new CliUsageError("--column needs a name");
+  const fileOptions = { column: values.column?.trim() };
   const rate = values.rate === undefined ? undefined : integerOption("rate", values.rate, 1, 500);
   const chunkSizeOption =
     values["chunk-size"] === undefined ? undefined : integerOption("chunk-size", values["chunk-size"], 1, 10_000);
@@ -98,13 +142,23 @@ async function sendCampaign(argv: string[], io: CliIo, deps: CampaignCommandDeps
     values["campaign-id"] === undefined
       ? undefined
       : matching(values["campaign-id"], "campaign-id", /^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ or -");
+  let stallTimeoutMs: number | undefined;
+  if (values["stall-timeout"] !== undefined) {
+    stallTimeoutMs = parseDuration(values["stall-timeout"]);
+    if (stallTimeoutMs === undefined)
+      throw new CliUsageError(
+        `--stall-timeout must be a duration like 90, 90s, 10m or 2h, got ${values["stall-timeout"]}`,
+      );
+  }
   const failuresOut = values["failures-out"] ?? `${file}.failures.csv`;
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => delay(ms));
   const pollMs = deps.pollIntervalMs ?? 1_000;
-  const client = await apiClient(values, deps, io);
+  const progress = new ProgressReporter(deps.progress ?? stderrProgress(), now, undefined, (line) => io.err(line));
+  const say = (line: string) => progress.message(line);
+  const client = await apiClient(values, deps, say);
 
-  const scan = await scanOpenidFile(file, stockId);
+  const scan = await scanOpenidFile(file, stockId, fileOptions);
   for (const bad of scan.badLines) io.err(`line ${bad.lineNo}: not an openid, skipped: ${JSON.stringify(bad.text)}`);
   if (scan.badCount > scan.badLines.length) io.err(`… and ${scan.badCount - scan.badLines.length} more bad lines`);
   if (scan.count === 0) throw new Error(`no openid in ${file}: nothing to send`);
@@ -117,28 +171,53 @@ async function sendCampaign(argv: string[], io: CliIo, deps: CampaignCommandDeps
     apiUrl: client.baseUrl,
     count: scan.count,
     chunkSizeOption,
+    restart: values.restart === true,
     startedAt: new Date(now()).toISOString(),
   });
   writeUploadState(statePath, state);
+  if (scan.retry) io.err(`${file} is a failures file: sending its ${scan.count} recipients again as a new campaign`);
   io.err(
     state.chunksAcked > 0
       ? `resuming campaign ${campaignId}: chunks 0-${state.chunksAcked - 1} of ${state.chunksTotal} were acknowledged`
       : `campaign ${campaignId}: ${scan.count} openids in ${state.chunksTotal} chunks of up to ${state.chunkSize}`,
   );
 
-  await openCampaign(client, { campaignId, stockId, appid, rate });
-
-  const progress = new ProgressReporter(deps.progress ?? stderrProgress(), now);
-  const upload: UploadProgress = {
-    chunksAcked: state.chunksAcked,
-    chunksTotal: state.chunksTotal,
-    expectedTotal: scan.count,
+  const result = (outcome: SendOutcome, exitCode: number, extra: Record<string, unknown>) => ({
+    outcome,
+    exit_code: exitCode,
+    campaign_id: campaignId,
+    openids_read: scan.count,
+    lines_skipped: scan.badCount,
+    ...extra,
+  });
+  const status = async () => {
+    try {
+      return await client.get<CampaignStatus>(`/campaigns/${campaignId}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404)
+        throw new CampaignLostError(campaignId, state.chunksAcked, 0);
+      throw error;
+    }
   };
-  const status = () => client.get<CampaignStatus>(`/campaigns/${campaignId}`);
   const stopOnInterrupt = interruptHint(io, progress);
   try {
+    if (state.chunksAcked > 0) {
+      // Resuming: the service must still hold every chunk the state file says it acknowledged. Otherwise the chunks
+      // after them would make a campaign that can never be sealed, and the wait below would poll it forever.
+      const known = await status();
+      if ((known.chunks_received ?? state.chunksAcked) < state.chunksAcked)
+        throw new CampaignLostError(campaignId, state.chunksAcked, known.chunks_received ?? 0);
+    }
+    await openCampaign(client, { campaignId, stockId, appid, rate });
+
+    const upload: UploadProgress = {
+      chunksAcked: state.chunksAcked,
+      chunksTotal: state.chunksTotal,
+      expectedTotal: scan.count,
+    };
+    const watch = new StallWatch(now, Math.min(STALL_WARNING_MS, stallTimeoutMs ?? STALL_WARNING_MS), stallTimeoutMs);
     let polledAt = Number.NEGATIVE_INFINITY;
-    for await (const chunk of openidChunks(file, state.chunkSize)) {
+    for await (const chunk of openidChunks(file, state.chunkSize, fileOptions)) {
       if (chunk.chunkNo < state.chunksAcked) continue;
       const last = chunk.chunkNo === state.chunksTotal - 1;
       const answer = await postChunk(client, campaignId, chunk.chunkNo, chunk.openids, last);
@@ -154,6 +233,27 @@ async function sendCampaign(argv: string[], io: CliIo, deps: CampaignCommandDeps
     let current = await status();
     progress.update(current, upload);
     while (current.state !== "COMPLETED") {
+      const verdict = watch.observe(movement(current, upload));
+      if (verdict === "warn") {
+        say(
+          `warning: no progress for ${formatDuration(watch.stillForMs())}; the service reports ${reported(current)}. ` +
+            `Still waiting${stallTimeoutMs === undefined ? " (--stall-timeout T gives up after T)" : ""}; ` +
+            "Ctrl-C stops, and the same command resumes.",
+        );
+      } else if (verdict === "give-up") {
+        progress.finish();
+        const failures = await writeFailuresSoFar(client, campaignId, failuresOut, io);
+        io.err(
+          `error: no progress for ${formatDuration(watch.stillForMs())} (--stall-timeout ${values["stall-timeout"]}): ` +
+            `giving up; the service reports ${reported(current)}. The campaign was not cancelled: run the same ` +
+            `command again to keep waiting, or see "wxcoupon campaign status ${campaignId}".`,
+        );
+        if (values.json)
+          io.out(
+            json(result("stalled", EXIT_STALLED, { campaign: current, ...failuresFields(failuresOut, failures) })),
+          );
+        return EXIT_STALLED;
+      }
       await sleep(pollMs);
       current = await status();
       progress.update(current, upload);
@@ -161,11 +261,143 @@ async function sendCampaign(argv: string[], io: CliIo, deps: CampaignCommandDeps
     progress.finish();
 
     const failures = await writeFailures(client, campaignId, failuresOut);
-    io.out(summary(current, scan.badCount, failures, failuresOut));
-    return 0;
+    const someFailed = current.failed > 0 || failures > 0;
+    const exitCode = someFailed && !values["allow-failures"] ? EXIT_RECIPIENTS_FAILED : 0;
+    if (values.json) {
+      io.out(
+        json(
+          result(someFailed ? "completed_with_failures" : "completed", exitCode, {
+            campaign: current,
+            ...failuresFields(failuresOut, failures),
+          }),
+        ),
+      );
+    } else {
+      io.out(summary(current, scan.badCount, failures, failuresOut));
+      if (someFailed) {
+        const retry = commandLine(["campaign", "send", ...retryArgs(argv, failuresOut)]);
+        io.out(
+          `\n${current.failed} ${current.failed === 1 ? "recipient" : "recipients"} failed` +
+            `${exitCode ? ` (exit ${exitCode}; --allow-failures exits 0)` : ""}. To send them again:\n  ${retry}`,
+        );
+      }
+    }
+    return exitCode;
+  } catch (error) {
+    if (!(error instanceof CampaignLostError)) throw error;
+    progress.finish();
+    const restart = commandLine(["campaign", "send", ...withoutOption(argv, "restart", false), "--restart"]);
+    io.err(
+      `error: the service at ${client.baseUrl} no longer has campaign ${campaignId}: ${statePath} says ` +
+        `${error.chunksAcked} of ${state.chunksTotal} chunks were acknowledged, the service holds ` +
+        `${error.chunksKnown === 0 ? "none" : error.chunksKnown} (was it restarted without its data, or is --api ` +
+        "another service than before?). Waiting would never end. Start it again from the first chunk; every " +
+        "recipient keeps its out_request_no, so none who already has a coupon gets a second one:\n" +
+        `  ${restart}${tokenNote(argv)}`,
+    );
+    if (values.json)
+      io.out(
+        json(
+          result("campaign_lost", EXIT_CAMPAIGN_LOST, {
+            chunks_acknowledged: error.chunksAcked,
+            chunks_on_service: error.chunksKnown,
+            restart_command: restart,
+          }),
+        ),
+      );
+    return EXIT_CAMPAIGN_LOST;
   } finally {
     stopOnInterrupt();
   }
+}
+
+const json = (value: unknown) => JSON.stringify(value, null, 2);
+
+const failuresFields = (path: string, rows: number | undefined) => ({
+  failures_file: rows === undefined ? null : path,
+  failures_rows: rows ?? null,
+});
+
+/** What counts as movement: any counter, the state, the chunks the service holds or the ones this run posted. */
+function movement(s: CampaignStatus, upload: UploadProgress): string {
+  return [s.state, s.state_reason, s.total, s.sent, s.failed, s.chunks_received, s.sealed, upload.chunksAcked].join(
+    "|",
+  );
+}
+
+/** The service's view of a campaign, in one phrase for warnings. */
+function reported(s: CampaignStatus): string {
+  return [
+    `state ${s.state}${s.state_reason ? ` (${s.state_reason})` : ""}`,
+    `sent ${s.sent}/${s.total}`,
+    `failed ${s.failed}`,
+    `pending ${s.pending}`,
+    ...(s.chunks_received === undefined ? [] : [`${s.chunks_received} chunks received`]),
+    ...(s.sealed === false ? ["not sealed (chunks still expected)"] : []),
+    `last change ${s.updated_at}`,
+  ].join(", ");
+}
+
+/** The failures so far, when giving up: the file is always written; a failure to fetch them is only reported. */
+async function writeFailuresSoFar(
+  client: ApiClient,
+  campaignId: string,
+  path: string,
+  io: CliIo,
+): Promise<number | undefined> {
+  try {
+    const rows = await writeFailures(client, campaignId, path);
+    io.err(`failed sends so far: ${rows} (${path})`);
+    return rows;
+  } catch (error) {
+    io.err(`could not write ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+}
+
+/** A command line to copy: the token's value is never printed (it is a secret), a placeholder stands for it. */
+function commandLine(args: string[]): string {
+  const shown: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--token") {
+      shown.push(arg, "<token>");
+      i++;
+    } else if (arg.startsWith("--token=")) shown.push("--token=<token>");
+    else shown.push(shellQuote(arg));
+  }
+  return `wxcoupon ${shown.join(" ")}`;
+}
+
+function tokenNote(argv: string[]): string {
+  return argv.some((a) => a === "--token" || a.startsWith("--token="))
+    ? "\n(put your token where it says <token>: tokens are never printed)"
+    : "";
+}
+
+function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+/** argv without `--name` (and its value unless the option is a flag). */
+function withoutOption(argv: string[], name: string, takesValue: boolean): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === `--${name}`) {
+      if (takesValue) i++;
+    } else if (!arg.startsWith(`--${name}=`)) out.push(arg);
+  }
+  return out;
+}
+
+/** The same send, of the failures file: API, stock, appid and rate kept; what belonged to the first file dropped. */
+function retryArgs(argv: string[], failuresOut: string): string[] {
+  let args = argv;
+  for (const name of ["file", "column", "campaign-id", "failures-out", "chunk-size"])
+    args = withoutOption(args, name, true);
+  for (const name of ["restart", "json"]) args = withoutOption(args, name, false);
+  return [...args, "--file", failuresOut];
 }
 
 function resumeOrStart(
@@ -178,12 +410,18 @@ function resumeOrStart(
     apiUrl: string;
     count: number;
     chunkSizeOption: number | undefined;
+    restart: boolean;
     startedAt: string;
   },
 ): UploadState {
   let state = saved;
   if (state && state.campaignId !== run.campaignId) {
     io.err(`note: ${statePath} was for campaign ${state.campaignId}; this run is campaign ${run.campaignId}`);
+    state = undefined;
+  }
+  if (state && state.apiUrl !== run.apiUrl) {
+    // Another service never saw those chunks: resuming there would wait for chunks it will never get.
+    io.err(`note: ${statePath} was for the API at ${state.apiUrl}; this run starts afresh at ${run.apiUrl}`);
     state = undefined;
   }
   if (state && run.chunkSizeOption !== undefined && run.chunkSizeOption !== state.chunkSize) {
@@ -194,7 +432,10 @@ function resumeOrStart(
   }
   const chunkSize = state?.chunkSize ?? run.chunkSizeOption ?? 1_000;
   const chunksTotal = Math.ceil(run.count / chunkSize);
-  if (state && state.chunksTotal === chunksTotal && state.chunksAcked <= chunksTotal) return state;
+  if (state && state.chunksTotal === chunksTotal && state.chunksAcked <= chunksTotal) {
+    // --restart keeps the chunk size (the recipients' out_request_nos) and forgets only what was acknowledged.
+    return run.restart ? { ...state, chunksAcked: 0, sealed: false } : state;
+  }
   return {
     version: 1,
     campaignId: run.campaignId,
@@ -324,7 +565,7 @@ async function showStatus(argv: string[], io: CliIo, deps: CampaignCommandDeps):
   if (id === undefined || id.startsWith("-")) throw new CliUsageError("status needs a CAMPAIGN_ID");
   matching(id, "CAMPAIGN_ID", /^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 letters, digits, _ or -");
   const values = parseOptions(rest, { ...API_OPTIONS, json: { type: "boolean" } });
-  const client = await apiClient(values, deps, io);
+  const client = await apiClient(values, deps, (line) => io.err(line));
   let status: CampaignStatus;
   try {
     status = await client.get<CampaignStatus>(`/campaigns/${id}`);
@@ -384,7 +625,7 @@ function readStackFile(cwd: string): LocalStackFile | undefined {
 async function apiClient(
   values: { api?: string | undefined; token?: string | undefined; region?: string | undefined },
   deps: CampaignCommandDeps,
-  io: CliIo,
+  say: (line: string) => void,
 ): Promise<ApiClient> {
   const stack = readStackFile(deps.cwd ?? process.cwd());
   const apiUrl = values.api ?? stack?.api_url;
@@ -412,7 +653,7 @@ async function apiClient(
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
     ...(deps.retryBaseMs !== undefined ? { retryBaseMs: deps.retryBaseMs } : {}),
-    onRetry: (problem, waitMs) => io.err(`${problem}; retrying in ${formatDuration(waitMs)}`),
+    onRetry: (problem, waitMs) => say(`${problem}; retrying in ${formatDuration(waitMs)}`),
   });
 }
 
@@ -438,5 +679,10 @@ function isReadableFile(path: string): boolean {
 }
 
 function stderrProgress(): ProgressOutput {
-  return { isTTY: process.stderr.isTTY === true, write: (text) => process.stderr.write(text) };
+  return {
+    isTTY: process.stderr.isTTY === true,
+    write: (text) => process.stderr.write(text),
+    // The progress goes to stderr; stdout's width is the same terminal's when stderr has none of its own.
+    columns: () => process.stderr.columns || process.stdout.columns || undefined,
+  };
 }

@@ -2,13 +2,18 @@
 export interface ProgressOutput {
   isTTY: boolean;
   write(text: string): void;
+  /** The terminal's width now (it can change while a campaign runs); undefined: unknown, 80 is assumed. */
+  columns?: () => number | undefined;
 }
 
-/** `GET /campaigns/{campaign_id}` as the CLI reads it (shared/edges/http/response-schemas.ts campaignResponse). */
+/**
+ * `GET /campaigns/{campaign_id}` as the CLI reads it (shared/edges/http/response-schemas.ts campaignResponse).
+ * `state` is kept open (and a reason read when present) so a newer service's states are shown, not rejected.
+ */
 export interface CampaignStatus {
   campaign_id: string;
   stock_id: string;
-  state: "ACCEPTED" | "SENDING" | "COMPLETED";
+  state: "ACCEPTED" | "SENDING" | "COMPLETED" | (string & {});
   total: number;
   sent: number;
   failed: number;
@@ -17,6 +22,8 @@ export interface CampaignStatus {
   rate_per_second: number;
   sealed?: boolean;
   chunks_received?: number;
+  /** Why the campaign is in its state (waiting_for_rate, paused…), from services that say. */
+  state_reason?: string;
   created_at: string;
   updated_at: string;
 }
@@ -63,55 +70,111 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
 }
 
-/** One progress line: bar, sent, failed, rate, ETA, and the upload while it lasts. */
-export function formatProgress(status: CampaignStatus, meter: RateMeter, upload?: UploadProgress): string {
+const BAR_WIDTH = 24;
+const MIN_BAR_WIDTH = 10;
+/** What the progress line fits in when the terminal does not say. */
+export const DEFAULT_COLUMNS = 80;
+
+/**
+ * One progress line: bar, sent, failed, rate, ETA, and the upload while it lasts. With `columns`, the line fits in
+ * `columns - 1` characters (a line filling the last column makes some terminals wrap, and then `\r` redraws only the
+ * second half, so every update would scroll): the bar narrows first, then the chunk count, the rate and the bar are
+ * left out, in that order, and only then is the line cut.
+ */
+export function formatProgress(
+  status: CampaignStatus,
+  meter: RateMeter,
+  upload?: UploadProgress,
+  columns?: number,
+): string {
   const done = status.sent + status.failed;
   const total = Math.max(status.total, upload?.expectedTotal ?? 0);
   const fraction = total > 0 ? Math.min(1, done / total) : 0;
-  const width = 24;
-  const filled = Math.min(width, Math.round(fraction * width));
   const eta = meter.etaMs(total - done);
-  const parts = [
-    `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}%`,
-    `sent ${status.sent}/${total}`,
-    `failed ${status.failed}`,
-    `${Math.round(meter.rate())}/s`,
-    `ETA ${eta === undefined ? "?" : formatDuration(eta)}`,
+  const percent = `${String(Math.floor(fraction * 100)).padStart(3)}%`;
+  const bar = (width: number) => {
+    const filled = Math.min(width, Math.round(fraction * width));
+    return `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${percent}`;
+  };
+  const sent = `sent ${status.sent}/${total}`;
+  const failed = `failed ${status.failed}`;
+  const rate = `${Math.round(meter.rate())}/s`;
+  const etaText = `ETA ${eta === undefined ? "?" : formatDuration(eta)}`;
+  const chunks = upload ? `chunks ${upload.chunksAcked}/${upload.chunksTotal}` : undefined;
+  const line = (head: string, parts: Array<string | undefined>, separator = "  ") =>
+    [head, ...parts.filter((p): p is string => p !== undefined)].join(separator);
+
+  const full = line(bar(BAR_WIDTH), [sent, failed, rate, etaText, chunks]);
+  if (columns === undefined) return full;
+  const max = Math.max(1, columns - 1);
+  if (full.length <= max) return full;
+  const barWidth = BAR_WIDTH - (full.length - max);
+  if (barWidth >= MIN_BAR_WIDTH) {
+    return line(bar(barWidth), [sent, failed, rate, etaText, chunks]);
+  }
+  const candidates = [
+    line(bar(MIN_BAR_WIDTH), [sent, failed, rate, etaText]),
+    line(bar(MIN_BAR_WIDTH), [sent, failed, etaText]),
+    line(percent.trimStart(), [sent, failed, etaText]),
+    line(percent.trimStart(), [sent, failed, etaText], " "),
   ];
-  if (upload) parts.push(`chunks ${upload.chunksAcked}/${upload.chunksTotal}`);
-  return parts.join("  ");
+  const fitting = candidates.find((c) => c.length <= max);
+  return fitting ?? candidates.at(-1)!.slice(0, max);
 }
 
 /**
- * Draws progress: on a terminal the line is redrawn in place (`\r`, clear to end of line) at every update; elsewhere
- * (CI logs, pipes) a plain line at most every `plainEveryMs`, so a long campaign does not flood the log.
+ * Draws progress: on a terminal the line is redrawn in place (`\r`, clear to end of line) at every update, fitted to
+ * the terminal's width; elsewhere (CI logs, pipes) a plain line at most every `plainEveryMs`, so a long campaign does
+ * not flood the log. Messages (retries, warnings) go through `message`, which clears the drawn line first and draws
+ * it again after, so a message never lands in the middle of the bar.
  */
 export class ProgressReporter {
   readonly meter = new RateMeter();
   readonly #out: ProgressOutput;
   readonly #now: () => number;
   readonly #plainEveryMs: number;
+  readonly #say: (line: string) => void;
   #lastPlainAt = Number.NEGATIVE_INFINITY;
   #drawn = false;
   #lastLine = "";
+  #last: { status: CampaignStatus; upload: UploadProgress | undefined } | undefined;
 
-  constructor(out: ProgressOutput, now: () => number = Date.now, plainEveryMs = 5_000) {
+  constructor(
+    out: ProgressOutput,
+    now: () => number = Date.now,
+    plainEveryMs = 5_000,
+    say: (line: string) => void = (line) => out.write(`${line}\n`),
+  ) {
     this.#out = out;
     this.#now = now;
     this.#plainEveryMs = plainEveryMs;
+    this.#say = say;
   }
 
   update(status: CampaignStatus, upload?: UploadProgress): void {
     const at = this.#now();
     this.meter.add(at, status.sent + status.failed);
-    const line = formatProgress(status, this.meter, upload);
-    this.#lastLine = line;
+    this.#last = { status, upload: upload ? { ...upload } : undefined };
     if (this.#out.isTTY) {
-      this.#out.write(`\r${line}\u001b[K`);
-      this.#drawn = true;
-    } else if (at - this.#lastPlainAt >= this.#plainEveryMs) {
-      this.#out.write(`${line}\n`);
-      this.#lastPlainAt = at;
+      this.#draw();
+    } else {
+      this.#lastLine = formatProgress(status, this.meter, upload);
+      if (at - this.#lastPlainAt >= this.#plainEveryMs) {
+        this.#out.write(`${this.#lastLine}\n`);
+        this.#lastPlainAt = at;
+      }
+    }
+  }
+
+  /** A line of its own (a retry, a warning): never printed into the drawn progress line. */
+  message(line: string): void {
+    if (this.#out.isTTY && this.#drawn) {
+      this.#out.write("\r\u001b[K");
+      this.#drawn = false;
+      this.#say(line);
+      this.#draw();
+    } else {
+      this.#say(line);
     }
   }
 
@@ -121,6 +184,15 @@ export class ProgressReporter {
     else if (!this.#out.isTTY && this.#lastLine) this.#out.write(`${this.#lastLine}\n`);
     this.#drawn = false;
     this.#lastLine = "";
+    this.#last = undefined;
+  }
+
+  #draw(): void {
+    if (!this.#last) return;
+    const columns = this.#out.columns?.() || DEFAULT_COLUMNS;
+    this.#lastLine = formatProgress(this.#last.status, this.meter, this.#last.upload, columns);
+    this.#out.write(`\r${this.#lastLine}\u001b[K`);
+    this.#drawn = true;
   }
 }
 

@@ -4,11 +4,12 @@ import { join } from "node:path";
 import { createSelfSignedCertificate, randomCertificateSerial } from "../devkeys/self-signed-certificate.js";
 import { type CliIo, CliUsageError, parseOptions, required } from "./cli-io.js";
 
-export const KEYS_USAGE = `usage: wxcoupon keys --out DIR [--mchid ID] [--force]
+export const KEYS_USAGE = `usage: wxcoupon keys --out DIR [--mchid ID] [--force] [--json]
 
 Generates a merchant API key pair for local and test use: DIR/apiclient_key.pem (RSA-2048, PKCS#8, mode 0600)
 and DIR/apiclient_cert.pem (self-signed, 40-hex serial). Prints the certificate serial (the Authorization
-serial_no). Existing files are kept unless --force is given.`;
+serial_no). Existing files are kept unless --force is given.
+--json prints {"serial_no", "key_file", "cert_file"} (never the key itself).`;
 
 export const KEY_FILE = "apiclient_key.pem";
 export const CERT_FILE = "apiclient_cert.pem";
@@ -19,6 +20,7 @@ export function runKeysCommand(argv: string[], io: CliIo): number {
     out: { type: "string" },
     mchid: { type: "string" },
     force: { type: "boolean" },
+    json: { type: "boolean" },
   });
   const dir = required(values, "out");
   const keyPath = join(dir, KEY_FILE);
@@ -39,6 +41,10 @@ export function runKeysCommand(argv: string[], io: CliIo): number {
   mkdirSync(dir, { recursive: true });
   writePrivateFile(keyPath, privateKey.export({ type: "pkcs8", format: "pem" }));
   writeFileSync(certPath, certificate, { mode: 0o644 });
+  if (values.json) {
+    io.out(JSON.stringify({ serial_no: serialNumber, key_file: keyPath, cert_file: certPath }));
+    return 0;
+  }
   io.out(serialNumber);
   io.err(`wrote ${keyPath} (0600) and ${certPath}`);
   return 0;

@@ -15,9 +15,14 @@ Commands:
   decrypt    open an AEAD_AES_256_GCM resource with the APIv3 key
   keys       generate a merchant key pair and self-signed certificate for local use
   simulator  run the local WeChat Pay simulator
-  campaign   send a campaign from a file of openids (resumable, with progress), or show a campaign's status
+  campaign   send a campaign from a file of openids or a CSV column (resumable, with progress; its own
+             failures file is a valid input, to retry), or show a campaign's status
   version    print wxcoupon's version and the Node.js it runs on (also --version)
   help       show this text, or "wxcoupon help <command>"
+
+Every command that prints data takes --json (one JSON object on stdout; messages stay on stderr).
+Exit codes: 0 done; 1 error; 2 bad arguments; verify: 1 invalid signature; campaign send: 3 some recipients
+failed, 4 no progress for --stall-timeout, 5 the service lost the campaign being resumed, 130 interrupted.
 
 Run "wxcoupon <command> --help" for the options of a command.`;
 
@@ -41,12 +46,18 @@ const COMMANDS: Record<string, Command> = {
 
 const wantsHelp = (argv: string[]): boolean => argv.includes("--help") || argv.includes("-h");
 
-/** "wxcoupon 0.1.0 (Node.js v24.21.0)": the package version, and the Node.js that npm scripts and npx put first. */
-export function versionLine(): string {
+/** The package version, and the Node.js that npm scripts and npx put first. */
+export function versionInfo(): { wxcoupon: string; node: string } {
   const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
     version: string;
   };
-  return `wxcoupon ${version} (Node.js ${process.version})`;
+  return { wxcoupon: version, node: process.version };
+}
+
+/** "wxcoupon 0.1.0 (Node.js v24.21.0)". */
+export function versionLine(): string {
+  const { wxcoupon, node } = versionInfo();
+  return `wxcoupon ${wxcoupon} (Node.js ${node})`;
 }
 
 /**
@@ -67,7 +78,7 @@ export async function main(argv: string[], io: CliIo = processIo, options: MainO
     return 0;
   }
   if (name === "version" || name === "--version" || name === "-v") {
-    io.out(versionLine());
+    io.out(rest.includes("--json") ? JSON.stringify(versionInfo()) : versionLine());
     return 0;
   }
   // The simulator parses its own arguments (and its own --help).

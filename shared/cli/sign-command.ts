@@ -4,11 +4,12 @@ import { generateNonce } from "../wechatpay/crypto/nonce.js";
 import { type CliIo, CliUsageError, parseOptions, readOptionFile, required, unixSeconds } from "./cli-io.js";
 
 export const SIGN_USAGE = `usage: wxcoupon sign --key FILE --mchid ID --serial SERIAL --method METHOD --url PATH_WITH_QUERY
-                    [--body-file FILE] [--timestamp UNIX_SECONDS] [--nonce NONCE]
+                    [--body-file FILE] [--timestamp UNIX_SECONDS] [--nonce NONCE] [--json]
 
 Prints the Authorization header value of a WeChat Pay APIv3 request. --url is signed exactly as given
 (path plus "?query", query values already URL-encoded); a full URL is reduced to its path and query.
-The body is the exact bytes of --body-file (none for GET; the meta JSON for an image upload).`;
+The body is the exact bytes of --body-file (none for GET; the meta JSON for an image upload).
+--json prints {"authorization", "method", "canonical_url", "timestamp", "nonce"}.`;
 
 /** `wxcoupon sign`: the Authorization header for a request, for comparing with what a client sends. */
 export function runSignCommand(argv: string[], io: CliIo): number {
@@ -21,6 +22,7 @@ export function runSignCommand(argv: string[], io: CliIo): number {
     "body-file": { type: "string" },
     timestamp: { type: "string" },
     nonce: { type: "string" },
+    json: { type: "boolean" },
   });
   const method = required(values, "method").toUpperCase();
   if (!/^[A-Z]+$/.test(method)) throw new CliUsageError(`--method must be an HTTP method, got ${method}`);
@@ -39,6 +41,14 @@ export function runSignCommand(argv: string[], io: CliIo): number {
   const body = values["body-file"] ? readOptionFile("body-file", values["body-file"], "utf8") : "";
   const timestamp = values.timestamp ? unixSeconds("timestamp", values.timestamp) : Math.floor(Date.now() / 1000);
   const nonce = values.nonce ?? generateNonce();
-  io.out(buildAuthorization({ mchid, serialNo, privateKey }, { method, canonicalUrl, body, timestamp, nonce }));
+  const authorization = buildAuthorization(
+    { mchid, serialNo, privateKey },
+    { method, canonicalUrl, body, timestamp, nonce },
+  );
+  io.out(
+    values.json
+      ? JSON.stringify({ authorization, method, canonical_url: canonicalUrl, timestamp, nonce })
+      : authorization,
+  );
   return 0;
 }

@@ -9,11 +9,12 @@ import { SignatureVerificationError } from "../wechatpay/errors.js";
 import { type CliIo, CliUsageError, parseOptions, readOptionFile, required, unixSeconds } from "./cli-io.js";
 
 export const VERIFY_USAGE = `usage: wxcoupon verify (--public-key FILE | --cert FILE) --timestamp T --nonce N --signature SIG
-                      [--body-file FILE] [--now UNIX_SECONDS]
+                      [--body-file FILE] [--now UNIX_SECONDS] [--json]
 
 Checks a WeChat Pay response or notification signature over "timestamp\\nnonce\\nbody\\n" (body: the exact
 bytes of --body-file, empty when absent). Exits 0 when valid, 1 when not, saying why. The ±300 s clock
-window is checked only when --now is given (this is a debugging tool for captured messages).`;
+window is checked only when --now is given (this is a debugging tool for captured messages).
+--json prints {"valid": true} or {"valid": false, "reason", "message"} (same exit codes).`;
 
 /** `wxcoupon verify`: is this Wechatpay-Signature valid for this body? */
 export function runVerifyCommand(argv: string[], io: CliIo): number {
@@ -25,6 +26,7 @@ export function runVerifyCommand(argv: string[], io: CliIo): number {
     signature: { type: "string" },
     "body-file": { type: "string" },
     now: { type: "string" },
+    json: { type: "boolean" },
   });
   const keyOption = values["public-key"] ? "public-key" : values.cert ? "cert" : undefined;
   if (!keyOption || (values["public-key"] && values.cert))
@@ -50,10 +52,14 @@ export function runVerifyCommand(argv: string[], io: CliIo): number {
     checkSignature(message, key);
   } catch (error) {
     if (!(error instanceof SignatureVerificationError)) throw error;
-    io.out(`invalid: ${error.reason}: ${explain(error)}`);
+    io.out(
+      values.json
+        ? JSON.stringify({ valid: false, reason: error.reason, message: explain(error) })
+        : `invalid: ${error.reason}: ${explain(error)}`,
+    );
     return 1;
   }
-  io.out("valid");
+  io.out(values.json ? JSON.stringify({ valid: true }) : "valid");
   return 0;
 }
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
-import { readUploadState, stateFileOf } from "#shared/cli/upload-state.js";
+import { readUploadState, stateFileOf, writeUploadState } from "#shared/cli/upload-state.js";
 import { callApi, runningStock, startTestStack } from "../../helpers/local-stack-client.js";
 
 const ROOT = join(import.meta.dirname, "../../..");
@@ -91,4 +91,65 @@ describe("wxcoupon campaign send against the local stack", () => {
     expect(new Set(coupons.map((c) => c.out_request_no)).size).toBe(LINES);
     expect(readFileSync(`${csv}.failures.csv`, "utf8")).toBe("openid,out_request_no,code\n");
   }, 90_000);
+
+  it("exits 5 for a campaign the service no longer has, and the command it prints sends it all", async () => {
+    const csv = join(dir, "lost.csv");
+    const openids = Array.from({ length: 30 }, (_, i) => `cli-lost-${i}`);
+    writeFileSync(csv, `${openids.join("\n")}\n`);
+    // What a restarted stack leaves behind: a state file whose chunks the service never saw (or forgot).
+    writeUploadState(stateFileOf(csv), {
+      version: 1,
+      campaignId: "cli-lost-campaign",
+      stockId,
+      apiUrl: stack.apiUrl.replace(/\/+$/, ""),
+      chunkSize: 10,
+      chunksTotal: 3,
+      chunksAcked: 3,
+      sealed: true,
+      startedAt: new Date().toISOString(),
+    });
+    const args = ["campaign", "send", "--stock", stockId, "--file", csv, "--api", stack.apiUrl];
+    const lost = await wxcoupon([...args, "--token", stack.token, "--campaign-id", "cli-lost-campaign"]).exit;
+    expect(lost.code, lost.stderr).toBe(5);
+    expect(lost.stderr).toContain("no longer has campaign cli-lost-campaign");
+    expect(lost.stderr).not.toContain(stack.token);
+    const restart = /\n {2}wxcoupon (campaign send .*--restart)\n/.exec(lost.stderr)![1]!.split(" ");
+    const again = await wxcoupon(restart.map((a) => (a === "<token>" ? stack.token : a))).exit;
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/Sent\s+30/);
+    const campaign = await callApi(stack, "GET", "/campaigns/cli-lost-campaign");
+    expect(campaign.body).toMatchObject({ state: "COMPLETED", total: 30, sent: 30, chunks_received: 3 });
+  }, 60_000);
+
+  it("reads the openid column of a CSV, exits 3 when recipients failed, and takes the failures file back", async () => {
+    const smallStock = await runningStock(stack, "it-cli-small-stock", { maxCoupons: 5 });
+    const csv = join(dir, "people.csv");
+    const rows = Array.from({ length: 8 }, (_, i) => `Name ${i},cli-col-${i},1380000000${i}`);
+    writeFileSync(csv, `nickname,openid,phone\n${rows.join("\n")}\n`);
+    const api = ["--api", stack.apiUrl, "--token", stack.token];
+    const first = await wxcoupon(["campaign", "send", "--stock", smallStock, "--file", csv, ...api, "--json"]).exit;
+    expect(first.code, first.stderr).toBe(3);
+    const result = JSON.parse(first.stdout);
+    expect(result).toMatchObject({
+      outcome: "completed_with_failures",
+      exit_code: 3,
+      campaign: { state: "COMPLETED", total: 8, sent: 5, failed: 3 },
+      failures_rows: 3,
+    });
+    const failuresFile = `${csv}.failures.csv`;
+    const failed = readFileSync(failuresFile, "utf8").trim().split("\n");
+    expect(failed[0]).toBe("openid,out_request_no,code");
+    expect(failed).toHaveLength(4);
+
+    // The failures file is an input: a new campaign of exactly those recipients (the stock is still empty).
+    const retry = await wxcoupon([
+      ...["campaign", "send", "--stock", smallStock, "--file", failuresFile, ...api, "--json", "--allow-failures"],
+    ]).exit;
+    expect(retry.code, retry.stderr).toBe(0);
+    const retried = JSON.parse(retry.stdout);
+    expect(retried.campaign_id).not.toBe(result.campaign_id);
+    expect(retried).toMatchObject({ outcome: "completed_with_failures", campaign: { total: 3, failed: 3 } });
+    const coupons = stack.simulator.ledger().filter((c) => c.openid.startsWith("cli-col-"));
+    expect(coupons).toHaveLength(5);
+  }, 60_000);
 });

@@ -41,6 +41,17 @@ class FakeApi {
   readonly chunks = new Map<number, string[]>();
   sealed = false;
   failNextChunkWith: number | undefined;
+  /** The service lost its campaigns (a local stack restarted without its data): 404 until a POST recreates one. */
+  lost = false;
+  /** Replaces the counters of GET /campaigns/{id} (poll = how many status reads came before): a stuck campaign. */
+  override: ((poll: number) => { state: string; sent: number }) | undefined;
+  polls = 0;
+
+  lose(): void {
+    this.lost = true;
+    this.chunks.clear();
+    this.sealed = false;
+  }
 
   fetch: typeof fetch = async (input, init) => {
     const url = new URL(String(input));
@@ -53,7 +64,10 @@ class FakeApi {
     });
     const reply = (status: number, value: unknown) => new Response(JSON.stringify(value), { status });
     const route = `${init?.method} ${url.pathname}`;
-    if (route === "POST /campaigns") return reply(202, { campaign_id: body!.campaign_id, total: 0, sealed: false });
+    if (route === "POST /campaigns") {
+      this.lost = false;
+      return reply(202, { campaign_id: body!.campaign_id, total: 0, sealed: false });
+    }
     if (/^POST \/campaigns\/[^/]+\/chunks$/.test(route)) {
       if (this.failNextChunkWith) {
         const status = this.failNextChunkWith;
@@ -71,7 +85,26 @@ class FakeApi {
     }
     const all = [...this.chunks.values()].flat();
     if (/^GET \/campaigns\/[^/]+$/.test(route)) {
+      if (this.lost) return reply(404, { code: "NOT_FOUND", message: "no campaign" });
       const failed = all.filter((o) => o.startsWith("fail-")).length;
+      const stuck = this.override?.(this.polls++);
+      if (stuck) {
+        return reply(200, {
+          campaign_id: url.pathname.split("/")[2],
+          stock_id: "123",
+          state: stuck.state,
+          total: all.length,
+          sent: stuck.sent,
+          failed: 0,
+          pending: all.length - stuck.sent,
+          failures_by_code: {},
+          rate_per_second: 100,
+          sealed: this.sealed,
+          chunks_received: this.chunks.size,
+          created_at: "2030-01-01T00:00:00.000Z",
+          updated_at: "2030-01-01T00:00:10.000Z",
+        });
+      }
       return reply(200, {
         campaign_id: url.pathname.split("/")[2],
         stock_id: "123",
@@ -137,7 +170,7 @@ describe("wxcoupon campaign send", () => {
       io,
       deps,
     );
-    expect(code).toBe(0);
+    expect(code).toBe(3); // two recipients failed
     expect(api.chunkPosts().map((c) => [c.body!.chunk_no, (c.body!.openids as string[]).length, c.body!.last])).toEqual(
       [
         [0, 10, undefined],
@@ -178,8 +211,10 @@ describe("wxcoupon campaign send", () => {
     await send(file, "--chunk-size", "10");
     const campaignId = readUploadState(stateFileOf(file))!.campaignId;
     writeUploadState(stateFileOf(file), { ...readUploadState(stateFileOf(file))!, chunksAcked: 2, sealed: false });
-    api = new FakeApi();
-    deps.fetch = api.fetch;
+    // The service kept chunks 0 and 1; the run was killed before chunk 2 was acknowledged.
+    api.chunks.delete(2);
+    api.sealed = false;
+    api.calls.length = 0;
     const io = capture();
     expect(
       await runCampaignCommand(
@@ -205,15 +240,17 @@ describe("wxcoupon campaign send", () => {
         "--file",
         file,
         "--api",
-        "http://127.0.0.1:9",
+        "http://api.test",
         "--token",
         "t",
         "--chunk-size",
         "3",
       ],
       capture(),
+      { campaign: deps },
     );
     expect(code).toBe(2);
+    expect(api.calls.filter((c) => c.path.endsWith("/chunks"))).toHaveLength(2); // the first run's two, nothing more
   });
 
   it("reports lines that are not openids with their numbers and never sends them", async () => {
@@ -464,5 +501,313 @@ describe("openid files and progress", () => {
     expect(out.endsWith("\n")).toBe(true);
     const meter = new RateMeter();
     expect(formatProgress(status(0), meter)).toContain("ETA ?");
+  });
+});
+
+/** A clock that only the command's own sleeps move: minutes of waiting pass in microseconds. */
+function fakeClock() {
+  const clock = { t: Date.parse("2030-01-01T00:00:00Z") };
+  deps.now = () => clock.t;
+  deps.sleep = async (ms) => {
+    clock.t += ms;
+  };
+  deps.pollIntervalMs = 1_000;
+  return clock;
+}
+
+const sendIo = async (file: string, ...extra: string[]) => {
+  const io = capture();
+  const code = await runCampaignCommand(
+    ["send", "--stock", "123", "--file", file, "--api", "http://api.test", "--token", "t0k", ...extra],
+    io,
+    deps,
+  );
+  return { code, io, stdout: io.stdout.join("\n"), stderr: io.stderr.join("\n") };
+};
+
+describe("campaign send: a campaign the service no longer has", () => {
+  it("exits 5 at once with the command that starts it again (token hidden), which then sends every chunk", async () => {
+    const file = csv(Array.from({ length: 30 }, (_, i) => `o-${i}`).join("\n"));
+    expect((await sendIo(file, "--chunk-size", "10")).code).toBe(0);
+    const campaignId = readUploadState(stateFileOf(file))!.campaignId;
+    api.lose();
+    api.calls.length = 0;
+    let sleeps = 0;
+    deps.sleep = async () => {
+      if (++sleeps > 100) throw new Error("polling a campaign the service does not have");
+    };
+
+    const lost = await sendIo(file, "--json");
+    expect(lost.code).toBe(5);
+    expect(lost.stderr).toContain(`no longer has campaign ${campaignId}`);
+    expect(lost.stderr).toContain("3 of 3 chunks were acknowledged, the service holds none");
+    const restart = /\n {2}(wxcoupon campaign send .*--restart)\n/.exec(lost.stderr)?.[1];
+    expect(restart).toBe(
+      `wxcoupon campaign send --stock 123 --file ${file} --api http://api.test --token <token> --json --restart`,
+    );
+    expect(`${lost.stderr}${lost.stdout}`).not.toContain("t0k");
+    expect(JSON.parse(lost.stdout)).toMatchObject({ outcome: "campaign_lost", exit_code: 5, restart_command: restart });
+    expect(api.chunkPosts()).toHaveLength(0);
+    expect(api.calls.some((c) => c.method === "POST")).toBe(false); // nothing created behind the user's back
+
+    const again = await sendIo(file, "--restart");
+    expect(again.code).toBe(0);
+    expect(api.chunkPosts().map((c) => c.body!.chunk_no)).toEqual([0, 1, 2]);
+    expect(api.calls.find((c) => c.path === "/campaigns")!.body!.campaign_id).toBe(campaignId);
+    expect(again.stdout).toMatch(/Sent\s+30/);
+  });
+
+  it("exits 5 when the service holds fewer chunks than were acknowledged", async () => {
+    const file = csv(Array.from({ length: 30 }, (_, i) => `o-${i}`).join("\n"));
+    await sendIo(file, "--chunk-size", "10");
+    api.chunks.delete(1);
+    api.chunks.delete(2);
+    api.sealed = false;
+    const run = await sendIo(file);
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain("3 of 3 chunks were acknowledged, the service holds 1");
+  });
+
+  it("exits 5 when the campaign disappears while the command waits for it", async () => {
+    fakeClock();
+    api.override = (poll) => {
+      if (poll === 3) api.lost = true;
+      return { state: "SENDING", sent: 0 };
+    };
+    const run = await sendIo(csv("a\nb\n"));
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain("no longer has campaign");
+  });
+
+  it("starts afresh when the state file was written for another API", async () => {
+    const file = csv("a\nb\nc\n");
+    await sendIo(file, "--chunk-size", "1");
+    writeUploadState(stateFileOf(file), { ...readUploadState(stateFileOf(file))!, apiUrl: "http://other.test" });
+    api.calls.length = 0;
+    const run = await sendIo(file, "--chunk-size", "1");
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain("was for the API at http://other.test");
+    expect(api.chunkPosts().map((c) => c.body!.chunk_no)).toEqual([0, 1, 2]);
+  });
+});
+
+describe("campaign send: nothing moves", () => {
+  it("warns once per stall with what the service reports, and keeps waiting without --stall-timeout", async () => {
+    fakeClock();
+    // Stuck for 100 polls (100 s), moves once, stuck again for 100 s, then completes.
+    api.override = (poll) =>
+      poll < 100
+        ? { state: "SENDING", sent: 0 }
+        : poll < 200
+          ? { state: "SENDING", sent: 1 }
+          : { state: "COMPLETED", sent: 2 };
+    const run = await sendIo(csv("a\nb\n"));
+    expect(run.code).toBe(0);
+    const warnings = run.io.stderr.filter((l) => l.startsWith("warning: no progress"));
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(
+      /^warning: no progress for 1m00s; the service reports state SENDING, sent 0\/2, failed 0, pending 2, 1 chunks received, last change 2030-01-01T00:00:10\.000Z\. Still waiting \(--stall-timeout T gives up after T\)/,
+    );
+    expect(warnings[1]).toContain("sent 1/2");
+  });
+
+  it("gives up with exit 4 after --stall-timeout, still writing the failures file", async () => {
+    const clock = fakeClock();
+    const started = clock.t;
+    api.override = () => ({ state: "SENDING", sent: 0 });
+    const file = csv("a\nfail-b\n");
+    const run = await sendIo(file, "--stall-timeout", "5m", "--json");
+    expect(run.code).toBe(4);
+    expect(clock.t - started).toBeGreaterThanOrEqual(300_000);
+    expect(clock.t - started).toBeLessThan(302_000);
+    expect(run.io.stderr.filter((l) => l.startsWith("warning: no progress"))).toHaveLength(1);
+    expect(run.stderr).toMatch(/error: no progress for 5m00s \(--stall-timeout 5m\): giving up; the service reports/);
+    expect(run.stderr).toContain("The campaign was not cancelled");
+    expect(readFileSync(`${file}.failures.csv`, "utf8")).toBe(
+      "openid,out_request_no,code\nfail-b,k_fail-b,NOT_ENOUGH\n",
+    );
+    expect(JSON.parse(run.stdout)).toMatchObject({ outcome: "stalled", exit_code: 4, failures_rows: 1 });
+  });
+
+  it("refuses a --stall-timeout that is not a duration", async () => {
+    for (const bad of ["0", "5x", "1.5m", "m"]) {
+      const io = capture();
+      const argv = ["campaign", "send", "--stock", "1", "--file", csv("a"), "--stall-timeout", bad];
+      expect(await main(argv, io), bad).toBe(2);
+      expect(io.stderr[0]).toContain("--stall-timeout must be a duration");
+    }
+  });
+});
+
+describe("campaign send: failed recipients", () => {
+  it("exits 3 when some failed, says how to send them again, and --allow-failures exits 0", async () => {
+    const file = csv("o-1\nfail-2\nfail-3\n");
+    const run = await sendIo(file);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain(
+      `2 recipients failed (exit 3; --allow-failures exits 0). To send them again:\n  wxcoupon campaign send --stock 123 --api http://api.test --token <token> --file ${file}.failures.csv`,
+    );
+    expect(run.stdout).not.toContain("t0k");
+    const allowed = await sendIo(file, "--allow-failures", "--json");
+    expect(allowed.code).toBe(0);
+    expect(JSON.parse(allowed.stdout)).toMatchObject({
+      outcome: "completed_with_failures",
+      exit_code: 0,
+      campaign: { sent: 1, failed: 2, state: "COMPLETED" },
+      failures_file: `${file}.failures.csv`,
+      failures_rows: 2,
+      lines_skipped: 0,
+    });
+  });
+
+  it("takes its own failures file back as a new campaign, even when every recipient had failed", async () => {
+    const file = csv("fail-1\nfail-2\n");
+    expect((await sendIo(file)).code).toBe(3);
+    const first = api.calls.find((c) => c.path === "/campaigns")!.body!.campaign_id;
+    api.calls.length = 0;
+    const failures = `${file}.failures.csv`;
+    const retry = await sendIo(failures);
+    expect(retry.stderr).toContain("is a failures file: sending its 2 recipients again as a new campaign");
+    const second = api.calls.find((c) => c.path === "/campaigns")!.body!.campaign_id;
+    expect(second).not.toBe(first);
+    expect(api.chunkPosts().map((c) => c.body!.openids)).toEqual([["fail-1", "fail-2"]]);
+    // The same retry again is the same campaign: resumed, not sent twice.
+    api.calls.length = 0;
+    await sendIo(failures);
+    expect(api.calls.find((c) => c.path === "/campaigns")!.body!.campaign_id).toBe(second);
+    expect(api.chunkPosts()).toHaveLength(0);
+  });
+});
+
+describe("campaign send: CSV columns", () => {
+  it("reads the openid column of a multi-column CSV without being told", async () => {
+    const file = csv('openid,nickname,phone\no-1,"Li, Lei",138\no-2,Wang,139\n');
+    expect((await sendIo(file)).code).toBe(0);
+    expect([...api.chunks.values()].flat()).toEqual(["o-1", "o-2"]);
+  });
+
+  it("reads the column --column names, and reports rows without an openid there", async () => {
+    const file = csv('nickname,uid\r\nLi,"u-1"\r\nWang\r\nZhao,not an id\r\n"Qian, Ming",u-4\r\n');
+    const run = await sendIo(file, "--column", "UID");
+    expect(run.code).toBe(0);
+    expect([...api.chunks.values()].flat()).toEqual(["u-1", "u-4"]);
+    expect(run.stderr).toContain('line 3: not an openid, skipped: "Wang"');
+    expect(run.stderr).toContain('line 4: not an openid, skipped: "Zhao,not an id"');
+  });
+
+  it("lists the header's columns when --column names none of them, or when no column is named openid", async () => {
+    const cases: Array<[string, string[], RegExp]> = [
+      [
+        "openid,nickname,phone\no-1,Li,1\n",
+        ["--column", "user"],
+        /--column "user": .* has no such column; its header \(line 1\) has "openid", "nickname", "phone"/,
+      ],
+      [
+        "uid,nickname\nu-1,Li\n",
+        [],
+        /has 2 columns \("uid", "nickname"\) and none is named "openid": pass --column NAME/,
+      ],
+    ];
+    for (const [content, extra, message] of cases) {
+      const io = capture();
+      const argv = ["campaign", "send", "--stock", "1", "--file", csv(content), "--api", "http://api.test", ...extra];
+      expect(await main([...argv, "--token", "t"], io, { campaign: deps })).toBe(2);
+      expect(io.stderr[0]).toMatch(message);
+      expect(api.chunkPosts()).toHaveLength(0);
+    }
+  });
+});
+
+describe("progress on a terminal", () => {
+  const status = (sent: number, total = 20_000) => ({
+    campaign_id: "c",
+    stock_id: "1",
+    state: "SENDING" as const,
+    total,
+    sent,
+    failed: 12_345,
+    pending: total - sent,
+    failures_by_code: {},
+    rate_per_second: 100,
+    created_at: "",
+    updated_at: "",
+  });
+  const meter = () => {
+    const m = new RateMeter();
+    m.add(0, 0);
+    m.add(10_000, 4_567);
+    return m;
+  };
+
+  it("fits the line in the terminal's width, leaving out the least useful parts first", () => {
+    const upload = { chunksAcked: 123, chunksTotal: 2_000, expectedTotal: 2_000_000 };
+    const full = formatProgress(status(1_234_567, 2_000_000), meter(), upload);
+    expect(full.length).toBeGreaterThan(80);
+    for (const columns of [200, 100, 80, 60, 50, 40, 20]) {
+      const line = formatProgress(status(1_234_567, 2_000_000), meter(), upload, columns);
+      expect(line.length, `${columns}: ${line}`).toBeLessThanOrEqual(columns - 1);
+      if (columns >= 50) expect(line).toContain("sent 1234567/2000000");
+      if (columns >= 30) expect(line).toMatch(/^(\[[#-]+\] {2})?\s*62%.*sent 1234567\/2000000/);
+    }
+    expect(formatProgress(status(1_234_567, 2_000_000), meter(), upload, 200)).toBe(full);
+    expect(formatProgress(status(1_234_567, 2_000_000), meter(), upload, 80)).toMatch(/^\[#+-*\] {2}62%/);
+    expect(formatProgress(status(1_234_567, 2_000_000), meter(), upload, 50)).toMatch(/^62% {1,2}sent/);
+  });
+
+  it("draws in the width the terminal has now, and clears the line before a message, then draws it again", () => {
+    let columns = 100;
+    const log: string[] = [];
+    const reporter = new ProgressReporter(
+      { isTTY: true, write: (t) => log.push(t), columns: () => columns },
+      () => 0,
+      5_000,
+      (line) => log.push(`MSG ${line}\n`),
+    );
+    reporter.update(status(5_000), { chunksAcked: 3, chunksTotal: 20 });
+    columns = 60;
+    reporter.message("POST /campaigns/c/chunks: HTTP 503; retrying in 1s");
+    reporter.finish();
+    expect(log[0]).toMatch(/^\r\[.{24}\] .*chunks 3\/20\u001b\[K$/);
+    expect(log[1]).toBe("\r\u001b[K");
+    expect(log[2]).toBe("MSG POST /campaigns/c/chunks: HTTP 503; retrying in 1s\n");
+    expect(log[3]).toMatch(/^\r.*\u001b\[K$/);
+    expect(log[3]!.length - "\r\u001b[K".length).toBeLessThanOrEqual(59);
+    expect(log[4]).toBe("\n");
+  });
+
+  it("prints the API's retry messages on their own lines during a send", async () => {
+    const log: string[] = [];
+    deps.progress = { isTTY: true, write: (t) => log.push(t), columns: () => 80 };
+    const io: CliIo = { out: () => {}, err: (l) => log.push(`ERR ${l}\n`) };
+    const file = csv(Array.from({ length: 5 }, (_, i) => `o-${i}`).join("\n"));
+    let posts = 0;
+    const inner = api.fetch;
+    deps.fetch = async (input, init) => {
+      if (String(input).endsWith("/chunks") && ++posts === 2) api.failNextChunkWith = 503;
+      return inner(input, init);
+    };
+    const code = await runCampaignCommand(
+      ["send", "--stock", "123", "--file", file, "--api", "http://api.test", "--token", "t", "--chunk-size", "2"],
+      io,
+      deps,
+    );
+    expect(code).toBe(0);
+    const retry = log.findIndex((l) => l.includes("HTTP 503; retrying in"));
+    expect(retry).toBeGreaterThan(0);
+    expect(log[retry - 1]).toBe("\r\u001b[K");
+    expect(log[retry + 1]).toMatch(/^\r\[/);
+    for (const line of log.filter((l) => l.startsWith("\r["))) expect(line.length - 4).toBeLessThanOrEqual(79);
+  });
+});
+
+describe("openid files: failures files and CSV", () => {
+  it("reads a failures file's openids with the out_request_no they failed as", async () => {
+    const file = csv('openid,out_request_no,code\no-1,k_1,NOT_ENOUGH\n"o-2",k_2,RULE_LIMIT\n');
+    const lines = [];
+    for await (const line of readOpenidLines(file)) lines.push(line);
+    expect(lines).toEqual([
+      { kind: "openid", lineNo: 2, openid: "o-1", failedAs: "k_1" },
+      { kind: "openid", lineNo: 3, openid: "o-2", failedAs: "k_2" },
+    ]);
   });
 });

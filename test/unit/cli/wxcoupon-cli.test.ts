@@ -253,6 +253,89 @@ describe.concurrent("wxcoupon keys", () => {
   });
 });
 
+describe.concurrent("--json on every command that prints data", () => {
+  it("sign: the header and what was signed", async () => {
+    const run = await wxcoupon(
+      ...signArgs(V5A_SEND_COUPON),
+      "--body-file",
+      file("v5a-json.json", V5A_SEND_COUPON.body),
+      "--json",
+    );
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({
+      authorization: expect.stringContaining(`signature="${V5A_SEND_COUPON.signature}"`),
+      method: V5A_SEND_COUPON.method,
+      canonical_url: V5A_SEND_COUPON.canonicalUrl,
+      timestamp: V5A_SEND_COUPON.timestamp,
+      nonce: V5A_SEND_COUPON.nonce,
+    });
+  });
+
+  it("verify: valid, and invalid with the reason (exit 1)", async () => {
+    const args = [
+      "verify",
+      "--public-key",
+      publicKeyFile,
+      "--timestamp",
+      "1716256805",
+      "--nonce",
+      V5C_COUPON_USE.headers["Wechatpay-Nonce"],
+      "--signature",
+      V5C_COUPON_USE.headers["Wechatpay-Signature"],
+      "--json",
+    ];
+    const valid = await wxcoupon(...args, "--body-file", file("v5c-json.json", v5cEnvelopeBody()));
+    expect(valid.code).toBe(0);
+    expect(JSON.parse(valid.stdout)).toEqual({ valid: true });
+    const invalid = await wxcoupon(...args);
+    expect(invalid.code).toBe(1);
+    expect(JSON.parse(invalid.stdout)).toMatchObject({ valid: false, reason: "SIGNATURE_MISMATCH" });
+  });
+
+  it("decrypt: the plaintext, parsed too when it is JSON", async () => {
+    const v = V2_JAVA_AES256;
+    const run = await wxcoupon(
+      "decrypt",
+      ...["--apiv3-key", v.key, "--nonce", v.nonce, "--associated-data", v.associatedData],
+      ...["--ciphertext", v.ciphertext, "--json"],
+    );
+    expect(run.code).toBe(0);
+    const printed = JSON.parse(run.stdout);
+    expect(printed.plaintext).toBe(v.plaintext);
+    expect(run.stdout).not.toContain(v.key);
+  });
+
+  it("keys: the serial and the files, never the key", async () => {
+    const out = join(dir, "keys-json");
+    const run = await wxcoupon("keys", "--out", out, "--json");
+    expect(run.code).toBe(0);
+    const printed = JSON.parse(run.stdout);
+    expect(printed).toEqual({
+      serial_no: expect.stringMatching(/^[0-9A-F]{40}$/),
+      key_file: join(out, "apiclient_key.pem"),
+      cert_file: join(out, "apiclient_cert.pem"),
+    });
+    expect(run.stdout).not.toContain("PRIVATE KEY");
+  });
+
+  it("version", async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    for (const arg of ["version", "--version"]) {
+      const run = await wxcoupon(arg, "--json");
+      expect(JSON.parse(run.stdout)).toEqual({ wxcoupon: version, node: process.version });
+    }
+  });
+
+  it("help lists --json and the exit codes", async () => {
+    const run = await wxcoupon("help");
+    expect(run.stdout).toContain("--json");
+    expect(run.stdout).toMatch(/3 some recipients\s+failed, 4 no progress for --stall-timeout, 5 the service lost/);
+    const campaign = await wxcoupon("help", "campaign");
+    for (const option of ["--column", "--allow-failures", "--stall-timeout", "--restart", "--json"])
+      expect(campaign.stdout).toContain(option);
+  });
+});
+
 describe.concurrent("wxcoupon usage", () => {
   it.each([
     [["sign", "--mchid", "1"], /--\w+ is required/],
