@@ -20,6 +20,11 @@ export interface GatewayRoute {
    * AuthorizationScopes (403 otherwise). Default: any valid token.
    */
   scopes?: readonly string[];
+  /**
+   * The stage's throttle for this route (API Gateway's token bucket: `burstLimit` requests at once, refilled at
+   * `rateLimit` per second); past it the caller gets 429 without the function being invoked. Default: none.
+   */
+  throttle?: { rateLimit: number; burstLimit: number };
   /** For the Lambda context; default derived from the route. */
   functionName?: string;
   /** Lambda timeout: past it the caller gets a 500, as when Lambda times out. Default 30 s. */
@@ -87,6 +92,9 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
       return sendJson(res, 405, { code: "METHOD_NOT_ALLOWED", message: `${method} is not allowed on this route` });
     }
     const { route, params } = match;
+    // Throttling comes before authorization, as in API Gateway: a flood of unauthenticated requests is throttled too
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html).
+    if (route.takeToken && !route.takeToken()) return sendJson(res, 429, { message: "Too Many Requests" });
 
     if (route.auth === "bearer") {
       const holder = tokens.find((t) => bearerOk(req.headers.authorization, t.token));
@@ -147,6 +155,8 @@ export async function startHttpGateway(options: HttpGatewayOptions): Promise<Htt
 
 interface CompiledRoute extends GatewayRoute {
   routeKey: string;
+  /** One request's token from the route's bucket; false when it is empty. Absent: not throttled. */
+  takeToken?: () => boolean;
   functionName: string;
   match(path: string): Record<string, string> | undefined;
 }
@@ -176,6 +186,7 @@ function compileRoute(route: GatewayRoute): CompiledRoute {
     ...route,
     method,
     routeKey,
+    ...(route.throttle ? { takeToken: tokenBucket(route.throttle) } : {}),
     functionName: route.functionName ?? `local-${method.toLowerCase()}${route.path.replace(/[^A-Za-z0-9]+/g, "-")}`,
     match(path) {
       const m = regex.exec(path);
@@ -352,4 +363,18 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** A token bucket of `burstLimit` tokens refilled at `rateLimit` per second: API Gateway's throttle for one route. */
+function tokenBucket(throttle: { rateLimit: number; burstLimit: number }): () => boolean {
+  let tokens = throttle.burstLimit;
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    tokens = Math.min(throttle.burstLimit, tokens + ((now - last) / 1000) * throttle.rateLimit);
+    last = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
 }

@@ -278,6 +278,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       auth: route.authorizationType === "NONE" ? "none" : "bearer",
       // The route table's scopes, as the JWT authorizer checks them (shared/edges/http/routes.ts).
       scopes: scopesOf(routeDefinition(route.method, route.path)),
+      ...(route.throttle ? { throttle: route.throttle } : {}),
       functionName: functionName(route.functionKind),
       // API Gateway's own integration timeout; the function's Timeout (shorter) is enforced by its host.
       timeoutMs: 30_000,

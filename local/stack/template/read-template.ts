@@ -68,6 +68,8 @@ export interface RouteSpec {
   /** `NONE`, `AWS_IAM`, `JWT` or `CUSTOM`, as on AWS::ApiGatewayV2::Route. */
   authorizationType: string;
   functionKind: FunctionKind;
+  /** The stage's throttle for this route: its RouteSettings entry, else the stage's DefaultRouteSettings. */
+  throttle?: { rateLimit: number; burstLimit: number };
 }
 
 /** What the local stack takes from the synthesized app: one source of truth with what CloudFormation deploys. */
@@ -193,6 +195,14 @@ function readTable(template: CfnTemplate, id: string): TableSpec {
 
 function readRoutes(template: CfnTemplate, kindOf: Map<string, FunctionKind>): RouteSpec[] {
   const routes: RouteSpec[] = [];
+  const stage = Object.values(template.Resources).find((r) => r.Type === "AWS::ApiGatewayV2::Stage")?.Properties ?? {};
+  const throttleOf = (settings: unknown) => {
+    const { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit } = (settings ?? {}) as Record<
+      string,
+      unknown
+    >;
+    return typeof rateLimit === "number" && typeof burstLimit === "number" ? { rateLimit, burstLimit } : undefined;
+  };
   for (const [id, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== "AWS::ApiGatewayV2::Route") continue;
     const props = resource.Properties ?? {};
@@ -205,7 +215,16 @@ function readRoutes(template: CfnTemplate, kindOf: Map<string, FunctionKind>): R
     const fnId = getAttId(integration.IntegrationUri, "Arn", `${integrationId}.IntegrationUri`);
     const functionKind = kindOf.get(fnId);
     if (!functionKind) throw new Error(`route ${id} targets unknown function ${fnId}`);
-    routes.push({ method, path, authorizationType: String(props.AuthorizationType ?? "NONE"), functionKind });
+    const throttle =
+      throttleOf((stage.RouteSettings as Record<string, unknown> | undefined)?.[String(props.RouteKey)]) ??
+      throttleOf(stage.DefaultRouteSettings);
+    routes.push({
+      method,
+      path,
+      authorizationType: String(props.AuthorizationType ?? "NONE"),
+      functionKind,
+      ...(throttle ? { throttle } : {}),
+    });
   }
   return routes;
 }

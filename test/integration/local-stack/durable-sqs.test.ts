@@ -229,7 +229,8 @@ describe("the durable local SQS across a SIGKILL", () => {
     };
     // Once the connection drops each loop ends with an error: that is the point.
     const loops = [sender(0), sender(1), sender(2), deleter(), deleter()].map((p) => p.catch(() => undefined));
-    await expect.poll(() => acknowledgedSends.size, { timeout: 20_000, interval: 20 }).toBeGreaterThan(2_000);
+    // Enough of a stream that the kill lands mid-write; small enough for a loaded 2-core CI machine.
+    await expect.poll(() => acknowledgedSends.size, { timeout: 40_000, interval: 20 }).toBeGreaterThan(500);
     expect(acknowledgedDeletes.size).toBeGreaterThan(0);
     await first.kill();
     running = false;
@@ -244,7 +245,7 @@ describe("the durable local SQS across a SIGKILL", () => {
     } finally {
       await second.kill();
     }
-  }, 60_000);
+  }, 150_000);
 });
 
 describe("the durable local SQS in process", () => {

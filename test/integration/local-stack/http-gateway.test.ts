@@ -55,6 +55,13 @@ beforeAll(async () => {
         },
       },
       {
+        method: "POST",
+        path: "/throttled",
+        auth: "bearer",
+        throttle: { rateLimit: 1, burstLimit: 2 },
+        handler: async () => ({ statusCode: 204 }),
+      },
+      {
         method: "GET",
         path: "/slow",
         auth: "none",
@@ -72,6 +79,21 @@ const last = () => seen.at(-1)!;
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 describe("local HTTP API gateway", () => {
+  it("throttles a route as its stage settings say, before authorization and without invoking the function", async () => {
+    const post = (headers: Record<string, string>) =>
+      fetch(`${gateway.url}/throttled`, { method: "POST", headers }).then(async (r) => ({
+        status: r.status,
+        body: await r.text(),
+      }));
+    // Burst 2: two go through (one unauthorized, still counted), the third finds the bucket empty.
+    expect((await post(auth)).status).toBe(204);
+    expect((await post({})).status).toBe(401);
+    expect(await post(auth)).toEqual({ status: 429, body: JSON.stringify({ message: "Too Many Requests" }) });
+    // Refilled at 1/s.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await post(auth)).status).toBe(204);
+  });
+
   it("turns a request into a payload 2.0 event with route key, path parameters, query, headers and cookies", async () => {
     const res = await fetch(`${gateway.url}/stocks/98%2056/start?limit=5&tag=a&tag=b`, {
       method: "POST",

@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
 import { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "#shared/config/queue-settings.js";
 import { ROUTES } from "#shared/edges/http/routes.js";
-import { FUNCTION_SIZING, SEND_QUEUE_VISIBILITY, workerMaxConcurrency } from "../../../infra/settings.js";
+import {
+  FUNCTION_SIZING,
+  NOTIFY_ROUTE_THROTTLE,
+  SEND_QUEUE_VISIBILITY,
+  workerMaxConcurrency,
+} from "../../../infra/settings.js";
 import { type ResolveContext, resolveString, resolveValue } from "../../../local/stack/template/intrinsics.js";
 import { loadServiceModel } from "../../../local/stack/template/read-template.js";
 
@@ -70,6 +75,10 @@ describe("the local stack's model of the synthesized template", () => {
     expect(model.routes).toHaveLength(ROUTES.length);
     const webhook = model.routes.find((r) => r.path === "/notify/wechatpay")!;
     expect(webhook).toMatchObject({ method: "POST", authorizationType: "NONE", functionKind: "notify" });
+    // The stage's throttles: the webhook's own route settings, the stage default for every other route.
+    expect(webhook.throttle).toEqual(NOTIFY_ROUTE_THROTTLE);
+    const coupons = model.routes.find((r) => r.method === "POST" && r.path === "/coupons")!;
+    expect(coupons.throttle).toEqual({ rateLimit: 400, burstLimit: 400 });
     expect(model.routes.filter((r) => r.functionKind === "api").every((r) => r.authorizationType === "AWS_IAM")).toBe(
       true,
     );
