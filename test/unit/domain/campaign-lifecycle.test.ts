@@ -1,7 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-store.js";
 import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
-import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
 import { MemorySendQueue } from "#shared/adapters/memory/memory-send-queue.js";
 import { addCampaignChunk } from "#shared/domain/campaigns/add-campaign-chunk.js";
 import {
@@ -22,6 +20,7 @@ import {
 import { refreshCampaign } from "#shared/domain/campaigns/reconcile-campaign.js";
 import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
 import { FakeCouponGateway } from "../../helpers/fake-coupon-gateway.js";
+import { memorySendDependencies } from "../../helpers/memory-send-dependencies.js";
 
 let now = 1_800_000_000_000;
 let gateway: FakeCouponGateway;
@@ -37,11 +36,7 @@ beforeEach(() => {
   queue = new MemorySendQueue();
   slept = [];
   deps = {
-    ledger: new MemorySendLedger(),
-    campaigns: new MemoryCampaignStore(),
-    gateway,
-    clock: () => now,
-    leaseMs: 30_000,
+    ...memorySendDependencies(gateway, () => now),
     governor: new RateGovernor(
       new MemoryRateCounter(),
       () => now,

@@ -1,7 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-store.js";
 import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
-import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
 import { MemorySendQueue } from "#shared/adapters/memory/memory-send-queue.js";
 import { recipientOutRequestNo } from "#shared/domain/campaigns/campaign-keys.js";
 import { createCampaign } from "#shared/domain/campaigns/create-campaign.js";
@@ -14,6 +12,7 @@ import {
 import { GatewayError } from "#shared/domain/gateway.js";
 import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
 import { FakeCouponGateway, rateLimited, refused, unavailable } from "../../helpers/fake-coupon-gateway.js";
+import { memorySendDependencies } from "../../helpers/memory-send-dependencies.js";
 
 let now = 1_800_000_000_000;
 let gateway: FakeCouponGateway;
@@ -28,11 +27,7 @@ beforeEach(() => {
   gateway = new FakeCouponGateway();
   queue = new MemorySendQueue();
   deps = {
-    ledger: new MemorySendLedger(),
-    campaigns: new MemoryCampaignStore(),
-    gateway,
-    clock: () => now,
-    leaseMs: 30_000,
+    ...memorySendDependencies(gateway, () => now),
     governor: new RateGovernor(new MemoryRateCounter(), () => now, sleep),
     defaultRatePerSecond: 400,
     maxRateWaitMs: 5_000,

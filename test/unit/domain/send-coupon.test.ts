@@ -1,6 +1,4 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-store.js";
-import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
 import { ConflictError } from "#shared/domain/errors.js";
 import {
   MAX_RATE_LIMITED_ATTEMPTS,
@@ -10,6 +8,7 @@ import {
 import { type SendCommand, type SendDependencies, sendCoupon } from "#shared/domain/sends/send-coupon.js";
 import { crashingOnce } from "../../helpers/crashing-once.js";
 import { FakeCouponGateway, rateLimited, refused, unavailable } from "../../helpers/fake-coupon-gateway.js";
+import { memorySendDependencies } from "../../helpers/memory-send-dependencies.js";
 
 const command: SendCommand = {
   mchid: "1900000001",
@@ -44,11 +43,7 @@ beforeEach(() => {
   gateway = new FakeCouponGateway();
   gateway.now = () => now;
   deps = {
-    ledger: new MemorySendLedger(),
-    campaigns: new MemoryCampaignStore(),
-    gateway,
-    clock: () => now,
-    leaseMs: 30_000,
+    ...memorySendDependencies(gateway, () => now),
   };
 });
 
