@@ -1,6 +1,8 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { RateCounter } from "../../domain/rate/rate-governor.js";
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { RateCounter, RateSignal } from "../../domain/rate/rate-governor.js";
+import { getItem, isConditionalCheckFailed } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
+import { num } from "./item.js";
 import { KEY, TTL_ATTRIBUTE } from "./table-definition.js";
 
 /**
@@ -31,5 +33,34 @@ export class DynamoDbRateCounter implements RateCounter {
       }),
     );
     return Number(Attributes?.n ?? 0);
+  }
+
+  async readSignal(scope: string): Promise<RateSignal | undefined> {
+    const item = await getItem(this.#doc, this.#table, KEY.rateSignal(scope));
+    if (item === undefined) return undefined;
+    return { lastCut: num(item, "last_cut"), factor: num(item, "factor"), hitAt: num(item, "hit_at") };
+  }
+
+  async recordSignal(scope: string, signal: RateSignal, spacingMs: number): Promise<void> {
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: {
+            pk: KEY.rateSignal(scope),
+            last_cut: signal.lastCut,
+            factor: signal.factor,
+            hit_at: signal.hitAt,
+            // Kept a day after the cut: a scope that stopped sending leaves nothing behind.
+            [TTL_ATTRIBUTE]: Math.floor(signal.lastCut / 1000) + 86_400,
+          },
+          // One burst of 429s, met by several workers at once, is one cut.
+          ConditionExpression: "attribute_not_exists(pk) OR last_cut < :earliest",
+          ExpressionAttributeValues: { ":earliest": signal.lastCut - spacingMs },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
   }
 }

@@ -45,6 +45,7 @@ export const KEY = {
   certificate: (serial: string) => `CERT#${serial}`,
   certificates: () => "CERTS",
   rate: (scope: string, epochSecond: number) => `RATE#${scope}#${epochSecond}`,
+  rateSignal: (scope: string) => `RATE#${scope}#SIGNAL`,
 } as const;
 
 /** CreateTable input for the SDK (local stack, tests). TTL needs a separate UpdateTimeToLive call (see below). */

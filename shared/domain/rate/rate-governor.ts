@@ -6,6 +6,27 @@ import type { Clock } from "../ports.js";
  */
 export interface RateCounter {
   add(scope: string, epochSecond: number, tokens: number): Promise<number>;
+  /** The newest cut any worker recorded for `scope`, if any. */
+  readSignal(scope: string): Promise<RateSignal | undefined>;
+  /**
+   * Records a cut unless one at or after `signal.lastCut - spacingMs` is recorded already: the 429s of one burst, met
+   * by several workers at once, are one cut.
+   */
+  recordSignal(scope: string, signal: RateSignal, spacingMs: number): Promise<void>;
+}
+
+/**
+ * Where and when WeChat's limit was met for a scope, shared through the counter's store: each Lambda execution
+ * environment has its own memory, so without it each would have to meet a 429 of its own before slowing down, and
+ * together they would keep overshooting the limit.
+ */
+export interface RateSignal {
+  /** Epoch ms of the cut. */
+  lastCut: number;
+  /** The share after the cut. */
+  factor: number;
+  /** The share at which the 429 came. */
+  hitAt: number;
 }
 
 export type Sleep = (ms: number) => Promise<void>;
@@ -32,6 +53,8 @@ const NEAR_BELOW = 0.9;
 const NEAR_ABOVE = 1.1;
 /** After this long without a 429 the limit met then may have moved: recover fast again. */
 const HIT_MEMORY_MS = 60_000;
+/** How often a worker reads the shared signal of a scope it is sending for. */
+const SYNC_MS = 1_000;
 
 /**
  * Holds a rate across all workers: tokens are taken from the current second's shared counter; when the second is
@@ -42,6 +65,8 @@ const HIT_MEMORY_MS = 60_000;
  */
 export class RateGovernor {
   private readonly shares = new Map<string, Share>();
+  /** Per scope: when the shared signal was last read, and the newest cut this worker has made or adopted. */
+  private readonly synced = new Map<string, { at: number; cut: number }>();
 
   constructor(
     private readonly counter: RateCounter,
@@ -54,6 +79,7 @@ export class RateGovernor {
     const deadline = this.clock() + maxWaitMs;
     let granted = 0;
     while (granted < tokens) {
+      await this.sync(scope);
       const now = this.clock();
       const limit = Math.max(1, Math.floor(limitPerSecond * this.factor(scope, now)));
       const second = Math.floor(now / 1000);
@@ -68,18 +94,38 @@ export class RateGovernor {
     return granted;
   }
 
-  /** WeChat answered 429 for this scope: cut this environment's share and remember where it was hit. */
+  /**
+   * WeChat answered 429 for this scope: cut the share, remember where it was hit, and tell the other workers through
+   * the counter's store (best effort: one that does not hear of it meets the limit itself and cuts on its own).
+   */
   onRateLimited(scope: string): void {
     const now = this.clock();
     const previous = this.shares.get(scope);
     if (previous && now - previous.lastCut < CUT_SPACING_MS) return;
     const current = this.factor(scope, now);
+    const signal = { lastCut: now, factor: Math.max(MIN_FACTOR, current * CUT), hitAt: current };
+    this.adopt(scope, signal);
+    this.counter.recordSignal(scope, signal, CUT_SPACING_MS).catch(() => undefined);
+  }
+
+  /** Takes up a cut another worker recorded since this one last looked (at most once a second per scope). */
+  private async sync(scope: string): Promise<void> {
+    const now = this.clock();
+    const synced = this.synced.get(scope);
+    if (synced && now - synced.at < SYNC_MS) return;
+    this.synced.set(scope, { at: now, cut: synced?.cut ?? Number.NEGATIVE_INFINITY });
+    const signal = await this.counter.readSignal(scope).catch(() => undefined);
+    if (signal && signal.lastCut > (this.synced.get(scope)?.cut ?? Number.NEGATIVE_INFINITY)) this.adopt(scope, signal);
+  }
+
+  private adopt(scope: string, signal: RateSignal): void {
     this.shares.set(scope, {
-      factor: Math.max(MIN_FACTOR, current * CUT),
-      lastChange: now,
-      lastCut: now,
-      hitAt: current,
+      factor: signal.factor,
+      lastChange: signal.lastCut,
+      lastCut: signal.lastCut,
+      hitAt: signal.hitAt,
     });
+    this.synced.set(scope, { at: this.synced.get(scope)?.at ?? Number.NEGATIVE_INFINITY, cut: signal.lastCut });
   }
 
   /** Current share of the configured rate (1 = full). */

@@ -119,6 +119,9 @@ export const userCouponPath = z.object({ openid: OPENID, coupon_id: COUPON_ID })
 
 export const stockCommandBody = z.strictObject({ stock_creator_mchid: MCHID.optional() }).optional();
 
+/** A command that takes no fields (pause, resume, cancel): no body, or `{}`. */
+export const emptyCommandBody = z.strictObject({});
+
 export const listStocksQuery = z.strictObject({
   offset: offset(100_000).default(0),
   limit: limit(10).default(10),

@@ -20,5 +20,21 @@ export function rateCounterContract(backend: string, makeCounter: () => RateCoun
       expect(Math.max(...results)).toBe(200);
       expect(new Set(results).size).toBe(100);
     });
+
+    it("keeps the newest cut of a scope, one per burst of 429s", async () => {
+      const counter = makeCounter();
+      const scope = `merchant:${randomUUID()}`;
+      expect(await counter.readSignal(scope)).toBeUndefined();
+      const first = { lastCut: 1_800_000_000_000, factor: 0.7, hitAt: 1 };
+      await counter.recordSignal(scope, first, 500);
+      expect(await counter.readSignal(scope)).toEqual(first);
+      // Another worker's 429 of the same burst (within 500 ms): the first cut stands.
+      await counter.recordSignal(scope, { lastCut: first.lastCut + 200, factor: 0.49, hitAt: 0.7 }, 500);
+      expect(await counter.readSignal(scope)).toEqual(first);
+      const later = { lastCut: first.lastCut + 5_000, factor: 0.63, hitAt: 0.9 };
+      await counter.recordSignal(scope, later, 500);
+      expect(await counter.readSignal(scope)).toEqual(later);
+      expect(await counter.readSignal(`${scope}-other`)).toBeUndefined();
+    });
   });
 }

@@ -177,6 +177,12 @@ describe("processSendBatch: trouble stays with its message and out of the DLQ", 
         add: async () => {
           throw new Error("InternalServerError");
         },
+        readSignal: async () => {
+          throw new Error("InternalServerError");
+        },
+        recordSignal: async () => {
+          throw new Error("InternalServerError");
+        },
       },
       () => now,
       sleep,

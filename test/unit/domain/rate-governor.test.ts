@@ -69,4 +69,22 @@ describe("RateGovernor", () => {
     now += 60_000;
     expect(late.factor("s")).toBe(1);
   });
+
+  it("shares a cut with every worker of the scope: another environment slows down within a second", async () => {
+    const counter = new MemoryRateCounter();
+    const sleep = async (ms: number) => {
+      now += ms;
+    };
+    const [hit, other] = [new RateGovernor(counter, () => now, sleep), new RateGovernor(counter, () => now, sleep)];
+    expect(await other.acquire(scope, 1, 100, 0)).toBe(1);
+    hit.onRateLimited(scope);
+    await Promise.resolve(); // the signal is written in the background
+    expect(hit.factor(scope)).toBe(0.7);
+    now += 1_000;
+    await other.acquire(scope, 1, 100, 0);
+    expect(other.factor(scope)).toBe(0.7);
+    // And both recover on one schedule from the one cut.
+    now += 4_000;
+    expect(other.factor(scope)).toBe(hit.factor(scope));
+  });
 });

@@ -12,7 +12,7 @@ import { NotFoundError } from "../../../domain/errors.js";
 import type { CampaignRecord, SendRecord } from "../../../domain/ports.js";
 import type { RouteTable } from "../api-handler.js";
 import { badRequest, HttpError } from "../http-error.js";
-import { jsonBody, pathParams, queryParams } from "../request.js";
+import { jsonBody, pathParams, queryParams, rawBody } from "../request.js";
 import type {
   CampaignAcceptedResponse,
   CampaignChunkResponse,
@@ -27,6 +27,7 @@ import {
   campaignFailuresQuery,
   campaignIdPath,
   createCampaignBody,
+  emptyCommandBody,
   listCampaignsQuery,
 } from "../schemas.js";
 import type { ApiServices } from "./services.js";
@@ -47,6 +48,8 @@ export function campaignRoutes(services: ApiServices): RouteTable {
     (action: "pause" | "resume" | "cancel"): RouteTable[string] =>
     async (event) => {
       const { campaign_id } = pathParams(event, campaignIdPath);
+      // No fields, but a body that is there must be `{}`: junk is the caller's mistake, answered before any lookup.
+      if (rawBody(event).trim()) jsonBody(event, emptyCommandBody);
       try {
         const result = await changeCampaignControl(lifecycleDeps, campaign_id, action);
         const answer: CampaignControlResponse = {
