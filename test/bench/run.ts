@@ -357,7 +357,7 @@ for (const part of only) {
     await RUNNERS[part]();
   } catch (error) {
     // One broken part must not hide the others' figures.
-    console.log(`  ${part} failed: ${error instanceof Error ? error.message : String(error)}`);
+    console.log(`  ${part} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     checks.push({ section: part, figure: "(part did not run)", value: String(error), target: "", pass: false });
     markdown.push(`## ${part}`, "", `Did not run: ${String(error)}`, "");
   }

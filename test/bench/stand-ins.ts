@@ -17,7 +17,7 @@ type Request =
   | { kind: "stop" };
 
 type Reply =
-  | { kind: "ready"; url?: string; port?: number; env?: EmulatorEnv }
+  | { kind: "ready"; url?: string; port?: number; env?: EmulatorEnv; queues?: Emulators["queues"] }
   | { kind: "cpu"; usage: NodeJS.CpuUsage }
   | { kind: "stopped" }
   | { kind: "error"; message: string };
@@ -142,6 +142,7 @@ export async function forkEmulators(dataDir: string, secrets: Record<string, str
     });
     const emulators = {
       env,
+      queues: ready.queues,
       endpoints: {
         dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB,
         sqs: env.AWS_ENDPOINT_URL_SQS,
@@ -154,7 +155,7 @@ export async function forkEmulators(dataDir: string, secrets: Record<string, str
         sqs.destroy();
         await child.stop();
       },
-    } as unknown as Emulators; // queues and secretsManager live in the child; startLocalStack does not use them
+    } as unknown as Emulators; // the fake Secrets Manager lives in the child; startLocalStack does not use it
     return { child, emulators };
   } catch (error) {
     await child.stop();
@@ -190,7 +191,7 @@ async function serve(): Promise<void> {
           const { startEmulators } = await import("#local/stack/emulators.js");
           const emulators = await startEmulators({ dataDir: request.dataDir, secrets: request.secrets });
           stops.push(() => emulators.stop());
-          reply({ kind: "ready", env: emulators.env });
+          reply({ kind: "ready", env: emulators.env, queues: emulators.queues });
           break;
         }
         case "cpu":
