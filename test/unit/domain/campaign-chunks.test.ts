@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
 import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-store.js";
-import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
 import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
 import { MemorySendQueue } from "#shared/adapters/memory/memory-send-queue.js";
 import { addCampaignChunk } from "#shared/domain/campaigns/add-campaign-chunk.js";
@@ -10,9 +9,9 @@ import { type CampaignDependencies, openCampaign } from "#shared/domain/campaign
 import { processSendBatch, type WorkerDependencies } from "#shared/domain/campaigns/process-send-batch.js";
 import { refreshCampaign } from "#shared/domain/campaigns/reconcile-campaign.js";
 import { ConflictError, NotFoundError } from "#shared/domain/errors.js";
-import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
 import { crashingOnce } from "../../helpers/crashing-once.js";
 import { FakeCouponGateway } from "../../helpers/fake-coupon-gateway.js";
+import { memoryWorkerDependencies } from "../../helpers/memory-send-dependencies.js";
 
 let now = 1_800_000_000_000;
 let store: MemoryCampaignStore;
@@ -170,21 +169,15 @@ describe("an open campaign's completion", () => {
   it("stays SENDING while every send so far is done, and COMPLETES once sealed and reconciled", async () => {
     const ledger = new MemorySendLedger();
     const worker: WorkerDependencies = {
-      ledger,
-      campaigns: store,
-      gateway: new FakeCouponGateway(),
-      clock: () => now,
-      leaseMs: 30_000,
-      governor: new RateGovernor(
-        new MemoryRateCounter(),
+      ...memoryWorkerDependencies(
+        new FakeCouponGateway(),
         () => now,
-        async (ms) => {
+        (ms) => {
           now += ms;
         },
       ),
-      defaultRatePerSecond: 400,
-      maxRateWaitMs: 5_000,
-      maxReceiveCount: 10,
+      ledger,
+      campaigns: store,
     };
     const sendAll = () =>
       processSendBatch(

@@ -20,7 +20,7 @@ import {
 import { refreshCampaign } from "#shared/domain/campaigns/reconcile-campaign.js";
 import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
 import { FakeCouponGateway } from "../../helpers/fake-coupon-gateway.js";
-import { memorySendDependencies } from "../../helpers/memory-send-dependencies.js";
+import { memoryWorkerDependencies } from "../../helpers/memory-send-dependencies.js";
 
 let now = 1_800_000_000_000;
 let gateway: FakeCouponGateway;
@@ -35,19 +35,13 @@ beforeEach(() => {
   gateway = new FakeCouponGateway();
   queue = new MemorySendQueue();
   slept = [];
-  deps = {
-    ...memorySendDependencies(gateway, () => now),
-    governor: new RateGovernor(
-      new MemoryRateCounter(),
-      () => now,
-      async (ms) => {
-        now += ms;
-      },
-    ),
-    defaultRatePerSecond: 400,
-    maxRateWaitMs: 5_000,
-    maxReceiveCount: 10,
-  };
+  deps = memoryWorkerDependencies(
+    gateway,
+    () => now,
+    (ms) => {
+      now += ms;
+    },
+  );
   lifecycle = {
     campaigns: deps.campaigns,
     ledger: deps.ledger,

@@ -1,5 +1,4 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
 import { MemorySendQueue } from "#shared/adapters/memory/memory-send-queue.js";
 import { recipientOutRequestNo } from "#shared/domain/campaigns/campaign-keys.js";
 import { createCampaign } from "#shared/domain/campaigns/create-campaign.js";
@@ -12,7 +11,7 @@ import {
 import { GatewayError } from "#shared/domain/gateway.js";
 import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
 import { FakeCouponGateway, rateLimited, refused, unavailable } from "../../helpers/fake-coupon-gateway.js";
-import { memorySendDependencies } from "../../helpers/memory-send-dependencies.js";
+import { memoryWorkerDependencies } from "../../helpers/memory-send-dependencies.js";
 
 let now = 1_800_000_000_000;
 let gateway: FakeCouponGateway;
@@ -26,13 +25,7 @@ beforeEach(() => {
   now = 1_800_000_000_000;
   gateway = new FakeCouponGateway();
   queue = new MemorySendQueue();
-  deps = {
-    ...memorySendDependencies(gateway, () => now),
-    governor: new RateGovernor(new MemoryRateCounter(), () => now, sleep),
-    defaultRatePerSecond: 400,
-    maxRateWaitMs: 5_000,
-    maxReceiveCount: 10,
-  };
+  deps = memoryWorkerDependencies(gateway, () => now, sleep);
 });
 
 async function campaignOf(openids: string[], ratePerSecond = 100) {
