@@ -26,7 +26,13 @@ export const FUNCTION_SIZING: Record<FunctionKind, FunctionSizing> = {
   // Reserved concurrency: see NOTIFY_RESERVED_CONCURRENCY below.
   notify: { memorySize: 512, timeout: Duration.seconds(10), reservedConcurrency: 20 },
   "cert-refresh": { memorySize: 256, timeout: Duration.seconds(60) },
+  // Pages of ≤ 1,000 send records, one at a time, stored after each: memory stays flat; a run stops starting pages
+  // halfway through its timeout (shared/runtime/build-sweeper-function.ts) and the next run goes on.
+  sweeper: { memorySize: 256, timeout: Duration.seconds(60) },
 };
+
+/** How often the sweeper runs (EventBridge rule; the local stack runs the same rate from the template). */
+export const SWEEPER_RATE = Duration.minutes(1);
 
 /**
  * Lambda's rule for SQS event sources: visibility timeout ≥ 6 × function timeout
@@ -36,6 +42,14 @@ export const VISIBILITY_FACTOR = 6;
 export const SEND_QUEUE_VISIBILITY = Duration.seconds(
   VISIBILITY_FACTOR * FUNCTION_SIZING["send-worker"].timeout.toSeconds(),
 );
+
+/**
+ * A campaign whose counters did not move for this long has lost messages, and the sweeper queues its unfinished
+ * sends again. Above the send queue's visibility timeout and the worker's longest back-off (300 s,
+ * shared/domain/campaigns/process-send-batch.ts), so a send merely waiting in the queue is not duplicated; the service
+ * stack asserts the first.
+ */
+export const SWEEPER_STALL = Duration.minutes(10);
 
 /** Receives before a message goes to the DLQ: one definition, shared with the worker and the local stack. */
 export { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "../shared/config/queue-settings.js";

@@ -41,6 +41,8 @@ import {
   SEND_BATCH_SIZE,
   SEND_BATCHING_WINDOW,
   SEND_MAX_RECEIVE_COUNT,
+  SWEEPER_RATE,
+  SWEEPER_STALL,
   VISIBILITY_FACTOR,
   WECHATPAY_TIMEOUT,
   workerMaxConcurrency,
@@ -133,6 +135,25 @@ export class ServiceStack extends Stack {
       maxBatchingWindow: SEND_BATCHING_WINDOW,
       // Caps concurrent batches (the ESM ignores reserved concurrency, so none is set): see workerMaxConcurrency.
       maxConcurrency,
+    });
+
+    // Campaigns finish from durable state: lost sends queued again, exact counters, COMPLETED
+    // (shared/domain/campaigns/sweep-campaigns.ts). GetItem/Query read campaigns and their send records (gsi1);
+    // UpdateItem stores its progress, seals, cancels never-leased sends and writes the recount; SendMessage queues
+    // lost sends again. No PutItem, no secret, no WeChat.
+    if (SWEEPER_STALL.toSeconds() <= props.sendQueueVisibility.toSeconds()) {
+      throw new Error(`sweeper stall ${SWEEPER_STALL.toSeconds()} s <= send queue visibility`);
+    }
+    const sweeper = fn("sweeper", "SweeperFunction", {
+      SWEEPER_STALL_SECONDS: String(SWEEPER_STALL.toSeconds()),
+    })
+      .bindTable(table, ["GetItem", "Query", "UpdateItem"])
+      .bindQueue(props.sendQueue, ["SendMessage"], "SEND_QUEUE_URL");
+    new Rule(this, "SweeperSchedule", {
+      description: "wxcoupon: campaigns finish from durable state (lost sends re-queued, exact counters)",
+      schedule: Schedule.rate(SWEEPER_RATE),
+      // No retries: the next run, a minute later, goes on from the stored cursor.
+      targets: [new LambdaFunction(sweeper, { retryAttempts: 0, maxEventAge: SWEEPER_RATE })],
     });
 
     const certificateMode = config.wechatpayMode === "platform_certificate";

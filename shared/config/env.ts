@@ -49,10 +49,25 @@ export const notifyEnvSchema = z.object({
 
 export const certRefreshEnvSchema = z.object(common);
 
+/** The sweeper touches neither WeChat nor the merchant secret: only the table and the send queue. */
+export const sweeperEnvSchema = z.object({
+  TABLE_NAME: nonEmpty,
+  SEND_QUEUE_URL: z.url(),
+  /**
+   * Seconds without progress after which a campaign's unfinished sends are queued again
+   * (shared/domain/campaigns/sweep-campaigns.ts): longer than the send queue's visibility timeout and the worker's
+   * longest back-off, so sends merely waiting in the queue are not duplicated.
+   */
+  SWEEPER_STALL_SECONDS: positiveInt.default(600),
+  /** Send records one run reads at most (its memory and time stay bounded; the next run goes on). */
+  SWEEPER_RECORDS_PER_RUN: positiveInt.default(200_000),
+});
+
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 export type SendWorkerEnv = z.infer<typeof sendWorkerEnvSchema>;
 export type NotifyEnv = z.infer<typeof notifyEnvSchema>;
 export type CertRefreshEnv = z.infer<typeof certRefreshEnvSchema>;
+export type SweeperEnv = z.infer<typeof sweeperEnvSchema>;
 
 /** Thrown at cold start; names every bad variable, never echoes values. */
 export class ConfigurationError extends Error {

@@ -1,5 +1,5 @@
 import { ConflictError } from "./errors.js";
-import type { Clock, KeyedLedger, KeyedRecord, NewKeyedRecord, SucceededState } from "./ports.js";
+import type { Clock, KeyedLedger, KeyedRecord, LeaseResult, NewKeyedRecord, SucceededState } from "./ports.js";
 import { decideAfterFailure, outcomeUnknown } from "./sends/failure-policy.js";
 
 /**
@@ -52,6 +52,11 @@ export interface KeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S> {
   leaseMs: number;
   /** The record to claim; its key is the idempotency key and its `requestHash` what makes two calls the same. */
   claim: N;
+  /**
+   * The record was most likely written beforehand (a campaign's recipients are prepared before they are queued):
+   * take its lease first and claim only if it is missing, which saves the claim's refused put on every send.
+   */
+  prepared?: boolean;
   /** Says what the key was used for when a call with another request hash reuses it. */
   conflictMessage: string;
   /** The WeChat call, made only while holding the lease. */
@@ -175,14 +180,33 @@ async function takeLease<R extends KeyedRecord, N extends NewKeyedRecord, S>(
   spec: KeyedCall<R, N, S>,
 ): Promise<{ record: R } | KeyedOutcome<R>> {
   const now = spec.clock();
+  if (spec.prepared) {
+    const lease = await spec.ledger.acquireLease(spec.claim, now, spec.leaseMs);
+    if (lease.status !== "missing") {
+      if (lease.record.requestHash !== spec.claim.requestHash) {
+        if (lease.status === "acquired") await spec.ledger.release(lease.record, lease.record.leaseUntil, now);
+        throw conflict(spec);
+      }
+      return leaseOutcome(spec, lease, now);
+    }
+  }
   const claim = await spec.ledger.claim(spec.claim, { leaseMs: spec.leaseMs });
   if (claim.created) return { record: claim.record };
-  if (claim.record.requestHash !== spec.claim.requestHash) {
-    throw new ConflictError("OUT_REQUEST_NO_CONFLICT", "out_request_no", spec.conflictMessage);
-  }
+  if (claim.record.requestHash !== spec.claim.requestHash) throw conflict(spec);
   const stored = finalOutcome(claim.record, true);
   if (stored) return stored;
-  const lease = await spec.ledger.acquireLease(spec.claim, now, spec.leaseMs);
+  return leaseOutcome(spec, await spec.ledger.acquireLease(spec.claim, now, spec.leaseMs), now);
+}
+
+function conflict<R extends KeyedRecord, N extends NewKeyedRecord, S>(spec: KeyedCall<R, N, S>): ConflictError {
+  return new ConflictError("OUT_REQUEST_NO_CONFLICT", "out_request_no", spec.conflictMessage);
+}
+
+function leaseOutcome<R extends KeyedRecord, N extends NewKeyedRecord, S>(
+  spec: KeyedCall<R, N, S>,
+  lease: LeaseResult<R>,
+  now: number,
+): { record: R } | KeyedOutcome<R> {
   switch (lease.status) {
     case "acquired":
       return { record: lease.record };

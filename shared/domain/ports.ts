@@ -166,9 +166,17 @@ export interface SendLedger extends KeyedLedger<SendRecord, NewSendRecord, { cou
   /** Sends of one campaign (reconciliation, progress reports), in out_request_no order. Eventually consistent. */
   listByCampaign(campaignId: string, options?: { limit?: number; cursor?: string }): Promise<ListPage<SendRecord>>;
   /**
+   * Makes a campaign's recipients durable before their messages are queued: writes each record as PENDING and never
+   * leased (attempts 0, leaseUntil 0) unless its key is used, in which case the stored record is left as it is (one
+   * conditional put per record: a replay never rewrites a send that was claimed or is final). A prepared record is
+   * claimed by the send like any other (`claim` finds it, `acquireLease` takes it). Idempotent.
+   */
+  prepare(records: readonly NewSendRecord[]): Promise<void>;
+  /**
    * Records a send of a cancelled campaign as final `CANCELLED` (attempts 0, never leased) if no record exists for
-   * its key: one conditional put, so it never overrides a send that was claimed (hence possibly started). Otherwise
-   * nothing is written and `{changed: false, record}` holds the stored record.
+   * its key, or if its record is PENDING and was never leased (prepared, `attempts` 0): one conditional write, so it
+   * never overrides a send that was claimed (hence possibly started). Otherwise nothing is written and
+   * `{changed: false, record}` holds the stored record.
    */
   cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>>;
 }
@@ -250,9 +258,43 @@ export interface CampaignRecord extends NewCampaign {
   version: number;
   /** The counters were recounted from the ledger and every send has its outcome: they are exact. */
   reconciled: boolean;
+  /** The sweeper's state for this campaign (absent until its first run sees it). */
+  sweep?: CampaignSweep;
   updatedAt: number;
 }
 
+/**
+ * What the sweeper keeps on a campaign between runs (shared/domain/campaigns/sweep-campaigns.ts): whether the campaign
+ * still moves, and the recount pass under way, so that each run does a bounded part of it.
+ */
+export interface CampaignSweep {
+  /** Incremented by every stored step: the guard that keeps two runs from writing over each other. */
+  seq: number;
+  /** The campaign's `version` when the sweeper last saw it change, and when (epoch ms). */
+  seenVersion: number;
+  progressAt: number;
+  /** The recount under way; absent between passes. */
+  pass?: SweepPass;
+}
+
+/** One recount of a campaign's send records, read a page at a time across runs. */
+export interface SweepPass {
+  /** The ledger cursor to go on from (absent: from the first record). */
+  cursor?: string;
+  /** Final outcomes counted so far. */
+  counts: CampaignCounts;
+  /** Records still PENDING seen so far. */
+  pending: number;
+  /** Records seen so far. */
+  seen: number;
+  /** The campaign's `version` when the pass began: its counts are written only if nothing was counted since. */
+  startVersion: number;
+  startedAt: number;
+  /** The campaign had stalled when the pass began: its PENDING records with no live lease are queued again. */
+  requeue: boolean;
+  /** Sends queued again by this pass. */
+  requeued: number;
+}
 /** Exact counters recounted from the send ledger. */
 export interface CampaignCounts {
   sent: number;
@@ -314,6 +356,22 @@ export interface CampaignStore {
    * more chunks. No-op when sealed. Unknown id → `NotFoundError`.
    */
   sealAsIs(id: string, now: number): Promise<CampaignRecord>;
+
+  // ---- the sweeper's view ----
+
+  /**
+   * Campaigns not yet retired (created and not known to be COMPLETED), oldest first, by pages: the sweeper's work
+   * list. Eventually consistent (an index). A cursor of another list is a `ValidationError` on `cursor`.
+   */
+  listActive(options: { limit: number; cursor?: string }): Promise<ListPage<CampaignRecord>>;
+  /**
+   * Stores the sweeper's state (`sweep.seq` must be `expectedSeq` + 1), only if the stored state's seq is still
+   * `expectedSeq` (0: none stored) and the campaign is not reconciled. Touches nothing else (not even `updatedAt`:
+   * the sweeper's bookkeeping is no change of the campaign). Returns whether it wrote.
+   */
+  saveSweep(id: string, sweep: CampaignSweep, expectedSeq: number): Promise<boolean>;
+  /** Takes a COMPLETED campaign off the active list. Idempotent; unknown id: nothing happens. */
+  retire(id: string, now: number): Promise<void>;
 
   // ---- chunked campaigns: item per (campaign, chunk_no) ----
 

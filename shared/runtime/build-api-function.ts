@@ -36,6 +36,7 @@ export function buildApiFunction(env: ApiEnv) {
     stocks: { stockRequests: new DynamoDbStockRequestLedger(aws.table), gateway, clock: Date.now, leaseMs },
     campaigns: {
       campaigns,
+      ledger,
       queue: new SqsSendQueue({ client: aws.sqs, queueUrl: env.SEND_QUEUE_URL }),
       clock: Date.now,
     },

@@ -37,8 +37,9 @@ export function sendWorkerOverMemory({ secret, send }: { secret: MerchantSecret;
       send,
     },
   });
+  const ledger = new MemorySendLedger();
   const handler = createSendWorkerHandler({
-    ledger: new MemorySendLedger(),
+    ledger,
     campaigns,
     gateway: new WechatCouponGateway(runtime),
     clock,
@@ -58,7 +59,7 @@ export function sendWorkerOverMemory({ secret, send }: { secret: MerchantSecret;
     /** Creates a campaign of `openids` and returns its queue message bodies. */
     async enqueueCampaign(openids: string[], ratePerSecond: number): Promise<string[]> {
       const { campaign } = await createCampaign(
-        { campaigns, queue, clock },
+        { campaigns, ledger, queue, clock },
         { mchid: secret.mchid, stockId: STOCK_ID, appid: secret.appid!, openids, ratePerSecond },
       );
       campaignIds.push(campaign.id);

@@ -72,6 +72,15 @@ export interface RouteSpec {
   throttle?: { rateLimit: number; burstLimit: number };
 }
 
+/** An EventBridge rule that invokes a function on a fixed rate (AWS::Events::Rule `ScheduleExpression`). */
+export interface ScheduleSpec {
+  logicalId: string;
+  functionKind: FunctionKind;
+  /** From `rate(N unit)`; cron expressions are refused (the local stack has no use for them yet). */
+  rateSeconds: number;
+  enabled: boolean;
+}
+
 /** What the local stack takes from the synthesized app: one source of truth with what CloudFormation deploys. */
 export interface ServiceModel {
   synthesized: SynthesizedApp;
@@ -80,6 +89,7 @@ export interface ServiceModel {
   queues: Record<QueueRole, QueueSpec>;
   table: TableSpec;
   routes: RouteSpec[];
+  schedules: ScheduleSpec[];
 }
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
@@ -159,7 +169,45 @@ export function readServiceModel(synthesized: SynthesizedApp): ServiceModel {
     queues,
     table: readTable(stateful, ids.table),
     routes: readRoutes(service, kindOf),
+    schedules: readSchedules(service, kindOf),
   };
+}
+
+const RATE_UNITS: Record<string, number> = {
+  minute: 60,
+  minutes: 60,
+  hour: 3_600,
+  hours: 3_600,
+  day: 86_400,
+  days: 86_400,
+};
+
+/**
+ * The scheduled rules and the function each one targets
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html: `rate(value unit)`, unit
+ * minute(s), hour(s) or day(s)).
+ */
+function readSchedules(template: CfnTemplate, kindOf: Map<string, FunctionKind>): ScheduleSpec[] {
+  const schedules: ScheduleSpec[] = [];
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== "AWS::Events::Rule") continue;
+    const props = resource.Properties ?? {};
+    if (props.ScheduleExpression === undefined) continue;
+    const rate = /^rate\((\d+) (minutes?|hours?|days?)\)$/.exec(String(props.ScheduleExpression));
+    if (!rate) throw new Error(`rule ${id}: cannot run schedule ${String(props.ScheduleExpression)} locally`);
+    for (const target of (props.Targets as { Arn: unknown }[] | undefined) ?? []) {
+      const fnId = getAttId(target.Arn, "Arn", `${id}.Targets`);
+      const functionKind = kindOf.get(fnId);
+      if (!functionKind) throw new Error(`rule ${id} targets unknown function ${fnId}`);
+      schedules.push({
+        logicalId: id,
+        functionKind,
+        rateSeconds: Number(rate[1]) * RATE_UNITS[rate[2]!]!,
+        enabled: props.State === undefined || props.State === "ENABLED",
+      });
+    }
+  }
+  return schedules;
 }
 
 function readTable(template: CfnTemplate, id: string): TableSpec {

@@ -64,19 +64,40 @@ export async function putIfAbsent(
   doc: DynamoDBDocumentClient,
   tableName: string,
   item: Item,
-): Promise<{ created: true } | { created: false; existing: Item }> {
+  options: { readBack?: true },
+): Promise<{ created: true } | { created: false; existing: Item }>;
+/** `readBack: false`: the caller does not want the existing item (`existing` is then undefined, nothing is read). */
+export async function putIfAbsent(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  item: Item,
+  options: { readBack: false },
+): Promise<{ created: boolean }>;
+export async function putIfAbsent(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  item: Item,
+): Promise<{ created: true } | { created: false; existing: Item }>;
+export async function putIfAbsent(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  item: Item,
+  options: { readBack?: boolean } = {},
+): Promise<{ created: true } | { created: false; existing?: Item }> {
+  const readBack = options.readBack !== false;
   try {
     await doc.send(
       new PutCommand({
         TableName: tableName,
         Item: item,
         ConditionExpression: CONDITION.absent,
-        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        ...(readBack ? { ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const } : {}),
       }),
     );
     return { created: true };
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
+    if (!readBack) return { created: false };
     const existing = await itemAfterConditionFailure(error, doc, tableName, String(item.pk));
     // Deleted between the failed put and the read: only possible by hand; let the caller retry.
     if (existing === undefined) throw error;

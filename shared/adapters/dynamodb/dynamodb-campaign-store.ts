@@ -1,4 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { lastChunkConflict } from "../../domain/campaigns/campaign-conflicts.js";
 import { NotFoundError, ValidationError } from "../../domain/errors.js";
 import {
@@ -8,6 +14,7 @@ import {
   type CampaignListOptions,
   type CampaignRecord,
   type CampaignStore,
+  type CampaignSweep,
   type ClaimResult,
   deriveCampaignState,
   type ListPage,
@@ -20,7 +27,12 @@ import { campaignConflict, campaignListOrder, campaignListOwner } from "../recor
 import { CONDITION, conditionalUpdate, getItem, isConditionalCheckFailed, putIfAbsent } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { type Item, num, str } from "./item.js";
-import { GSI1, KEY } from "./table-definition.js";
+import { GSI1, KEY, TTL_ATTRIBUTE } from "./table-definition.js";
+
+/** The sparse gsi1 partition of campaigns the sweeper still looks after (one marker item per campaign). */
+const ACTIVE_CAMPAIGNS = "CAMPAIGNS_ACTIVE";
+/** A retired marker stays a day (TTL), long after anything could still read it. */
+const RETIRED_MARKER_TTL_SECONDS = 86_400;
 
 /** Index items read per Query of the campaign list. */
 const LIST_QUERY_LIMIT = 100;
@@ -74,6 +86,21 @@ export class DynamoDbCampaignStore implements CampaignStore {
       created_at: campaign.createdAt,
       updated_at: campaign.createdAt,
     };
+    // On the sweeper's list first: a crash between the two writes leaves a marker without a campaign (skipped),
+    // never a campaign the sweeper cannot see. A replay or a conflicting create puts it again: the sweeper retires a
+    // completed campaign's marker again on its next run.
+    await this.#doc.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: {
+          pk: KEY.activeCampaign(campaign.id),
+          type: "CAMPAIGN_ACTIVE",
+          campaign_id: campaign.id,
+          gsi1pk: ACTIVE_CAMPAIGNS,
+          gsi1sk: campaignListOrder(campaign),
+        },
+      }),
+    );
     // One campaign per id: a retried create with the same request replays; another request is a conflict.
     const put = await putIfAbsent(this.#doc, this.#table, item);
     if (put.created) return { created: true, record: fromItem(item) };
@@ -245,6 +272,81 @@ export class DynamoDbCampaignStore implements CampaignStore {
     if (update.changed) return fromItem(update.item);
     if (update.existing === undefined) throw new NotFoundError("campaign_id", "no such campaign");
     return fromItem(update.existing);
+  }
+
+  async listActive(options: { limit: number; cursor?: string }): Promise<ListPage<CampaignRecord>> {
+    const start =
+      options.cursor === undefined
+        ? undefined
+        : decodeCursor(options.cursor, ["pk", "gsi1pk", "gsi1sk"], { gsi1pk: ACTIVE_CAMPAIGNS });
+    if (start !== undefined && !/^CAMPAIGN#.+#ACTIVE$/.test(start.pk)) {
+      throw new ValidationError("cursor", "is not a cursor this list returned");
+    }
+    const { Items = [], LastEvaluatedKey } = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: GSI1,
+        KeyConditionExpression: "gsi1pk = :pk",
+        ExpressionAttributeValues: { ":pk": ACTIVE_CAMPAIGNS },
+        Limit: options.limit,
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      }),
+    );
+    // The markers hold only the id: each campaign is read whole (strongly consistent). A marker whose campaign was
+    // never created (a create that failed after it) is skipped.
+    const records = await Promise.all(Items.map((marker) => this.get(str(marker, "campaign_id"))));
+    const items = records.filter((r): r is CampaignRecord => r !== undefined);
+    const last = Items.at(-1);
+    if (LastEvaluatedKey === undefined || last === undefined) return { items };
+    return {
+      items,
+      cursor: encodeCursor({ pk: str(last, "pk"), gsi1pk: ACTIVE_CAMPAIGNS, gsi1sk: str(last, "gsi1sk") }),
+    };
+  }
+
+  async saveSweep(id: string, sweep: CampaignSweep, expectedSeq: number): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: KEY.campaign(id) },
+          UpdateExpression: "SET #sweep = :sweep, #seq = :seq",
+          // One writer per step: a run that lost the race (another wrote since it read) writes nothing.
+          ConditionExpression:
+            `${CONDITION.exists} AND (attribute_not_exists(#reconciled) OR #reconciled = :false) AND ` +
+            (expectedSeq === 0 ? "attribute_not_exists(#seq)" : "#seq = :expected"),
+          ExpressionAttributeNames: { "#sweep": "sweep", "#seq": "sweep_seq", "#reconciled": "reconciled" },
+          ExpressionAttributeValues: {
+            ":sweep": JSON.stringify(sweep),
+            ":seq": sweep.seq,
+            ":false": false,
+            ...(expectedSeq === 0 ? {} : { ":expected": expectedSeq }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async retire(id: string, now: number): Promise<void> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: KEY.activeCampaign(id) },
+          // Out of the sparse list at once (no gsi1 keys), and gone through TTL later (no DeleteItem is granted).
+          UpdateExpression: "REMOVE #gsi1pk, #gsi1sk SET #expires_at = :expires",
+          ConditionExpression: CONDITION.exists,
+          ExpressionAttributeNames: { "#gsi1pk": "gsi1pk", "#gsi1sk": "gsi1sk", "#expires_at": TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ":expires": Math.floor(now / 1000) + RETIRED_MARKER_TTL_SECONDS },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
   }
 
   markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord> {
@@ -499,6 +601,7 @@ function fromItem(item: Item): CampaignRecord {
     state: deriveCampaignState(counters),
     failuresByCode,
     version: num(item, "version"),
+    ...(typeof item.sweep === "string" ? { sweep: JSON.parse(item.sweep) as CampaignSweep } : {}),
     createdAt: num(item, "created_at"),
     updatedAt: num(item, "updated_at"),
   };

@@ -2,12 +2,15 @@ import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { ValidationError } from "../../domain/errors.js";
 import type { ListPage, NewSendRecord, SendLedger, SendRecord, StateChange } from "../../domain/ports.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { cancelledSendRecord, SEND_KIND } from "../record-rules.js";
-import { putIfAbsent } from "./conditional.js";
+import { cancelledSendRecord, newKeyedRecord, SEND_KIND } from "../record-rules.js";
+import { and, CONDITION, conditionalUpdate, putIfAbsent } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { baseItem, baseRecord, DynamoDbKeyedLedger, type KeyedItemCodec } from "./dynamodb-keyed-ledger.js";
 import { type Item, optionalStrings, str } from "./item.js";
 import { GSI1, KEY } from "./table-definition.js";
+
+/** Conditional puts in flight at once while a chunk's recipients are prepared. */
+const PREPARE_CONCURRENCY = 32;
 
 /** `SendLedger` on the single table: item `SEND#{mchid}#{out_request_no}`, in gsi1 under its campaign. */
 export class DynamoDbSendLedger
@@ -26,7 +29,7 @@ export class DynamoDbSendLedger
     const gsi1pk = KEY.campaignSends(campaignId);
     const start = options.cursor === undefined ? undefined : startKey(options.cursor, gsi1pk);
     // Ask for one more than the page so the cursor is only returned when another item really follows.
-    const { Items = [] } = await this.doc.send(
+    const { Items = [], LastEvaluatedKey } = await this.doc.send(
       new QueryCommand({
         TableName: this.table,
         IndexName: GSI1,
@@ -39,17 +42,46 @@ export class DynamoDbSendLedger
     const items = Items.slice(0, limit);
     const last = items.at(-1);
     const records = items.map(SEND_ITEMS.fromItem);
-    if (Items.length <= limit || last === undefined) return { items: records };
+    // A page cut short by DynamoDB's 1 MB limit still has a next page (LastEvaluatedKey).
+    if ((Items.length <= limit && LastEvaluatedKey === undefined) || last === undefined) return { items: records };
     return { items: records, cursor: encodeCursor({ pk: str(last, "pk"), gsi1pk, gsi1sk: str(last, "gsi1sk") }) };
   }
 
+  async prepare(records: readonly NewSendRecord[]): Promise<void> {
+    // One conditional put per record (BatchWriteItem takes no condition and would write over a send already
+    // claimed or final), PREPARE_CONCURRENCY at a time: a chunk of 10,000 recipients is ~300 rounds.
+    let next = 0;
+    const writer = async () => {
+      while (next < records.length) {
+        const record = newKeyedRecord<SendRecord, NewSendRecord>(records[next++]!);
+        await putIfAbsent(this.doc, this.table, SEND_ITEMS.toItem(record), { readBack: false });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PREPARE_CONCURRENCY, records.length) }, writer));
+  }
+
   async cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>> {
-    const cancelled = cancelledSendRecord(record, now);
-    // The same first-writer-wins put as a claim: a send claimed first keeps its record (and may have started).
-    const put = await putIfAbsent(this.doc, this.table, SEND_ITEMS.toItem(cancelled));
-    return put.created
-      ? { changed: true, record: cancelled }
-      : { changed: false, record: SEND_ITEMS.fromItem(put.existing) };
+    const item = SEND_ITEMS.toItem(cancelledSendRecord(record, now));
+    const attributes = Object.entries(item).filter(([name, value]) => name !== "pk" && value !== undefined);
+    // An upsert: no record yet, or a prepared one no caller ever leased. A send claimed first keeps its record (it
+    // may have reached WeChat).
+    const update = await conditionalUpdate(this.doc, this.table, str(item, "pk"), {
+      UpdateExpression: `SET ${attributes.map((_, i) => `#a${i} = :a${i}`).join(", ")}`,
+      ConditionExpression: `attribute_not_exists(pk) OR (${and(CONDITION.pending, "#attempts = :zero")})`,
+      ExpressionAttributeNames: {
+        ...Object.fromEntries(attributes.map(([name], i) => [`#a${i}`, name])),
+        "#state": "state",
+        "#attempts": "attempts",
+      },
+      ExpressionAttributeValues: {
+        ...Object.fromEntries(attributes.map(([, value], i) => [`:a${i}`, value])),
+        ":pending": "PENDING",
+        ":zero": 0,
+      },
+    });
+    if (update.changed) return { changed: true, record: SEND_ITEMS.fromItem(update.item) };
+    if (update.existing === undefined) throw new Error(`send record ${record.outRequestNo} vanished during a cancel`);
+    return { changed: false, record: SEND_ITEMS.fromItem(update.existing) };
   }
 }
 

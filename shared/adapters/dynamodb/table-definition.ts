@@ -9,6 +9,8 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * - `STOCK_REQ#{mchid}#{out_request_no}` idempotent create-stock record
  * - `CAMPAIGN#{id}`                      campaign with atomic counters and its control (RUNNING, PAUSED, CANCELLED);
  *                                        gsi1 `CAMPAIGNS#{mchid}`, sort key created_at + id (the campaign list)
+ * - `CAMPAIGN#{id}#ACTIVE`               the campaign is on the sweeper's list until COMPLETED: gsi1 `CAMPAIGNS_ACTIVE`,
+ *                                        sort key created_at + id; retired by removing its gsi1 keys (then TTL)
  * - `CAMPAIGN#{id}#CHUNK#{n}`            one chunk of a chunked campaign (openids hash, count, counted/enqueued flags)
  * - `NOTIFY#{id}`                        de-duplicated notification + stored event; gsi1 `COUPON#{coupon_id}`; TTL
  * - `CERT#{serial}`                      platform certificate cache; gsi1 `CERTS`; TTL at the certificate's expiry
@@ -39,6 +41,7 @@ export const KEY = {
   stockRequest: (mchid: string, outRequestNo: string) => `STOCK_REQ#${mchid}#${outRequestNo}`,
   campaign: (id: string) => `CAMPAIGN#${id}`,
   campaignSends: (id: string) => `CAMPAIGN#${id}#SENDS`,
+  activeCampaign: (id: string) => `CAMPAIGN#${id}#ACTIVE`,
   campaignChunk: (id: string, chunkNo: number) => `CAMPAIGN#${id}#CHUNK#${chunkNo}`,
   notification: (id: string) => `NOTIFY#${id}`,
   couponNotifications: (couponId: string) => `COUPON#${couponId}`,

@@ -8,6 +8,7 @@ import {
   type CampaignListOptions,
   type CampaignRecord,
   type CampaignStore,
+  type CampaignSweep,
   type ClaimResult,
   deriveCampaignState,
   type ListPage,
@@ -22,6 +23,7 @@ import { campaignConflict, campaignListOrder, campaignListOwner } from "../recor
 export class MemoryCampaignStore implements CampaignStore {
   readonly #items = new Map<string, CampaignRecord>();
   readonly #chunks = new Map<string, CampaignChunk>();
+  readonly #retired = new Set<string>();
 
   async create(campaign: NewCampaign): Promise<ClaimResult<CampaignRecord>> {
     const existing = this.#items.get(campaign.id);
@@ -120,6 +122,35 @@ export class MemoryCampaignStore implements CampaignStore {
     return copy(item);
   }
 
+  async listActive(options: { limit: number; cursor?: string }): Promise<ListPage<CampaignRecord>> {
+    // Oldest first, like the DynamoDB adapter's index of active campaigns.
+    const after =
+      options.cursor === undefined
+        ? undefined
+        : decodeCursor(options.cursor, ["list", "after"], { list: ACTIVE_LIST }).after;
+    const ordered = [...this.#items.values()]
+      .filter((c) => !this.#retired.has(c.id))
+      .map((c) => ({ c, key: campaignListOrder(c) }))
+      .filter(({ key }) => after === undefined || key > after)
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const page = ordered.slice(0, options.limit);
+    const items = page.map(({ c }) => copy(c));
+    const last = page.at(-1);
+    if (ordered.length <= options.limit || last === undefined) return { items };
+    return { items, cursor: encodeCursor({ list: ACTIVE_LIST, after: last.key }) };
+  }
+
+  async saveSweep(id: string, sweep: CampaignSweep, expectedSeq: number): Promise<boolean> {
+    const item = this.#mustGet(id);
+    if (item.reconciled || (item.sweep?.seq ?? 0) !== expectedSeq) return false;
+    item.sweep = structuredClone(sweep);
+    return true;
+  }
+
+  async retire(id: string): Promise<void> {
+    this.#retired.add(id);
+  }
+
   async markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord> {
     const item = this.#mustGet(id);
     item.enqueued += count;
@@ -207,6 +238,7 @@ export class MemoryCampaignStore implements CampaignStore {
   }
 }
 
+const ACTIVE_LIST = "ACTIVE";
 const chunkKey = (id: string, chunkNo: number) => `${id}#${chunkNo}`;
 
 function withState(r: CampaignRecord): CampaignRecord {

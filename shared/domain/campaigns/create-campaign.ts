@@ -1,7 +1,8 @@
-import type { CampaignRecord, CampaignStore, Clock, SendMessage, SendQueue } from "../ports.js";
+import type { CampaignRecord, CampaignStore, Clock, SendLedger, SendQueue } from "../ports.js";
 import { requestHash } from "../sends/request-hash.js";
-import { deriveCampaignId, recipientOutRequestNo } from "./campaign-keys.js";
+import { deriveCampaignId } from "./campaign-keys.js";
 import { checkStartAt } from "./campaign-lifecycle.js";
+import { queueRecipients } from "./campaign-recipients.js";
 
 export interface CreateCampaignCommand {
   mchid: string;
@@ -24,13 +25,15 @@ export interface CreateCampaignResult {
 
 export interface CampaignDependencies {
   campaigns: CampaignStore;
+  /** Where each recipient's PENDING send record is written before its message is queued. */
+  ledger: SendLedger;
   queue: SendQueue;
   clock: Clock;
 }
 
 /**
- * Accepts a one-shot bulk send (a campaign of one chunk, sealed at once): stores the campaign, then queues one message per recipient with a deterministic
- * out_request_no. A re-post of the same campaign re-queues only if the first post did not finish queueing; the
+ * Accepts a one-shot bulk send (a campaign of one chunk, sealed at once): stores the campaign, then writes a PENDING
+ * send record per recipient and queues one message each, with a deterministic out_request_no (`queueRecipients`). A re-post of the same campaign re-queues only if the first post did not finish queueing; the
  * worker's ledger makes any repeated message harmless.
  */
 export async function createCampaign(
@@ -65,17 +68,8 @@ export async function createCampaign(
   const duplicatesRemoved = command.openids.length - openids.length;
   if (!created && record.enqueued >= record.total) return { campaign: record, replayed: true, duplicatesRemoved };
 
-  const messages: SendMessage[] = openids.map((openid) => ({
-    mchid,
-    outRequestNo: recipientOutRequestNo(id, openid, 0),
-    campaignId: id,
-    stockId,
-    openid,
-    appid,
-    ratePerSecond,
-  }));
-  await deps.queue.enqueue(messages);
-  const campaign = await deps.campaigns.markEnqueued(id, messages.length, deps.clock());
+  const queued = await queueRecipients(deps, record, openids, 0, deps.clock());
+  const campaign = await deps.campaigns.markEnqueued(id, queued, deps.clock());
   return { campaign, replayed: !created, duplicatesRemoved };
 }
 

@@ -63,6 +63,8 @@ export function sendCoupon(deps: SendDependencies, command: SendCommand): Promis
       ...(campaignId ? { campaignId } : {}),
       createdAt: deps.clock(),
     },
+    // A campaign's recipients are written PENDING before they are queued (campaign-recipients.ts).
+    prepared: campaignId !== undefined,
     conflictMessage: `out_request_no ${outRequestNo} was already used for a different request (stock, openid or appid differ)`,
     call: () => deps.gateway.sendCoupon(command),
     recover: (record) => findIssued(deps, command, record),

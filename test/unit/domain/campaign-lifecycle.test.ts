@@ -53,7 +53,7 @@ beforeEach(() => {
   };
 });
 
-const campaignDeps = () => ({ campaigns: deps.campaigns, queue, clock: () => now });
+const campaignDeps = () => ({ campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now });
 
 async function campaignOf(openids: string[], options: { startAt?: number; campaignId?: string } = {}) {
   const result = await createCampaign(campaignDeps(), {
@@ -100,7 +100,9 @@ describe("pause and resume", () => {
       { messageId: "copy", body: JSON.stringify({ ...JSON.parse(batch[0]!.body), held: 5 }), receiveCount: 1 },
     ]);
     expect(copy.held[0]).toMatchObject({ delaySeconds: PAUSED_HOLD_SECONDS.max, asCopy: false });
-    expect((await deps.ledger.listByCampaign(campaign.id)).items).toEqual([]);
+    // The recipients are durable (PENDING, never leased) but no send started.
+    const records = (await deps.ledger.listByCampaign(campaign.id)).items;
+    expect(records.map((r) => [r.state, r.attempts])).toEqual(records.map(() => ["PENDING", 0]));
 
     const resumed = await changeCampaignControl(lifecycle, campaign.id, "resume");
     expect(resumed).toMatchObject({ changed: true, campaign: { control: "RUNNING", state: "SENDING" } });
@@ -177,21 +179,10 @@ describe("cancel", () => {
     const { campaign, batch } = await campaignOf(["a", "b", "c", "d"]);
     // "a" was sent before the cancel; "b" had been claimed (a call may have reached WeChat) and is finished.
     await processSendBatch(deps, [batch[0]!]);
-    await deps.ledger.claim(
-      {
-        mchid: MCHID,
-        outRequestNo: JSON.parse(batch[1]!.body).outRequestNo,
-        requestHash: (await import("#shared/domain/sends/send-coupon.js")).sendRequestHash({
-          ...JSON.parse(batch[1]!.body),
-          stockCreatorMchid: MCHID,
-        }),
-        stockId: "9856000",
-        openid: "b",
-        appid: "wx-app",
-        campaignId: campaign.id,
-        createdAt: now - 60_000,
-      },
-      { leaseMs: 1_000 },
+    await deps.ledger.acquireLease(
+      { mchid: MCHID, outRequestNo: JSON.parse(batch[1]!.body).outRequestNo },
+      now - 60_000,
+      1_000,
     );
     const cancelled = await changeCampaignControl(lifecycle, campaign.id, "cancel");
     expect(campaignStatus(cancelled.campaign, now)).toEqual({ state: "CANCELLING", reason: "cancelled" });

@@ -30,7 +30,7 @@ beforeEach(() => {
 
 async function campaignOf(openids: string[], ratePerSecond = 100) {
   const result = await createCampaign(
-    { campaigns: deps.campaigns, queue, clock: () => now },
+    { campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now },
     {
       mchid: "1900000001",
       stockId: "9856000",
@@ -58,7 +58,7 @@ describe("createCampaign", () => {
   it("treats re-posting the same campaign as a replay that queues nothing new", async () => {
     const first = await campaignOf(["a", "b"]);
     const again = await createCampaign(
-      { campaigns: deps.campaigns, queue, clock: () => now },
+      { campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now },
       {
         mchid: "1900000001",
         stockId: "9856000",
@@ -190,7 +190,7 @@ describe("processSendBatch: trouble stays with its message and out of the DLQ", 
 
   it("backs off at most 30 s after a store error, even late in a message's life", async () => {
     const { batch } = await campaignOf(["a"]);
-    deps.ledger.claim = async () => {
+    deps.ledger.acquireLease = async () => {
       throw new Error("InternalServerError");
     };
     for (let i = 0; i < 20; i++) {

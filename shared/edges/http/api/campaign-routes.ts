@@ -7,7 +7,6 @@ import {
   listCampaigns,
 } from "../../../domain/campaigns/campaign-lifecycle.js";
 import { createCampaign, openCampaign } from "../../../domain/campaigns/create-campaign.js";
-import { refreshCampaign } from "../../../domain/campaigns/reconcile-campaign.js";
 import { NotFoundError } from "../../../domain/errors.js";
 import type { CampaignRecord, SendRecord } from "../../../domain/ports.js";
 import type { RouteTable } from "../api-handler.js";
@@ -148,7 +147,8 @@ export function campaignRoutes(services: ApiServices): RouteTable {
 
     "GET /campaigns/{campaign_id}": async (event) => {
       const { campaign_id } = pathParams(event, campaignIdPath);
-      const campaign = await refreshCampaign(reconcileDeps, campaign_id);
+      // One item read: sealing, recounting and completing are the sweeper's (shared/domain/campaigns/sweep-campaigns.ts).
+      const campaign = await services.campaigns.campaigns.get(campaign_id);
       if (!campaign) throw notFound(campaign_id);
       return json(200, campaignView(campaign, clock()));
     },

@@ -1,0 +1,54 @@
+import type { CampaignRecord, NewSendRecord, SendLedger, SendMessage, SendQueue, SendRecord } from "../ports.js";
+import { sendRequestHash } from "../sends/send-coupon.js";
+import { recipientOutRequestNo } from "./campaign-keys.js";
+
+/** The campaign fields a recipient's send carries. */
+export type CampaignSendFields = Pick<CampaignRecord, "id" | "mchid" | "stockId" | "appid" | "ratePerSecond">;
+
+/** The queue message of one recipient of a campaign. */
+export function recipientMessage(campaign: CampaignSendFields, openid: string, outRequestNo: string): SendMessage {
+  const { id, mchid, stockId, appid, ratePerSecond } = campaign;
+  return { mchid, outRequestNo, campaignId: id, stockId, openid, appid, ratePerSecond };
+}
+
+/** The queue message that carries on a send whose record exists (the sweeper queues lost sends again from these). */
+export function messageOfRecord(campaign: CampaignSendFields, record: SendRecord): SendMessage {
+  return recipientMessage(campaign, record.openid, record.outRequestNo);
+}
+
+/** The send record a recipient's send claims: the same request hash the worker's `sendCoupon` computes. */
+function recipientRecord(message: SendMessage, createdAt: number): NewSendRecord {
+  const { mchid, outRequestNo, stockId, openid, appid, campaignId } = message;
+  return {
+    mchid,
+    outRequestNo,
+    requestHash: sendRequestHash({ mchid, outRequestNo, stockId, openid, appid, stockCreatorMchid: mchid }),
+    stockId,
+    openid,
+    appid,
+    ...(campaignId === undefined ? {} : { campaignId }),
+    createdAt,
+  };
+}
+
+/**
+ * Makes one chunk's recipients durable, then queues them: a PENDING send record per recipient is written before its
+ * message exists, so a lost message leaves a record the sweeper finds (shared/domain/campaigns/sweep-campaigns.ts).
+ * Both steps are idempotent (records are put only where none exists; a repeated message is de-duplicated by the
+ * send's ledger record), so a caller that failed anywhere posts the same chunk again. The work is bounded by the
+ * chunk's size (MAX_CAMPAIGN_RECIPIENTS in shared/edges/http/schemas.ts).
+ */
+export async function queueRecipients(
+  deps: { ledger: SendLedger; queue: SendQueue },
+  campaign: CampaignSendFields,
+  openids: readonly string[],
+  chunkNo: number,
+  now: number,
+): Promise<number> {
+  const messages = openids.map((openid) =>
+    recipientMessage(campaign, openid, recipientOutRequestNo(campaign.id, openid, chunkNo)),
+  );
+  await deps.ledger.prepare(messages.map((m) => recipientRecord(m, now)));
+  await deps.queue.enqueue(messages);
+  return messages.length;
+}
