@@ -270,9 +270,11 @@ export interface CampaignRecord extends NewCampaign {
 export interface CampaignSweep {
   /** Incremented by every stored step: the guard that keeps two runs from writing over each other. */
   seq: number;
-  /** The campaign's `version` when the sweeper last saw it change, and when (epoch ms). */
-  seenVersion: number;
-  progressAt: number;
+  /**
+   * When the sweeper last queued lost sends again (epoch ms; 0: never): they take a while to move the counters, so
+   * the stall clock restarts here and the same sends are not queued twice in a row.
+   */
+  requeuedAt: number;
   /** The recount under way; absent between passes. */
   pass?: SweepPass;
 }

@@ -126,19 +126,14 @@ async function sweepStep(
   }
   const stored = campaign.sweep;
   const expectedSeq = stored?.seq ?? 0;
-  const sweep: CampaignSweep = stored
-    ? structuredClone(stored)
-    : { seq: 0, seenVersion: campaign.version, progressAt: campaign.createdAt };
-  if (campaign.version !== sweep.seenVersion) Object.assign(sweep, { seenVersion: campaign.version, progressAt: now });
+  const sweep: CampaignSweep = stored ? structuredClone(stored) : { seq: 0, requeuedAt: 0 };
 
   if (sweep.pass === undefined) {
     campaign = await sealIfComplete(deps, campaign, now);
     const stalled = hasStalled(campaign, sweep, now, settings.stallMs);
     const claimsDone = campaign.sealed && campaign.sent + campaign.failed + campaign.cancelled >= campaign.total;
-    if (!stalled && !claimsDone && campaign.control !== "CANCELLED") {
-      if (stored === undefined || campaign.version !== stored.seenVersion) await save(deps, id, sweep, expectedSeq);
-      return "done";
-    }
+    // Sending normally: nothing to learn from its records yet (one read per run, nothing written).
+    if (!stalled && !claimsDone && campaign.control !== "CANCELLED") return "done";
     sweep.pass = {
       counts: { sent: 0, failed: 0, cancelled: 0, failuresByCode: {} },
       pending: 0,
@@ -218,8 +213,7 @@ async function finishPass(
     return "done";
   }
   delete sweep.pass;
-  // Requeued sends take a while to move the counters: the stall clock starts again, so they are not queued twice.
-  if (pass.requeued > 0) sweep.progressAt = now;
+  if (pass.requeued > 0) sweep.requeuedAt = now;
   await save(deps, campaign.id, sweep, expectedSeq);
   return "done";
 }
@@ -245,11 +239,18 @@ async function sealIfComplete(
 }
 
 /**
- * Nothing moved for `stallMs` while the campaign may send: not paused, not before its start_at (a pause, a resume or
- * the start time restarts the clock: held messages come back on their own schedule).
+ * Nothing moved for `stallMs` while the campaign may send. `updatedAt` moves with every counted outcome (and with
+ * control changes, chunks and seals); a pause holds the clock, and a resume, the start time or the sweeper's own
+ * last requeue restart it (held messages come back on their own schedule; requeued ones take a while to count).
  */
 function hasStalled(campaign: CampaignRecord, sweep: CampaignSweep, now: number, stallMs: number): boolean {
   if (sendGate(campaign, now).action === "hold") return false;
-  const since = Math.max(sweep.progressAt, campaign.controlChangedAt ?? 0, campaign.startAt ?? 0, campaign.createdAt);
+  const since = Math.max(
+    sweep.requeuedAt,
+    campaign.updatedAt,
+    campaign.controlChangedAt ?? 0,
+    campaign.startAt ?? 0,
+    campaign.createdAt,
+  );
   return now - since >= stallMs;
 }
