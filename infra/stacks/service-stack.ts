@@ -33,7 +33,13 @@ import {
 } from "#shared/edges/http/routes.js";
 import type { WxConfig } from "../config.js";
 import { Monitoring } from "../constructs/monitoring.js";
-import { type FunctionKind, TABLE_READ_WRITE, WxFunction, type WxFunctionProps } from "../constructs/wx-function.js";
+import {
+  ENV_SCHEMAS,
+  type FunctionKind,
+  TABLE_READ_WRITE,
+  WxFunction,
+  type WxFunctionProps,
+} from "../constructs/wx-function.js";
 import { type Acknowledgement, acknowledgement } from "../nag.js";
 import {
   FUNCTION_SIZING,
@@ -95,7 +101,9 @@ export class ServiceStack extends Stack {
 
     const fn = (kind: FunctionKind, id: string, own: Record<string, string>): WxFunction => {
       // WECHATPAY_MODE: only platform-certificate mode may download certificates (shared/adapters/wechatpay/merchant-runtime.ts).
-      const environment = { WECHATPAY_MODE: config.wechatpayMode, ...own };
+      // The functions that never talk to WeChat (the sweeper) have no such variable.
+      const talksToWechat = "WECHATPAY_MODE" in ENV_SCHEMAS[kind].shape;
+      const environment = { ...(talksToWechat ? { WECHATPAY_MODE: config.wechatpayMode } : {}), ...own };
       const props: WxFunctionProps = { kind, ...FUNCTION_SIZING[kind], logRetention, removalPolicy, environment };
       const created = new WxFunction(this, id, props);
       this.functions[kind] = created;
@@ -116,6 +124,7 @@ export class ServiceStack extends Stack {
       SEND_MAX_RECEIVE_COUNT: String(SEND_MAX_RECEIVE_COUNT),
       WECHATPAY_TIMEOUT_MS: wechatTimeoutMs,
     })
+      // PutItem: the rate governor's 429 signal (its sends were prepared before they were queued: no claim puts).
       .bindTable(table, TABLE_READ_WRITE)
       // Its own queue: a waiting send goes back as a fresh copy on its last receive (SendMessage, via
       // SqsSendQueue.requeue) and a retryable one is backed off (ChangeMessageVisibility, SqsSendQueue.delay).

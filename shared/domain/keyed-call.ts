@@ -1,4 +1,4 @@
-import { ConflictError } from "./errors.js";
+import { ConflictError, NotFoundError } from "./errors.js";
 import type { Clock, KeyedLedger, KeyedRecord, LeaseResult, NewKeyedRecord, SucceededState } from "./ports.js";
 import { decideAfterFailure, outcomeUnknown } from "./sends/failure-policy.js";
 
@@ -53,8 +53,9 @@ export interface KeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S> {
   /** The record to claim; its key is the idempotency key and its `requestHash` what makes two calls the same. */
   claim: N;
   /**
-   * The record was most likely written beforehand (a campaign's recipients are prepared before they are queued):
-   * take its lease first and claim only if it is missing, which saves the claim's refused put on every send.
+   * The record was written beforehand (a campaign's recipients are prepared before they are queued,
+   * shared/domain/campaigns/campaign-recipients.ts): its lease is taken directly, and a missing record is a
+   * `NotFoundError` (the message is not one the service queued), never claimed here.
    */
   prepared?: boolean;
   /** Says what the key was used for when a call with another request hash reuses it. */
@@ -182,13 +183,14 @@ async function takeLease<R extends KeyedRecord, N extends NewKeyedRecord, S>(
   const now = spec.clock();
   if (spec.prepared) {
     const lease = await spec.ledger.acquireLease(spec.claim, now, spec.leaseMs);
-    if (lease.status !== "missing") {
-      if (lease.record.requestHash !== spec.claim.requestHash) {
-        if (lease.status === "acquired") await spec.ledger.release(lease.record, lease.record.leaseUntil, now);
-        throw conflict(spec);
-      }
-      return leaseOutcome(spec, lease, now);
+    if (lease.status === "missing") {
+      throw new NotFoundError("out_request_no", `no record for ${spec.claim.outRequestNo}: it was never prepared`);
     }
+    if (lease.record.requestHash !== spec.claim.requestHash) {
+      if (lease.status === "acquired") await spec.ledger.release(lease.record, lease.record.leaseUntil, now);
+      throw conflict(spec);
+    }
+    return leaseOutcome(spec, lease, now);
   }
   const claim = await spec.ledger.claim(spec.claim, { leaseMs: spec.leaseMs });
   if (claim.created) return { record: claim.record };

@@ -19,6 +19,7 @@ import {
   LAMBDA_UNRESERVED_MINIMUM,
   NOTIFY_RESERVED_CONCURRENCY,
   NOTIFY_ROUTE_THROTTLE,
+  SEND_QUEUE_VISIBILITY,
   VISIBILITY_FACTOR,
   workerMaxConcurrency,
 } from "../../infra/settings.js";
@@ -238,7 +239,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
 
   it("runs every function on nodejs24.x, arm64, with X-Ray and its own log group", () => {
     const functions = resourcesOfType(built.serviceTemplate, "AWS::Lambda::Function");
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const [id, fn] of functions) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: "nodejs24.x",
@@ -339,6 +340,42 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     );
     // No Query: in public-key mode notify reads no certificate cache (platform-certificate mode adds it).
     expect(dataGrants(built, "notify")).toEqual([...table, secret, "sqs:SendMessage on CouponEventsQueue"].sort());
+    // Reads campaigns and their sends, writes its progress, seals, cancels and recounts (UpdateItem only: no
+    // PutItem), queues lost sends again; no secret, no DLQ, no WeChat.
+    expect(dataGrants(built, "sweeper")).toEqual(
+      ["dynamodb:GetItem on Table", "dynamodb:UpdateItem on Table", index, "sqs:SendMessage on SendQueue"].sort(),
+    );
+  });
+
+  it("runs the sweeper every minute, without retries, inside its own timeout, stalls longer than a visibility", () => {
+    const sweeper = logicalIdOf(built, "sweeper");
+    built.serviceTemplate.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(1 minute)",
+      State: "ENABLED",
+      Targets: [
+        Match.objectLike({
+          Arn: { "Fn::GetAtt": [sweeper, "Arn"] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        }),
+      ],
+    });
+    built.serviceTemplate.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      FunctionName: { "Fn::GetAtt": [sweeper, "Arn"] },
+      Principal: "events.amazonaws.com",
+    });
+    const fn = built.serviceTemplate.toJSON().Resources[sweeper].Properties;
+    expect(fn).toMatchObject({ Timeout: 60, MemorySize: 256 });
+    const env = functionEnvironment(built, "sweeper");
+    expect(Number(env.SWEEPER_STALL_SECONDS)).toBeGreaterThan(SEND_QUEUE_VISIBILITY.toSeconds());
+    expect(env.WECHATPAY_MODE).toBeUndefined();
+    const own = Object.fromEntries(
+      Object.entries(env)
+        .filter(([n]) => !(n in PLATFORM_ENV))
+        .map(([n, v]) => [n, resolveForSchema(n, v)]),
+    );
+    expect(ENV_SCHEMAS.sweeper.strict().safeParse(own).success).toBe(true);
+    built.serviceTemplate.hasResourceProperties("AWS::CloudWatch::Alarm", { AlarmName: "wxcoupon-test-SweeperErrors" });
   });
   it("alarms on both DLQs, queue age, stalls, every function's errors and throttles, notify failures and API 5xx", () => {
     const names = resourcesOfType(built.serviceTemplate, "AWS::CloudWatch::Alarm").map(
@@ -379,7 +416,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
   });
 
   it("has no certificate schedule or cert-refresh function in public-key mode", () => {
-    built.serviceTemplate.resourceCountIs("AWS::Events::Rule", 0);
+    // The one rule is the sweeper's.
+    built.serviceTemplate.resourceCountIs("AWS::Events::Rule", 1);
     expect(built.service.functions["cert-refresh"]).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { ConflictError, MessageFormatError, ValidationError } from "../errors.js";
+import { ConflictError, MessageFormatError, NotFoundError, ValidationError } from "../errors.js";
 import type { SendMessage } from "../ports.js";
 import type { RateGovernor } from "../rate/rate-governor.js";
 import { type SendDependencies, type SendOutcome, sendCoupon } from "../sends/send-coupon.js";
@@ -279,8 +279,9 @@ async function runSequentially(
       );
     } catch (error) {
       // One message's trouble is its own: the others in the batch keep their outcomes. A key used for another
-      // request cannot succeed later (poison); anything else thrown here is the store failing, so try again.
-      if (error instanceof ConflictError || error instanceof ValidationError) {
+      // request, or a send with no prepared record, cannot succeed later (poison); anything else thrown here is the
+      // store failing, so try again.
+      if (error instanceof ConflictError || error instanceof ValidationError || error instanceof NotFoundError) {
         result.poison.push({ messageId: item.messageId, body: item.body, reason: `${error.code}: ${error.message}` });
       } else {
         retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");

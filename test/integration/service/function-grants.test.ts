@@ -2,6 +2,7 @@ import { type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HttpGateway, type HttpLambdaHandler, startHttpGateway } from "#local/stack/http-gateway.js";
+import { makeLambdaContext } from "#local/stack/lambda-context.js";
 import { toRecord } from "#local/stack/sqs-poller.js";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
 import {
@@ -10,12 +11,14 @@ import {
   loadEnv,
   notifyEnvSchema,
   sendWorkerEnvSchema,
+  sweeperEnvSchema,
 } from "#shared/config/env.js";
 import { ROUTES } from "#shared/edges/http/routes.js";
 import { buildApiFunction } from "#shared/runtime/build-api-function.js";
 import { buildCertRefreshFunction } from "#shared/runtime/build-cert-refresh-function.js";
 import { buildNotifyFunction } from "#shared/runtime/build-notify-function.js";
 import { buildSendWorkerFunction } from "#shared/runtime/build-send-worker-function.js";
+import { buildSweeperFunction } from "#shared/runtime/build-sweeper-function.js";
 import type { FunctionKind } from "../../../infra/constructs/wx-function.js";
 import { type AwsCall, recordAwsCalls } from "../../helpers/aws-call-recorder.js";
 import { callApi, runningStock, startTestStack } from "../../helpers/local-stack-client.js";
@@ -174,7 +177,8 @@ type Mode = "public_key" | "platform_certificate";
  * twice; in platform-certificate mode, cert-refresh twice (the second run starts from the cached certificates).
  */
 async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
-  const stack = await startTestStack({ simulator: { mode } });
+  // The stack's own sweeper stays idle (an hour between runs): the sweeper is driven by hand, with a 1 s stall.
+  const stack = await startTestStack({ simulator: { mode }, scheduleIntervalSeconds: 3_600, sweeperStallSeconds: 1 });
   // The stack's own poller would take our messages; the worker is driven by hand here. Its last long poll (2 s) was
   // aborted on the client side only: wait it out, or fauxqs hands our first messages to a closed connection.
   await stack.stopWorker();
@@ -183,13 +187,16 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
   // function owns, so the stand-ins' IAM check (which would refuse a missing grant first) leaves the record whole.
   const kinds: FunctionKind[] =
     mode === "platform_certificate"
-      ? ["api", "notify", "send-worker", "cert-refresh"]
-      : ["api", "notify", "send-worker"];
+      ? ["api", "notify", "send-worker", "sweeper", "cert-refresh"]
+      : ["api", "notify", "send-worker", "sweeper"];
   const runtime: Record<string, string> = Object.assign({}, ...kinds.map((kind) => stack.functionEnvironment(kind)));
   Object.assign(process.env, runtime, { AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local" });
   const api = buildApiFunction(loadEnv(apiEnvSchema));
   const notify = buildNotifyFunction(loadEnv(notifyEnvSchema));
   const worker = buildSendWorkerFunction(loadEnv(sendWorkerEnvSchema));
+  const sweeper = buildSweeperFunction(loadEnv(sweeperEnvSchema));
+  const sweep = () =>
+    recorder.run("sweeper", () => sweeper({}, makeLambdaContext({ functionName: "sweeper", timeoutMs: 60_000 })));
   const gateway = await gatewayFor(recorder, stack.token, {
     api: api as HttpLambdaHandler,
     notify: notify as HttpLambdaHandler,
@@ -235,9 +242,16 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
       await recorder.run("send-worker", () =>
         worker(sqsEvent(stack, failing.slice(1), Number(env.SEND_MAX_RECEIVE_COUNT))),
       );
+      // A 429: the rate governor shares its cut through the table (its one PutItem).
+      await setSimulatorFaults(stack, { error_rate: 1, kinds: ["429"] });
+      await recorder.run("send-worker", () => worker(sqsEvent(stack, failing.slice(0, 1), 2)));
+      await new Promise((resolve) => setTimeout(resolve, 500));
     } finally {
       await setSimulatorFaults(stack, { error_rate: 0 });
     }
+    // The first campaign completed (retired from the list); the second stalled with a send backed off: queued again.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await sweep()).requeued).toBeGreaterThan(0);
     const poison = { ...failing[0]!, MessageId: "grants-poison", Body: "not a send message" };
     await recorder.run("send-worker", () => worker(sqsEvent(stack, [poison])));
 
@@ -269,6 +283,7 @@ describe.each(["public_key", "platform_certificate"] as const)(
       "api",
       "send-worker",
       "notify",
+      "sweeper",
       ...(mode === "platform_certificate" ? ["cert-refresh" as const] : []),
     ];
 
