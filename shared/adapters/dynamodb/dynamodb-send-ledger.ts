@@ -94,7 +94,8 @@ function startKey(cursor: string, gsi1pk: string): Record<string, string> {
   return position;
 }
 
-const SEND_ITEMS: KeyedItemCodec<SendRecord, { couponId: string }> = {
+/** How a send record sits in the table (also used by benchmarks that write records straight into it). */
+export const SEND_ITEMS: KeyedItemCodec<SendRecord, { couponId: string }> = {
   pk: (key) => KEY.send(key.mchid, key.outRequestNo),
   toItem: (r) => ({
     ...baseItem(KEY.send(r.mchid, r.outRequestNo), "SEND", r),

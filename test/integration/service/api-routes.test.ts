@@ -197,8 +197,12 @@ describe("every API route answers as its OpenAPI document says", () => {
     });
     expect(await control("resume")).toMatchObject({ status: 200, body: { changed: true } });
     expect(await control("cancel")).toMatchObject({ status: 200, body: { campaign: { state_reason: "cancelled" } } });
-    expect(await control("pause")).toMatchObject({ status: 409, body: { code: "CAMPAIGN_CANCELLED" } });
-    expect(await control("resume")).toMatchObject({ status: 409, body: { code: "CAMPAIGN_CANCELLED" } });
+    // The sweeper (every second here) may already have recorded its one unsent recipient CANCELLED: COMPLETED then.
+    for (const action of ["pause", "resume"]) {
+      const refused = await control(action);
+      expect(refused.status).toBe(409);
+      expect(["CAMPAIGN_CANCELLED", "CAMPAIGN_COMPLETED"]).toContain(refused.body.code);
+    }
     expect((await control("cancel", "unknown")).status).toBe(404);
   });
 
