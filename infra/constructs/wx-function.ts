@@ -71,7 +71,14 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const entryFor = (kind: FunctionKind): string => `${REPO_ROOT}functions/${kind}.ts`;
 
 /** DynamoDB actions the adapters use; `bindTable` grants exactly the ones listed, on the table and its named GSIs. */
-export type TableAction = "GetItem" | "BatchGetItem" | "Query" | "PutItem" | "UpdateItem" | "DeleteItem";
+export type TableAction =
+  | "GetItem"
+  | "BatchGetItem"
+  | "Query"
+  | "PutItem"
+  | "BatchWriteItem"
+  | "UpdateItem"
+  | "DeleteItem";
 /** What the DynamoDB adapters in shared/adapters/dynamodb call (no deletes: records expire through TTL). */
 export const TABLE_READ_WRITE: readonly TableAction[] = ["GetItem", "Query", "PutItem", "UpdateItem"];
 /**

@@ -115,7 +115,9 @@ export class ServiceStack extends Stack {
       DEFAULT_SEND_RATE_PER_SECOND: String(config.sendRatePerSecond),
       WECHATPAY_TIMEOUT_MS: wechatTimeoutMs,
     })
-      .bindTable(table, TABLE_READ_WRITE)
+      // BatchWriteItem: a new campaign's or chunk's recipients are written PENDING in batches before they are queued
+      // (shared/domain/campaigns/campaign-recipients.ts).
+      .bindTable(table, [...TABLE_READ_WRITE, "BatchWriteItem"])
       .bindQueue(props.sendQueue, ["SendMessage"], "SEND_QUEUE_URL")
       .bindSecret(secret);
 

@@ -169,9 +169,15 @@ export interface SendLedger extends KeyedLedger<SendRecord, NewSendRecord, { cou
    * Makes a campaign's recipients durable before their messages are queued: writes each record as PENDING and never
    * leased (attempts 0, leaseUntil 0) unless its key is used, in which case the stored record is left as it is (one
    * conditional put per record: a replay never rewrites a send that was claimed or is final). A prepared record is
-   * claimed by the send like any other (`claim` finds it, `acquireLease` takes it). Idempotent.
+   * taken by its send with `acquireLease`. Idempotent.
+   *
+   * `fresh`: the caller has just created the campaign or chunk these records belong to, so none of them can have
+   * been queued yet, and they are written in batches without conditions (BatchWriteItem has none), several times
+   * faster. The one way a stored record is then written over: a replay of the same post, racing the first one, got
+   * through its own conditional writes, queue and send before the first one's batches; its send is then made again
+   * under the same out_request_no, which WeChat answers with the same coupon (docs/aws-notes.md#scheduled-sweeper).
    */
-  prepare(records: readonly NewSendRecord[]): Promise<void>;
+  prepare(records: readonly NewSendRecord[], options?: { fresh?: boolean }): Promise<void>;
   /**
    * Records a send of a cancelled campaign as final `CANCELLED` (attempts 0, never leased) if no record exists for
    * its key, or if its record is PENDING and was never leased (prepared, `attempts` 0): one conditional write, so it

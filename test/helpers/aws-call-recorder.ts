@@ -45,7 +45,7 @@ interface Patchable {
  * Records every AWS SDK call (SQS, DynamoDB low-level and document client, Secrets Manager) made inside
  * `run(owner, work)`, attributed to `owner` through AsyncLocalStorage, by wrapping the clients' `send`. Calls outside
  * `run` (test setup, the local stack's own plumbing) are recorded only if `outside` names an owner for them (then
- * every call in the process is). Multi-resource operations (BatchGet,
+ * every call in the process is). Multi-resource operations (a BatchGet or BatchWrite over several tables,
  * TransactWrite…) throw: the service uses none, and recording them would need their resource lists.
  */
 export function recordAwsCalls(options: { outside?: string } = {}) {
@@ -62,7 +62,10 @@ export function recordAwsCalls(options: { outside?: string } = {}) {
       if (who !== undefined) {
         const operation = (command as object).constructor.name.replace(/Command$/, "");
         const input = (command as { input: Record<string, unknown> }).input;
-        const resource = input.TableName ?? input.QueueUrl ?? input.SecretId;
+        // A batch of one table's items (BatchWriteItem) names its table as the key of RequestItems.
+        const tables = typeof input.RequestItems === "object" ? Object.keys(input.RequestItems as object) : [];
+        const resource =
+          input.TableName ?? input.QueueUrl ?? input.SecretId ?? (tables.length === 1 ? tables[0] : undefined);
         if (typeof resource !== "string") {
           throw new Error(`recordAwsCalls: ${service} ${operation} names no single resource`);
         }

@@ -3,14 +3,16 @@ import { ValidationError } from "../../domain/errors.js";
 import type { ListPage, NewSendRecord, SendLedger, SendRecord, StateChange } from "../../domain/ports.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
 import { cancelledSendRecord, newKeyedRecord, SEND_KIND } from "../record-rules.js";
-import { and, CONDITION, conditionalUpdate, putIfAbsent } from "./conditional.js";
+import { and, batchWriteAll, CONDITION, conditionalUpdate, putIfAbsent } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { baseItem, baseRecord, DynamoDbKeyedLedger, type KeyedItemCodec } from "./dynamodb-keyed-ledger.js";
 import { type Item, optionalStrings, str } from "./item.js";
 import { GSI1, KEY } from "./table-definition.js";
 
-/** Conditional puts in flight at once while a chunk's recipients are prepared. */
-const PREPARE_CONCURRENCY = 32;
+/** Writes in flight at once while a chunk's recipients are prepared. */
+const PREPARE_CONCURRENCY = 16;
+/** Items per BatchWriteItem call (DynamoDB's limit). */
+const BATCH_WRITE_LIMIT = 25;
 
 /** `SendLedger` on the single table: item `SEND#{mchid}#{out_request_no}`, in gsi1 under its campaign. */
 export class DynamoDbSendLedger
@@ -47,17 +49,24 @@ export class DynamoDbSendLedger
     return { items: records, cursor: encodeCursor({ pk: str(last, "pk"), gsi1pk, gsi1sk: str(last, "gsi1sk") }) };
   }
 
-  async prepare(records: readonly NewSendRecord[]): Promise<void> {
-    // One conditional put per record (BatchWriteItem takes no condition and would write over a send already
-    // claimed or final), PREPARE_CONCURRENCY at a time: a chunk of 10,000 recipients is ~300 rounds.
+  async prepare(records: readonly NewSendRecord[], options: { fresh?: boolean } = {}): Promise<void> {
+    const items = records.map((r) => SEND_ITEMS.toItem(newKeyedRecord<SendRecord, NewSendRecord>(r)));
+    // Fresh: BatchWriteItem, 25 items a call (its limit), unconditional. Otherwise one conditional put per record, so
+    // a replay never writes over a send already claimed or final. PREPARE_CONCURRENCY calls in flight either way.
+    const units = options.fresh
+      ? Array.from({ length: Math.ceil(items.length / BATCH_WRITE_LIMIT) }, (_, i) =>
+          items.slice(i * BATCH_WRITE_LIMIT, (i + 1) * BATCH_WRITE_LIMIT),
+        )
+      : items.map((item) => [item]);
     let next = 0;
     const writer = async () => {
-      while (next < records.length) {
-        const record = newKeyedRecord<SendRecord, NewSendRecord>(records[next++]!);
-        await putIfAbsent(this.doc, this.table, SEND_ITEMS.toItem(record), { readBack: false });
+      while (next < units.length) {
+        const unit = units[next++]!;
+        if (options.fresh) await batchWriteAll(this.doc, this.table, unit);
+        else await putIfAbsent(this.doc, this.table, unit[0]!, { readBack: false });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(PREPARE_CONCURRENCY, records.length) }, writer));
+    await Promise.all(Array.from({ length: Math.min(PREPARE_CONCURRENCY, units.length) }, writer));
   }
 
   async cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>> {

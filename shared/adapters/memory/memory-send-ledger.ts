@@ -32,8 +32,13 @@ export class MemorySendLedger
     return { items, cursor: encodeCursor({ campaign: campaignId, after: last.outRequestNo }) };
   }
 
-  async prepare(records: readonly NewSendRecord[]): Promise<void> {
-    for (const record of records) this.putIfAbsent(newKeyedRecord<SendRecord, NewSendRecord>(record));
+  async prepare(records: readonly NewSendRecord[], options: { fresh?: boolean } = {}): Promise<void> {
+    for (const record of records) {
+      const prepared = newKeyedRecord<SendRecord, NewSendRecord>(record);
+      // Fresh: written without a condition, as the DynamoDB adapter's batches are.
+      if (options.fresh) this.putIf(prepared, () => true);
+      else this.putIfAbsent(prepared);
+    }
   }
 
   async cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>> {

@@ -66,7 +66,7 @@ export async function addCampaignChunk(deps: CampaignDependencies, command: AddC
   if (chunk.requestHash !== hash) throw chunkConflict(chunkNo);
   if (!chunk.counted) await deps.campaigns.countChunk(campaignId, chunkNo, deps.clock());
   if (!chunk.enqueued) {
-    await queueRecipients(deps, campaign, openids, chunkNo, deps.clock());
+    await queueRecipients(deps, campaign, { openids, chunkNo, fresh: created }, deps.clock());
     await deps.campaigns.markChunkEnqueued(campaignId, chunkNo, deps.clock());
   }
 

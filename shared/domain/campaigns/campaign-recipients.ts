@@ -34,21 +34,25 @@ function recipientRecord(message: SendMessage, createdAt: number): NewSendRecord
 /**
  * Makes one chunk's recipients durable, then queues them: a PENDING send record per recipient is written before its
  * message exists, so a lost message leaves a record the sweeper finds (shared/domain/campaigns/sweep-campaigns.ts).
- * Both steps are idempotent (records are put only where none exists; a repeated message is de-duplicated by the
- * send's ledger record), so a caller that failed anywhere posts the same chunk again. The work is bounded by the
- * chunk's size (MAX_CAMPAIGN_RECIPIENTS in shared/edges/http/schemas.ts).
+ * Both steps are idempotent (on a replay records are put only where none exists; a repeated message is de-duplicated
+ * by the send's ledger record), so a caller that failed anywhere posts the same chunk again. `fresh`: the campaign or
+ * chunk was created by this very post, so its records are written in unconditional batches (`SendLedger.prepare`).
+ * The work is bounded by the chunk's size (MAX_CAMPAIGN_RECIPIENTS in shared/edges/http/schemas.ts).
  */
 export async function queueRecipients(
   deps: { ledger: SendLedger; queue: SendQueue },
   campaign: CampaignSendFields,
-  openids: readonly string[],
-  chunkNo: number,
+  recipients: { openids: readonly string[]; chunkNo: number; fresh: boolean },
   now: number,
 ): Promise<number> {
+  const { openids, chunkNo, fresh } = recipients;
   const messages = openids.map((openid) =>
     recipientMessage(campaign, openid, recipientOutRequestNo(campaign.id, openid, chunkNo)),
   );
-  await deps.ledger.prepare(messages.map((m) => recipientRecord(m, now)));
+  await deps.ledger.prepare(
+    messages.map((m) => recipientRecord(m, now)),
+    { fresh },
+  );
   await deps.queue.enqueue(messages);
   return messages.length;
 }

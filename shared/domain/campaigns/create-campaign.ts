@@ -68,7 +68,7 @@ export async function createCampaign(
   const duplicatesRemoved = command.openids.length - openids.length;
   if (!created && record.enqueued >= record.total) return { campaign: record, replayed: true, duplicatesRemoved };
 
-  const queued = await queueRecipients(deps, record, openids, 0, deps.clock());
+  const queued = await queueRecipients(deps, record, { openids, chunkNo: 0, fresh: created }, deps.clock());
   const campaign = await deps.campaigns.markEnqueued(id, queued, deps.clock());
   return { campaign, replayed: !created, duplicatesRemoved };
 }

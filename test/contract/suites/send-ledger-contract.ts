@@ -141,6 +141,17 @@ export function sendLedgerContract(backend: string, makeLedger: () => SendLedger
       await ledger.prepare([]);
     });
 
+    it("prepares a fresh campaign's records in batches: every one PENDING and never leased", async () => {
+      const ledger = makeLedger();
+      const campaignId = `camp-${randomUUID()}`;
+      const fresh = Array.from({ length: 60 }, (_, n) =>
+        newSend({ outRequestNo: `${campaignId}-${String(n).padStart(2, "0")}`, campaignId }),
+      );
+      await ledger.prepare(fresh, { fresh: true });
+      const listed = (await ledger.listByCampaign(campaignId, { limit: 100 })).items;
+      expect(listed).toEqual(fresh.map((r) => ({ ...r, state: "PENDING", attempts: 0, leaseUntil: 0, updatedAt: T0 })));
+    });
+
     it("cancels a prepared record that was never leased, but not once a worker leased it", async () => {
       const ledger = makeLedger();
       const campaignId = `camp-${randomUUID()}`;
