@@ -24,7 +24,7 @@ export interface ScheduleRunner {
  * EventBridge's scheduled rule, locally: every `intervalMs` the target function is invoked asynchronously with a
  * "Scheduled Event" (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-events.html#events-ref-scheduled),
  * whether or not the previous invocation has ended, as EventBridge does. A failed invocation is not retried (the
- * template's rules set no retries: the next tick goes on).
+ * sweeper's rule sets no retries: the next tick goes on; cert-refresh's retries are not reproduced, README).
  */
 export function startScheduleRunner(options: ScheduleRunnerOptions): ScheduleRunner {
   const invocations: Invocation[] = [];

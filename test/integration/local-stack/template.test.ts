@@ -16,7 +16,7 @@ const model = loadServiceModel();
 
 describe("the local stack's model of the synthesized template", () => {
   it("reads each function's timeout, memory size and environment names as the template sets them", () => {
-    for (const kind of ["api", "send-worker", "notify"] as const) {
+    for (const kind of ["api", "send-worker", "notify", "sweeper"] as const) {
       const fn = model.functions[kind]!;
       expect(fn.timeoutSeconds).toBe(FUNCTION_SIZING[kind].timeout.toSeconds());
       expect(fn.memorySize).toBe(FUNCTION_SIZING[kind].memorySize);
@@ -34,6 +34,17 @@ describe("the local stack's model of the synthesized template", () => {
     const slow = loadServiceModel({ sendRatePerSecond: 40 });
     expect(slow.functions["send-worker"]!.environment.SEND_RATE_PER_SECOND).toBe("40");
     expect(slow.eventSourceMappings[0]!.maximumConcurrency).toBe(workerMaxConcurrency(40));
+  });
+
+  it("reads the scheduled rules and their targets: the sweeper every minute, cert-refresh twice a day", () => {
+    expect(model.schedules).toEqual([
+      { logicalId: expect.stringMatching(/^SweeperSchedule/), functionKind: "sweeper", rateSeconds: 60, enabled: true },
+    ]);
+    const certificates = loadServiceModel({ wechatpayMode: "platform_certificate" });
+    expect(certificates.schedules.map((s) => [s.functionKind, s.rateSeconds]).sort()).toEqual([
+      ["cert-refresh", 43_200],
+      ["sweeper", 60],
+    ]);
   });
 
   it("reads the send worker's event source mapping", () => {
