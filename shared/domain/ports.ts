@@ -219,7 +219,34 @@ export interface NewCampaign {
   chunked?: boolean;
   /** Epoch ms before which no send starts (a scheduled campaign); absent: at once. */
   startAt?: number;
+  /** A retry campaign: which campaign's failures it re-sends (shared/domain/campaigns/retry-campaign.ts). */
+  retryOf?: RetryOrigin;
   createdAt: number;
+}
+
+/** What a retry campaign re-sends: the parent's recipients whose final failure code is one of `codes`. */
+export interface RetryOrigin {
+  campaignId: string;
+  /** 1 for the parent's first retry, 2 for its second… */
+  attempt: number;
+  /** Sorted, without duplicates. */
+  codes: string[];
+}
+
+/** A retry as its parent lists it. */
+export interface RetryLink {
+  campaignId: string;
+  /** Sorted, without duplicates: a code belongs to at most one retry of a parent. */
+  codes: string[];
+}
+
+/** How far a retry campaign was filled from its parent's failed records: page `nextPage` is the next to read. */
+export interface RetryFill {
+  nextPage: number;
+  /** The parent's send-ledger cursor of page `nextPage` (absent for page 0). */
+  cursor?: string;
+  /** The parent's last page was read: the retry is sealed (or will be at its next status read). */
+  complete: boolean;
 }
 
 export interface CampaignRecord extends NewCampaign {
@@ -246,6 +273,10 @@ export interface CampaignRecord extends NewCampaign {
   /** Recipients recorded CANCELLED (never sent) after the campaign was cancelled. */
   cancelled: number;
   failuresByCode: Record<string, number>;
+  /** A parent's retries, oldest first (`addRetry`). */
+  retries?: RetryLink[];
+  /** A retry campaign's filling progress (`advanceRetryFill`); absent before its first page. */
+  retryFill?: RetryFill;
   /** Incremented by every recordOutcome: reconciliation writes only if nothing was counted since it read. */
   version: number;
   /** The counters were recounted from the ledger and every send has its outcome: they are exact. */
@@ -314,6 +345,17 @@ export interface CampaignStore {
    * more chunks. No-op when sealed. Unknown id → `NotFoundError`.
    */
   sealAsIs(id: string, now: number): Promise<CampaignRecord>;
+  /**
+   * Appends `link` to the campaign's `retries` only if it holds exactly `expectedCount` retries (optimistic: two
+   * concurrent retries of one parent cannot both be added as its next one). `changed: false` with the stored record
+   * otherwise. Unknown id → `NotFoundError`.
+   */
+  addRetry(id: string, link: RetryLink, expectedCount: number, now: number): Promise<StateChange<CampaignRecord>>;
+  /**
+   * Stores a retry campaign's filling progress, only forward: written if the stored `nextPage` (0 when none) is lower
+   * than `fill.nextPage`. `changed: false` with the stored record otherwise. Unknown id → `NotFoundError`.
+   */
+  advanceRetryFill(id: string, fill: RetryFill, now: number): Promise<StateChange<CampaignRecord>>;
 
   // ---- chunked campaigns: item per (campaign, chunk_no) ----
 

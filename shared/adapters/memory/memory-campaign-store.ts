@@ -13,6 +13,8 @@ import {
   type ListPage,
   type NewCampaign,
   type NewCampaignChunk,
+  type RetryFill,
+  type RetryLink,
   type StateChange,
 } from "../../domain/ports.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
@@ -118,6 +120,26 @@ export class MemoryCampaignStore implements CampaignStore {
     const item = this.#mustGet(id);
     if (!item.sealed) Object.assign(item, { sealed: true, updatedAt: now });
     return copy(item);
+  }
+
+  async addRetry(
+    id: string,
+    link: RetryLink,
+    expectedCount: number,
+    now: number,
+  ): Promise<StateChange<CampaignRecord>> {
+    const item = this.#mustGet(id);
+    const retries = item.retries ?? [];
+    if (retries.length !== expectedCount) return { changed: false, record: copy(item) };
+    Object.assign(item, { retries: [...retries, structuredClone(link)], updatedAt: now });
+    return { changed: true, record: copy(item) };
+  }
+
+  async advanceRetryFill(id: string, fill: RetryFill, now: number): Promise<StateChange<CampaignRecord>> {
+    const item = this.#mustGet(id);
+    if ((item.retryFill?.nextPage ?? 0) >= fill.nextPage) return { changed: false, record: copy(item) };
+    Object.assign(item, { retryFill: structuredClone(fill), updatedAt: now });
+    return { changed: true, record: copy(item) };
   }
 
   async markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord> {

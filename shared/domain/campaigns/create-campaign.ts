@@ -1,4 +1,4 @@
-import type { CampaignRecord, CampaignStore, Clock, SendMessage, SendQueue } from "../ports.js";
+import type { CampaignRecord, CampaignStore, Clock, RetryOrigin, SendMessage, SendQueue } from "../ports.js";
 import { requestHash } from "../sends/request-hash.js";
 import { deriveCampaignId, recipientOutRequestNo } from "./campaign-keys.js";
 import { checkStartAt } from "./campaign-lifecycle.js";
@@ -87,6 +87,8 @@ export interface OpenCampaignCommand {
   /** Required: without openids there is nothing to derive an id from, and the id is what makes a retry a replay. */
   campaignId: string;
   startAt?: number;
+  /** A retry campaign (shared/domain/campaigns/retry-campaign.ts): the failures it re-sends. */
+  retryOf?: RetryOrigin;
 }
 
 /**
@@ -98,7 +100,7 @@ export async function openCampaign(
   deps: CampaignDependencies,
   command: OpenCampaignCommand,
 ): Promise<CreateCampaignResult> {
-  const { mchid, stockId, appid, ratePerSecond, campaignId, startAt } = command;
+  const { mchid, stockId, appid, ratePerSecond, campaignId, startAt, retryOf } = command;
   const hash = requestHash({
     mchid,
     stockId,
@@ -106,6 +108,7 @@ export async function openCampaign(
     ratePerSecond,
     chunked: true,
     ...(startAt === undefined ? {} : { startAt }),
+    ...(retryOf === undefined ? {} : { retryOf }),
   });
   const now = deps.clock();
   await checkSchedule(deps, campaignId, hash, startAt, now);
@@ -119,6 +122,7 @@ export async function openCampaign(
     total: 0,
     chunked: true,
     ...(startAt === undefined ? {} : { startAt }),
+    ...(retryOf === undefined ? {} : { retryOf }),
     createdAt: now,
   });
   return { campaign: record, replayed: !created, duplicatesRemoved: 0 };

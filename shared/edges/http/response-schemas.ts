@@ -215,6 +215,18 @@ export const campaignResponse = z.strictObject({
   chunks_received: count().describe("Chunks accepted (1 for a campaign created with its openids)"),
   start_at: rfc3339().optional().describe("Scheduled start: no send starts before"),
   control_changed_at: rfc3339().optional().describe("When it was last paused, resumed or cancelled"),
+  retry_of: z
+    .strictObject({
+      campaign_id: z.string().describe("The campaign whose failures this retry sends again"),
+      attempt: z.number().int().min(1).describe("1 for that campaign's first retry, 2 for its second…"),
+      codes: z.array(z.string()).describe("The failure codes retried"),
+    })
+    .optional()
+    .describe("Present on a retry campaign (POST /campaigns/{campaign_id}/retry)"),
+  retries: z
+    .array(z.strictObject({ campaign_id: z.string(), codes: z.array(z.string()) }))
+    .optional()
+    .describe("This campaign's retries, oldest first; absent when it was never retried"),
   created_at: rfc3339(),
   updated_at: rfc3339(),
 });
@@ -234,6 +246,21 @@ export const campaignControlResponse = z.strictObject({
   changed: z
     .boolean()
     .describe("false: the campaign already was in the asked state (a repeat is answered, not refused)"),
+});
+
+export const campaignRetryResponse = z.strictObject({
+  campaign: campaignResponse.describe("The retry campaign: follow it with GET /campaigns/{campaign_id}"),
+  parent_campaign_id: z.string(),
+  attempt: z.number().int().min(1),
+  codes: z.array(z.string()).describe("The codes retried, sorted"),
+  created: z.boolean().describe("true: this request created the retry; false: it continued or replayed it"),
+  filling_complete: z
+    .boolean()
+    .describe(
+      "Every failed recipient of those codes was added: calling again adds nothing. false: call again with the " +
+        "same codes to add the next pages (each request adds a bounded number)",
+    ),
+  pages_added: count().describe("Pages of the parent's send records this request read into the retry"),
 });
 
 export const campaignFailure = z.strictObject({
@@ -282,6 +309,7 @@ export type CampaignChunkResponse = z.infer<typeof campaignChunkResponse>;
 export type CampaignFailuresResponse = z.infer<typeof campaignFailuresResponse>;
 export type CampaignListResponse = z.infer<typeof campaignListResponse>;
 export type CampaignControlResponse = z.infer<typeof campaignControlResponse>;
+export type CampaignRetryResponse = z.infer<typeof campaignRetryResponse>;
 export type SetCallbackResponse = z.infer<typeof setCallbackResponse>;
 export type CallbackSettingsResponse = z.infer<typeof callbackSettingsResponse>;
 export type ImageUploadResponse = z.infer<typeof imageUploadResponse>;

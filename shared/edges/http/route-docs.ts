@@ -13,6 +13,7 @@ import {
   listStocksQuery,
   merchantsQuery,
   openidPath,
+  retryCampaignBody,
   sendCouponBody,
   setCallbackBody,
   stockCommandBody,
@@ -466,6 +467,37 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       200: ok("Cancelled (state CANCELLING, then COMPLETED)", res.campaignControlResponse),
       404: notFound("Campaign"),
       409: { description: "CAMPAIGN_COMPLETED: nothing left to cancel", schema: res.errorResponse },
+    },
+  },
+  "POST /campaigns/{campaign_id}/retry": {
+    operationId: "retryCampaign",
+    summary: "Send a completed campaign's failures of chosen codes again, as a new campaign",
+    description:
+      "The retry is a chunked campaign of the same stock, appid and rate (pause, resume, cancel, progress and the " +
+      "failures list work on it as on any campaign), with its own out_request_nos: its id derives from (campaign, " +
+      "attempt, codes), and each recipient's key from (retry, chunk, openid). It takes the recipients whose final " +
+      "failure code is one of codes (never CANCELLED ones), page by page: each request adds a bounded number of " +
+      "pages and answers filling_complete; call again with the same codes until it is true (a repeat after that " +
+      "adds nothing). Each failed recipient is in at most one retry of a campaign: codes retried before by another " +
+      "retry are a 409 (retry that campaign instead: its failures make a retry of the retry), and another retry " +
+      "waits until this one is filled. The campaign lists its retries (retries), a retry names its campaign " +
+      "(retry_of).",
+    tag: "campaigns",
+    path: campaignIdPath,
+    body: retryCampaignBody,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      202: ok("The retry, created, continued or replayed", res.campaignRetryResponse),
+      404: notFound("Campaign"),
+      409: {
+        description:
+          "CAMPAIGN_NOT_COMPLETED (only a COMPLETED campaign can be retried), NO_FAILURES_TO_RETRY (no recipient " +
+          "failed with those codes), RETRY_CODES_OVERLAP (some codes were retried by another retry of this " +
+          "campaign), RETRY_IN_PROGRESS (another retry is still being filled); field codes or campaign_id",
+        schema: res.errorResponse,
+      },
+      503: queueUnavailable,
     },
   },
   "GET /campaigns/{campaign_id}": {

@@ -98,6 +98,19 @@ export const campaignChunkBody = z.strictObject({
     .describe("This is the last chunk: the campaign is sealed once chunks 0..chunk_no all arrived"),
 });
 
+/** WeChat's error codes (NOT_ENOUGH, SYSTEM_ERROR…) and the service's own (RETRIES_EXHAUSTED). */
+const FAILURE_CODE = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, "must be an error code like SYSTEM_ERROR");
+
+export const retryCampaignBody = z.strictObject({
+  codes: z
+    .array(FAILURE_CODE)
+    .min(1)
+    .max(50)
+    .describe(
+      "Final failure codes to retry (see failures_by_code); each failed recipient of these codes is sent again once",
+    ),
+});
+
 export const campaignFailuresQuery = z.strictObject({
   cursor: z.string().min(1).max(2048).optional().describe("The cursor of the previous page"),
 });
