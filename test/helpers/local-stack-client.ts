@@ -44,7 +44,7 @@ export { chinaTime, validStockBody } from "./stock-body.js";
 export async function runningStock(
   stack: Pick<LocalStack, "apiUrl" | "token" | "mchid">,
   outRequestNo: string,
-  overrides?: { maxCoupons?: number; perUser?: number },
+  overrides?: { maxCoupons?: number; perUser?: number; preventApiAbuse?: boolean },
 ): Promise<string> {
   const created = await callApi<{ stock_id: string }>(
     stack,

@@ -249,7 +249,8 @@ export const campaignControlResponse = z.strictObject({
 });
 
 export const campaignRetryResponse = z.strictObject({
-  campaign: campaignResponse.describe("The retry campaign: follow it with GET /campaigns/{campaign_id}"),
+  /** The retry campaign: follow it with GET /campaigns/{campaign_id}. */
+  campaign: campaignResponse,
   parent_campaign_id: z.string(),
   attempt: z.number().int().min(1),
   codes: z.array(z.string()).describe("The codes retried, sorted"),

@@ -432,5 +432,50 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
         expect((await store.list({ mchid, limit: 5, cursor: cursor! })).items).toHaveLength(2);
       });
     });
+
+    describe("retries", () => {
+      it("keeps a retry's origin, and appends a parent's retries only at the length the caller read", async () => {
+        const store = makeStore();
+        const parent = newCampaign({ total: 3 });
+        await store.create(parent);
+        const origin = { campaignId: parent.id, attempt: 1, codes: ["NOT_ENOUGH", "SYSTEM_ERROR"] };
+        const child = newCampaign({ total: 0, chunked: true, retryOf: origin });
+        expect((await store.create(child)).record.retryOf).toEqual(origin);
+        expect((await store.get(child.id))?.retryOf).toEqual(origin);
+        expect((await store.get(parent.id))?.retries).toBeUndefined();
+
+        const first = { campaignId: child.id, codes: origin.codes };
+        const added = await store.addRetry(parent.id, first, 0, T0 + 1);
+        expect(added).toMatchObject({ changed: true, record: { retries: [first], updatedAt: T0 + 1 } });
+        // A racer that read the parent before the first retry was added loses, and sees the winner.
+        const late = await store.addRetry(parent.id, { campaignId: "other", codes: ["X"] }, 0, T0 + 2);
+        expect(late).toMatchObject({ changed: false, record: { retries: [first] } });
+        const second = { campaignId: "second", codes: ["USER_ACCOUNT_ABNORMAL"] };
+        expect((await store.addRetry(parent.id, second, 1, T0 + 3)).record.retries).toEqual([first, second]);
+        expect((await store.get(parent.id))?.retries).toEqual([first, second]);
+        await expect(store.addRetry("no-such-campaign", first, 0, T0)).rejects.toBeInstanceOf(NotFoundError);
+      });
+
+      it("stores a retry's filling progress only forward", async () => {
+        const store = makeStore();
+        const child = newCampaign({ total: 0, chunked: true });
+        await store.create(child);
+        expect((await store.get(child.id))?.retryFill).toBeUndefined();
+        const one = await store.advanceRetryFill(child.id, { nextPage: 1, cursor: "c1", complete: false }, T0 + 1);
+        expect(one).toMatchObject({
+          changed: true,
+          record: { retryFill: { nextPage: 1, cursor: "c1", complete: false } },
+        });
+        const two = await store.advanceRetryFill(child.id, { nextPage: 2, complete: true }, T0 + 2);
+        expect(two.record.retryFill).toEqual({ nextPage: 2, complete: true });
+        // A slower filler's older page does not move it back.
+        const back = await store.advanceRetryFill(child.id, { nextPage: 1, cursor: "c1", complete: false }, T0 + 3);
+        expect(back).toMatchObject({ changed: false, record: { retryFill: { nextPage: 2, complete: true } } });
+        expect((await store.get(child.id))?.retryFill).toEqual({ nextPage: 2, complete: true });
+        await expect(
+          store.advanceRetryFill("no-such-campaign", { nextPage: 1, complete: false }, T0),
+        ).rejects.toBeInstanceOf(NotFoundError);
+      });
+    });
   });
 }

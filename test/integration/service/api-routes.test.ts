@@ -200,6 +200,17 @@ describe("every API route answers as its OpenAPI document says", () => {
     expect(await control("pause")).toMatchObject({ status: 409, body: { code: "CAMPAIGN_CANCELLED" } });
     expect(await control("resume")).toMatchObject({ status: 409, body: { code: "CAMPAIGN_CANCELLED" } });
     expect((await control("cancel", "unknown")).status).toBe(404);
+    const retry = (id: string, body: unknown) =>
+      documented("POST", "/campaigns/{campaign_id}/retry", `/campaigns/${id}/retry`, body);
+    expect(await retry("it-routes-lifecycle", { codes: ["NOT_ENOUGH"] })).toMatchObject({
+      status: 409,
+      body: { code: "CAMPAIGN_NOT_COMPLETED", field: "campaign_id" },
+    });
+    expect(await retry("it-routes-lifecycle", { codes: ["not a code"] })).toMatchObject({
+      status: 400,
+      body: { field: "codes.0" },
+    });
+    expect((await retry("unknown", { codes: ["NOT_ENOUGH"] })).status).toBe(404);
   });
 
   it("refuses callers without the token on every caller route, and lets WeChat reach the webhook", async () => {
