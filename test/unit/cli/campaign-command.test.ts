@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { type CampaignCommandDeps, runCampaignCommand } from "#shared/cli/campaign-command.js";
+import type { CampaignCommandDeps } from "#shared/cli/api-access.js";
+import { runCampaignCommand } from "#shared/cli/campaign-command.js";
 import { formatProgress, ProgressReporter, RateMeter } from "#shared/cli/campaign-progress.js";
 import type { CliIo } from "#shared/cli/cli-io.js";
 import { main } from "#shared/cli/main.js";
