@@ -13,6 +13,11 @@ import { refreshCampaign } from "./reconcile-campaign.js";
 export const RETRY_PAGE_SIZE = 1_000;
 /** Pages one retry request fills at most: bounds its work (reads, queued messages) within the API's timeout. */
 export const RETRY_PAGES_PER_CALL = 5;
+/**
+ * No new page is started once a request has run this long: with the page bound, it keeps a request well inside the
+ * api function's 20 s timeout (infra/settings.ts) even when the queue or the table is slow.
+ */
+export const RETRY_TIME_BUDGET_MS = 8_000;
 
 export interface RetryDependencies {
   campaigns: CampaignStore;
@@ -31,6 +36,7 @@ export interface RetryCommand {
 export interface RetryOptions {
   pageSize?: number;
   pagesPerCall?: number;
+  timeBudgetMs?: number;
 }
 
 export interface RetryResult {
@@ -55,7 +61,8 @@ export interface RetryResult {
  * - Chunk k of the retry is page k of the parent's send records (`RETRY_PAGE_SIZE`, ledger order), keeping the FAILED
  *   ones of those codes. A COMPLETED campaign's records are final, so page k is the same page on every read and a
  *   repeated chunk is a replay: the caller's answer to any failure is to call again.
- * - Bounded work: one request adds at most `RETRY_PAGES_PER_CALL` pages and stores the cursor on the retry
+ * - Bounded work: one request adds at most `RETRY_PAGES_PER_CALL` pages (fewer past `RETRY_TIME_BUDGET_MS`) and
+ *   stores the cursor on the retry
  *   (`retryFill`); calling again with the same codes continues, and once complete, replays (adds nothing).
  * - Never a second coupon from one parent: a code belongs to at most one retry of a parent (codes overlapping an
  *   earlier retry's are a 409), and a new retry waits until the previous one is filled (409 meanwhile), so each failed
@@ -208,11 +215,14 @@ async function fill(
 ): Promise<RetryResult> {
   const pageSize = options.pageSize ?? RETRY_PAGE_SIZE;
   const pagesPerCall = options.pagesPerCall ?? RETRY_PAGES_PER_CALL;
+  const deadline = deps.clock() + (options.timeBudgetMs ?? RETRY_TIME_BUDGET_MS);
   const wanted = new Set(codes);
   let child = start;
   let progress: RetryFill = child.retryFill ?? { nextPage: 0, complete: false };
   let pagesAdded = 0;
   while (pagesAdded < pagesPerCall && !progress.complete && child.control !== "CANCELLED") {
+    // At least one page per request, so that calling again always makes progress.
+    if (pagesAdded > 0 && deps.clock() >= deadline) break;
     const page = await deps.ledger.listByCampaign(parent.id, {
       limit: pageSize,
       ...(progress.cursor === undefined ? {} : { cursor: progress.cursor }),

@@ -169,6 +169,25 @@ describe("retryCampaign: filling a retry from the parent's failures, page by pag
     expect(await deps.campaigns.get(retryId)).toMatchObject({ total: 5, sealed: true });
   });
 
+  it("starts no new page once the request's time budget is spent, but always adds one", async () => {
+    const { parent } = await completedParent();
+    const ledger = deps.ledger;
+    const list = ledger.listByCampaign.bind(ledger);
+    ledger.listByCampaign = (...args) => {
+      now += 3_000; // a slow read
+      return list(...args);
+    };
+    const options = { pageSize: 4, pagesPerCall: 5, timeBudgetMs: 5_000 };
+    const first = await retryCampaign(deps, { campaignId: parent.id, codes: ["NOT_ENOUGH"] }, options);
+    expect(first.pagesAdded).toBe(2);
+    const slow = await retryCampaign(
+      deps,
+      { campaignId: parent.id, codes: ["NOT_ENOUGH"] },
+      { ...options, timeBudgetMs: 0 },
+    );
+    expect(slow.pagesAdded).toBe(1);
+  });
+
   it("one request filling everything at once (the deployed page size) answers complete at once", async () => {
     const { parent } = await completedParent();
     const answer = await retryCampaign(deps, { campaignId: parent.id, codes: ["USER_ACCOUNT_ABNORMAL", "NOT_ENOUGH"] });
