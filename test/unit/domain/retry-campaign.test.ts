@@ -169,6 +169,28 @@ describe("retryCampaign: filling a retry from the parent's failures, page by pag
     expect(await deps.campaigns.get(retryId)).toMatchObject({ total: 5, sealed: true });
   });
 
+  it("a request cut short after the parent named its retry, before the retry existed, is healed by the next call", async () => {
+    const { parent } = await completedParent();
+    const store = deps.campaigns;
+    const create = store.create.bind(store);
+    store.create = () => Promise.reject(new Error("store unavailable"));
+    await expect(retryCampaign(deps, { campaignId: parent.id, codes: ["NOT_ENOUGH"] })).rejects.toThrow(
+      "store unavailable",
+    );
+    store.create = create;
+    const retryId = retryCampaignId(parent.id, 1, ["NOT_ENOUGH"]);
+    expect((await store.get(parent.id))?.retries).toEqual([{ campaignId: retryId, codes: ["NOT_ENOUGH"] }]);
+    // Meanwhile it counts as being filled: other codes wait.
+    await expect(
+      retryCampaign(deps, { campaignId: parent.id, codes: ["USER_ACCOUNT_ABNORMAL"] }),
+    ).rejects.toMatchObject({ code: "RETRY_IN_PROGRESS" });
+    const healed = await retryCampaign(deps, { campaignId: parent.id, codes: ["NOT_ENOUGH"] });
+    expect(healed).toMatchObject({
+      fillingComplete: true,
+      campaign: { id: retryId, total: 5, retryOf: { attempt: 1 } },
+    });
+  });
+
   it("starts no new page once the request's time budget is spent, but always adds one", async () => {
     const { parent } = await completedParent();
     const ledger = deps.ledger;
