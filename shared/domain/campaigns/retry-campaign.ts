@@ -62,8 +62,8 @@ export interface RetryResult {
  *   ones of those codes. A COMPLETED campaign's records are final, so page k is the same page on every read and a
  *   repeated chunk is a replay: the caller's answer to any failure is to call again.
  * - Bounded work: one request adds at most `RETRY_PAGES_PER_CALL` pages (fewer past `RETRY_TIME_BUDGET_MS`) and
- *   stores the cursor on the retry
- *   (`retryFill`); calling again with the same codes continues, and once complete, replays (adds nothing).
+ *   stores the cursor on the retry (`retryFill`); calling again with the same codes continues, and once complete,
+ *   replays (adds nothing).
  * - Never a second coupon from one parent: a code belongs to at most one retry of a parent (codes overlapping an
  *   earlier retry's are a 409), and a new retry waits until the previous one is filled (409 meanwhile), so each failed
  *   record is in at most one retry. CANCELLED recipients are not failures and are never retried.
