@@ -284,9 +284,12 @@ async function sendCampaign(argv: string[], io: CliIo, deps: CampaignCommandDeps
       io.out(summary(current, scan.badCount, failures, failuresOut));
       if (someFailed) {
         const retry = commandLine(["campaign", "send", ...retryArgs(argv, failuresOut)]);
+        const codes = Object.keys(current.failures_by_code).sort().join(",");
+        const linked = commandLine(["campaign", "retry", campaignId, "--codes", codes, "--wait", ...apiArgs(argv)]);
         io.out(
           `\n${current.failed} ${current.failed === 1 ? "recipient" : "recipients"} failed` +
-            `${exitCode ? ` (exit ${exitCode}; --allow-failures exits 0)` : ""}. To send them again:\n  ${retry}`,
+            `${exitCode ? ` (exit ${exitCode}; --allow-failures exits 0)` : ""}. To send them again:\n  ${retry}\n` +
+            `or, as a retry of this campaign (pick the codes worth retrying):\n  ${linked}`,
         );
       }
     }
@@ -386,6 +389,19 @@ function retryArgs(argv: string[], failuresOut: string): string[] {
     args = withoutOption(args, name, true);
   for (const name of ["restart", "json"]) args = withoutOption(args, name, false);
   return [...args, "--file", failuresOut];
+}
+
+/** The options of argv that say which API and how to reach it (--api, --token, --region). */
+function apiArgs(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = Object.keys(API_OPTIONS).find((o) => arg === `--${o}` || arg.startsWith(`--${o}=`));
+    if (name === undefined) continue;
+    out.push(arg);
+    if (arg === `--${name}` && i + 1 < argv.length) out.push(argv[++i]!);
+  }
+  return out;
 }
 
 function resumeOrStart(

@@ -648,6 +648,9 @@ describe("campaign send: failed recipients", () => {
     expect(run.stdout).toContain(
       `2 recipients failed (exit 3; --allow-failures exits 0). To send them again:\n  wxcoupon campaign send --stock 123 --api http://api.test --token <token> --file ${file}.failures.csv`,
     );
+    expect(run.stdout).toMatch(
+      /or, as a retry of this campaign \(pick the codes worth retrying\):\n {2}wxcoupon campaign retry csv-[\w-]+ --codes NOT_ENOUGH --wait --api http:\/\/api.test --token <token>$/,
+    );
     expect(run.stdout).not.toContain("t0k");
     const allowed = await sendIo(file, "--allow-failures", "--json");
     expect(allowed.code).toBe(0);
