@@ -480,8 +480,9 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       "pages and answers filling_complete; call again with the same codes until it is true (a repeat after that " +
       "adds nothing). Each failed recipient is in at most one retry of a campaign: codes retried before by another " +
       "retry are a 409 (retry that campaign instead: its failures make a retry of the retry), and another retry " +
-      "waits until this one is filled. The campaign lists its retries (retries), a retry names its campaign " +
-      "(retry_of).",
+      "waits until this one is filled (a cancelled retry no longer blocks; its codes stay taken, so cancelling a " +
+      "retry is final for its recipients too). The campaign lists its retries (retries), a retry names its " +
+      "campaign (retry_of).",
     tag: "campaigns",
     path: campaignIdPath,
     body: retryCampaignBody,
