@@ -8,7 +8,8 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * - `SEND#{mchid}#{out_request_no}`      send record; in gsi1 under `CAMPAIGN#{id}#SENDS` when it belongs to a campaign
  * - `STOCK_REQ#{mchid}#{out_request_no}` idempotent create-stock record
  * - `CAMPAIGN#{id}`                      campaign with atomic counters and its control (RUNNING, PAUSED, CANCELLED);
- *                                        gsi1 `CAMPAIGNS#{mchid}`, sort key created_at + id (the campaign list)
+ *                                        gsi1 `CAMPAIGNS#{mchid}`, sort key created_at + id (the campaign list);
+ *                                        a retry's `retry_of` and `retry_fill`, a parent's `retries` list
  * - `CAMPAIGN#{id}#CHUNK#{n}`            one chunk of a chunked campaign (openids hash, count, counted/enqueued flags)
  * - `NOTIFY#{id}`                        de-duplicated notification + stored event; gsi1 `COUPON#{coupon_id}`; TTL
  * - `CERT#{serial}`                      platform certificate cache; gsi1 `CERTS`; TTL at the certificate's expiry
