@@ -6,6 +6,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { buildApp } from "fauxqs";
 import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
+import { MessageGroupCapture, preferQuietTenants } from "./fair-queues.js";
 import {
   type FauxqsInflightEntry,
   type FauxqsMessage,
@@ -107,8 +108,19 @@ export async function startDurableSqs(options: DurableSqsOptions): Promise<Durab
   };
   try {
     const kept = store === undefined ? { queues: [], messages: [] } : await store.load();
-    const sqsStore = durableStore(classes, recorder);
+    const groups = new MessageGroupCapture();
+    const sqsStore = durableStore(classes, recorder, groups);
     app = buildApp({ logger: false, defaultRegion: options.region, stores: { sqsStore } as never });
+    // Callback style, calling done() synchronously: fauxqs's handler then runs in the same tick (MessageGroupCapture).
+    app.addHook("preHandler", (request, reply, done) => {
+      const refusal = groups.capture(request.headers["x-amz-target"], request.body, sqsStore);
+      if (refusal === undefined) return done();
+      reply
+        .code(400)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amzn-query-error", `AWS.SimpleQueueService.${refusal.__type.split("#")[1]};Sender`)
+        .send(refusal);
+    });
     app.addHook("onSend", async () => {
       try {
         await store?.durable();
@@ -199,10 +211,19 @@ function messageIds(queue: FauxqsQueue): string[] {
  * same after a restart: an in-flight message whose deadline passed (fauxqs's timer makes it visible; `restore` does
  * the same) and a delayed message whose delay ended.
  */
-function durableStore(classes: Awaited<ReturnType<typeof loadFauxqsSqsClasses>>, recorder: Recorder): FauxqsSqsStore {
+function durableStore(
+  classes: Awaited<ReturnType<typeof loadFauxqsSqsClasses>>,
+  recorder: Recorder,
+  groups: MessageGroupCapture,
+): FauxqsSqsStore {
   class DurableQueue extends classes.SqsQueue {
     override enqueue(message: FauxqsMessage): void {
-      // A new message (SendMessage, SendMessageBatch) or one moved here by a source queue's redrive.
+      // A new message (SendMessage, SendMessageBatch: its MessageGroupId put back, which fauxqs drops on a standard
+      // queue) or one moved here by a source queue's redrive (the same message object: its group moves with it).
+      if (message.messageGroupId === undefined) {
+        const groupId = groups.take(this, message);
+        if (groupId !== undefined) message.messageGroupId = groupId;
+      }
       super.enqueue(message);
       recorder.message(this, message);
     }
@@ -213,6 +234,7 @@ function durableStore(classes: Awaited<ReturnType<typeof loadFauxqsSqsClasses>>,
       dlqResolver?: (arn: string) => FauxqsQueue | undefined,
     ) {
       if (recorder.closing) return [];
+      if (!this.isFifo()) preferQuietTenants(this, maxCount);
       const received = super.dequeue(maxCount, visibilityTimeoutOverride, dlqResolver);
       for (const { ReceiptHandle } of received) {
         const entry = this.inflightMessages.get(ReceiptHandle);
