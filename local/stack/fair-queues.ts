@@ -151,8 +151,8 @@ export function preferQuietTenants(queue: FauxqsQueue, maxCount: number): void {
       picked.push(i);
       continue;
     }
-    let waiting = noisyWaiting.get(tenant);
-    if (waiting === undefined) noisyWaiting.set(tenant, (waiting = []));
+    const waiting = noisyWaiting.get(tenant) ?? [];
+    if (waiting.length === 0) noisyWaiting.set(tenant, waiting);
     if (waiting.length < count) waiting.push(i);
   }
   while (picked.length < count) {
