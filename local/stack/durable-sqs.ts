@@ -86,6 +86,8 @@ const RETENTION_SWEEP_MS = 1_000;
  * - A response leaves only after the changes it made are on disk (`onSend` waits for `QueueStateStore.durable()`),
  *   so an acknowledged SendMessage, ReceiveMessage or DeleteMessage is never lost and an unacknowledged one is as if
  *   it failed: what an SQS client already handles.
+ * - A standard queue is an SQS fair queue, as in AWS: a message's `MessageGroupId` (which fauxqs drops) is kept, and
+ *   each receive prefers quiet tenants' messages over a noisy tenant's backlog (local/stack/fair-queues.ts).
  * On start, every kept queue is created again (its URL on the new port) and its messages put back: in flight until
  * their visibility deadline (visible at once if it has passed), delayed until their delay ends, the DLQs' own
  * messages included; the redrive happens on the receive past `maxReceiveCount`, as before.
