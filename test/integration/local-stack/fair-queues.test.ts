@@ -103,6 +103,36 @@ describe("fair queues on the local SQS stand-in", () => {
     ]);
   });
 
+  it("gives each accepted entry of a batch its own group, past an entry the queue refuses and between equal bodies", async () => {
+    const queueUrl = await newQueue();
+    const result = await client.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: [
+          { Id: "refused", MessageBody: "bad \u0001 body", MessageGroupId: "g-refused" },
+          { Id: "same1", MessageBody: "same", MessageGroupId: "g-1" },
+          { Id: "same2", MessageBody: "same", MessageGroupId: "g-2" },
+          {
+            Id: "attr",
+            MessageBody: "same",
+            MessageGroupId: "g-3",
+            MessageAttributes: { k: { DataType: "String", StringValue: "v" } },
+          },
+          { Id: "none", MessageBody: "same" },
+        ],
+      }),
+    );
+    expect(result.Failed?.map((f) => f.Id)).toEqual(["refused"]);
+    const groupOf = new Map(result.Successful!.map((s) => [s.MessageId!, s.Id!]));
+    const got = await receive(client, queueUrl, 10);
+    expect(Object.fromEntries(got.map((m) => [groupOf.get(m.MessageId!), m.Attributes?.MessageGroupId]))).toEqual({
+      same1: "g-1",
+      same2: "g-2",
+      attr: "g-3",
+      none: undefined,
+    });
+  });
+
   it("delivers a quiet tenant's messages ahead of a noisy tenant's backlog (≥ 30 in flight, > 10 % of them)", async () => {
     const queueUrl = await newQueue();
     await send(client, queueUrl, "big", 100);
