@@ -119,7 +119,7 @@ export class MessageGroupCapture {
  * listed in docs/local-stack.md#fair-queues: SQS also flags a tenant by its share of consumer processing time, which
  * the stand-in does not measure; SQS's thresholds are themselves approximate; and SQS keeps a tenant noisy until its
  * backlog drains or it sends nothing for 5 minutes, while the stand-in lets it go as soon as its in-flight share
- * falls under the rule, which deprioritises a backlog less, never more, than SQS. SQS does not throttle a noisy
+ * falls under the rule: a backlog is deprioritised for a shorter time here than in SQS. SQS does not throttle a noisy
  * tenant: with no quiet messages waiting it is served as usual, here too.
  *
  * Costs a pass over the in-flight messages per receive, and a pass over the visible ones only while a tenant is noisy.
