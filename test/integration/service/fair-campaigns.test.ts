@@ -12,8 +12,9 @@ let stack: LocalStack;
 let stockId: string;
 
 beforeAll(async () => {
-  // Four batches of ten in flight at once: the big campaign's 40 in-flight messages are well over SQS's 30 and 10 %.
-  stack = await startTestStack({ wechatTimeoutMs: 1_000, workerConcurrency: 4, sendVisibilityTimeoutSeconds: 30 });
+  // Six batches of ten in flight at once (the template's mapping allows 10): when one batch is done and its poller
+  // receives again, the other five still hold 50 of the big campaign's messages, over SQS's 30 and 10 %.
+  stack = await startTestStack({ wechatTimeoutMs: 1_000, workerConcurrency: 6, sendVisibilityTimeoutSeconds: 30 });
   stockId = await runningStock(stack, "it-fair-stock");
 }, 60_000);
 afterAll(async () => stack?.stop());
