@@ -23,9 +23,9 @@ const openids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) 
 const status = async (id: string) => (await callApi<Record<string, unknown>>(stack, "GET", `/campaigns/${id}`)).body;
 const issued = (prefix: string) => stack.simulator.ledger().filter((c) => c.openid.startsWith(`${prefix}-`));
 
-const BIG = { id: "it-fair-big", recipients: 3_000, rate: 10 };
+const BIG = { id: "it-fair-big", recipients: 2_000, rate: 8 };
 /** Generous for three sends under load, yet far below the big campaign's remaining time at its rate. */
-const SMALL_BOUND_MS = 60_000;
+const SMALL_BOUND_MS = 45_000;
 
 describe("fair delivery between campaigns through the local stack", () => {
   it("a 3-recipient campaign posted behind a big campaign's backlog completes within seconds; the big one keeps going", async () => {
@@ -35,7 +35,7 @@ describe("fair delivery between campaigns through the local stack", () => {
       openids: openids("fair-big", BIG.recipients),
       rate_per_second: BIG.rate,
     });
-    expect(big.status).toBe(202);
+    expect(big).toMatchObject({ status: 202 });
     // Running, its rate holding thousands of messages back in the queue.
     await expect
       .poll(async () => (await status(BIG.id)).sent as number, { timeout: 60_000, interval: 250 })
@@ -47,7 +47,7 @@ describe("fair delivery between campaigns through the local stack", () => {
       stock_id: stockId,
       openids: openids("fair-small", 3),
     });
-    expect(small.status).toBe(202);
+    expect(small).toMatchObject({ status: 202 });
     await expect
       .poll(async () => (await status("it-fair-small")).state, { timeout: SMALL_BOUND_MS, interval: 250 })
       .toBe("COMPLETED");
