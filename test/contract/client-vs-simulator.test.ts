@@ -45,7 +45,7 @@ describe.each(["public_key", "platform_certificate"] as const)("client ⇄ simul
   const openid = "o-contract-user";
 
   beforeAll(async () => {
-    sim = await startSimulator({ port: 0, mode, notifyRetryDelaysMs: [100] });
+    sim = await startSimulator({ port: 0, mode, notifyRetryIntervalMs: 100 });
     client = clientFor(sim, mode);
   });
   afterAll(async () => sim?.stop());

@@ -44,12 +44,13 @@ export const webhookFailureResponse = z.strictObject({
 const fixedNormalCoupon = z.looseObject({ coupon_amount: z.number().int(), transaction_minimum: z.number().int() });
 const cutToMessage = z.looseObject({ single_price_max: z.number().int(), cut_to_price: z.number().int() });
 
+/** Required fields as in GO's models (docs/wechatpay-cash-coupons.md#required-answer-fields). */
 export const stockUseRule = z.looseObject({
-  max_coupons: z.number().int().optional(),
-  max_amount: z.number().int().optional(),
-  max_amount_by_day: z.number().int().optional(),
+  max_coupons: z.number().int(),
+  max_amount: z.number().int(),
+  max_amount_by_day: z.number().int(),
   fixed_normal_coupon: fixedNormalCoupon.optional(),
-  max_coupons_per_user: z.number().int().optional(),
+  max_coupons_per_user: z.number().int(),
   coupon_type: z.string().optional(),
   goods_tag: z.array(z.string()).optional(),
   trade_type: z.array(z.string()).optional(),
@@ -62,7 +63,7 @@ export const stock = z.looseObject({
   stock_name: z.string(),
   status: z.enum(["unactivated", "audit", "running", "stoped", "paused"]).describe("WeChat's spelling: stoped"),
   create_time: rfc3339(),
-  description: z.string().optional(),
+  description: z.string(),
   stock_use_rule: stockUseRule.optional(),
   available_begin_time: rfc3339(),
   available_end_time: rfc3339(),
@@ -83,7 +84,7 @@ export const coupon = z.looseObject({
   stock_id: z.string(),
   cut_to_message: cutToMessage.optional(),
   coupon_name: z.string(),
-  status: z.enum(["SENDED", "USED", "EXPIRED", "RECOVER"]),
+  status: z.enum(["SENDED", "USED", "EXPIRED"]),
   description: z.string(),
   create_time: rfc3339().describe("When the user received the coupon"),
   coupon_type: z.enum(["NORMAL", "CUT_TO"]),

@@ -102,12 +102,13 @@ export interface StopStockResponse {
 
 // ---- E7/E8 stocks ----
 
+/** GO `StockUseRule`: the four limits are required in answers (docs/wechatpay-cash-coupons.md#required-answer-fields). */
 export interface StockUseRule {
-  max_coupons?: number;
-  max_amount?: number;
-  max_amount_by_day?: number;
+  max_coupons: number;
+  max_amount: number;
+  max_amount_by_day: number;
   fixed_normal_coupon?: FixedNormalCoupon;
-  max_coupons_per_user?: number;
+  max_coupons_per_user: number;
   coupon_type?: string;
   goods_tag?: string[];
   trade_type?: string[];
@@ -120,7 +121,7 @@ export interface Stock {
   stock_name: string;
   status: StockStatus;
   create_time: string;
-  description?: string;
+  description: string;
   stock_use_rule?: StockUseRule;
   available_begin_time: string;
   available_end_time: string;
