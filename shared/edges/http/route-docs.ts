@@ -139,6 +139,15 @@ const invalid: ResponseDoc = {
   schema: res.errorResponse,
 };
 const notFound = (what: string): ResponseDoc => ({ description: `${what} not found`, schema: res.errorResponse });
+// docs/wechatpay-cash-coupons.md#when-the-files-exist
+const FLOW_DESCRIPTION =
+  "Fetches WeChat's download link, streams the CSV while checking its SHA-1 and 总条数, and returns the rows. WeChat " +
+  "serves the file from 10:00 (Beijing) the day after the stock's available_end_time.";
+const flowNotFound: ResponseDoc = {
+  description:
+    "Unknown stock, or WeChat has no file (RESOURCE_NOT_EXISTS 账单文件不存在): too early, or nothing to list",
+  schema: res.errorResponse,
+};
 const conflict: ResponseDoc = {
   description: "The idempotency key was already used for a different request (OUT_REQUEST_NO_CONFLICT…)",
   schema: res.errorResponse,
@@ -289,18 +298,18 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   "GET /stocks/{stock_id}/use-flow": {
     operationId: "getStockUseFlow",
     summary: "Coupon-use flow of a stock",
-    description: "Fetches WeChat's download link, downloads the CSV, checks its SHA-1 and returns the rows.",
+    description: FLOW_DESCRIPTION,
     tag: "stocks",
     path: stockIdPath,
-    responses: { ...wechatBase, 200: ok("The flow's rows", res.flowResponse), 404: notFound("Stock") },
+    responses: { ...wechatBase, 200: ok("The flow's rows", res.useFlowResponse), 404: flowNotFound },
   },
   "GET /stocks/{stock_id}/refund-flow": {
     operationId: "getStockRefundFlow",
     summary: "Refund flow of a stock",
-    description: "Fetches WeChat's download link, downloads the CSV, checks its SHA-1 and returns the rows.",
+    description: FLOW_DESCRIPTION,
     tag: "stocks",
     path: stockIdPath,
-    responses: { ...wechatBase, 200: ok("The flow's rows", res.flowResponse), 404: notFound("Stock") },
+    responses: { ...wechatBase, 200: ok("The flow's rows", res.refundFlowResponse), 404: flowNotFound },
   },
   "POST /coupons": {
     operationId: "sendCoupon",
@@ -587,7 +596,8 @@ export const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ["StopStockResponse", res.stopStockResponse],
   ["StockCollection", res.stockCollectionResponse],
   ["AvailableCollection", res.availableCollectionResponse],
-  ["FlowResponse", res.flowResponse],
+  ["UseFlowResponse", res.useFlowResponse],
+  ["RefundFlowResponse", res.refundFlowResponse],
   ["SendCouponResponse", res.sendCouponResponse],
   ["CouponCollection", res.couponCollectionResponse],
   ["CouponEventsResponse", res.couponEventsResponse],

@@ -242,6 +242,54 @@ export interface FlowLink {
   hash_type: string;
 }
 
+/** One record of a use-flow file (docs/wechatpay-cash-coupons.md#file-format); amounts in fen, times RFC 3339. */
+export interface UseFlowRow {
+  /** 批次id */
+  stock_id: string;
+  /** 优惠id */
+  coupon_id: string;
+  /** 优惠类型, e.g. 全场代金券 */
+  coupon_type: string;
+  /** 优惠金额（元）, in fen */
+  coupon_amount: number;
+  /** 订单总金额（元）, in fen */
+  order_amount: number;
+  /** 交易类型, e.g. 支付 */
+  trade_type: string;
+  /** 支付单号: WeChat's transaction id */
+  transaction_id: string;
+  /** 消耗时间 (Beijing), as `2020-11-27T16:23:05+08:00` */
+  consume_time: string;
+  /** 消耗商户号 */
+  consume_mchid: string;
+  /** 设备号 */
+  device_no: string;
+  /** 银行流水号 */
+  bank_serial_no: string;
+  /** 单品信息 */
+  goods_info: string;
+}
+
+/** One record of a refund-flow file (layout guessed: docs/wechatpay-cash-coupons.md#refund-flow-file-format). */
+export interface RefundFlowRow {
+  stock_id: string;
+  coupon_id: string;
+  coupon_type: string;
+  /** in fen (0 when the column is absent or empty) */
+  coupon_amount: number;
+  /** in fen (0 when the column is absent or empty) */
+  order_amount: number;
+  trade_type: string;
+  transaction_id: string;
+  /** 退款时间 (Beijing), as `2020-11-27T16:23:05+08:00` */
+  refund_time: string;
+  refund_mchid: string;
+  refund_id: string;
+  /** 退款金额（元）, in fen */
+  refund_amount: number;
+  goods_info: string;
+}
+
 // ---- E15/E16 callbacks ----
 
 export interface SetCallbackRequest {
