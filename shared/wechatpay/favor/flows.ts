@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { FlowFileFormatError, FlowFileIntegrityError, WechatPayError } from "../errors.js";
 import { FAVOR_PATH, type FavorContext, segment } from "./context.js";
-import { type FlowCsvProgress, type FlowRecord, newFlowCsvProgress, readFlowCsv } from "./flow-csv.js";
+import { type FlowCsvProgress, newFlowCsvProgress, readFlowCsv } from "./flow-csv.js";
 import type { FlowLink, RefundFlowRow, UseFlowRow } from "./types.js";
 import { validatePathParam } from "./validation.js";
 
@@ -78,20 +78,22 @@ function beijingTime(value: string, title: string, line: number): string {
   return text;
 }
 
-function rowMapper<Row>(spec: ColumnSpec<Row>, progress: FlowCsvProgress): (record: FlowRecord) => Row {
-  const entries = Object.entries(spec) as [string, ColumnSpec<Row>[keyof Row]][];
-  return (record) => {
+function rowMapper<Row>(
+  spec: ColumnSpec<Row>,
+  progress: FlowCsvProgress,
+): (values: string[], columns: readonly string[]) => Row {
+  const fields = Object.entries(spec) as [string, { title: string; kind: "text" | "yuan" | "time" }][];
+  let indexes: number[] | undefined; // column of each field in this file (-1: absent), found on the first record
+  return (values, columns) => {
+    indexes ??= fields.map(([, { title }]) => columns.indexOf(title));
     const row: Record<string, string | number> = {};
-    for (const [key, { title, kind }] of entries) {
-      const value = record[title] ?? "";
-      row[key] =
-        kind === "yuan"
-          ? value === ""
-            ? 0
-            : fen(value, title, progress.line)
-          : kind === "time"
-            ? beijingTime(value, title, progress.line)
-            : value;
+    for (let f = 0; f < fields.length; f++) {
+      const [key, { title, kind }] = fields[f]!;
+      const at = indexes[f]!;
+      const value = at < 0 ? "" : values[at]!;
+      if (kind === "text") row[key] = value;
+      else if (kind === "yuan") row[key] = value === "" ? 0 : fen(value, title, progress.line);
+      else row[key] = beijingTime(value, title, progress.line);
     }
     return row as Row;
   };
@@ -118,7 +120,7 @@ export class FlowDownload<Row> implements AsyncIterable<Row> {
   private readonly spec: ColumnSpec<Row>;
   private readonly progress = newFlowCsvProgress();
   private started = false;
-  private result: FlowCompletion | undefined;
+  private sha1 = "";
 
   constructor(link: FlowLink, body: AsyncIterable<Buffer>, spec: ColumnSpec<Row>) {
     this.link = link;
@@ -133,32 +135,35 @@ export class FlowDownload<Row> implements AsyncIterable<Row> {
 
   /** Set once the iteration has ended with every check passed. */
   get completed(): FlowCompletion | undefined {
-    return this.result;
+    return this.progress.done ? { rows: this.progress.rows, sha1: this.sha1 } : undefined;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Row> {
+  [Symbol.asyncIterator](): AsyncIterator<Row> {
     if (this.started) throw new WechatPayError("FLOW_ALREADY_READ", "a flow download can be read once");
     this.started = true;
     const expected = this.link.hash_value.toLowerCase();
-    const hash = createHash("sha1");
-    let sha1 = "";
+    const settle = (sha1: string) => {
+      this.sha1 = sha1;
+      if (sha1 !== expected) throw new FlowFileIntegrityError(expected, sha1);
+    };
     // The hash is settled when the last byte has passed, before the reader checks the summary: a cut file is
     // reported as the hash mismatch it is.
     async function* hashed(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+      const hash = createHash("sha1");
       for await (const chunk of body) {
         hash.update(chunk);
         yield chunk;
       }
-      sha1 = hash.digest("hex");
-      if (sha1 !== expected) throw new FlowFileIntegrityError(expected, sha1);
+      settle(hash.digest("hex"));
     }
     const requiredColumns = Object.values<{ title: string; required: boolean }>(this.spec)
       .filter((column) => column.required)
       .map((column) => column.title);
-    const toRow = rowMapper(this.spec, this.progress);
-    for await (const record of readFlowCsv(hashed(this.body), { requiredColumns, progress: this.progress }))
-      yield toRow(record);
-    this.result = { rows: this.progress.rows, sha1 };
+    return readFlowCsv(hashed(this.body), {
+      requiredColumns,
+      progress: this.progress,
+      map: rowMapper(this.spec, this.progress),
+    });
   }
 }
 
