@@ -125,6 +125,11 @@ describe("stocks (E1–E5, E7, E8, E10, E11)", () => {
     expect(merchants.json).toEqual({ total_count: 2, data: [h.mchid, "1900000009"], offset: 0, limit: 2, stock_id });
     const items = await h.client.get(`/v3/marketing/favor/stocks/${stock_id}/items${q}`);
     expect(items.json).toEqual({ total_count: 3, data: ["SKU1", "SKU2"], offset: 0, limit: 2, stock_id });
+    // offset is a page index: page 1 of 2 per page starts at the third item
+    const page1 = await h.client.get(
+      `/v3/marketing/favor/stocks/${stock_id}/items?offset=1&limit=2&stock_creator_mchid=${h.mchid}`,
+    );
+    expect(page1.json).toEqual({ total_count: 3, data: ["SKU3"], offset: 1, limit: 2, stock_id });
     const detail = await h.client.get(`/v3/marketing/favor/stocks/${stock_id}?stock_creator_mchid=${h.mchid}`);
     expect(detail.json.singleitem).toBe(true);
     expect(

@@ -86,7 +86,7 @@ function parseTimeQuery(req: ApiRequest, name: string): number | undefined {
 
 function listStocks(req: ApiRequest, ctx: SimContext): ApiResponse {
   onlyQuery(req, ["offset", "limit", "stock_creator_mchid", "create_start_time", "create_end_time", "status"]);
-  // "页码从0开始": offset is read as a page index (docs/wechatpay-cash-coupons.md#list-offsets).
+  // "页码从0开始": offset is a page index, as for every list (local/simulator/README.md#list-offsets).
   const offset = intQuery(req, "offset", { required: true, max: 100_000 });
   const limit = intQuery(req, "limit", { required: true, min: 1, max: 10, tooLarge: "页大小超过阈值" });
   const creator = requiredQuery(req, "stock_creator_mchid", "商户号必填");
@@ -137,9 +137,10 @@ function listing(kind: "merchants" | "items") {
     // Without an explicit list a stock is usable at its creator (guess; not documented).
     const all =
       kind === "merchants" ? (rule.available_merchants ?? [stock.creator_mchid]) : (rule.available_items ?? []);
+    // offset is a page index, as for every list (local/simulator/README.md#list-offsets)
     return ok({
       total_count: all.length,
-      data: all.slice(offset, offset + limit),
+      data: all.slice(offset * limit, offset * limit + limit),
       offset,
       limit,
       stock_id: stock.stock_id,

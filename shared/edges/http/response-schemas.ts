@@ -33,7 +33,7 @@ export const gatewayErrorResponse = z.looseObject({
   code: z.string().optional(),
 });
 
-/** The webhook's failure body, in WeChat's format: any non-2xx makes WeChat deliver again (1 min × 9). */
+/** The webhook's failure body, in WeChat's format: any non-2xx makes WeChat deliver again (once a minute, nine in all). */
 export const webhookFailureResponse = z.strictObject({
   code: z.literal("FAIL"),
   message: z.string(),

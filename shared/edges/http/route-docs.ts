@@ -77,7 +77,7 @@ export const PARAMETER_DESCRIPTIONS: Readonly<Record<string, string>> = {
   openid: "User's openid under the appid",
   campaign_id: "Campaign id (yours, or the one POST /campaigns returned)",
   cursor: "The cursor of the previous page",
-  offset: "Offset from 0 (for GET /stocks WeChat documents it as a page index)",
+  offset: "Page index from 0 (WeChat: 分页页码); the page starts at offset × limit",
   limit: "Page size",
   stock_creator_mchid: "Creator merchant; defaults to the configured merchant",
   create_start_time: "Created at or after (RFC 3339)",
@@ -544,7 +544,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     description:
       "Called by WeChat Pay, not by clients. Authenticated by WeChat's signature over the raw body (headers below, " +
       "timestamp within ±300 s), then decrypted, stored once by id and published. Any non-2xx makes WeChat deliver " +
-      "again (1 min × 9).",
+      "again (once a minute, nine deliveries in all).",
     tag: "webhook",
     headers: [
       { name: "Wechatpay-Signature", description: "base64 SHA256withRSA signature", required: true },

@@ -150,6 +150,7 @@ export const userCouponsQuery = z.strictObject({
   available_mchid: MCHID.optional(),
   offset: offset(100_000).default(0),
   limit: limit(100).default(20),
+  business_type: z.enum(["MULTIUSE"]).optional().describe("MULTIUSE: 消费金 only"),
 });
 export const couponDetailQuery = z.strictObject({ appid: APPID.optional() });
 

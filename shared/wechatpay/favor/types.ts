@@ -158,6 +158,7 @@ export interface StockCollection {
 // ---- E10/E11 available merchants / items ----
 
 export interface PageQuery {
+  /** Page index from 0 ("分页页码"; local/simulator/README.md#list-offsets). */
   offset: number;
   limit: number;
   /** Defaults to the client's mchid. */
@@ -223,8 +224,11 @@ export interface ListUserCouponsQuery {
   sender_mchid?: string;
   /** When given, WeChat ignores stock_id, status, offset and limit. */
   available_mchid?: string;
+  /** Page index from 0 ("分页页码"): the page starts at offset × limit (local/simulator/README.md#list-offsets). */
   offset?: number;
   limit?: number;
+  /** MULTIUSE: 消费金 only. */
+  business_type?: "MULTIUSE";
 }
 
 export interface CouponCollection {

@@ -181,7 +181,7 @@ const listStocksSchema = z.strictObject({
 
 const pageSchema = (maxOffset: number, maxLimit: number) =>
   z.strictObject({
-    offset: int().min(0, "at least 0").max(maxOffset, `at most ${maxOffset}`),
+    offset: int().min(0, "page index from 0").max(maxOffset, `at most ${maxOffset}`),
     limit: int().min(1, "at least 1").max(maxLimit, `at most ${maxLimit}`),
     stock_creator_mchid: mchid(),
   });
@@ -197,8 +197,9 @@ const userCouponsSchema = z.strictObject({
   creator_mchid: mchid().optional(),
   sender_mchid: mchid().optional(),
   available_mchid: mchid().optional(),
-  offset: int().min(0, "at least 0").optional(),
+  offset: int().min(0, "page index from 0").optional(),
   limit: int().min(1, "at least 1").optional(),
+  business_type: z.enum(["MULTIUSE"], "must be MULTIUSE").optional(),
 });
 
 const setCallbackSchema = z.strictObject({
