@@ -149,6 +149,22 @@ describe("use-flow and refund-flow (E13/E14) and the bill download", () => {
     expect(file.text.endsWith("总条数\r\n`1\r\n")).toBe(true);
   });
 
+  it("lists every use: a coupon used, refunded and used again has two use-flow rows", async () => {
+    const stockId = await runningStock(h);
+    const couponId = (await h.client.post(sendUrl("oTwice"), sendBody(h, stockId))).json.coupon_id;
+    await control(h.sim.url, "POST", `/coupons/${couponId}/use`, { transaction_id: "4200000000000000000000000101" });
+    await control(h.sim.url, "POST", `/coupons/${couponId}/refund`, {});
+    await control(h.sim.url, "POST", `/coupons/${couponId}/use`, { transaction_id: "4200000000000000000000000102" });
+    await filesAvailable(stockId);
+    const link = await h.client.get(`/v3/marketing/favor/stocks/${stockId}/use-flow`);
+    const text = (await h.client.get(link.json.url.slice(h.sim.url.length))).text;
+    const rows = text.split("\r\n").filter((line) => line.startsWith(`\`${stockId},\`${couponId},`));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toContain("`4200000000000000000000000101,");
+    expect(rows[1]).toContain("`4200000000000000000000000102,");
+    expect(text.endsWith("总条数\r\n`2\r\n")).toBe(true);
+  });
+
   it("refuses flows of unknown stocks", async () => {
     expect((await h.client.get("/v3/marketing/favor/stocks/11111111/use-flow")).status).toBe(404);
   });

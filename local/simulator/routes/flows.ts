@@ -39,23 +39,23 @@ export function useFlowFile(ctx: SimContext, stock: StockRecord): FlowFile {
   const rows: string[] = [];
   for (const coupon of ctx.store.coupons.values()) {
     if (coupon.stock_id !== stock.stock_id || !coupon.consume) continue;
-    const c = coupon.consume;
-    rows.push(
-      [
-        cell(stock.stock_id),
-        cell(coupon.coupon_id),
-        cell(couponKind(stock)),
-        cell(yuan(amount)),
-        cell(yuan(c.order_amount)),
-        cell("支付"),
-        cell(c.transaction_id),
-        cell(formatCsvTime(c.consume_time)),
-        cell(c.consume_mchid),
-        '""',
-        '""',
-        '""',
-      ].join(","),
-    );
+    for (const c of [...(coupon.earlier_uses ?? []), coupon.consume])
+      rows.push(
+        [
+          cell(stock.stock_id),
+          cell(coupon.coupon_id),
+          cell(couponKind(stock)),
+          cell(yuan(amount)),
+          cell(yuan(c.order_amount)),
+          cell("支付"),
+          cell(c.transaction_id),
+          cell(formatCsvTime(c.consume_time)),
+          cell(c.consume_mchid),
+          '""',
+          '""',
+          '""',
+        ].join(","),
+      );
   }
   return csv(USE_HEADER, rows);
 }

@@ -93,7 +93,10 @@ export interface CouponRecord {
   begin: number;
   end: number;
   status: "SENDED" | "USED";
+  /** The latest use (kept after a refund, which gives the coupon back). */
   consume?: ConsumeInformation;
+  /** Uses before the latest one, each refunded: the use-flow file lists every use. */
+  earlier_uses?: ConsumeInformation[];
 }
 
 export interface UserRecord {
