@@ -298,6 +298,13 @@ describe("cross-merchant sending (S2)", () => {
       });
       const allowed = await other.post(sendUrl("oCross"), { ...body, out_request_no: uniqueNo() });
       expect(allowed.status).toBe(200);
+      // an authorised sender reads the creator's stock (E8) but does not list the creator's stocks (E7)
+      expect((await other.get(`/v3/marketing/favor/stocks/${stockId}?stock_creator_mchid=${h.mchid}`)).status).toBe(
+        200,
+      );
+      const listed = await other.get(`/v3/marketing/favor/stocks?offset=0&limit=10&stock_creator_mchid=${h.mchid}`);
+      expect(listed.status).toBe(403);
+      expect(listed.json).toEqual({ code: "REQUEST_BLOCKED", message: "调用商户无权限" });
       // the same out_request_no is a different key for a different merchant
       const primary = await h.client.post(sendUrl("oCross"), { ...body, appid: APPID });
       expect(primary.status).toBe(200);

@@ -64,10 +64,13 @@ function transition(kind: Transition) {
     if (!stock || stock.creator_mchid !== creator) throw notFound("批次不存在");
     if (req.caller.mchid !== stock.creator_mchid) throw new WechatApiError(403, "REQUEST_BLOCKED", "调用商户无权限");
     const rule = TRANSITIONS[kind];
+    // WeChat's detail shape {field, value, issue, location} (docs/wechatpay-apiv3-security.md#error-body)
     if (stock.status !== rule.from)
       throw new WechatApiError(400, "INVALID_REQUEST", "非法的批次状态", {
-        current_status: stock.status,
-        required_status: rule.from,
+        field: "stock_id",
+        value: stock.stock_id,
+        issue: `stock status is ${stock.status}; ${kind} needs ${rule.from}`,
+        location: "uri_template",
       });
     const now = ctx.clock.now();
     const next: StockRecord = { ...stock, status: rule.to, [rule.timeField]: now };
@@ -90,7 +93,9 @@ function listStocks(req: ApiRequest, ctx: SimContext): ApiResponse {
   const offset = intQuery(req, "offset", { required: true, max: 100_000 });
   const limit = intQuery(req, "limit", { required: true, min: 1, max: 10, tooLarge: "页大小超过阈值" });
   const creator = requiredQuery(req, "stock_creator_mchid", "商户号必填");
-  assertMayView(req.caller, creator);
+  // E7 lists the stocks the caller created ("查询创建的批次列表", GO ListStocks); an authorised sender reads another
+  // creator's stock with E8 only.
+  if (creator !== req.caller.mchid) throw new WechatApiError(403, "REQUEST_BLOCKED", "调用商户无权限");
   const from = parseTimeQuery(req, "create_start_time");
   const to = parseTimeQuery(req, "create_end_time");
   const status = req.query.get("status");

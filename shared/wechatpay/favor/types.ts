@@ -26,7 +26,8 @@ export interface FixedNormalCoupon {
 }
 
 export interface FavorAvailableTime {
-  fix_available_time?: { available_week_day?: number[]; begin_time?: number; end_time?: number };
+  /** Seconds of the day: begin_time 0 … 86399 (required), end_time 1 … 86399 (default 23:59:59). */
+  fix_available_time?: { available_week_day?: number[]; begin_time: number; end_time?: number };
   second_day_available?: boolean;
   available_time_after_receive?: number;
 }
@@ -41,7 +42,8 @@ export interface CouponRule {
   unavailable_items?: string[];
   available_merchants?: string[];
   limit_pay?: string[];
-  limit_card?: { name?: string; bin?: string[] };
+  /** Both required (GO `CardLimitation`): name ≤ 4 Chinese characters, 1 … 10 BINs of 6 … 9 digits. */
+  limit_card?: { name: string; bin: string[] };
 }
 
 export interface PatternInfo {

@@ -348,7 +348,7 @@ describe("request schemas in the document", () => {
     const filename = uploadImageBody.shape.filename;
     const jsonFilename = (components["UploadImageRequest"]!["properties"] as Record<string, Schema>)["filename"]!;
     // Oracle: the same rule with the `i` flag, which zod can run but a JSON Schema pattern cannot carry.
-    const rule = /^[^/\\]{1,128}\.(jpg|jpeg|bmp|png)$/i;
+    const rule = /^[^/\\]{1,128}\.(jpg|bmp|png)$/i;
     const unit = fc.constantFrom("a", "Z", "/", "\\", ".", "j", "P", "G", "g", "p", "n", "N", "e", "b", "M", "é");
     fc.assert(
       fc.property(
