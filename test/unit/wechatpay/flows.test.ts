@@ -184,6 +184,38 @@ describe("client.flows: streamed download with the SHA-1 checked", () => {
     expect(use.completed).toBeUndefined();
   });
 
+  it("retries a download refused with 500 before the file starts (same link), then streams it", async () => {
+    let downloads = 0;
+    const server = await new FakeWechatServer((request, fake) => {
+      if (request.url.startsWith("/v3/billdownload/file")) {
+        downloads++;
+        if (downloads === 1) return { status: 500, body: '{"code":"SYSTEM_ERROR","message":"系统异常"}', sign: false };
+        return { body: csv, sign: false };
+      }
+      return {
+        body: JSON.stringify({ url: `${fake.url}/v3/billdownload/file?token=t1`, hash_value: sha1, hash_type: "SHA1" }),
+      };
+    }).start();
+    servers.push(server);
+    const client = createWechatPayClient({
+      mchid: MERCHANT.mchid,
+      merchantSerialNo: MERCHANT.serialNo,
+      merchantPrivateKey: testPrivateKeyPem(),
+      apiv3Key: "a".repeat(32),
+      wechatpayPublicKey: { id: TEST_PUBLIC_KEY_ID, pem: TEST_PUBLIC_KEY_PEM },
+      baseUrl: server.url,
+      backupBaseUrl: server.url,
+      now: () => NOW_MS,
+      sleep: async () => {},
+    });
+    const flow = await client.flows.openUseFlow("9856000");
+    let rows = 0;
+    for await (const _ of flow) rows++;
+    expect(rows).toBe(2);
+    expect(downloads).toBe(2);
+    expect(flow.completed?.sha1).toBe(sha1);
+  });
+
   it("names the column and line of a value that is not an amount", async () => {
     const bad = file([row("1", "2.345")]);
     const { client } = await setup(bad, createHash("sha1").update(bad).digest("hex"));
