@@ -4,12 +4,12 @@ import { join } from "node:path";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "#local/stack/start-local-stack.js";
 import { validStockBody } from "./stock-body.js";
 
-/** Starts the whole local stack in a fresh temp folder, quiet, with WeChat's notification retries compressed. */
+/** Starts the whole local stack in a fresh temp folder, quiet, with WeChat's nine notification attempts 400 ms apart. */
 export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<LocalStack> {
   return startLocalStack({
     dataDir: mkdtempSync(join(tmpdir(), "wxcoupon-stack-")),
     ...options,
-    simulator: { notifyRetryDelaysMs: [200, 400, 800, 1_600], ...options.simulator },
+    simulator: { notifyRetryIntervalMs: 400, ...options.simulator },
   });
 }
 

@@ -33,7 +33,7 @@ export const gatewayErrorResponse = z.looseObject({
   code: z.string().optional(),
 });
 
-/** The webhook's failure body, in WeChat's format: any non-2xx makes WeChat deliver again (1 min × 9). */
+/** The webhook's failure body, in WeChat's format: any non-2xx makes WeChat deliver again (once a minute, nine in all). */
 export const webhookFailureResponse = z.strictObject({
   code: z.literal("FAIL"),
   message: z.string(),
@@ -44,12 +44,13 @@ export const webhookFailureResponse = z.strictObject({
 const fixedNormalCoupon = z.looseObject({ coupon_amount: z.number().int(), transaction_minimum: z.number().int() });
 const cutToMessage = z.looseObject({ single_price_max: z.number().int(), cut_to_price: z.number().int() });
 
+/** Required fields as in GO's models (docs/wechatpay-cash-coupons.md#required-answer-fields). */
 export const stockUseRule = z.looseObject({
-  max_coupons: z.number().int().optional(),
-  max_amount: z.number().int().optional(),
-  max_amount_by_day: z.number().int().optional(),
+  max_coupons: z.number().int(),
+  max_amount: z.number().int(),
+  max_amount_by_day: z.number().int(),
   fixed_normal_coupon: fixedNormalCoupon.optional(),
-  max_coupons_per_user: z.number().int().optional(),
+  max_coupons_per_user: z.number().int(),
   coupon_type: z.string().optional(),
   goods_tag: z.array(z.string()).optional(),
   trade_type: z.array(z.string()).optional(),
@@ -62,7 +63,7 @@ export const stock = z.looseObject({
   stock_name: z.string(),
   status: z.enum(["unactivated", "audit", "running", "stoped", "paused"]).describe("WeChat's spelling: stoped"),
   create_time: rfc3339(),
-  description: z.string().optional(),
+  description: z.string(),
   stock_use_rule: stockUseRule.optional(),
   available_begin_time: rfc3339(),
   available_end_time: rfc3339(),
@@ -83,7 +84,7 @@ export const coupon = z.looseObject({
   stock_id: z.string(),
   cut_to_message: cutToMessage.optional(),
   coupon_name: z.string(),
-  status: z.enum(["SENDED", "USED", "EXPIRED", "RECOVER"]),
+  status: z.enum(["SENDED", "USED", "EXPIRED"]),
   description: z.string(),
   create_time: rfc3339().describe("When the user received the coupon"),
   coupon_type: z.enum(["NORMAL", "CUT_TO"]),
@@ -125,14 +126,54 @@ export const availableCollectionResponse = z.looseObject({
   stock_id: z.string(),
 });
 
-/** `GET /stocks/{stock_id}/use-flow` and `/refund-flow`: the downloaded, SHA-1-checked CSV as rows. */
-export const flowResponse = z.strictObject({
-  hash_value: z.string().describe("SHA-1 (hex) of the file WeChat served; checked before parsing"),
-  hash_type: z.string().describe("SHA1"),
-  columns: z.array(z.string()).describe("WeChat's column titles, in file order"),
-  rows: z.array(z.record(z.string(), z.string())).describe("One object per CSV line, keyed by WeChat's column titles"),
-  total_count: count(),
+const fen = () => z.number().int().min(0).describe("fen");
+const flowText = () => z.string();
+
+/** One use-flow record (docs/wechatpay-cash-coupons.md#file-format), typed: amounts in fen, times RFC 3339. */
+export const useFlowRow = z.strictObject({
+  stock_id: flowText().describe("批次id"),
+  coupon_id: flowText().describe("优惠id"),
+  coupon_type: flowText().describe("优惠类型, e.g. 全场代金券"),
+  coupon_amount: fen().describe("优惠金额, in fen"),
+  order_amount: fen().describe("订单总金额, in fen"),
+  trade_type: flowText().describe("交易类型, e.g. 支付"),
+  transaction_id: flowText().describe("支付单号: WeChat's transaction id"),
+  consume_time: rfc3339().describe("消耗时间"),
+  consume_mchid: flowText().describe("消耗商户号"),
+  device_no: flowText().describe("设备号"),
+  bank_serial_no: flowText().describe("银行流水号"),
+  goods_info: flowText().describe("单品信息"),
 });
+
+/** One refund-flow record (its layout is not documented by WeChat: docs/wechatpay-cash-coupons.md#refund-flow-file-format). */
+export const refundFlowRow = z.strictObject({
+  stock_id: flowText(),
+  coupon_id: flowText(),
+  coupon_type: flowText(),
+  coupon_amount: fen(),
+  order_amount: fen(),
+  trade_type: flowText(),
+  transaction_id: flowText(),
+  refund_time: rfc3339(),
+  refund_mchid: flowText(),
+  refund_id: flowText(),
+  refund_amount: fen(),
+  goods_info: flowText(),
+});
+
+const flowAnswer = <Row extends z.ZodType>(row: Row) =>
+  z.strictObject({
+    hash_value: z.string().describe("SHA-1 (hex) of the file WeChat served, checked while it streamed"),
+    hash_type: z.string().describe("SHA1"),
+    columns: z.array(z.string()).describe("WeChat's column titles, in file order"),
+    rows: z.array(row).describe("One object per record of the file"),
+    total_count: count().describe("Records in the file; equal to its 总条数 summary"),
+  });
+
+/** `GET /stocks/{stock_id}/use-flow`: the downloaded, SHA-1-checked file as typed rows. */
+export const useFlowResponse = flowAnswer(useFlowRow);
+/** `GET /stocks/{stock_id}/refund-flow`. */
+export const refundFlowResponse = flowAnswer(refundFlowRow);
 
 // ---- coupons ----
 
@@ -299,7 +340,8 @@ export type Coupon = z.infer<typeof coupon>;
 export type CreateStockResponse = z.infer<typeof createStockResponse>;
 export type StockCollectionResponse = z.infer<typeof stockCollectionResponse>;
 export type AvailableCollectionResponse = z.infer<typeof availableCollectionResponse>;
-export type FlowResponse = z.infer<typeof flowResponse>;
+export type UseFlowResponse = z.infer<typeof useFlowResponse>;
+export type RefundFlowResponse = z.infer<typeof refundFlowResponse>;
 export type SendCouponResponse = z.infer<typeof sendCouponResponse>;
 export type CouponCollectionResponse = z.infer<typeof couponCollectionResponse>;
 export type CouponEvent = z.infer<typeof couponEvent>;

@@ -78,7 +78,7 @@ export const PARAMETER_DESCRIPTIONS: Readonly<Record<string, string>> = {
   openid: "User's openid under the appid",
   campaign_id: "Campaign id (yours, or the one POST /campaigns returned)",
   cursor: "The cursor of the previous page",
-  offset: "Offset from 0 (for GET /stocks WeChat documents it as a page index)",
+  offset: "Page index from 0 (WeChat: 分页页码); the page starts at offset × limit",
   limit: "Page size",
   stock_creator_mchid: "Creator merchant; defaults to the configured merchant",
   create_start_time: "Created at or after (RFC 3339)",
@@ -140,6 +140,15 @@ const invalid: ResponseDoc = {
   schema: res.errorResponse,
 };
 const notFound = (what: string): ResponseDoc => ({ description: `${what} not found`, schema: res.errorResponse });
+// docs/wechatpay-cash-coupons.md#when-the-files-exist
+const FLOW_DESCRIPTION =
+  "Fetches WeChat's download link, streams the CSV while checking its SHA-1 and 总条数, and returns the rows. WeChat " +
+  "serves the file from 10:00 (Beijing) the day after the stock's available_end_time.";
+const flowNotFound: ResponseDoc = {
+  description:
+    "Unknown stock, or WeChat has no file (RESOURCE_NOT_EXISTS 账单文件不存在): too early, or nothing to list",
+  schema: res.errorResponse,
+};
 const conflict: ResponseDoc = {
   description: "The idempotency key was already used for a different request (OUT_REQUEST_NO_CONFLICT…)",
   schema: res.errorResponse,
@@ -290,18 +299,18 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   "GET /stocks/{stock_id}/use-flow": {
     operationId: "getStockUseFlow",
     summary: "Coupon-use flow of a stock",
-    description: "Fetches WeChat's download link, downloads the CSV, checks its SHA-1 and returns the rows.",
+    description: FLOW_DESCRIPTION,
     tag: "stocks",
     path: stockIdPath,
-    responses: { ...wechatBase, 200: ok("The flow's rows", res.flowResponse), 404: notFound("Stock") },
+    responses: { ...wechatBase, 200: ok("The flow's rows", res.useFlowResponse), 404: flowNotFound },
   },
   "GET /stocks/{stock_id}/refund-flow": {
     operationId: "getStockRefundFlow",
     summary: "Refund flow of a stock",
-    description: "Fetches WeChat's download link, downloads the CSV, checks its SHA-1 and returns the rows.",
+    description: FLOW_DESCRIPTION,
     tag: "stocks",
     path: stockIdPath,
-    responses: { ...wechatBase, 200: ok("The flow's rows", res.flowResponse), 404: notFound("Stock") },
+    responses: { ...wechatBase, 200: ok("The flow's rows", res.refundFlowResponse), 404: flowNotFound },
   },
   "POST /coupons": {
     operationId: "sendCoupon",
@@ -568,7 +577,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     description:
       "Called by WeChat Pay, not by clients. Authenticated by WeChat's signature over the raw body (headers below, " +
       "timestamp within ±300 s), then decrypted, stored once by id and published. Any non-2xx makes WeChat deliver " +
-      "again (1 min × 9).",
+      "again (once a minute, nine deliveries in all).",
     tag: "webhook",
     headers: [
       { name: "Wechatpay-Signature", description: "base64 SHA256withRSA signature", required: true },
@@ -621,7 +630,8 @@ export const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ["StopStockResponse", res.stopStockResponse],
   ["StockCollection", res.stockCollectionResponse],
   ["AvailableCollection", res.availableCollectionResponse],
-  ["FlowResponse", res.flowResponse],
+  ["UseFlowResponse", res.useFlowResponse],
+  ["RefundFlowResponse", res.refundFlowResponse],
   ["SendCouponResponse", res.sendCouponResponse],
   ["CouponCollection", res.couponCollectionResponse],
   ["CouponEventsResponse", res.couponEventsResponse],

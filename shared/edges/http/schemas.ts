@@ -163,6 +163,7 @@ export const userCouponsQuery = z.strictObject({
   available_mchid: MCHID.optional(),
   offset: offset(100_000).default(0),
   limit: limit(100).default(20),
+  business_type: z.enum(["MULTIUSE"]).optional().describe("MULTIUSE: 消费金 only"),
 });
 export const couponDetailQuery = z.strictObject({ appid: APPID.optional() });
 
@@ -181,11 +182,10 @@ export const uploadImageBody = z.strictObject({
   // Each letter's two cases spelled out rather than the `i` flag: zod writes only the regex's source into the
   // OpenAPI document, and JSON Schema patterns carry no flags
   // (https://json-schema.org/draft/2020-12/json-schema-validation#section-6.3.3).
-  filename: z
-    .string()
-    .regex(
-      /^[^/\\]{1,128}\.([jJ][pP][gG]|[jJ][pP][eE][gG]|[bB][mM][pP]|[pP][nN][gG])$/,
-      "must end in .jpg, .bmp or .png",
-    ),
+  filename: z.string().regex(
+    // JPG, BMP or PNG, as WeChat's ImageMeta says (docs/wechatpay-cash-coupons.md#image-upload-e17): not .jpeg
+    /^[^/\\]{1,128}\.([jJ][pP][gG]|[bB][mM][pP]|[pP][nN][gG])$/,
+    "must end in .jpg, .bmp or .png",
+  ),
   content_base64: z.base64().describe("The image bytes, base64 (at most 2 MB decoded)"),
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
 import { buildOpenApiDocument } from "#shared/edges/http/openapi.js";
 import { ROUTES } from "#shared/edges/http/routes.js";
+import { flowFilesAvailableAt } from "#shared/wechatpay/favor/flows.js";
 import { responseSchemaFor } from "../../helpers/documented-responses.js";
 import { callApi, runningStock, startTestStack, validStockBody } from "../../helpers/local-stack-client.js";
 
@@ -104,13 +105,25 @@ describe("every API route answers as its OpenAPI document says", () => {
     });
   });
 
-  it("downloads use and refund flows with their hash", async () => {
-    await fetch(`${stack.simulatorUrl}/_simulator/coupons/${couponId}/use`, { method: "POST", body: "{}" });
-    const use = await documented("GET", "/stocks/{stock_id}/use-flow", `/stocks/${stockId}/use-flow`);
-    expect(use.body).toMatchObject({ hash_type: "SHA1", total_count: 1 });
-    expect((await documented("GET", "/stocks/{stock_id}/refund-flow", `/stocks/${stockId}/refund-flow`)).status).toBe(
-      200,
-    );
+  it("downloads use and refund flows with their hash once WeChat serves them", async () => {
+    const control = (path: string, body: unknown = {}) =>
+      fetch(`${stack.simulatorUrl}/_simulator/${path}`, { method: "POST", body: JSON.stringify(body) });
+    await control(`coupons/${couponId}/use`);
+    await control(`coupons/${couponId}/refund`);
+    // WeChat has no file before 10:00 (Beijing) the day after the stock ends (docs/wechatpay-cash-coupons.md)
+    const early = await documented("GET", "/stocks/{stock_id}/use-flow", `/stocks/${stockId}/use-flow`);
+    expect(early.status).toBe(404);
+    expect(early.body).toMatchObject({ code: "RESOURCE_NOT_EXISTS" });
+    const stock = await callApi<{ available_end_time: string }>(stack, "GET", `/stocks/${stockId}`);
+    await control("clock", { set: new Date(flowFilesAvailableAt(stock.body.available_end_time)).toISOString() });
+    try {
+      const use = await documented("GET", "/stocks/{stock_id}/use-flow", `/stocks/${stockId}/use-flow`);
+      expect(use.body).toMatchObject({ hash_type: "SHA1", total_count: 1, rows: [{ coupon_id: couponId }] });
+      const refund = await documented("GET", "/stocks/{stock_id}/refund-flow", `/stocks/${stockId}/refund-flow`);
+      expect(refund.body).toMatchObject({ total_count: 1, rows: [{ coupon_id: couponId }] });
+    } finally {
+      await control("clock", { offset_ms: 0 });
+    }
   });
 
   it("reads and sets the callback URL, uploads an image", async () => {
