@@ -1,4 +1,11 @@
-import { ConflictError, DomainError, NotFoundError, ValidationError } from "../../domain/errors.js";
+import {
+  ConflictError,
+  DomainError,
+  NotFoundError,
+  StockUnavailableError,
+  ValidationError,
+} from "../../domain/errors.js";
+import { GatewayError } from "../../domain/gateway.js";
 import {
   SignatureVerificationError,
   WechatPayApiError,
@@ -30,6 +37,13 @@ export function errorResponse(error: unknown, requestId: string): { response: Ht
   if (error instanceof WechatPayValidationError) return answer(400, "INVALID_ARGUMENT", error.message, error.field);
   if (error instanceof ConflictError) return answer(409, error.code, error.message, error.field);
   if (error instanceof NotFoundError) return answer(404, error.code, error.message, error.field);
+  // The stock a campaign names cannot serve it (pre-flight of create and resume): the request is well formed.
+  if (error instanceof StockUnavailableError) return answer(422, error.code, error.message, error.field);
+  // A WeChat call the domain made through its port (the pre-flight's stock query): answered as the client's error
+  // it wraps, so a WeChat failure is the same retryable 429/502/503 whichever path met it.
+  if (error instanceof GatewayError && error.cause !== undefined && error.cause !== error) {
+    return errorResponse(error.cause, requestId);
+  }
   if (error instanceof WechatPayApiError) return wechatApiAnswer(error, answer);
   if (error instanceof SignatureVerificationError) {
     return answer(502, "WECHATPAY_BAD_SIGNATURE", "WeChat Pay's answer failed signature verification");
