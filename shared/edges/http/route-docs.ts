@@ -214,7 +214,7 @@ const stockCheckFailed: Record<number, ResponseDoc> = {
   502: wechatBase[502]!,
   503: {
     description:
-      "WeChat Pay did not answer the stock query (or answered 5xx), or the send queue is unavailable " +
+      "WeChat Pay did not answer the stock query (5xx, timeout, 429), or the send queue is unavailable " +
       "(QUEUE_UNAVAILABLE): nothing was refused; retry the same request after Retry-After",
     schema: res.errorResponse,
     retryAfter: true,
