@@ -131,22 +131,27 @@ async function settleFailure<R extends KeyedRecord, N extends NewKeyedRecord, S>
     const { code, message, rateLimited } = decision;
     return retry(spec, record, { code, message, uncertain }, rateLimited, decision.needsOperator ?? false);
   }
+  // A call that may have succeeded unseen is not recorded failed before WeChat says it holds nothing for it: a
+  // refusal after a lost answer (the stock paused meanwhile) or an exhausted budget would otherwise hide a coupon.
+  // A refusal that is only held (the stock) asks too: the coupon is then known at once instead of after the hold.
+  if (uncertain && spec.recover) {
+    let recovery: Recovery<S> | undefined;
+    try {
+      recovery = await spec.recover(record);
+    } catch {
+      if (decision.action === "fail") {
+        return retry(spec, record, uncertainError(`${decision.code}; WeChat could not be asked`), false, false);
+      }
+    }
+    if (recovery?.status === "found") return settleSuccess(spec, record, recovery.success);
+    if (recovery?.status === "ambiguous" && decision.action === "fail") {
+      return retry(spec, record, uncertainError(recovery.reason), false, true);
+    }
+  }
   if (decision.action === "hold") {
     const { code, message, reason, untilMs } = decision;
     const stockHold = { reason, ...(untilMs === undefined ? {} : { untilMs }) };
     return retry(spec, record, { code, message, uncertain }, false, false, stockHold);
-  }
-  // A call that may have succeeded unseen is not recorded failed before WeChat says it holds nothing for it: a
-  // refusal after a lost answer (the stock paused meanwhile) or an exhausted budget would otherwise hide a coupon.
-  if (uncertain && spec.recover) {
-    let recovery: Recovery<S>;
-    try {
-      recovery = await spec.recover(record);
-    } catch {
-      return retry(spec, record, uncertainError(`${decision.code}; WeChat could not be asked`), false, false);
-    }
-    if (recovery.status === "found") return settleSuccess(spec, record, recovery.success);
-    if (recovery.status === "ambiguous") return retry(spec, record, uncertainError(recovery.reason), false, true);
   }
   const after = await before(spec, record, { failed: true, code: decision.code });
   const change = await spec.ledger.fail(record, decision, spec.clock());

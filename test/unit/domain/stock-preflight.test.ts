@@ -320,6 +320,47 @@ describe("a stock that stops serving mid-campaign", () => {
 });
 
 describe("POST /coupons' send path", () => {
+  it("records a send SENT with WeChat's coupon when a lost answer is followed by a refusal for the stock", async () => {
+    const command = {
+      mchid: MCHID,
+      outRequestNo: "one-off-lost",
+      stockId: STOCK,
+      openid: "o2",
+      appid: "wx-app",
+      stockCreatorMchid: MCHID,
+    };
+    gateway.lostAnswers = 1;
+    expect(await sendCoupon(deps, command)).toMatchObject({ status: "RETRY" });
+    setStock({ status: "paused" });
+    gateway.failures.push(notActive());
+    const outcome = await sendCoupon(deps, command);
+    expect(outcome).toMatchObject({
+      status: "SENT",
+      record: { couponId: gateway.issued.get("one-off-lost")?.couponId },
+    });
+    expect(outcome).not.toHaveProperty("stockHold");
+  });
+
+  it("holds it, still uncertain, when WeChat holds no coupon for it", async () => {
+    const command = {
+      mchid: MCHID,
+      outRequestNo: "one-off-unknown",
+      stockId: STOCK,
+      openid: "o3",
+      appid: "wx-app",
+      stockCreatorMchid: MCHID,
+    };
+    gateway.failures.push(unavailable()); // a 5xx: nothing issued, but the outcome is unknown
+    await sendCoupon(deps, command);
+    setStock({ status: "paused" });
+    gateway.failures.push(notActive());
+    expect(await sendCoupon(deps, command)).toMatchObject({
+      status: "RETRY",
+      stockHold: { reason: "stock_not_running" },
+    });
+    expect(await deps.ledger.get(command)).toMatchObject({ state: "PENDING", uncertain: true });
+  });
+
   it("answers a stock refusal as a retryable hold, stores nothing final, and sends once the stock runs", async () => {
     const command = {
       mchid: MCHID,
