@@ -85,6 +85,14 @@ describe("stock pre-flight through the local stack", () => {
       body: { replayed: true, campaign_id: "it-preflight-replay" },
     });
 
+    // A one-shot campaign larger than the stock's budget left.
+    const small = await runningStock(stack, "it-preflight-small", { maxCoupons: 5 });
+    const tooMany = await callApi(stack, "POST", "/campaigns", { stock_id: small, openids: openids("pf-small", 6) });
+    expect(tooMany).toMatchObject({ status: 422, body: { code: "STOCK_BUDGET_INSUFFICIENT", field: "stock_id" } });
+    expect(tooMany.body.message).toMatch(/5 coupons left/);
+    const fits = await callApi(stack, "POST", "/campaigns", { stock_id: small, openids: openids("pf-small", 5) });
+    expect(fits.status).toBe(202);
+
     // WeChat failing to answer the stock query is not a refusal: retry.
     await setSimulatorFaults(stack, { error_rate: 1, kinds: ["500"], phase: "before", routes: ["stock-detail"] });
     try {
