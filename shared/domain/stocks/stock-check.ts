@@ -3,8 +3,8 @@ import { type CouponGateway, GatewayError, type StockInfo } from "../gateway.js"
 
 /**
  * Stock checks: the pre-flight of a campaign's create and resume, and what the send path makes of a refusal that is
- * about the stock rather than the recipient. WeChat's facts: docs/wechatpay-cash-coupons.md#validation-rules (S4, S5)
- * and #stock-state-changes.
+ * about the stock rather than the recipient. WeChat's facts and the decisions taken on them:
+ * docs/wechatpay-cash-coupons.md#refusals-about-the-stock (S4 and S5 in docs/wechatpay-cash-coupons.md#validation-rules).
  */
 
 /** The pre-flight's refusals (HTTP 422, field `stock_id`). */
