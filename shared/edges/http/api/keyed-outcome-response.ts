@@ -91,7 +91,7 @@ function retryLater<R extends KeyedRecord>(outcome: Retry<R>, what: string): Htt
     return new HttpError(
       409,
       outcome.code,
-      `WeChat Pay refused the ${what} for its stock: ${outcome.message}; nothing was recorded, retry with the same ` +
+      `WeChat Pay refused the ${what} for its stock: ${outcome.message}; no outcome was recorded; retry with the same ` +
         "out_request_no once the stock serves",
       "stock_id",
       wait === undefined ? {} : { "retry-after": String(wait) },
