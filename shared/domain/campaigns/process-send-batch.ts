@@ -113,7 +113,9 @@ export interface BatchResult {
  * token is taken, and again before a send starts if that read is older than `controlFreshMs`. Messages of a paused
  * or scheduled campaign are held (never sent, no token taken); those of a cancelled one are recorded CANCELLED.
  */
-export async function processSendBatch(deps: WorkerDependencies, batch: QueuedSend[]): Promise<BatchResult> {
+export async function processSendBatch(batchDeps: WorkerDependencies, batch: QueuedSend[]): Promise<BatchResult> {
+  // The batch's refusals of one stock that stopped serving ask WeChat for it once.
+  const deps: WorkerDependencies = { ...batchDeps, stockReads: new Map() };
   const result: BatchResult = { failures: [], recycled: [], held: [], cancelled: [], poison: [], outcomes: [] };
   const valid: { item: QueuedSend; message: SendMessage }[] = [];
   for (const item of batch) {

@@ -11,7 +11,7 @@ import type {
   SendLedger,
   SendRecord,
 } from "../ports.js";
-import { stockHoldFor } from "../stocks/stock-check.js";
+import { type StockReads, stockHoldFor } from "../stocks/stock-check.js";
 import { requestHash } from "./request-hash.js";
 
 export interface SendDependencies {
@@ -25,6 +25,8 @@ export interface SendDependencies {
   countOutcome?: (campaignId: string, tally: CampaignCounts) => Promise<CampaignRecord>;
   /** Recounts a campaign whose counters claim completion; default `reconcileCampaign` (the worker coalesces). */
   reconcile?: (campaignId: string) => Promise<unknown>;
+  /** Stock reads shared by the sends of one worker batch: the refusals of a stock that stopped ask WeChat once. */
+  stockReads?: StockReads;
 }
 
 export interface SendCommand extends SendKey {
@@ -93,7 +95,8 @@ async function sendOrExplain(deps: SendDependencies, command: SendCommand): Prom
   } catch (error) {
     if (command.stockRefusalsFinal || !(error instanceof GatewayError)) throw error;
     const { stockId, stockCreatorMchid } = command;
-    throw (await stockHoldFor(deps.gateway, { stockId, stockCreatorMchid }, error, deps.clock())) ?? error;
+    const call = { stockId, stockCreatorMchid };
+    throw (await stockHoldFor(deps.gateway, call, error, deps.clock(), deps.stockReads)) ?? error;
   }
 }
 

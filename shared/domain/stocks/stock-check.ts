@@ -155,6 +155,9 @@ export class StockHoldError extends DomainError {
   }
 }
 
+/** Stock reads (E8) in flight or answered, by stock id, shared by the sends of one worker batch. */
+export type StockReads = Map<string, Promise<StockInfo>>;
+
 /**
  * WeChat refused a send with a code that may concern the stock, and the stock could not be read to tell (E8 failed:
  * `cause`). Retried like that failure; the send's own call was refused, so it is not an unknown outcome.
@@ -184,11 +187,12 @@ export async function stockHoldFor(
   call: { stockId: string; stockCreatorMchid: string },
   refusal: GatewayError,
   now: number,
+  reads?: StockReads,
 ): Promise<StockHoldError | undefined> {
   if (refusal.kind !== "refused" || (refusal.code !== "INVALID_REQUEST" && refusal.code !== "NOT_ENOUGH")) return;
   let stock: StockInfo;
   try {
-    stock = await gateway.getStock(call);
+    stock = await readStock(gateway, call, reads);
   } catch (error) {
     if (error instanceof GatewayError && error.kind === "refused") {
       return new StockHoldError(
@@ -221,6 +225,23 @@ export async function stockHoldFor(
   return new StockHoldError("stock_not_running", `stock ${id} is ${state}, not running`, undefined, {
     cause: refusal,
   });
+}
+
+/** One read per stock among the sends sharing `reads`; a failed read is not kept (the next asker reads again). */
+function readStock(
+  gateway: Pick<CouponGateway, "getStock">,
+  call: { stockId: string; stockCreatorMchid: string },
+  reads: StockReads | undefined,
+): Promise<StockInfo> {
+  if (reads === undefined) return gateway.getStock(call);
+  const key = `${call.stockCreatorMchid}/${call.stockId}`;
+  let read = reads.get(key);
+  if (read === undefined) {
+    read = gateway.getStock(call);
+    reads.set(key, read);
+    read.catch(() => reads.delete(key));
+  }
+  return read;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

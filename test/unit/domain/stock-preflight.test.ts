@@ -189,7 +189,9 @@ describe("a stock that stops serving mid-campaign", () => {
     // An operator pauses the stock: WeChat refuses every send (S4).
     setStock({ status: "paused" });
     gateway.failures.push(notActive(), notActive(), notActive());
+    const queries = gateway.stockQueries;
     const result = await processSendBatch(deps, rest);
+    expect(gateway.stockQueries - queries).toBe(1); // the batch's three refusals asked WeChat for the stock once
     // Sends to different users run in parallel: each refused one is held (none recorded final) and paused it.
     expect(result.failures).toEqual([]);
     expect(result.held.map((h) => h.reason)).toEqual(["paused", "paused", "paused"]);
