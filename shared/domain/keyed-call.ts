@@ -1,6 +1,7 @@
 import { ConflictError } from "./errors.js";
 import type { Clock, KeyedLedger, KeyedRecord, NewKeyedRecord, SucceededState } from "./ports.js";
 import { decideAfterFailure, outcomeUnknown } from "./sends/failure-policy.js";
+import type { StockHoldReason } from "./stocks/stock-check.js";
 
 /**
  * The outcome of one keyed WeChat call (a coupon send, a stock creation), whoever made it:
@@ -31,6 +32,11 @@ export interface Retry<R extends KeyedRecord> {
   rateLimited: boolean;
   /** Keys, certificates or signatures are wrong: retrying helps only after an operator fixes them. */
   needsOperator: boolean;
+  /**
+   * WeChat refused the call for its stock (not running, not started, budget exhausted for now): the campaign holds
+   * or pauses rather than retrying at once; `untilMs` when the refusal passes by itself.
+   */
+  stockHold?: { reason: StockHoldReason; untilMs?: number };
   record: R;
 }
 
@@ -127,15 +133,25 @@ async function settleFailure<R extends KeyedRecord, N extends NewKeyedRecord, S>
   }
   // A call that may have succeeded unseen is not recorded failed before WeChat says it holds nothing for it: a
   // refusal after a lost answer (the stock paused meanwhile) or an exhausted budget would otherwise hide a coupon.
+  // A refusal that is only held (the stock) asks too: the coupon is then known at once instead of after the hold.
   if (uncertain && spec.recover) {
-    let recovery: Recovery<S>;
+    let recovery: Recovery<S> | undefined;
     try {
       recovery = await spec.recover(record);
     } catch {
-      return retry(spec, record, uncertainError(`${decision.code}; WeChat could not be asked`), false, false);
+      if (decision.action === "fail") {
+        return retry(spec, record, uncertainError(`${decision.code}; WeChat could not be asked`), false, false);
+      }
     }
-    if (recovery.status === "found") return settleSuccess(spec, record, recovery.success);
-    if (recovery.status === "ambiguous") return retry(spec, record, uncertainError(recovery.reason), false, true);
+    if (recovery?.status === "found") return settleSuccess(spec, record, recovery.success);
+    if (recovery?.status === "ambiguous" && decision.action === "fail") {
+      return retry(spec, record, uncertainError(recovery.reason), false, true);
+    }
+  }
+  if (decision.action === "hold") {
+    const { code, message, reason, untilMs } = decision;
+    const stockHold = { reason, ...(untilMs === undefined ? {} : { untilMs }) };
+    return retry(spec, record, { code, message, uncertain }, false, false, stockHold);
   }
   const after = await before(spec, record, { failed: true, code: decision.code });
   const change = await spec.ledger.fail(record, decision, spec.clock());
@@ -156,9 +172,18 @@ async function retry<R extends KeyedRecord, N extends NewKeyedRecord, S>(
   error: { code: string; message: string; uncertain: boolean },
   rateLimited: boolean,
   needsOperator: boolean,
+  stockHold?: Retry<R>["stockHold"],
 ): Promise<KeyedOutcome<R>> {
   await spec.ledger.release(record, record.leaseUntil, spec.clock(), error);
-  return { status: "RETRY", code: error.code, message: error.message, rateLimited, needsOperator, record };
+  return {
+    status: "RETRY",
+    code: error.code,
+    message: error.message,
+    rateLimited,
+    needsOperator,
+    ...(stockHold ? { stockHold } : {}),
+    record,
+  };
 }
 
 /** The outcome a final record answers with (replays, waits for another caller); undefined while PENDING. */

@@ -200,6 +200,20 @@ export type CampaignState = "ACCEPTED" | "SCHEDULED" | "SENDING" | "PAUSED" | "C
 /** What the operator asked for: the worker sends only for RUNNING, holds PAUSED, withdraws CANCELLED (final). */
 export type CampaignControl = "RUNNING" | "PAUSED" | "CANCELLED";
 
+/**
+ * Why a campaign was PAUSED by the service rather than by an operator: WeChat refused its sends because the stock
+ * stopped running, or its budget ran out for now (shared/domain/stocks/stock-check.ts). Absent: an operator's pause.
+ */
+export type CampaignControlReason = "stock_not_running" | "stock_budget_exhausted";
+
+/** A change of a campaign's control (`CampaignStore.setControl`). */
+export interface ControlChange {
+  from: readonly CampaignControl[];
+  to: CampaignControl;
+  /** Stored with the new control; a change without one clears the stored reason. */
+  reason?: CampaignControlReason;
+}
+
 export interface NewCampaign {
   id: string;
   /** Hash of the campaign request: re-creating the same id with the same hash is a replay, otherwise a conflict. */
@@ -254,6 +268,8 @@ export interface CampaignRecord extends NewCampaign {
   control: CampaignControl;
   /** When `control` last changed (pause, resume, cancel). */
   controlChangedAt?: number;
+  /** Why the service paused it (absent for an operator's pause, and after any later change). */
+  controlReason?: CampaignControlReason;
   /** Derived from the counters on every read (see `deriveCampaignState`), never stored. */
   state: CampaignState;
   chunked: boolean;
@@ -324,15 +340,11 @@ export interface CampaignStore {
   reconcile(id: string, counts: CampaignCounts, expectedVersion: number, now: number): Promise<boolean>;
   /**
    * The operator's control, in one conditional write that touches nothing else (the counters keep their atomic
-   * ADDs): `control` becomes `to` only if it is one of `from` and the campaign is not reconciled (COMPLETED).
-   * `changed: false` with the stored record when the condition fails (the caller tells why from the record).
-   * Unknown id → `NotFoundError`.
+   * ADDs): `control` becomes `to` (and `controlReason` the change's reason, or none) only if it is one of `from` and
+   * the campaign is not reconciled (COMPLETED). `changed: false` with the stored record when the condition fails (the
+   * caller tells why from the record). Unknown id → `NotFoundError`.
    */
-  setControl(
-    id: string,
-    change: { from: readonly CampaignControl[]; to: CampaignControl },
-    now: number,
-  ): Promise<StateChange<CampaignRecord>>;
+  setControl(id: string, change: ControlChange, now: number): Promise<StateChange<CampaignRecord>>;
   /**
    * The merchant's campaigns, newest first (created_at, then id), by pages; the cursor is opaque and validated (a
    * cursor of another list is a `ValidationError` on `cursor`). With `where`, a page may hold fewer than `limit`

@@ -38,6 +38,7 @@ export function buildApiFunction(env: ApiEnv) {
       campaigns,
       queue: new SqsSendQueue({ client: aws.sqs, queueUrl: env.SEND_QUEUE_URL }),
       clock: Date.now,
+      gateway,
     },
     inbox: new DynamoDbNotificationInbox({ ...aws.table, retentionDays: 30 }),
     defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,

@@ -4,11 +4,13 @@ import { NotFoundError, ValidationError } from "../../domain/errors.js";
 import {
   type CampaignChunk,
   type CampaignControl,
+  type CampaignControlReason,
   type CampaignCounts,
   type CampaignListOptions,
   type CampaignRecord,
   type CampaignStore,
   type ClaimResult,
+  type ControlChange,
   deriveCampaignState,
   type ListPage,
   type NewCampaign,
@@ -177,27 +179,32 @@ export class DynamoDbCampaignStore implements CampaignStore {
     }
   }
 
-  async setControl(
-    id: string,
-    change: { from: readonly CampaignControl[]; to: CampaignControl },
-    now: number,
-  ): Promise<StateChange<CampaignRecord>> {
+  async setControl(id: string, change: ControlChange, now: number): Promise<StateChange<CampaignRecord>> {
     const from = Object.fromEntries(change.from.map((c, i) => [`:from${i}`, c]));
     // A campaign stored before the lifecycle existed has no control attribute: it is RUNNING.
     const legacy = change.from.includes("RUNNING") ? " OR attribute_not_exists(#control)" : "";
     const update = await conditionalUpdate(this.#doc, this.#table, KEY.campaign(id), {
       // Only the control attributes: the counters keep their own atomic ADDs, so no outcome counted meanwhile is lost.
-      UpdateExpression: "SET #control = :to, #control_changed_at = :now, #updated_at = :now",
+      UpdateExpression:
+        "SET #control = :to, #control_changed_at = :now, #updated_at = :now" +
+        (change.reason === undefined ? " REMOVE #control_reason" : ", #control_reason = :reason"),
       ConditionExpression:
         `${CONDITION.exists} AND (#control IN (${Object.keys(from).join(", ")})${legacy}) ` +
         "AND (attribute_not_exists(#reconciled) OR #reconciled = :false)",
       ExpressionAttributeNames: {
         "#control": "control",
         "#control_changed_at": "control_changed_at",
+        "#control_reason": "control_reason",
         "#updated_at": "updated_at",
         "#reconciled": "reconciled",
       },
-      ExpressionAttributeValues: { ...from, ":to": change.to, ":now": now, ":false": false },
+      ExpressionAttributeValues: {
+        ...from,
+        ":to": change.to,
+        ":now": now,
+        ":false": false,
+        ...(change.reason === undefined ? {} : { ":reason": change.reason }),
+      },
     });
     if (update.changed) return { changed: true, record: fromItem(update.item) };
     if (update.existing === undefined) throw new NotFoundError("campaign_id", "no such campaign");
@@ -554,6 +561,9 @@ function fromItem(item: Item): CampaignRecord {
     ...(item.start_at === undefined ? {} : { startAt: num(item, "start_at") }),
     ...(item.control_changed_at === undefined ? {} : { controlChangedAt: num(item, "control_changed_at") }),
     ...retryFields(item),
+    ...(item.control_reason === undefined
+      ? {}
+      : { controlReason: str(item, "control_reason") as CampaignControlReason }),
     chunksReceived: num(item, "chunks_received"),
     state: deriveCampaignState(counters),
     failuresByCode,

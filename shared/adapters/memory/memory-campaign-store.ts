@@ -3,12 +3,12 @@ import { addTally } from "../../domain/campaigns/outcome-tally.js";
 import { NotFoundError } from "../../domain/errors.js";
 import {
   type CampaignChunk,
-  type CampaignControl,
   type CampaignCounts,
   type CampaignListOptions,
   type CampaignRecord,
   type CampaignStore,
   type ClaimResult,
+  type ControlChange,
   deriveCampaignState,
   type ListPage,
   type NewCampaign,
@@ -79,14 +79,12 @@ export class MemoryCampaignStore implements CampaignStore {
     return true;
   }
 
-  async setControl(
-    id: string,
-    change: { from: readonly CampaignControl[]; to: CampaignControl },
-    now: number,
-  ): Promise<StateChange<CampaignRecord>> {
+  async setControl(id: string, change: ControlChange, now: number): Promise<StateChange<CampaignRecord>> {
     const item = this.#mustGet(id);
     if (item.reconciled || !change.from.includes(item.control)) return { changed: false, record: copy(item) };
     Object.assign(item, { control: change.to, controlChangedAt: now, updatedAt: now });
+    if (change.reason === undefined) delete item.controlReason;
+    else item.controlReason = change.reason;
     return { changed: true, record: copy(item) };
   }
 

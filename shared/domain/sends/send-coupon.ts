@@ -1,6 +1,6 @@
 import { outcomeTally } from "../campaigns/outcome-tally.js";
 import { reconcileCampaign } from "../campaigns/reconcile-campaign.js";
-import type { CouponGateway } from "../gateway.js";
+import { type CouponGateway, GatewayError } from "../gateway.js";
 import { type AfterFinal, type KeyedOutcome, type Recovery, runKeyedCall } from "../keyed-call.js";
 import type {
   CampaignCounts,
@@ -11,6 +11,7 @@ import type {
   SendLedger,
   SendRecord,
 } from "../ports.js";
+import { type StockReads, stockHoldFor } from "../stocks/stock-check.js";
 import { requestHash } from "./request-hash.js";
 
 export interface SendDependencies {
@@ -24,6 +25,8 @@ export interface SendDependencies {
   countOutcome?: (campaignId: string, tally: CampaignCounts) => Promise<CampaignRecord>;
   /** Recounts a campaign whose counters claim completion; default `reconcileCampaign` (the worker coalesces). */
   reconcile?: (campaignId: string) => Promise<unknown>;
+  /** Stock reads shared by the sends of one worker batch: the refusals of a stock that stopped ask WeChat once. */
+  stockReads?: StockReads;
 }
 
 export interface SendCommand extends SendKey {
@@ -32,6 +35,11 @@ export interface SendCommand extends SendKey {
   appid: string;
   stockCreatorMchid: string;
   campaignId?: string;
+  /**
+   * A refusal for the stock (not running, not started, budget exhausted for now) is recorded final as WeChat gave it,
+   * rather than held: a cancelled campaign's send that had already been claimed ends here.
+   */
+  stockRefusalsFinal?: boolean;
 }
 
 /** `SENT` (the coupon is in `record.couponId`), `FAILED`, `RETRY` or `IN_PROGRESS`: see `KeyedOutcome`. */
@@ -64,7 +72,7 @@ export function sendCoupon(deps: SendDependencies, command: SendCommand): Promis
       createdAt: deps.clock(),
     },
     conflictMessage: `out_request_no ${outRequestNo} was already used for a different request (stock, openid or appid differ)`,
-    call: () => deps.gateway.sendCoupon(command),
+    call: () => sendOrExplain(deps, command),
     recover: (record) => findIssued(deps, command, record),
     beforeFinal: campaignId
       ? (outcome) =>
@@ -75,6 +83,21 @@ export function sendCoupon(deps: SendDependencies, command: SendCommand): Promis
           )
       : undefined,
   });
+}
+
+/**
+ * The send, with a refusal that may concern the stock rather than the recipient explained (`stockHoldFor`): thrown as
+ * a `StockHoldError`, which the failure policy holds instead of recording final.
+ */
+async function sendOrExplain(deps: SendDependencies, command: SendCommand): Promise<{ couponId: string }> {
+  try {
+    return await deps.gateway.sendCoupon(command);
+  } catch (error) {
+    if (command.stockRefusalsFinal || !(error instanceof GatewayError)) throw error;
+    const { stockId, stockCreatorMchid } = command;
+    const call = { stockId, stockCreatorMchid };
+    throw (await stockHoldFor(deps.gateway, call, error, deps.clock(), deps.stockReads)) ?? error;
+  }
 }
 
 /** How far WeChat's clock may run behind ours when a coupon's receive time is compared with a record's creation. */

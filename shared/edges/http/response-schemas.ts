@@ -216,9 +216,13 @@ const campaignState = () =>
     );
 const campaignStateReason = () =>
   z
-    .enum(["scheduled", "paused", "cancelled"])
+    .enum(["scheduled", "paused", "cancelled", "stock_not_running", "stock_budget_exhausted"])
     .optional()
-    .describe("Why the campaign is not simply sending (or why it completed: cancelled); absent otherwise");
+    .describe(
+      "Why the campaign is not simply sending (or why it completed: cancelled); absent otherwise. PAUSED with " +
+        "stock_not_running or stock_budget_exhausted: the service paused it when WeChat refused its sends because " +
+        "the stock stopped running (paused, stopped, ended) or its budget ran out for now; resume checks the stock again",
+    );
 
 export const campaignAcceptedResponse = z.strictObject({
   campaign_id: z.string(),

@@ -207,6 +207,30 @@ const wechatBase: Record<number, ResponseDoc> = {
 
 const ok = (description: string, schema: z.ZodType): ResponseDoc => ({ description, schema });
 
+/** The stock pre-flight's refusal (create and resume; shared/domain/stocks/stock-check.ts). */
+const stockUnavailable: ResponseDoc = {
+  description:
+    "The stock cannot serve the campaign (field stock_id; WeChat Pay was asked): STOCK_NOT_FOUND (no such stock of " +
+    "this merchant), STOCK_NOT_OWNED, STOCK_NOT_RUNNING (paused, stopped, or never started while not scheduled), " +
+    "STOCK_NOT_STARTED (its available_begin_time is after start_at, or after now: schedule with start_at), " +
+    "STOCK_EXPIRED (its available_end_time is before now or start_at), STOCK_BUDGET_INSUFFICIENT (max_coupons − " +
+    "distributed_coupons is below the recipients left; above 0 for a chunked campaign whose recipients are not " +
+    "known yet), STOCK_CHECK_REFUSED (WeChat refused the stock query with another code). Nothing was stored",
+  schema: res.errorResponse,
+};
+
+/** The pre-flight's stock query failed: WeChat's answer decides nothing, retry. */
+const stockCheckFailed: Record<number, ResponseDoc> = {
+  502: wechatBase[502]!,
+  503: {
+    description:
+      "WeChat Pay did not answer the stock query (5xx, timeout, 429), or the send queue is unavailable " +
+      "(QUEUE_UNAVAILABLE): nothing was refused; retry the same request after Retry-After",
+    schema: res.errorResponse,
+    retryAfter: true,
+  },
+};
+
 const queueUnavailable: ResponseDoc = {
   description: "The send queue is unavailable (QUEUE_UNAVAILABLE): retry the same request after Retry-After",
   schema: res.errorResponse,
@@ -317,14 +341,24 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     summary: "Send one coupon to a user",
     description:
       "Idempotent on out_request_no: reuse it on every retry and the same coupon_id comes back (replayed: true). " +
-      "A 503 means the outcome is not known yet: retry with the same out_request_no.",
+      "A 503 means the outcome is not known yet: retry with the same out_request_no. A refusal for the stock " +
+      "rather than the user (not running, not started yet, budget exhausted for now) is a 409 that is not stored: " +
+      "the same out_request_no may succeed once the stock serves again.",
     tag: "coupons",
     body: sendCouponBody,
     responses: {
       ...wechatBase,
       200: ok("The coupon WeChat issued", res.sendCouponResponse),
       404: notFound("Stock"),
-      409: conflictOrInProgress,
+      409: {
+        description:
+          `${conflictOrInProgress.description}; or WeChat refused the send for its stock, nothing stored (field ` +
+          "stock_id): STOCK_NOT_RUNNING (paused, stopped, ended), STOCK_NOT_STARTED (before available_begin_time; " +
+          "Retry-After says when it begins), STOCK_BUDGET_EXHAUSTED (NOT_ENOUGH while the count budget is not used " +
+          "up: a daily budget, or WeChat's early exhaustion). A NOT_ENOUGH with the budget used up is final (403)",
+        schema: res.errorResponse,
+        retryAfter: true,
+      },
       422: storedRefusal,
     },
   },
@@ -360,11 +394,14 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       "chunked: true and a campaign_id (no openids): an open campaign of total 0; post its recipients with POST " +
       "/campaigns/{campaign_id}/chunks. Re-posting the same campaign is a replay; the same campaign_id with another " +
       "request is a 409. start_at schedules it: messages are queued now and held until then (state SCHEDULED); a " +
-      "replay after start_at answers as stored. Follow progress with GET /campaigns/{campaign_id}.",
+      "replay after start_at answers as stored. A new campaign's stock is checked with WeChat Pay first (422 names " +
+      "the problem); a replay is answered as stored without the check. Follow progress with GET " +
+      "/campaigns/{campaign_id}.",
     tag: "campaigns",
     body: createCampaignBody,
     responses: {
       ...callerBase,
+      ...stockCheckFailed,
       400: {
         description:
           "Invalid request: `field` names the parameter (INVALID_ARGUMENT…); start_at in the past " +
@@ -373,7 +410,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       },
       202: ok("Accepted", res.campaignAcceptedResponse),
       409: conflict,
-      503: queueUnavailable,
+      422: stockUnavailable,
     },
   },
   "POST /campaigns/{campaign_id}/chunks": {
@@ -445,11 +482,15 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     summary: "Resume a paused campaign",
     description:
       "Held messages flow again as they come back from their hold (at most 5 minutes after a long pause). " +
-      "Resuming a running campaign answers changed: false; a scheduled campaign still waits for its start_at.",
+      "Resuming a running campaign answers changed: false; a scheduled campaign still waits for its start_at. " +
+      "A paused campaign's stock is checked with WeChat Pay first, for the recipients not yet sent (422 names the " +
+      "problem; the campaign stays PAUSED), whether an operator paused it or the service did (state_reason " +
+      "stock_not_running, stock_budget_exhausted).",
     tag: "campaigns",
     path: campaignIdPath,
     responses: {
       ...callerBase,
+      ...stockCheckFailed,
       400: invalid,
       200: ok("Running again", res.campaignControlResponse),
       404: notFound("Campaign"),
@@ -457,6 +498,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
         description: "CAMPAIGN_COMPLETED or CAMPAIGN_CANCELLED (a cancel is final)",
         schema: res.errorResponse,
       },
+      422: stockUnavailable,
     },
   },
   "POST /campaigns/{campaign_id}/cancel": {

@@ -319,6 +319,28 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
         ).rejects.toBeInstanceOf(NotFoundError);
       });
 
+      it("stores the reason of a pause with the control, and any later change clears it", async () => {
+        const store = makeStore();
+        const input = newCampaign({ total: 2 });
+        await store.create(input);
+        const paused = await store.setControl(
+          input.id,
+          { from: ["RUNNING"], to: "PAUSED", reason: "stock_not_running" },
+          T0 + 1,
+        );
+        expect(paused).toMatchObject({
+          changed: true,
+          record: { control: "PAUSED", controlReason: "stock_not_running" },
+        });
+        expect(await store.get(input.id)).toMatchObject({ controlReason: "stock_not_running" });
+        // A refused change keeps it.
+        await store.setControl(input.id, { from: ["RUNNING"], to: "PAUSED", reason: "stock_budget_exhausted" }, T0 + 2);
+        expect((await store.get(input.id))?.controlReason).toBe("stock_not_running");
+        const resumed = await store.setControl(input.id, { from: ["PAUSED"], to: "RUNNING" }, T0 + 3);
+        expect(resumed.record.controlReason).toBeUndefined();
+        expect((await store.get(input.id))?.controlReason).toBeUndefined();
+      });
+
       it("keeps a campaign's start_at", async () => {
         const store = makeStore();
         const input = newCampaign({ startAt: T0 + 60_000 });

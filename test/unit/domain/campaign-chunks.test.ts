@@ -23,7 +23,7 @@ beforeEach(async () => {
   now = 1_800_000_000_000;
   store = new MemoryCampaignStore();
   queue = new MemorySendQueue();
-  deps = { campaigns: store, queue, clock: () => now };
+  deps = { campaigns: store, queue, clock: () => now, gateway: new FakeCouponGateway() };
   await openCampaign(deps, {
     mchid: "1900000001",
     stockId: "9856000",

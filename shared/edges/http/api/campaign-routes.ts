@@ -43,6 +43,7 @@ export function campaignRoutes(services: ApiServices): RouteTable {
   const reconcileDeps = { campaigns: services.campaigns.campaigns, ledger: services.sends.ledger, clock };
   const lifecycleDeps = {
     ...reconcileDeps,
+    gateway: services.campaigns.gateway,
     settleMs: services.campaignControlSettleMs ?? CONTROL_SETTLE_MS,
     sleep: (ms: number) => sleep(ms).then(() => undefined),
   };
