@@ -37,11 +37,16 @@ export function entryKey(entry: Pick<CouponHistoryEntry, "transactionId" | "noti
   return entry.transactionId ?? entry.notificationId ?? `at:${entry.at}`;
 }
 
-/** History is shown oldest first: a use recorded before its send still reads SENT, then USED. */
+/**
+ * History as shown: the send first (a coupon is issued before anything else can happen to it, even when a use was
+ * recorded before the send was), then the rest by time, then as recorded. Not by time alone: WeChat's consume_time
+ * has whole seconds while the send's time is ours in milliseconds, so a use within the send's second would sort first.
+ */
 export function sortHistory(history: CouponHistoryEntry[]): CouponHistoryEntry[] {
+  const rank = (e: CouponHistoryEntry) => (e.state === "SENT" ? 0 : 1);
   return history
     .map((entry, index) => ({ entry, index }))
-    .sort((a, b) => a.entry.at - b.entry.at || a.index - b.index)
+    .sort((a, b) => rank(a.entry) - rank(b.entry) || a.entry.at - b.entry.at || a.index - b.index)
     .map(({ entry }) => entry);
 }
 
