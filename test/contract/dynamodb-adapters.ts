@@ -9,6 +9,7 @@ import type { DynamoBackend } from "../helpers/dynamodb-backends.js";
 import { campaignStoreContract } from "./suites/campaign-store-contract.js";
 import { certificateCacheContract } from "./suites/certificate-cache-contract.js";
 import { couponStoreContract } from "./suites/coupon-store-contract.js";
+import { dynamoCouponCountChecks } from "./suites/dynamodb-coupon-count.js";
 import { dynamoTableChecks } from "./suites/dynamodb-table-checks.js";
 import { notificationInboxContract } from "./suites/notification-inbox-contract.js";
 import { rateCounterContract } from "./suites/rate-counter-contract.js";
@@ -26,4 +27,5 @@ export function dynamoDbContracts(name: string, getBackend: () => DynamoBackend)
   rateCounterContract(name, () => new DynamoDbRateCounter(options()));
   couponStoreContract(name, () => new DynamoDbCouponStore(options()));
   dynamoTableChecks(getBackend);
+  dynamoCouponCountChecks(getBackend);
 }
