@@ -5,7 +5,6 @@ import type {
   CouponRefund,
   CouponState,
   CouponUse,
-  StoredCouponState,
 } from "../ports.js";
 
 /**
@@ -33,7 +32,7 @@ export function effectiveState(
  * What makes a use (or refund) "the same" again: WeChat's transaction id, else the notification that reported it,
  * else its time. Kept in the history entry, so a store tells a repeat from its stored history.
  */
-export function entryKey(entry: Pick<CouponHistoryEntry, "transactionId" | "notificationId" | "at">): string {
+function entryKey(entry: Pick<CouponHistoryEntry, "transactionId" | "notificationId" | "at">): string {
   return entry.transactionId ?? entry.notificationId ?? `at:${entry.at}`;
 }
 
@@ -93,10 +92,6 @@ export function firstUseAmount(record: Pick<CouponRecord, "history">): number {
 export function countable(record: CouponRecord): boolean {
   return record.usedAt !== undefined && record.campaignId !== undefined && record.sentAt !== undefined;
 }
-
-/** The states a coupon list may be filtered by, stored or derived. */
-export const COUPON_STATES: readonly CouponState[] = ["SENT", "USED", "REFUNDED", "EXPIRED"];
-export const STORED_COUPON_STATES: readonly StoredCouponState[] = ["SENT", "USED", "REFUNDED"];
 
 /** The day of an RFC 3339 time in its own offset (`2026-12-06T09:30:00+08:00` → `2026-12-06`): China's date for WeChat. */
 export function dayOf(rfc3339: string): string {
