@@ -1,11 +1,4 @@
-import type {
-  CouponHistoryEntry,
-  CouponIssue,
-  CouponRecord,
-  CouponRefund,
-  CouponState,
-  CouponUse,
-} from "../ports.js";
+import type { CouponHistoryEntry, CouponIssue, CouponRecord, CouponRefund, CouponState, CouponUse } from "../ports.js";
 
 /**
  * A coupon's lifecycle, in one record per coupon_id (shared/domain/ports.ts `CouponStore`):
