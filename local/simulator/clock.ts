@@ -41,6 +41,15 @@ export function formatCsvTime(ms: number): string {
   return formatRfc3339(ms).slice(0, 19).replace("T", " ");
 }
 
+/**
+ * 10:00 Beijing time on the day after the Beijing day of `endMs`: from then on WeChat serves a stock's use-flow and
+ * refund-flow files (docs/wechatpay-cash-coupons.md#when-the-files-exist).
+ */
+export function flowFilesAvailableAt(endMs: number): number {
+  const beijingMidnight = Math.floor((endMs + BEIJING_OFFSET_MS) / 86_400_000) * 86_400_000 - BEIJING_OFFSET_MS;
+  return beijingMidnight + 86_400_000 + 10 * 3_600_000;
+}
+
 /** Beijing calendar day `YYYY-MM-DD`; `max_amount_by_day` counts per Beijing day. */
 export function beijingDay(ms: number): string {
   return formatRfc3339(ms).slice(0, 10);

@@ -12,7 +12,7 @@ import type { LogFn, SimulatorFileConfig, SimulatorKeyMaterial } from "./types.j
 export interface ResolvedOptions {
   host: string;
   port: number;
-  notifyRetryDelaysMs: number[];
+  notifyRetryIntervalMs: number;
   notifyTimeoutMs: number;
   sendRateLimitPerSecond: number;
   endpointRateLimits: boolean;

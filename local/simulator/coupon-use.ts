@@ -77,6 +77,9 @@ export function useCoupon(ctx: SimContext, couponId: string, input: UseInput) {
     });
   const used: CouponRecord = {
     ...coupon,
+    // a coupon refunded and used again: WeChat's use-flow file has a row per use
+    // (docs/wechatpay-cash-coupons.md#use-flow-and-refund-flow-files-e13-e14)
+    ...(coupon.consume ? { earlier_uses: [...(coupon.earlier_uses ?? []), coupon.consume] } : {}),
     status: "USED",
     consume: {
       consume_time: now,

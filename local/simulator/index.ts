@@ -8,7 +8,7 @@ import { notificationHeaders } from "./coupon-use.js";
 import { DownloadTokens } from "./downloads.js";
 import { Faults } from "./faults.js";
 import { prepareKeys, writeConfigFile } from "./keys.js";
-import { Notifier, WECHAT_NOTIFY_TIMEOUT_MS, WECHAT_RETRY_DELAYS_MS } from "./notifier.js";
+import { Notifier, WECHAT_NOTIFY_INTERVAL_MS, WECHAT_NOTIFY_TIMEOUT_MS } from "./notifier.js";
 import { RateLimiter } from "./rate-limit.js";
 import { Router } from "./router.js";
 import { registerCallbackRoutes } from "./routes/callbacks.js";
@@ -31,7 +31,7 @@ function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   return {
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 0,
-    notifyRetryDelaysMs: options.notifyRetryDelaysMs ?? [...WECHAT_RETRY_DELAYS_MS],
+    notifyRetryIntervalMs: options.notifyRetryIntervalMs ?? WECHAT_NOTIFY_INTERVAL_MS,
     notifyTimeoutMs: options.notifyTimeoutMs ?? WECHAT_NOTIFY_TIMEOUT_MS,
     sendRateLimitPerSecond: options.sendRateLimitPerSecond ?? 500,
     endpointRateLimits: options.endpointRateLimits ?? true,
@@ -88,7 +88,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     baseUrl: () => baseUrl,
   };
   ctx.notifier = new Notifier({
-    delaysMs: resolved.notifyRetryDelaysMs,
+    intervalMs: resolved.notifyRetryIntervalMs,
     timeoutMs: resolved.notifyTimeoutMs,
     signHeaders: (body) => notificationHeaders(ctx, body),
     counters,

@@ -2,10 +2,11 @@ import type { Counters } from "./stats.js";
 import type { LogFn } from "./types.js";
 
 /**
- * WeChat's COUPON.USE schedule: a first attempt, then 9 retries one minute apart
- * (docs/wechatpay-cash-coupons.md#coupon-use-notification).
+ * WeChat's COUPON.USE schedule, "通知频率为1min1次，总计9次": nine attempts in all, one minute apart
+ * (docs/wechatpay-cash-coupons.md#notification-retries).
  */
-export const WECHAT_RETRY_DELAYS_MS: readonly number[] = Array.from({ length: 9 }, () => 60_000);
+export const WECHAT_NOTIFY_ATTEMPTS = 9;
+export const WECHAT_NOTIFY_INTERVAL_MS = 60_000;
 export const WECHAT_NOTIFY_TIMEOUT_MS = 5_000;
 const MAX_DELIVERY_RECORDS = 10_000;
 
@@ -20,7 +21,8 @@ export interface NotificationDelivery {
 }
 
 export interface NotifierOptions {
-  delaysMs: readonly number[];
+  /** Time between two attempts (WeChat: one minute); the number of attempts is always WeChat's nine. */
+  intervalMs: number;
   timeoutMs: number;
   /** Fresh Wechatpay-* headers for each attempt (timestamp and nonce change; id and body do not). */
   signHeaders(body: string): Promise<Record<string, string>>;
@@ -100,17 +102,16 @@ export class Notifier {
     }
     counters.notifications_failed_attempts += 1;
     if (this.stopping.signal.aborted) return;
-    const delay = this.options.delaysMs[delivery.attempts - 1];
-    if (delay === undefined) {
+    if (delivery.attempts >= WECHAT_NOTIFY_ATTEMPTS) {
       delivery.abandoned = true;
       counters.notifications_abandoned += 1;
       log(`notification ${delivery.id} abandoned after ${delivery.attempts} attempt(s)`);
       return;
     }
     log(
-      `notification ${delivery.id} attempt ${delivery.attempts} failed (${delivery.last_status}); retry in ${delay} ms`,
+      `notification ${delivery.id} attempt ${delivery.attempts} failed (${delivery.last_status}); retry in ${this.options.intervalMs} ms`,
     );
-    this.schedule(delivery, body, delay);
+    this.schedule(delivery, body, this.options.intervalMs);
   }
 
   /** Drops every queued retry (reset). */

@@ -18,8 +18,11 @@ export interface SimulatorOptions {
   stateDir?: string;
   /** Default: the mode stored in simulator.json, else "platform_certificate". */
   mode?: SimulatorMode;
-  /** Delays between notification attempts; default WeChat's 1 min × 9. */
-  notifyRetryDelaysMs?: number[];
+  /**
+   * Time between two COUPON.USE attempts (default WeChat's one minute); tests shorten it. The number of attempts is
+   * always WeChat's nine.
+   */
+  notifyRetryIntervalMs?: number;
   /** A notification attempt that has not answered in this time counts as failed (default 5,000 ms). */
   notifyTimeoutMs?: number;
   /** Send-coupon limit per calling merchant (default 500/s). */

@@ -2,7 +2,17 @@ import { formatRfc3339 } from "./clock.js";
 import type { CouponRecord, StockRecord } from "./state/records.js";
 import type { Store } from "./state/store.js";
 
-/** Stock as E7/E8 return it (GO `Stock`); absent values are omitted, never null. */
+/**
+ * The stock's description: `pattern_info.description`, else the stock name. GO's `Stock` and `Coupon` require the field
+ * in answers but `pattern_info` is optional at creation; what WeChat answers then is not documented (our choice,
+ * docs/wechatpay-cash-coupons.md#required-answer-fields).
+ */
+const descriptionOf = (stock: StockRecord): string => stock.body.pattern_info?.description ?? stock.body.stock_name;
+
+/**
+ * Stock as E7/E8 return it (GO `Stock`): every field GO requires is present; optional absent values are omitted,
+ * never null.
+ */
 export function stockView(stock: StockRecord, store: Store): Record<string, unknown> {
   const { body } = stock;
   const rule = body.stock_use_rule;
@@ -10,7 +20,9 @@ export function stockView(stock: StockRecord, store: Store): Record<string, unkn
   const useRule: Record<string, unknown> = {
     max_coupons: rule.max_coupons,
     max_amount: rule.max_amount,
-    ...(rule.max_amount_by_day === undefined ? {} : { max_amount_by_day: rule.max_amount_by_day }),
+    // Required in answers (GO `StockUseRule`), optional at creation: unset means no daily cap, i.e. the whole budget
+    // may be used in one day (our choice, docs/wechatpay-cash-coupons.md#required-answer-fields).
+    max_amount_by_day: rule.max_amount_by_day ?? rule.max_amount,
     ...(couponRule.fixed_normal_coupon ? { fixed_normal_coupon: couponRule.fixed_normal_coupon } : {}),
     max_coupons_per_user: rule.max_coupons_per_user,
     coupon_type: "NORMAL",
@@ -24,7 +36,7 @@ export function stockView(stock: StockRecord, store: Store): Record<string, unkn
     stock_name: body.stock_name,
     status: stock.status,
     create_time: formatRfc3339(stock.create_time),
-    ...(body.pattern_info ? { description: body.pattern_info.description } : {}),
+    description: descriptionOf(stock),
     stock_use_rule: useRule,
     available_begin_time: formatRfc3339(stock.begin),
     available_end_time: formatRfc3339(stock.end),
@@ -57,7 +69,7 @@ export function couponView(
     coupon_id: coupon.coupon_id,
     coupon_name: stock.body.stock_name,
     status: couponStatus(coupon, now),
-    description: stock.body.pattern_info?.description ?? stock.body.stock_name,
+    description: descriptionOf(stock),
     create_time: formatRfc3339(coupon.create_time),
     coupon_type: "NORMAL",
     no_cash: stock.body.no_cash,

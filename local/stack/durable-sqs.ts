@@ -6,6 +6,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { buildApp } from "fauxqs";
 import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
+import { MessageGroupCapture, preferQuietTenants } from "./fair-queues.js";
 import {
   type FauxqsInflightEntry,
   type FauxqsMessage,
@@ -85,6 +86,8 @@ const RETENTION_SWEEP_MS = 1_000;
  * - A response leaves only after the changes it made are on disk (`onSend` waits for `QueueStateStore.durable()`),
  *   so an acknowledged SendMessage, ReceiveMessage or DeleteMessage is never lost and an unacknowledged one is as if
  *   it failed: what an SQS client already handles.
+ * - A standard queue is an SQS fair queue, as in AWS: a message's `MessageGroupId` (which fauxqs drops) is kept, and
+ *   each receive prefers quiet tenants' messages over a noisy tenant's backlog (local/stack/fair-queues.ts).
  * On start, every kept queue is created again (its URL on the new port) and its messages put back: in flight until
  * their visibility deadline (visible at once if it has passed), delayed until their delay ends, the DLQs' own
  * messages included; the redrive happens on the receive past `maxReceiveCount`, as before.
@@ -107,8 +110,19 @@ export async function startDurableSqs(options: DurableSqsOptions): Promise<Durab
   };
   try {
     const kept = store === undefined ? { queues: [], messages: [] } : await store.load();
-    const sqsStore = durableStore(classes, recorder);
+    const groups = new MessageGroupCapture();
+    const sqsStore = durableStore(classes, recorder, groups);
     app = buildApp({ logger: false, defaultRegion: options.region, stores: { sqsStore } as never });
+    // Callback style, calling done() synchronously: fauxqs's handler then runs in the same tick (MessageGroupCapture).
+    app.addHook("preHandler", (request, reply, done) => {
+      const refusal = groups.capture(request.headers["x-amz-target"], request.body, sqsStore);
+      if (refusal === undefined) return done();
+      reply
+        .code(400)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amzn-query-error", `AWS.SimpleQueueService.${refusal.__type.split("#")[1]};Sender`)
+        .send(refusal);
+    });
     app.addHook("onSend", async () => {
       try {
         await store?.durable();
@@ -199,10 +213,19 @@ function messageIds(queue: FauxqsQueue): string[] {
  * same after a restart: an in-flight message whose deadline passed (fauxqs's timer makes it visible; `restore` does
  * the same) and a delayed message whose delay ended.
  */
-function durableStore(classes: Awaited<ReturnType<typeof loadFauxqsSqsClasses>>, recorder: Recorder): FauxqsSqsStore {
+function durableStore(
+  classes: Awaited<ReturnType<typeof loadFauxqsSqsClasses>>,
+  recorder: Recorder,
+  groups: MessageGroupCapture,
+): FauxqsSqsStore {
   class DurableQueue extends classes.SqsQueue {
     override enqueue(message: FauxqsMessage): void {
-      // A new message (SendMessage, SendMessageBatch) or one moved here by a source queue's redrive.
+      // A new message (SendMessage, SendMessageBatch: its MessageGroupId put back, which fauxqs drops on a standard
+      // queue) or one moved here by a source queue's redrive (the same message object: its group moves with it).
+      if (message.messageGroupId === undefined) {
+        const groupId = groups.take(this, message);
+        if (groupId !== undefined) message.messageGroupId = groupId;
+      }
       super.enqueue(message);
       recorder.message(this, message);
     }
@@ -213,6 +236,7 @@ function durableStore(classes: Awaited<ReturnType<typeof loadFauxqsSqsClasses>>,
       dlqResolver?: (arn: string) => FauxqsQueue | undefined,
     ) {
       if (recorder.closing) return [];
+      if (!this.isFifo()) preferQuietTenants(this, maxCount);
       const received = super.dequeue(maxCount, visibilityTimeoutOverride, dlqResolver);
       for (const { ReceiptHandle } of received) {
         const entry = this.inflightMessages.get(ReceiptHandle);

@@ -30,6 +30,7 @@ export interface FauxqsMessage {
   approximateFirstReceiveTimestamp?: number;
   /** Set for a message sent with DelaySeconds (or a queue delay): invisible until then. */
   delayUntil?: number;
+  /** FIFO: the message group. Standard queue: the fair-queue tenant, set by the durable layer (fauxqs drops it). */
   messageGroupId?: string;
   messageDeduplicationId?: string;
   sequenceNumber?: string;
@@ -57,7 +58,7 @@ export interface FauxqsQueue {
   lastModifiedTimestamp: number;
   attributes: Record<string, string>;
   tags: Map<string, string>;
-  /** Visible messages, oldest first. */
+  /** Visible messages, served from the front (fauxqs appends; the fair-queue order moves quiet tenants' first). */
   messages: FauxqsMessage[];
   delayedMessages: FauxqsMessage[];
   inflightMessages: Map<string, FauxqsInflightEntry>;
@@ -73,6 +74,8 @@ export interface FauxqsQueue {
   setAttributes(attributes: Record<string, string>): void;
   purge(): void;
   notifyWaiters(): void;
+  /** Makes in-flight messages whose visibility deadline passed, and delayed ones whose delay ended, visible. */
+  processTimers(): void;
 }
 
 export type FauxqsQueueClass = new (

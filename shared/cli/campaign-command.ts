@@ -1,18 +1,20 @@
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { renameSync, statSync, writeFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
+import { API_OPTIONS, apiClient, type CampaignCommandDeps, integerOption, matching } from "./api-access.js";
 import {
   type CampaignStatus,
   formatDuration,
   formatTable,
-  type ProgressOutput,
+  movement,
   ProgressReporter,
+  reported,
+  stderrProgress,
   type UploadProgress,
 } from "./campaign-progress.js";
+import { controlCampaign, listCampaigns, listFailures, retryCampaign } from "./campaign-steer-command.js";
 import { type CliIo, CliUsageError, parseOptions, required } from "./cli-io.js";
 import { openidChunks, scanOpenidFile } from "./openid-file.js";
-import { type ApiAuth, ApiClient, ApiError } from "./service-client.js";
-import { type CredentialsProvider, defaultCredentials, regionOfApiUrl } from "./sigv4-signer.js";
+import { type ApiClient, ApiError } from "./service-client.js";
 import { parseDuration, StallWatch } from "./stall-watch.js";
 import { readUploadState, stateFileOf, type UploadState, writeUploadState } from "./upload-state.js";
 
@@ -20,7 +22,12 @@ import { readUploadState, stateFileOf, type UploadState, writeUploadState } from
 export const STALL_WARNING_MS = 60_000;
 
 export const CAMPAIGN_USAGE = `usage: wxcoupon campaign send --stock ID --file openids.csv [options]
-       wxcoupon campaign status CAMPAIGN_ID [--api URL] [--token T] [--region R] [--json]
+       wxcoupon campaign status CAMPAIGN_ID [--json]
+       wxcoupon campaign list [--state S] [--stock ID] [--limit N] [--cursor C] [--json]
+       wxcoupon campaign pause|resume|cancel CAMPAIGN_ID [--json]
+       wxcoupon campaign retry CAMPAIGN_ID --codes CODE[,CODE…] [--wait] [--allow-failures] [--stall-timeout T] [--json]
+       wxcoupon campaign failures CAMPAIGN_ID [--json]
+       (each also takes --api URL, --token T, --region R)
 
 send: sends one coupon of stock ID per openid of the file, then waits until every send has its outcome. The file is
 one openid per line (an optional header line "openid"), or a CSV with a header row: the openids are the column
@@ -51,9 +58,24 @@ that is itself a valid --file: sending it again retries exactly those recipients
   2 bad arguments; 3 the campaign completed but some recipients failed; 4 no progress for --stall-timeout;
   5 the service no longer has the campaign this file was resuming (run again with --restart); 130 interrupted.
 
-status: prints a campaign's state and counters (--json: the service's answer as is).
+status: prints a campaign's state and counters, its retries or the campaign it retries (--json: the service's
+answer as is).
 
-Both:
+list: the merchant's campaigns, newest first: --state (ACCEPTED, SCHEDULED, SENDING, PAUSED, CANCELLING,
+COMPLETED), --stock, at most --limit (default 20; --cursor C continues where the last list stopped).
+
+pause, resume, cancel: steer a running campaign. A pause is answered once no send can start any more; a cancel is
+final (the unsent recipients are recorded CANCELLED, never sent). Asking for the state it is in changes nothing.
+
+retry: sends a COMPLETED campaign's failed recipients of --codes again, as a new campaign (its retry, with new
+out_request_nos; no recipient is in two retries of one campaign). Fills the retry request by request until every
+recipient is in; running it again continues or, once complete, changes nothing. --wait then follows its progress
+like send, and exits 3 when some failed again (--allow-failures: 0) or 4 after --stall-timeout without progress.
+Its own failures are retried with "wxcoupon campaign retry RETRY_ID --codes …".
+
+failures: every failed send of a campaign as CSV (openid,out_request_no,code; a valid --file for send), or JSON.
+
+All:
   --api URL             the API's base URL; default: the local stack's (.local/stack.json from npm start)
   --token T             bearer token (the local stack's, read from .local/stack.json when --api is that stack);
                         without a token, requests are signed with AWS SigV4 using your AWS credentials
@@ -64,33 +86,19 @@ export const EXIT_RECIPIENTS_FAILED = 3;
 export const EXIT_STALLED = 4;
 export const EXIT_CAMPAIGN_LOST = 5;
 
-/** Injectable for tests; production uses the defaults. */
-export interface CampaignCommandDeps {
-  fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
-  progress?: ProgressOutput;
-  /** Where `.local/stack.json` is looked for. Default: the working directory. */
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-  credentials?: CredentialsProvider;
-  pollIntervalMs?: number;
-  retryBaseMs?: number;
-}
-
-const API_OPTIONS = {
-  api: { type: "string" },
-  token: { type: "string" },
-  region: { type: "string" },
-} as const;
-
-/** `wxcoupon campaign send|status …`; returns the exit code. Usage errors are thrown as `CliUsageError` (exit 2). */
+/** `wxcoupon campaign send|status|list|pause|resume|cancel|retry|failures …`; returns the exit code. Usage errors are thrown as `CliUsageError` (exit 2). */
 export async function runCampaignCommand(argv: string[], io: CliIo, deps: CampaignCommandDeps = {}): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "send") return sendCampaign(rest, io, deps);
   if (sub === "status") return showStatus(rest, io, deps);
+  if (sub === "list") return listCampaigns(rest, io, deps);
+  if (sub === "pause" || sub === "resume" || sub === "cancel") return controlCampaign(sub, rest, io, deps);
+  if (sub === "retry") return retryCampaign(rest, io, deps);
+  if (sub === "failures") return listFailures(rest, io, deps);
   throw new CliUsageError(
-    sub === undefined ? "a subcommand is required: send or status" : `unknown subcommand "${sub}"`,
+    sub === undefined
+      ? "a subcommand is required: send, status, list, pause, resume, cancel, retry or failures"
+      : `unknown subcommand "${sub}"`,
   );
 }
 
@@ -276,9 +284,12 @@ async function sendCampaign(argv: string[], io: CliIo, deps: CampaignCommandDeps
       io.out(summary(current, scan.badCount, failures, failuresOut));
       if (someFailed) {
         const retry = commandLine(["campaign", "send", ...retryArgs(argv, failuresOut)]);
+        const codes = Object.keys(current.failures_by_code).sort().join(",");
+        const linked = commandLine(["campaign", "retry", campaignId, "--codes", codes, "--wait", ...apiArgs(argv)]);
         io.out(
           `\n${current.failed} ${current.failed === 1 ? "recipient" : "recipients"} failed` +
-            `${exitCode ? ` (exit ${exitCode}; --allow-failures exits 0)` : ""}. To send them again:\n  ${retry}`,
+            `${exitCode ? ` (exit ${exitCode}; --allow-failures exits 0)` : ""}. To send them again:\n  ${retry}\n` +
+            `or, as a retry of this campaign (pick the codes worth retrying):\n  ${linked}`,
         );
       }
     }
@@ -317,26 +328,6 @@ const failuresFields = (path: string, rows: number | undefined) => ({
   failures_file: rows === undefined ? null : path,
   failures_rows: rows ?? null,
 });
-
-/** What counts as movement: any counter, the state, the chunks the service holds or the ones this run posted. */
-function movement(s: CampaignStatus, upload: UploadProgress): string {
-  return [s.state, s.state_reason, s.total, s.sent, s.failed, s.chunks_received, s.sealed, upload.chunksAcked].join(
-    "|",
-  );
-}
-
-/** The service's view of a campaign, in one phrase for warnings. */
-function reported(s: CampaignStatus): string {
-  return [
-    `state ${s.state}${s.state_reason ? ` (${s.state_reason})` : ""}`,
-    `sent ${s.sent}/${s.total}`,
-    `failed ${s.failed}`,
-    `pending ${s.pending}`,
-    ...(s.chunks_received === undefined ? [] : [`${s.chunks_received} chunks received`]),
-    ...(s.sealed === false ? ["not sealed (chunks still expected)"] : []),
-    `last change ${s.updated_at}`,
-  ].join(", ");
-}
 
 /** The failures so far, when giving up: the file is always written; a failure to fetch them is only reported. */
 async function writeFailuresSoFar(
@@ -398,6 +389,19 @@ function retryArgs(argv: string[], failuresOut: string): string[] {
     args = withoutOption(args, name, true);
   for (const name of ["restart", "json"]) args = withoutOption(args, name, false);
   return [...args, "--file", failuresOut];
+}
+
+/** The options of argv that say which API and how to reach it (--api, --token, --region). */
+function apiArgs(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = Object.keys(API_OPTIONS).find((o) => arg === `--${o}` || arg.startsWith(`--${o}=`));
+    if (name === undefined) continue;
+    out.push(arg);
+    if (arg === `--${name}` && i + 1 < argv.length) out.push(argv[++i]!);
+  }
+  return out;
 }
 
 function resumeOrStart(
@@ -590,84 +594,23 @@ async function showStatus(argv: string[], io: CliIo, deps: CampaignCommandDeps):
       ...Object.entries(status.failures_by_code).map(([code, n]): [string, string] => [`  ${code}`, String(n)]),
       ["Pending", String(status.pending)],
       ["Rate limit", `${status.rate_per_second}/s`],
+      ...(status.retry_of
+        ? [
+            [
+              "Retry of",
+              `${status.retry_of.campaign_id} (attempt ${status.retry_of.attempt}, ${status.retry_of.codes.join(", ")})`,
+            ] as [string, string],
+          ]
+        : []),
+      ...(status.retries ?? []).map((r): [string, string] => [
+        "Retried by",
+        `${r.campaign_id} (${r.codes.join(", ")})`,
+      ]),
       ["Created", status.created_at],
       ["Updated", status.updated_at],
     ]),
   );
   return 0;
-}
-
-// ---- shared ----
-
-interface LocalStackFile {
-  api_url: string;
-  token: string;
-  /** Send and read routes only: all a campaign needs (older stack files have none). */
-  send_token?: string;
-}
-
-function readStackFile(cwd: string): LocalStackFile | undefined {
-  const path = join(cwd, ".local", "stack.json");
-  if (!existsSync(path)) return undefined;
-  try {
-    const parsed = JSON.parse(readFileSync(path, "utf8")) as Partial<LocalStackFile>;
-    if (typeof parsed.api_url === "string" && typeof parsed.token === "string") return parsed as LocalStackFile;
-  } catch {
-    // an unreadable stack file is as good as none
-  }
-  return undefined;
-}
-
-/**
- * The API and how to authorize: `--api` (default: the local stack's URL); a bearer token from `--token`, or from the
- * local stack file when `--api` is that stack; otherwise SigV4 with the caller's AWS credentials (a deployed stack).
- */
-async function apiClient(
-  values: { api?: string | undefined; token?: string | undefined; region?: string | undefined },
-  deps: CampaignCommandDeps,
-  say: (line: string) => void,
-): Promise<ApiClient> {
-  const stack = readStackFile(deps.cwd ?? process.cwd());
-  const apiUrl = values.api ?? stack?.api_url;
-  if (!apiUrl) throw new CliUsageError("--api is required: no local stack found (.local/stack.json; npm start)");
-  let url: URL;
-  try {
-    url = new URL(apiUrl);
-  } catch {
-    throw new CliUsageError(`--api must be a URL, got ${apiUrl}`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new CliUsageError("--api must be http(s)");
-  const sameAsStack = stack !== undefined && stack.api_url.replace(/\/+$/, "") === apiUrl.replace(/\/+$/, "");
-  const token = values.token ?? (sameAsStack ? (stack.send_token ?? stack.token) : undefined);
-  let auth: ApiAuth;
-  if (token) auth = { kind: "bearer", token };
-  else {
-    const env = deps.env ?? process.env;
-    const region = values.region ?? regionOfApiUrl(url) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-    if (!region) throw new CliUsageError(`cannot tell the AWS region of ${url.host}: pass --region (or --token)`);
-    auth = { kind: "sigv4", region, credentials: deps.credentials ?? (await defaultCredentials()) };
-  }
-  return new ApiClient({
-    baseUrl: apiUrl,
-    auth,
-    ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    ...(deps.retryBaseMs !== undefined ? { retryBaseMs: deps.retryBaseMs } : {}),
-    onRetry: (problem, waitMs) => say(`${problem}; retrying in ${formatDuration(waitMs)}`),
-  });
-}
-
-function integerOption(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max)
-    throw new CliUsageError(`--${name} must be an integer from ${min} to ${max}`);
-  return n;
-}
-
-function matching(value: string, name: string, pattern: RegExp, problem: string): string {
-  if (!pattern.test(value))
-    throw new CliUsageError(`${name.startsWith("-") || name === name.toUpperCase() ? name : `--${name}`} ${problem}`);
-  return value;
 }
 
 function isReadableFile(path: string): boolean {
@@ -676,13 +619,4 @@ function isReadableFile(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function stderrProgress(): ProgressOutput {
-  return {
-    isTTY: process.stderr.isTTY === true,
-    write: (text) => process.stderr.write(text),
-    // The progress goes to stderr; stdout's width is the same terminal's when stderr has none of its own.
-    columns: () => process.stderr.columns || process.stdout.columns || undefined,
-  };
 }

@@ -24,6 +24,11 @@ export interface CampaignStatus {
   chunks_received?: number;
   /** Why the campaign is in its state (waiting_for_rate, paused…), from services that say. */
   state_reason?: string;
+  cancelled?: number;
+  /** A retry campaign: whose failures it sends again. */
+  retry_of?: { campaign_id: string; attempt: number; codes: string[] };
+  /** The campaign's retries, oldest first. */
+  retries?: Array<{ campaign_id: string; codes: string[] }>;
   created_at: string;
   updated_at: string;
 }
@@ -196,8 +201,46 @@ export class ProgressReporter {
   }
 }
 
+/** Aligned columns (a header row first), for lists. */
+export function formatColumns(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return rows
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  "))
+    .join("\n");
+}
+
 /** Two aligned columns, for the summary. */
 export function formatTable(rows: Array<[string, string]>): string {
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join("\n");
+}
+
+/** What counts as movement: any counter, the state, the chunks the service holds or the ones this run posted. */
+export function movement(s: CampaignStatus, upload?: UploadProgress): string {
+  return [s.state, s.state_reason, s.total, s.sent, s.failed, s.chunks_received, s.sealed, upload?.chunksAcked].join(
+    "|",
+  );
+}
+
+/** The service's view of a campaign, in one phrase for warnings. */
+export function reported(s: CampaignStatus): string {
+  return [
+    `state ${s.state}${s.state_reason ? ` (${s.state_reason})` : ""}`,
+    `sent ${s.sent}/${s.total}`,
+    `failed ${s.failed}`,
+    `pending ${s.pending}`,
+    ...(s.chunks_received === undefined ? [] : [`${s.chunks_received} chunks received`]),
+    ...(s.sealed === false ? ["not sealed (chunks still expected)"] : []),
+    `last change ${s.updated_at}`,
+  ].join(", ");
+}
+
+/** The live progress on stderr, as wide as the terminal. */
+export function stderrProgress(): ProgressOutput {
+  return {
+    isTTY: process.stderr.isTTY === true,
+    write: (text) => process.stderr.write(text),
+    // The progress goes to stderr; stdout's width is the same terminal's when stderr has none of its own.
+    columns: () => process.stderr.columns || process.stdout.columns || undefined,
+  };
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { CAMPAIGN_USAGE, type CampaignCommandDeps, runCampaignCommand } from "./campaign-command.js";
+import type { CampaignCommandDeps } from "./api-access.js";
+import { CAMPAIGN_USAGE, runCampaignCommand } from "./campaign-command.js";
 import { type CliIo, CliUsageError, processIo } from "./cli-io.js";
 import { DECRYPT_USAGE, runDecryptCommand } from "./decrypt-command.js";
 import { KEYS_USAGE, runKeysCommand } from "./keys-command.js";
@@ -16,13 +17,15 @@ Commands:
   keys       generate a merchant key pair and self-signed certificate for local use
   simulator  run the local WeChat Pay simulator
   campaign   send a campaign from a file of openids or a CSV column (resumable, with progress; its own
-             failures file is a valid input, to retry), or show a campaign's status
+             failures file is a valid input); status, list, pause, resume, cancel; retry a campaign's failures
+             of chosen codes (retry --wait follows it); failures
   version    print wxcoupon's version and the Node.js it runs on (also --version)
   help       show this text, or "wxcoupon help <command>"
 
 Every command that prints data takes --json (one JSON object on stdout; messages stay on stderr).
-Exit codes: 0 done; 1 error; 2 bad arguments; verify: 1 invalid signature; campaign send: 3 some recipients
-failed, 4 no progress for --stall-timeout, 5 the service lost the campaign being resumed, 130 interrupted.
+Exit codes: 0 done; 1 error; 2 bad arguments; verify: 1 invalid signature; campaign send and retry --wait: 3 some
+recipients failed, 4 no progress for --stall-timeout; campaign send: 5 the service lost the campaign being resumed,
+130 interrupted.
 
 Run "wxcoupon <command> --help" for the options of a command.`;
 

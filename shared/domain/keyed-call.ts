@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError } from "./errors.js";
 import type { Clock, KeyedLedger, KeyedRecord, LeaseResult, NewKeyedRecord, SucceededState } from "./ports.js";
 import { decideAfterFailure, outcomeUnknown } from "./sends/failure-policy.js";
+import type { StockHoldReason } from "./stocks/stock-check.js";
 
 /**
  * The outcome of one keyed WeChat call (a coupon send, a stock creation), whoever made it:
@@ -31,6 +32,11 @@ export interface Retry<R extends KeyedRecord> {
   rateLimited: boolean;
   /** Keys, certificates or signatures are wrong: retrying helps only after an operator fixes them. */
   needsOperator: boolean;
+  /**
+   * WeChat refused the call for its stock (not running, not started, budget exhausted for now): the campaign holds
+   * or pauses rather than retrying at once; `untilMs` when the refusal passes by itself.
+   */
+  stockHold?: { reason: StockHoldReason; untilMs?: number };
   record: R;
 }
 
@@ -69,10 +75,11 @@ export interface KeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S> {
   recover?: (record: R) => Promise<Recovery<S>>;
   /**
    * Runs once the outcome is known and before it is recorded final (a campaign counts its sends here, so a crash in
-   * between can only count twice, never leave an outcome uncounted). If it throws, the lease is dropped (the retry
+   * between can only count twice, never leave an outcome uncounted; a send writes its coupon's record here, with
+   * WeChat's answer `success`, so no SENT send lacks one). If it throws, the lease is dropped (the retry
    * need not wait it out) and the error propagates. What it returns runs after the final write.
    */
-  beforeFinal?: (outcome: { failed: false } | { failed: true; code: string }) => Promise<AfterFinal>;
+  beforeFinal?: (outcome: { failed: false; success: S } | { failed: true; code: string }) => Promise<AfterFinal>;
 }
 
 export type AfterFinal = (() => Promise<void>) | undefined;
@@ -114,7 +121,7 @@ async function settleSuccess<R extends KeyedRecord, N extends NewKeyedRecord, S>
   record: R,
   success: S,
 ): Promise<KeyedOutcome<R>> {
-  const after = await before(spec, record, { failed: false });
+  const after = await before(spec, record, { failed: false, success });
   const change = await spec.ledger.succeed(record, success, spec.clock());
   await after?.();
   return finalOutcome(change.record, !change.changed)!;
@@ -133,15 +140,25 @@ async function settleFailure<R extends KeyedRecord, N extends NewKeyedRecord, S>
   }
   // A call that may have succeeded unseen is not recorded failed before WeChat says it holds nothing for it: a
   // refusal after a lost answer (the stock paused meanwhile) or an exhausted budget would otherwise hide a coupon.
+  // A refusal that is only held (the stock) asks too: the coupon is then known at once instead of after the hold.
   if (uncertain && spec.recover) {
-    let recovery: Recovery<S>;
+    let recovery: Recovery<S> | undefined;
     try {
       recovery = await spec.recover(record);
     } catch {
-      return retry(spec, record, uncertainError(`${decision.code}; WeChat could not be asked`), false, false);
+      if (decision.action === "fail") {
+        return retry(spec, record, uncertainError(`${decision.code}; WeChat could not be asked`), false, false);
+      }
     }
-    if (recovery.status === "found") return settleSuccess(spec, record, recovery.success);
-    if (recovery.status === "ambiguous") return retry(spec, record, uncertainError(recovery.reason), false, true);
+    if (recovery?.status === "found") return settleSuccess(spec, record, recovery.success);
+    if (recovery?.status === "ambiguous" && decision.action === "fail") {
+      return retry(spec, record, uncertainError(recovery.reason), false, true);
+    }
+  }
+  if (decision.action === "hold") {
+    const { code, message, reason, untilMs } = decision;
+    const stockHold = { reason, ...(untilMs === undefined ? {} : { untilMs }) };
+    return retry(spec, record, { code, message, uncertain }, false, false, stockHold);
   }
   const after = await before(spec, record, { failed: true, code: decision.code });
   const change = await spec.ledger.fail(record, decision, spec.clock());
@@ -162,9 +179,18 @@ async function retry<R extends KeyedRecord, N extends NewKeyedRecord, S>(
   error: { code: string; message: string; uncertain: boolean },
   rateLimited: boolean,
   needsOperator: boolean,
+  stockHold?: Retry<R>["stockHold"],
 ): Promise<KeyedOutcome<R>> {
   await spec.ledger.release(record, record.leaseUntil, spec.clock(), error);
-  return { status: "RETRY", code: error.code, message: error.message, rateLimited, needsOperator, record };
+  return {
+    status: "RETRY",
+    code: error.code,
+    message: error.message,
+    rateLimited,
+    needsOperator,
+    ...(stockHold ? { stockHold } : {}),
+    record,
+  };
 }
 
 /** The outcome a final record answers with (replays, waits for another caller); undefined while PENDING. */
@@ -228,7 +254,7 @@ function leaseOutcome<R extends KeyedRecord, N extends NewKeyedRecord, S>(
 async function before<R extends KeyedRecord, N extends NewKeyedRecord, S>(
   spec: KeyedCall<R, N, S>,
   record: R,
-  outcome: { failed: false } | { failed: true; code: string },
+  outcome: { failed: false; success: S } | { failed: true; code: string },
 ): Promise<AfterFinal> {
   if (!spec.beforeFinal) return undefined;
   try {

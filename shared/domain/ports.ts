@@ -214,6 +214,20 @@ export type CampaignState = "ACCEPTED" | "SCHEDULED" | "SENDING" | "PAUSED" | "C
 /** What the operator asked for: the worker sends only for RUNNING, holds PAUSED, withdraws CANCELLED (final). */
 export type CampaignControl = "RUNNING" | "PAUSED" | "CANCELLED";
 
+/**
+ * Why a campaign was PAUSED by the service rather than by an operator: WeChat refused its sends because the stock
+ * stopped running, or its budget ran out for now (shared/domain/stocks/stock-check.ts). Absent: an operator's pause.
+ */
+export type CampaignControlReason = "stock_not_running" | "stock_budget_exhausted";
+
+/** A change of a campaign's control (`CampaignStore.setControl`). */
+export interface ControlChange {
+  from: readonly CampaignControl[];
+  to: CampaignControl;
+  /** Stored with the new control; a change without one clears the stored reason. */
+  reason?: CampaignControlReason;
+}
+
 export interface NewCampaign {
   id: string;
   /** Hash of the campaign request: re-creating the same id with the same hash is a replay, otherwise a conflict. */
@@ -233,7 +247,34 @@ export interface NewCampaign {
   chunked?: boolean;
   /** Epoch ms before which no send starts (a scheduled campaign); absent: at once. */
   startAt?: number;
+  /** A retry campaign: which campaign's failures it re-sends (shared/domain/campaigns/retry-campaign.ts). */
+  retryOf?: RetryOrigin;
   createdAt: number;
+}
+
+/** What a retry campaign re-sends: the parent's recipients whose final failure code is one of `codes`. */
+export interface RetryOrigin {
+  campaignId: string;
+  /** 1 for the parent's first retry, 2 for its second… */
+  attempt: number;
+  /** Sorted, without duplicates. */
+  codes: string[];
+}
+
+/** A retry as its parent lists it. */
+export interface RetryLink {
+  campaignId: string;
+  /** Sorted, without duplicates: a code belongs to at most one retry of a parent. */
+  codes: string[];
+}
+
+/** How far a retry campaign was filled from its parent's failed records: page `nextPage` is the next to read. */
+export interface RetryFill {
+  nextPage: number;
+  /** The parent's send-ledger cursor of page `nextPage` (absent for page 0). */
+  cursor?: string;
+  /** The parent's last page was read: the retry is sealed (or will be at its next status read). */
+  complete: boolean;
 }
 
 export interface CampaignRecord extends NewCampaign {
@@ -241,6 +282,8 @@ export interface CampaignRecord extends NewCampaign {
   control: CampaignControl;
   /** When `control` last changed (pause, resume, cancel). */
   controlChangedAt?: number;
+  /** Why the service paused it (absent for an operator's pause, and after any later change). */
+  controlReason?: CampaignControlReason;
   /** Derived from the counters on every read (see `deriveCampaignState`), never stored. */
   state: CampaignState;
   chunked: boolean;
@@ -260,6 +303,10 @@ export interface CampaignRecord extends NewCampaign {
   /** Recipients recorded CANCELLED (never sent) after the campaign was cancelled. */
   cancelled: number;
   failuresByCode: Record<string, number>;
+  /** A parent's retries, oldest first (`addRetry`). */
+  retries?: RetryLink[];
+  /** A retry campaign's filling progress (`advanceRetryFill`); absent before its first page. */
+  retryFill?: RetryFill;
   /** Incremented by every recordOutcome: reconciliation writes only if nothing was counted since it read. */
   version: number;
   /** The counters were recounted from the ledger and every send has its outcome: they are exact. */
@@ -343,15 +390,11 @@ export interface CampaignStore {
   reconcile(id: string, counts: CampaignCounts, expectedVersion: number, now: number): Promise<boolean>;
   /**
    * The operator's control, in one conditional write that touches nothing else (the counters keep their atomic
-   * ADDs): `control` becomes `to` only if it is one of `from` and the campaign is not reconciled (COMPLETED).
-   * `changed: false` with the stored record when the condition fails (the caller tells why from the record).
-   * Unknown id → `NotFoundError`.
+   * ADDs): `control` becomes `to` (and `controlReason` the change's reason, or none) only if it is one of `from` and
+   * the campaign is not reconciled (COMPLETED). `changed: false` with the stored record when the condition fails (the
+   * caller tells why from the record). Unknown id → `NotFoundError`.
    */
-  setControl(
-    id: string,
-    change: { from: readonly CampaignControl[]; to: CampaignControl },
-    now: number,
-  ): Promise<StateChange<CampaignRecord>>;
+  setControl(id: string, change: ControlChange, now: number): Promise<StateChange<CampaignRecord>>;
   /**
    * The merchant's campaigns, newest first (created_at, then id), by pages; the cursor is opaque and validated (a
    * cursor of another list is a `ValidationError` on `cursor`). With `where`, a page may hold fewer than `limit`
@@ -364,6 +407,17 @@ export interface CampaignStore {
    * more chunks. No-op when sealed. Unknown id → `NotFoundError`.
    */
   sealAsIs(id: string, now: number): Promise<CampaignRecord>;
+  /**
+   * Appends `link` to the campaign's `retries` only if it holds exactly `expectedCount` retries (optimistic: two
+   * concurrent retries of one parent cannot both be added as its next one). `changed: false` with the stored record
+   * otherwise. Unknown id → `NotFoundError`.
+   */
+  addRetry(id: string, link: RetryLink, expectedCount: number, now: number): Promise<StateChange<CampaignRecord>>;
+  /**
+   * Stores a retry campaign's filling progress, only forward: written if the stored `nextPage` (0 when none) is lower
+   * than `fill.nextPage`. `changed: false` with the stored record otherwise. Unknown id → `NotFoundError`.
+   */
+  advanceRetryFill(id: string, fill: RetryFill, now: number): Promise<StateChange<CampaignRecord>>;
 
   // ---- the sweeper's view ----
 
@@ -496,6 +550,164 @@ export interface NotificationInbox {
   markPublished(id: string, now: number): Promise<void>;
   /** Notifications of one coupon, oldest first (index read: eventually consistent). */
   listByCoupon(couponId: string): Promise<NotificationRecord[]>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CouponStore: one record per coupon (its lifecycle) and per-campaign use totals
+// ---------------------------------------------------------------------------------------------------------------
+
+/** States a coupon record stores. `EXPIRED` is never stored: it is derived on read (shared/domain/coupons/coupon-state.ts). */
+export type StoredCouponState = "SENT" | "USED" | "REFUNDED";
+export type CouponState = StoredCouponState | "EXPIRED";
+
+/** Where a coupon's history entry came from. */
+export type CouponSource = "send" | "notification" | "reconciliation";
+
+export interface CouponHistoryEntry {
+  state: StoredCouponState;
+  /** Epoch ms: the send's success, WeChat's consume time, the refund's time. */
+  at: number;
+  source: CouponSource;
+  transactionId?: string;
+  /** Fen: the amount this use consumed (or this refund returned). */
+  amount?: number;
+  notificationId?: string;
+  outRequestNo?: string;
+}
+
+/** A coupon this service issued: written just before its send is recorded SENT (`sendCoupon`). */
+export interface CouponIssue {
+  couponId: string;
+  stockId: string;
+  mchid: string;
+  outRequestNo: string;
+  openid: string;
+  appid: string;
+  campaignId?: string;
+  /** Epoch ms at which the send's success was recorded. */
+  sentAt: number;
+}
+
+/** One use of a coupon (COUPON.USE's `consume_information`, or a use-flow row later). */
+export interface CouponUse {
+  couponId: string;
+  stockId: string;
+  /** WeChat's transaction id; a use without one is keyed by the notification id (`useKey`). */
+  transactionId?: string;
+  /** WeChat's consume_time as sent (RFC 3339 with offset); its date is the use's day in the report. */
+  consumeTime: string;
+  /** consume_time in epoch ms. */
+  usedAt: number;
+  consumeMchid?: string;
+  /** Fen consumed: consume_amount when WeChat sends it, else the coupon's face value (coupon_amount). */
+  amount: number;
+  /** The coupon's face value (normal_coupon_information.coupon_amount), when known. */
+  couponAmount?: number;
+  /** The stock's available_end_time (epoch ms), when the notification carried it. */
+  availableEndTime?: number;
+  source: CouponSource;
+  notificationId?: string;
+}
+
+/** A use returned (退券): arrives through reconciliation with the refund flow. */
+export interface CouponRefund {
+  couponId: string;
+  stockId: string;
+  refundedAt: number;
+  amount?: number;
+  transactionId?: string;
+  source: CouponSource;
+}
+
+export interface CouponRecord {
+  couponId: string;
+  stockId: string;
+  state: StoredCouponState;
+  /** false: WeChat reported this coupon but no send of this service is (yet) recorded for it. */
+  issuedByService: boolean;
+  mchid?: string;
+  outRequestNo?: string;
+  openid?: string;
+  appid?: string;
+  campaignId?: string;
+  sentAt?: number;
+  /** First use. */
+  usedAt?: number;
+  consumeTime?: string;
+  consumeMchid?: string;
+  /** Every transaction that used the coupon, in the order recorded. */
+  transactionIds: string[];
+  /** Fen consumed over all uses. */
+  usedAmount?: number;
+  couponAmount?: number;
+  refundedAt?: number;
+  availableEndTime?: number;
+  /** Oldest first (by `at`, then as recorded). */
+  history: CouponHistoryEntry[];
+  /** The use is in its campaign's totals (`countUse`). */
+  counted: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Per-campaign use totals, kept in one item by `countUse`: read in O(1) by the report. */
+export interface CampaignUseTotals {
+  campaignId: string;
+  used: number;
+  /** Fen. */
+  usedAmount: number;
+  /** Earliest consume time counted (epoch ms). */
+  firstUsedAt?: number;
+  /** Shortest send-to-use time counted (ms). */
+  fastestUseMs?: number;
+  /** Uses per day of WeChat's consume_time (`YYYY-MM-DD` in the time's own offset). */
+  usesByDay: Record<string, number>;
+  /** Time-to-use histogram: bucket (shared/domain/coupons/time-to-use.ts) → uses. */
+  timeToUse: Record<number, number>;
+}
+
+/** How `countUse` ended: `busy` = another caller is counting it right now (retry later: the caller's error). */
+export type CountUseResult = "counted" | "already" | "busy" | "not_countable";
+
+export interface CouponListOptions {
+  limit: number;
+  cursor?: string;
+  /** Only records in this stored state. */
+  state?: StoredCouponState;
+  /** With state USED: first use in [usedFrom, usedTo) (epoch ms). */
+  usedFrom?: number;
+  usedTo?: number;
+}
+
+export interface CouponStore {
+  /**
+   * Records that this service issued the coupon (idempotent): creates it SENT, or completes a record a use created
+   * first (`issuedByService` becomes true, the state stays USED). The same issue again → `changed: false`; another
+   * out_request_no for the same coupon_id → `ConflictError` COUPON_ID_REISSUED.
+   */
+  recordIssued(issue: CouponIssue, now: number): Promise<StateChange<CouponRecord>>;
+  /**
+   * SENT (or unknown: created with `issuedByService: false`) → USED. The same use again (same `useKey`) → `changed:
+   * false`; a further use with another transaction (REFUNDED → USED, or a multi-use coupon) is appended.
+   */
+  recordUse(use: CouponUse, now: number): Promise<StateChange<CouponRecord>>;
+  /** USED → REFUNDED, once per refund; a coupon never used (or unknown) → `NotFoundError`/`changed: false`. */
+  recordRefund(refund: CouponRefund, now: number): Promise<StateChange<CouponRecord>>;
+  /**
+   * Adds a used, issued coupon's first use to its campaign's totals exactly once, however often and concurrently it
+   * is called (a lease on the coupon, a token on the totals item: see the DynamoDB adapter). `leaseMs` must exceed the
+   * caller's own time limit. `not_countable`: not used, not of a campaign, or unknown.
+   */
+  countUse(couponId: string, now: number, leaseMs: number): Promise<CountUseResult>;
+  /** Strongly consistent read. */
+  get(couponId: string): Promise<CouponRecord | undefined>;
+  /**
+   * A campaign's coupons (those this service issued), ordered by state, then time (sent, used or refunded), then id;
+   * cursor opaque and validated. Eventually consistent (an index).
+   */
+  listByCampaign(campaignId: string, options: CouponListOptions): Promise<ListPage<CouponRecord>>;
+  /** The campaign's use totals (zeros when nothing was used). Strongly consistent. */
+  campaignUses(campaignId: string): Promise<CampaignUseTotals>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -131,6 +131,16 @@ export class FlowFileIntegrityError extends WechatPayError {
   }
 }
 
+/** A use/refund-flow file that does not read as WeChat's flow format; `line` is 1-based (0: not tied to a line). */
+export class FlowFileFormatError extends WechatPayError {
+  readonly line: number;
+  constructor(message: string, line: number) {
+    super("FLOW_FILE_MALFORMED", line > 0 ? `flow file line ${line}: ${message}` : `flow file: ${message}`);
+    this.name = "FlowFileFormatError";
+    this.line = line;
+  }
+}
+
 /** A /v3/certificates item that cannot be trusted: its decrypted certificate does not carry the announced serial. */
 export class PlatformCertificateError extends WechatPayError {
   readonly serial: string;

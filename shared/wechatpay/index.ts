@@ -53,6 +53,7 @@ export { generateNonce } from "./crypto/nonce.js";
 export { signMessage, signMessageAsync, verifyMessage } from "./crypto/rsa-sha256.js";
 export {
   DecryptionError,
+  FlowFileFormatError,
   FlowFileIntegrityError,
   isRetryableError,
   isWechatPayApiError,
@@ -66,8 +67,8 @@ export {
 } from "./errors.js";
 export { CallbacksApi } from "./favor/callbacks.js";
 export { CouponsApi } from "./favor/coupons.js";
-export { type FlowTable, parseFlowCsv } from "./favor/flow-csv.js";
-export { type FlowFile, FlowsApi } from "./favor/flows.js";
+export { type FlowCsvProgress, type FlowRecord, readFlowCsv } from "./favor/flow-csv.js";
+export { type FlowCompletion, FlowDownload, FlowsApi, flowFilesAvailableAt } from "./favor/flows.js";
 export { imageUploadMeta, MediaApi } from "./favor/media.js";
 export { StocksApi } from "./favor/stocks.js";
 export type * from "./favor/types.js";

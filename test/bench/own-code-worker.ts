@@ -4,6 +4,7 @@
  * the figure is CPU, not waiting.
  */
 import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-store.js";
+import { MemoryCouponStore } from "#shared/adapters/memory/memory-coupon-store.js";
 import { MemoryDeadLetterSink } from "#shared/adapters/memory/memory-dead-letter-sink.js";
 import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
 import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
@@ -18,6 +19,7 @@ import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
 import { createSendWorkerHandler } from "#shared/edges/sqs/send-worker-handler.js";
 import { logger } from "#shared/observability/logger.js";
 import type { HttpSend } from "#shared/wechatpay/index.js";
+import { FakeCouponGateway } from "../helpers/fake-coupon-gateway.js";
 
 const STOCK_ID = "9856000";
 
@@ -41,6 +43,7 @@ export function sendWorkerOverMemory({ secret, send }: { secret: MerchantSecret;
   const handler = createSendWorkerHandler({
     ledger,
     campaigns,
+    coupons: new MemoryCouponStore(),
     gateway: new WechatCouponGateway(runtime),
     clock,
     leaseMs: 20_000,
@@ -59,7 +62,8 @@ export function sendWorkerOverMemory({ secret, send }: { secret: MerchantSecret;
     /** Creates a campaign of `openids` and returns its queue message bodies. */
     async enqueueCampaign(openids: string[], ratePerSecond: number): Promise<string[]> {
       const { campaign } = await createCampaign(
-        { campaigns, ledger, queue, clock },
+        // The campaign is only a source of queue messages here: its pre-flight sees a running stock.
+        { campaigns, ledger, queue, clock, gateway: new FakeCouponGateway() },
         { mchid: secret.mchid, stockId: STOCK_ID, appid: secret.appid!, openids, ratePerSecond },
       );
       campaignIds.push(campaign.id);

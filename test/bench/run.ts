@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark of the repository in one run, each figure beside its target with PASS/MISS, and the
  * results written to BENCHMARKS.md (machine, Node, date, command) so runs can be compared.
  *
- *   npm run bench [-- --only crypto,simulator,bundles,e2e,scale] [--no-write] [--coupons 6000] [--recipients 1000000]
+ *   npm run bench [-- --only crypto,simulator,bundles,e2e,flows,scale] [--no-write] [--coupons 6000] [--recipients 1000000]
  *
  * Parts (each also runnable alone: `npx tsx test/bench/<file>.ts`):
  * - crypto     client-crypto.ts   sign / verify / decrypt ops/s beside wechatpay-axios-plugin and wechatpay-node-v3;
@@ -11,6 +11,8 @@
  * - bundles    bundle-sizes.ts    per-Lambda bundle size (CDK's esbuild options) and cold import time
  * - e2e        end-to-end.ts      campaign coupons/s through the local stack vs the raw client, service CPU per coupon,
  *                                 notify ack p50/p99 and notifications/s
+ * - flows      flow-parse.ts      a 1,000,000-row use-flow downloaded, SHA-1-checked and parsed into typed rows by the
+ *                                 client in a child process: time and peak RSS
  * - scale      campaign-scale.ts  a 1,000,000-recipient campaign written straight into the DynamoDB stand-in completes
  *                                 through the local stack's scheduled sweeper (~15 min: the writes take most of it)
  * Not part of `npm test`: timings depend on the machine.
@@ -21,7 +23,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const REPO_ROOT = join(fileURLToPath(import.meta.url), "..", "..", "..");
-const PARTS = ["crypto", "simulator", "bundles", "e2e", "scale"] as const;
+const PARTS = ["crypto", "simulator", "bundles", "e2e", "flows", "scale"] as const;
 type Part = (typeof PARTS)[number];
 
 interface Check {
@@ -412,7 +414,56 @@ async function scale(): Promise<void> {
   );
 }
 
-const RUNNERS: Record<Part, () => Promise<void>> = { crypto, simulator, bundles, e2e, scale };
+async function flows(): Promise<void> {
+  const { runFlowParseBench, formatFlowParseBench, FLOW_PARSE_PEAK_RSS_TARGET_MIB, FLOW_PARSE_ROWS_PER_SECOND_TARGET } =
+    await import("./flow-parse.js");
+  const result = await runFlowParseBench({ rows: 1_000_000 });
+  console.log(formatFlowParseBench(result));
+  const speed = result.rowsPerSecond >= FLOW_PARSE_ROWS_PER_SECOND_TARGET;
+  const memory = result.peakRssMiB < FLOW_PARSE_PEAK_RSS_TARGET_MIB;
+  checks.push(
+    {
+      section: "flows",
+      figure: "use-flow rows/s (download, SHA-1, parse, typed)",
+      value: fmt(result.rowsPerSecond),
+      target: `≥ ${fmt(FLOW_PARSE_ROWS_PER_SECOND_TARGET)}`,
+      pass: speed,
+    },
+    {
+      section: "flows",
+      figure: `peak RSS reading ${fmt(result.rows)} rows`,
+      value: `${fmt(result.peakRssMiB)} MiB`,
+      target: `< ${FLOW_PARSE_PEAK_RSS_TARGET_MIB} MiB`,
+      pass: memory,
+    },
+  );
+  markdown.push(
+    "## Use-flow files",
+    "",
+    `\`npx tsx test/bench/flow-parse.ts --rows ${result.rows}\` — this process serves a signed E13 answer and the file from disk; the client (\`client.flows.openUseFlow\`) in a child process streams it, checks SHA-1 and the 总条数 summary, and reads every typed row; time and peak RSS are the child's.`,
+    "",
+    table(
+      ["rows", "file", "seconds", "rows/s", "target", "", "RSS before", "peak RSS", "target", ""],
+      [
+        [
+          fmt(result.rows),
+          `${fmt(result.fileBytes / 2 ** 20)} MiB`,
+          result.seconds.toFixed(2),
+          fmt(result.rowsPerSecond),
+          `≥ ${fmt(FLOW_PARSE_ROWS_PER_SECOND_TARGET)}`,
+          mark(speed),
+          `${fmt(result.baselineRssMiB)} MiB`,
+          `${fmt(result.peakRssMiB)} MiB`,
+          `< ${FLOW_PARSE_PEAK_RSS_TARGET_MIB} MiB`,
+          mark(memory),
+        ],
+      ],
+    ),
+    "",
+  );
+}
+
+const RUNNERS: Record<Part, () => Promise<void>> = { crypto, simulator, bundles, e2e, flows, scale };
 
 const started = Date.now();
 const host = machine();

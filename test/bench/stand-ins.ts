@@ -181,7 +181,7 @@ async function serve(): Promise<void> {
             stateDir: request.stateDir,
             mode: "public_key",
             ...(request.wechatLimits ? {} : { sendRateLimitPerSecond: 1_000_000, endpointRateLimits: false }),
-            notifyRetryDelaysMs: [200, 400, 800, 1_600],
+            notifyRetryIntervalMs: 400,
           });
           stops.push(() => sim.stop());
           reply({ kind: "ready", url: sim.url, port: sim.port });

@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator } from "#local/simulator/index.js";
 import type { RunningSimulator, SimulatorMode } from "#local/simulator/types.js";
 import { createWechatPayClient, type WechatPayClient } from "#shared/wechatpay/client.js";
 import { SignatureVerificationError, WechatPayApiError } from "#shared/wechatpay/errors.js";
+import { flowFilesAvailableAt } from "#shared/wechatpay/favor/flows.js";
 import { type HttpExchange, nodeHttpSend } from "#shared/wechatpay/transport/node-http-send.js";
 import { chinaTime } from "../helpers/local-stack-client.js";
 
@@ -45,7 +45,7 @@ describe.each(["public_key", "platform_certificate"] as const)("client ⇄ simul
   const openid = "o-contract-user";
 
   beforeAll(async () => {
-    sim = await startSimulator({ port: 0, mode, notifyRetryDelaysMs: [100] });
+    sim = await startSimulator({ port: 0, mode, notifyRetryIntervalMs: 100 });
     client = clientFor(sim, mode);
   });
   afterAll(async () => sim?.stop());
@@ -111,14 +111,43 @@ describe.each(["public_key", "platform_certificate"] as const)("client ⇄ simul
     expect(await client.stocks.items(stockId, { offset: 0, limit: 10 })).toMatchObject({ stock_id: stockId });
   });
 
-  it("E13 and E14 download use and refund flows whose SHA-1 matches", async () => {
-    const [coupon] = sim.ledger().filter((c) => c.stock_id === stockId);
-    await fetch(`${sim.url}/_simulator/coupons/${coupon!.coupon_id}/use`, { method: "POST", body: "{}" });
-    const use = await client.flows.downloadUseFlow(stockId);
-    expect(use.sha1).toBe(createHash("sha1").update(use.bytes).digest("hex"));
-    expect(use.parse().rows.length).toBeGreaterThanOrEqual(1);
-    const refund = await client.flows.downloadRefundFlow(stockId);
-    expect(refund.sha1).toMatch(/^[0-9a-f]{40}$/);
+  it("E13 and E14: no file before 10:00 (Beijing) the day after the stock ends, then streamed, SHA-1-checked rows", async () => {
+    const send = { stock_id: stockId, out_request_no: `contract-flow-${mode}`, appid: sim.config.appid };
+    await client.coupons.send("o-contract-flow", send);
+    const [first, second] = sim.ledger().filter((c) => c.stock_id === stockId);
+    const control = (path: string) => fetch(`${sim.url}/_simulator/coupons/${path}`, { method: "POST", body: "{}" });
+    await control(`${first!.coupon_id}/use`);
+    await control(`${second!.coupon_id}/use`);
+    await control(`${second!.coupon_id}/refund`);
+
+    const early = await client.flows.openUseFlow(stockId).catch((e: unknown) => e);
+    expect(early).toBeInstanceOf(WechatPayApiError);
+    expect(early).toMatchObject({ statusCode: 404, code: "RESOURCE_NOT_EXISTS" });
+    expect((early as Error).message).toContain("账单文件不存在");
+
+    const { available_end_time } = await client.stocks.get(stockId);
+    const availableAt = flowFilesAvailableAt(available_end_time);
+    const clock = (body: unknown) =>
+      fetch(`${sim.url}/_simulator/clock`, { method: "POST", body: JSON.stringify(body) });
+    await clock({ offset_ms: availableAt - Date.now() - 5_000 });
+    await expect(client.flows.openRefundFlow(stockId)).rejects.toMatchObject({ code: "RESOURCE_NOT_EXISTS" });
+    await clock({ offset_ms: availableAt - Date.now() + 1_000 });
+    try {
+      const useFlow = await client.flows.openUseFlow(stockId);
+      const rows = [];
+      for await (const row of useFlow) rows.push(row);
+      expect(rows.map((r) => r.coupon_id).sort()).toEqual([first!.coupon_id, second!.coupon_id].sort());
+      expect(rows[0]).toMatchObject({ stock_id: stockId, coupon_amount: 100, order_amount: 200, trade_type: "支付" });
+      expect(rows[0]!.transaction_id).toMatch(/^4200\d{24}$/);
+      expect(useFlow.completed).toEqual({ rows: 2, sha1: useFlow.link.hash_value });
+      const refundFlow = await client.flows.openRefundFlow(stockId);
+      const refunds = [];
+      for await (const row of refundFlow) refunds.push(row);
+      expect(refunds).toEqual([expect.objectContaining({ coupon_id: second!.coupon_id, refund_amount: 200 })]);
+      expect(refundFlow.completed?.sha1).toBe(refundFlow.link.hash_value);
+    } finally {
+      await clock({ offset_ms: 0 });
+    }
   });
 
   it("E15 and E16 set and read the callback URL", async () => {

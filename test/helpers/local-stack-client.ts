@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "#local/stack/start-local-stack.js";
 import { validStockBody } from "./stock-body.js";
 
-/** Starts the whole local stack in a fresh temp folder, quiet, with WeChat's notification retries compressed. */
+/** Starts the whole local stack in a fresh temp folder, quiet, with WeChat's nine notification attempts 400 ms apart. */
 export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<LocalStack> {
   return startLocalStack({
     dataDir: mkdtempSync(join(tmpdir(), "wxcoupon-stack-")),
@@ -12,7 +12,7 @@ export async function startTestStack(options: Partial<LocalStackOptions> = {}): 
     // seconds (its stall stays the template's unless a test sets sweeperStallSeconds).
     scheduleIntervalSeconds: 1,
     ...options,
-    simulator: { notifyRetryDelaysMs: [200, 400, 800, 1_600], ...options.simulator },
+    simulator: { notifyRetryIntervalMs: 400, ...options.simulator },
   });
 }
 
@@ -47,7 +47,7 @@ export { chinaTime, validStockBody } from "./stock-body.js";
 export async function runningStock(
   stack: Pick<LocalStack, "apiUrl" | "token" | "mchid">,
   outRequestNo: string,
-  overrides?: { maxCoupons?: number; perUser?: number },
+  overrides?: { maxCoupons?: number; perUser?: number; preventApiAbuse?: boolean },
 ): Promise<string> {
   const created = await callApi<{ stock_id: string }>(
     stack,

@@ -13,7 +13,7 @@ export function chinaTime(epochMs: number): string {
 export function validStockBody(
   outRequestNo: string,
   mchid: string,
-  overrides: { maxCoupons?: number; perUser?: number } = {},
+  overrides: { maxCoupons?: number; perUser?: number; preventApiAbuse?: boolean } = {},
 ) {
   const now = Date.now();
   const maxCoupons = overrides.maxCoupons ?? 100_000;
@@ -27,7 +27,7 @@ export function validStockBody(
       max_amount: maxCoupons * 100,
       max_coupons_per_user: overrides.perUser ?? 5,
       natural_person_limit: false,
-      prevent_api_abuse: false,
+      prevent_api_abuse: overrides.preventApiAbuse ?? false,
     },
     coupon_use_rule: {
       fixed_normal_coupon: { coupon_amount: 100, transaction_minimum: 200 },

@@ -226,6 +226,14 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     );
   });
 
+  it("keeps the send queue a standard queue: its fair-queue delivery comes from MessageGroupId, not from a setting", () => {
+    // docs/aws-notes.md#fair-queues: a FIFO queue would instead deliver one message per group at a time.
+    const queues = resourcesOfType(built.statefulTemplate, "AWS::SQS::Queue");
+    const send = queues.filter(([id]) => id.startsWith("SendQueue") || id.startsWith("SendDlq"));
+    expect(send).toHaveLength(2);
+    for (const [id, q] of send) expect(q.Properties?.FifoQueue, id).toBeUndefined();
+  });
+
   it("deploys the Node major that tests and the local stack run on (package.json devDependencies.node)", () => {
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
     const major = String(pkg.devDependencies.node).split(".")[0];

@@ -56,6 +56,26 @@ describe("send coupon (E6), coupon detail (E9), user coupons (E12)", () => {
     expect(stock.json.distributed_coupons).toBeGreaterThanOrEqual(1);
   });
 
+  it("E12 reads offset as a page index (分页页码) and answers no coupon for business_type MULTIUSE", async () => {
+    const stockId = await runningStock(h);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++)
+      ids.push((await h.client.post(sendUrl("oPaging"), sendBody(h, stockId))).json.coupon_id as string);
+    const page = (offset: number, extra = "") =>
+      h.client.get(
+        `/v3/marketing/favor/users/oPaging/coupons?appid=${APPID}&creator_mchid=${h.mchid}&limit=2&offset=${offset}${extra}`,
+      );
+    const first = (await page(0)).json;
+    const second = (await page(1)).json;
+    expect(first).toMatchObject({ total_count: 3, offset: 0, limit: 2 });
+    expect(second).toMatchObject({ total_count: 3, offset: 1, limit: 2 });
+    const seen = [...first.data, ...second.data].map((c: { coupon_id: string }) => c.coupon_id);
+    expect(seen.sort()).toEqual([...ids].sort());
+    expect((await page(2)).json.data).toEqual([]);
+    expect((await page(0, "&business_type=MULTIUSE")).json).toMatchObject({ total_count: 0, data: [] });
+    expect((await page(0, "&business_type=OTHER")).json.code).toBe("PARAM_ERROR");
+  });
+
   it("checks E9/E12 inputs", async () => {
     expect((await h.client.get(`/v3/marketing/favor/users/oX/coupons/1?appid=${APPID}`)).status).toBe(404);
     expect((await h.client.get("/v3/marketing/favor/users/oX/coupons/1")).json.message).toBe("appid必填");
@@ -278,6 +298,13 @@ describe("cross-merchant sending (S2)", () => {
       });
       const allowed = await other.post(sendUrl("oCross"), { ...body, out_request_no: uniqueNo() });
       expect(allowed.status).toBe(200);
+      // an authorised sender reads the creator's stock (E8) but does not list the creator's stocks (E7)
+      expect((await other.get(`/v3/marketing/favor/stocks/${stockId}?stock_creator_mchid=${h.mchid}`)).status).toBe(
+        200,
+      );
+      const listed = await other.get(`/v3/marketing/favor/stocks?offset=0&limit=10&stock_creator_mchid=${h.mchid}`);
+      expect(listed.status).toBe(403);
+      expect(listed.json).toEqual({ code: "REQUEST_BLOCKED", message: "调用商户无权限" });
       // the same out_request_no is a different key for a different merchant
       const primary = await h.client.post(sendUrl("oCross"), { ...body, appid: APPID });
       expect(primary.status).toBe(200);

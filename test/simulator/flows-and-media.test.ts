@@ -1,11 +1,22 @@
 import { createHash } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { control } from "./helpers/client.js";
 import { imageUpload, JPG, PNG } from "./helpers/multipart.js";
 import { type Harness, runningStock, sendBody, sendUrl, startHarness, stockBody } from "./helpers/setup.js";
 import { verifyWechatSignature } from "./helpers/signer.js";
 
 const UPLOAD = "/v3/marketing/favor/media/image-upload";
+
+/**
+ * 10:00 Beijing the day after the Beijing day of `available_end_time` (as WeChat answers it, `…+08:00`), computed from
+ * the text, apart from the simulator's own arithmetic.
+ */
+function availableFrom(availableEndTime: string): { before: string; at: string } {
+  const day = new Date(`${availableEndTime.slice(0, 10)}T00:00:00Z`);
+  day.setUTCDate(day.getUTCDate() + 1);
+  const next = day.toISOString().slice(0, 10);
+  return { before: `${next}T09:59:59+08:00`, at: `${next}T10:00:00+08:00` };
+}
 
 describe("use-flow and refund-flow (E13/E14) and the bill download", () => {
   let h: Harness;
@@ -14,6 +25,52 @@ describe("use-flow and refund-flow (E13/E14) and the bill download", () => {
     h = await startHarness({ now: () => Date.now() + wallOffset });
   });
   afterAll(() => h.sim.stop());
+  // Each test moves the business clock past its stock's end; the next one creates stocks at the real time again.
+  afterEach(async () => {
+    await control(h.sim.url, "POST", "/clock", { offset_ms: 0 });
+  });
+
+  async function stockEnd(stockId: string): Promise<string> {
+    const detail = await h.client.get(`/v3/marketing/favor/stocks/${stockId}?stock_creator_mchid=${h.mchid}`);
+    return detail.json.available_end_time as string;
+  }
+
+  /** Moves the business clock to the moment WeChat starts serving the stock's files. */
+  async function filesAvailable(stockId: string): Promise<void> {
+    const moved = await control(h.sim.url, "POST", "/clock", { set: availableFrom(await stockEnd(stockId)).at });
+    expect(moved.status).toBe(200);
+  }
+
+  it("answers 404 RESOURCE_NOT_EXISTS 账单文件不存在 until 10:00 (Beijing) the day after the stock ends", async () => {
+    const stockId = await runningStock(h);
+    const couponId = (await h.client.post(sendUrl("oEarly"), sendBody(h, stockId))).json.coupon_id;
+    await control(h.sim.url, "POST", `/coupons/${couponId}/use`, {});
+    await control(h.sim.url, "POST", `/coupons/${couponId}/refund`, {});
+    const { before, at } = availableFrom(await stockEnd(stockId));
+    for (const kind of ["use-flow", "refund-flow"]) {
+      const running = await h.client.get(`/v3/marketing/favor/stocks/${stockId}/${kind}`);
+      expect(running.status).toBe(404);
+      expect(running.json).toEqual({ code: "RESOURCE_NOT_EXISTS", message: "账单文件不存在" });
+      expect(verifyWechatSignature(running.headers, running.text, h.sim.config.keys.platformPublicKey)).toBe(true);
+    }
+    await control(h.sim.url, "POST", "/clock", { set: before });
+    for (const kind of ["use-flow", "refund-flow"])
+      expect((await h.client.get(`/v3/marketing/favor/stocks/${stockId}/${kind}`)).status).toBe(404);
+    await control(h.sim.url, "POST", "/clock", { set: at });
+    for (const kind of ["use-flow", "refund-flow"])
+      expect((await h.client.get(`/v3/marketing/favor/stocks/${stockId}/${kind}`)).status).toBe(200);
+  });
+
+  it("answers 账单文件不存在 for an ended stock with nothing to list", async () => {
+    const stockId = await runningStock(h);
+    await h.client.post(sendUrl("oUnused"), sendBody(h, stockId));
+    await filesAvailable(stockId);
+    for (const kind of ["use-flow", "refund-flow"]) {
+      const answer = await h.client.get(`/v3/marketing/favor/stocks/${stockId}/${kind}`);
+      expect(answer.status).toBe(404);
+      expect(answer.json.message).toBe("账单文件不存在");
+    }
+  });
 
   it("serves a use-flow file whose SHA-1 matches hash_value, in the observed CSV format", async () => {
     const stockId = await runningStock(h);
@@ -25,6 +82,7 @@ describe("use-flow and refund-flow (E13/E14) and the bill download", () => {
       transaction_id: "4200000000000000000000000042",
     });
     await control(h.sim.url, "POST", `/coupons/${coupons[1]}/use`, {});
+    await filesAvailable(stockId);
     const link = await h.client.get(`/v3/marketing/favor/stocks/${stockId}/use-flow`);
     expect(link.status).toBe(200);
     expect(link.json).toEqual({
@@ -37,6 +95,8 @@ describe("use-flow and refund-flow (E13/E14) and the bill download", () => {
     expect(file.status).toBe(200);
     expect(file.headers.get("wechatpay-signature")).toBeNull();
     expect(createHash("sha1").update(file.text, "utf8").digest("hex")).toBe(link.json.hash_value);
+    // no byte-order mark (observed: docs/wechatpay-cash-coupons.md#file-format)
+    expect(file.text.charCodeAt(0)).not.toBe(0xfeff);
     const lines = file.text.split("\r\n");
     expect(lines[0]).toBe(
       "批次id,优惠id,优惠类型,优惠金额（元）,订单总金额（元）,交易类型,支付单号,消耗时间,消耗商户号,设备号,银行流水号,单品信息",
@@ -53,6 +113,9 @@ describe("use-flow and refund-flow (E13/E14) and the bill download", () => {
 
   it("expires the download link after 30 s", async () => {
     const stockId = await runningStock(h);
+    const couponId = (await h.client.post(sendUrl("oExpiry"), sendBody(h, stockId))).json.coupon_id;
+    await control(h.sim.url, "POST", `/coupons/${couponId}/use`, {});
+    await filesAvailable(stockId);
     const link = await h.client.get(`/v3/marketing/favor/stocks/${stockId}/use-flow`);
     wallOffset = 31_000;
     try {
@@ -76,6 +139,7 @@ describe("use-flow and refund-flow (E13/E14) and the bill download", () => {
       refund_amount: 300,
       status: "SENDED",
     });
+    await filesAvailable(stockId);
     const link = await h.client.get(`/v3/marketing/favor/stocks/${stockId}/refund-flow`);
     expect(verifyWechatSignature(link.headers, link.text, h.sim.config.keys.platformPublicKey)).toBe(true);
     const file = await h.client.get(link.json.url.slice(h.sim.url.length));
@@ -83,6 +147,22 @@ describe("use-flow and refund-flow (E13/E14) and the bill download", () => {
     expect(file.text).toContain(`\`${couponId},`);
     expect(file.text).toContain("`50300000001");
     expect(file.text.endsWith("总条数\r\n`1\r\n")).toBe(true);
+  });
+
+  it("lists every use: a coupon used, refunded and used again has two use-flow rows", async () => {
+    const stockId = await runningStock(h);
+    const couponId = (await h.client.post(sendUrl("oTwice"), sendBody(h, stockId))).json.coupon_id;
+    await control(h.sim.url, "POST", `/coupons/${couponId}/use`, { transaction_id: "4200000000000000000000000101" });
+    await control(h.sim.url, "POST", `/coupons/${couponId}/refund`, {});
+    await control(h.sim.url, "POST", `/coupons/${couponId}/use`, { transaction_id: "4200000000000000000000000102" });
+    await filesAvailable(stockId);
+    const link = await h.client.get(`/v3/marketing/favor/stocks/${stockId}/use-flow`);
+    const text = (await h.client.get(link.json.url.slice(h.sim.url.length))).text;
+    const rows = text.split("\r\n").filter((line) => line.startsWith(`\`${stockId},\`${couponId},`));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toContain("`4200000000000000000000000101,");
+    expect(rows[1]).toContain("`4200000000000000000000000102,");
+    expect(text.endsWith("总条数\r\n`2\r\n")).toBe(true);
   });
 
   it("refuses flows of unknown stocks", async () => {

@@ -126,7 +126,7 @@ describe("COUPON.USE notifications", () => {
   });
 
   it("retries with the same id until acknowledged (500s, dropped connections, timeouts)", async () => {
-    h = await startHarness({ notifyRetryDelaysMs: [20, 20, 20, 20, 20], notifyTimeoutMs: 300 });
+    h = await startHarness({ notifyRetryIntervalMs: 20, notifyTimeoutMs: 300 });
     receiver = await startReceiver({ failures: 3 });
     await h.client.post(CALLBACKS, { mchid: h.mchid, notify_url: receiver.url });
     const { couponId } = await issue(h);
@@ -158,15 +158,25 @@ describe("COUPON.USE notifications", () => {
     }
   });
 
-  it("gives up after the last delay of the schedule", async () => {
-    h = await startHarness({ notifyRetryDelaysMs: [10, 10] });
-    receiver = await startReceiver({ failures: 100 });
-    await h.client.post(CALLBACKS, { mchid: h.mchid, notify_url: receiver.url });
+  it("delivers nine times in all, one interval apart, then gives up (WeChat: 1min1次，总计9次)", async () => {
+    const interval = 40;
+    h = await startHarness({ notifyRetryIntervalMs: interval });
+    const failing = await startReceiver({ failures: 100 });
+    receiver = failing;
+    await h.client.post(CALLBACKS, { mchid: h.mchid, notify_url: failing.url });
     const { couponId } = await issue(h);
     await control(h.sim.url, "POST", `/coupons/${couponId}/use`, {});
-    await receiver.waitFor(3);
+    await failing.waitFor(9);
     await expect.poll(() => h.sim.stats().notifications_abandoned).toBe(1);
-    expect(receiver.received).toHaveLength(3);
+    // a tenth attempt would have come one interval after the ninth
+    await new Promise((r) => setTimeout(r, interval * 3));
+    expect(failing.received).toHaveLength(9);
+    expect(h.sim.stats()).toMatchObject({ notifications_sent: 9, notifications_failed_attempts: 9 });
+    const gaps = failing.received.slice(1).map((r, i) => r.at - failing.received[i]!.at);
+    // timers never fire early; under load they may fire late, so only the lower bound is checked
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(interval - 2);
+    const [delivery] = (await control(h.sim.url, "GET", "/notifications")).json.data;
+    expect(delivery).toMatchObject({ attempts: 9, acknowledged: false, abandoned: true });
   });
 
   it("signs notifications with the WeChat Pay public key in public_key mode", async () => {

@@ -46,9 +46,15 @@ describe("stocks (E1–E5, E7, E8, E10, E11)", () => {
 
   it("walks the life cycle unactivated → running ↔ paused and refuses wrong-state moves", async () => {
     const { stock_id } = (await create()).json;
-    expect((await action(stock_id, "pause")).json).toMatchObject({
+    expect((await action(stock_id, "pause")).json).toEqual({
       code: "INVALID_REQUEST",
       message: "非法的批次状态",
+      detail: {
+        field: "stock_id",
+        value: stock_id,
+        issue: "stock status is unactivated; pause needs running",
+        location: "uri_template",
+      },
     });
     const started = await action(stock_id, "start");
     expect(started.json).toEqual({ stock_id, start_time: expect.stringMatching(/\+08:00$/) });
@@ -125,6 +131,11 @@ describe("stocks (E1–E5, E7, E8, E10, E11)", () => {
     expect(merchants.json).toEqual({ total_count: 2, data: [h.mchid, "1900000009"], offset: 0, limit: 2, stock_id });
     const items = await h.client.get(`/v3/marketing/favor/stocks/${stock_id}/items${q}`);
     expect(items.json).toEqual({ total_count: 3, data: ["SKU1", "SKU2"], offset: 0, limit: 2, stock_id });
+    // offset is a page index: page 1 of 2 per page starts at the third item
+    const page1 = await h.client.get(
+      `/v3/marketing/favor/stocks/${stock_id}/items?offset=1&limit=2&stock_creator_mchid=${h.mchid}`,
+    );
+    expect(page1.json).toEqual({ total_count: 3, data: ["SKU3"], offset: 1, limit: 2, stock_id });
     const detail = await h.client.get(`/v3/marketing/favor/stocks/${stock_id}?stock_creator_mchid=${h.mchid}`);
     expect(detail.json.singleitem).toBe(true);
     expect(
@@ -268,7 +279,31 @@ describe("create-stock rules R1–R15", () => {
     ["R12 a 5-digit card bin", couponRule({ limit_card: { name: "工商", bin: ["12345"] } }), 400, "PARAM_ERROR"],
     [
       "R12 11 card bins",
-      couponRule({ limit_card: { bin: Array.from({ length: 11 }, () => "622202") } }),
+      couponRule({ limit_card: { name: "工商", bin: Array.from({ length: 11 }, () => "622202") } }),
+      400,
+      "PARAM_ERROR",
+    ],
+    [
+      "limit_card without name (GO CardLimitation)",
+      couponRule({ limit_card: { bin: ["622202"] } }),
+      400,
+      "PARAM_ERROR",
+    ],
+    [
+      "fix_available_time without begin_time",
+      couponRule({ coupon_available_time: { fix_available_time: { end_time: 3600 } } }),
+      400,
+      "PARAM_ERROR",
+    ],
+    [
+      "fix_available_time end_time 86400",
+      couponRule({ coupon_available_time: { fix_available_time: { begin_time: 0, end_time: 86_400 } } }),
+      400,
+      "PARAM_ERROR",
+    ],
+    [
+      "background_color in mixed case",
+      { pattern_info: { description: "x", background_color: "Color020" } },
       400,
       "PARAM_ERROR",
     ],
@@ -332,7 +367,7 @@ describe("create-stock rules R1–R15", () => {
         limit_card: { name: "工商银行", bin: ["622202", "123456789"] },
         combine_use: false,
         coupon_available_time: {
-          fix_available_time: { available_week_day: [0, 6], begin_time: 0, end_time: 86_400 },
+          fix_available_time: { available_week_day: [0, 6], begin_time: 0, end_time: 86_399 },
           available_time_after_receive: 60,
         },
       }),

@@ -68,6 +68,7 @@ const USER_COUPON_QUERY = [
   "available_mchid",
   "offset",
   "limit",
+  "business_type",
 ] as const;
 
 function userCoupons(req: ApiRequest, ctx: SimContext): ApiResponse {
@@ -104,11 +105,17 @@ function userCoupons(req: ApiRequest, ctx: SimContext): ApiResponse {
     if (status && couponStatus(coupon, now) !== status) return [];
     return [{ coupon, stock }];
   });
-  const page = rows.slice(offset, offset + limit);
+  // offset is a page index ("分页页码"), as for every list (local/simulator/README.md#list-offsets). business_type
+  // MULTIUSE asks for 消费金, which the simulator does not issue.
+  const businessType = req.query.get("business_type") || undefined;
+  if (businessType && businessType !== "MULTIUSE")
+    throw paramError("业务类型不合法", "business_type", "query", businessType);
+  const listed = businessType ? [] : rows;
+  const page = available ? listed : listed.slice(offset * limit, offset * limit + limit);
   return ok({
     data: page.map(({ coupon, stock }) => couponView(coupon, stock, now)),
-    total_count: rows.length,
-    limit: available ? rows.length : limit,
+    total_count: listed.length,
+    limit: available ? listed.length : limit,
     offset,
   });
 }

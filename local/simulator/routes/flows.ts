@@ -1,4 +1,4 @@
-import { formatCsvTime } from "../clock.js";
+import { flowFilesAvailableAt, formatCsvTime } from "../clock.js";
 import { type ApiRequest, type ApiResponse, ok, type SimContext } from "../context.js";
 import { invalidRequest, notFound, WechatApiError } from "../errors.js";
 import type { Router } from "../router.js";
@@ -6,6 +6,7 @@ import type { StockRecord } from "../state/records.js";
 import { onlyQuery, pathParam, requiredQuery } from "./params.js";
 
 const CRLF = "\r\n";
+const NO_FILE = "账单文件不存在";
 const yuan = (fen: number) => (fen / 100).toFixed(2);
 // Observed sample (docs/wechatpay-cash-coupons.md#use-flow-and-refund-flow-files-e13-e14): every value but the quoted
 // trailing ones is prefixed with a backtick.
@@ -22,42 +23,45 @@ function couponKind(stock: StockRecord): string {
   return (stock.body.coupon_use_rule.available_items?.length ?? 0) > 0 ? "单品代金券" : "全场代金券";
 }
 
-function csv(header: string, rows: string[]): Buffer {
-  return Buffer.from(
-    `${header}${CRLF}${rows.map((r) => r + CRLF).join("")}总条数${CRLF}${cell(rows.length)}${CRLF}`,
-    "utf8",
-  );
+export interface FlowFile {
+  rows: number;
+  file: Buffer;
+}
+
+function csv(header: string, rows: string[]): FlowFile {
+  const text = `${header}${CRLF}${rows.map((r) => r + CRLF).join("")}总条数${CRLF}${cell(rows.length)}${CRLF}`;
+  return { rows: rows.length, file: Buffer.from(text, "utf8") };
 }
 
 /** The use-flow file of a stock: one row per used coupon. */
-export function useFlowFile(ctx: SimContext, stock: StockRecord): Buffer {
+export function useFlowFile(ctx: SimContext, stock: StockRecord): FlowFile {
   const amount = stock.body.coupon_use_rule.fixed_normal_coupon?.coupon_amount ?? 0;
   const rows: string[] = [];
   for (const coupon of ctx.store.coupons.values()) {
     if (coupon.stock_id !== stock.stock_id || !coupon.consume) continue;
-    const c = coupon.consume;
-    rows.push(
-      [
-        cell(stock.stock_id),
-        cell(coupon.coupon_id),
-        cell(couponKind(stock)),
-        cell(yuan(amount)),
-        cell(yuan(c.order_amount)),
-        cell("支付"),
-        cell(c.transaction_id),
-        cell(formatCsvTime(c.consume_time)),
-        cell(c.consume_mchid),
-        '""',
-        '""',
-        '""',
-      ].join(","),
-    );
+    for (const c of [...(coupon.earlier_uses ?? []), coupon.consume])
+      rows.push(
+        [
+          cell(stock.stock_id),
+          cell(coupon.coupon_id),
+          cell(couponKind(stock)),
+          cell(yuan(amount)),
+          cell(yuan(c.order_amount)),
+          cell("支付"),
+          cell(c.transaction_id),
+          cell(formatCsvTime(c.consume_time)),
+          cell(c.consume_mchid),
+          '""',
+          '""',
+          '""',
+        ].join(","),
+      );
   }
   return csv(USE_HEADER, rows);
 }
 
 /** The refund-flow file of a stock (format guessed). */
-export function refundFlowFile(ctx: SimContext, stock: StockRecord): Buffer {
+export function refundFlowFile(ctx: SimContext, stock: StockRecord): FlowFile {
   const amount = stock.body.coupon_use_rule.fixed_normal_coupon?.coupon_amount ?? 0;
   const rows = ctx.store.refunds
     .filter((r) => r.stock_id === stock.stock_id)
@@ -88,7 +92,11 @@ function flow(kind: "use" | "refund") {
     if (!stock) throw notFound("批次不存在");
     // Only the creator may download (docs/wechatpay-cash-coupons.md#use-flow-and-refund-flow-files-e13-e14).
     if (stock.creator_mchid !== req.caller.mchid) throw new WechatApiError(403, "REQUEST_BLOCKED", "调用商户无权限");
-    const file = kind === "use" ? useFlowFile(ctx, stock) : refundFlowFile(ctx, stock);
+    // WeChat answers 账单文件不存在 before 10:00 (Beijing) the day after the stock's available_end_time, and for a stock
+    // with nothing to list (docs/wechatpay-cash-coupons.md#when-the-files-exist).
+    if (ctx.clock.now() < flowFilesAvailableAt(stock.end)) throw notFound(NO_FILE);
+    const { rows, file } = kind === "use" ? useFlowFile(ctx, stock) : refundFlowFile(ctx, stock);
+    if (rows === 0) throw notFound(NO_FILE);
     const { token, sha1 } = ctx.downloads.add(file, req.caller.mchid);
     return ok({
       url: `${ctx.baseUrl()}/v3/billdownload/file?token=${token}`,

@@ -64,10 +64,13 @@ function transition(kind: Transition) {
     if (!stock || stock.creator_mchid !== creator) throw notFound("批次不存在");
     if (req.caller.mchid !== stock.creator_mchid) throw new WechatApiError(403, "REQUEST_BLOCKED", "调用商户无权限");
     const rule = TRANSITIONS[kind];
+    // WeChat's detail shape {field, value, issue, location} (docs/wechatpay-apiv3-security.md#error-body)
     if (stock.status !== rule.from)
       throw new WechatApiError(400, "INVALID_REQUEST", "非法的批次状态", {
-        current_status: stock.status,
-        required_status: rule.from,
+        field: "stock_id",
+        value: stock.stock_id,
+        issue: `stock status is ${stock.status}; ${kind} needs ${rule.from}`,
+        location: "uri_template",
       });
     const now = ctx.clock.now();
     const next: StockRecord = { ...stock, status: rule.to, [rule.timeField]: now };
@@ -86,11 +89,13 @@ function parseTimeQuery(req: ApiRequest, name: string): number | undefined {
 
 function listStocks(req: ApiRequest, ctx: SimContext): ApiResponse {
   onlyQuery(req, ["offset", "limit", "stock_creator_mchid", "create_start_time", "create_end_time", "status"]);
-  // "页码从0开始": offset is read as a page index (docs/wechatpay-cash-coupons.md#list-offsets).
+  // "页码从0开始": offset is a page index, as for every list (local/simulator/README.md#list-offsets).
   const offset = intQuery(req, "offset", { required: true, max: 100_000 });
   const limit = intQuery(req, "limit", { required: true, min: 1, max: 10, tooLarge: "页大小超过阈值" });
   const creator = requiredQuery(req, "stock_creator_mchid", "商户号必填");
-  assertMayView(req.caller, creator);
+  // E7 lists the stocks the caller created ("查询创建的批次列表", GO ListStocks); an authorised sender reads another
+  // creator's stock with E8 only.
+  if (creator !== req.caller.mchid) throw new WechatApiError(403, "REQUEST_BLOCKED", "调用商户无权限");
   const from = parseTimeQuery(req, "create_start_time");
   const to = parseTimeQuery(req, "create_end_time");
   const status = req.query.get("status");
@@ -137,9 +142,10 @@ function listing(kind: "merchants" | "items") {
     // Without an explicit list a stock is usable at its creator (guess; not documented).
     const all =
       kind === "merchants" ? (rule.available_merchants ?? [stock.creator_mchid]) : (rule.available_items ?? []);
+    // offset is a page index, as for every list (local/simulator/README.md#list-offsets)
     return ok({
       total_count: all.length,
-      data: all.slice(offset, offset + limit),
+      data: all.slice(offset * limit, offset * limit + limit),
       offset,
       limit,
       stock_id: stock.stock_id,

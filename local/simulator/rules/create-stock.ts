@@ -64,7 +64,7 @@ export const CREATE_STOCK_FIELDS: Record<string, FieldSpec> = {
             label: "固定时间段可用",
             fields: {
               available_week_day: { t: "array", label: "可用星期数", items: int("可用星期数") },
-              begin_time: int("当天开始时间"),
+              begin_time: int("当天开始时间", true),
               end_time: int("当天结束时间"),
             },
           },
@@ -82,7 +82,7 @@ export const CREATE_STOCK_FIELDS: Record<string, FieldSpec> = {
       limit_card: {
         t: "object",
         label: "指定银行卡BIN",
-        fields: { name: str("银行卡名称"), bin: strings("指定卡BIN") },
+        fields: { name: str("银行卡名称", true), bin: strings("指定卡BIN", true) },
       },
     },
   },
@@ -95,13 +95,11 @@ export const CREATE_STOCK_FIELDS: Record<string, FieldSpec> = {
 const DAY_MS = 86_400_000;
 const TRADE_TYPES = new Set(["MICROAPP", "APPPAY", "PPAY", "CARD", "FACE", "OTHER"]);
 const JUMP_TARGETS = new Set(["PAYMENT_CODE", "MINI_PROGRAM", "DEFAULT_PAGE"]);
-// GO's list (upper-case) plus the OAS/IM mixed-case spellings, since sources disagree
-// (docs/wechatpay-cash-coupons.md#enums).
+// GO's `BackgroundColor` enum, upper case (docs/wechatpay-cash-coupons.md#enums).
 const BACKGROUND_COLORS = new Set(
-  ["010", "020", "030", "040", "050", "060", "070", "080", "081", "082", "090", "100", "101", "102"].flatMap((n) => [
-    `COLOR${n}`,
-    `Color${n}`,
-  ]),
+  ["010", "020", "030", "040", "050", "060", "070", "080", "081", "082", "090", "100", "101", "102"].map(
+    (n) => `COLOR${n}`,
+  ),
 );
 
 export interface CreateStockContext {
@@ -169,9 +167,9 @@ function checkCouponRule(body: CreateStockBody): void {
     throw paramError("指定付款方式只能填写1个", "/coupon_use_rule/limit_pay");
   const card = rule.limit_card;
   if (card) {
-    if (card.name !== undefined && (hanCount(card.name) > 4 || charCount(card.name) > 4))
+    if (charCount(card.name) < 1 || hanCount(card.name) > 4 || charCount(card.name) > 4)
       throw paramError("银行卡名称不能超过4个中文字", "/coupon_use_rule/limit_card/name");
-    const bins = card.bin ?? [];
+    const bins = card.bin;
     if (bins.length < 1 || bins.length > 10)
       throw paramError("指定卡BIN数量须在1到10之间", "/coupon_use_rule/limit_card/bin");
     for (const bin of bins)
@@ -181,9 +179,17 @@ function checkCouponRule(body: CreateStockBody): void {
   const fix = available?.fix_available_time;
   for (const day of fix?.available_week_day ?? [])
     if (day < 0 || day > 6) throw paramError("可用星期数须在0到6之间", "/coupon_use_rule/coupon_available_time");
-  for (const t of [fix?.begin_time, fix?.end_time])
-    if (t !== undefined && (t < 0 || t > 86_400))
-      throw paramError("当天可用时间须在0到86400秒之间", "/coupon_use_rule/coupon_available_time");
+  // seconds of the day: begin_time 0 … 86399, end_time 1 … 86399 (OAS FixAvailableTime, GO)
+  if (fix && (fix.begin_time < 0 || fix.begin_time > 86_399))
+    throw paramError(
+      "当天开始时间须在0到86399秒之间",
+      "/coupon_use_rule/coupon_available_time/fix_available_time/begin_time",
+    );
+  if (fix?.end_time !== undefined && (fix.end_time < 1 || fix.end_time > 86_399))
+    throw paramError(
+      "当天结束时间须在1到86399秒之间",
+      "/coupon_use_rule/coupon_available_time/fix_available_time/end_time",
+    );
   if (available?.available_time_after_receive !== undefined && available.available_time_after_receive < 1)
     throw paramError("领取后有效时间须大于0", "/coupon_use_rule/coupon_available_time/available_time_after_receive");
 }

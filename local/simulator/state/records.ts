@@ -35,7 +35,7 @@ export interface CreateStockBody {
   coupon_use_rule: {
     fixed_normal_coupon?: FixedNormalCoupon;
     coupon_available_time?: {
-      fix_available_time?: { available_week_day?: number[]; begin_time?: number; end_time?: number };
+      fix_available_time?: { available_week_day?: number[]; begin_time: number; end_time?: number };
       second_day_available?: boolean;
       available_time_after_receive?: number;
     };
@@ -46,7 +46,7 @@ export interface CreateStockBody {
     unavailable_items?: string[];
     available_merchants?: string[];
     limit_pay?: string[];
-    limit_card?: { name?: string; bin?: string[] };
+    limit_card?: { name: string; bin: string[] };
   };
   no_cash: boolean;
   stock_type: string;
@@ -93,7 +93,10 @@ export interface CouponRecord {
   begin: number;
   end: number;
   status: "SENDED" | "USED";
+  /** The latest use (kept after a refund, which gives the coupon back). */
   consume?: ConsumeInformation;
+  /** Uses before the latest one, each refunded: the use-flow file lists every use. */
+  earlier_uses?: ConsumeInformation[];
 }
 
 export interface UserRecord {

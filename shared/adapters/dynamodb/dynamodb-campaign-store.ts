@@ -10,16 +10,21 @@ import { NotFoundError, ValidationError } from "../../domain/errors.js";
 import {
   type CampaignChunk,
   type CampaignControl,
+  type CampaignControlReason,
   type CampaignCounts,
   type CampaignListOptions,
   type CampaignRecord,
   type CampaignStore,
   type CampaignSweep,
   type ClaimResult,
+  type ControlChange,
   deriveCampaignState,
   type ListPage,
   type NewCampaign,
   type NewCampaignChunk,
+  type RetryFill,
+  type RetryLink,
+  type RetryOrigin,
   type StateChange,
 } from "../../domain/ports.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
@@ -76,6 +81,15 @@ export class DynamoDbCampaignStore implements CampaignStore {
       cancelled: 0,
       control: "RUNNING",
       ...(campaign.startAt === undefined ? {} : { start_at: campaign.startAt }),
+      ...(campaign.retryOf === undefined
+        ? {}
+        : {
+            retry_of: {
+              campaign_id: campaign.retryOf.campaignId,
+              attempt: campaign.retryOf.attempt,
+              codes: campaign.retryOf.codes,
+            },
+          }),
       // The merchant's campaign list, newest first (gsi1 read backwards).
       gsi1pk: campaignListOwner(campaign.mchid),
       gsi1sk: campaignListOrder(campaign),
@@ -192,27 +206,32 @@ export class DynamoDbCampaignStore implements CampaignStore {
     }
   }
 
-  async setControl(
-    id: string,
-    change: { from: readonly CampaignControl[]; to: CampaignControl },
-    now: number,
-  ): Promise<StateChange<CampaignRecord>> {
+  async setControl(id: string, change: ControlChange, now: number): Promise<StateChange<CampaignRecord>> {
     const from = Object.fromEntries(change.from.map((c, i) => [`:from${i}`, c]));
     // A campaign stored before the lifecycle existed has no control attribute: it is RUNNING.
     const legacy = change.from.includes("RUNNING") ? " OR attribute_not_exists(#control)" : "";
     const update = await conditionalUpdate(this.#doc, this.#table, KEY.campaign(id), {
       // Only the control attributes: the counters keep their own atomic ADDs, so no outcome counted meanwhile is lost.
-      UpdateExpression: "SET #control = :to, #control_changed_at = :now, #updated_at = :now",
+      UpdateExpression:
+        "SET #control = :to, #control_changed_at = :now, #updated_at = :now" +
+        (change.reason === undefined ? " REMOVE #control_reason" : ", #control_reason = :reason"),
       ConditionExpression:
         `${CONDITION.exists} AND (#control IN (${Object.keys(from).join(", ")})${legacy}) ` +
         "AND (attribute_not_exists(#reconciled) OR #reconciled = :false)",
       ExpressionAttributeNames: {
         "#control": "control",
         "#control_changed_at": "control_changed_at",
+        "#control_reason": "control_reason",
         "#updated_at": "updated_at",
         "#reconciled": "reconciled",
       },
-      ExpressionAttributeValues: { ...from, ":to": change.to, ":now": now, ":false": false },
+      ExpressionAttributeValues: {
+        ...from,
+        ":to": change.to,
+        ":now": now,
+        ":false": false,
+        ...(change.reason === undefined ? {} : { ":reason": change.reason }),
+      },
     });
     if (update.changed) return { changed: true, record: fromItem(update.item) };
     if (update.existing === undefined) throw new NotFoundError("campaign_id", "no such campaign");
@@ -347,6 +366,52 @@ export class DynamoDbCampaignStore implements CampaignStore {
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
     }
+  }
+
+  async addRetry(
+    id: string,
+    link: RetryLink,
+    expectedCount: number,
+    now: number,
+  ): Promise<StateChange<CampaignRecord>> {
+    const update = await conditionalUpdate(this.#doc, this.#table, KEY.campaign(id), {
+      UpdateExpression: "SET #retries = list_append(if_not_exists(#retries, :empty), :link), #updated_at = :now",
+      // Optimistic on the list's length: of two retries racing to be the parent's next one, one is added.
+      ConditionExpression: `${CONDITION.exists} AND ${
+        expectedCount === 0 ? "attribute_not_exists(#retries)" : "size(#retries) = :count"
+      }`,
+      ExpressionAttributeNames: { "#retries": "retries", "#updated_at": "updated_at" },
+      ExpressionAttributeValues: {
+        ":empty": [],
+        ":link": [{ campaign_id: link.campaignId, codes: link.codes }],
+        ":now": now,
+        ...(expectedCount === 0 ? {} : { ":count": expectedCount }),
+      },
+    });
+    if (update.changed) return { changed: true, record: fromItem(update.item) };
+    if (update.existing === undefined) throw new NotFoundError("campaign_id", "no such campaign");
+    return { changed: false, record: fromItem(update.existing) };
+  }
+
+  async advanceRetryFill(id: string, fill: RetryFill, now: number): Promise<StateChange<CampaignRecord>> {
+    const update = await conditionalUpdate(this.#doc, this.#table, KEY.campaign(id), {
+      UpdateExpression: "SET #fill = :fill, #updated_at = :now",
+      // Only forward: a slower concurrent filler never moves the cursor back.
+      ConditionExpression: `${CONDITION.exists} AND (attribute_not_exists(#fill) OR #fill.#next < :next)`,
+      ExpressionAttributeNames: { "#fill": "retry_fill", "#next": "next_page", "#updated_at": "updated_at" },
+      ExpressionAttributeValues: {
+        ":fill": {
+          next_page: fill.nextPage,
+          complete: fill.complete,
+          ...(fill.cursor === undefined ? {} : { cursor: fill.cursor }),
+        },
+        ":next": fill.nextPage,
+        ":now": now,
+      },
+    });
+    if (update.changed) return { changed: true, record: fromItem(update.item) };
+    if (update.existing === undefined) throw new NotFoundError("campaign_id", "no such campaign");
+    return { changed: false, record: fromItem(update.existing) };
   }
 
   markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord> {
@@ -597,6 +662,10 @@ function fromItem(item: Item): CampaignRecord {
     ...(item.last_chunk_no === undefined ? {} : { lastChunkNo: num(item, "last_chunk_no") }),
     ...(item.start_at === undefined ? {} : { startAt: num(item, "start_at") }),
     ...(item.control_changed_at === undefined ? {} : { controlChangedAt: num(item, "control_changed_at") }),
+    ...retryFields(item),
+    ...(item.control_reason === undefined
+      ? {}
+      : { controlReason: str(item, "control_reason") as CampaignControlReason }),
     chunksReceived: num(item, "chunks_received"),
     state: deriveCampaignState(counters),
     failuresByCode,
@@ -605,6 +674,35 @@ function fromItem(item: Item): CampaignRecord {
     createdAt: num(item, "created_at"),
     updatedAt: num(item, "updated_at"),
   };
+}
+
+/** The retry attributes of a campaign item: `retry_of` and `retry_fill` (a retry), `retries` (a parent). */
+function retryFields(item: Item): Pick<CampaignRecord, "retryOf" | "retries" | "retryFill"> {
+  const fields: Pick<CampaignRecord, "retryOf" | "retries" | "retryFill"> = {};
+  const codes = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
+  if (item.retry_of !== undefined) {
+    const origin = item.retry_of as Item;
+    fields.retryOf = {
+      campaignId: str(origin, "campaign_id"),
+      attempt: num(origin, "attempt"),
+      codes: codes(origin.codes),
+    } satisfies RetryOrigin;
+  }
+  if (Array.isArray(item.retries)) {
+    fields.retries = (item.retries as Item[]).map((link) => ({
+      campaignId: str(link, "campaign_id"),
+      codes: codes(link.codes),
+    }));
+  }
+  if (item.retry_fill !== undefined) {
+    const fill = item.retry_fill as Item;
+    fields.retryFill = {
+      nextPage: num(fill, "next_page"),
+      complete: fill.complete === true,
+      ...(typeof fill.cursor === "string" ? { cursor: fill.cursor } : {}),
+    };
+  }
+  return fields;
 }
 
 function chunkFromItem(item: Item): CampaignChunk {

@@ -3,17 +3,19 @@ import { addTally } from "../../domain/campaigns/outcome-tally.js";
 import { NotFoundError } from "../../domain/errors.js";
 import {
   type CampaignChunk,
-  type CampaignControl,
   type CampaignCounts,
   type CampaignListOptions,
   type CampaignRecord,
   type CampaignStore,
   type CampaignSweep,
   type ClaimResult,
+  type ControlChange,
   deriveCampaignState,
   type ListPage,
   type NewCampaign,
   type NewCampaignChunk,
+  type RetryFill,
+  type RetryLink,
   type StateChange,
 } from "../../domain/ports.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
@@ -79,14 +81,12 @@ export class MemoryCampaignStore implements CampaignStore {
     return true;
   }
 
-  async setControl(
-    id: string,
-    change: { from: readonly CampaignControl[]; to: CampaignControl },
-    now: number,
-  ): Promise<StateChange<CampaignRecord>> {
+  async setControl(id: string, change: ControlChange, now: number): Promise<StateChange<CampaignRecord>> {
     const item = this.#mustGet(id);
     if (item.reconciled || !change.from.includes(item.control)) return { changed: false, record: copy(item) };
     Object.assign(item, { control: change.to, controlChangedAt: now, updatedAt: now });
+    if (change.reason === undefined) delete item.controlReason;
+    else item.controlReason = change.reason;
     return { changed: true, record: copy(item) };
   }
 
@@ -149,6 +149,26 @@ export class MemoryCampaignStore implements CampaignStore {
 
   async retire(id: string): Promise<void> {
     this.#retired.add(id);
+  }
+
+  async addRetry(
+    id: string,
+    link: RetryLink,
+    expectedCount: number,
+    now: number,
+  ): Promise<StateChange<CampaignRecord>> {
+    const item = this.#mustGet(id);
+    const retries = item.retries ?? [];
+    if (retries.length !== expectedCount) return { changed: false, record: copy(item) };
+    Object.assign(item, { retries: [...retries, structuredClone(link)], updatedAt: now });
+    return { changed: true, record: copy(item) };
+  }
+
+  async advanceRetryFill(id: string, fill: RetryFill, now: number): Promise<StateChange<CampaignRecord>> {
+    const item = this.#mustGet(id);
+    if ((item.retryFill?.nextPage ?? 0) >= fill.nextPage) return { changed: false, record: copy(item) };
+    Object.assign(item, { retryFill: structuredClone(fill), updatedAt: now });
+    return { changed: true, record: copy(item) };
   }
 
   async markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord> {

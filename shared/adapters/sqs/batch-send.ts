@@ -5,6 +5,11 @@ export interface OutgoingMessage {
   body: string;
   attributes?: Record<string, string>;
   delaySeconds?: number;
+  /**
+   * `MessageGroupId`: on a standard queue it names the message's tenant for SQS fair queues
+   * (docs/aws-notes.md#fair-queues); at most 128 printable ASCII characters.
+   */
+  groupId?: string;
 }
 
 export interface BatchSendOptions {
@@ -54,6 +59,7 @@ export async function sendAllInBatches(
               Id: id,
               MessageBody: message.body,
               ...(message.delaySeconds === undefined ? {} : { DelaySeconds: message.delaySeconds }),
+              ...(message.groupId === undefined ? {} : { MessageGroupId: message.groupId }),
               ...(message.attributes === undefined
                 ? {}
                 : { MessageAttributes: toMessageAttributes(message.attributes) }),

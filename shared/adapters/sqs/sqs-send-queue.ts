@@ -14,14 +14,26 @@ export interface SqsQueueOptions extends BatchSendOptions {
 /** SQS's ceiling for DelaySeconds. */
 const MAX_DELAY_SECONDS = 900;
 
+/**
+ * The tenant of a send for SQS fair queues (`MessageGroupId` on the standard send queue): its campaign, so that a
+ * campaign with a backlog is the noisy neighbour and a small campaign's sends are delivered ahead of that backlog
+ * (docs/aws-notes.md#fair-queues). A send of no campaign belongs to its merchant (`merchant:` cannot collide with a
+ * campaign id, which has no colon: CAMPAIGN_ID_PATTERN). Every copy of a send (re-enqueued, held, dead-lettered) keeps
+ * it, because it is derived from the body.
+ */
+export function sendMessageGroup(m: SendMessage): string {
+  return m.campaignId ?? `merchant:${m.mchid}`;
+}
+
 function outgoing(m: SendMessage): OutgoingMessage {
   return {
     body: encodeSendMessage(m),
+    groupId: sendMessageGroup(m),
     ...(m.campaignId === undefined ? {} : { attributes: { campaign_id: m.campaignId } }),
   };
 }
 
-/** `SendQueue` on SQS: bodies from `encodeSendMessage`, attribute `campaign_id` when set. */
+/** `SendQueue` on SQS: bodies from `encodeSendMessage`, `MessageGroupId` its tenant, attribute `campaign_id` when set. */
 export class SqsSendQueue implements SendQueue {
   readonly #client: SQSClient;
   readonly #queueUrl: string;

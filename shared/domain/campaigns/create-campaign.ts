@@ -1,5 +1,7 @@
-import type { CampaignRecord, CampaignStore, Clock, SendLedger, SendQueue } from "../ports.js";
+import type { CouponGateway } from "../gateway.js";
+import type { CampaignRecord, CampaignStore, Clock, RetryOrigin, SendLedger, SendQueue } from "../ports.js";
 import { requestHash } from "../sends/request-hash.js";
+import { preflightStock, type StockCheckTarget } from "../stocks/stock-check.js";
 import { deriveCampaignId } from "./campaign-keys.js";
 import { checkStartAt } from "./campaign-lifecycle.js";
 import { queueRecipients } from "./campaign-recipients.js";
@@ -29,11 +31,15 @@ export interface CampaignDependencies {
   ledger: SendLedger;
   queue: SendQueue;
   clock: Clock;
+  /** The stock query of the pre-flight (E8). */
+  gateway: Pick<CouponGateway, "getStock">;
 }
 
 /**
- * Accepts a one-shot bulk send (a campaign of one chunk, sealed at once): stores the campaign, then writes a PENDING
- * send record per recipient and queues one message each, with a deterministic out_request_no (`queueRecipients`). A re-post of the same campaign re-queues only if the first post did not finish queueing; the
+ * Accepts a one-shot bulk send (a campaign of one chunk, sealed at once): checks it (start_at, then the stock with
+ * WeChat: `preflightStock`), stores the campaign, then writes a PENDING send record per recipient and queues one
+ * message each, with a deterministic out_request_no (`queueRecipients`). A re-post of the same campaign re-queues only
+ * if the first post did not finish queueing; the
  * worker's ledger makes any repeated message harmless.
  */
 export async function createCampaign(
@@ -53,7 +59,7 @@ export async function createCampaign(
     ...(startAt === undefined ? {} : { startAt }),
   });
   const now = deps.clock();
-  await checkSchedule(deps, id, hash, startAt, now);
+  await checkNew(deps, id, { mchid, stockId, recipients: openids.length, ...startAtOf(startAt) }, now);
   const { created, record } = await deps.campaigns.create({
     id,
     requestHash: hash,
@@ -81,6 +87,8 @@ export interface OpenCampaignCommand {
   /** Required: without openids there is nothing to derive an id from, and the id is what makes a retry a replay. */
   campaignId: string;
   startAt?: number;
+  /** A retry campaign (shared/domain/campaigns/retry-campaign.ts): the failures it re-sends. */
+  retryOf?: RetryOrigin;
 }
 
 /**
@@ -92,7 +100,7 @@ export async function openCampaign(
   deps: CampaignDependencies,
   command: OpenCampaignCommand,
 ): Promise<CreateCampaignResult> {
-  const { mchid, stockId, appid, ratePerSecond, campaignId, startAt } = command;
+  const { mchid, stockId, appid, ratePerSecond, campaignId, startAt, retryOf } = command;
   const hash = requestHash({
     mchid,
     stockId,
@@ -100,9 +108,11 @@ export async function openCampaign(
     ratePerSecond,
     chunked: true,
     ...(startAt === undefined ? {} : { startAt }),
+    ...(retryOf === undefined ? {} : { retryOf }),
   });
   const now = deps.clock();
-  await checkSchedule(deps, campaignId, hash, startAt, now);
+  // Its recipients are not known yet: the stock must have budget left at all.
+  await checkNew(deps, campaignId, { mchid, stockId, ...startAtOf(startAt) }, now);
   const { created, record } = await deps.campaigns.create({
     id: campaignId,
     requestHash: hash,
@@ -113,27 +123,22 @@ export async function openCampaign(
     total: 0,
     chunked: true,
     ...(startAt === undefined ? {} : { startAt }),
+    ...(retryOf === undefined ? {} : { retryOf }),
     createdAt: now,
   });
   return { campaign: record, replayed: !created, duplicatesRemoved: 0 };
 }
 
 /**
- * Refuses a start_at in the past or too far ahead, except on a replay: the same campaign posted again after its
- * start time answers as stored (the time rule must not turn a retry into a 400).
+ * The checks of a campaign not seen before: start_at in the future and not too far ahead, then the stock with WeChat
+ * (exists, the merchant's, running, inside its time window, budget left). A replay (the same id and request, e.g. a
+ * retry after start_at passed or after the stock ran dry) skips them and answers as stored; the same id for another
+ * request is left to `create`, which answers the conflict.
  */
-async function checkSchedule(
-  deps: CampaignDependencies,
-  id: string,
-  hash: string,
-  startAt: number | undefined,
-  now: number,
-): Promise<void> {
-  if (startAt === undefined) return;
-  try {
-    checkStartAt(startAt, now);
-  } catch (error) {
-    const stored = await deps.campaigns.get(id);
-    if (stored?.requestHash !== hash) throw error;
-  }
+async function checkNew(deps: CampaignDependencies, id: string, target: StockCheckTarget, now: number): Promise<void> {
+  if ((await deps.campaigns.get(id)) !== undefined) return;
+  if (target.startAt !== undefined) checkStartAt(target.startAt, now);
+  await preflightStock(deps.gateway, target, now);
 }
+
+const startAtOf = (startAt: number | undefined) => (startAt === undefined ? {} : { startAt });

@@ -45,7 +45,8 @@ export interface HeldSend {
   message: SendMessage;
   delaySeconds: number;
   asCopy: boolean;
-  reason: "paused" | "scheduled";
+  /** `stock_not_started`: WeChat refused the send before its stock's begin time; it comes back then. */
+  reason: "paused" | "scheduled" | "stock_not_started";
 }
 
 export interface PoisonMessage {
@@ -112,7 +113,9 @@ export interface BatchResult {
  * token is taken, and again before a send starts if that read is older than `controlFreshMs`. Messages of a paused
  * or scheduled campaign are held (never sent, no token taken); those of a cancelled one are recorded CANCELLED.
  */
-export async function processSendBatch(deps: WorkerDependencies, batch: QueuedSend[]): Promise<BatchResult> {
+export async function processSendBatch(batchDeps: WorkerDependencies, batch: QueuedSend[]): Promise<BatchResult> {
+  // The batch's refusals of one stock that stopped serving ask WeChat for it once.
+  const deps: WorkerDependencies = { ...batchDeps, stockReads: new Map() };
   const result: BatchResult = { failures: [], recycled: [], held: [], cancelled: [], poison: [], outcomes: [] };
   const valid: { item: QueuedSend; message: SendMessage }[] = [];
   for (const item of batch) {
@@ -166,7 +169,7 @@ function hold(
   deps: WorkerDependencies,
   result: BatchResult,
   { item, message }: Entry,
-  gate: Extract<SendGate, { action: "hold" }>,
+  gate: { untilMs: number | undefined; reason: HeldSend["reason"] },
 ): void {
   const asCopy = item.receiveCount >= Math.min(HOLD_COPY_AFTER_RECEIVES, deps.maxReceiveCount - 1);
   let delaySeconds: number;
@@ -274,9 +277,9 @@ async function runSequentially(
     }
     let outcome: SendOutcome;
     try {
-      outcome = await counter.track((countOutcome) =>
-        sendCoupon({ ...deps, countOutcome }, { ...message, stockCreatorMchid: message.mchid }),
-      );
+      // Without gates the campaign was cancelled (`withdraw`): a refusal for the stock is then final.
+      const command = { ...message, stockCreatorMchid: message.mchid, stockRefusalsFinal: gates === undefined };
+      outcome = await counter.track((countOutcome) => sendCoupon({ ...deps, countOutcome }, command));
     } catch (error) {
       // One message's trouble is its own: the others in the batch keep their outcomes. A key used for another
       // request, or a send with no prepared record, cannot succeed later (poison); anything else thrown here is the
@@ -289,7 +292,9 @@ async function runSequentially(
       continue;
     }
     result.outcomes.push({ message, outcome });
-    if (outcome.status === "RETRY") {
+    if (outcome.status === "RETRY" && outcome.stockHold) {
+      await holdForStock(deps, gates, entry, outcome.stockHold, outcome.code, result);
+    } else if (outcome.status === "RETRY") {
       if (outcome.rateLimited) deps.governor.onRateLimited(scopeOf(message));
       const delay = backoffSeconds(item.receiveCount, outcome.rateLimited ? "rate-limited" : "wechat");
       // Keys or signatures an operator must fix: let the redrive take it to the DLQ, where the alarm is.
@@ -300,6 +305,39 @@ async function runSequentially(
       retryLater(deps, result, entry, Math.ceil(outcome.retryAfterMs / 1000), "IN_PROGRESS");
     }
   }
+}
+
+/**
+ * WeChat refused the send for its stock (shared/domain/stocks/stock-check.ts), so nothing is recorded final: before
+ * the stock's begin time the message waits for it; otherwise the campaign is paused with the reason (its other
+ * messages are then held like any paused campaign's, resume checks the stock again) and this one is held with them.
+ */
+async function holdForStock(
+  deps: WorkerDependencies,
+  gates: CampaignGates | undefined,
+  entry: Entry,
+  { reason, untilMs }: NonNullable<Extract<SendOutcome, { status: "RETRY" }>["stockHold"]>,
+  code: string,
+  result: BatchResult,
+): Promise<void> {
+  const { campaignId } = entry.message;
+  if (reason === "stock_not_started") {
+    hold(deps, result, entry, { untilMs: untilMs ?? deps.clock(), reason });
+    return;
+  }
+  if (campaignId === undefined) {
+    retryLater(deps, result, entry, backoffSeconds(entry.item.receiveCount, "wechat"), code);
+    return;
+  }
+  try {
+    // Only a running campaign: an operator's pause or cancel written meanwhile stands.
+    await deps.campaigns.setControl(campaignId, { from: ["RUNNING"], to: "PAUSED", reason }, deps.clock());
+  } catch {
+    retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
+    return;
+  }
+  gates?.forget(campaignId);
+  hold(deps, result, entry, { untilMs: undefined, reason: "paused" });
 }
 
 /** A retry the message is not to blame for: on its last receive before the DLQ, it goes back as a fresh copy. */

@@ -1,21 +1,26 @@
 import { outcomeTally } from "../campaigns/outcome-tally.js";
 import { reconcileCampaign } from "../campaigns/reconcile-campaign.js";
-import type { CouponGateway } from "../gateway.js";
+import { recordIssuedCoupon } from "../coupons/coupon-lifecycle.js";
+import { type CouponGateway, GatewayError } from "../gateway.js";
 import { type AfterFinal, type KeyedOutcome, type Recovery, runKeyedCall } from "../keyed-call.js";
 import type {
   CampaignCounts,
   CampaignRecord,
   CampaignStore,
   Clock,
+  CouponStore,
   SendKey,
   SendLedger,
   SendRecord,
 } from "../ports.js";
+import { type StockReads, stockHoldFor } from "../stocks/stock-check.js";
 import { requestHash } from "./request-hash.js";
 
 export interface SendDependencies {
   ledger: SendLedger;
   campaigns: CampaignStore;
+  /** Where each issued coupon's lifecycle record is created, before its send is recorded SENT. */
+  coupons: CouponStore;
   gateway: CouponGateway;
   clock: Clock;
   /** How long one worker may hold the right to call WeChat for a send: longer than the client's whole retry budget. */
@@ -24,6 +29,8 @@ export interface SendDependencies {
   countOutcome?: (campaignId: string, tally: CampaignCounts) => Promise<CampaignRecord>;
   /** Recounts a campaign whose counters claim completion; default `reconcileCampaign` (the worker coalesces). */
   reconcile?: (campaignId: string) => Promise<unknown>;
+  /** Stock reads shared by the sends of one worker batch: the refusals of a stock that stopped ask WeChat once. */
+  stockReads?: StockReads;
 }
 
 export interface SendCommand extends SendKey {
@@ -32,6 +39,11 @@ export interface SendCommand extends SendKey {
   appid: string;
   stockCreatorMchid: string;
   campaignId?: string;
+  /**
+   * A refusal for the stock (not running, not started, budget exhausted for now) is recorded final as WeChat gave it,
+   * rather than held: a cancelled campaign's send that had already been claimed ends here.
+   */
+  stockRefusalsFinal?: boolean;
 }
 
 /** `SENT` (the coupon is in `record.couponId`), `FAILED`, `RETRY` or `IN_PROGRESS`: see `KeyedOutcome`. */
@@ -66,17 +78,55 @@ export function sendCoupon(deps: SendDependencies, command: SendCommand): Promis
     // A campaign's recipients are written PENDING before they are queued (campaign-recipients.ts).
     prepared: campaignId !== undefined,
     conflictMessage: `out_request_no ${outRequestNo} was already used for a different request (stock, openid or appid differ)`,
-    call: () => deps.gateway.sendCoupon(command),
+    call: () => sendOrExplain(deps, command),
     recover: (record) => findIssued(deps, command, record),
-    beforeFinal: campaignId
-      ? (outcome) =>
-          countInCampaign(
-            deps,
-            campaignId,
-            outcome.failed ? outcomeTally("FAILED", outcome.code) : outcomeTally("SENT"),
-          )
-      : undefined,
+    beforeFinal: async (outcome) => {
+      if (!outcome.failed) await recordIssued(deps, command, outcome.success.couponId);
+      if (!campaignId) return undefined;
+      return countInCampaign(
+        deps,
+        campaignId,
+        outcome.failed ? outcomeTally("FAILED", outcome.code) : outcomeTally("SENT"),
+      );
+    },
   });
+}
+
+/**
+ * The send, with a refusal that may concern the stock rather than the recipient explained (`stockHoldFor`): thrown as
+ * a `StockHoldError`, which the failure policy holds instead of recording final.
+ */
+async function sendOrExplain(deps: SendDependencies, command: SendCommand): Promise<{ couponId: string }> {
+  try {
+    return await deps.gateway.sendCoupon(command);
+  } catch (error) {
+    if (command.stockRefusalsFinal || !(error instanceof GatewayError)) throw error;
+    const { stockId, stockCreatorMchid } = command;
+    const call = { stockId, stockCreatorMchid };
+    throw (await stockHoldFor(deps.gateway, call, error, deps.clock(), deps.stockReads)) ?? error;
+  }
+}
+
+/**
+ * The coupon's lifecycle record (shared/domain/coupons/coupon-lifecycle.ts), written before the send is recorded
+ * SENT: a crash in between leaves the send PENDING, its retry gets the same coupon_id from WeChat (out_request_no is
+ * de-duplicated) and writes the same record again, which is a no-op.
+ */
+async function recordIssued(deps: SendDependencies, command: SendCommand, couponId: string): Promise<void> {
+  const { mchid, outRequestNo, stockId, openid, appid, campaignId } = command;
+  await recordIssuedCoupon(
+    { coupons: deps.coupons, clock: deps.clock },
+    {
+      couponId,
+      stockId,
+      mchid,
+      outRequestNo,
+      openid,
+      appid,
+      ...(campaignId ? { campaignId } : {}),
+      sentAt: deps.clock(),
+    },
+  );
 }
 
 /** How far WeChat's clock may run behind ours when a coupon's receive time is compared with a record's creation. */

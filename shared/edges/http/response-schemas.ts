@@ -33,7 +33,7 @@ export const gatewayErrorResponse = z.looseObject({
   code: z.string().optional(),
 });
 
-/** The webhook's failure body, in WeChat's format: any non-2xx makes WeChat deliver again (1 min × 9). */
+/** The webhook's failure body, in WeChat's format: any non-2xx makes WeChat deliver again (once a minute, nine in all). */
 export const webhookFailureResponse = z.strictObject({
   code: z.literal("FAIL"),
   message: z.string(),
@@ -44,12 +44,13 @@ export const webhookFailureResponse = z.strictObject({
 const fixedNormalCoupon = z.looseObject({ coupon_amount: z.number().int(), transaction_minimum: z.number().int() });
 const cutToMessage = z.looseObject({ single_price_max: z.number().int(), cut_to_price: z.number().int() });
 
+/** Required fields as in GO's models (docs/wechatpay-cash-coupons.md#required-answer-fields). */
 export const stockUseRule = z.looseObject({
-  max_coupons: z.number().int().optional(),
-  max_amount: z.number().int().optional(),
-  max_amount_by_day: z.number().int().optional(),
+  max_coupons: z.number().int(),
+  max_amount: z.number().int(),
+  max_amount_by_day: z.number().int(),
   fixed_normal_coupon: fixedNormalCoupon.optional(),
-  max_coupons_per_user: z.number().int().optional(),
+  max_coupons_per_user: z.number().int(),
   coupon_type: z.string().optional(),
   goods_tag: z.array(z.string()).optional(),
   trade_type: z.array(z.string()).optional(),
@@ -62,7 +63,7 @@ export const stock = z.looseObject({
   stock_name: z.string(),
   status: z.enum(["unactivated", "audit", "running", "stoped", "paused"]).describe("WeChat's spelling: stoped"),
   create_time: rfc3339(),
-  description: z.string().optional(),
+  description: z.string(),
   stock_use_rule: stockUseRule.optional(),
   available_begin_time: rfc3339(),
   available_end_time: rfc3339(),
@@ -83,7 +84,7 @@ export const coupon = z.looseObject({
   stock_id: z.string(),
   cut_to_message: cutToMessage.optional(),
   coupon_name: z.string(),
-  status: z.enum(["SENDED", "USED", "EXPIRED", "RECOVER"]),
+  status: z.enum(["SENDED", "USED", "EXPIRED"]),
   description: z.string(),
   create_time: rfc3339().describe("When the user received the coupon"),
   coupon_type: z.enum(["NORMAL", "CUT_TO"]),
@@ -125,14 +126,54 @@ export const availableCollectionResponse = z.looseObject({
   stock_id: z.string(),
 });
 
-/** `GET /stocks/{stock_id}/use-flow` and `/refund-flow`: the downloaded, SHA-1-checked CSV as rows. */
-export const flowResponse = z.strictObject({
-  hash_value: z.string().describe("SHA-1 (hex) of the file WeChat served; checked before parsing"),
-  hash_type: z.string().describe("SHA1"),
-  columns: z.array(z.string()).describe("WeChat's column titles, in file order"),
-  rows: z.array(z.record(z.string(), z.string())).describe("One object per CSV line, keyed by WeChat's column titles"),
-  total_count: count(),
+const fen = () => z.number().int().min(0).describe("fen");
+const flowText = () => z.string();
+
+/** One use-flow record (docs/wechatpay-cash-coupons.md#file-format), typed: amounts in fen, times RFC 3339. */
+export const useFlowRow = z.strictObject({
+  stock_id: flowText().describe("批次id"),
+  coupon_id: flowText().describe("优惠id"),
+  coupon_type: flowText().describe("优惠类型, e.g. 全场代金券"),
+  coupon_amount: fen().describe("优惠金额, in fen"),
+  order_amount: fen().describe("订单总金额, in fen"),
+  trade_type: flowText().describe("交易类型, e.g. 支付"),
+  transaction_id: flowText().describe("支付单号: WeChat's transaction id"),
+  consume_time: rfc3339().describe("消耗时间"),
+  consume_mchid: flowText().describe("消耗商户号"),
+  device_no: flowText().describe("设备号"),
+  bank_serial_no: flowText().describe("银行流水号"),
+  goods_info: flowText().describe("单品信息"),
 });
+
+/** One refund-flow record (its layout is not documented by WeChat: docs/wechatpay-cash-coupons.md#refund-flow-file-format). */
+export const refundFlowRow = z.strictObject({
+  stock_id: flowText(),
+  coupon_id: flowText(),
+  coupon_type: flowText(),
+  coupon_amount: fen(),
+  order_amount: fen(),
+  trade_type: flowText(),
+  transaction_id: flowText(),
+  refund_time: rfc3339(),
+  refund_mchid: flowText(),
+  refund_id: flowText(),
+  refund_amount: fen(),
+  goods_info: flowText(),
+});
+
+const flowAnswer = <Row extends z.ZodType>(row: Row) =>
+  z.strictObject({
+    hash_value: z.string().describe("SHA-1 (hex) of the file WeChat served, checked while it streamed"),
+    hash_type: z.string().describe("SHA1"),
+    columns: z.array(z.string()).describe("WeChat's column titles, in file order"),
+    rows: z.array(row).describe("One object per record of the file"),
+    total_count: count().describe("Records in the file; equal to its 总条数 summary"),
+  });
+
+/** `GET /stocks/{stock_id}/use-flow`: the downloaded, SHA-1-checked file as typed rows. */
+export const useFlowResponse = flowAnswer(useFlowRow);
+/** `GET /stocks/{stock_id}/refund-flow`. */
+export const refundFlowResponse = flowAnswer(refundFlowRow);
 
 // ---- coupons ----
 
@@ -163,6 +204,78 @@ export const couponEventsResponse = z.strictObject({
   data: z.array(couponEvent).describe("Oldest first; empty when no notification was received for the coupon"),
 });
 
+const couponState = () =>
+  z
+    .enum(["SENT", "USED", "REFUNDED", "EXPIRED"])
+    .describe(
+      "SENT (issued, unused), USED (WeChat reported a use), REFUNDED (the use was returned), EXPIRED (unused after " +
+        "the stock's available_end_time: derived on read, never stored)",
+    );
+
+const couponHistoryEntry = z.strictObject({
+  state: z.enum(["SENT", "USED", "REFUNDED"]),
+  at: rfc3339().describe("When: the send's success, WeChat's consume_time, the refund"),
+  source: z.enum(["send", "notification", "reconciliation"]).describe("What recorded it"),
+  transaction_id: z.string().optional().describe("WeChat's payment transaction that used (or returned) the coupon"),
+  amount: count().optional().describe("Fen consumed (or returned)"),
+  notification_id: z.string().optional().describe("The COUPON.USE notification that reported it"),
+  out_request_no: z.string().optional().describe("The send that issued the coupon"),
+});
+
+export const couponLifecycleResponse = z.strictObject({
+  coupon_id: z.string(),
+  stock_id: z.string(),
+  state: couponState(),
+  issued_by_service: z
+    .boolean()
+    .describe("false: WeChat reported this coupon but no send of this service is recorded for it"),
+  campaign_id: z.string().optional(),
+  out_request_no: z.string().optional(),
+  openid: z.string().optional(),
+  appid: z.string().optional(),
+  sent_at: rfc3339().optional(),
+  used_at: rfc3339().optional().describe("First use (WeChat's consume_time)"),
+  consume_mchid: z.string().optional().describe("The merchant where it was used"),
+  transaction_ids: z.array(z.string()).describe("Every transaction that used it, in the order recorded"),
+  used_amount: count().optional().describe("Fen consumed over all uses"),
+  coupon_amount: count().optional().describe("Face value in fen (normal_coupon_information.coupon_amount)"),
+  refunded_at: rfc3339().optional(),
+  available_end_time: rfc3339().optional().describe("When the stock's unused coupons expire"),
+  history: z.array(couponHistoryEntry).describe("Oldest first"),
+  created_at: rfc3339(),
+  updated_at: rfc3339(),
+});
+
+export const campaignCouponsResponse = z.strictObject({
+  data: z.array(couponLifecycleResponse).describe("Ordered by state, then the time it was entered, then coupon_id"),
+  cursor: z.string().optional().describe("Pass it as ?cursor= for the next page; absent on the last page"),
+});
+
+export const campaignReportResponse = z.strictObject({
+  campaign_id: z.string(),
+  stock_id: z.string(),
+  recipients: count().describe("Recipients known so far (the campaign's total)"),
+  sent: count(),
+  failed: count(),
+  failures_by_code: z.record(z.string(), count()),
+  cancelled: count(),
+  used: count().describe("Issued coupons used at least once"),
+  used_amount: count().describe("Fen consumed by those first uses"),
+  redemption_rate: z.number().min(0).max(1).describe("used / sent (0 while nothing was sent), 4 decimals"),
+  first_used_at: rfc3339().optional().describe("The campaign's earliest use"),
+  time_to_use: z.strictObject({
+    fastest_seconds: z.number().min(0).optional().describe("Shortest send-to-use time, exact"),
+    median_seconds: z
+      .number()
+      .min(0)
+      .optional()
+      .describe("Median send-to-use time, from a histogram of 4 buckets per doubling: within 9.1 %"),
+  }),
+  uses_by_day: z
+    .array(z.strictObject({ day: z.string().describe("YYYY-MM-DD of WeChat's consume_time"), uses: count() }))
+    .describe("Days with uses, oldest first"),
+});
+
 // ---- campaigns ----
 
 const campaignState = () =>
@@ -175,9 +288,13 @@ const campaignState = () =>
     );
 const campaignStateReason = () =>
   z
-    .enum(["scheduled", "paused", "cancelled"])
+    .enum(["scheduled", "paused", "cancelled", "stock_not_running", "stock_budget_exhausted"])
     .optional()
-    .describe("Why the campaign is not simply sending (or why it completed: cancelled); absent otherwise");
+    .describe(
+      "Why the campaign is not simply sending (or why it completed: cancelled); absent otherwise. PAUSED with " +
+        "stock_not_running or stock_budget_exhausted: the service paused it when WeChat refused its sends because " +
+        "the stock stopped running (paused, stopped, ended) or its budget ran out for now; resume checks the stock again",
+    );
 
 export const campaignAcceptedResponse = z.strictObject({
   campaign_id: z.string(),
@@ -215,6 +332,18 @@ export const campaignResponse = z.strictObject({
   chunks_received: count().describe("Chunks accepted (1 for a campaign created with its openids)"),
   start_at: rfc3339().optional().describe("Scheduled start: no send starts before"),
   control_changed_at: rfc3339().optional().describe("When it was last paused, resumed or cancelled"),
+  retry_of: z
+    .strictObject({
+      campaign_id: z.string().describe("The campaign whose failures this retry sends again"),
+      attempt: z.number().int().min(1).describe("1 for that campaign's first retry, 2 for its second…"),
+      codes: z.array(z.string()).describe("The failure codes retried"),
+    })
+    .optional()
+    .describe("Present on a retry campaign (POST /campaigns/{campaign_id}/retry)"),
+  retries: z
+    .array(z.strictObject({ campaign_id: z.string(), codes: z.array(z.string()) }))
+    .optional()
+    .describe("This campaign's retries, oldest first; absent when it was never retried"),
   created_at: rfc3339(),
   updated_at: rfc3339(),
 });
@@ -234,6 +363,22 @@ export const campaignControlResponse = z.strictObject({
   changed: z
     .boolean()
     .describe("false: the campaign already was in the asked state (a repeat is answered, not refused)"),
+});
+
+export const campaignRetryResponse = z.strictObject({
+  /** The retry campaign: follow it with GET /campaigns/{campaign_id}. */
+  campaign: campaignResponse,
+  parent_campaign_id: z.string(),
+  attempt: z.number().int().min(1),
+  codes: z.array(z.string()).describe("The codes retried, sorted"),
+  created: z.boolean().describe("true: this request created the retry; false: it continued or replayed it"),
+  filling_complete: z
+    .boolean()
+    .describe(
+      "Every failed recipient of those codes was added: calling again adds nothing. false: call again with the " +
+        "same codes to add the next pages (each request adds a bounded number)",
+    ),
+  pages_added: count().describe("Pages of the parent's send records this request read into the retry"),
 });
 
 export const campaignFailure = z.strictObject({
@@ -271,17 +416,22 @@ export type Coupon = z.infer<typeof coupon>;
 export type CreateStockResponse = z.infer<typeof createStockResponse>;
 export type StockCollectionResponse = z.infer<typeof stockCollectionResponse>;
 export type AvailableCollectionResponse = z.infer<typeof availableCollectionResponse>;
-export type FlowResponse = z.infer<typeof flowResponse>;
+export type UseFlowResponse = z.infer<typeof useFlowResponse>;
+export type RefundFlowResponse = z.infer<typeof refundFlowResponse>;
 export type SendCouponResponse = z.infer<typeof sendCouponResponse>;
 export type CouponCollectionResponse = z.infer<typeof couponCollectionResponse>;
 export type CouponEvent = z.infer<typeof couponEvent>;
 export type CouponEventsResponse = z.infer<typeof couponEventsResponse>;
+export type CouponLifecycleResponse = z.infer<typeof couponLifecycleResponse>;
+export type CampaignCouponsResponse = z.infer<typeof campaignCouponsResponse>;
+export type CampaignReportResponse = z.infer<typeof campaignReportResponse>;
 export type CampaignAcceptedResponse = z.infer<typeof campaignAcceptedResponse>;
 export type CampaignResponse = z.infer<typeof campaignResponse>;
 export type CampaignChunkResponse = z.infer<typeof campaignChunkResponse>;
 export type CampaignFailuresResponse = z.infer<typeof campaignFailuresResponse>;
 export type CampaignListResponse = z.infer<typeof campaignListResponse>;
 export type CampaignControlResponse = z.infer<typeof campaignControlResponse>;
+export type CampaignRetryResponse = z.infer<typeof campaignRetryResponse>;
 export type SetCallbackResponse = z.infer<typeof setCallbackResponse>;
 export type CallbackSettingsResponse = z.infer<typeof callbackSettingsResponse>;
 export type ImageUploadResponse = z.infer<typeof imageUploadResponse>;

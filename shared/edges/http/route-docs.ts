@@ -3,6 +3,7 @@ import * as res from "./response-schemas.js";
 import {
   callbackQuery,
   campaignChunkBody,
+  campaignCouponsQuery,
   campaignFailuresQuery,
   campaignIdPath,
   couponDetailQuery,
@@ -13,6 +14,7 @@ import {
   listStocksQuery,
   merchantsQuery,
   openidPath,
+  retryCampaignBody,
   sendCouponBody,
   setCallbackBody,
   stockCommandBody,
@@ -77,7 +79,7 @@ export const PARAMETER_DESCRIPTIONS: Readonly<Record<string, string>> = {
   openid: "User's openid under the appid",
   campaign_id: "Campaign id (yours, or the one POST /campaigns returned)",
   cursor: "The cursor of the previous page",
-  offset: "Offset from 0 (for GET /stocks WeChat documents it as a page index)",
+  offset: "Page index from 0 (WeChat: 分页页码); the page starts at offset × limit",
   limit: "Page size",
   stock_creator_mchid: "Creator merchant; defaults to the configured merchant",
   create_start_time: "Created at or after (RFC 3339)",
@@ -139,6 +141,15 @@ const invalid: ResponseDoc = {
   schema: res.errorResponse,
 };
 const notFound = (what: string): ResponseDoc => ({ description: `${what} not found`, schema: res.errorResponse });
+// docs/wechatpay-cash-coupons.md#when-the-files-exist
+const FLOW_DESCRIPTION =
+  "Fetches WeChat's download link, streams the CSV while checking its SHA-1 and 总条数, and returns the rows. WeChat " +
+  "serves the file from 10:00 (Beijing) the day after the stock's available_end_time.";
+const flowNotFound: ResponseDoc = {
+  description:
+    "Unknown stock, or WeChat has no file (RESOURCE_NOT_EXISTS 账单文件不存在): too early, or nothing to list",
+  schema: res.errorResponse,
+};
 const conflict: ResponseDoc = {
   description: "The idempotency key was already used for a different request (OUT_REQUEST_NO_CONFLICT…)",
   schema: res.errorResponse,
@@ -196,6 +207,30 @@ const wechatBase: Record<number, ResponseDoc> = {
 };
 
 const ok = (description: string, schema: z.ZodType): ResponseDoc => ({ description, schema });
+
+/** The stock pre-flight's refusal (create and resume; shared/domain/stocks/stock-check.ts). */
+const stockUnavailable: ResponseDoc = {
+  description:
+    "The stock cannot serve the campaign (field stock_id; WeChat Pay was asked): STOCK_NOT_FOUND (no such stock of " +
+    "this merchant), STOCK_NOT_OWNED, STOCK_NOT_RUNNING (paused, stopped, or never started while not scheduled), " +
+    "STOCK_NOT_STARTED (its available_begin_time is after start_at, or after now: schedule with start_at), " +
+    "STOCK_EXPIRED (its available_end_time is before now or start_at), STOCK_BUDGET_INSUFFICIENT (max_coupons − " +
+    "distributed_coupons is below the recipients left; above 0 for a chunked campaign whose recipients are not " +
+    "known yet), STOCK_CHECK_REFUSED (WeChat refused the stock query with another code). Nothing was stored",
+  schema: res.errorResponse,
+};
+
+/** The pre-flight's stock query failed: WeChat's answer decides nothing, retry. */
+const stockCheckFailed: Record<number, ResponseDoc> = {
+  502: wechatBase[502]!,
+  503: {
+    description:
+      "WeChat Pay did not answer the stock query (5xx, timeout, 429), or the send queue is unavailable " +
+      "(QUEUE_UNAVAILABLE): nothing was refused; retry the same request after Retry-After",
+    schema: res.errorResponse,
+    retryAfter: true,
+  },
+};
 
 const queueUnavailable: ResponseDoc = {
   description: "The send queue is unavailable (QUEUE_UNAVAILABLE): retry the same request after Retry-After",
@@ -289,33 +324,60 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   "GET /stocks/{stock_id}/use-flow": {
     operationId: "getStockUseFlow",
     summary: "Coupon-use flow of a stock",
-    description: "Fetches WeChat's download link, downloads the CSV, checks its SHA-1 and returns the rows.",
+    description: FLOW_DESCRIPTION,
     tag: "stocks",
     path: stockIdPath,
-    responses: { ...wechatBase, 200: ok("The flow's rows", res.flowResponse), 404: notFound("Stock") },
+    responses: { ...wechatBase, 200: ok("The flow's rows", res.useFlowResponse), 404: flowNotFound },
   },
   "GET /stocks/{stock_id}/refund-flow": {
     operationId: "getStockRefundFlow",
     summary: "Refund flow of a stock",
-    description: "Fetches WeChat's download link, downloads the CSV, checks its SHA-1 and returns the rows.",
+    description: FLOW_DESCRIPTION,
     tag: "stocks",
     path: stockIdPath,
-    responses: { ...wechatBase, 200: ok("The flow's rows", res.flowResponse), 404: notFound("Stock") },
+    responses: { ...wechatBase, 200: ok("The flow's rows", res.refundFlowResponse), 404: flowNotFound },
   },
   "POST /coupons": {
     operationId: "sendCoupon",
     summary: "Send one coupon to a user",
     description:
       "Idempotent on out_request_no: reuse it on every retry and the same coupon_id comes back (replayed: true). " +
-      "A 503 means the outcome is not known yet: retry with the same out_request_no.",
+      "A 503 means the outcome is not known yet: retry with the same out_request_no. A refusal for the stock " +
+      "rather than the user (not running, not started yet, budget exhausted for now) is a 409 that is not stored: " +
+      "the same out_request_no may succeed once the stock serves again.",
     tag: "coupons",
     body: sendCouponBody,
     responses: {
       ...wechatBase,
       200: ok("The coupon WeChat issued", res.sendCouponResponse),
       404: notFound("Stock"),
-      409: conflictOrInProgress,
+      409: {
+        description:
+          `${conflictOrInProgress.description}; or WeChat refused the send for its stock, nothing stored (field ` +
+          "stock_id): STOCK_NOT_RUNNING (paused, stopped, ended), STOCK_NOT_STARTED (before available_begin_time; " +
+          "Retry-After says when it begins), STOCK_BUDGET_EXHAUSTED (NOT_ENOUGH while the count budget is not used " +
+          "up: a daily budget, or WeChat's early exhaustion). A NOT_ENOUGH with the budget used up is final (403)",
+        schema: res.errorResponse,
+        retryAfter: true,
+      },
       422: storedRefusal,
+    },
+  },
+  "GET /coupons/{coupon_id}": {
+    operationId: "getCouponLifecycle",
+    summary: "A coupon's state and history, as this service recorded it",
+    description:
+      "Read from the service's own store (WeChat's view of a user's coupon is GET /users/{openid}/coupons/{coupon_id}): " +
+      "SENT when issued, USED from COUPON.USE, REFUNDED when returned, EXPIRED once the stock's available_end_time " +
+      "has passed unused (the stock's end time is asked of WeChat once per container, for SENT coupons only). A coupon " +
+      "WeChat reported but this service did not issue has issued_by_service false.",
+    tag: "coupons",
+    path: couponIdPath,
+    responses: {
+      ...wechatBase,
+      400: invalid,
+      200: ok("The coupon's lifecycle", res.couponLifecycleResponse),
+      404: notFound("Coupon"),
     },
   },
   "GET /coupons/{coupon_id}/events": {
@@ -350,11 +412,14 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       "chunked: true and a campaign_id (no openids): an open campaign of total 0; post its recipients with POST " +
       "/campaigns/{campaign_id}/chunks. Re-posting the same campaign is a replay; the same campaign_id with another " +
       "request is a 409. start_at schedules it: messages are queued now and held until then (state SCHEDULED); a " +
-      "replay after start_at answers as stored. Follow progress with GET /campaigns/{campaign_id}.",
+      "replay after start_at answers as stored. A new campaign's stock is checked with WeChat Pay first (422 names " +
+      "the problem); a replay is answered as stored without the check. Follow progress with GET " +
+      "/campaigns/{campaign_id}.",
     tag: "campaigns",
     body: createCampaignBody,
     responses: {
       ...callerBase,
+      ...stockCheckFailed,
       400: {
         description:
           "Invalid request: `field` names the parameter (INVALID_ARGUMENT…); start_at in the past " +
@@ -363,7 +428,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       },
       202: ok("Accepted", res.campaignAcceptedResponse),
       409: conflict,
-      503: queueUnavailable,
+      422: stockUnavailable,
     },
   },
   "POST /campaigns/{campaign_id}/chunks": {
@@ -435,11 +500,15 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     summary: "Resume a paused campaign",
     description:
       "Held messages flow again as they come back from their hold (at most 5 minutes after a long pause). " +
-      "Resuming a running campaign answers changed: false; a scheduled campaign still waits for its start_at.",
+      "Resuming a running campaign answers changed: false; a scheduled campaign still waits for its start_at. " +
+      "A paused campaign's stock is checked with WeChat Pay first, for the recipients not yet sent (422 names the " +
+      "problem; the campaign stays PAUSED), whether an operator paused it or the service did (state_reason " +
+      "stock_not_running, stock_budget_exhausted).",
     tag: "campaigns",
     path: campaignIdPath,
     responses: {
       ...callerBase,
+      ...stockCheckFailed,
       400: invalid,
       200: ok("Running again", res.campaignControlResponse),
       404: notFound("Campaign"),
@@ -447,6 +516,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
         description: "CAMPAIGN_COMPLETED or CAMPAIGN_CANCELLED (a cancel is final)",
         schema: res.errorResponse,
       },
+      422: stockUnavailable,
     },
   },
   "POST /campaigns/{campaign_id}/cancel": {
@@ -466,6 +536,38 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       200: ok("Cancelled (state CANCELLING, then COMPLETED)", res.campaignControlResponse),
       404: notFound("Campaign"),
       409: { description: "CAMPAIGN_COMPLETED: nothing left to cancel", schema: res.errorResponse },
+    },
+  },
+  "POST /campaigns/{campaign_id}/retry": {
+    operationId: "retryCampaign",
+    summary: "Send a completed campaign's failures of chosen codes again, as a new campaign",
+    description:
+      "The retry is a chunked campaign of the same stock, appid and rate (pause, resume, cancel, progress and the " +
+      "failures list work on it as on any campaign), with its own out_request_nos: its id derives from (campaign, " +
+      "attempt, codes), and each recipient's key from (retry, chunk, openid). It takes the recipients whose final " +
+      "failure code is one of codes (never CANCELLED ones), page by page: each request adds a bounded number of " +
+      "pages and answers filling_complete; call again with the same codes until it is true (a repeat after that " +
+      "adds nothing). Each failed recipient is in at most one retry of a campaign: codes retried before by another " +
+      "retry are a 409 (retry that campaign instead: its failures make a retry of the retry), and another retry " +
+      "waits until this one is filled (a cancelled retry no longer blocks; its codes stay taken, so cancelling a " +
+      "retry is final for its recipients too). The campaign lists its retries (retries), a retry names its " +
+      "campaign (retry_of).",
+    tag: "campaigns",
+    path: campaignIdPath,
+    body: retryCampaignBody,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      202: ok("The retry, created, continued or replayed", res.campaignRetryResponse),
+      404: notFound("Campaign"),
+      409: {
+        description:
+          "CAMPAIGN_NOT_COMPLETED (only a COMPLETED campaign can be retried), NO_FAILURES_TO_RETRY (no recipient " +
+          "failed with those codes), RETRY_CODES_OVERLAP (some codes were retried by another retry of this " +
+          "campaign), RETRY_IN_PROGRESS (another retry is still being filled); field codes or campaign_id",
+        schema: res.errorResponse,
+      },
+      503: queueUnavailable,
     },
   },
   "GET /campaigns/{campaign_id}": {
@@ -493,6 +595,37 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       ...callerBase,
       400: invalid,
       200: ok("One page of failures", res.campaignFailuresResponse),
+      404: notFound("Campaign"),
+    },
+  },
+  "GET /campaigns/{campaign_id}/coupons": {
+    operationId: "listCampaignCoupons",
+    summary: "A campaign's coupons with their state, page by page",
+    description:
+      "Filters: state (EXPIRED lists the unused coupons once the stock's window has passed), used_from/used_to (time " +
+      "of first use, implying state=USED). Eventually consistent (read from an index).",
+    tag: "campaigns",
+    path: campaignIdPath,
+    query: campaignCouponsQuery,
+    responses: {
+      ...wechatBase,
+      400: invalid,
+      200: ok("One page of coupons", res.campaignCouponsResponse),
+      404: notFound("Campaign"),
+    },
+  },
+  "GET /campaigns/{campaign_id}/report": {
+    operationId: "getCampaignReport",
+    summary: "A campaign's sends and uses: redemption, amount, time to use, uses by day",
+    description:
+      "Read from two items (the campaign and its use totals) whatever the campaign's size. Uses are counted once " +
+      "each, when COUPON.USE arrives (or the send is recorded, if the use came first).",
+    tag: "campaigns",
+    path: campaignIdPath,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("The report", res.campaignReportResponse),
       404: notFound("Campaign"),
     },
   },
@@ -535,7 +668,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     description:
       "Called by WeChat Pay, not by clients. Authenticated by WeChat's signature over the raw body (headers below, " +
       "timestamp within ±300 s), then decrypted, stored once by id and published. Any non-2xx makes WeChat deliver " +
-      "again (1 min × 9).",
+      "again (once a minute, nine deliveries in all).",
     tag: "webhook",
     headers: [
       { name: "Wechatpay-Signature", description: "base64 SHA256withRSA signature", required: true },
@@ -568,6 +701,7 @@ export const REQUEST_COMPONENTS: Array<[string, z.ZodType]> = [
   ["SendCouponRequest", sendCouponBody],
   ["CreateCampaignRequest", createCampaignBody],
   ["CampaignChunkRequest", campaignChunkBody],
+  ["RetryCampaignRequest", retryCampaignBody],
   ["SetCallbackRequest", setCallbackBody],
   ["UploadImageRequest", uploadImageBody],
   ["NotificationEnvelope", notificationEnvelope],
@@ -587,16 +721,21 @@ export const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ["StopStockResponse", res.stopStockResponse],
   ["StockCollection", res.stockCollectionResponse],
   ["AvailableCollection", res.availableCollectionResponse],
-  ["FlowResponse", res.flowResponse],
+  ["UseFlowResponse", res.useFlowResponse],
+  ["RefundFlowResponse", res.refundFlowResponse],
   ["SendCouponResponse", res.sendCouponResponse],
   ["CouponCollection", res.couponCollectionResponse],
   ["CouponEventsResponse", res.couponEventsResponse],
+  ["CouponLifecycleResponse", res.couponLifecycleResponse],
   ["CampaignAcceptedResponse", res.campaignAcceptedResponse],
   ["CampaignChunkResponse", res.campaignChunkResponse],
   ["CampaignResponse", res.campaignResponse],
   ["CampaignFailuresResponse", res.campaignFailuresResponse],
+  ["CampaignCouponsResponse", res.campaignCouponsResponse],
+  ["CampaignReportResponse", res.campaignReportResponse],
   ["CampaignListResponse", res.campaignListResponse],
   ["CampaignControlResponse", res.campaignControlResponse],
+  ["CampaignRetryResponse", res.campaignRetryResponse],
   ["SetCallbackResponse", res.setCallbackResponse],
   ["CallbackSettingsResponse", res.callbackSettingsResponse],
   ["ImageUploadResponse", res.imageUploadResponse],

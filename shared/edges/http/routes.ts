@@ -12,7 +12,7 @@ export type RouteAuth = "caller" | "public";
  *   (their budgets), points WeChat's COUPON.USE notifications at a URL (`POST /callbacks`: whoever sets it receives
  *   them), uploads marketing images. For operators, not for applications.
  * - `send`: issues coupons (one at a time or in campaigns) from stocks an admin has started, and steers its
- *   campaigns (pause, resume, cancel): the marketing team's operations.
+ *   campaigns (pause, resume, cancel, retry): the marketing team's operations.
  * - `read`: reads stocks, coupons, campaigns, flows, settings and this API's description.
  * `webhook` is the public route WeChat calls.
  */
@@ -77,6 +77,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   api("read", "GET", "/stocks/{stock_id}/use-flow"),
   api("read", "GET", "/stocks/{stock_id}/refund-flow"),
   api("send", "POST", "/coupons"),
+  api("read", "GET", "/coupons/{coupon_id}"),
   api("read", "GET", "/coupons/{coupon_id}/events"),
   api("read", "GET", "/users/{openid}/coupons"),
   api("read", "GET", "/users/{openid}/coupons/{coupon_id}"),
@@ -86,8 +87,11 @@ export const ROUTES: readonly RouteDefinition[] = [
   api("send", "POST", "/campaigns/{campaign_id}/pause"),
   api("send", "POST", "/campaigns/{campaign_id}/resume"),
   api("send", "POST", "/campaigns/{campaign_id}/cancel"),
+  api("send", "POST", "/campaigns/{campaign_id}/retry"),
   api("read", "GET", "/campaigns/{campaign_id}"),
   api("read", "GET", "/campaigns/{campaign_id}/failures"),
+  api("read", "GET", "/campaigns/{campaign_id}/coupons"),
+  api("read", "GET", "/campaigns/{campaign_id}/report"),
   api("admin", "POST", "/callbacks"),
   api("read", "GET", "/callbacks"),
   api("admin", "POST", "/media/images"),

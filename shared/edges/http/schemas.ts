@@ -98,6 +98,19 @@ export const campaignChunkBody = z.strictObject({
     .describe("This is the last chunk: the campaign is sealed once chunks 0..chunk_no all arrived"),
 });
 
+/** WeChat's error codes (NOT_ENOUGH, SYSTEM_ERROR…) and the service's own (RETRIES_EXHAUSTED). */
+const FAILURE_CODE = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, "must be an error code like SYSTEM_ERROR");
+
+export const retryCampaignBody = z.strictObject({
+  codes: z
+    .array(FAILURE_CODE)
+    .min(1)
+    .max(50)
+    .describe(
+      "Final failure codes to retry (see failures_by_code); each failed recipient of these codes is sent again once",
+    ),
+});
+
 export const campaignFailuresQuery = z.strictObject({
   cursor: z.string().min(1).max(2048).optional().describe("The cursor of the previous page"),
 });
@@ -108,6 +121,25 @@ export const listCampaignsQuery = z.strictObject({
   state: z.enum(CAMPAIGN_STATES).optional().describe("Only campaigns in this state"),
   stock_id: STOCK_ID.optional().describe("Only campaigns of this stock"),
   limit: limit(100).default(20),
+  cursor: z.string().min(1).max(2048).optional().describe("The cursor of the previous page"),
+});
+
+const COUPON_STATES = ["SENT", "USED", "REFUNDED", "EXPIRED"] as const;
+
+export const campaignCouponsQuery = z.strictObject({
+  state: z
+    .enum(COUPON_STATES)
+    .optional()
+    .describe("Only coupons in this state (EXPIRED: unused after the stock's available_end_time)"),
+  used_from: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe("Only coupons first used at or after this time (RFC 3339); implies state=USED"),
+  used_to: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe("Only coupons first used before this time (RFC 3339); implies state=USED"),
+  limit: limit(1000).default(100),
   cursor: z.string().min(1).max(2048).optional().describe("The cursor of the previous page"),
 });
 
@@ -150,6 +182,7 @@ export const userCouponsQuery = z.strictObject({
   available_mchid: MCHID.optional(),
   offset: offset(100_000).default(0),
   limit: limit(100).default(20),
+  business_type: z.enum(["MULTIUSE"]).optional().describe("MULTIUSE: 消费金 only"),
 });
 export const couponDetailQuery = z.strictObject({ appid: APPID.optional() });
 
@@ -168,11 +201,10 @@ export const uploadImageBody = z.strictObject({
   // Each letter's two cases spelled out rather than the `i` flag: zod writes only the regex's source into the
   // OpenAPI document, and JSON Schema patterns carry no flags
   // (https://json-schema.org/draft/2020-12/json-schema-validation#section-6.3.3).
-  filename: z
-    .string()
-    .regex(
-      /^[^/\\]{1,128}\.([jJ][pP][gG]|[jJ][pP][eE][gG]|[bB][mM][pP]|[pP][nN][gG])$/,
-      "must end in .jpg, .bmp or .png",
-    ),
+  filename: z.string().regex(
+    // JPG, BMP or PNG, as WeChat's ImageMeta says (docs/wechatpay-cash-coupons.md#image-upload-e17): not .jpeg
+    /^[^/\\]{1,128}\.([jJ][pP][gG]|[bB][mM][pP]|[pP][nN][gG])$/,
+    "must end in .jpg, .bmp or .png",
+  ),
   content_base64: z.base64().describe("The image bytes, base64 (at most 2 MB decoded)"),
 });

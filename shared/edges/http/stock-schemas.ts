@@ -46,8 +46,8 @@ export const couponUseRuleBody = z.strictObject({
       fix_available_time: z
         .strictObject({
           available_week_day: z.array(int()).optional().describe("0 = Sunday … 6 = Saturday"),
-          begin_time: int().optional().describe("Seconds of the day"),
-          end_time: int().optional().describe("Seconds of the day"),
+          begin_time: int().describe("Seconds of the day, 0 … 86399"),
+          end_time: int().optional().describe("Seconds of the day, 1 … 86399 (default 86399)"),
         })
         .optional(),
       second_day_available: z.boolean().optional(),
@@ -61,7 +61,7 @@ export const couponUseRuleBody = z.strictObject({
   unavailable_items: z.array(z.string()).optional(),
   available_merchants: z.array(MCHID).optional(),
   limit_pay: z.array(z.string()).optional().describe("Exactly one payment-method code, e.g. CFT"),
-  limit_card: z.strictObject({ name: z.string().optional(), bin: z.array(z.string()) }).optional(),
+  limit_card: z.strictObject({ name: z.string(), bin: z.array(z.string()) }).optional(),
 });
 
 export const createStockBody = z.strictObject({

@@ -74,6 +74,7 @@ export class CouponsApi {
         available_mchid: query.available_mchid,
         offset: query.offset,
         limit: query.limit,
+        business_type: query.business_type,
       },
     });
     return data;

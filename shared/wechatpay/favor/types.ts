@@ -26,7 +26,8 @@ export interface FixedNormalCoupon {
 }
 
 export interface FavorAvailableTime {
-  fix_available_time?: { available_week_day?: number[]; begin_time?: number; end_time?: number };
+  /** Seconds of the day: begin_time 0 … 86399 (required), end_time 1 … 86399 (default 23:59:59). */
+  fix_available_time?: { available_week_day?: number[]; begin_time: number; end_time?: number };
   second_day_available?: boolean;
   available_time_after_receive?: number;
 }
@@ -41,7 +42,8 @@ export interface CouponRule {
   unavailable_items?: string[];
   available_merchants?: string[];
   limit_pay?: string[];
-  limit_card?: { name?: string; bin?: string[] };
+  /** Both required (GO `CardLimitation`): name ≤ 4 Chinese characters, 1 … 10 BINs of 6 … 9 digits. */
+  limit_card?: { name: string; bin: string[] };
 }
 
 export interface PatternInfo {
@@ -102,12 +104,13 @@ export interface StopStockResponse {
 
 // ---- E7/E8 stocks ----
 
+/** GO `StockUseRule`: the four limits are required in answers (docs/wechatpay-cash-coupons.md#required-answer-fields). */
 export interface StockUseRule {
-  max_coupons?: number;
-  max_amount?: number;
-  max_amount_by_day?: number;
+  max_coupons: number;
+  max_amount: number;
+  max_amount_by_day: number;
   fixed_normal_coupon?: FixedNormalCoupon;
-  max_coupons_per_user?: number;
+  max_coupons_per_user: number;
   coupon_type?: string;
   goods_tag?: string[];
   trade_type?: string[];
@@ -120,7 +123,7 @@ export interface Stock {
   stock_name: string;
   status: StockStatus;
   create_time: string;
-  description?: string;
+  description: string;
   stock_use_rule?: StockUseRule;
   available_begin_time: string;
   available_end_time: string;
@@ -157,6 +160,7 @@ export interface StockCollection {
 // ---- E10/E11 available merchants / items ----
 
 export interface PageQuery {
+  /** Page index from 0 ("分页页码"; local/simulator/README.md#list-offsets). */
   offset: number;
   limit: number;
   /** Defaults to the client's mchid. */
@@ -222,8 +226,11 @@ export interface ListUserCouponsQuery {
   sender_mchid?: string;
   /** When given, WeChat ignores stock_id, status, offset and limit. */
   available_mchid?: string;
+  /** Page index from 0 ("分页页码"): the page starts at offset × limit (local/simulator/README.md#list-offsets). */
   offset?: number;
   limit?: number;
+  /** MULTIUSE: 消费金 only. */
+  business_type?: "MULTIUSE";
 }
 
 export interface CouponCollection {
@@ -239,6 +246,54 @@ export interface FlowLink {
   url: string;
   hash_value: string;
   hash_type: string;
+}
+
+/** One record of a use-flow file (docs/wechatpay-cash-coupons.md#file-format); amounts in fen, times RFC 3339. */
+export interface UseFlowRow {
+  /** 批次id */
+  stock_id: string;
+  /** 优惠id */
+  coupon_id: string;
+  /** 优惠类型, e.g. 全场代金券 */
+  coupon_type: string;
+  /** 优惠金额（元）, in fen */
+  coupon_amount: number;
+  /** 订单总金额（元）, in fen */
+  order_amount: number;
+  /** 交易类型, e.g. 支付 */
+  trade_type: string;
+  /** 支付单号: WeChat's transaction id */
+  transaction_id: string;
+  /** 消耗时间 (Beijing), as `2020-11-27T16:23:05+08:00` */
+  consume_time: string;
+  /** 消耗商户号 */
+  consume_mchid: string;
+  /** 设备号 */
+  device_no: string;
+  /** 银行流水号 */
+  bank_serial_no: string;
+  /** 单品信息 */
+  goods_info: string;
+}
+
+/** One record of a refund-flow file (layout guessed: docs/wechatpay-cash-coupons.md#refund-flow-file-format). */
+export interface RefundFlowRow {
+  stock_id: string;
+  coupon_id: string;
+  coupon_type: string;
+  /** in fen (0 when the column is absent or empty) */
+  coupon_amount: number;
+  /** in fen (0 when the column is absent or empty) */
+  order_amount: number;
+  trade_type: string;
+  transaction_id: string;
+  /** 退款时间 (Beijing), as `2020-11-27T16:23:05+08:00` */
+  refund_time: string;
+  refund_mchid: string;
+  refund_id: string;
+  /** 退款金额（元）, in fen */
+  refund_amount: number;
+  goods_info: string;
 }
 
 // ---- E15/E16 callbacks ----

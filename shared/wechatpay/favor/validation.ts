@@ -49,8 +49,7 @@ const codeList = (itemMax: number) =>
 
 const TRADE_TYPES = ["MICROAPP", "APPPAY", "PPAY", "CARD", "FACE", "OTHER"] as const;
 const STOCK_STATUSES = ["unactivated", "audit", "running", "stoped", "paused"] as const;
-// GO's upper-case list; OAS spells some Color0x0 in mixed case, so both are accepted
-// (docs/wechatpay-cash-coupons.md#enums).
+// GO's `BackgroundColor` enum, upper case (docs/wechatpay-cash-coupons.md#enums).
 const BACKGROUND_COLORS = [
   "010",
   "020",
@@ -66,7 +65,7 @@ const BACKGROUND_COLORS = [
   "100",
   "101",
   "102",
-].flatMap((n) => [`COLOR${n}`, `Color${n}`]) as [string, ...string[]];
+].map((n) => `COLOR${n}`) as [string, ...string[]];
 
 const createStockSchema = z.strictObject({
   stock_name: z
@@ -126,8 +125,9 @@ const createStockSchema = z.strictObject({
               .array(int().min(0, "0 (Sunday) … 6").max(6, "0 … 6 (Saturday)"))
               .max(7, "at most 7 days")
               .optional(),
-            begin_time: int().min(0, "seconds of the day, 0 … 86400").max(86_400, "at most 86400").optional(),
-            end_time: int().min(0, "seconds of the day, 0 … 86400").max(86_400, "at most 86400").optional(),
+            // GO FixedAvailableTime: begin_time required; OAS: seconds of the day, end_time 1 … 86399 (default 23:59:59)
+            begin_time: int().min(0, "seconds of the day, 0 … 86399").max(86_399, "at most 86399"),
+            end_time: int().min(1, "seconds of the day, 1 … 86399").max(86_399, "at most 86399").optional(),
           })
           .optional(),
         second_day_available: z.boolean({ error: "must be a boolean" }).optional(),
@@ -146,10 +146,8 @@ const createStockSchema = z.strictObject({
     limit_pay: z.array(z.string().min(1, "must not be empty").max(32)).length(1, "exactly 1 item").optional(),
     limit_card: z
       .strictObject({
-        name: z
-          .string()
-          .refine((s) => charCount(s) >= 1 && charCount(s) <= 4, "1 to 4 (Chinese) characters")
-          .optional(),
+        // both required (GO CardLimitation)
+        name: z.string().refine((s) => charCount(s) >= 1 && charCount(s) <= 4, "1 to 4 (Chinese) characters"),
         bin: z
           .array(z.string().regex(/^[0-9]{6,9}$/, "6 to 9 digits"))
           .min(1, "needs at least 1 item")
@@ -181,7 +179,7 @@ const listStocksSchema = z.strictObject({
 
 const pageSchema = (maxOffset: number, maxLimit: number) =>
   z.strictObject({
-    offset: int().min(0, "at least 0").max(maxOffset, `at most ${maxOffset}`),
+    offset: int().min(0, "page index from 0").max(maxOffset, `at most ${maxOffset}`),
     limit: int().min(1, "at least 1").max(maxLimit, `at most ${maxLimit}`),
     stock_creator_mchid: mchid(),
   });
@@ -197,8 +195,9 @@ const userCouponsSchema = z.strictObject({
   creator_mchid: mchid().optional(),
   sender_mchid: mchid().optional(),
   available_mchid: mchid().optional(),
-  offset: int().min(0, "at least 0").optional(),
+  offset: int().min(0, "page index from 0").optional(),
   limit: int().min(1, "at least 1").optional(),
+  business_type: z.enum(["MULTIUSE"], "must be MULTIUSE").optional(),
 });
 
 const setCallbackSchema = z.strictObject({

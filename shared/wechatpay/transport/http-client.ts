@@ -7,7 +7,15 @@ import { generateNonce } from "../crypto/nonce.js";
 import { TransportError, WechatPayError } from "../errors.js";
 import { createApiError } from "./api-error.js";
 import { buildMultipartBody, type MultipartFile } from "./multipart.js";
-import { type HttpAnswer, type HttpSend, nodeHttpSend, type ResponseHeaders } from "./node-http-send.js";
+import {
+  type HttpAnswer,
+  type HttpSend,
+  type HttpStreamAnswer,
+  type HttpStreamSend,
+  nodeHttpSend,
+  nodeHttpStreamSend,
+  type ResponseHeaders,
+} from "./node-http-send.js";
 import { buildRequestUrl, canonicalUrl, onHost, type QueryValue } from "./request-url.js";
 import { type BackoffOptions, backoffDelayMs, shouldRetry } from "./should-retry.js";
 
@@ -42,6 +50,8 @@ export interface WechatPayHttpClientOptions {
   random?: () => number;
   /** Puts one signed attempt on the wire (default: node:http(s) with kept-alive sockets). */
   send?: HttpSend;
+  /** The same for file downloads, whose body is read as it arrives (default: node:http(s)). */
+  sendStream?: HttpStreamSend;
   userAgent?: string;
 }
 
@@ -73,10 +83,14 @@ export interface ApiResponse<T> {
 }
 
 export interface DownloadedFile {
-  bytes: Buffer;
+  /** The file's bytes as they arrive; read once. A stalled or cut transfer throws TransportError. */
+  body: AsyncIterable<Buffer>;
   headers: ResponseHeaders;
   requestId: string | undefined;
 }
+
+/** How much of a refused download's answer is read to build its error (WeChat's error bodies are small JSON). */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 interface PreparedRequest {
   method: "GET" | "POST";
@@ -110,6 +124,7 @@ export class WechatPayHttpClient {
   private readonly nonce: () => string;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly sendImpl: HttpSend;
+  private readonly sendStreamImpl: HttpStreamSend;
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;
   private readonly backoff: BackoffOptions;
@@ -122,6 +137,7 @@ export class WechatPayHttpClient {
     this.nonce = options.nonce ?? (() => generateNonce());
     this.sleep = options.sleep ?? defaultSleep;
     this.sendImpl = options.send ?? nodeHttpSend;
+    this.sendStreamImpl = options.sendStream ?? nodeHttpStreamSend;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
@@ -129,7 +145,8 @@ export class WechatPayHttpClient {
 
   /** Sends a signed API request and returns the verified, parsed answer; non-2xx answers throw WechatPayApiError. */
   async request<T>(request: ApiRequest): Promise<ApiResponse<T>> {
-    const raw = await this.execute(this.prepare(request));
+    const prepared = this.prepare(request);
+    const raw = await this.execute(prepared, (url) => this.attempt(prepared, url));
     const rawBody = raw.bytes.toString("utf8");
     const requestId = readHeader(raw.headers, "Request-ID");
     let data: unknown;
@@ -147,7 +164,8 @@ export class WechatPayHttpClient {
 
   /**
    * Downloads a file link WeChat handed out (use/refund flow, `/v3/billdownload/file`): a signed GET whose answer
-   * WeChat does not sign, so it is not verified — check the file's hash instead.
+   * WeChat does not sign, so it is not verified — check the file's hash instead. Resolves once the answer's headers
+   * arrive (retried like any GET until then); the body streams, so a file of any size never sits in memory.
    */
   async download(link: string): Promise<DownloadedFile> {
     const url = new URL(link);
@@ -157,7 +175,7 @@ export class WechatPayHttpClient {
         `download link points at ${url.origin}, not at the configured WeChat Pay hosts`,
       );
     }
-    const raw = await this.execute({
+    const request: PreparedRequest = {
       method: "GET",
       url,
       body: undefined,
@@ -167,8 +185,9 @@ export class WechatPayHttpClient {
       idempotent: true,
       verify: false,
       timeoutMs: this.timeoutMs,
-    });
-    return { bytes: raw.bytes, headers: raw.headers, requestId: readHeader(raw.headers, "Request-ID") };
+    };
+    const answer = await this.execute(request, (attemptUrl) => this.attemptStream(request, attemptUrl));
+    return { body: answer.body, headers: answer.headers, requestId: readHeader(answer.headers, "Request-ID") };
   }
 
   private prepare(request: ApiRequest): PreparedRequest {
@@ -192,20 +211,20 @@ export class WechatPayHttpClient {
     return { ...common, body: undefined, contentType: undefined, signedBody: "" };
   }
 
-  private async execute(request: PreparedRequest): Promise<HttpAnswer> {
+  private async execute<T>(request: PreparedRequest, attempt: (url: URL) => Promise<T>): Promise<T> {
     let url = request.url;
-    for (let attempt = 1; ; attempt++) {
+    for (let number = 1; ; number++) {
       try {
-        return await this.attempt(request, url);
+        return await attempt(url);
       } catch (error) {
-        const decision = shouldRetry(error, attempt, {
+        const decision = shouldRetry(error, number, {
           idempotent: request.idempotent,
           maxAttempts: this.maxAttempts,
           retryRateLimited: this.options.retryRateLimited ?? true,
         });
         if (!decision.retry) throw error;
         if (decision.failover) url = onHost(url, url.origin === this.baseUrl ? this.backupBaseUrl : this.baseUrl);
-        await this.sleep(backoffDelayMs(attempt, this.backoff, this.options.random));
+        await this.sleep(backoffDelayMs(number, this.backoff, this.options.random));
       }
     }
   }
@@ -221,8 +240,33 @@ export class WechatPayHttpClient {
     return raw;
   }
 
+  /** One download attempt: a refusal (non-2xx) is read, bounded, into WechatPayApiError; a 2xx body is left to stream. */
+  private async attemptStream(request: PreparedRequest, url: URL): Promise<HttpStreamAnswer> {
+    const headers = await this.signedHeaders(request, url);
+    const answer = await this.onTheWire(request, url, () =>
+      this.sendStreamImpl({ method: request.method, url, headers, body: request.body, timeoutMs: request.timeoutMs }),
+    );
+    if (answer.status >= 200 && answer.status < 300) return answer;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of answer.body) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= MAX_ERROR_BODY_BYTES) break;
+    }
+    const text = Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES).toString("utf8");
+    throw createApiError(answer.status, text, readHeader(answer.headers, "Request-ID"));
+  }
+
   private async send(request: PreparedRequest, url: URL): Promise<HttpAnswer> {
-    // Signed afresh per attempt (new timestamp and nonce) over the same body bytes.
+    const headers = await this.signedHeaders(request, url);
+    return this.onTheWire(request, url, () =>
+      this.sendImpl({ method: request.method, url, headers, body: request.body, timeoutMs: request.timeoutMs }),
+    );
+  }
+
+  /** Headers of one attempt, signed afresh (new timestamp and nonce) over the same body bytes. */
+  private async signedHeaders(request: PreparedRequest, url: URL): Promise<Record<string, string>> {
     const authorization = await buildAuthorizationAsync(this.options.credentials, {
       method: request.method,
       canonicalUrl: canonicalUrl(url),
@@ -238,18 +282,15 @@ export class WechatPayHttpClient {
     if (request.contentType) headers["Content-Type"] = request.contentType;
     const serial = this.options.wechatpaySerial?.();
     if (serial) headers["Wechatpay-Serial"] = serial;
+    return headers;
+  }
 
+  /** Runs one send; anything it throws other than TransportError is still a transport failure (retry policy applies). */
+  private async onTheWire<T>(request: PreparedRequest, url: URL, send: () => Promise<T>): Promise<T> {
     try {
-      return await this.sendImpl({
-        method: request.method,
-        url,
-        headers,
-        body: request.body,
-        timeoutMs: request.timeoutMs,
-      });
+      return await send();
     } catch (error) {
       if (error instanceof TransportError) throw error;
-      // An injected `send` that throws something else: still a transport failure, so the retry policy applies.
       const message = error instanceof Error ? error.message : String(error);
       throw new TransportError(`${request.method} ${url.origin}${url.pathname}: ${message}`, { cause: error });
     }

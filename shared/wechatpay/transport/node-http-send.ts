@@ -89,3 +89,63 @@ function networkError(target: string, error: Error): TransportError {
     cause: error,
   });
 }
+
+/** An answer whose body is read as it arrives (file downloads). */
+export interface HttpStreamAnswer {
+  status: number;
+  headers: ResponseHeaders;
+  /** Read it once; breaking out of the loop closes the connection. A stalled or cut body throws TransportError. */
+  body: AsyncIterable<Buffer>;
+}
+
+/**
+ * Sends one exchange and resolves as soon as the answer's headers arrive; `timeoutMs` bounds the wait for the headers
+ * and then every silence between two chunks of the body, so a file of any size streams as long as bytes keep coming.
+ */
+export type HttpStreamSend = (exchange: HttpExchange) => Promise<HttpStreamAnswer>;
+
+/** The default HttpStreamSend: node:http(s) over the same kept-alive agents as nodeHttpSend. */
+export const nodeHttpStreamSend: HttpStreamSend = (exchange) =>
+  new Promise<HttpStreamAnswer>((resolve, reject) => {
+    const { method, url, body, timeoutMs } = exchange;
+    const target = `${method} ${url.origin}${url.pathname}`;
+    const secure = url.protocol === "https:";
+    let request: http.ClientRequest;
+    const headers = body ? { ...exchange.headers, "Content-Length": String(body.length) } : exchange.headers;
+    try {
+      request = (secure ? https : http).request(url, { method, headers, agent: secure ? agents.https : agents.http });
+    } catch (error) {
+      reject(networkError(target, error as Error));
+      return;
+    }
+    let answered = false;
+    let stalled: TransportError | undefined;
+    // Socket inactivity: before the headers it fails the call, afterwards the body's iteration.
+    request.setTimeout(timeoutMs, () => {
+      stalled = new TransportError(`${target}: nothing received for ${timeoutMs} ms`, { timedOut: true });
+      if (!answered) reject(stalled);
+      request.destroy(stalled);
+    });
+    request.on("response", (response) => {
+      answered = true;
+      resolve({ status: response.statusCode ?? 0, headers: response.headers, body: bodyOf(response) });
+    });
+    request.on("error", (error) => {
+      if (!answered) reject(error instanceof TransportError ? error : networkError(target, error));
+    });
+    request.end(body);
+
+    async function* bodyOf(response: http.IncomingMessage): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of response) yield chunk as Buffer;
+      } catch (error) {
+        throw (
+          stalled ??
+          new TransportError(`${target}: the answer broke off: ${(error as Error).message}`, { cause: error })
+        );
+      }
+      if (stalled) throw stalled;
+      // The socket closed before the body's end: node ends the stream without an error.
+      if (!response.complete) throw new TransportError(`${target}: connection closed before the answer's end`);
+    }
+  });

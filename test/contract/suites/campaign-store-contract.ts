@@ -319,6 +319,28 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
         ).rejects.toBeInstanceOf(NotFoundError);
       });
 
+      it("stores the reason of a pause with the control, and any later change clears it", async () => {
+        const store = makeStore();
+        const input = newCampaign({ total: 2 });
+        await store.create(input);
+        const paused = await store.setControl(
+          input.id,
+          { from: ["RUNNING"], to: "PAUSED", reason: "stock_not_running" },
+          T0 + 1,
+        );
+        expect(paused).toMatchObject({
+          changed: true,
+          record: { control: "PAUSED", controlReason: "stock_not_running" },
+        });
+        expect(await store.get(input.id)).toMatchObject({ controlReason: "stock_not_running" });
+        // A refused change keeps it.
+        await store.setControl(input.id, { from: ["RUNNING"], to: "PAUSED", reason: "stock_budget_exhausted" }, T0 + 2);
+        expect((await store.get(input.id))?.controlReason).toBe("stock_not_running");
+        const resumed = await store.setControl(input.id, { from: ["PAUSED"], to: "RUNNING" }, T0 + 3);
+        expect(resumed.record.controlReason).toBeUndefined();
+        expect((await store.get(input.id))?.controlReason).toBeUndefined();
+      });
+
       it("keeps a campaign's start_at", async () => {
         const store = makeStore();
         const input = newCampaign({ startAt: T0 + 60_000 });
@@ -489,6 +511,51 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
         // Once reconciled, the sweeper has nothing more to store.
         expect(await store.reconcile(record.id, { sent: 100, failed: 0, failuresByCode: {} }, 0, T0 + 9)).toBe(true);
         expect(await store.saveSweep(record.id, { seq: 3, requeuedAt: 0 }, 2)).toBe(false);
+      });
+    });
+
+    describe("retries", () => {
+      it("keeps a retry's origin, and appends a parent's retries only at the length the caller read", async () => {
+        const store = makeStore();
+        const parent = newCampaign({ total: 3 });
+        await store.create(parent);
+        const origin = { campaignId: parent.id, attempt: 1, codes: ["NOT_ENOUGH", "SYSTEM_ERROR"] };
+        const child = newCampaign({ total: 0, chunked: true, retryOf: origin });
+        expect((await store.create(child)).record.retryOf).toEqual(origin);
+        expect((await store.get(child.id))?.retryOf).toEqual(origin);
+        expect((await store.get(parent.id))?.retries).toBeUndefined();
+
+        const first = { campaignId: child.id, codes: origin.codes };
+        const added = await store.addRetry(parent.id, first, 0, T0 + 1);
+        expect(added).toMatchObject({ changed: true, record: { retries: [first], updatedAt: T0 + 1 } });
+        // A racer that read the parent before the first retry was added loses, and sees the winner.
+        const late = await store.addRetry(parent.id, { campaignId: "other", codes: ["X"] }, 0, T0 + 2);
+        expect(late).toMatchObject({ changed: false, record: { retries: [first] } });
+        const second = { campaignId: "second", codes: ["USER_ACCOUNT_ABNORMAL"] };
+        expect((await store.addRetry(parent.id, second, 1, T0 + 3)).record.retries).toEqual([first, second]);
+        expect((await store.get(parent.id))?.retries).toEqual([first, second]);
+        await expect(store.addRetry("no-such-campaign", first, 0, T0)).rejects.toBeInstanceOf(NotFoundError);
+      });
+
+      it("stores a retry's filling progress only forward", async () => {
+        const store = makeStore();
+        const child = newCampaign({ total: 0, chunked: true });
+        await store.create(child);
+        expect((await store.get(child.id))?.retryFill).toBeUndefined();
+        const one = await store.advanceRetryFill(child.id, { nextPage: 1, cursor: "c1", complete: false }, T0 + 1);
+        expect(one).toMatchObject({
+          changed: true,
+          record: { retryFill: { nextPage: 1, cursor: "c1", complete: false } },
+        });
+        const two = await store.advanceRetryFill(child.id, { nextPage: 2, complete: true }, T0 + 2);
+        expect(two.record.retryFill).toEqual({ nextPage: 2, complete: true });
+        // A slower filler's older page does not move it back.
+        const back = await store.advanceRetryFill(child.id, { nextPage: 1, cursor: "c1", complete: false }, T0 + 3);
+        expect(back).toMatchObject({ changed: false, record: { retryFill: { nextPage: 2, complete: true } } });
+        expect((await store.get(child.id))?.retryFill).toEqual({ nextPage: 2, complete: true });
+        await expect(
+          store.advanceRetryFill("no-such-campaign", { nextPage: 1, complete: false }, T0),
+        ).rejects.toBeInstanceOf(NotFoundError);
       });
     });
   });

@@ -49,7 +49,7 @@ function wxcoupon(args: string[]): Run {
   return { child, exit };
 }
 
-describe("wxcoupon campaign send against the local stack", () => {
+describe("wxcoupon campaign against the local stack", () => {
   it("is killed mid-upload, resumes, and ends with exactly one coupon per line of a 2,000-line CSV", async () => {
     const csv = join(dir, "openids.csv");
     const openids = Array.from({ length: LINES }, (_, i) => `cli-user-${String(i).padStart(4, "0")}`);
@@ -141,15 +141,90 @@ describe("wxcoupon campaign send against the local stack", () => {
     expect(failed[0]).toBe("openid,out_request_no,code");
     expect(failed).toHaveLength(4);
 
-    // The failures file is an input: a new campaign of exactly those recipients (the stock is still empty).
-    const retry = await wxcoupon([
-      ...["campaign", "send", "--stock", smallStock, "--file", failuresFile, ...api, "--json", "--allow-failures"],
-    ]).exit;
+    // The failures file is an input: a new campaign of exactly those recipients. The empty stock is refused up
+    // front by the stock pre-flight (nothing sent); a stock with budget sends them.
+    const empty = await wxcoupon(["campaign", "send", "--stock", smallStock, "--file", failuresFile, ...api]).exit;
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain("422 STOCK_BUDGET_INSUFFICIENT");
+    const fresh = await runningStock(stack, "it-cli-fresh-stock", { maxCoupons: 5 });
+    const retry = await wxcoupon(["campaign", "send", "--stock", fresh, "--file", failuresFile, ...api, "--json"]).exit;
     expect(retry.code, retry.stderr).toBe(0);
     const retried = JSON.parse(retry.stdout);
     expect(retried.campaign_id).not.toBe(result.campaign_id);
-    expect(retried).toMatchObject({ outcome: "completed_with_failures", campaign: { total: 3, failed: 3 } });
+    expect(retried).toMatchObject({ outcome: "completed", campaign: { total: 3, sent: 3, failed: 0 } });
     const coupons = stack.simulator.ledger().filter((c) => c.openid.startsWith("cli-col-"));
-    expect(coupons).toHaveLength(5);
+    expect(coupons).toHaveLength(8);
   }, 60_000);
+
+  it("retries a campaign's failures of a code with `campaign retry --wait`, lists it, and steers a campaign", async () => {
+    const api = ["--api", stack.apiUrl, "--token", stack.token];
+    const guardedStock = await runningStock(stack, "it-cli-guarded-stock", { preventApiAbuse: true });
+    const risky = Array.from({ length: 3 }, (_, i) => `cli-risky-${i}`);
+    const users = (list: Array<Record<string, unknown>>) =>
+      fetch(`${stack.simulatorUrl}/_simulator/users`, { method: "POST", body: JSON.stringify({ users: list }) });
+    await users(risky.map((openid) => ({ openid, risky: true })));
+    const csv = join(dir, "guarded.csv");
+    writeFileSync(csv, `${[...risky, "cli-fine-0", "cli-fine-1"].join("\n")}\n`);
+    const sent = await wxcoupon(["campaign", "send", "--stock", guardedStock, "--file", csv, ...api, "--json"]).exit;
+    expect(sent.code, sent.stderr).toBe(3);
+    const parent = JSON.parse(sent.stdout) as { campaign_id: string };
+    expect(JSON.parse(sent.stdout)).toMatchObject({ campaign: { failures_by_code: { USER_ACCOUNT_ABNORMAL: 3 } } });
+
+    const failures = await wxcoupon(["campaign", "failures", parent.campaign_id, ...api]).exit;
+    expect(
+      failures.stdout
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(",")[0])
+        .sort(),
+    ).toEqual(risky);
+
+    await users(risky.map((openid) => ({ openid })));
+    const retried = await wxcoupon([
+      ...["campaign", "retry", parent.campaign_id, "--codes", "USER_ACCOUNT_ABNORMAL", "--wait", "--json", ...api],
+    ]).exit;
+    expect(retried.code, retried.stderr).toBe(0);
+    const retry = JSON.parse(retried.stdout);
+    expect(retry).toMatchObject({
+      outcome: "completed",
+      parent_campaign_id: parent.campaign_id,
+      codes: ["USER_ACCOUNT_ABNORMAL"],
+      campaign: { state: "COMPLETED", total: 3, sent: 3, failed: 0 },
+    });
+    const coupons = stack.simulator.ledger().filter((c) => c.openid.startsWith("cli-risky-"));
+    expect(coupons.map((c) => c.openid).sort()).toEqual(risky);
+    expect(coupons.every((c) => c.out_request_no.startsWith(`${retry.campaign_id}_`))).toBe(true);
+    // Again: nothing new.
+    const again = await wxcoupon(["campaign", "retry", parent.campaign_id, "--codes", "USER_ACCOUNT_ABNORMAL", ...api])
+      .exit;
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`continuing retry ${retry.campaign_id}`);
+    expect(stack.simulator.ledger().filter((c) => c.openid.startsWith("cli-risky-"))).toHaveLength(3);
+
+    const status = await wxcoupon(["campaign", "status", parent.campaign_id, ...api]).exit;
+    expect(status.stdout).toMatch(new RegExp(`Retried by\\s+${retry.campaign_id} \\(USER_ACCOUNT_ABNORMAL\\)`));
+    const listed = await wxcoupon(["campaign", "list", "--stock", guardedStock, "--json", ...api]).exit;
+    expect(JSON.parse(listed.stdout).data.map((c: { campaign_id: string }) => c.campaign_id)).toEqual([
+      retry.campaign_id,
+      parent.campaign_id,
+    ]);
+
+    // Steering: a scheduled campaign is paused, resumed and cancelled from the command line.
+    const scheduled = await callApi<{ campaign_id: string }>(stack, "POST", "/campaigns", {
+      stock_id: guardedStock,
+      openids: ["cli-later-0"],
+      start_at: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    const id = scheduled.body.campaign_id;
+    const pause = await wxcoupon(["campaign", "pause", id, ...api]).exit;
+    expect(pause.stdout).toContain(`campaign ${id} paused: PAUSED`);
+    const resume = await wxcoupon(["campaign", "resume", id, "--json", ...api]).exit;
+    expect(JSON.parse(resume.stdout)).toMatchObject({ changed: true, campaign: { state: "SCHEDULED" } });
+    const cancel = await wxcoupon(["campaign", "cancel", id, ...api]).exit;
+    expect(cancel.stdout).toContain(`campaign ${id} cancelled: CANCELLING (cancelled)`);
+    const refused = await wxcoupon(["campaign", "pause", parent.campaign_id, ...api]).exit;
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("CAMPAIGN_COMPLETED");
+  }, 120_000);
 });

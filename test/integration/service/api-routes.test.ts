@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
 import { buildOpenApiDocument } from "#shared/edges/http/openapi.js";
 import { ROUTES } from "#shared/edges/http/routes.js";
+import { flowFilesAvailableAt } from "#shared/wechatpay/favor/flows.js";
 import { responseSchemaFor } from "../../helpers/documented-responses.js";
 import { callApi, runningStock, startTestStack, validStockBody } from "../../helpers/local-stack-client.js";
 
@@ -104,13 +105,25 @@ describe("every API route answers as its OpenAPI document says", () => {
     });
   });
 
-  it("downloads use and refund flows with their hash", async () => {
-    await fetch(`${stack.simulatorUrl}/_simulator/coupons/${couponId}/use`, { method: "POST", body: "{}" });
-    const use = await documented("GET", "/stocks/{stock_id}/use-flow", `/stocks/${stockId}/use-flow`);
-    expect(use.body).toMatchObject({ hash_type: "SHA1", total_count: 1 });
-    expect((await documented("GET", "/stocks/{stock_id}/refund-flow", `/stocks/${stockId}/refund-flow`)).status).toBe(
-      200,
-    );
+  it("downloads use and refund flows with their hash once WeChat serves them", async () => {
+    const control = (path: string, body: unknown = {}) =>
+      fetch(`${stack.simulatorUrl}/_simulator/${path}`, { method: "POST", body: JSON.stringify(body) });
+    await control(`coupons/${couponId}/use`);
+    await control(`coupons/${couponId}/refund`);
+    // WeChat has no file before 10:00 (Beijing) the day after the stock ends (docs/wechatpay-cash-coupons.md)
+    const early = await documented("GET", "/stocks/{stock_id}/use-flow", `/stocks/${stockId}/use-flow`);
+    expect(early.status).toBe(404);
+    expect(early.body).toMatchObject({ code: "RESOURCE_NOT_EXISTS" });
+    const stock = await callApi<{ available_end_time: string }>(stack, "GET", `/stocks/${stockId}`);
+    await control("clock", { set: new Date(flowFilesAvailableAt(stock.body.available_end_time)).toISOString() });
+    try {
+      const use = await documented("GET", "/stocks/{stock_id}/use-flow", `/stocks/${stockId}/use-flow`);
+      expect(use.body).toMatchObject({ hash_type: "SHA1", total_count: 1, rows: [{ coupon_id: couponId }] });
+      const refund = await documented("GET", "/stocks/{stock_id}/refund-flow", `/stocks/${stockId}/refund-flow`);
+      expect(refund.body).toMatchObject({ total_count: 1, rows: [{ coupon_id: couponId }] });
+    } finally {
+      await control("clock", { offset_ms: 0 });
+    }
   });
 
   it("reads and sets the callback URL, uploads an image", async () => {
@@ -146,6 +159,35 @@ describe("every API route answers as its OpenAPI document says", () => {
       })
       .toBe("COMPLETED");
     expect((await documented("GET", "/campaigns/{campaign_id}", "/campaigns/unknown")).status).toBe(404);
+    const coupons = "/campaigns/{campaign_id}/coupons";
+    await expect
+      .poll(async () => (await documented("GET", coupons, `/campaigns/${campaignId}/coupons`)).body.data, {
+        timeout: 10_000,
+      })
+      .toHaveLength(2);
+    expect((await documented("GET", coupons, `/campaigns/${campaignId}/coupons?state=USED&limit=1`)).status).toBe(200);
+    expect((await documented("GET", coupons, `/campaigns/${campaignId}/coupons?state=GONE`)).status).toBe(400);
+    expect((await documented("GET", coupons, "/campaigns/unknown/coupons")).status).toBe(404);
+    const report = "/campaigns/{campaign_id}/report";
+    expect((await documented("GET", report, `/campaigns/${campaignId}/report`)).body).toMatchObject({
+      recipients: 2,
+      sent: 2,
+      used: 0,
+    });
+    expect((await documented("GET", report, "/campaigns/unknown/report")).status).toBe(404);
+  });
+
+  it("reads a coupon's lifecycle", async () => {
+    const lifecycle = await documented("GET", "/coupons/{coupon_id}", `/coupons/${couponId}`);
+    // Used in the simulator by the flows case above: SENT, or USED once its COUPON.USE arrived.
+    expect(lifecycle.body).toMatchObject({
+      coupon_id: couponId,
+      issued_by_service: true,
+      out_request_no: "it-routes-send",
+    });
+    expect(["SENT", "USED"]).toContain(lifecycle.body.state);
+    expect((await documented("GET", "/coupons/{coupon_id}", "/coupons/1")).status).toBe(404);
+    expect((await documented("GET", "/coupons/{coupon_id}", "/coupons/not-digits")).status).toBe(400);
   });
 
   it("takes a chunked campaign chunk by chunk and lists its failures", async () => {
@@ -204,6 +246,17 @@ describe("every API route answers as its OpenAPI document says", () => {
       expect(["CAMPAIGN_CANCELLED", "CAMPAIGN_COMPLETED"]).toContain(refused.body.code);
     }
     expect((await control("cancel", "unknown")).status).toBe(404);
+    const retry = (id: string, body: unknown) =>
+      documented("POST", "/campaigns/{campaign_id}/retry", `/campaigns/${id}/retry`, body);
+    expect(await retry("it-routes-lifecycle", { codes: ["NOT_ENOUGH"] })).toMatchObject({
+      status: 409,
+      body: { code: "CAMPAIGN_NOT_COMPLETED", field: "campaign_id" },
+    });
+    expect(await retry("it-routes-lifecycle", { codes: ["not a code"] })).toMatchObject({
+      status: 400,
+      body: { field: "codes.0" },
+    });
+    expect((await retry("unknown", { codes: ["NOT_ENOUGH"] })).status).toBe(404);
   });
 
   it("refuses callers without the token on every caller route, and lets WeChat reach the webhook", async () => {

@@ -4,6 +4,8 @@ import type { AddressInfo } from "node:net";
 export interface ReceivedNotification {
   headers: IncomingHttpHeaders;
   body: string;
+  /** performance.now() when the delivery arrived. */
+  at: number;
 }
 
 /** A local merchant notify endpoint that fails the first `failures` deliveries (500, or hangs when "hang"). */
@@ -15,7 +17,7 @@ export async function startReceiver(options: { failures?: number; mode?: "500" |
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: performance.now() });
       for (const w of waiters.splice(0)) w();
       if (failuresLeft > 0) {
         failuresLeft -= 1;

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { type CampaignCommandDeps, runCampaignCommand } from "#shared/cli/campaign-command.js";
+import type { CampaignCommandDeps } from "#shared/cli/api-access.js";
+import { runCampaignCommand } from "#shared/cli/campaign-command.js";
 import { formatProgress, ProgressReporter, RateMeter } from "#shared/cli/campaign-progress.js";
 import type { CliIo } from "#shared/cli/cli-io.js";
 import { main } from "#shared/cli/main.js";
@@ -646,6 +647,9 @@ describe("campaign send: failed recipients", () => {
     expect(run.code).toBe(3);
     expect(run.stdout).toContain(
       `2 recipients failed (exit 3; --allow-failures exits 0). To send them again:\n  wxcoupon campaign send --stock 123 --api http://api.test --token <token> --file ${file}.failures.csv`,
+    );
+    expect(run.stdout).toMatch(
+      /or, as a retry of this campaign \(pick the codes worth retrying\):\n {2}wxcoupon campaign retry csv-[\w-]+ --codes NOT_ENOUGH --wait --api http:\/\/api.test --token <token>$/,
     );
     expect(run.stdout).not.toContain("t0k");
     const allowed = await sendIo(file, "--allow-failures", "--json");

@@ -329,10 +329,22 @@ describe.concurrent("--json on every command that prints data", () => {
   it("help lists --json and the exit codes", async () => {
     const run = await wxcoupon("help");
     expect(run.stdout).toContain("--json");
-    expect(run.stdout).toMatch(/3 some recipients\s+failed, 4 no progress for --stall-timeout, 5 the service lost/);
+    expect(run.stdout).toMatch(
+      /3 some\s+recipients failed, 4 no progress for --stall-timeout; campaign send: 5 the service lost/,
+    );
     const campaign = await wxcoupon("help", "campaign");
-    for (const option of ["--column", "--allow-failures", "--stall-timeout", "--restart", "--json"])
+    for (const option of [
+      "--column",
+      "--allow-failures",
+      "--stall-timeout",
+      "--restart",
+      "--json",
+      "--codes",
+      "--wait",
+    ])
       expect(campaign.stdout).toContain(option);
+    for (const sub of ["list", "pause|resume|cancel", "retry", "failures"])
+      expect(campaign.stdout).toContain(`wxcoupon campaign ${sub} `);
   });
 });
 

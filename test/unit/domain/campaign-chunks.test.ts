@@ -25,7 +25,7 @@ beforeEach(async () => {
   store = new MemoryCampaignStore();
   queue = new MemorySendQueue();
   ledger = new MemorySendLedger();
-  deps = { campaigns: store, ledger, queue, clock: () => now };
+  deps = { campaigns: store, ledger, queue, clock: () => now, gateway: new FakeCouponGateway() };
   await openCampaign(deps, {
     mchid: "1900000001",
     stockId: "9856000",

@@ -46,6 +46,7 @@ beforeEach(() => {
     campaigns: deps.campaigns,
     ledger: deps.ledger,
     clock: () => now,
+    gateway,
     settleMs: 1_500,
     sleep: async (ms) => {
       slept.push(ms);
@@ -53,7 +54,7 @@ beforeEach(() => {
   };
 });
 
-const campaignDeps = () => ({ campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now });
+const campaignDeps = () => ({ campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now, gateway });
 
 async function campaignOf(openids: string[], options: { startAt?: number; campaignId?: string } = {}) {
   const result = await createCampaign(campaignDeps(), {

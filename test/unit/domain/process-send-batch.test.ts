@@ -10,7 +10,13 @@ import {
 } from "#shared/domain/campaigns/process-send-batch.js";
 import { GatewayError } from "#shared/domain/gateway.js";
 import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
-import { FakeCouponGateway, rateLimited, refused, unavailable } from "../../helpers/fake-coupon-gateway.js";
+import {
+  FakeCouponGateway,
+  rateLimited,
+  refused,
+  unavailable,
+  usedUpStock,
+} from "../../helpers/fake-coupon-gateway.js";
 import { memoryWorkerDependencies } from "../../helpers/memory-send-dependencies.js";
 
 let now = 1_800_000_000_000;
@@ -30,7 +36,7 @@ beforeEach(() => {
 
 async function campaignOf(openids: string[], ratePerSecond = 100) {
   const result = await createCampaign(
-    { campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now },
+    { campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now, gateway },
     {
       mchid: "1900000001",
       stockId: "9856000",
@@ -58,7 +64,7 @@ describe("createCampaign", () => {
   it("treats re-posting the same campaign as a replay that queues nothing new", async () => {
     const first = await campaignOf(["a", "b"]);
     const again = await createCampaign(
-      { campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now },
+      { campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now, gateway },
       {
         mchid: "1900000001",
         stockId: "9856000",
@@ -142,6 +148,7 @@ describe("processSendBatch: counting", () => {
       writes++;
       return recordOutcomes(id, tally, at);
     };
+    gateway.stocks.set("9856000", usedUpStock("9856000", "1900000001")); // NOT_ENOUGH is then final
     gateway.failures.push(refused("NOT_ENOUGH"));
     const result = await processSendBatch(deps, [...batch, repeat]);
     expect(result.outcomes).toHaveLength(5);

@@ -12,7 +12,13 @@ import {
   sendRequestHash,
 } from "#shared/domain/sends/send-coupon.js";
 import { crashingOnce } from "../../helpers/crashing-once.js";
-import { FakeCouponGateway, rateLimited, refused, unavailable } from "../../helpers/fake-coupon-gateway.js";
+import {
+  FakeCouponGateway,
+  rateLimited,
+  refused,
+  unavailable,
+  usedUpStock,
+} from "../../helpers/fake-coupon-gateway.js";
 import { memorySendDependencies } from "../../helpers/memory-send-dependencies.js";
 
 const command: SendCommand = {
@@ -63,6 +69,8 @@ let deps: SendDependencies;
 beforeEach(() => {
   gateway = new FakeCouponGateway();
   gateway.now = () => now;
+  // The NOT_ENOUGH refusals below are of a stock whose budget is used up: final (held otherwise, see stock-hold tests).
+  gateway.stocks.set(command.stockId, usedUpStock(command.stockId, command.stockCreatorMchid));
   deps = {
     ...memorySendDependencies(gateway, () => now),
   };

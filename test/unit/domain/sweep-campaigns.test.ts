@@ -45,7 +45,7 @@ const openids = (n: number, prefix = "o") => Array.from({ length: n }, (_, i) =>
 
 async function campaignOf(recipients: string[]) {
   const { campaign } = await createCampaign(
-    { campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now },
+    { campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now, gateway },
     { mchid: MCHID, stockId: "9856000", appid: "wx-app", openids: recipients, ratePerSecond: 400 },
   );
   return campaign;
@@ -135,6 +135,7 @@ describe("sweepCampaigns", () => {
       campaigns: deps.campaigns,
       ledger: deps.ledger,
       clock: () => now,
+      gateway,
       settleMs: 0,
       sleep: async () => {},
     };
@@ -161,6 +162,7 @@ describe("sweepCampaigns", () => {
       campaigns: deps.campaigns,
       ledger: deps.ledger,
       clock: () => now,
+      gateway,
       settleMs: 0,
       sleep: async () => {},
     };

@@ -5,12 +5,10 @@ import { encryptAeadAesGcm } from "#shared/wechatpay/crypto/aead-aes-gcm.js";
 import { buildRequestMessage } from "#shared/wechatpay/crypto/messages.js";
 import { verifyMessage } from "#shared/wechatpay/crypto/rsa-sha256.js";
 import {
-  FlowFileIntegrityError,
   PlatformCertificateError,
   SignatureVerificationError,
   WechatPayValidationError,
 } from "#shared/wechatpay/errors.js";
-import { parseFlowCsv } from "#shared/wechatpay/favor/flow-csv.js";
 import { parseNotification } from "#shared/wechatpay/notify/parse-notification.js";
 import {
   TEST_CERTIFICATE_D7CE_PEM,
@@ -242,75 +240,6 @@ describe("E17 image upload", () => {
     const { server, client } = await setup(() => ({ body: "{}" }));
     await expect(client.media.uploadImage({ filename, bytes })).rejects.toMatchObject({ field });
     expect(server.requests).toHaveLength(0);
-  });
-});
-
-describe("use/refund-flow download", () => {
-  const csv =
-    "批次id,优惠id,优惠类型,优惠金额（元）,订单总金额（元）,交易类型,支付单号,消耗时间,消耗商户号,设备号,银行流水号,单品信息\r\n" +
-    '`9856000,`98674556,`全场代金券,`1.00,`2.00,`支付,`4200000000000000000000000001,`2024-05-21 10:00:00,`8956000,"","",""\r\n' +
-    "总条数\r\n`1\r\n";
-  const sha1 = createHash("sha1").update(csv).digest("hex");
-
-  function flowServer(file: string, hash: string): FakeHandler {
-    return (request, server) => {
-      if (request.url.startsWith("/v3/billdownload/file"))
-        return { body: file, sign: false, headers: { "Content-Type": "text/csv" } };
-      return {
-        body: JSON.stringify({
-          url: `${server.url}/v3/billdownload/file?token=t1`,
-          hash_value: hash,
-          hash_type: "SHA1",
-        }),
-      };
-    };
-  }
-
-  it("downloads with a signed GET, checks SHA-1 (any case) and parses the rows", async () => {
-    const { server, client } = await setup(flowServer(csv, sha1.toUpperCase()));
-    const file = await client.flows.downloadUseFlow("9856000");
-    expect(file.sha1).toBe(sha1);
-    expect(file.bytes.toString("utf8")).toBe(csv);
-    const table = file.parse();
-    expect(table.totalCount).toBe(1);
-    expect(table.rows).toEqual([
-      {
-        批次id: "9856000",
-        优惠id: "98674556",
-        优惠类型: "全场代金券",
-        "优惠金额（元）": "1.00",
-        "订单总金额（元）": "2.00",
-        交易类型: "支付",
-        支付单号: "4200000000000000000000000001",
-        消耗时间: "2024-05-21 10:00:00",
-        消耗商户号: "8956000",
-        设备号: "",
-        银行流水号: "",
-        单品信息: "",
-      },
-    ]);
-    const download = server.requests[1]!;
-    expect(download.url).toBe("/v3/billdownload/file?token=t1");
-    expect(verifiesAsMerchant(download, "")).toBe(true);
-  });
-
-  it("throws FlowFileIntegrityError when the bytes do not match hash_value", async () => {
-    const { client } = await setup(flowServer(csv.replace("1.00", "9.00"), sha1));
-    const error = await client.flows.downloadRefundFlow("9856000").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(FlowFileIntegrityError);
-    expect(error).toMatchObject({ code: "FLOW_FILE_HASH_MISMATCH", expectedHash: sha1 });
-  });
-
-  it("refuses a download link on a host that is not WeChat Pay's", async () => {
-    const { client } = await setup(() => ({
-      body: JSON.stringify({ url: "https://evil.example/f", hash_value: sha1, hash_type: "SHA1" }),
-    }));
-    await expect(client.flows.downloadUseFlow("9856000")).rejects.toMatchObject({ code: "UNEXPECTED_DOWNLOAD_HOST" });
-  });
-
-  it("parses quoted values with commas and an empty file", () => {
-    expect(parseFlowCsv('a,b\r\n`1,"x,""y"""\r\n').rows).toEqual([{ a: "1", b: 'x,"y"' }]);
-    expect(parseFlowCsv("a,b\r\n总条数\r\n`0\r\n")).toEqual({ columns: ["a", "b"], rows: [], totalCount: 0 });
   });
 });
 

@@ -199,8 +199,29 @@ describe("create-stock validation (docs/wechatpay-cash-coupons.md#validation-rul
     ["ext_info not JSON", (b) => (b.ext_info = "{"), "ext_info"],
     [
       "week day 7",
-      (b) => (b.coupon_use_rule.coupon_available_time = { fix_available_time: { available_week_day: [7] } }),
+      (b) =>
+        (b.coupon_use_rule.coupon_available_time = { fix_available_time: { available_week_day: [7], begin_time: 0 } }),
       "coupon_use_rule.coupon_available_time.fix_available_time.available_week_day[0]",
+    ],
+    [
+      "fix_available_time without begin_time (GO FixedAvailableTime)",
+      (b) => (b.coupon_use_rule.coupon_available_time = { fix_available_time: { end_time: 3600 } }),
+      "coupon_use_rule.coupon_available_time.fix_available_time.begin_time",
+    ],
+    [
+      "end_time 86400 (OAS: 1 … 86399)",
+      (b) => (b.coupon_use_rule.coupon_available_time = { fix_available_time: { begin_time: 0, end_time: 86_400 } }),
+      "coupon_use_rule.coupon_available_time.fix_available_time.end_time",
+    ],
+    [
+      "limit_card without name (GO CardLimitation)",
+      (b) => delete b.coupon_use_rule.limit_card.name,
+      "coupon_use_rule.limit_card.name",
+    ],
+    [
+      "background_color in mixed case",
+      (b) => (b.pattern_info.background_color = "Color020"),
+      "pattern_info.background_color",
     ],
   ];
 

@@ -7,6 +7,7 @@ import {
   listCampaigns,
 } from "../../../domain/campaigns/campaign-lifecycle.js";
 import { createCampaign, openCampaign } from "../../../domain/campaigns/create-campaign.js";
+import { retryCampaign } from "../../../domain/campaigns/retry-campaign.js";
 import { NotFoundError } from "../../../domain/errors.js";
 import type { CampaignRecord, SendRecord } from "../../../domain/ports.js";
 import type { RouteTable } from "../api-handler.js";
@@ -19,6 +20,7 @@ import type {
   CampaignFailuresResponse,
   CampaignListResponse,
   CampaignResponse,
+  CampaignRetryResponse,
 } from "../response-schemas.js";
 import { json } from "../responses.js";
 import {
@@ -28,6 +30,7 @@ import {
   createCampaignBody,
   emptyCommandBody,
   listCampaignsQuery,
+  retryCampaignBody,
 } from "../schemas.js";
 import type { ApiServices } from "./services.js";
 
@@ -39,6 +42,7 @@ export function campaignRoutes(services: ApiServices): RouteTable {
   const reconcileDeps = { campaigns: services.campaigns.campaigns, ledger: services.sends.ledger, clock };
   const lifecycleDeps = {
     ...reconcileDeps,
+    gateway: services.campaigns.gateway,
     settleMs: services.campaignControlSettleMs ?? CONTROL_SETTLE_MS,
     sleep: (ms: number) => sleep(ms).then(() => undefined),
   };
@@ -157,6 +161,31 @@ export function campaignRoutes(services: ApiServices): RouteTable {
     "POST /campaigns/{campaign_id}/resume": control("resume"),
     "POST /campaigns/{campaign_id}/cancel": control("cancel"),
 
+    "POST /campaigns/{campaign_id}/retry": async (event) => {
+      const { campaign_id } = pathParams(event, campaignIdPath);
+      const body = jsonBody(event, retryCampaignBody);
+      try {
+        const result = await retryCampaign(
+          { ...services.campaigns, ledger: services.sends.ledger },
+          { campaignId: campaign_id, codes: body.codes },
+        );
+        const origin = result.campaign.retryOf;
+        const answer: CampaignRetryResponse = {
+          campaign: campaignView(result.campaign, clock()),
+          parent_campaign_id: result.parent.id,
+          attempt: origin?.attempt ?? 1,
+          codes: origin?.codes ?? [],
+          created: result.created,
+          filling_complete: result.fillingComplete,
+          pages_added: result.pagesAdded,
+        };
+        return json(202, answer);
+      } catch (error) {
+        if (error instanceof NotFoundError && error.field === "campaign_id") throw notFound(campaign_id);
+        throw error;
+      }
+    },
+
     "GET /campaigns/{campaign_id}/failures": async (event) => {
       const { campaign_id } = pathParams(event, campaignIdPath);
       const { cursor } = queryParams(event, campaignFailuresQuery);
@@ -205,6 +234,12 @@ export function campaignView(c: CampaignRecord, now: number): CampaignResponse {
     chunks_received: c.chunksReceived,
     ...(c.startAt === undefined ? {} : { start_at: new Date(c.startAt).toISOString() }),
     ...(c.controlChangedAt === undefined ? {} : { control_changed_at: new Date(c.controlChangedAt).toISOString() }),
+    ...(c.retryOf === undefined
+      ? {}
+      : { retry_of: { campaign_id: c.retryOf.campaignId, attempt: c.retryOf.attempt, codes: c.retryOf.codes } }),
+    ...(c.retries === undefined
+      ? {}
+      : { retries: c.retries.map((r) => ({ campaign_id: r.campaignId, codes: r.codes })) }),
     created_at: new Date(c.createdAt).toISOString(),
     updated_at: new Date(c.updatedAt).toISOString(),
   };

@@ -1,5 +1,5 @@
 import { type CreatedStock, createStock } from "../../../domain/stocks/create-stock.js";
-import type { CreateStockRequest } from "../../../wechatpay/favor/types.js";
+import type { CreateStockRequest, RefundFlowRow, UseFlowRow } from "../../../wechatpay/favor/types.js";
 import { validateCreateStock } from "../../../wechatpay/favor/validation.js";
 import type { RouteHandler, RouteTable } from "../api-handler.js";
 import { badRequest } from "../http-error.js";
@@ -100,25 +100,30 @@ export function stockRoutes(services: ApiServices): RouteTable {
         }),
       );
     },
-    "GET /stocks/{stock_id}/use-flow": flowRoute(services, "downloadUseFlow"),
-    "GET /stocks/{stock_id}/refund-flow": flowRoute(services, "downloadRefundFlow"),
+    "GET /stocks/{stock_id}/use-flow": flowRoute(services, "openUseFlow"),
+    "GET /stocks/{stock_id}/refund-flow": flowRoute(services, "openRefundFlow"),
   };
 }
 
-function flowRoute(services: ApiServices, download: "downloadUseFlow" | "downloadRefundFlow"): RouteHandler {
+/**
+ * The whole flow in one answer: for stocks whose flows fit an HTTP answer. The rows stream from WeChat and are
+ * checked (SHA-1, summary) before anything is answered.
+ */
+function flowRoute(services: ApiServices, open: "openUseFlow" | "openRefundFlow"): RouteHandler {
   return async (event) => {
     const { stock_id } = pathParams(event, stockIdPath);
     if (Object.keys(event.queryStringParameters ?? {}).length)
       throw badRequest("query", "this route takes no query parameters");
     const { client } = await services.merchant.get();
-    const file = await client.flows[download](stock_id);
-    const table = file.parse();
+    const flow = await client.flows[open](stock_id);
+    const rows: (UseFlowRow | RefundFlowRow)[] = [];
+    for await (const row of flow) rows.push(row);
     return json(200, {
-      hash_value: file.sha1,
+      hash_value: flow.completed!.sha1,
       hash_type: "SHA1",
-      columns: table.columns,
-      rows: table.rows,
-      total_count: table.totalCount ?? table.rows.length,
+      columns: [...flow.columns],
+      rows,
+      total_count: flow.completed!.rows,
     });
   };
 }

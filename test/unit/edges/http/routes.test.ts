@@ -30,6 +30,7 @@ describe("the route table's access levels", () => {
         "POST /campaigns/{campaign_id}/pause",
         "POST /campaigns/{campaign_id}/resume",
         "POST /campaigns/{campaign_id}/cancel",
+        "POST /campaigns/{campaign_id}/retry",
       ].sort(),
     );
     expect(keys((r) => r.access === "read")).toEqual(keys((r) => r.method === "GET"));
