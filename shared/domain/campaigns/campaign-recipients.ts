@@ -2,6 +2,9 @@ import type { CampaignRecord, NewSendRecord, SendLedger, SendMessage, SendQueue,
 import { sendRequestHash } from "../sends/send-coupon.js";
 import { recipientOutRequestNo } from "./campaign-keys.js";
 
+/** Recipients written, then queued, per step of `queueRecipients`. */
+const PIPELINE_SLICE = 500;
+
 /** The campaign fields a recipient's send carries. */
 export type CampaignSendFields = Pick<CampaignRecord, "id" | "mchid" | "stockId" | "appid" | "ratePerSecond">;
 
@@ -49,10 +52,19 @@ export async function queueRecipients(
   const messages = openids.map((openid) =>
     recipientMessage(campaign, openid, recipientOutRequestNo(campaign.id, openid, chunkNo)),
   );
-  await deps.ledger.prepare(
-    messages.map((m) => recipientRecord(m, now)),
-    { fresh },
-  );
-  await deps.queue.enqueue(messages);
+  // Slice by slice, each slice's messages queued once its records are written, while the next slice is written: the
+  // request takes about the longer of the two, not their sum.
+  const queued: Promise<void>[] = [];
+  for (let from = 0; from < messages.length; from += PIPELINE_SLICE) {
+    const slice = messages.slice(from, from + PIPELINE_SLICE);
+    await deps.ledger.prepare(
+      slice.map((m) => recipientRecord(m, now)),
+      { fresh },
+    );
+    const enqueued = deps.queue.enqueue(slice);
+    enqueued.catch(() => undefined); // awaited below; a failure is not an unhandled rejection meanwhile
+    queued.push(enqueued);
+  }
+  await Promise.all(queued);
   return messages.length;
 }
