@@ -1,6 +1,6 @@
 import { ConflictError, MessageFormatError, ValidationError } from "../errors.js";
 import type { SendMessage } from "../ports.js";
-import type { RateGovernor } from "../rate/rate-governor.js";
+import { merchantScope, type RateGovernor } from "../rate/rate-governor.js";
 import { type SendDependencies, type SendOutcome, sendCoupon } from "../sends/send-coupon.js";
 import { BatchOutcomeCounter } from "./batch-outcome-counter.js";
 import { CampaignGates, type SendGate } from "./campaign-gates.js";
@@ -215,33 +215,52 @@ async function reconcileCancelled(deps: WorkerDependencies, gates: CampaignGates
   await Promise.all(gates.cancelledCampaigns().map((id) => Promise.resolve(reconcile(id)).catch(() => undefined)));
 }
 
+/** Every send of a merchant takes from one budget: WeChat limits sends per merchant, not per campaign. */
 function scopeOf(message: SendMessage): string {
-  return message.campaignId ? `campaign:${message.campaignId}` : `merchant:${message.mchid}`;
+  return merchantScope(message.mchid);
 }
 
+/** A queued send outside any campaign is paced with the campaigns, under this name. */
+const QUEUED_WITHOUT_CAMPAIGN = "-";
+
+/**
+ * Takes rate tokens for the batch, per campaign (its fair share of the merchant's budget, capped by its own rate);
+ * what does not get a token within `maxRateWaitMs` goes back to the queue (`RATE_WAIT`). The shared counter keeps each
+ * campaign's asked and granted tokens per second, which is how its status tells it is waiting for rate.
+ */
 async function admitByRate(
   deps: WorkerDependencies,
   items: { item: QueuedSend; message: SendMessage }[],
   result: BatchResult,
 ): Promise<{ item: QueuedSend; message: SendMessage }[]> {
-  const byScope = new Map<string, { item: QueuedSend; message: SendMessage }[]>();
-  for (const entry of items)
-    byScope.set(scopeOf(entry.message), [...(byScope.get(scopeOf(entry.message)) ?? []), entry]);
-  const admitted: { item: QueuedSend; message: SendMessage }[] = [];
-  for (const [scope, entries] of byScope) {
-    const rate = Math.min(entries[0]!.message.ratePerSecond ?? deps.defaultRatePerSecond, deps.defaultRatePerSecond);
-    let granted: number;
-    try {
-      granted = await deps.governor.acquire(scope, entries.length, rate, deps.maxRateWaitMs);
-    } catch {
-      // The rate counter's store failed: each message retries on its own back-off, like any other store error.
-      for (const entry of entries) retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
-      continue;
-    }
-    admitted.push(...entries.slice(0, granted));
-    for (const entry of entries.slice(granted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
+  const byTaker = new Map<string, { item: QueuedSend; message: SendMessage }[]>();
+  for (const entry of items) {
+    const key = `${scopeOf(entry.message)}|${entry.message.campaignId ?? QUEUED_WITHOUT_CAMPAIGN}`;
+    byTaker.set(key, [...(byTaker.get(key) ?? []), entry]);
   }
-  return admitted;
+  const admitted: { item: QueuedSend; message: SendMessage }[][] = [];
+  // The campaigns of a batch wait for their tokens side by side: one waiting for its share does not hold up another.
+  await Promise.all(
+    [...byTaker.values()].map(async (entries) => {
+      const message = entries[0]!.message;
+      const ceiling = deps.defaultRatePerSecond;
+      const taker = {
+        campaignId: message.campaignId ?? QUEUED_WITHOUT_CAMPAIGN,
+        ratePerSecond: Math.min(message.ratePerSecond ?? ceiling, ceiling),
+      };
+      let granted: number;
+      try {
+        granted = await deps.governor.acquire(scopeOf(message), taker, entries.length, ceiling, deps.maxRateWaitMs);
+      } catch {
+        // The rate counter's store failed: each message retries on its own back-off, like any other store error.
+        for (const entry of entries) retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
+        return;
+      }
+      admitted.push(entries.slice(0, granted));
+      for (const entry of entries.slice(granted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
+    }),
+  );
+  return admitted.flat();
 }
 
 function groupByOpenid<T extends { message: SendMessage }>(entries: T[]): Map<string, T[]> {
@@ -289,7 +308,7 @@ async function runSequentially(
     }
     result.outcomes.push({ message, outcome });
     if (outcome.status === "RETRY") {
-      if (outcome.rateLimited) deps.governor.onRateLimited(scopeOf(message));
+      if (outcome.rateLimited) deps.governor.onRateLimited(scopeOf(message), deps.defaultRatePerSecond);
       const delay = backoffSeconds(item.receiveCount, outcome.rateLimited ? "rate-limited" : "wechat");
       // Keys or signatures an operator must fix: let the redrive take it to the DLQ, where the alarm is.
       if (outcome.needsOperator)
