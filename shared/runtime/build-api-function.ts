@@ -1,11 +1,14 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
 import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
+import { DynamoDbRateCounter } from "../adapters/dynamodb/dynamodb-rate-counter.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
 import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import { WechatCouponGateway } from "../adapters/wechatpay/wechat-coupon-gateway.js";
 import type { ApiEnv } from "../config/env.js";
+import { RateGovernor } from "../domain/rate/rate-governor.js";
 import { campaignRoutes } from "../edges/http/api/campaign-routes.js";
 import { couponRoutes } from "../edges/http/api/coupon-routes.js";
 import type { ApiServices } from "../edges/http/api/services.js";
@@ -41,6 +44,12 @@ export function buildApiFunction(env: ApiEnv) {
     },
     inbox: new DynamoDbNotificationInbox({ ...aws.table, retentionDays: 30 }),
     defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,
+    // The same merchant-wide budget as the send worker's. A POST /coupons waits at most 2 s for a token: with up to
+    // 3 WeChat tries of 5 s after it, the request stays inside the function's 20 s (infra/settings.ts).
+    rate: {
+      governor: new RateGovernor(new DynamoDbRateCounter(aws.table), Date.now, (ms) => sleep(ms)),
+      maxWaitMs: 2_000,
+    },
     inProgressWaitMs: 3_000,
   };
   return createApiHandler(

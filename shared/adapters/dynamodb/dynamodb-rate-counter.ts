@@ -1,11 +1,5 @@
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type {
-  CampaignUsage,
-  RateCounter,
-  RateSignal,
-  RateTake,
-  RateUsage,
-} from "../../domain/rate/rate-governor.js";
+import type { CampaignUsage, RateCounter, RateSignal, RateTake, RateUsage } from "../../domain/rate/rate-governor.js";
 import { getItem, isConditionalCheckFailed } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { num } from "./item.js";
@@ -112,8 +106,8 @@ export class DynamoDbRateCounter implements RateCounter {
 function usageOf(item: Record<string, unknown>): RateUsage {
   const campaigns = new Map<string, CampaignUsage>();
   const campaign = (id: string) => {
-    let usage = campaigns.get(id);
-    if (usage === undefined) campaigns.set(id, (usage = { taken: 0, asked: 0, ratePerSecond: 0 }));
+    const usage = campaigns.get(id) ?? { taken: 0, asked: 0, ratePerSecond: 0 };
+    campaigns.set(id, usage);
     return usage;
   };
   for (const [name, value] of Object.entries(item)) {

@@ -1,10 +1,4 @@
-import type {
-  CampaignUsage,
-  RateCounter,
-  RateSignal,
-  RateTake,
-  RateUsage,
-} from "../../domain/rate/rate-governor.js";
+import type { CampaignUsage, RateCounter, RateSignal, RateTake, RateUsage } from "../../domain/rate/rate-governor.js";
 
 /** In-memory `RateCounter`: one usage per scope and second (old seconds are dropped). */
 export class MemoryRateCounter implements RateCounter {

@@ -15,7 +15,11 @@ export function rateCounterContract(backend: string, makeCounter: () => RateCoun
       expect(usage.campaigns.get("c-big")).toEqual({ taken: 13, asked: 3, ratePerSecond: 300 });
       const after = await counter.take(scope, second, { tokens: 1, asked: 1 });
       expect(after).toMatchObject({ total: 14, interactive: 1 });
-      const small = await counter.take(scope, second, { tokens: 2, asked: 2, campaign: { id: "c:2", ratePerSecond: 5 } });
+      const small = await counter.take(scope, second, {
+        tokens: 2,
+        asked: 2,
+        campaign: { id: "c:2", ratePerSecond: 5 },
+      });
       expect([...small.campaigns.keys()].sort()).toEqual(["c-big", "c:2"]);
       expect((await counter.take(scope, second + 1, { tokens: 1, asked: 1, campaign: big })).total).toBe(1);
       expect((await counter.take(`${scope}-other`, second, { tokens: 2, asked: 2 })).total).toBe(2);

@@ -111,13 +111,13 @@ describe("processSendBatch", () => {
     expect(now - start).toBeGreaterThanOrEqual(2000);
   });
 
-  it("retries 429s with back-off and cuts the campaign's rate", async () => {
-    const { campaign, batch } = await campaignOf(["a"]);
+  it("retries 429s with back-off and cuts the merchant's rate", async () => {
+    const { batch } = await campaignOf(["a"]);
     gateway.failures.push(rateLimited());
     const result = await processSendBatch(deps, batch);
     expect(result.failures[0]).toMatchObject({ reason: "FREQUENCY_LIMITED" });
     expect(result.failures[0]!.delaySeconds).toBeGreaterThanOrEqual(2);
-    expect(deps.governor.factor(`campaign:${campaign.id}`)).toBe(0.7);
+    expect(deps.governor.factor("merchant:1900000001")).toBe(0.9);
   });
 
   it("records final refusals in the campaign's failures by code", async () => {
@@ -167,7 +167,13 @@ describe("processSendBatch: trouble stays with its message and out of the DLQ", 
     const { batch } = await campaignOf(["a", "b"]);
     deps.governor = new RateGovernor(
       {
-        add: async () => {
+        take: async () => {
+          throw new Error("InternalServerError");
+        },
+        giveBack: async () => {
+          throw new Error("InternalServerError");
+        },
+        usage: async () => {
           throw new Error("InternalServerError");
         },
         readSignal: async () => {

@@ -97,11 +97,31 @@ describe("RateGovernor", () => {
 
   describe("fair split among campaigns", () => {
     it("max-min: a demand below the equal share is met in full, the rest is split among the others", () => {
-      const shares = maxMinShares(98, new Map([["big1", 300], ["small", 3], ["big2", 300]]));
+      const shares = maxMinShares(
+        98,
+        new Map([
+          ["big1", 300],
+          ["small", 3],
+          ["big2", 300],
+        ]),
+      );
       expect(shares.get("small")).toBe(3);
       expect(shares.get("big1")).toBe(47.5);
       expect(shares.get("big2")).toBe(47.5);
-      expect(maxMinShares(98, new Map([["a", 10], ["b", 20]]))).toEqual(new Map([["a", 10], ["b", 20]]));
+      expect(
+        maxMinShares(
+          98,
+          new Map([
+            ["a", 10],
+            ["b", 20],
+          ]),
+        ),
+      ).toEqual(
+        new Map([
+          ["a", 10],
+          ["b", 20],
+        ]),
+      );
     });
 
     it("splits the campaigns' budget evenly among campaigns active in this or the last second", async () => {
