@@ -144,7 +144,8 @@ export async function processSendBatch(deps: WorkerDependencies, batch: QueuedSe
   return result;
 }
 
-type Entry = { item: QueuedSend; message: SendMessage };
+/** `tokenSecond`: the epoch second of the send's rate token (admitted sends). */
+type Entry = { item: QueuedSend; message: SendMessage; tokenSecond?: number };
 
 /** The entry's campaign gate; undefined when the store failed (the message retries on its own back-off). */
 async function gateOf(
@@ -232,13 +233,13 @@ async function admitByRate(
   deps: WorkerDependencies,
   items: { item: QueuedSend; message: SendMessage }[],
   result: BatchResult,
-): Promise<{ item: QueuedSend; message: SendMessage }[]> {
+): Promise<Entry[]> {
   const byTaker = new Map<string, { item: QueuedSend; message: SendMessage }[]>();
   for (const entry of items) {
     const key = `${scopeOf(entry.message)}|${entry.message.campaignId ?? QUEUED_WITHOUT_CAMPAIGN}`;
     byTaker.set(key, [...(byTaker.get(key) ?? []), entry]);
   }
-  const admitted: { item: QueuedSend; message: SendMessage }[][] = [];
+  const admitted: Entry[][] = [];
   // The campaigns of a batch wait for their tokens side by side: one waiting for its share does not hold up another.
   await Promise.all(
     [...byTaker.values()].map(async (entries) => {
@@ -256,7 +257,10 @@ async function admitByRate(
         for (const entry of entries) retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
         return;
       }
-      admitted.push(entries.slice(0, granted));
+      // A token is for the second it was granted in: a send that could not start within it goes back to the queue
+      // rather than land in the next second's window on top of that second's budget.
+      const tokenSecond = Math.floor(deps.clock() / 1000);
+      admitted.push(entries.slice(0, granted).map((entry) => ({ ...entry, tokenSecond })));
       for (const entry of entries.slice(granted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
     }),
   );
@@ -273,7 +277,7 @@ async function runSequentially(
   deps: WorkerDependencies,
   gates: CampaignGates | undefined,
   counter: BatchOutcomeCounter,
-  group: { item: QueuedSend; message: SendMessage }[],
+  group: Entry[],
   result: BatchResult,
 ): Promise<void> {
   for (const entry of group) {
@@ -290,6 +294,10 @@ async function runSequentially(
         await withdraw(deps, counter, entry, result);
         continue;
       }
+    }
+    if (entry.tokenSecond !== undefined && Math.floor(deps.clock() / 1000) > entry.tokenSecond) {
+      retryLater(deps, result, entry, 1, "RATE_WAIT");
+      continue;
     }
     let outcome: SendOutcome;
     try {

@@ -160,8 +160,12 @@ export function grantOf(args: {
 }): number {
   const { want, usage, previous, budget, released, taker } = args;
   const before = usage.total - want;
-  if ("interactive" in taker) return clamp(budget - before, want);
   const reserve = reserveOf(budget, previous?.interactive ?? 0);
+  // Interactive: anything left of the budget, and in any case the reserve. The total may hold campaign tokens about
+  // to be given back; the reserve does not depend on it (campaigns leave it free by the interactive count they saw,
+  // and an interactive hold given back was over the reserve), so a one-off send never waits for their give-backs.
+  if ("interactive" in taker)
+    return Math.max(clamp(budget - before, want), clamp(reserve - (usage.interactive - want), want));
   const unusedReserve = Math.max(0, reserve - usage.interactive);
   // Campaigns as a whole: within the second's budget, leaving the unused reserve free at every moment.
   const byTotal = budget - unusedReserve - before;
@@ -220,7 +224,8 @@ export class RateGovernor {
 
   /**
    * Waits until `tokens` sends may start for `taker` within the merchant budget of `ceilingPerSecond` (times the
-   * adaptive factor), or `maxWaitMs` has passed; returns the tokens granted.
+   * adaptive factor), or `maxWaitMs` has passed; returns the tokens granted, all within one second: a taker that got
+   * some by the end of a second returns with those, to be used at once.
    */
   async acquire(scope: string, taker: Taker, tokens: number, ceilingPerSecond: number, maxWaitMs: number) {
     const deadline = this.clock() + maxWaitMs;
@@ -250,9 +255,13 @@ export class RateGovernor {
       }
       granted += grant;
       if (granted >= tokens) break;
-      const nextSlot = second * 1000 + (Math.floor((this.clock() - second * 1000) / SLOT_MS) + 1) * SLOT_MS;
-      if (nextSlot > deadline) break;
-      await this.sleep(Math.max(0, nextSlot - this.clock()) + Math.floor(Math.random() * 5));
+      // Campaign tokens are released slot by slot; once all of the second's are out, none come before the next second.
+      // An interactive send looks again each slot (campaign tokens held a moment may have been given back).
+      const slotEnd = second * 1000 + (Math.floor((this.clock() - second * 1000) / SLOT_MS) + 1) * SLOT_MS;
+      const wake = "interactive" in taker || released < 1 ? slotEnd : (second + 1) * 1000;
+      // Tokens are for the second they were granted in: a taker holding some does not carry them into the next.
+      if (wake > deadline || (granted > 0 && wake >= (second + 1) * 1000)) break;
+      await this.sleep(Math.max(0, wake - this.clock()) + Math.floor(Math.random() * 5));
     }
     return granted;
   }

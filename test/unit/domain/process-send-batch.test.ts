@@ -103,12 +103,29 @@ describe("processSendBatch", () => {
     expect(result.failures.map((f) => f.reason)).toEqual(["RATE_WAIT", "RATE_WAIT"]);
   });
 
-  it("waits for the next second rather than exceed the campaign rate", async () => {
-    const start = now;
+  it("never carries a second's tokens into the next: what did not fit goes back to the queue", async () => {
     const { batch } = await campaignOf(["a", "b", "c", "d", "e"], 2);
+    const first = await processSendBatch(deps, batch);
+    expect(gateway.calls).toBe(2);
+    expect(first.failures.map((f) => f.reason)).toEqual(["RATE_WAIT", "RATE_WAIT", "RATE_WAIT"]);
+    // The next receive, a second later, gets the next second's two.
+    now += 1_000;
+    const again = batch.filter((b) => first.failures.some((f) => f.messageId === b.messageId));
+    await processSendBatch(deps, again);
+    expect(gateway.calls).toBe(4);
+  });
+
+  it("waits for the next second when this one's budget is spent, within the rate wait", async () => {
+    deps.maxRateWaitMs = 5_000;
+    const { campaign, batch } = await campaignOf(["a", "b", "c"]);
+    // Another campaign took the campaigns' whole budget of this second (400/s less the interactive reserve).
+    now = Math.ceil(now / 1000) * 1000 + 850;
+    const other = { campaignId: "other", ratePerSecond: 500 };
+    expect(await deps.governor.acquire("merchant:1900000001", other, 500, 400, 0)).toBe(392);
     await processSendBatch(deps, batch);
-    expect(gateway.calls).toBe(5);
-    expect(now - start).toBeGreaterThanOrEqual(2000);
+    expect(gateway.calls).toBe(3);
+    expect(now % 1000).toBeLessThan(100);
+    expect((await deps.campaigns.get(campaign.id))?.sent).toBe(3);
   });
 
   it("retries 429s with back-off and cuts the merchant's rate", async () => {

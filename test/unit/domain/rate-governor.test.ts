@@ -42,7 +42,7 @@ describe("RateGovernor", () => {
       // Budget 100, reserve 2: the campaign's 98 come in nine steps of ⌈98 × k/9⌉.
       expect(await governor.acquire(scope, campaign("a"), 100, 100, 0)).toBe(11);
       expect(now).toBe(SECOND);
-      // Two more slots: ⌈98 × 3/9⌉ = 33 in all.
+      // Two more slots within the same second: ⌈98 × 3/9⌉ = 33 in all.
       expect(await governor.acquire(scope, campaign("a"), 100, 100, 250)).toBe(33 - 11);
       expect(now - SECOND).toBeGreaterThanOrEqual(200);
       expect(now - SECOND).toBeLessThan(250);
@@ -79,6 +79,16 @@ describe("RateGovernor", () => {
       expect(await governor.acquire(scope, interactive, 1, 100, 2_000)).toBe(1);
       expect(now).toBeGreaterThanOrEqual(SECOND + 1_000);
       expect(now).toBeLessThan(SECOND + 1_010);
+    });
+
+    it("takes its reserve even while campaign tokens about to be given back fill the count", async () => {
+      now = SECOND + 850;
+      expect(await governor.acquire(scope, campaign("big", 500), 200, 100, 0)).toBe(98);
+      // Workers of the campaign have added what they want and not yet given back what they may not keep.
+      await counter.take(scope, SECOND / 1000, { tokens: 40, asked: 40, campaign: { id: "big", ratePerSecond: 500 } });
+      expect(await governor.acquire(scope, interactive, 1, 100, 0)).toBe(1);
+      expect(await governor.acquire(scope, interactive, 1, 100, 0)).toBe(1);
+      expect(await governor.acquire(scope, interactive, 1, 100, 0)).toBe(0);
     });
 
     it("is not paced: early in the second it takes more than the campaigns' first step", async () => {
