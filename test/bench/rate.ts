@@ -71,6 +71,10 @@ export async function runRateBench(log: (line: string) => void = () => {}): Prom
           out_request_no: `${tag}-${i}`,
         })
       ).status;
+    // Warm environments first: a cold start is not what is compared.
+    const warm = interactiveStream(send("warm"), INTERACTIVE_PER_SECOND);
+    await sleep(3_000);
+    await warm.stop();
     log(`interactive alone: ${INTERACTIVE_PER_SECOND}/s for 8 s`);
     const alone = interactiveStream(send("alone"), INTERACTIVE_PER_SECOND);
     await sleep(8_000);

@@ -135,9 +135,20 @@ export async function processSendBatch(deps: WorkerDependencies, batch: QueuedSe
     else if (gate.action === "cancel") withdrawing.push(entry);
     else hold(deps, result, entry, gate);
   }
-  const admitted = await admitByRate(deps, sendable, result);
+  // One lane per openid across the whole batch: sends to one user run one at a time, whichever campaign they are of.
+  const lanes = new Map<string, Promise<void>>();
+  const send = (admitted: Entry[]) =>
+    Promise.all(
+      [...groupByOpenid(admitted).entries()].map(([openid, group]) => {
+        const lane = (lanes.get(openid) ?? Promise.resolve()).then(() =>
+          runSequentially(deps, gates, counter, group, result),
+        );
+        lanes.set(openid, lane);
+        return lane;
+      }),
+    ).then(() => undefined);
   await Promise.all([
-    ...[...groupByOpenid(admitted).values()].map((group) => runSequentially(deps, gates, counter, group, result)),
+    admitByRate(deps, sendable, result, send),
     ...withdrawing.map((entry) => withdraw(deps, counter, entry, result)),
   ]);
   await reconcileCancelled(deps, gates);
@@ -225,22 +236,24 @@ function scopeOf(message: SendMessage): string {
 const QUEUED_WITHOUT_CAMPAIGN = "-";
 
 /**
- * Takes rate tokens for the batch, per campaign (its fair share of the merchant's budget, capped by its own rate);
- * what does not get a token within `maxRateWaitMs` goes back to the queue (`RATE_WAIT`). The shared counter keeps each
+ * Takes rate tokens for the batch, per campaign (its fair share of the merchant's budget, capped by its own rate), and
+ * hands each campaign's admitted sends to `send` as soon as they have their tokens; what does not get a token within
+ * `maxRateWaitMs` goes back to the queue (`RATE_WAIT`). The shared counter keeps each
  * campaign's asked and granted tokens per second, which is how its status tells it is waiting for rate.
  */
 async function admitByRate(
   deps: WorkerDependencies,
   items: { item: QueuedSend; message: SendMessage }[],
   result: BatchResult,
-): Promise<Entry[]> {
+  send: (admitted: Entry[]) => Promise<void>,
+): Promise<void> {
   const byTaker = new Map<string, { item: QueuedSend; message: SendMessage }[]>();
   for (const entry of items) {
     const key = `${scopeOf(entry.message)}|${entry.message.campaignId ?? QUEUED_WITHOUT_CAMPAIGN}`;
     byTaker.set(key, [...(byTaker.get(key) ?? []), entry]);
   }
-  const admitted: Entry[][] = [];
-  // The campaigns of a batch wait for their tokens side by side: one waiting for its share does not hold up another.
+  // The campaigns of a batch wait for their tokens side by side, and each sends as soon as it has them: one waiting
+  // for its share holds up neither another's sends nor their tokens' second.
   await Promise.all(
     [...byTaker.values()].map(async (entries) => {
       const message = entries[0]!.message;
@@ -250,8 +263,15 @@ async function admitByRate(
         ratePerSecond: Math.min(message.ratePerSecond ?? ceiling, ceiling),
       };
       let granted: number;
+      let tokenSecond: number;
       try {
-        granted = await deps.governor.acquire(scopeOf(message), taker, entries.length, ceiling, deps.maxRateWaitMs);
+        ({ granted, second: tokenSecond } = await deps.governor.acquire(
+          scopeOf(message),
+          taker,
+          entries.length,
+          ceiling,
+          deps.maxRateWaitMs,
+        ));
       } catch {
         // The rate counter's store failed: each message retries on its own back-off, like any other store error.
         for (const entry of entries) retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
@@ -259,12 +279,10 @@ async function admitByRate(
       }
       // A token is for the second it was granted in: a send that could not start within it goes back to the queue
       // rather than land in the next second's window on top of that second's budget.
-      const tokenSecond = Math.floor(deps.clock() / 1000);
-      admitted.push(entries.slice(0, granted).map((entry) => ({ ...entry, tokenSecond })));
       for (const entry of entries.slice(granted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
+      await send(entries.slice(0, granted).map((entry) => ({ ...entry, tokenSecond })));
     }),
   );
-  return admitted.flat();
 }
 
 function groupByOpenid<T extends { message: SendMessage }>(entries: T[]): Map<string, T[]> {

@@ -224,17 +224,26 @@ export class RateGovernor {
 
   /**
    * Waits until `tokens` sends may start for `taker` within the merchant budget of `ceilingPerSecond` (times the
-   * adaptive factor), or `maxWaitMs` has passed; returns the tokens granted, all within one second: a taker that got
-   * some by the end of a second returns with those, to be used at once.
+   * adaptive factor), or `maxWaitMs` has passed; returns the tokens granted and the epoch second they are for: all
+   * within one second (a taker that got some by the end of a second returns with those, to be used at once).
    */
-  async acquire(scope: string, taker: Taker, tokens: number, ceilingPerSecond: number, maxWaitMs: number) {
+  async acquire(
+    scope: string,
+    taker: Taker,
+    tokens: number,
+    ceilingPerSecond: number,
+    maxWaitMs: number,
+  ): Promise<{ granted: number; second: number }> {
     const deadline = this.clock() + maxWaitMs;
     let granted = 0;
     let askedIn: number | undefined;
+    let second = Math.floor(this.clock() / 1000);
     while (granted < tokens) {
       await this.sync(scope);
       const now = this.clock();
-      const second = Math.floor(now / 1000);
+      // Tokens are for the second they were granted in: a taker holding some does not carry them into the next.
+      if (granted > 0 && Math.floor(now / 1000) !== second) break;
+      second = Math.floor(now / 1000);
       const budget = Math.max(1, Math.floor(ceilingPerSecond * this.factor(scope, now)));
       const want = tokens - granted;
       const [usage, previous] = await Promise.all([
@@ -259,11 +268,10 @@ export class RateGovernor {
       // An interactive send looks again each slot (campaign tokens held a moment may have been given back).
       const slotEnd = second * 1000 + (Math.floor((this.clock() - second * 1000) / SLOT_MS) + 1) * SLOT_MS;
       const wake = "interactive" in taker || released < 1 ? slotEnd : (second + 1) * 1000;
-      // Tokens are for the second they were granted in: a taker holding some does not carry them into the next.
       if (wake > deadline || (granted > 0 && wake >= (second + 1) * 1000)) break;
       await this.sleep(Math.max(0, wake - this.clock()) + Math.floor(Math.random() * 5));
     }
-    return granted;
+    return { granted, second };
   }
 
   /** The last whole second's usage, read once per second per scope (shared by concurrent acquisitions). */

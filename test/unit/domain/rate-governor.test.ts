@@ -3,6 +3,9 @@ import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.j
 import { maxMinShares, RateGovernor, releasedAt, reserveOf } from "#shared/domain/rate/rate-governor.js";
 
 const SECOND = 1_800_000_000_000;
+/** The tokens an acquisition granted. */
+const acquire = (governor: RateGovernor, ...args: Parameters<RateGovernor["acquire"]>) =>
+  governor.acquire(...args).then((r) => r.granted);
 
 describe("RateGovernor", () => {
   let now: number;
@@ -40,22 +43,22 @@ describe("RateGovernor", () => {
 
     it("grants a campaign a ninth of its budget per slot, waiting slot by slot", async () => {
       // Budget 100, reserve 2: the campaign's 98 come in nine steps of ⌈98 × k/9⌉.
-      expect(await governor.acquire(scope, campaign("a"), 100, 100, 0)).toBe(11);
+      expect(await acquire(governor, scope, campaign("a"), 100, 100, 0)).toBe(11);
       expect(now).toBe(SECOND);
       // Two more slots within the same second: ⌈98 × 3/9⌉ = 33 in all.
-      expect(await governor.acquire(scope, campaign("a"), 100, 100, 250)).toBe(33 - 11);
+      expect(await acquire(governor, scope, campaign("a"), 100, 100, 250)).toBe(33 - 11);
       expect(now - SECOND).toBeGreaterThanOrEqual(200);
       expect(now - SECOND).toBeLessThan(250);
-      expect(await governor.acquire(scope, campaign("a"), 100, 100, 700)).toBe(98 - 33);
+      expect(await acquire(governor, scope, campaign("a"), 100, 100, 700)).toBe(98 - 33);
       expect(now - SECOND).toBeGreaterThanOrEqual(800);
       expect(now - SECOND).toBeLessThan(1_000);
       // The rest comes in the next second.
-      expect(await governor.acquire(scope, campaign("a"), 5, 100, 2_000)).toBe(5);
+      expect(await acquire(governor, scope, campaign("a"), 5, 100, 2_000)).toBe(5);
       expect(now - SECOND).toBeGreaterThanOrEqual(1_000);
     });
 
     it("gives back what it may not keep, so a later taker of the same second is not crowded out", async () => {
-      await governor.acquire(scope, campaign("a"), 500, 100, 0);
+      await acquire(governor, scope, campaign("a"), 500, 100, 0);
       expect((await counter.usage(scope, SECOND / 1000))?.total).toBe(11);
     });
   });
@@ -71,37 +74,37 @@ describe("RateGovernor", () => {
 
     it("an interactive send never waits behind a campaign: it takes the reserve and anything campaigns left", async () => {
       now = SECOND + 850;
-      expect(await governor.acquire(scope, campaign("big", 500), 200, 100, 0)).toBe(98);
-      expect(await governor.acquire(scope, interactive, 1, 100, 0)).toBe(1);
-      expect(await governor.acquire(scope, interactive, 1, 100, 0)).toBe(1);
+      expect(await acquire(governor, scope, campaign("big", 500), 200, 100, 0)).toBe(98);
+      expect(await acquire(governor, scope, interactive, 1, 100, 0)).toBe(1);
+      expect(await acquire(governor, scope, interactive, 1, 100, 0)).toBe(1);
       // The budget is spent: the next one waits for the next second, within its bound.
-      expect(await governor.acquire(scope, interactive, 1, 100, 0)).toBe(0);
-      expect(await governor.acquire(scope, interactive, 1, 100, 2_000)).toBe(1);
+      expect(await acquire(governor, scope, interactive, 1, 100, 0)).toBe(0);
+      expect(await acquire(governor, scope, interactive, 1, 100, 2_000)).toBe(1);
       expect(now).toBeGreaterThanOrEqual(SECOND + 1_000);
       expect(now).toBeLessThan(SECOND + 1_010);
     });
 
     it("takes its reserve even while campaign tokens about to be given back fill the count", async () => {
       now = SECOND + 850;
-      expect(await governor.acquire(scope, campaign("big", 500), 200, 100, 0)).toBe(98);
+      expect(await acquire(governor, scope, campaign("big", 500), 200, 100, 0)).toBe(98);
       // Workers of the campaign have added what they want and not yet given back what they may not keep.
       await counter.take(scope, SECOND / 1000, { tokens: 40, asked: 40, campaign: { id: "big", ratePerSecond: 500 } });
-      expect(await governor.acquire(scope, interactive, 1, 100, 0)).toBe(1);
-      expect(await governor.acquire(scope, interactive, 1, 100, 0)).toBe(1);
-      expect(await governor.acquire(scope, interactive, 1, 100, 0)).toBe(0);
+      expect(await acquire(governor, scope, interactive, 1, 100, 0)).toBe(1);
+      expect(await acquire(governor, scope, interactive, 1, 100, 0)).toBe(1);
+      expect(await acquire(governor, scope, interactive, 1, 100, 0)).toBe(0);
     });
 
     it("is not paced: early in the second it takes more than the campaigns' first step", async () => {
-      expect(await governor.acquire(scope, campaign("big", 500), 200, 100, 0)).toBe(11);
-      expect(await governor.acquire(scope, interactive, 30, 100, 0)).toBe(30);
+      expect(await acquire(governor, scope, campaign("big", 500), 200, 100, 0)).toBe(11);
+      expect(await acquire(governor, scope, interactive, 30, 100, 0)).toBe(30);
     });
 
     it("grows with last second's interactive use, and campaigns leave it free", async () => {
       now = SECOND + 850;
-      expect(await governor.acquire(scope, interactive, 20, 100, 0)).toBe(20);
+      expect(await acquire(governor, scope, interactive, 20, 100, 0)).toBe(20);
       now = SECOND + 1_850;
       // Reserve 25 (1.25 × 20): the campaign alone gets 75.
-      expect(await governor.acquire(scope, campaign("big", 500), 200, 100, 0)).toBe(75);
+      expect(await acquire(governor, scope, campaign("big", 500), 200, 100, 0)).toBe(75);
     });
   });
 
@@ -136,41 +139,62 @@ describe("RateGovernor", () => {
 
     it("splits the campaigns' budget evenly among campaigns active in this or the last second", async () => {
       now = SECOND + 850;
-      expect(await governor.acquire(scope, campaign("a"), 200, 100, 0)).toBe(98);
-      expect(await governor.acquire(scope, campaign("b"), 200, 100, 0)).toBe(0);
+      expect(await acquire(governor, scope, campaign("a"), 200, 100, 0)).toBe(98);
+      expect(await acquire(governor, scope, campaign("b"), 200, 100, 0)).toBe(0);
       // Next second: both asked in the last one, so each gets half of 98.
       now = SECOND + 1_850;
-      expect(await governor.acquire(scope, campaign("a"), 200, 100, 0)).toBe(49);
-      expect(await governor.acquire(scope, campaign("b"), 200, 100, 0)).toBe(49);
+      expect(await acquire(governor, scope, campaign("a"), 200, 100, 0)).toBe(49);
+      expect(await acquire(governor, scope, campaign("b"), 200, 100, 0)).toBe(49);
     });
 
     it("a 3-recipient campaign gets its tokens at once while a big one runs; the big one keeps the rest", async () => {
       now = SECOND + 850;
-      expect(await governor.acquire(scope, campaign("big"), 200, 100, 0)).toBe(98);
+      expect(await acquire(governor, scope, campaign("big"), 200, 100, 0)).toBe(98);
       now = SECOND + 1_000;
       // The big one's first step of the second (⌈98/9⌉, before the small one shows up) ...
-      expect(await governor.acquire(scope, campaign("big"), 200, 100, 0)).toBe(11);
+      expect(await acquire(governor, scope, campaign("big"), 200, 100, 0)).toBe(11);
       // ... leaves the small one its 3 tokens at once, however many more big ones come first.
-      expect(await governor.acquire(scope, campaign("big"), 200, 100, 0)).toBe(0);
-      expect(await governor.acquire(scope, campaign("small"), 3, 100, 0)).toBe(3);
+      expect(await acquire(governor, scope, campaign("big"), 200, 100, 0)).toBe(0);
+      expect(await acquire(governor, scope, campaign("small"), 3, 100, 0)).toBe(3);
       now = SECOND + 1_850;
-      expect(await governor.acquire(scope, campaign("big"), 200, 100, 0)).toBe(95 - 11);
+      expect(await acquire(governor, scope, campaign("big"), 200, 100, 0)).toBe(95 - 11);
     });
 
     it("caps each campaign at its own rate, leaving the rest to the others", async () => {
       now = SECOND + 850;
-      await governor.acquire(scope, campaign("slow", 10), 200, 100, 0);
-      await governor.acquire(scope, campaign("fast"), 200, 100, 0);
+      await acquire(governor, scope, campaign("slow", 10), 200, 100, 0);
+      await acquire(governor, scope, campaign("fast"), 200, 100, 0);
       now = SECOND + 1_850;
-      expect(await governor.acquire(scope, campaign("slow", 10), 200, 100, 0)).toBe(10);
-      expect(await governor.acquire(scope, campaign("fast"), 200, 100, 0)).toBe(88);
+      expect(await acquire(governor, scope, campaign("slow", 10), 200, 100, 0)).toBe(10);
+      expect(await acquire(governor, scope, campaign("fast"), 200, 100, 0)).toBe(88);
+    });
+
+    it("returns the second its tokens are for, never carrying them into the next", async () => {
+      now = SECOND + 850;
+      expect(await governor.acquire(scope, campaign("a"), 200, 100, 0)).toEqual({ granted: 98, second: SECOND / 1000 });
+      // The rest would come next second: the taker returns with this second's tokens instead of carrying them over.
+      now = SECOND + 1_850;
+      const late = newGovernor();
+      const slowSleep = new RateGovernor(
+        counter,
+        () => now,
+        async (ms) => {
+          now += ms + 1_000; // a wake far too late
+        },
+      );
+      expect(await acquire(late, scope, campaign("a"), 1, 100, 0)).toBe(1);
+      now = SECOND + 2_000;
+      expect(await slowSleep.acquire(scope, campaign("b", 2), 5, 100, 10_000)).toEqual({
+        granted: 2,
+        second: SECOND / 1000 + 2,
+      });
     });
 
     it("never grants past the budget, whatever the interleaving of many takers", async () => {
       now = SECOND + 850;
       const takers = ["a", "b", "c", "d"].flatMap((id) => Array.from({ length: 10 }, () => campaign(id)));
       const granted = await Promise.all(
-        [...takers, interactive, interactive].map((t) => governor.acquire(scope, t, 7, 100, 0)),
+        [...takers, interactive, interactive].map((t) => acquire(governor, scope, t, 7, 100, 0)),
       );
       expect(granted.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(100);
       expect((await counter.usage(scope, SECOND / 1000))?.total).toBe(granted.reduce((a, b) => a + b, 0));
@@ -191,7 +215,7 @@ describe("RateGovernor", () => {
 
     it("cuts to 90 % of what was actually sent in the last second when that was below the budget", async () => {
       now = SECOND + 850;
-      await governor.acquire(scope, campaign("a"), 60, 100, 0);
+      await acquire(governor, scope, campaign("a"), 60, 100, 0);
       now = SECOND + 1_100;
       governor.onRateLimited(scope, 100);
       await settle();
@@ -238,17 +262,17 @@ describe("RateGovernor", () => {
       now = SECOND + 850;
       governor.onRateLimited(scope, 100); // → 0.9: budget 90, reserve 2
       await settle();
-      expect(await governor.acquire(scope, campaign("a"), 200, 100, 0)).toBe(88);
+      expect(await acquire(governor, scope, campaign("a"), 200, 100, 0)).toBe(88);
     });
 
     it("shares a cut with every worker of the scope: another environment slows down within a second", async () => {
       const [hit, other] = [newGovernor(), newGovernor()];
-      expect(await other.acquire(scope, campaign("a"), 1, 100, 0)).toBe(1);
+      expect(await acquire(other, scope, campaign("a"), 1, 100, 0)).toBe(1);
       hit.onRateLimited(scope, 100);
       await settle(); // the signal is written in the background
       expect(hit.factor(scope)).toBe(0.9);
       now += 1_000;
-      await other.acquire(scope, campaign("a"), 1, 100, 0);
+      await acquire(other, scope, campaign("a"), 1, 100, 0);
       expect(other.factor(scope)).toBe(0.9);
       // And both recover on one schedule from the one cut.
       now += 4_000;

@@ -93,7 +93,7 @@ export function couponRoutes(services: ApiServices): RouteTable {
 async function takeSendToken(services: ApiServices, command: { mchid: string; outRequestNo: string }): Promise<void> {
   const { governor, maxWaitMs } = services.rate;
   const scope = merchantScope(command.mchid);
-  const granted = await governor.acquire(scope, { interactive: true }, 1, services.defaultRatePerSecond, maxWaitMs);
+  const { granted } = await governor.acquire(scope, { interactive: true }, 1, services.defaultRatePerSecond, maxWaitMs);
   if (granted === 1) return;
   const record = await services.sends.ledger.get(command);
   if (record !== undefined && record.state !== "PENDING") return;
