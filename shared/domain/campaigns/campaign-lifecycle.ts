@@ -12,9 +12,10 @@ import { refreshCampaign } from "./reconcile-campaign.js";
 
 /**
  * Why a campaign is not simply sending: `scheduled` (its start_at is ahead), `paused`, `cancelled` (CANCELLING while
- * the unsent recipients are recorded CANCELLED, then COMPLETED).
+ * the unsent recipients are recorded CANCELLED, then COMPLETED), `waiting_for_rate` (SENDING, but its sends waited for
+ * the merchant's send budget in the last second: the rate governor's counter says so, not the record).
  */
-export type CampaignStateReason = "scheduled" | "paused" | "cancelled";
+export type CampaignStateReason = "scheduled" | "paused" | "cancelled" | "waiting_for_rate";
 
 export interface CampaignStatus {
   state: CampaignState;

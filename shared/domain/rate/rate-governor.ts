@@ -274,6 +274,16 @@ export class RateGovernor {
     return { granted, second };
   }
 
+  /**
+   * Whether a campaign's sends waited for tokens in the last whole second (it asked for more than it was granted):
+   * the status's `waiting_for_rate`. One read of the counter.
+   */
+  async waitedForRate(scope: string, campaignId: string): Promise<boolean> {
+    const usage = await this.counter.usage(scope, Math.floor(this.clock() / 1000) - 1);
+    const campaign = usage?.campaigns.get(campaignId);
+    return campaign !== undefined && campaign.asked > campaign.taken;
+  }
+
   /** The last whole second's usage, read once per second per scope (shared by concurrent acquisitions). */
   private previousUsage(scope: string, second: number): Promise<RateUsage | undefined> {
     const cached = this.previous.get(scope);

@@ -175,7 +175,7 @@ const campaignState = () =>
     );
 const campaignStateReason = () =>
   z
-    .enum(["scheduled", "paused", "cancelled"])
+    .enum(["scheduled", "paused", "cancelled", "waiting_for_rate"])
     .optional()
     .describe("Why the campaign is not simply sending (or why it completed: cancelled); absent otherwise");
 

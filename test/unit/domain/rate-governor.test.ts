@@ -160,6 +160,16 @@ describe("RateGovernor", () => {
       expect(await acquire(governor, scope, campaign("big"), 200, 100, 0)).toBe(95 - 11);
     });
 
+    it("tells whether a campaign's sends waited for tokens in the last second (waiting_for_rate)", async () => {
+      now = SECOND + 850;
+      expect(await acquire(governor, scope, campaign("small"), 3, 100, 0)).toBe(3);
+      expect(await acquire(governor, scope, campaign("a"), 200, 100, 0)).toBe(95);
+      now = SECOND + 1_100;
+      expect(await governor.waitedForRate(scope, "a")).toBe(true);
+      expect(await governor.waitedForRate(scope, "small")).toBe(false);
+      expect(await governor.waitedForRate(scope, "idle")).toBe(false);
+    });
+
     it("caps each campaign at its own rate, leaving the rest to the others", async () => {
       now = SECOND + 850;
       await acquire(governor, scope, campaign("slow", 10), 200, 100, 0);
