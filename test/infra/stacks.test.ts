@@ -201,7 +201,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     built.serviceTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: logicalIdOf(built, "send-worker") },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
-      ScalingConfig: { MaximumConcurrency: 10 },
+      // ceil(500 / SENDS_PER_ENVIRONMENT) at the default rate (infra/settings.ts).
+      ScalingConfig: { MaximumConcurrency: 13 },
       BatchSize: Match.anyValue(),
     });
     const [mapping] = resourcesOfType<{ BatchSize: number; MaximumBatchingWindowInSeconds: number }>(
