@@ -11,13 +11,13 @@ const ASKED = "a:";
 const RATE = "r:";
 
 /**
- * `RateCounter` on the single table: one item `RATE#{scope}#{epochSecond}` per merchant and second, updated with an
- * atomic ADD by every worker and API environment (docs/aws-notes.md#distributed-counter-in-dynamodb): `n` every token
- * taken, `i` the interactive ones, and per campaign `t:{id}` taken, `a:{id}` asked, `r:{id}` its rate. The update
- * answers the whole item (ALL_NEW), which is how a taker sees the other campaigns active this second. One UpdateItem
- * per acquisition ≈ 1 WCU (an item of a few campaigns stays far under 1 KB), a second one only when some tokens are
- * given back; one key per second stays far below DynamoDB's 1,000 WCU/s per partition. TTL removes the items two
- * minutes later.
+ * `RateCounter` on the single table: one item `RATE#{scope}#{epochSecond}` per merchant and second, updated with
+ * atomic ADDs by every worker and API environment (docs/aws-notes.md#distributed-counter-in-dynamodb): `n` every token
+ * taken, `i` the interactive ones, and per campaign `t:{id}` taken, `a:{id}` asked, `r:{id}` its rate. A take answers
+ * the whole item (ALL_NEW), which is how a taker sees the other campaigns active this second. An acquisition is one
+ * UpdateItem for an interactive send, two for a campaign (its own count, then the total), a third only when tokens
+ * are given back; ≈ 1 WCU each (an item of a few campaigns stays far under 1 KB), one key per second far below
+ * DynamoDB's 1,000 WCU/s per partition. TTL removes the items two minutes later.
  */
 export class DynamoDbRateCounter implements RateCounter {
   readonly #doc: DynamoDBDocumentClient;
@@ -36,14 +36,13 @@ export class DynamoDbRateCounter implements RateCounter {
         Key: { pk: KEY.rate(scope, epochSecond) },
         // No condition: the counter may pass the budget; the governor keeps only what fits and gives back the rest.
         UpdateExpression: campaign
-          ? "ADD #n :tokens, #t :tokens, #a :asked SET #r = :rate, #ttl = if_not_exists(#ttl, :ttl)"
+          ? "ADD #t :tokens, #a :asked SET #r = :rate, #ttl = if_not_exists(#ttl, :ttl)"
           : "ADD #n :tokens, #i :tokens SET #ttl = if_not_exists(#ttl, :ttl)",
         ExpressionAttributeNames: {
-          "#n": "n",
           "#ttl": TTL_ATTRIBUTE,
           ...(campaign
             ? { "#t": TAKEN + campaign.id, "#a": ASKED + campaign.id, "#r": RATE + campaign.id }
-            : { "#i": "i" }),
+            : { "#n": "n", "#i": "i" }),
         },
         ExpressionAttributeValues: {
           ":tokens": take.tokens,
@@ -56,14 +55,32 @@ export class DynamoDbRateCounter implements RateCounter {
     return usageOf(Attributes ?? {});
   }
 
-  async giveBack(scope: string, epochSecond: number, tokens: number, campaignId: string | undefined): Promise<void> {
+  async commit(scope: string, epochSecond: number, tokens: number): Promise<number> {
+    const { Attributes } = await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: { pk: KEY.rate(scope, epochSecond) },
+        UpdateExpression: "ADD #n :tokens SET #ttl = if_not_exists(#ttl, :ttl)",
+        ExpressionAttributeNames: { "#n": "n", "#ttl": TTL_ATTRIBUTE },
+        ExpressionAttributeValues: { ":tokens": tokens, ":ttl": epochSecond + 120 },
+        ReturnValues: "UPDATED_NEW",
+      }),
+    );
+    return Number(Attributes?.n ?? 0);
+  }
+
+  async giveBack(
+    scope: string,
+    epochSecond: number,
+    back: { total: number; own: number; campaignId?: string },
+  ): Promise<void> {
     await this.#doc.send(
       new UpdateCommand({
         TableName: this.#table,
         Key: { pk: KEY.rate(scope, epochSecond) },
-        UpdateExpression: "ADD #n :minus, #c :minus",
-        ExpressionAttributeNames: { "#n": "n", "#c": campaignId === undefined ? "i" : TAKEN + campaignId },
-        ExpressionAttributeValues: { ":minus": -tokens },
+        UpdateExpression: "ADD #n :total, #c :own",
+        ExpressionAttributeNames: { "#n": "n", "#c": back.campaignId === undefined ? "i" : TAKEN + back.campaignId },
+        ExpressionAttributeValues: { ":total": -back.total, ":own": -back.own },
       }),
     );
   }

@@ -7,9 +7,10 @@ export class MemoryRateCounter implements RateCounter {
 
   async take(scope: string, epochSecond: number, take: RateTake): Promise<RateUsage> {
     const usage = this.#usage(scope, epochSecond, true)!;
-    usage.total += take.tokens;
-    if (take.campaign === undefined) usage.interactive += take.tokens;
-    else {
+    if (take.campaign === undefined) {
+      usage.total += take.tokens;
+      usage.interactive += take.tokens;
+    } else {
       const campaign = usage.campaigns.get(take.campaign.id) ?? { taken: 0, asked: 0, ratePerSecond: 0 };
       campaign.taken += take.tokens;
       campaign.asked += take.asked;
@@ -19,13 +20,23 @@ export class MemoryRateCounter implements RateCounter {
     return copy(usage);
   }
 
-  async giveBack(scope: string, epochSecond: number, tokens: number, campaignId: string | undefined): Promise<void> {
+  async commit(scope: string, epochSecond: number, tokens: number): Promise<number> {
     const usage = this.#usage(scope, epochSecond, true)!;
-    usage.total -= tokens;
-    if (campaignId === undefined) usage.interactive -= tokens;
+    usage.total += tokens;
+    return usage.total;
+  }
+
+  async giveBack(
+    scope: string,
+    epochSecond: number,
+    back: { total: number; own: number; campaignId?: string },
+  ): Promise<void> {
+    const usage = this.#usage(scope, epochSecond, true)!;
+    usage.total -= back.total;
+    if (back.campaignId === undefined) usage.interactive -= back.own;
     else {
-      const campaign = usage.campaigns.get(campaignId);
-      if (campaign) campaign.taken -= tokens;
+      const campaign = usage.campaigns.get(back.campaignId);
+      if (campaign) campaign.taken -= back.own;
     }
   }
 

@@ -33,10 +33,22 @@ export interface RateTake {
  * environment takes from the same counter, so together they hold the merchant's rate.
  */
 export interface RateCounter {
-  /** Adds `take.tokens` to the second's total and to the taker's count; returns the second's usage after the add. */
+  /**
+   * Adds `take.tokens` to the taker's own count (a campaign's taken and asked, with its rate; an interactive send's,
+   * and for it the second's total too); returns the second's usage after the add.
+   */
   take(scope: string, epochSecond: number, take: RateTake): Promise<RateUsage>;
-  /** Returns tokens taken but not granted (the counters then again hold only what was granted). */
-  giveBack(scope: string, epochSecond: number, tokens: number, campaignId: string | undefined): Promise<void>;
+  /** Adds a campaign's tokens to the second's total; returns the total after the add. */
+  commit(scope: string, epochSecond: number, tokens: number): Promise<number>;
+  /**
+   * Returns tokens taken but not granted: `total` from the second's total, `own` from the taker's count (a campaign's,
+   * or the interactive one when `campaignId` is undefined). The counters then again hold only what was granted.
+   */
+  giveBack(
+    scope: string,
+    epochSecond: number,
+    back: { total: number; own: number; campaignId?: string },
+  ): Promise<void>;
   /** The second's usage as it stands (undefined: nothing taken that second). */
   usage(scope: string, epochSecond: number): Promise<RateUsage | undefined>;
   /** The newest cut any worker recorded for `scope`, if any. */
@@ -145,27 +157,35 @@ export function reserveOf(budget: number, previousInteractive: number): number {
 }
 
 /**
- * How many of `want` tokens a taker may keep, given the second's usage after its take (`usage` already includes the
- * `want` tokens), the budget of the second, the fraction of it released so far (pacing), the usage of the previous
- * second (demand of campaigns between batches, interactive use) and the taker. Safe under concurrency: every taker
- * decides on the count after its own atomic add, so grants never sum past the budget.
+ * How many of `want` tokens a taker may keep by its own count, given the second's usage after its take (`usage`
+ * already includes the `want` tokens in the taker's count), the budget of the second, the time into the second
+ * (pacing), the usage of the previous second (demand of campaigns between batches, interactive use) and the taker;
+ * and, when it may not keep all, when in the second (ms; 1000: the next second) it is worth asking again. For an
+ * interactive send this is its grant (its take added to the total too). A campaign then commits what this allows to
+ * the total (`totalGrantOf`): its workers' asks beyond their share thus never crowd the total another campaign or an
+ * interactive send decides on. Safe under concurrency: every decision is made on the count after its own atomic add,
+ * so grants never sum past the budget, nor a campaign's past its share.
  */
-export function grantOf(args: {
+export function shareGrantOf(args: {
   want: number;
   usage: RateUsage;
   previous: RateUsage | undefined;
   budget: number;
-  released: number;
+  msIntoSecond: number;
   taker: Taker;
-}): number {
-  const { want, usage, previous, budget, released, taker } = args;
+}): { grant: number; retryAtMs: number } {
+  const { want, usage, previous, budget, msIntoSecond, taker } = args;
+  const slot = Math.floor(msIntoSecond / SLOT_MS);
+  const nextSlot = (slot + 1) * SLOT_MS;
   const before = usage.total - want;
   const reserve = reserveOf(budget, previous?.interactive ?? 0);
   // Interactive: anything left of the budget, and in any case the reserve. The total may hold campaign tokens about
   // to be given back; the reserve does not depend on it (campaigns leave it free by the interactive count they saw,
   // and an interactive hold given back was over the reserve), so a one-off send never waits for their give-backs.
-  if ("interactive" in taker)
-    return Math.max(clamp(budget - before, want), clamp(reserve - (usage.interactive - want), want));
+  if ("interactive" in taker) {
+    const grant = Math.max(clamp(budget - before, want), clamp(reserve - (usage.interactive - want), want));
+    return { grant, retryAtMs: nextSlot };
+  }
   const unusedReserve = Math.max(0, reserve - usage.interactive);
   // Campaigns as a whole: within the second's budget, leaving the unused reserve free at every moment.
   const byTotal = budget - unusedReserve - before;
@@ -180,10 +200,40 @@ export function grantOf(args: {
   }
   const shares = maxMinShares(budget - reserve, demands);
   const share = Math.min(taker.ratePerSecond, shares.get(taker.campaignId) ?? 0);
-  const mine = usage.campaigns.get(taker.campaignId)?.taken ?? want;
-  const paced = share <= budget / SLOTS ? share : Math.ceil(share * released);
-  const byShare = paced - (mine - want);
-  return clamp(Math.min(byTotal, byShare), want);
+  const unpaced = share <= budget / SLOTS;
+  const releasedBy = (s: number) => (unpaced ? share : Math.ceil(share * releasedAt(s * SLOT_MS)));
+  const mine = (usage.campaigns.get(taker.campaignId)?.taken ?? want) - want;
+  const grant = clamp(Math.min(byTotal, releasedBy(slot) - mine), want);
+  if (grant === 0 && byTotal <= 0) return { grant, retryAtMs: releasedAt(msIntoSecond) < 1 ? nextSlot : 1000 };
+  // When to look again: the total spent (by tokens that may yet be given back) at the next slot while the second is
+  // still releasing, else the next second; the own share spent at the first slot that releases more of it.
+  let retryAtMs = 1000;
+  if (byTotal - grant <= 0) retryAtMs = releasedAt(msIntoSecond) < 1 ? nextSlot : 1000;
+  else {
+    for (let s = slot + 1; s < SLOTS; s++) {
+      if (releasedBy(s) > mine + grant) {
+        retryAtMs = s * SLOT_MS;
+        break;
+      }
+    }
+  }
+  return { grant, retryAtMs };
+}
+
+/**
+ * How many of a campaign's `committed` tokens fit the second's budget, given the total after its commit and the
+ * interactive count it saw (the reserve still unused is left free).
+ */
+export function totalGrantOf(args: {
+  committed: number;
+  totalAfter: number;
+  usage: RateUsage;
+  previous: RateUsage | undefined;
+  budget: number;
+}): number {
+  const { committed, totalAfter, usage, previous, budget } = args;
+  const unusedReserve = Math.max(0, reserveOf(budget, previous?.interactive ?? 0) - usage.interactive);
+  return clamp(budget - unusedReserve - (totalAfter - committed), committed);
 }
 
 const clamp = (room: number, want: number) => Math.max(0, Math.min(want, Math.floor(room)));
@@ -255,19 +305,26 @@ export class RateGovernor {
         this.previousUsage(scope, second),
       ]);
       askedIn = second;
-      const released = releasedAt(now - second * 1000);
-      const grant = grantOf({ want, usage, previous, budget, released, taker });
+      const msIntoSecond = now - second * 1000;
+      const { grant: byShare, retryAtMs } = shareGrantOf({ want, usage, previous, budget, msIntoSecond, taker });
+      let grant = byShare;
+      if (byShare > 0 && !("interactive" in taker)) {
+        const totalAfter = await this.counter.commit(scope, second, byShare);
+        grant = totalGrantOf({ committed: byShare, totalAfter, usage, previous, budget });
+      }
       if (grant < want) {
         const campaignId = "interactive" in taker ? undefined : taker.campaignId;
+        const back = { total: "interactive" in taker ? want - grant : byShare - grant, own: want - grant };
         // Best effort: a give-back lost leaves the counter high, which only holds the rate lower for this second.
-        await this.counter.giveBack(scope, second, want - grant, campaignId).catch(() => undefined);
+        await this.counter
+          .giveBack(scope, second, campaignId === undefined ? back : { ...back, campaignId })
+          .catch(() => undefined);
       }
       granted += grant;
       if (granted >= tokens) break;
-      // Campaign tokens are released slot by slot; once all of the second's are out, none come before the next second.
-      // An interactive send looks again each slot (campaign tokens held a moment may have been given back).
-      const slotEnd = second * 1000 + (Math.floor((this.clock() - second * 1000) / SLOT_MS) + 1) * SLOT_MS;
-      const wake = "interactive" in taker || released < 1 ? slotEnd : (second + 1) * 1000;
+      // Campaign tokens are released slot by slot: look again when more of this taker's may be out. An interactive
+      // send looks again each slot (campaign tokens held a moment may have been given back).
+      const wake = Math.max(second * 1000 + retryAtMs, this.clock());
       if (wake > deadline || (granted > 0 && wake >= (second + 1) * 1000)) break;
       await this.sleep(Math.max(0, wake - this.clock()) + Math.floor(Math.random() * 5));
     }

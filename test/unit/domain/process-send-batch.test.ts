@@ -187,6 +187,9 @@ describe("processSendBatch: trouble stays with its message and out of the DLQ", 
         take: async () => {
           throw new Error("InternalServerError");
         },
+        commit: async () => {
+          throw new Error("InternalServerError");
+        },
         giveBack: async () => {
           throw new Error("InternalServerError");
         },

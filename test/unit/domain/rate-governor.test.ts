@@ -87,8 +87,8 @@ describe("RateGovernor", () => {
     it("takes its reserve even while campaign tokens about to be given back fill the count", async () => {
       now = SECOND + 850;
       expect(await acquire(governor, scope, campaign("big", 500), 200, 100, 0)).toBe(98);
-      // Workers of the campaign have added what they want and not yet given back what they may not keep.
-      await counter.take(scope, SECOND / 1000, { tokens: 40, asked: 40, campaign: { id: "big", ratePerSecond: 500 } });
+      // Workers of the campaign have committed tokens to the total and not yet given back what did not fit.
+      await counter.commit(scope, SECOND / 1000, 40);
       expect(await acquire(governor, scope, interactive, 1, 100, 0)).toBe(1);
       expect(await acquire(governor, scope, interactive, 1, 100, 0)).toBe(1);
       expect(await acquire(governor, scope, interactive, 1, 100, 0)).toBe(0);
@@ -168,6 +168,20 @@ describe("RateGovernor", () => {
       expect(await governor.waitedForRate(scope, "a")).toBe(true);
       expect(await governor.waitedForRate(scope, "small")).toBe(false);
       expect(await governor.waitedForRate(scope, "idle")).toBe(false);
+    });
+
+    it("a big campaign's workers asking far beyond its share do not crowd out a small one", async () => {
+      now = SECOND + 850;
+      expect(await acquire(governor, scope, campaign("big"), 200, 100, 0)).toBe(98);
+      now = SECOND + 1_000;
+      // Ten of the big one's workers at once, each holding 50 in its own count for a moment.
+      for (let i = 0; i < 10; i++)
+        await counter.take(scope, SECOND / 1000 + 1, {
+          tokens: 50,
+          asked: 0,
+          campaign: { id: "big", ratePerSecond: 300 },
+        });
+      expect(await acquire(governor, scope, campaign("small"), 3, 100, 0)).toBe(3);
     });
 
     it("caps each campaign at its own rate, leaving the rest to the others", async () => {
