@@ -60,13 +60,19 @@ describe("rate: three campaigns and POST /coupons share one merchant budget at W
     const ids: Record<string, string> = {};
     // Posted together, so their messages share the queue from the start: this case is about the tokens (a campaign
     // posted behind another's backlog waits for the queue's fair delivery, not for tokens).
+    // Each with its own campaign_id, so that a POST this loaded machine answers late (5xx) is simply posted again and
+    // replays, as a client would do.
     await Promise.all(
       (["big", "medium", "small"] as const).map(async (name) => {
-        const answer = await callApi<{ campaign_id: string }>(stack, "POST", "/campaigns", {
+        const body = {
           stock_id: stockId,
           openids: openids[name],
           rate_per_second: 300,
-        });
+          campaign_id: `rel-rate-${name}`,
+        };
+        let answer = await callApi<{ campaign_id: string }>(stack, "POST", "/campaigns", body);
+        for (let retry = 0; retry < 3 && answer.status >= 500; retry++)
+          answer = await callApi<{ campaign_id: string }>(stack, "POST", "/campaigns", body);
         expect(answer.status).toBe(202);
         ids[name] = answer.body.campaign_id;
       }),
