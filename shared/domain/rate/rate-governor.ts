@@ -92,12 +92,13 @@ interface Share {
 }
 
 /**
- * Pacing: the second is cut into `SLOTS` slots and the budget is released in equal steps, the whole of it by the start
- * of the last slot (docs/aws-notes.md#holding-wechats-send-rate). Workers that wait wake at slot starts, so sends are
- * spread over the second instead of bursting at its start: whatever the phase of WeChat's window, one window then
- * holds at most a ninth more than the budget, and where WeChat's windows follow the clock's seconds (as the
- * simulator's do, local/simulator/rate-limit.ts) nothing granted in one second reaches WeChat in the next unless it
- * takes longer than a slot to get there.
+ * Pacing: the second is cut into `SLOTS` slots and campaigns' budget is released in equal steps over all but the last
+ * slot, which is kept clear of campaign sends (docs/aws-notes.md#holding-wechats-send-rate). Workers that wait wake
+ * when more is released, so sends are spread over the second instead of bursting at its start: whatever the phase of
+ * WeChat's window, one window then holds at most a ninth more than the budget, and where WeChat's windows follow the
+ * clock's seconds (as the simulator's do, local/simulator/rate-limit.ts) nothing granted in one second reaches WeChat
+ * in the next unless it takes longer than a slot to get there. A send that could not start within its token's second
+ * goes back to the queue (process-send-batch.ts).
  */
 export const SLOTS = 10;
 const SLOT_MS = 1000 / SLOTS;
@@ -186,6 +187,8 @@ export function shareGrantOf(args: {
     const grant = Math.max(clamp(budget - before, want), clamp(reserve - (usage.interactive - want), want));
     return { grant, retryAtMs: nextSlot };
   }
+  // The last slot is kept clear of campaign sends: one granted late in the second still reaches WeChat within it.
+  if (slot >= SLOTS - 1) return { grant: 0, retryAtMs: 1000 };
   const unusedReserve = Math.max(0, reserve - usage.interactive);
   // Campaigns as a whole: within the second's budget, leaving the unused reserve free at every moment.
   const byTotal = budget - unusedReserve - before;

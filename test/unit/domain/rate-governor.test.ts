@@ -57,6 +57,17 @@ describe("RateGovernor", () => {
       expect(now - SECOND).toBeGreaterThanOrEqual(1_000);
     });
 
+    it("keeps the last slot clear of campaign sends: a campaign asking then waits for the next second", async () => {
+      now = SECOND + 950;
+      expect(await governor.acquire(scope, campaign("a"), 5, 100, 1_000)).toEqual({
+        granted: 5,
+        second: SECOND / 1000 + 1,
+      });
+      expect(now - SECOND).toBeGreaterThanOrEqual(1_000);
+      now = SECOND + 1_950;
+      expect(await acquire(governor, scope, interactive, 1, 100, 0)).toBe(1);
+    });
+
     it("gives back what it may not keep, so a later taker of the same second is not crowded out", async () => {
       await acquire(governor, scope, campaign("a"), 500, 100, 0);
       expect((await counter.usage(scope, SECOND / 1000))?.total).toBe(11);
