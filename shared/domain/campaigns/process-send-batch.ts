@@ -238,8 +238,8 @@ const QUEUED_WITHOUT_CAMPAIGN = "-";
 /**
  * Takes rate tokens for the batch, per campaign (its fair share of the merchant's budget, capped by its own rate), and
  * hands each campaign's admitted sends to `send` as soon as they have their tokens; what does not get a token within
- * `maxRateWaitMs` goes back to the queue (`RATE_WAIT`). The shared counter keeps each
- * campaign's asked and granted tokens per second, which is how its status tells it is waiting for rate.
+ * `maxRateWaitMs` goes back to the queue (`RATE_WAIT`). The shared counter keeps each campaign's asked and granted
+ * tokens per second, which is how its status tells it is waiting for rate.
  */
 async function admitByRate(
   deps: WorkerDependencies,
@@ -277,8 +277,6 @@ async function admitByRate(
         for (const entry of entries) retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
         return;
       }
-      // A token is for the second it was granted in: a send that could not start within it goes back to the queue
-      // rather than land in the next second's window on top of that second's budget.
       for (const entry of entries.slice(granted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
       await send(entries.slice(0, granted).map((entry) => ({ ...entry, tokenSecond })));
     }),
@@ -313,6 +311,8 @@ async function runSequentially(
         continue;
       }
     }
+    // A token is for the second it was granted in: a send that could not start within it goes back to the queue
+    // rather than land in the next second's window on top of that second's budget.
     if (entry.tokenSecond !== undefined && Math.floor(deps.clock() / 1000) > entry.tokenSecond) {
       retryLater(deps, result, entry, 1, "RATE_WAIT");
       continue;
