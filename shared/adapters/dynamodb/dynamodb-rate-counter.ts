@@ -13,7 +13,7 @@ const RATE = "r:";
 /**
  * `RateCounter` on the single table: one item `RATE#{scope}#{epochSecond}` per merchant and second, updated with
  * atomic ADDs by every worker and API environment (docs/aws-notes.md#distributed-counter-in-dynamodb): `n` every token
- * taken, `i` the interactive ones, and per campaign `t:{id}` taken, `a:{id}` asked, `r:{id}` its rate. A take answers
+ * taken, `i` the interactive ones (`ia` asked), and per campaign `t:{id}` taken, `a:{id}` asked, `r:{id}` its rate. A take answers
  * the whole item (ALL_NEW), which is how a taker sees the other campaigns active this second. An acquisition is one
  * UpdateItem for an interactive send, two for a campaign (its own count, then the total), a third only when tokens
  * are given back; ≈ 1 WCU each (an item of a few campaigns stays far under 1 KB), one key per second far below
@@ -37,17 +37,18 @@ export class DynamoDbRateCounter implements RateCounter {
         // No condition: the counter may pass the budget; the governor keeps only what fits and gives back the rest.
         UpdateExpression: campaign
           ? "ADD #t :tokens, #a :asked SET #r = :rate, #ttl = if_not_exists(#ttl, :ttl)"
-          : "ADD #n :tokens, #i :tokens SET #ttl = if_not_exists(#ttl, :ttl)",
+          : "ADD #n :tokens, #i :tokens, #ia :asked SET #ttl = if_not_exists(#ttl, :ttl)",
         ExpressionAttributeNames: {
           "#ttl": TTL_ATTRIBUTE,
           ...(campaign
             ? { "#t": TAKEN + campaign.id, "#a": ASKED + campaign.id, "#r": RATE + campaign.id }
-            : { "#n": "n", "#i": "i" }),
+            : { "#n": "n", "#i": "i", "#ia": "ia" }),
         },
         ExpressionAttributeValues: {
           ":tokens": take.tokens,
           ":ttl": epochSecond + 120,
-          ...(campaign ? { ":asked": take.asked, ":rate": campaign.ratePerSecond } : {}),
+          ":asked": take.asked,
+          ...(campaign ? { ":rate": campaign.ratePerSecond } : {}),
         },
         ReturnValues: "ALL_NEW",
       }),
@@ -132,5 +133,10 @@ function usageOf(item: Record<string, unknown>): RateUsage {
     else if (name.startsWith(ASKED)) campaign(name.slice(ASKED.length)).asked = Number(value);
     else if (name.startsWith(RATE)) campaign(name.slice(RATE.length)).ratePerSecond = Number(value);
   }
-  return { total: Number(item["n"] ?? 0), interactive: Number(item["i"] ?? 0), campaigns };
+  return {
+    total: Number(item["n"] ?? 0),
+    interactive: Number(item["i"] ?? 0),
+    interactiveAsked: Number(item["ia"] ?? 0),
+    campaigns,
+  };
 }

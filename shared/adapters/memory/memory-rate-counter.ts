@@ -10,6 +10,7 @@ export class MemoryRateCounter implements RateCounter {
     if (take.campaign === undefined) {
       usage.total += take.tokens;
       usage.interactive += take.tokens;
+      usage.interactiveAsked += take.asked;
     } else {
       const campaign = usage.campaigns.get(take.campaign.id) ?? { taken: 0, asked: 0, ratePerSecond: 0 };
       campaign.taken += take.tokens;
@@ -50,7 +51,7 @@ export class MemoryRateCounter implements RateCounter {
     let usage = this.#seconds.get(key);
     if (usage === undefined && create) {
       if (this.#seconds.size > 10_000) this.#seconds.clear();
-      usage = { total: 0, interactive: 0, campaigns: new Map() };
+      usage = { total: 0, interactive: 0, interactiveAsked: 0, campaigns: new Map() };
       this.#seconds.set(key, usage);
     }
     return usage;
@@ -71,5 +72,5 @@ export class MemoryRateCounter implements RateCounter {
 function copy(usage: RateUsage): RateUsage {
   const campaigns = new Map<string, CampaignUsage>();
   for (const [id, c] of usage.campaigns) campaigns.set(id, { ...c });
-  return { total: usage.total, interactive: usage.interactive, campaigns };
+  return { total: usage.total, interactive: usage.interactive, interactiveAsked: usage.interactiveAsked, campaigns };
 }

@@ -16,6 +16,8 @@ export interface RateUsage {
   total: number;
   /** Tokens taken by interactive sends (POST /coupons). */
   interactive: number;
+  /** Tokens interactive sends asked for (each once per second): above `interactive` when one waited. */
+  interactiveAsked: number;
   /** Per campaign that asked this second. */
   campaigns: Map<string, CampaignUsage>;
 }

@@ -18,7 +18,7 @@ export function rateCounterContract(backend: string, makeCounter: () => RateCoun
       expect(await counter.commit(scope, second, 10)).toBe(13);
       // An interactive take counts in both.
       const after = await counter.take(scope, second, { tokens: 1, asked: 1 });
-      expect(after).toMatchObject({ total: 14, interactive: 1 });
+      expect(after).toMatchObject({ total: 14, interactive: 1, interactiveAsked: 1 });
       const small = await counter.take(scope, second, {
         tokens: 2,
         asked: 2,
