@@ -82,13 +82,20 @@ export async function runRateBench(log: (line: string) => void = () => {}): Prom
 
     log(`at the limit: a campaign of ${RUN_SECONDS} s at ${RATE_LIMIT_PER_SECOND}/s, interactive sends beside it`);
     const beside = interactiveStream(send("beside"), INTERACTIVE_PER_SECOND);
-    const atLimit = await campaignRun(stack, stockId, "a", RATE_LIMIT_PER_SECOND * RUN_SECONDS);
+    const atLimit = await campaignRun(stack, stockId, "a", RATE_LIMIT_PER_SECOND * RUN_SECONDS).finally(() =>
+      beside.stop(),
+    );
     const besideLatency = latency(await beside.stop());
     const atLimitRun = measured(atLimit.seconds, atLimit.busyUntil, { accepted: 0, rateLimited: 0 });
 
     log(`another sender at ${OTHER_SHARE * 100} % of the limit beside a campaign`);
     const other = await otherSender(stack, stockId, RATE_LIMIT_PER_SECOND * OTHER_SHARE);
-    const withOther = await campaignRun(stack, stockId, "b", RATE_LIMIT_PER_SECOND * (1 - OTHER_SHARE) * RUN_SECONDS);
+    const withOther = await campaignRun(
+      stack,
+      stockId,
+      "b",
+      RATE_LIMIT_PER_SECOND * (1 - OTHER_SHARE) * RUN_SECONDS,
+    ).finally(() => other.stop());
     const otherTally = await other.stop();
     const otherInWindow = otherTally.inWindow(
       withOther.startSecond + WARM_UP_SECONDS,
@@ -147,27 +154,31 @@ async function campaignRun(stack: LocalStack, stockId: string, tag: string, reci
   const openids = Array.from({ length: recipients }, (_, i) => `o-${tag}-campaign-${i}`);
   const startSecond = Math.floor(Date.now() / 1000);
   const meter = meterSimulator(() => stack.simulator.stats());
-  const posted = await callApi<{ campaign_id: string }>(stack, "POST", "/campaigns", {
-    stock_id: stockId,
-    openids,
-    rate_per_second: 500,
-  });
-  if (posted.status !== 202) throw new Error(`POST /campaigns: ${posted.status} ${JSON.stringify(posted.body)}`);
   let busyUntil: number | undefined;
-  const deadline = Date.now() + recipients * 100 + 60_000;
-  for (;;) {
-    const view = await callApi<{ state: string; sent: number; failed: number; total: number }>(
-      stack,
-      "GET",
-      `/campaigns/${posted.body.campaign_id}`,
-    );
-    const left = view.body.total - view.body.sent - view.body.failed;
-    if (busyUntil === undefined && left < RATE_LIMIT_PER_SECOND)
-      busyUntil = Math.floor(Date.now() / 1000) - startSecond;
-    if (view.body.state === "COMPLETED" || Date.now() > deadline) break;
-    await sleep(200);
+  let seconds: SecondTally[];
+  try {
+    // With its own campaign_id, so that a POST this machine answers late (5xx) is posted again and replays.
+    const body = { stock_id: stockId, openids, rate_per_second: 500, campaign_id: `bench-rate-${tag}-${Date.now()}` };
+    let posted = await callApi<{ campaign_id: string }>(stack, "POST", "/campaigns", body);
+    for (let retry = 0; retry < 3 && posted.status >= 500; retry++)
+      posted = await callApi<{ campaign_id: string }>(stack, "POST", "/campaigns", body);
+    if (posted.status !== 202) throw new Error(`POST /campaigns: ${posted.status} ${JSON.stringify(posted.body)}`);
+    const deadline = Date.now() + recipients * 100 + 60_000;
+    for (;;) {
+      const view = await callApi<{ state: string; sent: number; failed: number; total: number }>(
+        stack,
+        "GET",
+        `/campaigns/${posted.body.campaign_id}`,
+      );
+      const left = view.body.total - view.body.sent - view.body.failed;
+      if (busyUntil === undefined && left < RATE_LIMIT_PER_SECOND)
+        busyUntil = Math.floor(Date.now() / 1000) - startSecond;
+      if (view.body.state === "COMPLETED" || Date.now() > deadline) break;
+      await sleep(200);
+    }
+  } finally {
+    seconds = await meter.stop();
   }
-  const seconds = await meter.stop();
   return { seconds, busyUntil: busyUntil ?? seconds.length, startSecond };
 }
 
