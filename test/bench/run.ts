@@ -388,7 +388,7 @@ async function rate(): Promise<void> {
   markdown.push(
     "## Merchant send budget",
     "",
-    `\`npx tsx test/bench/rate.ts\` — the local stack (stand-ins and simulator in this process) with the simulator enforcing a merchant send limit of ${r.limit}/s (low, so that CPU is not the bottleneck on a 2-core machine) and the service's ceiling (\`sendRatePerSecond\`) at that limit. At the limit: one campaign above the limit with POST /coupons at 5/s beside it. Another sender: a raw signed client (this repository's WeChat Pay client, real HTTP, no 429 retries) sending at 40 % of the limit, paced, beside a campaign. Sends and 429s counted at the simulator (its counters sampled every 20 ms), from ${bench.WARM_UP_SECONDS} s after the start until the campaign's backlog runs out; the other sender's own sends and 429s taken out.`,
+    `\`npx tsx test/bench/rate.ts\` — the local stack (stand-ins and simulator in this process) with the simulator enforcing a merchant send limit of ${r.limit}/s (low, so that CPU is not the bottleneck on a 2-core machine) and the service's ceiling (\`sendRatePerSecond\`) at that limit, worker concurrency ${bench.WORKER_CONCURRENCY}. At the limit: one campaign above the limit with POST /coupons at 5/s beside it. Another sender: a raw signed client (this repository's WeChat Pay client, real HTTP, no 429 retries) sending at 40 % of the limit, paced, beside a campaign. Sends and 429s counted at the simulator (its counters sampled every 20 ms), from ${bench.WARM_UP_SECONDS} s after the start until the campaign's backlog runs out; the other sender's own sends and 429s taken out.`,
     "",
     table(
       ["figure", "value", "target", ""],
