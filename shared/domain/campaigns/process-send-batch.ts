@@ -256,22 +256,10 @@ async function admitByRate(
   // for its share holds up neither another's sends nor their tokens' second.
   await Promise.all(
     [...byTaker.values()].map(async (entries) => {
-      const message = entries[0]!.message;
-      const ceiling = deps.defaultRatePerSecond;
-      const taker = {
-        campaignId: message.campaignId ?? QUEUED_WITHOUT_CAMPAIGN,
-        ratePerSecond: Math.min(message.ratePerSecond ?? ceiling, ceiling),
-      };
       let granted: number;
       let tokenSecond: number;
       try {
-        ({ granted, second: tokenSecond } = await deps.governor.acquire(
-          scopeOf(message),
-          taker,
-          entries.length,
-          ceiling,
-          deps.maxRateWaitMs,
-        ));
+        ({ granted, second: tokenSecond } = await acquireFor(deps, entries, deps.maxRateWaitMs));
       } catch {
         // The rate counter's store failed: each message retries on its own back-off, like any other store error.
         for (const entry of entries) retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
@@ -281,6 +269,17 @@ async function admitByRate(
       await send(entries.slice(0, granted).map((entry) => ({ ...entry, tokenSecond })));
     }),
   );
+}
+
+/** Tokens for sends of one campaign (the first's), from the merchant's budget, waiting at most `maxWaitMs`. */
+function acquireFor(deps: WorkerDependencies, entries: { message: SendMessage }[], maxWaitMs: number) {
+  const message = entries[0]!.message;
+  const ceiling = deps.defaultRatePerSecond;
+  const taker = {
+    campaignId: message.campaignId ?? QUEUED_WITHOUT_CAMPAIGN,
+    ratePerSecond: Math.min(message.ratePerSecond ?? ceiling, ceiling),
+  };
+  return deps.governor.acquire(scopeOf(message), taker, entries.length, ceiling, maxWaitMs);
 }
 
 function groupByOpenid<T extends { message: SendMessage }>(entries: T[]): Map<string, T[]> {
@@ -311,11 +310,19 @@ async function runSequentially(
         continue;
       }
     }
-    // A token is for the second it was granted in: a send that could not start within it goes back to the queue
-    // rather than land in the next second's window on top of that second's budget.
+    // A token is for the second it was granted in: a send that could not start within it takes one of the current
+    // second (without waiting) or goes back to the queue, rather than land on top of this second's budget.
     if (entry.tokenSecond !== undefined && Math.floor(deps.clock() / 1000) > entry.tokenSecond) {
-      retryLater(deps, result, entry, 1, "RATE_WAIT");
-      continue;
+      let renewed: boolean;
+      try {
+        renewed = (await acquireFor(deps, [entry], 0)).granted === 1;
+      } catch {
+        renewed = false;
+      }
+      if (!renewed) {
+        retryLater(deps, result, entry, 1, "RATE_WAIT");
+        continue;
+      }
     }
     let outcome: SendOutcome;
     try {

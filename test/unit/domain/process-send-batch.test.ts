@@ -115,6 +115,31 @@ describe("processSendBatch", () => {
     expect(gateway.calls).toBe(4);
   });
 
+  it("a send that starts after its token's second takes one of the current second, or goes back to the queue", async () => {
+    // Two campaigns to one user in one batch: the second send waits for the first, and every call takes 1.2 s.
+    const batchOf = async (a: string[], b: string[]) => {
+      const [one, two] = [await campaignOf(a), await campaignOf(b)];
+      return [...one.batch, ...two.batch].map((m, i) => ({ ...m, messageId: `${JSON.parse(m.body).openid}-${i}` }));
+    };
+    const send = gateway.sendCoupon.bind(gateway);
+    gateway.sendCoupon = async (call) => {
+      now += 1_200;
+      return send(call);
+    };
+    const renewed = await processSendBatch(deps, await batchOf(["a", "x"], ["a", "y"]));
+    expect(gateway.calls).toBe(4);
+    expect(renewed.failures).toEqual([]);
+    // Once more, with the later second's budget spent by another campaign by then: the late send goes back.
+    gateway.sendCoupon = async (call) => {
+      now = Math.ceil(now / 1000) * 1000 + 850;
+      await deps.governor.acquire("merchant:1900000001", { campaignId: "other", ratePerSecond: 500 }, 500, 400, 0);
+      return send(call);
+    };
+    const late = await processSendBatch(deps, await batchOf(["b", "p"], ["b", "q"]));
+    expect(gateway.calls).toBe(7);
+    expect(late.failures.map((f) => [f.messageId.split("-")[0], f.reason])).toEqual([["b", "RATE_WAIT"]]);
+  });
+
   it("waits for the next second when this one's budget is spent, within the rate wait", async () => {
     deps.maxRateWaitMs = 5_000;
     const { campaign, batch } = await campaignOf(["a", "b", "c"]);
