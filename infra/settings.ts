@@ -46,7 +46,7 @@ export const EVENTS_QUEUE_RETENTION = Duration.days(4);
 
 /**
  * Event source mapping concurrency from the send rate. Little's law: one environment with a small in-flight pool at
- * ~150 ms WeChat latency holds about 40 sends/s, so C = ceil(rate / 40), clamped to the ESM's 2..1000: 400/s → 10
+ * ~150 ms WeChat latency holds about 40 sends/s, so C = ceil(rate / 40), clamped to the ESM's 2..1000: 500/s → 13
  * environments. The rate itself is held across all of them by one counter in the table (the send worker's governor).
  */
 export const SENDS_PER_ENVIRONMENT = 40;
@@ -70,7 +70,7 @@ export const SEND_BATCHING_WINDOW = Duration.seconds(1);
  * - 100 requests/s is 8.6 M redemptions a day, far above what one merchant's coupons are used at (the service
  *   itself sends at most sendRatePerSecond ≤ 500/s, WeChat's send limit, and most coupons are never used at once).
  * - Burst 200: retries of notifications that failed during a short outage all come back within the same minute.
- * - Independent of the stage default (sendRatePerSecond, 400/s unless configured), which is sized for our own
+ * - Independent of the stage default (sendRatePerSecond, 500/s unless configured), which is sized for our own
  *   callers: a flood of forged notifications is refused by API Gateway (429, no Lambda invocation) at 100/s.
  */
 export const NOTIFY_ROUTE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;

@@ -145,7 +145,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     const format = JSON.parse(props.AccessLogSettings.Format);
     expect(format.requestId).toBe("$context.requestId");
     expect(props.StageName).toBe("$default");
-    expect(props.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 400, ThrottlingBurstLimit: 400 });
+    expect(props.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 500, ThrottlingBurstLimit: 500 });
   });
 
   it("throttles the public WeChat webhook on its own route settings, not the stage default", () => {
@@ -163,8 +163,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
         ThrottlingBurstLimit: NOTIFY_ROUTE_THROTTLE.burstLimit,
       },
     });
-    // Sized to WeChat's notification rate (infra/settings.ts), far below the callers' default of 400/s.
-    expect(NOTIFY_ROUTE_THROTTLE.rateLimit).toBeLessThan(400);
+    // Sized to WeChat's notification rate (infra/settings.ts), far below the callers' default of 500/s.
+    expect(NOTIFY_ROUTE_THROTTLE.rateLimit).toBeLessThan(500);
     expect(NOTIFY_ROUTE_THROTTLE.burstLimit).toBeGreaterThanOrEqual(NOTIFY_ROUTE_THROTTLE.rateLimit);
     // RouteSettings must name an existing route: the stage is deployed after the webhook route.
     const routeLogicalId = built.service.getLogicalId(
@@ -201,7 +201,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     built.serviceTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: logicalIdOf(built, "send-worker") },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
-      ScalingConfig: { MaximumConcurrency: 10 },
+      // ceil(500 / SENDS_PER_ENVIRONMENT) at the default rate (infra/settings.ts).
+      ScalingConfig: { MaximumConcurrency: 13 },
       BatchSize: Match.anyValue(),
     });
     const [mapping] = resourcesOfType<{ BatchSize: number; MaximumBatchingWindowInSeconds: number }>(
@@ -287,7 +288,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
       expect(vars).toMatchObject(PLATFORM_ENV);
     }
     const workerVars = resources[logicalIdOf(built, "send-worker")].Properties.Environment.Variables;
-    expect(workerVars).toMatchObject({ SEND_RATE_PER_SECOND: "400" });
+    expect(workerVars).toMatchObject({ SEND_RATE_PER_SECOND: "500" });
     expect(workerVars).not.toHaveProperty("WORKER_MAX_CONCURRENCY");
     // Public-key mode: no function may download certificates (shared/adapters/wechatpay/merchant-runtime.ts).
     for (const kind of ["api", "send-worker", "notify"] as const) {

@@ -288,7 +288,7 @@ const campaignState = () =>
     );
 const campaignStateReason = () =>
   z
-    .enum(["scheduled", "paused", "cancelled", "stock_not_running", "stock_budget_exhausted"])
+    .enum(["scheduled", "paused", "cancelled", "waiting_for_rate", "stock_not_running", "stock_budget_exhausted"])
     .optional()
     .describe(
       "Why the campaign is not simply sending (or why it completed: cancelled); absent otherwise. PAUSED with " +

@@ -361,6 +361,14 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
         retryAfter: true,
       },
       422: storedRefusal,
+      429: {
+        description:
+          "WeChat Pay's rate limit (RATE_LIMITED), or the merchant's send budget, shared with running campaigns, " +
+          "spent for the moment (SEND_BUDGET_EXHAUSTED): nothing was sent or recorded; retry after Retry-After with " +
+          "the same out_request_no",
+        schema: refusalResponse,
+        retryAfter: true,
+      },
     },
   },
   "GET /coupons/{coupon_id}": {

@@ -1,5 +1,6 @@
 import type { CampaignDependencies } from "../../../domain/campaigns/create-campaign.js";
 import type { CouponStore, MerchantSecret, NotificationInbox } from "../../../domain/ports.js";
+import type { RateGovernor } from "../../../domain/rate/rate-governor.js";
 import type { SendDependencies } from "../../../domain/sends/send-coupon.js";
 import type { CreateStockDependencies } from "../../../domain/stocks/create-stock.js";
 import type { WechatPayClient } from "../../../wechatpay/client.js";
@@ -16,7 +17,10 @@ export interface ApiServices {
   coupons: CouponStore;
   /** A stock's available_end_time (epoch ms): when its unused coupons turn EXPIRED. */
   stockEnd: (stockId: string) => Promise<number | undefined>;
+  /** The merchant's send budget per second (the ceiling every send shares, SEND_RATE_PER_SECOND). */
   defaultRatePerSecond: number;
+  /** POST /coupons takes its token here; `maxWaitMs` bounds its wait when the budget is spent. */
+  rate: { governor: RateGovernor; maxWaitMs: number };
   /** How long a pause or cancel waits before it is acknowledged (default CONTROL_SETTLE_MS); tests shorten it. */
   campaignControlSettleMs?: number;
   /** How long a duplicate keyed request (POST /coupons, POST /stocks) waits for the first one before answering 409. */
