@@ -1,10 +1,13 @@
 import { ConflictError } from "../domain/errors.js";
 import type {
+  CampaignUseTotals,
+  CouponListOptions,
   KeyedRecord,
   NewKeyedRecord,
   NewSendRecord,
   SendRecord,
   StockRequestRecord,
+  StoredCouponState,
   SucceededState,
 } from "../domain/ports.js";
 
@@ -97,4 +100,51 @@ export const notificationOrder = (r: { createTime: string; id: string }): string
 export function clampVisibility(seconds: number): number {
   if (!Number.isFinite(seconds)) return 0;
   return Math.min(43_200, Math.max(0, Math.round(seconds)));
+}
+
+/** Which list a coupon cursor belongs to (the DynamoDB adapter's gsi1 partition): one campaign's coupons. */
+export const couponListOwner = (campaignId: string): string => `CAMPAIGN#${campaignId}#COUPONS`;
+
+/**
+ * Order of a campaign's coupons (the DynamoDB adapter's gsi1 sort key): stored state, then the time it was entered
+ * (sent, first used, refunded; ISO 8601 UTC, fixed width so text order is time order), then the coupon id. A filter on
+ * state, and on the time of use, is then a key condition, not a scan.
+ */
+export function couponListOrder(c: {
+  state: StoredCouponState;
+  couponId: string;
+  sentAt?: number;
+  usedAt?: number;
+  refundedAt?: number;
+}): string {
+  const at = c.state === "SENT" ? c.sentAt : c.state === "USED" ? c.usedAt : c.refundedAt;
+  return `${c.state}#${new Date(at ?? 0).toISOString()}#${c.couponId}`;
+}
+
+/**
+ * The sort-key range a coupon list filter selects (inclusive bounds, as DynamoDB's BETWEEN); undefined: the whole
+ * list. `USED#{from}` … `USED#{to}` holds exactly the uses in [from, to): a key of a use at `to` extends the upper
+ * bound, so it sorts after it.
+ */
+export function couponListRange(options: CouponListOptions): { from: string; to: string } | undefined {
+  if (options.state === undefined) return undefined;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    from: `${options.state}#${options.usedFrom === undefined ? "" : iso(options.usedFrom)}`,
+    to: `${options.state}#${options.usedTo === undefined ? "~" : iso(options.usedTo)}`,
+  };
+}
+
+/** A coupon record issued twice under different out_request_nos: WeChat never answers one coupon for two sends. */
+export function couponReissued(): ConflictError {
+  return new ConflictError(
+    "COUPON_ID_REISSUED",
+    "coupon_id",
+    "this coupon_id is already recorded for another out_request_no",
+  );
+}
+
+/** Use totals of a campaign nothing was counted for yet. */
+export function emptyUseTotals(campaignId: string): CampaignUseTotals {
+  return { campaignId, used: 0, usedAmount: 0, usesByDay: {}, timeToUse: {} };
 }

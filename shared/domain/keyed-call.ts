@@ -63,10 +63,11 @@ export interface KeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S> {
   recover?: (record: R) => Promise<Recovery<S>>;
   /**
    * Runs once the outcome is known and before it is recorded final (a campaign counts its sends here, so a crash in
-   * between can only count twice, never leave an outcome uncounted). If it throws, the lease is dropped (the retry
+   * between can only count twice, never leave an outcome uncounted; a send writes its coupon's record here, with
+   * WeChat's answer `success`, so no SENT send lacks one). If it throws, the lease is dropped (the retry
    * need not wait it out) and the error propagates. What it returns runs after the final write.
    */
-  beforeFinal?: (outcome: { failed: false } | { failed: true; code: string }) => Promise<AfterFinal>;
+  beforeFinal?: (outcome: { failed: false; success: S } | { failed: true; code: string }) => Promise<AfterFinal>;
 }
 
 export type AfterFinal = (() => Promise<void>) | undefined;
@@ -108,7 +109,7 @@ async function settleSuccess<R extends KeyedRecord, N extends NewKeyedRecord, S>
   record: R,
   success: S,
 ): Promise<KeyedOutcome<R>> {
-  const after = await before(spec, record, { failed: false });
+  const after = await before(spec, record, { failed: false, success });
   const change = await spec.ledger.succeed(record, success, spec.clock());
   await after?.();
   return finalOutcome(change.record, !change.changed)!;
@@ -202,7 +203,7 @@ async function takeLease<R extends KeyedRecord, N extends NewKeyedRecord, S>(
 async function before<R extends KeyedRecord, N extends NewKeyedRecord, S>(
   spec: KeyedCall<R, N, S>,
   record: R,
-  outcome: { failed: false } | { failed: true; code: string },
+  outcome: { failed: false; success: S } | { failed: true; code: string },
 ): Promise<AfterFinal> {
   if (!spec.beforeFinal) return undefined;
   try {

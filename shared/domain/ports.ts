@@ -475,6 +475,164 @@ export interface NotificationInbox {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// CouponStore: one record per coupon (its lifecycle) and per-campaign use totals
+// ---------------------------------------------------------------------------------------------------------------
+
+/** States a coupon record stores. `EXPIRED` is never stored: it is derived on read (shared/domain/coupons/coupon-state.ts). */
+export type StoredCouponState = "SENT" | "USED" | "REFUNDED";
+export type CouponState = StoredCouponState | "EXPIRED";
+
+/** Where a coupon's history entry came from. */
+export type CouponSource = "send" | "notification" | "reconciliation";
+
+export interface CouponHistoryEntry {
+  state: StoredCouponState;
+  /** Epoch ms: the send's success, WeChat's consume time, the refund's time. */
+  at: number;
+  source: CouponSource;
+  transactionId?: string;
+  /** Fen: the amount this use consumed (or this refund returned). */
+  amount?: number;
+  notificationId?: string;
+  outRequestNo?: string;
+}
+
+/** A coupon this service issued: written just before its send is recorded SENT (`sendCoupon`). */
+export interface CouponIssue {
+  couponId: string;
+  stockId: string;
+  mchid: string;
+  outRequestNo: string;
+  openid: string;
+  appid: string;
+  campaignId?: string;
+  /** Epoch ms at which the send's success was recorded. */
+  sentAt: number;
+}
+
+/** One use of a coupon (COUPON.USE's `consume_information`, or a use-flow row later). */
+export interface CouponUse {
+  couponId: string;
+  stockId: string;
+  /** WeChat's transaction id; a use without one is keyed by the notification id (`useKey`). */
+  transactionId?: string;
+  /** WeChat's consume_time as sent (RFC 3339 with offset); its date is the use's day in the report. */
+  consumeTime: string;
+  /** consume_time in epoch ms. */
+  usedAt: number;
+  consumeMchid?: string;
+  /** Fen consumed: consume_amount when WeChat sends it, else the coupon's face value (coupon_amount). */
+  amount: number;
+  /** The coupon's face value (normal_coupon_information.coupon_amount), when known. */
+  couponAmount?: number;
+  /** The stock's available_end_time (epoch ms), when the notification carried it. */
+  availableEndTime?: number;
+  source: CouponSource;
+  notificationId?: string;
+}
+
+/** A use returned (退券): arrives through reconciliation with the refund flow. */
+export interface CouponRefund {
+  couponId: string;
+  stockId: string;
+  refundedAt: number;
+  amount?: number;
+  transactionId?: string;
+  source: CouponSource;
+}
+
+export interface CouponRecord {
+  couponId: string;
+  stockId: string;
+  state: StoredCouponState;
+  /** false: WeChat reported this coupon but no send of this service is (yet) recorded for it. */
+  issuedByService: boolean;
+  mchid?: string;
+  outRequestNo?: string;
+  openid?: string;
+  appid?: string;
+  campaignId?: string;
+  sentAt?: number;
+  /** First use. */
+  usedAt?: number;
+  consumeTime?: string;
+  consumeMchid?: string;
+  /** Every transaction that used the coupon, in the order recorded. */
+  transactionIds: string[];
+  /** Fen consumed over all uses. */
+  usedAmount?: number;
+  couponAmount?: number;
+  refundedAt?: number;
+  availableEndTime?: number;
+  /** Oldest first (by `at`, then as recorded). */
+  history: CouponHistoryEntry[];
+  /** The use is in its campaign's totals (`countUse`). */
+  counted: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Per-campaign use totals, kept in one item by `countUse`: read in O(1) by the report. */
+export interface CampaignUseTotals {
+  campaignId: string;
+  used: number;
+  /** Fen. */
+  usedAmount: number;
+  /** Earliest consume time counted (epoch ms). */
+  firstUsedAt?: number;
+  /** Shortest send-to-use time counted (ms). */
+  fastestUseMs?: number;
+  /** Uses per day of WeChat's consume_time (`YYYY-MM-DD` in the time's own offset). */
+  usesByDay: Record<string, number>;
+  /** Time-to-use histogram: bucket (shared/domain/coupons/time-to-use.ts) → uses. */
+  timeToUse: Record<number, number>;
+}
+
+/** How `countUse` ended: `busy` = another caller is counting it right now (retry later: the caller's error). */
+export type CountUseResult = "counted" | "already" | "busy" | "not_countable";
+
+export interface CouponListOptions {
+  limit: number;
+  cursor?: string;
+  /** Only records in this stored state. */
+  state?: StoredCouponState;
+  /** With state USED: first use in [usedFrom, usedTo) (epoch ms). */
+  usedFrom?: number;
+  usedTo?: number;
+}
+
+export interface CouponStore {
+  /**
+   * Records that this service issued the coupon (idempotent): creates it SENT, or completes a record a use created
+   * first (`issuedByService` becomes true, the state stays USED). The same issue again → `changed: false`; another
+   * out_request_no for the same coupon_id → `ConflictError` COUPON_ID_REISSUED.
+   */
+  recordIssued(issue: CouponIssue, now: number): Promise<StateChange<CouponRecord>>;
+  /**
+   * SENT (or unknown: created with `issuedByService: false`) → USED. The same use again (same `useKey`) → `changed:
+   * false`; a further use with another transaction (REFUNDED → USED, or a multi-use coupon) is appended.
+   */
+  recordUse(use: CouponUse, now: number): Promise<StateChange<CouponRecord>>;
+  /** USED → REFUNDED, once per refund; a coupon never used (or unknown) → `NotFoundError`/`changed: false`. */
+  recordRefund(refund: CouponRefund, now: number): Promise<StateChange<CouponRecord>>;
+  /**
+   * Adds a used, issued coupon's first use to its campaign's totals exactly once, however often and concurrently it
+   * is called (a lease on the coupon, a token on the totals item: see the DynamoDB adapter). `leaseMs` must exceed the
+   * caller's own time limit. `not_countable`: not used, not of a campaign, or unknown.
+   */
+  countUse(couponId: string, now: number, leaseMs: number): Promise<CountUseResult>;
+  /** Strongly consistent read. */
+  get(couponId: string): Promise<CouponRecord | undefined>;
+  /**
+   * A campaign's coupons (those this service issued), ordered by state, then time (sent, used or refunded), then id;
+   * cursor opaque and validated. Eventually consistent (an index).
+   */
+  listByCampaign(campaignId: string, options: CouponListOptions): Promise<ListPage<CouponRecord>>;
+  /** The campaign's use totals (zeros when nothing was used). Strongly consistent. */
+  campaignUses(campaignId: string): Promise<CampaignUseTotals>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Queues
 // ---------------------------------------------------------------------------------------------------------------
 

@@ -1,12 +1,15 @@
 import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
+import { DynamoDbCouponStore } from "../adapters/dynamodb/dynamodb-coupon-store.js";
 import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
 import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
+import { WechatStockEndTimes } from "../adapters/wechatpay/stock-end-times.js";
 import { WechatCouponGateway } from "../adapters/wechatpay/wechat-coupon-gateway.js";
 import type { ApiEnv } from "../config/env.js";
 import { campaignRoutes } from "../edges/http/api/campaign-routes.js";
+import { couponLifecycleRoutes } from "../edges/http/api/coupon-lifecycle-routes.js";
 import { couponRoutes } from "../edges/http/api/coupon-routes.js";
 import type { ApiServices } from "../edges/http/api/services.js";
 import { settingsRoutes } from "../edges/http/api/settings-routes.js";
@@ -28,11 +31,13 @@ export function buildApiFunction(env: ApiEnv) {
   const gateway = new WechatCouponGateway(merchant);
   const ledger = new DynamoDbSendLedger(aws.table);
   const campaigns = new DynamoDbCampaignStore(aws.table);
+  const coupons = new DynamoDbCouponStore(aws.table);
+  const stockEnds = new WechatStockEndTimes(merchant);
   // The sync path holds a send for the client's whole retry budget (timeout × attempts, with back-off).
   const leaseMs = env.WECHATPAY_TIMEOUT_MS * 4;
   const services: ApiServices = {
     merchant,
-    sends: { ledger, campaigns, gateway, clock: Date.now, leaseMs },
+    sends: { ledger, campaigns, coupons, gateway, clock: Date.now, leaseMs },
     stocks: { stockRequests: new DynamoDbStockRequestLedger(aws.table), gateway, clock: Date.now, leaseMs },
     campaigns: {
       campaigns,
@@ -40,6 +45,8 @@ export function buildApiFunction(env: ApiEnv) {
       clock: Date.now,
     },
     inbox: new DynamoDbNotificationInbox({ ...aws.table, retentionDays: 30 }),
+    coupons,
+    stockEnd: (stockId) => stockEnds.endOf(stockId),
     defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,
     inProgressWaitMs: 3_000,
   };
@@ -48,6 +55,7 @@ export function buildApiFunction(env: ApiEnv) {
       ...stockRoutes(services),
       ...couponRoutes(services),
       ...campaignRoutes(services),
+      ...couponLifecycleRoutes(services),
       ...settingsRoutes(services),
       "GET /openapi.json": async () => json(200, buildOpenApiDocument()),
     },

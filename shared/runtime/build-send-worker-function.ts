@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
+import { DynamoDbCouponStore } from "../adapters/dynamodb/dynamodb-coupon-store.js";
 import { DynamoDbRateCounter } from "../adapters/dynamodb/dynamodb-rate-counter.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { SqsDeadLetterSink } from "../adapters/sqs/sqs-dead-letter-sink.js";
@@ -25,6 +26,7 @@ export function buildSendWorkerFunction(env: SendWorkerEnv) {
   return createSendWorkerHandler({
     ledger: new DynamoDbSendLedger(aws.table),
     campaigns: new DynamoDbCampaignStore(aws.table),
+    coupons: new DynamoDbCouponStore(aws.table),
     gateway: new WechatCouponGateway(runtime),
     clock: Date.now,
     // Longer than one send's whole retry budget in the client, so two workers never call WeChat for one send at once.

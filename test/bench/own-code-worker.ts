@@ -4,6 +4,7 @@
  * the figure is CPU, not waiting.
  */
 import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-store.js";
+import { MemoryCouponStore } from "#shared/adapters/memory/memory-coupon-store.js";
 import { MemoryDeadLetterSink } from "#shared/adapters/memory/memory-dead-letter-sink.js";
 import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
 import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
@@ -40,6 +41,7 @@ export function sendWorkerOverMemory({ secret, send }: { secret: MerchantSecret;
   const handler = createSendWorkerHandler({
     ledger: new MemorySendLedger(),
     campaigns,
+    coupons: new MemoryCouponStore(),
     gateway: new WechatCouponGateway(runtime),
     clock,
     leaseMs: 20_000,

@@ -1,4 +1,5 @@
 import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-store.js";
+import { MemoryCouponStore } from "#shared/adapters/memory/memory-coupon-store.js";
 import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
 import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
 import type { WorkerDependencies } from "#shared/domain/campaigns/process-send-batch.js";
@@ -11,8 +12,15 @@ import type { FakeCouponGateway } from "./fake-coupon-gateway.js";
 export function memorySendDependencies(
   gateway: FakeCouponGateway,
   clock: Clock,
-): Required<Pick<SendDependencies, "ledger" | "campaigns" | "gateway" | "clock" | "leaseMs">> {
-  return { ledger: new MemorySendLedger(), campaigns: new MemoryCampaignStore(), gateway, clock, leaseMs: 30_000 };
+): Required<Pick<SendDependencies, "ledger" | "campaigns" | "coupons" | "gateway" | "clock" | "leaseMs">> {
+  return {
+    ledger: new MemorySendLedger(),
+    campaigns: new MemoryCampaignStore(),
+    coupons: new MemoryCouponStore(),
+    gateway,
+    clock,
+    leaseMs: 30_000,
+  };
 }
 
 /**

@@ -11,6 +11,9 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  *                                        gsi1 `CAMPAIGNS#{mchid}`, sort key created_at + id (the campaign list);
  *                                        a retry's `retry_of` and `retry_fill`, a parent's `retries` list
  * - `CAMPAIGN#{id}#CHUNK#{n}`            one chunk of a chunked campaign (openids hash, count, counted/enqueued flags)
+ * - `CAMPAIGN#{id}#USES`                  the campaign's use totals (used, amount, uses by day, time-to-use histogram)
+ * - `COUPON#{coupon_id}`                 the coupon's lifecycle (SENT/USED/REFUNDED, history); gsi1
+ *                                        `CAMPAIGN#{id}#COUPONS`, sort key state + time + coupon id (the campaign's coupons)
  * - `NOTIFY#{id}`                        de-duplicated notification + stored event; gsi1 `COUPON#{coupon_id}`; TTL
  * - `CERT#{serial}`                      platform certificate cache; gsi1 `CERTS`; TTL at the certificate's expiry
  * - `RATE#{scope}#{epoch_second}`        shared per-second send counter of the rate governor; TTL 2 minutes
@@ -41,6 +44,8 @@ export const KEY = {
   campaign: (id: string) => `CAMPAIGN#${id}`,
   campaignSends: (id: string) => `CAMPAIGN#${id}#SENDS`,
   campaignChunk: (id: string, chunkNo: number) => `CAMPAIGN#${id}#CHUNK#${chunkNo}`,
+  campaignUses: (id: string) => `CAMPAIGN#${id}#USES`,
+  coupon: (couponId: string) => `COUPON#${couponId}`,
   notification: (id: string) => `NOTIFY#${id}`,
   couponNotifications: (couponId: string) => `COUPON#${couponId}`,
   certificate: (serial: string) => `CERT#${serial}`,

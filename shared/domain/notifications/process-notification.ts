@@ -1,7 +1,10 @@
-import type { Clock, CouponEvent, EventPublisher, NotificationInbox } from "../ports.js";
+import { couponUseFromNotification, recordCouponUse } from "../coupons/coupon-lifecycle.js";
+import type { Clock, CouponEvent, CouponStore, EventPublisher, NotificationInbox } from "../ports.js";
 
 export interface NotificationDependencies {
   inbox: NotificationInbox;
+  /** The coupon's lifecycle: a COUPON.USE turns it USED (shared/domain/coupons/coupon-lifecycle.ts). */
+  coupons: CouponStore;
   publisher: EventPublisher;
   clock: Clock;
 }
@@ -21,9 +24,11 @@ export interface NotificationResult {
 }
 
 /**
- * Stores a WeChat notification once and hands it on. One conditional write both de-duplicates and stores, so the two
- * can never disagree; publishing comes after, and a repeat delivery re-publishes an event whose publish never
- * completed (crash between store and publish). Any thrown error must become a 5xx so WeChat delivers again.
+ * Stores a WeChat notification once, records the use on the coupon, and hands it on. One conditional write both
+ * de-duplicates and stores, so the two can never disagree; the coupon's state change and its campaign's totals come
+ * next (each idempotent), publishing last, so a published event always has its coupon state. A repeat delivery whose
+ * first one never got as far as publishing runs both again (crash in between): they change nothing twice. Any thrown
+ * error must become a 5xx so WeChat delivers again.
  */
 export async function processNotification(
   deps: NotificationDependencies,
@@ -41,6 +46,9 @@ export async function processNotification(
   const stored = await deps.inbox.recordOnce(event);
   const duplicate = !stored.firstTime;
   if (duplicate && stored.published) return { duplicate, published: false };
+  // The stored event, not this delivery's copy: every delivery of one notification records the same use.
+  const use = couponUseFromNotification(stored.record);
+  if (use !== undefined) await recordCouponUse({ coupons: deps.coupons, clock: deps.clock }, use);
   await deps.publisher.publish(stored.record);
   await deps.inbox.markPublished(event.id, deps.clock());
   return { duplicate, published: true };

@@ -1,5 +1,6 @@
 import { outcomeTally } from "../campaigns/outcome-tally.js";
 import { reconcileCampaign } from "../campaigns/reconcile-campaign.js";
+import { recordIssuedCoupon } from "../coupons/coupon-lifecycle.js";
 import type { CouponGateway } from "../gateway.js";
 import { type AfterFinal, type KeyedOutcome, type Recovery, runKeyedCall } from "../keyed-call.js";
 import type {
@@ -7,6 +8,7 @@ import type {
   CampaignRecord,
   CampaignStore,
   Clock,
+  CouponStore,
   SendKey,
   SendLedger,
   SendRecord,
@@ -16,6 +18,8 @@ import { requestHash } from "./request-hash.js";
 export interface SendDependencies {
   ledger: SendLedger;
   campaigns: CampaignStore;
+  /** Where each issued coupon's lifecycle record is created, before its send is recorded SENT. */
+  coupons: CouponStore;
   gateway: CouponGateway;
   clock: Clock;
   /** How long one worker may hold the right to call WeChat for a send: longer than the client's whole retry budget. */
@@ -66,15 +70,38 @@ export function sendCoupon(deps: SendDependencies, command: SendCommand): Promis
     conflictMessage: `out_request_no ${outRequestNo} was already used for a different request (stock, openid or appid differ)`,
     call: () => deps.gateway.sendCoupon(command),
     recover: (record) => findIssued(deps, command, record),
-    beforeFinal: campaignId
-      ? (outcome) =>
-          countInCampaign(
-            deps,
-            campaignId,
-            outcome.failed ? outcomeTally("FAILED", outcome.code) : outcomeTally("SENT"),
-          )
-      : undefined,
+    beforeFinal: async (outcome) => {
+      if (!outcome.failed) await recordIssued(deps, command, outcome.success.couponId);
+      if (!campaignId) return undefined;
+      return countInCampaign(
+        deps,
+        campaignId,
+        outcome.failed ? outcomeTally("FAILED", outcome.code) : outcomeTally("SENT"),
+      );
+    },
   });
+}
+
+/**
+ * The coupon's lifecycle record (shared/domain/coupons/coupon-lifecycle.ts), written before the send is recorded
+ * SENT: a crash in between leaves the send PENDING, its retry gets the same coupon_id from WeChat (out_request_no is
+ * de-duplicated) and writes the same record again, which is a no-op.
+ */
+async function recordIssued(deps: SendDependencies, command: SendCommand, couponId: string): Promise<void> {
+  const { mchid, outRequestNo, stockId, openid, appid, campaignId } = command;
+  await recordIssuedCoupon(
+    { coupons: deps.coupons, clock: deps.clock },
+    {
+      couponId,
+      stockId,
+      mchid,
+      outRequestNo,
+      openid,
+      appid,
+      ...(campaignId ? { campaignId } : {}),
+      sentAt: deps.clock(),
+    },
+  );
 }
 
 /** How far WeChat's clock may run behind ours when a coupon's receive time is compared with a record's creation. */

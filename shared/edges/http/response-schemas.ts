@@ -204,6 +204,78 @@ export const couponEventsResponse = z.strictObject({
   data: z.array(couponEvent).describe("Oldest first; empty when no notification was received for the coupon"),
 });
 
+const couponState = () =>
+  z
+    .enum(["SENT", "USED", "REFUNDED", "EXPIRED"])
+    .describe(
+      "SENT (issued, unused), USED (WeChat reported a use), REFUNDED (the use was returned), EXPIRED (unused after " +
+        "the stock's available_end_time: derived on read, never stored)",
+    );
+
+const couponHistoryEntry = z.strictObject({
+  state: z.enum(["SENT", "USED", "REFUNDED"]),
+  at: rfc3339().describe("When: the send's success, WeChat's consume_time, the refund"),
+  source: z.enum(["send", "notification", "reconciliation"]).describe("What recorded it"),
+  transaction_id: z.string().optional().describe("WeChat's payment transaction that used (or returned) the coupon"),
+  amount: count().optional().describe("Fen consumed (or returned)"),
+  notification_id: z.string().optional().describe("The COUPON.USE notification that reported it"),
+  out_request_no: z.string().optional().describe("The send that issued the coupon"),
+});
+
+export const couponLifecycleResponse = z.strictObject({
+  coupon_id: z.string(),
+  stock_id: z.string(),
+  state: couponState(),
+  issued_by_service: z
+    .boolean()
+    .describe("false: WeChat reported this coupon but no send of this service is recorded for it"),
+  campaign_id: z.string().optional(),
+  out_request_no: z.string().optional(),
+  openid: z.string().optional(),
+  appid: z.string().optional(),
+  sent_at: rfc3339().optional(),
+  used_at: rfc3339().optional().describe("First use (WeChat's consume_time)"),
+  consume_mchid: z.string().optional().describe("The merchant where it was used"),
+  transaction_ids: z.array(z.string()).describe("Every transaction that used it, in the order recorded"),
+  used_amount: count().optional().describe("Fen consumed over all uses"),
+  coupon_amount: count().optional().describe("Face value in fen (normal_coupon_information.coupon_amount)"),
+  refunded_at: rfc3339().optional(),
+  available_end_time: rfc3339().optional().describe("When the stock's unused coupons expire"),
+  history: z.array(couponHistoryEntry).describe("Oldest first"),
+  created_at: rfc3339(),
+  updated_at: rfc3339(),
+});
+
+export const campaignCouponsResponse = z.strictObject({
+  data: z.array(couponLifecycleResponse).describe("Ordered by state, then the time it was entered, then coupon_id"),
+  cursor: z.string().optional().describe("Pass it as ?cursor= for the next page; absent on the last page"),
+});
+
+export const campaignReportResponse = z.strictObject({
+  campaign_id: z.string(),
+  stock_id: z.string(),
+  recipients: count().describe("Recipients known so far (the campaign's total)"),
+  sent: count(),
+  failed: count(),
+  failures_by_code: z.record(z.string(), count()),
+  cancelled: count(),
+  used: count().describe("Issued coupons used at least once"),
+  used_amount: count().describe("Fen consumed by those first uses"),
+  redemption_rate: z.number().min(0).max(1).describe("used / sent (0 while nothing was sent), 4 decimals"),
+  first_used_at: rfc3339().optional().describe("The campaign's earliest use"),
+  time_to_use: z.strictObject({
+    fastest_seconds: z.number().min(0).optional().describe("Shortest send-to-use time, exact"),
+    median_seconds: z
+      .number()
+      .min(0)
+      .optional()
+      .describe("Median send-to-use time, from a histogram of 4 buckets per doubling: within 9.1 %"),
+  }),
+  uses_by_day: z
+    .array(z.strictObject({ day: z.string().describe("YYYY-MM-DD of WeChat's consume_time"), uses: count() }))
+    .describe("Days with uses, oldest first"),
+});
+
 // ---- campaigns ----
 
 const campaignState = () =>
@@ -346,6 +418,9 @@ export type SendCouponResponse = z.infer<typeof sendCouponResponse>;
 export type CouponCollectionResponse = z.infer<typeof couponCollectionResponse>;
 export type CouponEvent = z.infer<typeof couponEvent>;
 export type CouponEventsResponse = z.infer<typeof couponEventsResponse>;
+export type CouponLifecycleResponse = z.infer<typeof couponLifecycleResponse>;
+export type CampaignCouponsResponse = z.infer<typeof campaignCouponsResponse>;
+export type CampaignReportResponse = z.infer<typeof campaignReportResponse>;
 export type CampaignAcceptedResponse = z.infer<typeof campaignAcceptedResponse>;
 export type CampaignResponse = z.infer<typeof campaignResponse>;
 export type CampaignChunkResponse = z.infer<typeof campaignChunkResponse>;

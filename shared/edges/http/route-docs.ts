@@ -3,6 +3,7 @@ import * as res from "./response-schemas.js";
 import {
   callbackQuery,
   campaignChunkBody,
+  campaignCouponsQuery,
   campaignFailuresQuery,
   campaignIdPath,
   couponDetailQuery,
@@ -328,6 +329,23 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       422: storedRefusal,
     },
   },
+  "GET /coupons/{coupon_id}": {
+    operationId: "getCouponLifecycle",
+    summary: "A coupon's state and history, as this service recorded it",
+    description:
+      "Read from the service's own store (WeChat's view of a user's coupon is GET /users/{openid}/coupons/{coupon_id}): " +
+      "SENT when issued, USED from COUPON.USE, REFUNDED when returned, EXPIRED once the stock's available_end_time " +
+      "has passed unused (the stock's end time is asked of WeChat once per container, for SENT coupons only). A coupon " +
+      "WeChat reported but this service did not issue has issued_by_service false.",
+    tag: "coupons",
+    path: couponIdPath,
+    responses: {
+      ...wechatBase,
+      400: invalid,
+      200: ok("The coupon's lifecycle", res.couponLifecycleResponse),
+      404: notFound("Coupon"),
+    },
+  },
   "GET /coupons/{coupon_id}/events": {
     operationId: "listCouponEvents",
     summary: "Notifications (COUPON.USE) received for a coupon",
@@ -538,6 +556,37 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       404: notFound("Campaign"),
     },
   },
+  "GET /campaigns/{campaign_id}/coupons": {
+    operationId: "listCampaignCoupons",
+    summary: "A campaign's coupons with their state, page by page",
+    description:
+      "Filters: state (EXPIRED lists the unused coupons once the stock's window has passed), used_from/used_to (time " +
+      "of first use, implying state=USED). Eventually consistent (read from an index).",
+    tag: "campaigns",
+    path: campaignIdPath,
+    query: campaignCouponsQuery,
+    responses: {
+      ...wechatBase,
+      400: invalid,
+      200: ok("One page of coupons", res.campaignCouponsResponse),
+      404: notFound("Campaign"),
+    },
+  },
+  "GET /campaigns/{campaign_id}/report": {
+    operationId: "getCampaignReport",
+    summary: "A campaign's sends and uses: redemption, amount, time to use, uses by day",
+    description:
+      "Read from two items (the campaign and its use totals) whatever the campaign's size. Uses are counted once " +
+      "each, when COUPON.USE arrives (or the send is recorded, if the use came first).",
+    tag: "campaigns",
+    path: campaignIdPath,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("The report", res.campaignReportResponse),
+      404: notFound("Campaign"),
+    },
+  },
   "POST /callbacks": {
     operationId: "setCallback",
     summary: "Set the merchant's coupon notification URL",
@@ -635,10 +684,13 @@ export const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ["SendCouponResponse", res.sendCouponResponse],
   ["CouponCollection", res.couponCollectionResponse],
   ["CouponEventsResponse", res.couponEventsResponse],
+  ["CouponLifecycleResponse", res.couponLifecycleResponse],
   ["CampaignAcceptedResponse", res.campaignAcceptedResponse],
   ["CampaignChunkResponse", res.campaignChunkResponse],
   ["CampaignResponse", res.campaignResponse],
   ["CampaignFailuresResponse", res.campaignFailuresResponse],
+  ["CampaignCouponsResponse", res.campaignCouponsResponse],
+  ["CampaignReportResponse", res.campaignReportResponse],
   ["CampaignListResponse", res.campaignListResponse],
   ["CampaignControlResponse", res.campaignControlResponse],
   ["CampaignRetryResponse", res.campaignRetryResponse],

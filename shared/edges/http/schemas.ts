@@ -124,6 +124,25 @@ export const listCampaignsQuery = z.strictObject({
   cursor: z.string().min(1).max(2048).optional().describe("The cursor of the previous page"),
 });
 
+const COUPON_STATES = ["SENT", "USED", "REFUNDED", "EXPIRED"] as const;
+
+export const campaignCouponsQuery = z.strictObject({
+  state: z
+    .enum(COUPON_STATES)
+    .optional()
+    .describe("Only coupons in this state (EXPIRED: unused after the stock's available_end_time)"),
+  used_from: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe("Only coupons first used at or after this time (RFC 3339); implies state=USED"),
+  used_to: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe("Only coupons first used before this time (RFC 3339); implies state=USED"),
+  limit: limit(1000).default(100),
+  cursor: z.string().min(1).max(2048).optional().describe("The cursor of the previous page"),
+});
+
 export const stockIdPath = z.object({ stock_id: STOCK_ID });
 export const campaignIdPath = z.object({ campaign_id: CAMPAIGN_ID });
 export const couponIdPath = z.object({ coupon_id: COUPON_ID });

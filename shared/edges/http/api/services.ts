@@ -1,5 +1,5 @@
 import type { CampaignDependencies } from "../../../domain/campaigns/create-campaign.js";
-import type { MerchantSecret, NotificationInbox } from "../../../domain/ports.js";
+import type { CouponStore, MerchantSecret, NotificationInbox } from "../../../domain/ports.js";
 import type { SendDependencies } from "../../../domain/sends/send-coupon.js";
 import type { CreateStockDependencies } from "../../../domain/stocks/create-stock.js";
 import type { WechatPayClient } from "../../../wechatpay/client.js";
@@ -12,6 +12,10 @@ export interface ApiServices {
   stocks: CreateStockDependencies;
   campaigns: CampaignDependencies;
   inbox: NotificationInbox;
+  /** Coupon lifecycle records and campaign use totals (GET /coupons/{coupon_id}, …/coupons, …/report). */
+  coupons: CouponStore;
+  /** A stock's available_end_time (epoch ms): when its unused coupons turn EXPIRED. */
+  stockEnd: (stockId: string) => Promise<number | undefined>;
   defaultRatePerSecond: number;
   /** How long a pause or cancel waits before it is acknowledged (default CONTROL_SETTLE_MS); tests shorten it. */
   campaignControlSettleMs?: number;
