@@ -1,6 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
 import { DynamoDbCouponStore } from "../adapters/dynamodb/dynamodb-coupon-store.js";
 import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
+import { DynamoDbReconciliationStore } from "../adapters/dynamodb/dynamodb-reconciliation-store.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
@@ -11,6 +13,7 @@ import type { ApiEnv } from "../config/env.js";
 import { campaignRoutes } from "../edges/http/api/campaign-routes.js";
 import { couponLifecycleRoutes } from "../edges/http/api/coupon-lifecycle-routes.js";
 import { couponRoutes } from "../edges/http/api/coupon-routes.js";
+import { reconciliationRoutes } from "../edges/http/api/reconciliation-routes.js";
 import type { ApiServices } from "../edges/http/api/services.js";
 import { settingsRoutes } from "../edges/http/api/settings-routes.js";
 import { stockRoutes } from "../edges/http/api/stock-routes.js";
@@ -46,6 +49,7 @@ export function buildApiFunction(env: ApiEnv) {
     },
     inbox: new DynamoDbNotificationInbox({ ...aws.table, retentionDays: 30 }),
     coupons,
+    reconciliations: { runs: new DynamoDbReconciliationStore(aws.table), newId: randomUUID },
     stockEnd: (stockId) => stockEnds.endOf(stockId),
     defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,
     inProgressWaitMs: 3_000,
@@ -56,6 +60,7 @@ export function buildApiFunction(env: ApiEnv) {
       ...couponRoutes(services),
       ...campaignRoutes(services),
       ...couponLifecycleRoutes(services),
+      ...reconciliationRoutes(services),
       ...settingsRoutes(services),
       "GET /openapi.json": async () => json(200, buildOpenApiDocument()),
     },
