@@ -365,17 +365,17 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
         RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
       },
     });
-    const target = (schedule.Properties ?? {}).Target as { RoleArn: { "Fn::GetAtt": [string, string] } };
+    const { Target: target } = schedule.Properties as { Target: { RoleArn: { "Fn::GetAtt": [string, string] } } };
     const roleId = target.RoleArn["Fn::GetAtt"][0];
     const role = built.serviceTemplate.toJSON().Resources[roleId];
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
       expect.objectContaining({ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" } }),
     ]);
     const policies = resourcesOfType(built.serviceTemplate, "AWS::IAM::Policy").filter(([, p]) =>
-      ((p.Properties ?? {}).Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
+      (p.Properties as { Roles: { Ref: string }[] }).Roles.some((r) => r.Ref === roleId),
     );
     const statements = policies.flatMap(
-      ([, p]) => ((p.Properties ?? {}).PolicyDocument as { Statement: unknown[] }).Statement,
+      ([, p]) => (p.Properties as { PolicyDocument: { Statement: unknown[] } }).PolicyDocument.Statement,
     );
     expect(statements.length).toBeGreaterThan(0);
     for (const statement of statements as { Action: unknown; Resource: unknown }[]) {
