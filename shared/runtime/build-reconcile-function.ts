@@ -40,7 +40,8 @@ export function buildReconcileFunction(env: ReconcileEnv) {
   return async (_event: unknown, context: Pick<Context, "getRemainingTimeInMillis">): Promise<JobSummary> => {
     const margin = env.RECONCILE_STOP_MARGIN_SECONDS * 1000;
     const summary = await runReconciliationJob(deps, () => context.getRemainingTimeInMillis() < margin);
-    logger.info("reconciliation job", { started: summary.started, runs: summary.runs });
+    logger.info("reconciliation job", { ...summary });
+    if (Object.keys(summary.stockErrors).length > 0) logger.warn("stocks not checked", { errors: summary.stockErrors });
     return summary;
   };
 }

@@ -1,6 +1,6 @@
 import { flowFilesAvailableAt } from "../../wechatpay/favor/flows.js";
 import { NotFoundError } from "../errors.js";
-import type { ReconciliationRecord, ReconciliationTrigger } from "../ports.js";
+import type { PendingStock, ReconciliationRecord, ReconciliationTrigger } from "../ports.js";
 import { type AdvanceResult, advanceRun, emptyCounts, type ReconcileDependencies } from "./reconcile-run.js";
 
 export interface ReconciliationJobDependencies extends ReconcileDependencies {
@@ -16,6 +16,8 @@ const RUNNING_PER_RUN = 20;
 export interface JobSummary {
   started: string[];
   runs: Record<string, AdvanceResult>;
+  /** Stocks WeChat could not be asked about this time (asked again next invocation): stock id → error. */
+  stockErrors: Record<string, string>;
 }
 
 /**
@@ -29,30 +31,41 @@ export async function runReconciliationJob(
   deps: ReconciliationJobDependencies,
   shouldStop: () => boolean,
 ): Promise<JobSummary> {
-  const summary: JobSummary = { started: [], runs: {} };
+  const summary: JobSummary = { started: [], runs: {}, stockErrors: {} };
   for (const stock of await deps.runs.pendingStocks(PENDING_STOCKS_PER_RUN)) {
     if (shouldStop()) break;
-    const now = deps.clock();
-    if (stock.nextCheckAt !== undefined && stock.nextCheckAt > now) continue;
-    const end = stock.availableEndTime ?? (await deps.flows.stockEnd(stock.stockId));
-    if (end === undefined) continue;
-    if (stock.availableEndTime === undefined)
-      await deps.runs.updatePendingStock(stock.stockId, { availableEndTime: end });
-    const due = now >= flowFilesAvailableAt(end) || (await deps.flows.useFlowServed(stock.stockId));
-    if (!due) {
-      await deps.runs.updatePendingStock(stock.stockId, { nextCheckAt: now + deps.pollMs });
-      continue;
+    try {
+      const started = await startIfDue(deps, stock);
+      if (started !== undefined) summary.started.push(started);
+    } catch (error) {
+      // One stock WeChat would not answer about must not hold up the others, nor the running runs.
+      summary.stockErrors[stock.stockId] = error instanceof Error ? error.message : String(error);
     }
-    // One scheduled run per stock: its id is the stock's, so a crash before the stock leaves the list repeats nothing.
-    const run = await createRun(deps, scheduledRunId(stock.stockId), stock.stockId, end, "schedule");
-    await deps.runs.markStockReconciled(stock.stockId, run.id, deps.clock());
-    summary.started.push(run.id);
   }
   for (const run of await deps.runs.listRunning(RUNNING_PER_RUN)) {
     if (shouldStop()) break;
     summary.runs[run.id] = await advanceRun(deps, run.id, shouldStop);
   }
   return summary;
+}
+
+/** Starts the stock's scheduled run once WeChat serves its files; answers the run's id, or undefined (not yet). */
+async function startIfDue(deps: ReconciliationJobDependencies, stock: PendingStock): Promise<string | undefined> {
+  const now = deps.clock();
+  if (stock.nextCheckAt !== undefined && stock.nextCheckAt > now) return undefined;
+  const end = stock.availableEndTime ?? (await deps.flows.stockEnd(stock.stockId));
+  if (end === undefined) return undefined;
+  if (stock.availableEndTime === undefined)
+    await deps.runs.updatePendingStock(stock.stockId, { availableEndTime: end });
+  const due = now >= flowFilesAvailableAt(end) || (await deps.flows.useFlowServed(stock.stockId));
+  if (!due) {
+    await deps.runs.updatePendingStock(stock.stockId, { nextCheckAt: now + deps.pollMs });
+    return undefined;
+  }
+  // One scheduled run per stock: its id is the stock's, so a crash before the stock leaves the list repeats nothing.
+  const run = await createRun(deps, scheduledRunId(stock.stockId), stock.stockId, end, "schedule");
+  await deps.runs.markStockReconciled(stock.stockId, run.id, deps.clock());
+  return run.id;
 }
 
 export const scheduledRunId = (stockId: string) => `auto-${stockId}`;

@@ -236,4 +236,24 @@ describe("reconciliation with the flow files", () => {
     expect(summary.runs[scheduledRunId(STOCK)]).toBe("completed");
     expect((await runReconciliationJob(deps, never)).started).toEqual([]);
   });
+
+  it("goes on with the other stocks and the running runs when WeChat does not answer about one stock", async () => {
+    const { flows, deps, coupons } = setup();
+    await coupons.recordIssued(
+      { couponId: "x1", stockId: "broken", mchid: "m", outRequestNo: "o-x1", openid: "o", appid: "a", sentAt: 0 },
+      0,
+    );
+    await coupons.recordIssued(
+      { couponId: "c1", stockId: STOCK, mchid: "m", outRequestNo: "o-c1", openid: "o", appid: "a", sentAt: 0 },
+      0,
+    );
+    flows.uses = [useRow("c1", "t1")];
+    flows.stockEnd = async (stockId?: string) => {
+      if (stockId === "broken") throw new Error("WeChat Pay 500 SYSTEM_ERROR");
+      return END;
+    };
+    const summary = await runReconciliationJob(deps, never);
+    expect(summary.stockErrors).toEqual({ broken: "WeChat Pay 500 SYSTEM_ERROR" });
+    expect(summary.runs[scheduledRunId(STOCK)]).toBe("completed");
+  });
 });
