@@ -43,6 +43,8 @@ export interface ReconcileDependencies {
   batchRows?: number;
   /** Rows between checkpoints (each is one write that also adds the segment's counts). */
   checkpointRows?: number;
+  /** Batches compared at once (default 8). */
+  batchesInFlight?: number;
 }
 
 /** Invocations that may end in an error before a run is FAILED (a flow file cut short, WeChat down, …). */
@@ -151,6 +153,7 @@ async function readFile<Row extends { coupon_id: string }>(
 ): Promise<{ phase: ReconciliationPhase; offset: number } | undefined> {
   const batchRows = Math.min(deps.batchRows ?? 100, 100);
   const checkpointRows = deps.checkpointRows ?? 2_000;
+  const concurrency = deps.batchesInFlight ?? 8;
   const rowsKey = from.phase === "use" ? "use_rows" : "refund_rows";
   let saved = from;
   let read = 0; // rows of the file seen, skipped ones included
@@ -162,13 +165,18 @@ async function readFile<Row extends { coupon_id: string }>(
     counts = {};
     return ok;
   };
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const rows = batch;
-    batch = [];
+  // Batches in flight (one BatchGetItem each, then their rows' writes): a table's latency, not this loop, sets the
+  // pace. A batch holding a coupon of one still in flight waits for all of them, so one coupon's rows stay in order
+  // (a coupon used, refunded and used again).
+  const inFlight: Promise<void>[] = [];
+  const couponsInFlight = new Set<string>();
+  const settle = async () => {
+    await Promise.all(inFlight.splice(0));
+    couponsInFlight.clear();
+  };
+  const compare = async (rows: Row[]) => {
     const records = await deps.coupons.getMany([...new Set(rows.map((r) => r.coupon_id))]);
     const findings: ReconciliationFinding[] = [];
-    // Rows of one coupon in order (a coupon used, refunded, used again), coupons in parallel.
     const byCoupon = new Map<string, Row[]>();
     for (const row of rows) byCoupon.set(row.coupon_id, [...(byCoupon.get(row.coupon_id) ?? []), row]);
     await Promise.all(
@@ -184,6 +192,17 @@ async function readFile<Row extends { coupon_id: string }>(
     counts[rowsKey] = (counts[rowsKey] ?? 0) + rows.length;
     if (findings.length > 0) await deps.runs.putFindings(run.id, findings);
   };
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const rows = batch;
+    batch = [];
+    if (rows.some((r) => couponsInFlight.has(r.coupon_id))) await settle();
+    if (inFlight.length >= concurrency) await inFlight.shift();
+    for (const row of rows) couponsInFlight.add(row.coupon_id);
+    const work = compare(rows);
+    work.catch(() => {}); // awaited (and thrown) by settle or the shift above; never unhandled in between
+    inFlight.push(work);
+  };
   if (file !== undefined) {
     for await (const row of file) {
       read += 1;
@@ -191,12 +210,14 @@ async function readFile<Row extends { coupon_id: string }>(
       batch.push(row);
       if (batch.length >= batchRows) await flush();
       if (read - saved.offset >= checkpointRows && batch.length === 0) {
+        await settle();
         if (!(await save({ phase: from.phase, offset: read }))) return undefined;
         // Stopping mid-file drops the download; the next invocation downloads it again and skips to here.
         if (shouldStop()) return undefined;
       }
     }
     await flush();
+    await settle();
     if (file.completed === undefined) throw new Error(`the ${from.phase} flow of ${run.stockId} ended unchecked`);
   }
   const next = { phase: "refund" as const, offset: 0 };
