@@ -28,8 +28,8 @@ export interface ScheduleRunner {
  * (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-events.html#events-ref-scheduled), or with the
  * schedule's input, `{}` when it sets none
  * (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html), whether or not the previous
- * invocation has ended, as both do. A failed invocation is not retried (the template's schedules set no retries: the
- * next tick goes on).
+ * invocation has ended, as both do. A failed invocation is not retried (the reconcile schedule sets no retries: the
+ * next tick goes on; cert-refresh's retries are not reproduced, README).
  */
 export function startScheduleRunner(options: ScheduleRunnerOptions): ScheduleRunner {
   const invocations: Invocation[] = [];
