@@ -26,7 +26,19 @@ export const FUNCTION_SIZING: Record<FunctionKind, FunctionSizing> = {
   // Reserved concurrency: see NOTIFY_RESERVED_CONCURRENCY below.
   notify: { memorySize: 512, timeout: Duration.seconds(10), reservedConcurrency: 20 },
   "cert-refresh": { memorySize: 256, timeout: Duration.seconds(60) },
+  // Streams flow files row by row (shared/domain/reconciliation/reconcile-run.ts): memory holds a few batches of rows,
+  // not the file. The longest timeout Lambda allows: a resumed run downloads its file again and skips the rows before
+  // its checkpoint, which takes longer the further it got. A run stops at a checkpoint before the timeout
+  // (RECONCILE_STOP_MARGIN_SECONDS) and the next scheduled invocation resumes it.
+  reconcile: { memorySize: 512, timeout: Duration.minutes(15) },
 };
+
+/**
+ * How often the reconciliation job runs (EventBridge Scheduler; the local stack runs the same rate from the template):
+ * it picks up stocks whose flow files WeChat now serves and advances running reconciliations, including the ones
+ * `POST /reconciliations` created.
+ */
+export const RECONCILE_RATE = Duration.minutes(1);
 
 /**
  * Lambda's rule for SQS event sources: visibility timeout ≥ 6 × function timeout

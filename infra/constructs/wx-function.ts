@@ -11,17 +11,24 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import type { z } from "zod";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
-import { apiEnvSchema, certRefreshEnvSchema, notifyEnvSchema, sendWorkerEnvSchema } from "#shared/config/env.js";
+import {
+  apiEnvSchema,
+  certRefreshEnvSchema,
+  notifyEnvSchema,
+  reconcileEnvSchema,
+  sendWorkerEnvSchema,
+} from "#shared/config/env.js";
 
-/** The four Lambdas; each has `functions/<kind>.ts` exporting `handler` and an env schema in shared/config/env.ts. */
-export type FunctionKind = "api" | "send-worker" | "notify" | "cert-refresh";
-export const FUNCTION_KINDS: readonly FunctionKind[] = ["api", "send-worker", "notify", "cert-refresh"];
+/** The Lambdas; each has `functions/<kind>.ts` exporting `handler` and an env schema in shared/config/env.ts. */
+export type FunctionKind = "api" | "send-worker" | "notify" | "cert-refresh" | "reconcile";
+export const FUNCTION_KINDS: readonly FunctionKind[] = ["api", "send-worker", "notify", "cert-refresh", "reconcile"];
 
 export const ENV_SCHEMAS: Record<FunctionKind, z.ZodObject> = {
   api: apiEnvSchema,
   "send-worker": sendWorkerEnvSchema,
   notify: notifyEnvSchema,
   "cert-refresh": certRefreshEnvSchema,
+  reconcile: reconcileEnvSchema,
 };
 
 /**

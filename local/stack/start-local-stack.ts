@@ -13,6 +13,7 @@ import { invokeForHttp } from "./function-host/invoke-adapters.js";
 import { startHttpGateway } from "./http-gateway.js";
 import { type IamProxy, type LocalIdentity, startIamProxy } from "./iam/iam-proxy.js";
 import type { ServiceName } from "./iam/requests.js";
+import { type ScheduleRunner, startScheduleRunner } from "./schedule-runner.js";
 import { type RunningSqsMapping, type SqsMappingConfig, startSqsMapping } from "./sqs-mapping.js";
 import { resolveString } from "./template/intrinsics.js";
 import {
@@ -44,6 +45,13 @@ export interface LocalStackOptions {
   sendRatePerSecond?: number;
   /** Test override of the functions' WECHATPAY_TIMEOUT_MS (the template sets it from infra/settings.ts). */
   wechatTimeoutMs?: number;
+  /**
+   * Test override of every schedule's rate (seconds between invocations; the reconcile schedule's is 60 in the
+   * template). Default: each schedule's `rate(…)` from the template.
+   */
+  scheduleIntervalSeconds?: number;
+  /** Test override of the reconcile function's RECONCILE_POLL_SECONDS (how often it asks WeChat about a stock). */
+  reconcilePollSeconds?: number;
   /** Test override of the send queue's visibility timeout (seconds). Default: the template's. */
   sendVisibilityTimeoutSeconds?: number;
   /**
@@ -89,6 +97,8 @@ export interface LocalStack {
   model: ServiceModel;
   /** The HTTP functions' hosts (execution environments, cold starts). */
   functions: Partial<Record<FunctionKind, FunctionHost>>;
+  /** The template's schedules, each invoking its function on its rate (the reconciliation job, cert-refresh). */
+  schedules: Partial<Record<FunctionKind, ScheduleRunner>>;
   /**
    * Environment for `local/stack/worker-process.ts`: the send worker's mapping as this stack runs it (template limits,
    * IAM through this stack's proxies). Spawn with `{ ...process.env, ...sendWorkerProcessEnv() }`.
@@ -110,8 +120,9 @@ const ENTRIES: Partial<Record<FunctionKind, string>> = {
   api: new URL("../../functions/api.ts", import.meta.url).href,
   notify: new URL("../../functions/notify.ts", import.meta.url).href,
   "send-worker": new URL("../../functions/send-worker.ts", import.meta.url).href,
-  // Platform-certificate mode only; the local stack runs no schedule for it (README), but its role and env are resolved.
+  // Platform-certificate mode only, on its 12-hour schedule.
   "cert-refresh": new URL("../../functions/cert-refresh.ts", import.meta.url).href,
+  reconcile: new URL("../../functions/reconcile.ts", import.meta.url).href,
 };
 
 /**
@@ -242,6 +253,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     WECHATPAY_BASE_URL: simulator.url,
     WECHATPAY_BACKUP_BASE_URL: simulator.url,
     ...(options.wechatTimeoutMs === undefined ? {} : { WECHATPAY_TIMEOUT_MS: String(options.wechatTimeoutMs) }),
+    ...(options.reconcilePollSeconds === undefined || kind !== "reconcile"
+      ? {}
+      : { RECONCILE_POLL_SECONDS: String(options.reconcilePollSeconds) }),
     // The simulator's mode decides which keys verify WeChat (shared/adapters/wechatpay/merchant-runtime.ts).
     WECHATPAY_MODE: config.mode,
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
@@ -308,6 +322,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       reportBatchItemFailures: mapping.functionResponseTypes.includes("ReportBatchItemFailures"),
     };
   };
+  const schedules: Partial<Record<FunctionKind, ScheduleRunner>> = {};
+  for (const schedule of model.schedules.filter((s) => s.enabled)) {
+    schedules[schedule.functionKind] = startScheduleRunner({
+      ruleName: schedule.logicalId,
+      source: schedule.source,
+      // EventBridge invokes asynchronously: overlapping runs each get an environment, as in Lambda.
+      host: startFunctionHost({ ...hostOptions(schedule.functionKind), maxEnvironments: 2, log }),
+      intervalMs: (options.scheduleIntervalSeconds ?? schedule.rateSeconds) * 1000,
+      region,
+      account,
+      log,
+    });
+  }
   const workerConfig = sendMapping();
   let worker: RunningSqsMapping | undefined = startSqsMapping(workerConfig, log);
   await pointWechatAtWebhook(gateway.url, token, config.mchid);
@@ -323,6 +350,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     emulators,
     model,
     functions,
+    schedules,
     sendWorkerProcessEnv: () => ({ WXCOUPON_SQS_MAPPING: JSON.stringify(workerConfig) }),
     functionEnvironment: environmentOf,
     async stopWorker() {
@@ -334,6 +362,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       worker = startSqsMapping(workerConfig, log);
     },
     async stop() {
+      for (const schedule of Object.values(schedules)) await schedule.stop();
       await stack.stopWorker();
       await gateway.close();
       for (const host of Object.values(functions)) await host.stop();

@@ -1,8 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
 import { DynamoDbCouponStore } from "../adapters/dynamodb/dynamodb-coupon-store.js";
 import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
 import { DynamoDbRateCounter } from "../adapters/dynamodb/dynamodb-rate-counter.js";
+import { DynamoDbReconciliationStore } from "../adapters/dynamodb/dynamodb-reconciliation-store.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
@@ -14,6 +16,7 @@ import { RateGovernor } from "../domain/rate/rate-governor.js";
 import { campaignRoutes } from "../edges/http/api/campaign-routes.js";
 import { couponLifecycleRoutes } from "../edges/http/api/coupon-lifecycle-routes.js";
 import { couponRoutes } from "../edges/http/api/coupon-routes.js";
+import { reconciliationRoutes } from "../edges/http/api/reconciliation-routes.js";
 import type { ApiServices } from "../edges/http/api/services.js";
 import { settingsRoutes } from "../edges/http/api/settings-routes.js";
 import { stockRoutes } from "../edges/http/api/stock-routes.js";
@@ -50,6 +53,7 @@ export function buildApiFunction(env: ApiEnv) {
     },
     inbox: new DynamoDbNotificationInbox({ ...aws.table, retentionDays: 30 }),
     coupons,
+    reconciliations: { runs: new DynamoDbReconciliationStore(aws.table), newId: randomUUID },
     stockEnd: (stockId) => stockEnds.endOf(stockId),
     defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,
     // The same merchant-wide budget as the send worker's. A POST /coupons waits at most 2 s for a token: with up to
@@ -66,6 +70,7 @@ export function buildApiFunction(env: ApiEnv) {
       ...couponRoutes(services),
       ...campaignRoutes(services),
       ...couponLifecycleRoutes(services),
+      ...reconciliationRoutes(services),
       ...settingsRoutes(services),
       "GET /openapi.json": async () => json(200, buildOpenApiDocument()),
     },

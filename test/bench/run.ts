@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark of the repository in one run, each figure beside its target with PASS/MISS, and the
  * results written to BENCHMARKS.md (machine, Node, date, command) so runs can be compared.
  *
- *   npm run bench [-- --only crypto,simulator,bundles,e2e,flows,rate] [--no-write] [--coupons 6000]
+ *   npm run bench [-- --only crypto,simulator,bundles,e2e,flows,rate,reconcile] [--no-write] [--coupons 6000]
  *
  * Parts (each also runnable alone: `npx tsx test/bench/<file>.ts`):
  * - crypto     client-crypto.ts   sign / verify / decrypt ops/s beside wechatpay-axios-plugin and wechatpay-node-v3;
@@ -15,6 +15,8 @@
  *                                 client in a child process: time and peak RSS
  * - rate       rate.ts            the merchant-wide send budget against a simulator limit of 100/s: throughput and 429s
  *                                 with the ceiling at the limit and beside another sender; interactive p99
+ * - reconcile  reconcile.ts       a 1,000,000-row use-flow reconciled by the job in a child process capped at the
+ *                                 reconcile function's MemorySize: time, peak RSS
  * Not part of `npm test`: timings depend on the machine.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -23,7 +25,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const REPO_ROOT = join(fileURLToPath(import.meta.url), "..", "..", "..");
-const PARTS = ["crypto", "simulator", "bundles", "e2e", "flows", "rate"] as const;
+const PARTS = ["crypto", "simulator", "bundles", "e2e", "flows", "rate", "reconcile"] as const;
 type Part = (typeof PARTS)[number];
 
 interface Check {
@@ -453,7 +455,54 @@ async function rate(): Promise<void> {
   );
 }
 
-const RUNNERS: Record<Part, () => Promise<void>> = { crypto, simulator, bundles, e2e, flows, rate };
+async function reconcile(): Promise<void> {
+  const { runReconcileBench, formatReconcileBench } = await import("./reconcile.js");
+  const result = await runReconcileBench({ rows: 1_000_000 });
+  console.log(formatReconcileBench(result));
+  const complete = result.status.startsWith("completed") && result.recovered === result.campaignUsed;
+  const memory = result.peakRssMiB < result.memorySizeMiB;
+  checks.push(
+    {
+      section: "reconcile",
+      figure: `reconciled ${fmt(result.rows)} use-flow rows in one run`,
+      value: `${result.seconds.toFixed(0)} s, ${fmt(result.recovered)} recovered`,
+      target: "completed, each recovered use counted once",
+      pass: complete,
+    },
+    {
+      section: "reconcile",
+      figure: "peak RSS of the reconcile job",
+      value: `${fmt(result.peakRssMiB)} MiB`,
+      target: `< MemorySize ${result.memorySizeMiB} MB`,
+      pass: memory,
+    },
+  );
+  markdown.push(
+    "## Reconciliation",
+    "",
+    `\`npx tsx test/bench/reconcile.ts --rows ${result.rows}\` — the reconcile job (\`advanceRun\` through the real client and flow adapter) in a child process whose heap is capped at the function's MemorySize, comparing every row with the coupon records in batches of 100 and recording the one use in 1,000 the service lacked; time and peak RSS are the child's.`,
+    "",
+    table(
+      ["rows", "file", "seconds", "rows/s", "recovered", "RSS before", "peak RSS", "MemorySize", ""],
+      [
+        [
+          fmt(result.rows),
+          `${fmt(result.fileBytes / 2 ** 20)} MiB`,
+          result.seconds.toFixed(2),
+          fmt(result.rowsPerSecond),
+          fmt(result.recovered),
+          `${fmt(result.baselineRssMiB)} MiB`,
+          `${fmt(result.peakRssMiB)} MiB`,
+          `${result.memorySizeMiB} MB`,
+          mark(complete && memory),
+        ],
+      ],
+    ),
+    "",
+  );
+}
+
+const RUNNERS: Record<Part, () => Promise<void>> = { crypto, simulator, bundles, e2e, flows, rate, reconcile };
 
 const started = Date.now();
 const host = machine();

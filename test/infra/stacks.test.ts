@@ -247,7 +247,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
 
   it("runs every function on nodejs24.x, arm64, with X-Ray and its own log group", () => {
     const functions = resourcesOfType(built.serviceTemplate, "AWS::Lambda::Function");
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const [id, fn] of functions) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: "nodejs24.x",
@@ -270,7 +270,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
 
   it("sets each function's environment to exactly its schema in shared/config/env.ts (plus platform vars)", () => {
     const resources = built.serviceTemplate.toJSON().Resources;
-    for (const kind of ["api", "send-worker", "notify"] as const) {
+    for (const kind of ["api", "send-worker", "notify", "reconcile"] as const) {
       const vars = resources[logicalIdOf(built, kind)].Properties.Environment.Variables as Record<string, unknown>;
       const own = Object.fromEntries(
         Object.entries(vars)
@@ -348,6 +348,43 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     );
     // No Query: in public-key mode notify reads no certificate cache (platform-certificate mode adds it).
     expect(dataGrants(built, "notify")).toEqual([...table, secret, "sqs:SendMessage on CouponEventsQueue"].sort());
+    // Reads coupons 100 at a time (BatchGetItem); no queue: it publishes nothing itself.
+    expect(dataGrants(built, "reconcile")).toEqual([...table, "dynamodb:BatchGetItem on Table", index, secret].sort());
+  });
+
+  it("runs the reconcile function on an EventBridge Scheduler schedule, every minute, through a role that may only invoke it", () => {
+    const reconcile = logicalIdOf(built, "reconcile");
+    const schedules = resourcesOfType(built.serviceTemplate, "AWS::Scheduler::Schedule");
+    expect(schedules).toHaveLength(1);
+    const [, schedule] = schedules[0]!;
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: "rate(1 minute)",
+      State: "ENABLED",
+      FlexibleTimeWindow: { Mode: "OFF" },
+      Target: {
+        Arn: { "Fn::GetAtt": [reconcile, "Arn"] },
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+      },
+    });
+    const { Target: target } = schedule.Properties as { Target: { RoleArn: { "Fn::GetAtt": [string, string] } } };
+    const roleId = target.RoleArn["Fn::GetAtt"][0];
+    const role = built.serviceTemplate.toJSON().Resources[roleId];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" } }),
+    ]);
+    const policies = resourcesOfType(built.serviceTemplate, "AWS::IAM::Policy").filter(([, p]) =>
+      (p.Properties as { Roles: { Ref: string }[] }).Roles.some((r) => r.Ref === roleId),
+    );
+    const statements = policies.flatMap(
+      ([, p]) => (p.Properties as { PolicyDocument: { Statement: unknown[] } }).PolicyDocument.Statement,
+    );
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements as { Action: unknown; Resource: unknown }[]) {
+      expect(statement.Action).toBe("lambda:InvokeFunction");
+      for (const resource of [statement.Resource].flat()) {
+        expect(JSON.stringify(resource)).toContain(reconcile);
+      }
+    }
   });
   it("alarms on both DLQs, queue age, stalls, every function's errors and throttles, notify failures and API 5xx", () => {
     const names = resourcesOfType(built.serviceTemplate, "AWS::CloudWatch::Alarm").map(

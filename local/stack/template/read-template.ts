@@ -72,6 +72,20 @@ export interface RouteSpec {
   throttle?: { rateLimit: number; burstLimit: number };
 }
 
+/**
+ * A schedule that invokes a function on a fixed rate: an EventBridge rule (AWS::Events::Rule `ScheduleExpression`) or
+ * an EventBridge Scheduler schedule (AWS::Scheduler::Schedule).
+ */
+export interface ScheduleSpec {
+  logicalId: string;
+  functionKind: FunctionKind;
+  /** From `rate(N unit)`; cron expressions are refused (the local stack has no use for them yet). */
+  rateSeconds: number;
+  enabled: boolean;
+  /** The event the target receives: EventBridge's "Scheduled Event", or Scheduler's `Input` (`{}` when none). */
+  source: "events" | "scheduler";
+}
+
 /** What the local stack takes from the synthesized app: one source of truth with what CloudFormation deploys. */
 export interface ServiceModel {
   synthesized: SynthesizedApp;
@@ -80,6 +94,7 @@ export interface ServiceModel {
   queues: Record<QueueRole, QueueSpec>;
   table: TableSpec;
   routes: RouteSpec[];
+  schedules: ScheduleSpec[];
 }
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
@@ -159,7 +174,56 @@ export function readServiceModel(synthesized: SynthesizedApp): ServiceModel {
     queues,
     table: readTable(stateful, ids.table),
     routes: readRoutes(service, kindOf),
+    schedules: readSchedules(service, kindOf),
   };
+}
+
+const RATE_UNITS: Record<string, number> = {
+  minute: 60,
+  minutes: 60,
+  hour: 3_600,
+  hours: 3_600,
+  day: 86_400,
+  days: 86_400,
+};
+
+/**
+ * The scheduled rules and schedules and the function each one targets: `rate(value unit)`, unit minute(s), hour(s) or
+ * day(s), for both (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html,
+ * https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#rate-based).
+ */
+function readSchedules(template: CfnTemplate, kindOf: Map<string, FunctionKind>): ScheduleSpec[] {
+  const schedules: ScheduleSpec[] = [];
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    const source =
+      resource.Type === "AWS::Events::Rule"
+        ? "events"
+        : resource.Type === "AWS::Scheduler::Schedule"
+          ? "scheduler"
+          : "";
+    if (source === "") continue;
+    const props = resource.Properties ?? {};
+    if (props.ScheduleExpression === undefined) continue;
+    const rate = /^rate\((\d+) (minutes?|hours?|days?)\)$/.exec(String(props.ScheduleExpression));
+    if (!rate) throw new Error(`${id}: cannot run schedule ${String(props.ScheduleExpression)} locally`);
+    const targets =
+      source === "events"
+        ? ((props.Targets as { Arn: unknown }[] | undefined) ?? [])
+        : [props.Target as { Arn: unknown }];
+    for (const target of targets) {
+      const fnId = getAttId(target.Arn, "Arn", `${id}.Target`);
+      const functionKind = kindOf.get(fnId);
+      if (!functionKind) throw new Error(`schedule ${id} targets unknown function ${fnId}`);
+      schedules.push({
+        logicalId: id,
+        functionKind,
+        rateSeconds: Number(rate[1]) * RATE_UNITS[rate[2]!]!,
+        enabled: props.State === undefined || props.State === "ENABLED",
+        source,
+      });
+    }
+  }
+  return schedules;
 }
 
 function readTable(template: CfnTemplate, id: string): TableSpec {

@@ -16,7 +16,7 @@ const model = loadServiceModel();
 
 describe("the local stack's model of the synthesized template", () => {
   it("reads each function's timeout, memory size and environment names as the template sets them", () => {
-    for (const kind of ["api", "send-worker", "notify"] as const) {
+    for (const kind of ["api", "send-worker", "notify", "reconcile"] as const) {
       const fn = model.functions[kind]!;
       expect(fn.timeoutSeconds).toBe(FUNCTION_SIZING[kind].timeout.toSeconds());
       expect(fn.memorySize).toBe(FUNCTION_SIZING[kind].memorySize);
@@ -34,6 +34,19 @@ describe("the local stack's model of the synthesized template", () => {
     const slow = loadServiceModel({ sendRatePerSecond: 40 });
     expect(slow.functions["send-worker"]!.environment.SEND_RATE_PER_SECOND).toBe("40");
     expect(slow.eventSourceMappings[0]!.maximumConcurrency).toBe(workerMaxConcurrency(40));
+  });
+
+  it("reads the reconcile function's EventBridge Scheduler schedule (and a rule's, in platform-certificate mode)", () => {
+    expect(model.schedules).toEqual([
+      { logicalId: expect.any(String), functionKind: "reconcile", rateSeconds: 60, enabled: true, source: "scheduler" },
+    ]);
+    const platform = loadServiceModel({ wechatpayMode: "platform_certificate" });
+    expect(platform.schedules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ functionKind: "cert-refresh", rateSeconds: 12 * 3_600, source: "events" }),
+        expect.objectContaining({ functionKind: "reconcile", rateSeconds: 60, source: "scheduler" }),
+      ]),
+    );
   });
 
   it("reads the send worker's event source mapping", () => {
