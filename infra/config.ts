@@ -11,7 +11,7 @@
  * | `mchid`             | digits (required)                           | WeChat Pay merchant id, named in a created secret's text   |
  * | `secretArn`         | complete secret ARN (optional)              | import the merchant secret; omitted → the stack creates it |
  * | `secretKmsKeyArn`   | KMS key ARN (optional, import only)         | CMK of an imported secret, for kms:Decrypt                 |
- * | `sendRatePerSecond` | integer 1..500, 400                         | bulk-send ceiling across all workers (WeChat allows 500/s) |
+ * | `sendRatePerSecond` | integer 1..500, 500                         | the merchant's send ceiling, campaigns and POST /coupons   |
  * | `auth`              | `iam` \| `jwt`, `iam`                       | authorization of the caller routes                         |
  * | `allowedCallers`    | IAM role/user ARNs in `account` (iam only)  | given CallerPolicy: the send and read routes               |
  * | `adminCallers`      | IAM role/user ARNs in `account` (iam only)  | given AdminPolicy: the admin and read routes               |
@@ -74,9 +74,10 @@ export const CONFIG_KEYS = [
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
-export const DEFAULT_SEND_RATE_PER_SECOND = 400;
 /** WeChat Pay's send-coupon limit per merchant (docs/wechatpay-cash-coupons.md#rate-limits). */
 export const WECHAT_SEND_LIMIT_PER_SECOND = 500;
+/** WeChat's limit itself: the governor lives just below the limit it finds (docs/aws-notes.md#holding-wechats-send-rate). */
+export const DEFAULT_SEND_RATE_PER_SECOND = WECHAT_SEND_LIMIT_PER_SECOND;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -26,6 +26,11 @@ export const FUNCTION_SIZING: Record<FunctionKind, FunctionSizing> = {
   // Reserved concurrency: see NOTIFY_RESERVED_CONCURRENCY below.
   notify: { memorySize: 512, timeout: Duration.seconds(10), reservedConcurrency: 20 },
   "cert-refresh": { memorySize: 256, timeout: Duration.seconds(60) },
+  // Streams flow files row by row (shared/domain/reconciliation/reconcile-run.ts): memory holds a few batches of rows,
+  // not the file. The longest timeout Lambda allows: a resumed run downloads its file again and skips the rows before
+  // its checkpoint, which takes longer the further it got. A run stops at a checkpoint before the timeout
+  // (RECONCILE_STOP_MARGIN_SECONDS) and the next scheduled invocation resumes it.
+  reconcile: { memorySize: 512, timeout: Duration.minutes(15) },
   // Pages of ≤ 1,000 send records, one at a time, stored after each: memory stays flat; a run stops starting pages
   // halfway through its timeout (shared/runtime/build-sweeper-function.ts) and the next run goes on.
   sweeper: { memorySize: 256, timeout: Duration.seconds(60) },
@@ -33,6 +38,13 @@ export const FUNCTION_SIZING: Record<FunctionKind, FunctionSizing> = {
 
 /** How often the sweeper runs (EventBridge rule; the local stack runs the same rate from the template). */
 export const SWEEPER_RATE = Duration.minutes(1);
+
+/**
+ * How often the reconciliation job runs (EventBridge Scheduler; the local stack runs the same rate from the template):
+ * it picks up stocks whose flow files WeChat now serves and advances running reconciliations, including the ones
+ * `POST /reconciliations` created.
+ */
+export const RECONCILE_RATE = Duration.minutes(1);
 
 /**
  * Lambda's rule for SQS event sources: visibility timeout ≥ 6 × function timeout
@@ -60,7 +72,7 @@ export const EVENTS_QUEUE_RETENTION = Duration.days(4);
 
 /**
  * Event source mapping concurrency from the send rate. Little's law: one environment with a small in-flight pool at
- * ~150 ms WeChat latency holds about 40 sends/s, so C = ceil(rate / 40), clamped to the ESM's 2..1000: 400/s → 10
+ * ~150 ms WeChat latency holds about 40 sends/s, so C = ceil(rate / 40), clamped to the ESM's 2..1000: 500/s → 13
  * environments. The rate itself is held across all of them by one counter in the table (the send worker's governor).
  */
 export const SENDS_PER_ENVIRONMENT = 40;
@@ -84,7 +96,7 @@ export const SEND_BATCHING_WINDOW = Duration.seconds(1);
  * - 100 requests/s is 8.6 M redemptions a day, far above what one merchant's coupons are used at (the service
  *   itself sends at most sendRatePerSecond ≤ 500/s, WeChat's send limit, and most coupons are never used at once).
  * - Burst 200: retries of notifications that failed during a short outage all come back within the same minute.
- * - Independent of the stage default (sendRatePerSecond, 400/s unless configured), which is sized for our own
+ * - Independent of the stage default (sendRatePerSecond, 500/s unless configured), which is sized for our own
  *   callers: a flood of forged notifications is refused by API Gateway (429, no Lambda invocation) at 100/s.
  */
 export const NOTIFY_ROUTE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;

@@ -15,19 +15,28 @@ import {
   apiEnvSchema,
   certRefreshEnvSchema,
   notifyEnvSchema,
+  reconcileEnvSchema,
   sendWorkerEnvSchema,
   sweeperEnvSchema,
 } from "#shared/config/env.js";
 
 /** The Lambdas; each has `functions/<kind>.ts` exporting `handler` and an env schema in shared/config/env.ts. */
-export type FunctionKind = "api" | "send-worker" | "notify" | "cert-refresh" | "sweeper";
-export const FUNCTION_KINDS: readonly FunctionKind[] = ["api", "send-worker", "notify", "cert-refresh", "sweeper"];
+export type FunctionKind = "api" | "send-worker" | "notify" | "cert-refresh" | "reconcile" | "sweeper";
+export const FUNCTION_KINDS: readonly FunctionKind[] = [
+  "api",
+  "send-worker",
+  "notify",
+  "cert-refresh",
+  "reconcile",
+  "sweeper",
+];
 
 export const ENV_SCHEMAS: Record<FunctionKind, z.ZodObject> = {
   api: apiEnvSchema,
   "send-worker": sendWorkerEnvSchema,
   notify: notifyEnvSchema,
   "cert-refresh": certRefreshEnvSchema,
+  reconcile: reconcileEnvSchema,
   sweeper: sweeperEnvSchema,
 };
 

@@ -19,8 +19,9 @@ import { Certificate } from "aws-cdk-lib/aws-certificatemanager";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
-import { ManagedPolicy, PolicyStatement, Role, User } from "aws-cdk-lib/aws-iam";
+import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal, User } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { CfnSchedule } from "aws-cdk-lib/aws-scheduler";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
@@ -44,6 +45,7 @@ import { type Acknowledgement, acknowledgement } from "../nag.js";
 import {
   FUNCTION_SIZING,
   NOTIFY_ROUTE_THROTTLE,
+  RECONCILE_RATE,
   SEND_BATCH_SIZE,
   SEND_BATCHING_WINDOW,
   SEND_MAX_RECEIVE_COUNT,
@@ -175,6 +177,39 @@ export class ServiceStack extends Stack {
       .bindTable(table, ["GetItem", "PutItem", "UpdateItem", ...(certificateMode ? (["Query"] as const) : [])])
       .bindQueue(props.eventsQueue, ["SendMessage"], "EVENTS_QUEUE_URL")
       .bindSecret(secret);
+
+    // Reconciliation with WeChat's flow files (shared/domain/reconciliation/*): GetItem/BatchGetItem read coupons and
+    // runs, Query lists pending stocks, running runs and findings (gsi1; and the certificate cache in
+    // platform-certificate mode), PutItem creates runs and findings, UpdateItem records uses, refunds, counts and
+    // checkpoints. The secret: it downloads the flows from WeChat.
+    const reconcile = fn("reconcile", "ReconcileFunction", { WECHATPAY_TIMEOUT_MS: wechatTimeoutMs })
+      .bindTable(table, ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"])
+      .bindSecret(secret);
+    // EventBridge Scheduler invokes through a role of its own. The L1 resource, because the L2 target grants
+    // `lambda:InvokeFunction` on every version and alias too (`…:*`); this role may invoke the function's ARN only,
+    // and only for schedules of this account (the confused-deputy condition of
+    // https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html).
+    const schedulerRole = new Role(this, "ReconcileSchedulerRole", {
+      assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {
+        conditions: { StringEquals: { "aws:SourceAccount": this.account } },
+      }),
+      description: "wxcoupon: EventBridge Scheduler invokes the reconcile function",
+    });
+    schedulerRole.addToPolicy(
+      new PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: [reconcile.functionArn] }),
+    );
+    new CfnSchedule(this, "ReconcileSchedule", {
+      description: "wxcoupon: reconcile ended stocks with WeChat's use and refund flow files",
+      scheduleExpression: `rate(${RECONCILE_RATE.toMinutes()} ${RECONCILE_RATE.toMinutes() === 1 ? "minute" : "minutes"})`,
+      flexibleTimeWindow: { mode: "OFF" },
+      state: "ENABLED",
+      target: {
+        arn: reconcile.functionArn,
+        roleArn: schedulerRole.roleArn,
+        // No retries: the next invocation, a minute later, resumes every run from its checkpoint.
+        retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: RECONCILE_RATE.toSeconds() },
+      },
+    });
 
     if (certificateMode) {
       // Query: the certificate cache lists CERT# items through gsi1 (`CERTS`) to keep the ones still valid; PutItem

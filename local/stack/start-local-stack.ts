@@ -46,10 +46,12 @@ export interface LocalStackOptions {
   /** Test override of the functions' WECHATPAY_TIMEOUT_MS (the template sets it from infra/settings.ts). */
   wechatTimeoutMs?: number;
   /**
-   * Test override of every scheduled rule's rate (seconds between invocations; the sweeper's is 60 in the template).
-   * Default: each rule's `rate(…)` from the template.
+   * Test override of every schedule's rate (seconds between invocations; the reconcile and sweeper schedules' are 60
+   * in the template). Default: each schedule's `rate(…)` from the template.
    */
   scheduleIntervalSeconds?: number;
+  /** Test override of the reconcile function's RECONCILE_POLL_SECONDS (how often it asks WeChat about a stock). */
+  reconcilePollSeconds?: number;
   /** Test override of the sweeper's SWEEPER_STALL_SECONDS (the template sets it from infra/settings.ts). */
   sweeperStallSeconds?: number;
   /** Test override of the send queue's visibility timeout (seconds). Default: the template's. */
@@ -97,7 +99,7 @@ export interface LocalStack {
   model: ServiceModel;
   /** The HTTP functions' hosts (execution environments, cold starts). */
   functions: Partial<Record<FunctionKind, FunctionHost>>;
-  /** The template's scheduled rules, each invoking its function on its rate (the sweeper, cert-refresh). */
+  /** The template's schedules, each invoking its function on its rate (the sweeper, the reconciliation job, cert-refresh). */
   schedules: Partial<Record<FunctionKind, ScheduleRunner>>;
   /**
    * Environment for `local/stack/worker-process.ts`: the send worker's mapping as this stack runs it (template limits,
@@ -122,6 +124,7 @@ const ENTRIES: Partial<Record<FunctionKind, string>> = {
   "send-worker": new URL("../../functions/send-worker.ts", import.meta.url).href,
   // Platform-certificate mode only, on its 12-hour schedule.
   "cert-refresh": new URL("../../functions/cert-refresh.ts", import.meta.url).href,
+  reconcile: new URL("../../functions/reconcile.ts", import.meta.url).href,
   sweeper: new URL("../../functions/sweeper.ts", import.meta.url).href,
 };
 
@@ -255,6 +258,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(options.wechatTimeoutMs === undefined || kind === "sweeper"
       ? {}
       : { WECHATPAY_TIMEOUT_MS: String(options.wechatTimeoutMs) }),
+    ...(options.reconcilePollSeconds === undefined || kind !== "reconcile"
+      ? {}
+      : { RECONCILE_POLL_SECONDS: String(options.reconcilePollSeconds) }),
     ...(options.sweeperStallSeconds === undefined || kind !== "sweeper"
       ? {}
       : { SWEEPER_STALL_SECONDS: String(options.sweeperStallSeconds) }),
@@ -328,6 +334,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   for (const schedule of model.schedules.filter((s) => s.enabled)) {
     schedules[schedule.functionKind] = startScheduleRunner({
       ruleName: schedule.logicalId,
+      source: schedule.source,
       // EventBridge invokes asynchronously: overlapping runs each get an environment, as in Lambda.
       host: startFunctionHost({ ...hostOptions(schedule.functionKind), maxEnvironments: 2, log }),
       intervalMs: (options.scheduleIntervalSeconds ?? schedule.rateSeconds) * 1000,

@@ -49,6 +49,17 @@ export const notifyEnvSchema = z.object({
 
 export const certRefreshEnvSchema = z.object(common);
 
+export const reconcileEnvSchema = z.object({
+  ...common,
+  /**
+   * Seconds before the job asks WeChat again whether it serves the flow files of a stock that has not reached the
+   * time WeChat documents for them (shared/domain/reconciliation/reconciliation-job.ts).
+   */
+  RECONCILE_POLL_SECONDS: positiveInt.default(3_600),
+  /** Seconds before the function's timeout at which a run stops at its next checkpoint (the next invocation resumes). */
+  RECONCILE_STOP_MARGIN_SECONDS: positiveInt.default(60),
+});
+
 /** The sweeper touches neither WeChat nor the merchant secret: only the table and the send queue. */
 export const sweeperEnvSchema = z.object({
   TABLE_NAME: nonEmpty,
@@ -67,6 +78,7 @@ export type ApiEnv = z.infer<typeof apiEnvSchema>;
 export type SendWorkerEnv = z.infer<typeof sendWorkerEnvSchema>;
 export type NotifyEnv = z.infer<typeof notifyEnvSchema>;
 export type CertRefreshEnv = z.infer<typeof certRefreshEnvSchema>;
+export type ReconcileEnv = z.infer<typeof reconcileEnvSchema>;
 export type SweeperEnv = z.infer<typeof sweeperEnvSchema>;
 
 /** Thrown at cold start; names every bad variable, never echoes values. */

@@ -573,6 +573,8 @@ export interface CouponHistoryEntry {
   amount?: number;
   notificationId?: string;
   outRequestNo?: string;
+  /** The reconciliation run that recorded this entry from WeChat's flow files (source `reconciliation`). */
+  reconciliationId?: string;
 }
 
 /** A coupon this service issued: written just before its send is recorded SENT (`sendCoupon`). */
@@ -607,6 +609,8 @@ export interface CouponUse {
   availableEndTime?: number;
   source: CouponSource;
   notificationId?: string;
+  /** Set when a reconciliation run found this use in the use-flow file. */
+  reconciliationId?: string;
 }
 
 /** A use returned (退券): arrives through reconciliation with the refund flow. */
@@ -617,6 +621,8 @@ export interface CouponRefund {
   amount?: number;
   transactionId?: string;
   source: CouponSource;
+  /** Set when a reconciliation run found this refund in the refund-flow file. */
+  reconciliationId?: string;
 }
 
 export interface CouponRecord {
@@ -642,6 +648,8 @@ export interface CouponRecord {
   couponAmount?: number;
   refundedAt?: number;
   availableEndTime?: number;
+  /** Who reported the first use: `notification` (COUPON.USE) or `reconciliation` (the use-flow file). */
+  foundBy?: CouponSource;
   /** Oldest first (by `at`, then as recorded). */
   history: CouponHistoryEntry[];
   /** The use is in its campaign's totals (`countUse`). */
@@ -701,6 +709,8 @@ export interface CouponStore {
   countUse(couponId: string, now: number, leaseMs: number): Promise<CountUseResult>;
   /** Strongly consistent read. */
   get(couponId: string): Promise<CouponRecord | undefined>;
+  /** Strongly consistent reads of up to 100 coupons at once (reconciliation); unknown ids are absent from the map. */
+  getMany(couponIds: readonly string[]): Promise<Map<string, CouponRecord>>;
   /**
    * A campaign's coupons (those this service issued), ordered by state, then time (sent, used or refunded), then id;
    * cursor opaque and validated. Eventually consistent (an index).
@@ -805,4 +815,112 @@ export interface PlatformCertificateCache {
 /** Where a poison message goes, with the reason it could not be processed (the send DLQ, redrivable). */
 export interface DeadLetterSink {
   put(body: string, reason: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reconciliation with WeChat's use-flow and refund-flow files (shared/domain/reconciliation/*)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Which flow file a run is reading: the use flow first, then the refund flow. */
+export type ReconciliationPhase = "use" | "refund";
+export type ReconciliationStatus = "RUNNING" | "COMPLETED" | "FAILED";
+export type ReconciliationTrigger = "schedule" | "request";
+
+/**
+ * What a run found, per flow row:
+ * - `use_recovered`: a use WeChat has and the service had not recorded; now recorded USED (found by reconciliation)
+ *   and counted in its campaign;
+ * - `refund_recorded`: a refund of a recorded use; now REFUNDED;
+ * - `not_issued`: a row for a coupon this service never issued (another channel's coupon of the same stock, or a
+ *   send the service holds as failed although WeChat issued and the user used it).
+ */
+export type FindingKind = "use_recovered" | "refund_recorded" | "not_issued";
+export const FINDING_KINDS: readonly FindingKind[] = ["use_recovered", "refund_recorded", "not_issued"];
+
+/** Rows read per flow and findings per kind (each row counted once, whatever the number of invocations). */
+export type ReconciliationCounts = Record<FindingKind | "use_rows" | "refund_rows", number>;
+
+export interface ReconciliationRecord {
+  id: string;
+  stockId: string;
+  trigger: ReconciliationTrigger;
+  status: ReconciliationStatus;
+  /** The flow being read and the rows of it already compared (the checkpoint a next invocation resumes from). */
+  phase: ReconciliationPhase;
+  offset: number;
+  counts: ReconciliationCounts;
+  /** When WeChat serves the stock's flows (`flowFilesAvailableAt` of its available_end_time), epoch ms. */
+  availableAt: number;
+  /** Invocations that ended in an error; the run is FAILED after `MAX_RUN_FAILURES`. */
+  failures: number;
+  lastError?: { code: string; message: string };
+  leaseUntil?: number;
+  createdAt: number;
+  updatedAt: number;
+  completedAt?: number;
+}
+
+export interface ReconciliationFinding {
+  kind: FindingKind;
+  flow: ReconciliationPhase;
+  couponId: string;
+  stockId: string;
+  transactionId: string;
+  /** The row's consume_time or refund_time (RFC 3339, Beijing). */
+  at: string;
+  /** Fen: the coupon amount used, or the refund amount. */
+  amount: number;
+  refundId?: string;
+  /** The campaign that issued the coupon, when the service issued it. */
+  campaignId?: string;
+}
+
+/** A stock this service issued coupons of, waiting for its flow files to be reconciled. */
+export interface PendingStock {
+  stockId: string;
+  /** Epoch ms, once read from WeChat's stock query. */
+  availableEndTime?: number;
+  /** Epoch ms before which the job does not ask WeChat about this stock again. */
+  nextCheckAt?: number;
+}
+
+export interface ReconciliationStore {
+  /** Creates the run (RUNNING, phase `use`, offset 0); the same id again → `changed: false` and the stored run. */
+  create(run: ReconciliationRecord): Promise<StateChange<ReconciliationRecord>>;
+  get(id: string): Promise<ReconciliationRecord | undefined>;
+  /** RUNNING runs, oldest first (at most `limit`). */
+  listRunning(limit: number): Promise<ReconciliationRecord[]>;
+  /** Takes the run for one invocation (RUNNING and no live lease); undefined when another holds it or it ended. */
+  lease(id: string, now: number, until: number): Promise<ReconciliationRecord | undefined>;
+  /**
+   * Moves the checkpoint from `from` to `to` and adds `counts`, in one write fenced on the lease and on `from` (so a
+   * segment is counted once). False when the lease was lost.
+   */
+  checkpoint(
+    id: string,
+    lease: number,
+    from: { phase: ReconciliationPhase; offset: number },
+    to: { phase: ReconciliationPhase; offset: number },
+    counts: Partial<ReconciliationCounts>,
+    now: number,
+  ): Promise<boolean>;
+  /** An invocation stopped at a checkpoint: the lease ends now, so the next invocation resumes at once. */
+  release(id: string, lease: number, now: number): Promise<void>;
+  /** COMPLETED (or FAILED with the error): leaves the running list. Fenced on the lease. */
+  finish(id: string, lease: number, status: "COMPLETED" | "FAILED", now: number, error?: ErrorInfo): Promise<boolean>;
+  /**
+   * An invocation's error: counted, kept as `lastError`; the lease becomes `now` (released for the next invocation,
+   * and the fence a following `finish(id, now, "FAILED")` gives).
+   */
+  recordFailure(id: string, lease: number, error: ErrorInfo, now: number): Promise<ReconciliationRecord | undefined>;
+  /** Idempotent: a finding is keyed by run, flow, coupon and transaction (a row read again writes the same item). */
+  putFindings(runId: string, findings: readonly ReconciliationFinding[]): Promise<void>;
+  /** A run's findings, by kind then coupon; cursor opaque. */
+  listFindings(runId: string, options: { limit: number; cursor?: string }): Promise<ListPage<ReconciliationFinding>>;
+  /** Stocks with issued coupons that no scheduled run has reconciled yet (at most `limit`). */
+  pendingStocks(limit: number): Promise<PendingStock[]>;
+  /** Stores what the job learnt about a pending stock. */
+  updatePendingStock(stockId: string, patch: { availableEndTime?: number; nextCheckAt?: number }): Promise<void>;
+  /** The stock's scheduled run exists: it leaves the pending list. */
+  markStockReconciled(stockId: string, runId: string, now: number): Promise<void>;
 }

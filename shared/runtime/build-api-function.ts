@@ -1,6 +1,10 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
 import { DynamoDbCouponStore } from "../adapters/dynamodb/dynamodb-coupon-store.js";
 import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
+import { DynamoDbRateCounter } from "../adapters/dynamodb/dynamodb-rate-counter.js";
+import { DynamoDbReconciliationStore } from "../adapters/dynamodb/dynamodb-reconciliation-store.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
@@ -8,9 +12,11 @@ import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import { WechatStockEndTimes } from "../adapters/wechatpay/stock-end-times.js";
 import { WechatCouponGateway } from "../adapters/wechatpay/wechat-coupon-gateway.js";
 import type { ApiEnv } from "../config/env.js";
+import { RateGovernor } from "../domain/rate/rate-governor.js";
 import { campaignRoutes } from "../edges/http/api/campaign-routes.js";
 import { couponLifecycleRoutes } from "../edges/http/api/coupon-lifecycle-routes.js";
 import { couponRoutes } from "../edges/http/api/coupon-routes.js";
+import { reconciliationRoutes } from "../edges/http/api/reconciliation-routes.js";
 import type { ApiServices } from "../edges/http/api/services.js";
 import { settingsRoutes } from "../edges/http/api/settings-routes.js";
 import { stockRoutes } from "../edges/http/api/stock-routes.js";
@@ -48,8 +54,15 @@ export function buildApiFunction(env: ApiEnv) {
     },
     inbox: new DynamoDbNotificationInbox({ ...aws.table, retentionDays: 30 }),
     coupons,
+    reconciliations: { runs: new DynamoDbReconciliationStore(aws.table), newId: randomUUID },
     stockEnd: (stockId) => stockEnds.endOf(stockId),
     defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,
+    // The same merchant-wide budget as the send worker's. A POST /coupons waits at most 2 s for a token: with up to
+    // 3 WeChat tries of 5 s after it, the request stays inside the function's 20 s (infra/settings.ts).
+    rate: {
+      governor: new RateGovernor(new DynamoDbRateCounter(aws.table), Date.now, (ms) => sleep(ms)),
+      maxWaitMs: 2_000,
+    },
     inProgressWaitMs: 3_000,
   };
   return createApiHandler(
@@ -58,6 +71,7 @@ export function buildApiFunction(env: ApiEnv) {
       ...couponRoutes(services),
       ...campaignRoutes(services),
       ...couponLifecycleRoutes(services),
+      ...reconciliationRoutes(services),
       ...settingsRoutes(services),
       "GET /openapi.json": async () => json(200, buildOpenApiDocument()),
     },

@@ -10,7 +10,7 @@
  *          unthrottled).
  * - stack: a fresh simulator enforcing WeChat's limits in one child, the AWS stand-ins (dynalite, fauxqs, fake Secrets
  *          Manager) in another, and the real handlers in this process behind `startLocalStack`'s HTTP gateway and SQS
- *          poller, at the service's default rate (400/s). One `POST /campaigns` of N openids, then
+ *          poller, at the service's default rate (500/s). One `POST /campaigns` of N openids, then
  *          `GET /campaigns/{id}` every 100 ms until every send has its outcome (COMPLETED follows with the sweeper). Afterwards a second campaign runs under the V8 sampling
  *          profiler to show where the main thread's time goes.
  * - CPU:   the target is about the service's own code (the repository's code, the node:crypto calls it makes, the
@@ -58,7 +58,7 @@ export interface EndToEndOptions {
   coupons?: number;
   /** Send batches in flight in the stack (event source mapping concurrency). Default 8. */
   workerConcurrency?: number;
-  /** The stack's SEND_RATE_PER_SECOND and the campaign's rate_per_second (default 400, the service's default; the
+  /** The stack's SEND_RATE_PER_SECOND and the campaign's rate_per_second (default 500, the service's default; the
    * service caps both at 500). */
   sendRatePerSecond?: number;
   /** Sends in flight in the raw baseline. Default workerConcurrency × 10 (the stack's batch size). */

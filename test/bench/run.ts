@@ -2,7 +2,8 @@
  * `npm run bench`: every benchmark of the repository in one run, each figure beside its target with PASS/MISS, and the
  * results written to BENCHMARKS.md (machine, Node, date, command) so runs can be compared.
  *
- *   npm run bench [-- --only crypto,simulator,bundles,e2e,flows,scale] [--no-write] [--coupons 6000] [--recipients 1000000]
+ *   npm run bench [-- --only crypto,simulator,bundles,e2e,flows,rate,reconcile,scale] [--no-write] [--coupons 6000]
+ *                     [--recipients 1000000]
  *
  * Parts (each also runnable alone: `npx tsx test/bench/<file>.ts`):
  * - crypto     client-crypto.ts   sign / verify / decrypt ops/s beside wechatpay-axios-plugin and wechatpay-node-v3;
@@ -13,6 +14,10 @@
  *                                 notify ack p50/p99 and notifications/s
  * - flows      flow-parse.ts      a 1,000,000-row use-flow downloaded, SHA-1-checked and parsed into typed rows by the
  *                                 client in a child process: time and peak RSS
+ * - rate       rate.ts            the merchant-wide send budget against a simulator limit of 100/s: throughput and 429s
+ *                                 with the ceiling at the limit and beside another sender; interactive p99
+ * - reconcile  reconcile.ts       a 1,000,000-row use-flow reconciled by the job in a child process capped at the
+ *                                 reconcile function's MemorySize: time, peak RSS
  * - scale      campaign-scale.ts  a 1,000,000-recipient campaign written straight into the DynamoDB stand-in completes
  *                                 through the local stack's scheduled sweeper (~15 min: the writes take most of it)
  * Not part of `npm test`: timings depend on the machine.
@@ -23,7 +28,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const REPO_ROOT = join(fileURLToPath(import.meta.url), "..", "..", "..");
-const PARTS = ["crypto", "simulator", "bundles", "e2e", "flows", "scale"] as const;
+const PARTS = ["crypto", "simulator", "bundles", "e2e", "flows", "rate", "reconcile", "scale"] as const;
 type Part = (typeof PARTS)[number];
 
 interface Check {
@@ -238,7 +243,7 @@ async function e2e(): Promise<void> {
   markdown.push(
     "## End to end through the local stack",
     "",
-    `\`npx tsx test/bench/end-to-end.ts --coupons ${r.stack.coupons}\` — the raw client and the local stack each send ${fmt(r.stack.coupons)} coupons to a fresh simulator in a child process that enforces WeChat's rate limits (500 sends/s per merchant), as WeChat does; the raw client sends again (same out_request_no) whatever it gives up on after its own 429 retries. A third run sends from the raw client with every limit off, to show what this machine does unthrottled. In the stack run the AWS stand-ins (dynalite on LevelDB, fauxqs, fake Secrets Manager) run in a second child and the real handlers in the bench process (HTTP gateway → api/notify handlers, SQS poller → send worker), at the service's default rate (400/s: 80 % of WeChat's limit, the headroom explained in docs/aws-notes.md#holding-wechats-send-rate); after the measured campaign and the notifications, a second campaign runs under the V8 sampling profiler (its figures are shares, not timings). The CPU target is about the service's own code (the repository's code, the node:crypto calls it makes, the libraries it calls and its share of GC; not the AWS SDK, node's HTTP stack, the local glue or the bench), estimated two independent ways, the larger counting: in the stack, the request signing (which runs on libuv's pool, where the profiler does not look: the CPU of one \`signMessageAsync\`, hand-off to the pool included, timed in the same run, per WeChat request) plus the rest of the process's CPU × the own code's share of the profile's main-thread samples; and directly, \`process.cpuUsage()\` of the send worker's core (domain, WeChat client, merchant runtime) over the in-memory adapters of the ports, WeChat's signed answers handed over in-process (\`test/bench/own-code.ts\`), which leaves out the AWS adapters' own code and node's HTTP send but pays for the in-memory adapters' copying. Warm-up (200 sends / a 200-openid campaign, 20 notifications) before measuring. Service logs at WARN.`,
+    `\`npx tsx test/bench/end-to-end.ts --coupons ${r.stack.coupons}\` — the raw client and the local stack each send ${fmt(r.stack.coupons)} coupons to a fresh simulator in a child process that enforces WeChat's rate limits (500 sends/s per merchant), as WeChat does; the raw client sends again (same out_request_no) whatever it gives up on after its own 429 retries. A third run sends from the raw client with every limit off, to show what this machine does unthrottled. In the stack run the AWS stand-ins (dynalite on LevelDB, fauxqs, fake Secrets Manager) run in a second child and the real handlers in the bench process (HTTP gateway → api/notify handlers, SQS poller → send worker), at the service's default rate (500/s: WeChat's limit itself; the governor paces within the second and lives just below the limit it finds, docs/aws-notes.md#holding-wechats-send-rate); after the measured campaign and the notifications, a second campaign runs under the V8 sampling profiler (its figures are shares, not timings). The CPU target is about the service's own code (the repository's code, the node:crypto calls it makes, the libraries it calls and its share of GC; not the AWS SDK, node's HTTP stack, the local glue or the bench), estimated two independent ways, the larger counting: in the stack, the request signing (which runs on libuv's pool, where the profiler does not look: the CPU of one \`signMessageAsync\`, hand-off to the pool included, timed in the same run, per WeChat request) plus the rest of the process's CPU × the own code's share of the profile's main-thread samples; and directly, \`process.cpuUsage()\` of the send worker's core (domain, WeChat client, merchant runtime) over the in-memory adapters of the ports, WeChat's signed answers handed over in-process (\`test/bench/own-code.ts\`), which leaves out the AWS adapters' own code and node's HTTP send but pays for the in-memory adapters' copying. Warm-up (200 sends / a 200-openid campaign, 20 notifications) before measuring. Service logs at WARN.`,
     "",
     table(
       ["figure", "value", "target", ""],
@@ -463,7 +468,110 @@ async function flows(): Promise<void> {
   );
 }
 
-const RUNNERS: Record<Part, () => Promise<void>> = { crypto, simulator, bundles, e2e, flows, scale };
+async function rate(): Promise<void> {
+  const bench = await import("./rate.js");
+  const r = await bench.runRateBench((line) => console.log(`  … ${line}`));
+  console.log(bench.formatRateBench(r));
+  const pct = (n: number, digits = 1) => `${(n * 100).toFixed(digits)} %`;
+  const limit = `simulator limit ${r.limit}/s`;
+  const throughputPass = r.atLimit.perSecond / r.limit >= bench.THROUGHPUT_TARGET;
+  const atLimit429Pass = r.atLimit.rateLimitedShare < bench.AT_LIMIT_429_TARGET;
+  const remainderPass = r.withOther.remainder >= bench.REMAINDER_TARGET;
+  const withOther429Pass = r.withOther.rateLimitedShare < bench.WITH_OTHER_429_TARGET;
+  const rows: [string, string, string, boolean | undefined][] = [
+    [
+      `ceiling at the limit: sends/s ÷ limit (${limit})`,
+      `${pct(r.atLimit.perSecond / r.limit)} (${fmt(r.atLimit.perSecond, 1)}/s over ${r.atLimit.seconds} s)`,
+      `≥ ${pct(bench.THROUGHPUT_TARGET, 0)}`,
+      throughputPass,
+    ],
+    [
+      `ceiling at the limit: 429s ÷ send attempts after ${bench.WARM_UP_SECONDS} s (${limit})`,
+      `${pct(r.atLimit.rateLimitedShare, 2)} of ${fmt(r.atLimit.attempts)}`,
+      `< ${pct(bench.AT_LIMIT_429_TARGET, 1)}`,
+      atLimit429Pass,
+    ],
+    [
+      `another sender at 40 %: the service's sends/s ÷ the remaining 60 % (${limit})`,
+      `${pct(r.withOther.remainder)} (${fmt(r.withOther.perSecond, 1)}/s; the other got ${fmt(r.withOther.otherPerSecond, 1)}/s)`,
+      `≥ ${pct(bench.REMAINDER_TARGET, 0)}`,
+      remainderPass,
+    ],
+    [
+      `another sender at 40 %: the service's 429s ÷ its send attempts after ${bench.WARM_UP_SECONDS} s (${limit})`,
+      `${pct(r.withOther.rateLimitedShare, 2)} of ${fmt(r.withOther.attempts)}`,
+      `< ${pct(bench.WITH_OTHER_429_TARGET, 1)}`,
+      withOther429Pass,
+    ],
+  ];
+  for (const [figure, value, target, pass] of rows) checks.push({ section: "rate", figure, value, target, pass });
+  const latency = (l: { p50: number; p99: number; sends: number }) =>
+    `p50 ${l.p50.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms (${l.sends} sends)`;
+  markdown.push(
+    "## Merchant send budget",
+    "",
+    `\`npx tsx test/bench/rate.ts\` — the local stack (stand-ins and simulator in this process) with the simulator enforcing a merchant send limit of ${r.limit}/s (low, so that CPU is not the bottleneck on a 2-core machine) and the service's ceiling (\`sendRatePerSecond\`) at that limit, worker concurrency ${bench.WORKER_CONCURRENCY}. At the limit: one campaign above the limit with POST /coupons at 5/s beside it. Another sender: a raw signed client (this repository's WeChat Pay client, real HTTP, no 429 retries) sending at 40 % of the limit, paced, beside a campaign. Sends and 429s counted at the simulator (its counters sampled every 20 ms), from ${bench.WARM_UP_SECONDS} s after the start until the campaign's backlog runs out; the other sender's own sends and 429s taken out.`,
+    "",
+    table(
+      ["figure", "value", "target", ""],
+      [
+        ...rows.map(([figure, value, target, pass]) => [figure, value, target, mark(pass)]),
+        ["interactive POST /coupons, 5/s, without campaigns", latency(r.interactive.alone), "", ""],
+        ["interactive POST /coupons, 5/s, beside a campaign at the limit", latency(r.interactive.beside), "", ""],
+      ],
+    ),
+    "",
+  );
+}
+
+async function reconcile(): Promise<void> {
+  const { runReconcileBench, formatReconcileBench } = await import("./reconcile.js");
+  const result = await runReconcileBench({ rows: 1_000_000 });
+  console.log(formatReconcileBench(result));
+  const complete = result.status.startsWith("completed") && result.recovered === result.campaignUsed;
+  const memory = result.peakRssMiB < result.memorySizeMiB;
+  checks.push(
+    {
+      section: "reconcile",
+      figure: `reconciled ${fmt(result.rows)} use-flow rows in one run`,
+      value: `${result.seconds.toFixed(0)} s, ${fmt(result.recovered)} recovered`,
+      target: "completed, each recovered use counted once",
+      pass: complete,
+    },
+    {
+      section: "reconcile",
+      figure: "peak RSS of the reconcile job",
+      value: `${fmt(result.peakRssMiB)} MiB`,
+      target: `< MemorySize ${result.memorySizeMiB} MB`,
+      pass: memory,
+    },
+  );
+  markdown.push(
+    "## Reconciliation",
+    "",
+    `\`npx tsx test/bench/reconcile.ts --rows ${result.rows}\` — the reconcile job (\`advanceRun\` through the real client and flow adapter) in a child process whose heap is capped at the function's MemorySize, comparing every row with the coupon records in batches of 100 and recording the one use in 1,000 the service lacked; time and peak RSS are the child's.`,
+    "",
+    table(
+      ["rows", "file", "seconds", "rows/s", "recovered", "RSS before", "peak RSS", "MemorySize", ""],
+      [
+        [
+          fmt(result.rows),
+          `${fmt(result.fileBytes / 2 ** 20)} MiB`,
+          result.seconds.toFixed(2),
+          fmt(result.rowsPerSecond),
+          fmt(result.recovered),
+          `${fmt(result.baselineRssMiB)} MiB`,
+          `${fmt(result.peakRssMiB)} MiB`,
+          `${result.memorySizeMiB} MB`,
+          mark(complete && memory),
+        ],
+      ],
+    ),
+    "",
+  );
+}
+
+const RUNNERS: Record<Part, () => Promise<void>> = { crypto, simulator, bundles, e2e, flows, rate, reconcile, scale };
 
 const started = Date.now();
 const host = machine();

@@ -3,6 +3,7 @@ import { DynamoDbCouponStore } from "#shared/adapters/dynamodb/dynamodb-coupon-s
 import { DynamoDbNotificationInbox } from "#shared/adapters/dynamodb/dynamodb-notification-inbox.js";
 import { DynamoDbPlatformCertificateCache } from "#shared/adapters/dynamodb/dynamodb-platform-certificate-cache.js";
 import { DynamoDbRateCounter } from "#shared/adapters/dynamodb/dynamodb-rate-counter.js";
+import { DynamoDbReconciliationStore } from "#shared/adapters/dynamodb/dynamodb-reconciliation-store.js";
 import { DynamoDbSendLedger } from "#shared/adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "#shared/adapters/dynamodb/dynamodb-stock-request-ledger.js";
 import type { DynamoBackend } from "../helpers/dynamodb-backends.js";
@@ -13,6 +14,7 @@ import { dynamoCouponCountChecks } from "./suites/dynamodb-coupon-count.js";
 import { dynamoTableChecks } from "./suites/dynamodb-table-checks.js";
 import { notificationInboxContract } from "./suites/notification-inbox-contract.js";
 import { rateCounterContract } from "./suites/rate-counter-contract.js";
+import { reconciliationStoreContract } from "./suites/reconciliation-store-contract.js";
 import { sendLedgerContract } from "./suites/send-ledger-contract.js";
 import { stockRequestLedgerContract } from "./suites/stock-request-ledger-contract.js";
 
@@ -26,6 +28,10 @@ export function dynamoDbContracts(name: string, getBackend: () => DynamoBackend)
   certificateCacheContract(name, () => new DynamoDbPlatformCertificateCache(options()));
   rateCounterContract(name, () => new DynamoDbRateCounter(options()));
   couponStoreContract(name, () => new DynamoDbCouponStore(options()));
+  reconciliationStoreContract(name, () => ({
+    runs: new DynamoDbReconciliationStore(options()),
+    coupons: new DynamoDbCouponStore(options()),
+  }));
   dynamoTableChecks(getBackend);
   dynamoCouponCountChecks(getBackend);
 }

@@ -3,6 +3,7 @@ import { MemoryCouponStore } from "#shared/adapters/memory/memory-coupon-store.j
 import { MemoryNotificationInbox } from "#shared/adapters/memory/memory-notification-inbox.js";
 import { MemoryPlatformCertificateCache } from "#shared/adapters/memory/memory-platform-certificate-cache.js";
 import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
+import { MemoryReconciliationStore } from "#shared/adapters/memory/memory-reconciliation-store.js";
 import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
 import { MemoryStockRequestLedger } from "#shared/adapters/memory/memory-stock-request-ledger.js";
 import { campaignStoreContract } from "./suites/campaign-store-contract.js";
@@ -10,6 +11,7 @@ import { certificateCacheContract } from "./suites/certificate-cache-contract.js
 import { couponStoreContract } from "./suites/coupon-store-contract.js";
 import { notificationInboxContract } from "./suites/notification-inbox-contract.js";
 import { rateCounterContract } from "./suites/rate-counter-contract.js";
+import { reconciliationStoreContract } from "./suites/reconciliation-store-contract.js";
 import { sendLedgerContract } from "./suites/send-ledger-contract.js";
 import { stockRequestLedgerContract } from "./suites/stock-request-ledger-contract.js";
 
@@ -21,3 +23,7 @@ notificationInboxContract("memory", () => new MemoryNotificationInbox());
 certificateCacheContract("memory", () => new MemoryPlatformCertificateCache());
 rateCounterContract("memory", () => new MemoryRateCounter());
 couponStoreContract("memory", () => new MemoryCouponStore());
+reconciliationStoreContract("memory", () => {
+  const coupons = new MemoryCouponStore();
+  return { runs: new MemoryReconciliationStore(coupons), coupons };
+});

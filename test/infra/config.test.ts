@@ -18,7 +18,7 @@ function problemsOf(context: Record<string, unknown>): string[] {
 }
 
 describe("readConfig", () => {
-  it("fills the documented defaults: dev, IAM auth, 400/s, public-key mode, a created secret", () => {
+  it("fills the documented defaults: dev, IAM auth, 500/s, public-key mode, a created secret", () => {
     expect(readConfig(reader(BASE))).toEqual({
       envName: "dev",
       isProd: false,
@@ -26,7 +26,7 @@ describe("readConfig", () => {
       region: "ap-east-1",
       mchid: "1900000001",
       secret: { kind: "create" },
-      sendRatePerSecond: 400,
+      sendRatePerSecond: 500,
       auth: { kind: "iam", allowedCallers: [], adminCallers: [] },
       wechatpayMode: "public_key",
     });

@@ -146,7 +146,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     const format = JSON.parse(props.AccessLogSettings.Format);
     expect(format.requestId).toBe("$context.requestId");
     expect(props.StageName).toBe("$default");
-    expect(props.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 400, ThrottlingBurstLimit: 400 });
+    expect(props.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 500, ThrottlingBurstLimit: 500 });
   });
 
   it("throttles the public WeChat webhook on its own route settings, not the stage default", () => {
@@ -164,8 +164,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
         ThrottlingBurstLimit: NOTIFY_ROUTE_THROTTLE.burstLimit,
       },
     });
-    // Sized to WeChat's notification rate (infra/settings.ts), far below the callers' default of 400/s.
-    expect(NOTIFY_ROUTE_THROTTLE.rateLimit).toBeLessThan(400);
+    // Sized to WeChat's notification rate (infra/settings.ts), far below the callers' default of 500/s.
+    expect(NOTIFY_ROUTE_THROTTLE.rateLimit).toBeLessThan(500);
     expect(NOTIFY_ROUTE_THROTTLE.burstLimit).toBeGreaterThanOrEqual(NOTIFY_ROUTE_THROTTLE.rateLimit);
     // RouteSettings must name an existing route: the stage is deployed after the webhook route.
     const routeLogicalId = built.service.getLogicalId(
@@ -202,7 +202,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     built.serviceTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: logicalIdOf(built, "send-worker") },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
-      ScalingConfig: { MaximumConcurrency: 10 },
+      // ceil(500 / SENDS_PER_ENVIRONMENT) at the default rate (infra/settings.ts).
+      ScalingConfig: { MaximumConcurrency: 13 },
       BatchSize: Match.anyValue(),
     });
     const [mapping] = resourcesOfType<{ BatchSize: number; MaximumBatchingWindowInSeconds: number }>(
@@ -247,7 +248,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
 
   it("runs every function on nodejs24.x, arm64, with X-Ray and its own log group", () => {
     const functions = resourcesOfType(built.serviceTemplate, "AWS::Lambda::Function");
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(5);
     for (const [id, fn] of functions) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: "nodejs24.x",
@@ -270,7 +271,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
 
   it("sets each function's environment to exactly its schema in shared/config/env.ts (plus platform vars)", () => {
     const resources = built.serviceTemplate.toJSON().Resources;
-    for (const kind of ["api", "send-worker", "notify"] as const) {
+    for (const kind of ["api", "send-worker", "notify", "reconcile"] as const) {
       const vars = resources[logicalIdOf(built, kind)].Properties.Environment.Variables as Record<string, unknown>;
       const own = Object.fromEntries(
         Object.entries(vars)
@@ -288,7 +289,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
       expect(vars).toMatchObject(PLATFORM_ENV);
     }
     const workerVars = resources[logicalIdOf(built, "send-worker")].Properties.Environment.Variables;
-    expect(workerVars).toMatchObject({ SEND_RATE_PER_SECOND: "400" });
+    expect(workerVars).toMatchObject({ SEND_RATE_PER_SECOND: "500" });
     expect(workerVars).not.toHaveProperty("WORKER_MAX_CONCURRENCY");
     // Public-key mode: no function may download certificates (shared/adapters/wechatpay/merchant-runtime.ts).
     for (const kind of ["api", "send-worker", "notify"] as const) {
@@ -350,6 +351,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     );
     // No Query: in public-key mode notify reads no certificate cache (platform-certificate mode adds it).
     expect(dataGrants(built, "notify")).toEqual([...table, secret, "sqs:SendMessage on CouponEventsQueue"].sort());
+    // Reads coupons 100 at a time (BatchGetItem); no queue: it publishes nothing itself.
+    expect(dataGrants(built, "reconcile")).toEqual([...table, "dynamodb:BatchGetItem on Table", index, secret].sort());
     // Reads campaigns and their sends, writes its progress, seals, cancels and recounts (UpdateItem only: no
     // PutItem), queues lost sends again; no secret, no DLQ, no WeChat.
     expect(dataGrants(built, "sweeper")).toEqual(
@@ -386,6 +389,41 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     );
     expect(ENV_SCHEMAS.sweeper.strict().safeParse(own).success).toBe(true);
     built.serviceTemplate.hasResourceProperties("AWS::CloudWatch::Alarm", { AlarmName: "wxcoupon-test-SweeperErrors" });
+  });
+
+  it("runs the reconcile function on an EventBridge Scheduler schedule, every minute, through a role that may only invoke it", () => {
+    const reconcile = logicalIdOf(built, "reconcile");
+    const schedules = resourcesOfType(built.serviceTemplate, "AWS::Scheduler::Schedule");
+    expect(schedules).toHaveLength(1);
+    const [, schedule] = schedules[0]!;
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: "rate(1 minute)",
+      State: "ENABLED",
+      FlexibleTimeWindow: { Mode: "OFF" },
+      Target: {
+        Arn: { "Fn::GetAtt": [reconcile, "Arn"] },
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+      },
+    });
+    const { Target: target } = schedule.Properties as { Target: { RoleArn: { "Fn::GetAtt": [string, string] } } };
+    const roleId = target.RoleArn["Fn::GetAtt"][0];
+    const role = built.serviceTemplate.toJSON().Resources[roleId];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" } }),
+    ]);
+    const policies = resourcesOfType(built.serviceTemplate, "AWS::IAM::Policy").filter(([, p]) =>
+      (p.Properties as { Roles: { Ref: string }[] }).Roles.some((r) => r.Ref === roleId),
+    );
+    const statements = policies.flatMap(
+      ([, p]) => (p.Properties as { PolicyDocument: { Statement: unknown[] } }).PolicyDocument.Statement,
+    );
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements as { Action: unknown; Resource: unknown }[]) {
+      expect(statement.Action).toBe("lambda:InvokeFunction");
+      for (const resource of [statement.Resource].flat()) {
+        expect(JSON.stringify(resource)).toContain(reconcile);
+      }
+    }
   });
   it("alarms on both DLQs, queue age, stalls, every function's errors and throttles, notify failures and API 5xx", () => {
     const names = resourcesOfType(built.serviceTemplate, "AWS::CloudWatch::Alarm").map(

@@ -72,13 +72,18 @@ export interface RouteSpec {
   throttle?: { rateLimit: number; burstLimit: number };
 }
 
-/** An EventBridge rule that invokes a function on a fixed rate (AWS::Events::Rule `ScheduleExpression`). */
+/**
+ * A schedule that invokes a function on a fixed rate: an EventBridge rule (AWS::Events::Rule `ScheduleExpression`) or
+ * an EventBridge Scheduler schedule (AWS::Scheduler::Schedule).
+ */
 export interface ScheduleSpec {
   logicalId: string;
   functionKind: FunctionKind;
   /** From `rate(N unit)`; cron expressions are refused (the local stack has no use for them yet). */
   rateSeconds: number;
   enabled: boolean;
+  /** The event the target receives: EventBridge's "Scheduled Event", or Scheduler's `Input` (`{}` when none). */
+  source: "events" | "scheduler";
 }
 
 /** What the local stack takes from the synthesized app: one source of truth with what CloudFormation deploys. */
@@ -183,27 +188,38 @@ const RATE_UNITS: Record<string, number> = {
 };
 
 /**
- * The scheduled rules and the function each one targets
- * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html: `rate(value unit)`, unit
- * minute(s), hour(s) or day(s)).
+ * The scheduled rules and schedules and the function each one targets: `rate(value unit)`, unit minute(s), hour(s) or
+ * day(s), for both (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html,
+ * https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#rate-based).
  */
 function readSchedules(template: CfnTemplate, kindOf: Map<string, FunctionKind>): ScheduleSpec[] {
   const schedules: ScheduleSpec[] = [];
   for (const [id, resource] of Object.entries(template.Resources)) {
-    if (resource.Type !== "AWS::Events::Rule") continue;
+    const source =
+      resource.Type === "AWS::Events::Rule"
+        ? "events"
+        : resource.Type === "AWS::Scheduler::Schedule"
+          ? "scheduler"
+          : "";
+    if (source === "") continue;
     const props = resource.Properties ?? {};
     if (props.ScheduleExpression === undefined) continue;
     const rate = /^rate\((\d+) (minutes?|hours?|days?)\)$/.exec(String(props.ScheduleExpression));
-    if (!rate) throw new Error(`rule ${id}: cannot run schedule ${String(props.ScheduleExpression)} locally`);
-    for (const target of (props.Targets as { Arn: unknown }[] | undefined) ?? []) {
-      const fnId = getAttId(target.Arn, "Arn", `${id}.Targets`);
+    if (!rate) throw new Error(`${id}: cannot run schedule ${String(props.ScheduleExpression)} locally`);
+    const targets =
+      source === "events"
+        ? ((props.Targets as { Arn: unknown }[] | undefined) ?? [])
+        : [props.Target as { Arn: unknown }];
+    for (const target of targets) {
+      const fnId = getAttId(target.Arn, "Arn", `${id}.Target`);
       const functionKind = kindOf.get(fnId);
-      if (!functionKind) throw new Error(`rule ${id} targets unknown function ${fnId}`);
+      if (!functionKind) throw new Error(`schedule ${id} targets unknown function ${fnId}`);
       schedules.push({
         logicalId: id,
         functionKind,
         rateSeconds: Number(rate[1]) * RATE_UNITS[rate[2]!]!,
         enabled: props.State === undefined || props.State === "ENABLED",
+        source,
       });
     }
   }

@@ -14,12 +14,14 @@ import { preflightStock } from "../stocks/stock-check.js";
 import { refreshCampaign } from "./reconcile-campaign.js";
 
 /**
+/**
  * Why a campaign is not simply sending: `scheduled` (its start_at is ahead), `paused` (by an operator),
  * `stock_not_running` / `stock_budget_exhausted` (PAUSED by the service: WeChat refused its sends for the stock, see
  * shared/domain/stocks/stock-check.ts), `cancelled` (CANCELLING while the unsent recipients are recorded CANCELLED,
- * then COMPLETED).
+ * then COMPLETED), `waiting_for_rate` (SENDING, but its sends waited for the merchant's send budget in the last
+ * second: the rate governor's counter says so, not the record).
  */
-export type CampaignStateReason = "scheduled" | "paused" | "cancelled" | CampaignControlReason;
+export type CampaignStateReason = "scheduled" | "paused" | "cancelled" | "waiting_for_rate" | CampaignControlReason;
 
 export interface CampaignStatus {
   state: CampaignState;

@@ -1,6 +1,6 @@
 import { ConflictError, MessageFormatError, NotFoundError, ValidationError } from "../errors.js";
 import type { SendMessage } from "../ports.js";
-import type { RateGovernor } from "../rate/rate-governor.js";
+import { merchantScope, type RateGovernor } from "../rate/rate-governor.js";
 import { type SendDependencies, type SendOutcome, sendCoupon } from "../sends/send-coupon.js";
 import { BatchOutcomeCounter } from "./batch-outcome-counter.js";
 import { CampaignGates, type SendGate } from "./campaign-gates.js";
@@ -138,16 +138,28 @@ export async function processSendBatch(batchDeps: WorkerDependencies, batch: Que
     else if (gate.action === "cancel") withdrawing.push(entry);
     else hold(deps, result, entry, gate);
   }
-  const admitted = await admitByRate(deps, sendable, result);
+  // One lane per openid across the whole batch: sends to one user run one at a time, whichever campaign they are of.
+  const lanes = new Map<string, Promise<void>>();
+  const send = (admitted: Entry[]) =>
+    Promise.all(
+      [...groupByOpenid(admitted).entries()].map(([openid, group]) => {
+        const lane = (lanes.get(openid) ?? Promise.resolve()).then(() =>
+          runSequentially(deps, gates, counter, group, result),
+        );
+        lanes.set(openid, lane);
+        return lane;
+      }),
+    ).then(() => undefined);
   await Promise.all([
-    ...[...groupByOpenid(admitted).values()].map((group) => runSequentially(deps, gates, counter, group, result)),
+    admitByRate(deps, sendable, result, send),
     ...withdrawing.map((entry) => withdraw(deps, counter, entry, result)),
   ]);
   await reconcileCancelled(deps, gates);
   return result;
 }
 
-type Entry = { item: QueuedSend; message: SendMessage };
+/** `tokenSecond`: the epoch second of the send's rate token (admitted sends). */
+type Entry = { item: QueuedSend; message: SendMessage; tokenSecond?: number };
 
 /** The entry's campaign gate; undefined when the store failed (the message retries on its own back-off). */
 async function gateOf(
@@ -218,33 +230,59 @@ async function reconcileCancelled(deps: WorkerDependencies, gates: CampaignGates
   await Promise.all(gates.cancelledCampaigns().map((id) => Promise.resolve(reconcile(id)).catch(() => undefined)));
 }
 
+/** Every send of a merchant takes from one budget: WeChat limits sends per merchant, not per campaign. */
 function scopeOf(message: SendMessage): string {
-  return message.campaignId ? `campaign:${message.campaignId}` : `merchant:${message.mchid}`;
+  return merchantScope(message.mchid);
 }
 
+/** A queued send outside any campaign is paced with the campaigns, under this name. */
+const QUEUED_WITHOUT_CAMPAIGN = "-";
+
+/**
+ * Takes rate tokens for the batch, per campaign (its fair share of the merchant's budget, capped by its own rate), and
+ * hands each campaign's admitted sends to `send` as soon as they have their tokens; what does not get a token within
+ * `maxRateWaitMs` goes back to the queue (`RATE_WAIT`). The shared counter keeps each campaign's asked and granted
+ * tokens per second, which is how its status tells it is waiting for rate.
+ */
 async function admitByRate(
   deps: WorkerDependencies,
   items: { item: QueuedSend; message: SendMessage }[],
   result: BatchResult,
-): Promise<{ item: QueuedSend; message: SendMessage }[]> {
-  const byScope = new Map<string, { item: QueuedSend; message: SendMessage }[]>();
-  for (const entry of items)
-    byScope.set(scopeOf(entry.message), [...(byScope.get(scopeOf(entry.message)) ?? []), entry]);
-  const admitted: { item: QueuedSend; message: SendMessage }[] = [];
-  for (const [scope, entries] of byScope) {
-    const rate = Math.min(entries[0]!.message.ratePerSecond ?? deps.defaultRatePerSecond, deps.defaultRatePerSecond);
-    let granted: number;
-    try {
-      granted = await deps.governor.acquire(scope, entries.length, rate, deps.maxRateWaitMs);
-    } catch {
-      // The rate counter's store failed: each message retries on its own back-off, like any other store error.
-      for (const entry of entries) retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
-      continue;
-    }
-    admitted.push(...entries.slice(0, granted));
-    for (const entry of entries.slice(granted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
+  send: (admitted: Entry[]) => Promise<void>,
+): Promise<void> {
+  const byTaker = new Map<string, { item: QueuedSend; message: SendMessage }[]>();
+  for (const entry of items) {
+    const key = `${scopeOf(entry.message)}|${entry.message.campaignId ?? QUEUED_WITHOUT_CAMPAIGN}`;
+    byTaker.set(key, [...(byTaker.get(key) ?? []), entry]);
   }
-  return admitted;
+  // The campaigns of a batch wait for their tokens side by side, and each sends as soon as it has them: one waiting
+  // for its share holds up neither another's sends nor their tokens' second.
+  await Promise.all(
+    [...byTaker.values()].map(async (entries) => {
+      let granted: number;
+      let tokenSecond: number;
+      try {
+        ({ granted, second: tokenSecond } = await acquireFor(deps, entries, deps.maxRateWaitMs));
+      } catch {
+        // The rate counter's store failed: each message retries on its own back-off, like any other store error.
+        for (const entry of entries) retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
+        return;
+      }
+      for (const entry of entries.slice(granted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
+      await send(entries.slice(0, granted).map((entry) => ({ ...entry, tokenSecond })));
+    }),
+  );
+}
+
+/** Tokens for sends of one campaign (the first's), from the merchant's budget, waiting at most `maxWaitMs`. */
+function acquireFor(deps: WorkerDependencies, entries: { message: SendMessage }[], maxWaitMs: number) {
+  const message = entries[0]!.message;
+  const ceiling = deps.defaultRatePerSecond;
+  const taker = {
+    campaignId: message.campaignId ?? QUEUED_WITHOUT_CAMPAIGN,
+    ratePerSecond: Math.min(message.ratePerSecond ?? ceiling, ceiling),
+  };
+  return deps.governor.acquire(scopeOf(message), taker, entries.length, ceiling, maxWaitMs);
 }
 
 function groupByOpenid<T extends { message: SendMessage }>(entries: T[]): Map<string, T[]> {
@@ -257,7 +295,7 @@ async function runSequentially(
   deps: WorkerDependencies,
   gates: CampaignGates | undefined,
   counter: BatchOutcomeCounter,
-  group: { item: QueuedSend; message: SendMessage }[],
+  group: Entry[],
   result: BatchResult,
 ): Promise<void> {
   for (const entry of group) {
@@ -272,6 +310,20 @@ async function runSequentially(
       }
       if (gate.action === "cancel") {
         await withdraw(deps, counter, entry, result);
+        continue;
+      }
+    }
+    // A token is for the second it was granted in: a send that could not start within it takes one of the current
+    // second (without waiting) or goes back to the queue, rather than land on top of this second's budget.
+    if (entry.tokenSecond !== undefined && Math.floor(deps.clock() / 1000) > entry.tokenSecond) {
+      let renewed: boolean;
+      try {
+        renewed = (await acquireFor(deps, [entry], 0)).granted === 1;
+      } catch {
+        renewed = false;
+      }
+      if (!renewed) {
+        retryLater(deps, result, entry, 1, "RATE_WAIT");
         continue;
       }
     }
@@ -295,7 +347,7 @@ async function runSequentially(
     if (outcome.status === "RETRY" && outcome.stockHold) {
       await holdForStock(deps, gates, entry, outcome.stockHold, outcome.code, result);
     } else if (outcome.status === "RETRY") {
-      if (outcome.rateLimited) deps.governor.onRateLimited(scopeOf(message));
+      if (outcome.rateLimited) deps.governor.onRateLimited(scopeOf(message), deps.defaultRatePerSecond);
       const delay = backoffSeconds(item.receiveCount, outcome.rateLimited ? "rate-limited" : "wechat");
       // Keys or signatures an operator must fix: let the redrive take it to the DLQ, where the alarm is.
       if (outcome.needsOperator)

@@ -9,11 +9,14 @@ import {
   couponDetailQuery,
   couponIdPath,
   createCampaignBody,
+  createReconciliationBody,
   itemsQuery,
   listCampaignsQuery,
   listStocksQuery,
   merchantsQuery,
   openidPath,
+  reconciliationFindingsQuery,
+  reconciliationIdPath,
   retryCampaignBody,
   sendCouponBody,
   setCallbackBody,
@@ -44,6 +47,7 @@ export const TAGS = {
   campaigns: "Bulk sends, processed asynchronously",
   callbacks: "The merchant's notification URL at WeChat",
   media: "Marketing images",
+  reconciliations: "Reconciliation with WeChat's use and refund flow files",
   meta: "This document",
   webhook: "Called by WeChat Pay",
 } as const;
@@ -95,6 +99,8 @@ interface ResponseDoc {
   description: string;
   /** Absent: the response has no body (204). */
   schema?: z.ZodType;
+  /** The body's media type; default application/json. */
+  mediaType?: string;
   retryAfter?: boolean;
 }
 
@@ -361,6 +367,14 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
         retryAfter: true,
       },
       422: storedRefusal,
+      429: {
+        description:
+          "WeChat Pay's rate limit (RATE_LIMITED), or the merchant's send budget, shared with running campaigns, " +
+          "spent for the moment (SEND_BUDGET_EXHAUSTED): nothing was sent or recorded; retry after Retry-After with " +
+          "the same out_request_no",
+        schema: refusalResponse,
+        retryAfter: true,
+      },
     },
   },
   "GET /coupons/{coupon_id}": {
@@ -629,6 +643,66 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       404: notFound("Campaign"),
     },
   },
+  "POST /reconciliations": {
+    operationId: "createReconciliation",
+    summary: "Reconcile a stock's coupon records with WeChat's use and refund flow files",
+    description:
+      "Creates a run and answers at once; the reconcile function's next scheduled invocation (every minute) reads " +
+      "the flows, streaming, and records every use WeChat has that the service lacks (USED, found by reconciliation, " +
+      "counted once in its campaign) and every refund (REFUNDED). A second run changes nothing. The same job runs " +
+      "by itself for every stock this service issued coupons of, once WeChat serves its files (10:00 Beijing the " +
+      "day after the stock ends). A run started before then ends FAILED with FLOWS_NOT_AVAILABLE.",
+    tag: "reconciliations",
+    body: createReconciliationBody,
+    responses: {
+      ...wechatBase,
+      400: invalid,
+      202: ok("The run, RUNNING (Location: its URL)", res.reconciliationResponse),
+      404: notFound("Stock"),
+    },
+  },
+  "GET /reconciliations/{reconciliation_id}": {
+    operationId: "getReconciliation",
+    summary: "A reconciliation run: status, rows read, findings by kind",
+    tag: "reconciliations",
+    path: reconciliationIdPath,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("The run", res.reconciliationResponse),
+      404: notFound("Reconciliation"),
+    },
+  },
+  "GET /reconciliations/{reconciliation_id}/findings": {
+    operationId: "listReconciliationFindings",
+    summary: "A run's findings, page by page (by kind, then coupon)",
+    description: "Eventually consistent (read from an index). Follow cursors until there is none.",
+    tag: "reconciliations",
+    path: reconciliationIdPath,
+    query: reconciliationFindingsQuery,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("One page of findings", res.reconciliationFindingsResponse),
+      404: notFound("Reconciliation"),
+    },
+  },
+  "GET /reconciliations/{reconciliation_id}/findings.csv": {
+    operationId: "exportReconciliationFindings",
+    summary: "A run's findings as CSV, page by page",
+    description:
+      "The same pages as /findings (up to `limit` rows each, 10,000 at most, well inside Lambda's response size), " +
+      "as CSV with a header line; the next page's cursor is in X-Next-Cursor.",
+    tag: "reconciliations",
+    path: reconciliationIdPath,
+    query: reconciliationFindingsQuery,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: { description: "One page of findings as CSV", schema: res.reconciliationFindingsCsv, mediaType: "text/csv" },
+      404: notFound("Reconciliation"),
+    },
+  },
   "POST /callbacks": {
     operationId: "setCallback",
     summary: "Set the merchant's coupon notification URL",
@@ -700,6 +774,7 @@ export const REQUEST_COMPONENTS: Array<[string, z.ZodType]> = [
   ["StockCommandRequest", stockCommandBody.unwrap()],
   ["SendCouponRequest", sendCouponBody],
   ["CreateCampaignRequest", createCampaignBody],
+  ["CreateReconciliationRequest", createReconciliationBody],
   ["CampaignChunkRequest", campaignChunkBody],
   ["RetryCampaignRequest", retryCampaignBody],
   ["SetCallbackRequest", setCallbackBody],
@@ -733,6 +808,9 @@ export const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ["CampaignFailuresResponse", res.campaignFailuresResponse],
   ["CampaignCouponsResponse", res.campaignCouponsResponse],
   ["CampaignReportResponse", res.campaignReportResponse],
+  ["ReconciliationResponse", res.reconciliationResponse],
+  ["ReconciliationFindingsResponse", res.reconciliationFindingsResponse],
+  ["ReconciliationFindingsCsv", res.reconciliationFindingsCsv],
   ["CampaignListResponse", res.campaignListResponse],
   ["CampaignControlResponse", res.campaignControlResponse],
   ["CampaignRetryResponse", res.campaignRetryResponse],

@@ -208,3 +208,16 @@ export const uploadImageBody = z.strictObject({
   ),
   content_base64: z.base64().describe("The image bytes, base64 (at most 2 MB decoded)"),
 });
+
+// ---- reconciliations ----
+
+export const createReconciliationBody = z.strictObject({
+  stock_id: STOCK_ID.describe("The stock whose use and refund flow files to compare with the coupon records"),
+});
+export const reconciliationIdPath = z.object({
+  reconciliation_id: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, "must be 1-80 letters, digits, _ or -"),
+});
+export const reconciliationFindingsQuery = z.strictObject({
+  limit: limit(10_000).default(1_000),
+  cursor: z.string().min(1).max(2048).optional().describe("The cursor of the previous page"),
+});

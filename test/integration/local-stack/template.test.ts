@@ -16,7 +16,7 @@ const model = loadServiceModel();
 
 describe("the local stack's model of the synthesized template", () => {
   it("reads each function's timeout, memory size and environment names as the template sets them", () => {
-    for (const kind of ["api", "send-worker", "notify", "sweeper"] as const) {
+    for (const kind of ["api", "send-worker", "notify", "reconcile", "sweeper"] as const) {
       const fn = model.functions[kind]!;
       expect(fn.timeoutSeconds).toBe(FUNCTION_SIZING[kind].timeout.toSeconds());
       expect(fn.memorySize).toBe(FUNCTION_SIZING[kind].memorySize);
@@ -36,15 +36,34 @@ describe("the local stack's model of the synthesized template", () => {
     expect(slow.eventSourceMappings[0]!.maximumConcurrency).toBe(workerMaxConcurrency(40));
   });
 
-  it("reads the scheduled rules and their targets: the sweeper every minute, cert-refresh twice a day", () => {
-    expect(model.schedules).toEqual([
-      { logicalId: expect.stringMatching(/^SweeperSchedule/), functionKind: "sweeper", rateSeconds: 60, enabled: true },
-    ]);
-    const certificates = loadServiceModel({ wechatpayMode: "platform_certificate" });
-    expect(certificates.schedules.map((s) => [s.functionKind, s.rateSeconds]).sort()).toEqual([
-      ["cert-refresh", 43_200],
-      ["sweeper", 60],
-    ]);
+  it("reads the schedules: the reconcile function's EventBridge Scheduler one, the sweeper's rule, cert-refresh's", () => {
+    expect(model.schedules).toEqual(
+      expect.arrayContaining([
+        {
+          logicalId: expect.any(String),
+          functionKind: "reconcile",
+          rateSeconds: 60,
+          enabled: true,
+          source: "scheduler",
+        },
+        {
+          logicalId: expect.stringMatching(/^SweeperSchedule/),
+          functionKind: "sweeper",
+          rateSeconds: 60,
+          enabled: true,
+          source: "events",
+        },
+      ]),
+    );
+    expect(model.schedules).toHaveLength(2);
+    const platform = loadServiceModel({ wechatpayMode: "platform_certificate" });
+    expect(platform.schedules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ functionKind: "cert-refresh", rateSeconds: 12 * 3_600, source: "events" }),
+        expect.objectContaining({ functionKind: "reconcile", rateSeconds: 60, source: "scheduler" }),
+        expect.objectContaining({ functionKind: "sweeper", rateSeconds: 60, source: "events" }),
+      ]),
+    );
   });
 
   it("reads the send worker's event source mapping", () => {

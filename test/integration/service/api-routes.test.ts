@@ -260,6 +260,39 @@ describe("every API route answers as its OpenAPI document says", () => {
     expect((await control("cancel", "unknown")).status).toBe(404);
   });
 
+  it("starts a reconciliation (202), reads it and its findings as JSON and CSV, and refuses bad ids", async () => {
+    const started = await documented("POST", "/reconciliations", "/reconciliations", { stock_id: stockId });
+    expect(started).toMatchObject({ status: 202, body: { stock_id: stockId, status: "RUNNING", trigger: "request" } });
+    const id = String(started.body.reconciliation_id);
+    expect(started.headers.get("location")).toBe(`/reconciliations/${id}`);
+    const run = await documented("GET", "/reconciliations/{reconciliation_id}", `/reconciliations/${id}`);
+    expect(run.body).toMatchObject({ reconciliation_id: id, rows_read: { use: 0, refund: 0 } });
+    const findings = await documented(
+      "GET",
+      "/reconciliations/{reconciliation_id}/findings",
+      `/reconciliations/${id}/findings?limit=10`,
+    );
+    expect(findings).toMatchObject({ status: 200, body: { data: [] } });
+    const csv = await fetch(`${stack.apiUrl}/reconciliations/${id}/findings.csv`, {
+      headers: { authorization: `Bearer ${stack.token}` },
+    });
+    const text = await csv.text();
+    expect(csv.status).toBe(200);
+    expect(
+      responseSchemaFor("GET", "/reconciliations/{reconciliation_id}/findings.csv", 200)!.safeParse(text).success,
+    ).toBe(true);
+    expect(text).toBe("kind,flow,coupon_id,stock_id,transaction_id,at,amount,refund_id,campaign_id\r\n");
+    seen.add("GET /reconciliations/{reconciliation_id}/findings.csv");
+    expect(await documented("POST", "/reconciliations", "/reconciliations", { stock_id: "1/2" })).toMatchObject({
+      status: 400,
+      body: { field: "stock_id" },
+    });
+    expect(await documented("POST", "/reconciliations", "/reconciliations", {})).toMatchObject({ status: 400 });
+    expect((await documented("GET", "/reconciliations/{reconciliation_id}", "/reconciliations/nope")).status).toBe(404);
+    const unknownCsv = await callApi(stack, "GET", "/reconciliations/nope/findings");
+    expect(unknownCsv).toMatchObject({ status: 404, body: { code: "RECONCILIATION_NOT_FOUND" } });
+  });
+
   it("refuses callers without the token on every caller route, and lets WeChat reach the webhook", async () => {
     for (const route of ROUTES) {
       const response = await fetch(`${stack.apiUrl}${route.path.replace(/\{[^}]+\}/g, "1")}`, { method: route.method });

@@ -10,6 +10,7 @@ import {
   certRefreshEnvSchema,
   loadEnv,
   notifyEnvSchema,
+  reconcileEnvSchema,
   sendWorkerEnvSchema,
   sweeperEnvSchema,
 } from "#shared/config/env.js";
@@ -17,8 +18,10 @@ import { ROUTES } from "#shared/edges/http/routes.js";
 import { buildApiFunction } from "#shared/runtime/build-api-function.js";
 import { buildCertRefreshFunction } from "#shared/runtime/build-cert-refresh-function.js";
 import { buildNotifyFunction } from "#shared/runtime/build-notify-function.js";
+import { buildReconcileFunction } from "#shared/runtime/build-reconcile-function.js";
 import { buildSendWorkerFunction } from "#shared/runtime/build-send-worker-function.js";
 import { buildSweeperFunction } from "#shared/runtime/build-sweeper-function.js";
+import { flowFilesAvailableAt } from "#shared/wechatpay/favor/flows.js";
 import type { FunctionKind } from "../../../infra/constructs/wx-function.js";
 import { type AwsCall, recordAwsCalls } from "../../helpers/aws-call-recorder.js";
 import { callApi, runningStock, startTestStack } from "../../helpers/local-stack-client.js";
@@ -174,7 +177,9 @@ type Mode = "public_key" | "platform_certificate";
 /**
  * The scenario: every kind of api route that touches state, the worker through a clean batch, WeChat failing (a
  * first receive backed off, a last receive re-enqueued) and a poison message, and a genuine notification delivered
- * twice; in platform-certificate mode, cert-refresh twice (the second run starts from the cached certificates).
+ * twice; in platform-certificate mode, cert-refresh twice (the second run starts from the cached certificates); a
+ * coupon used and refunded at WeChat, whose stock's flow files WeChat then serves, reconciled by the scheduled job
+ * (reading both files, recording the refund) and requested again through the api.
  */
 async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
   // The stack's own sweeper stays idle (an hour between runs): the sweeper is driven by hand, with a 1 s stall.
@@ -187,8 +192,8 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
   // function owns, so the stand-ins' IAM check (which would refuse a missing grant first) leaves the record whole.
   const kinds: FunctionKind[] =
     mode === "platform_certificate"
-      ? ["api", "notify", "send-worker", "sweeper", "cert-refresh"]
-      : ["api", "notify", "send-worker", "sweeper"];
+      ? ["api", "notify", "send-worker", "reconcile", "sweeper", "cert-refresh"]
+      : ["api", "notify", "send-worker", "reconcile", "sweeper"];
   const runtime: Record<string, string> = Object.assign({}, ...kinds.map((kind) => stack.functionEnvironment(kind)));
   Object.assign(process.env, runtime, { AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local" });
   const api = buildApiFunction(loadEnv(apiEnvSchema));
@@ -266,6 +271,42 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
     });
     for (let i = 0; i < 2; i++) expect((await deliverNotification(local, notification)).status).toBe(204);
     await callApi(local, "GET", `/coupons/${sent.body.coupon_id}/events`);
+
+    // Reconciliation: a campaign coupon used and refunded at WeChat, then WeChat serves the stock's flow files.
+    const reconcile = buildReconcileFunction(loadEnv(reconcileEnvSchema));
+    const context = { getRemainingTimeInMillis: () => 300_000 };
+    const issued = stack.simulator
+      .ledger()
+      .find((c) => c.out_request_no !== "grants-send-1" && c.stock_id === stockId)!;
+    const simulator = (path: string, body: unknown) =>
+      fetch(`${stack.simulatorUrl}/_simulator${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await simulator(`/coupons/${issued.coupon_id}/use`, {})).status).toBe(200);
+    expect((await simulator(`/coupons/${issued.coupon_id}/refund`, {})).status).toBe(200);
+    const stock = await callApi<{ available_end_time: string }>(local, "GET", `/stocks/${stockId}`);
+    const availableAt = flowFilesAvailableAt(stock.body.available_end_time);
+    expect((await simulator("/clock", { set: new Date(availableAt + 60_000).toISOString() })).status).toBe(200);
+    await recorder.run("reconcile", () => reconcile({}, context));
+    const requested = await callApi<{ reconciliation_id: string }>(local, "POST", "/reconciliations", {
+      stock_id: stockId,
+    });
+    expect(requested.status).toBe(202);
+    // The stack's own schedule may hold the run for a moment: invoke again until it is done.
+    const runOf = () =>
+      callApi<{ status: string }>(local, "GET", `/reconciliations/${requested.body.reconciliation_id}`);
+    for (let i = 0; i < 20 && (await runOf()).body.status === "RUNNING"; i++) {
+      await recorder.run("reconcile", () => reconcile({}, context));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const run = await runOf();
+    expect(run.body.status, JSON.stringify(run.body)).toBe("COMPLETED");
+    await callApi(local, "GET", `/reconciliations/${requested.body.reconciliation_id}/findings`);
+    expect((await callApi<{ state: string }>(local, "GET", `/coupons/${issued.coupon_id}`)).body.state).toBe(
+      "REFUNDED",
+    );
     return runtime;
   } finally {
     await gateway.close();
@@ -283,6 +324,7 @@ describe.each(["public_key", "platform_certificate"] as const)(
       "api",
       "send-worker",
       "notify",
+      "reconcile",
       "sweeper",
       ...(mode === "platform_certificate" ? ["cert-refresh" as const] : []),
     ];

@@ -151,7 +151,8 @@ describe("pause and resume", () => {
       reads++;
       return get(id);
     };
-    // 2 tokens a second: the batch waits seconds for the rest, and the pause lands during the first wait.
+    // This second's budget is spent: the batch waits, and the pause lands during its wait, which ends more than the
+    // control read's freshness later.
     let pausedAt: number | undefined;
     deps.governor = new RateGovernor(
       new MemoryRateCounter(),
@@ -160,10 +161,20 @@ describe("pause and resume", () => {
         if (pausedAt === undefined) {
           await deps.campaigns.setControl(campaign.id, { from: ["RUNNING"], to: "PAUSED" }, now);
           pausedAt = now;
+          now += 1_000;
         }
         now += ms;
       },
     );
+    now = Math.ceil(now / 1000) * 1000 + 850;
+    const spent = await deps.governor.acquire(
+      `merchant:${MCHID}`,
+      { campaignId: "other", ratePerSecond: 500 },
+      500,
+      400,
+      0,
+    );
+    expect(spent.granted).toBe(392);
     const messages = batch.map((m) => ({ ...m, body: JSON.stringify({ ...JSON.parse(m.body), ratePerSecond: 2 }) }));
     const result = await processSendBatch(deps, messages);
     expect(pausedAt).toBeDefined();

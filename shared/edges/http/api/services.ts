@@ -1,5 +1,6 @@
 import type { CampaignDependencies } from "../../../domain/campaigns/create-campaign.js";
-import type { CouponStore, MerchantSecret, NotificationInbox } from "../../../domain/ports.js";
+import type { CouponStore, MerchantSecret, NotificationInbox, ReconciliationStore } from "../../../domain/ports.js";
+import type { RateGovernor } from "../../../domain/rate/rate-governor.js";
 import type { SendDependencies } from "../../../domain/sends/send-coupon.js";
 import type { CreateStockDependencies } from "../../../domain/stocks/create-stock.js";
 import type { WechatPayClient } from "../../../wechatpay/client.js";
@@ -14,9 +15,14 @@ export interface ApiServices {
   inbox: NotificationInbox;
   /** Coupon lifecycle records and campaign use totals (GET /coupons/{coupon_id}, …/coupons, …/report). */
   coupons: CouponStore;
+  /** Reconciliation runs with WeChat's flow files (POST/GET /reconciliations) and the ids of new ones. */
+  reconciliations: { runs: ReconciliationStore; newId: () => string };
   /** A stock's available_end_time (epoch ms): when its unused coupons turn EXPIRED. */
   stockEnd: (stockId: string) => Promise<number | undefined>;
+  /** The merchant's send budget per second (the ceiling every send shares, SEND_RATE_PER_SECOND). */
   defaultRatePerSecond: number;
+  /** POST /coupons takes its token here; `maxWaitMs` bounds its wait when the budget is spent. */
+  rate: { governor: RateGovernor; maxWaitMs: number };
   /** How long a pause or cancel waits before it is acknowledged (default CONTROL_SETTLE_MS); tests shorten it. */
   campaignControlSettleMs?: number;
   /** How long a duplicate keyed request (POST /coupons, POST /stocks) waits for the first one before answering 409. */

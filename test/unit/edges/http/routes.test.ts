@@ -21,10 +21,11 @@ describe("the route table's access levels", () => {
     );
   });
 
-  it("makes the coupon and campaign writes (and the campaign controls) send routes, and every GET a read route", () => {
+  it("makes the coupon and campaign writes (and the campaign controls, and reconciliations) send routes, and every GET a read route", () => {
     expect(keys((r) => r.access === "send")).toEqual(
       [
         "POST /coupons",
+        "POST /reconciliations",
         "POST /campaigns",
         "POST /campaigns/{campaign_id}/chunks",
         "POST /campaigns/{campaign_id}/pause",
