@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
 import { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "#shared/config/queue-settings.js";
 import { ROUTES } from "#shared/edges/http/routes.js";
+import { DEFAULT_SEND_RATE_PER_SECOND } from "../../../infra/config.js";
 import {
   FUNCTION_SIZING,
   NOTIFY_ROUTE_THROTTLE,
@@ -72,7 +73,7 @@ describe("the local stack's model of the synthesized template", () => {
       functionKind: "send-worker",
       batchSize: 10,
       maximumBatchingWindowSeconds: 1,
-      maximumConcurrency: workerMaxConcurrency(400),
+      maximumConcurrency: workerMaxConcurrency(DEFAULT_SEND_RATE_PER_SECOND),
       functionResponseTypes: ["ReportBatchItemFailures"],
       enabled: true,
     });
@@ -108,7 +109,10 @@ describe("the local stack's model of the synthesized template", () => {
     // The stage's throttles: the webhook's own route settings, the stage default for every other route.
     expect(webhook.throttle).toEqual(NOTIFY_ROUTE_THROTTLE);
     const coupons = model.routes.find((r) => r.method === "POST" && r.path === "/coupons")!;
-    expect(coupons.throttle).toEqual({ rateLimit: 400, burstLimit: 400 });
+    expect(coupons.throttle).toEqual({
+      rateLimit: DEFAULT_SEND_RATE_PER_SECOND,
+      burstLimit: DEFAULT_SEND_RATE_PER_SECOND,
+    });
     expect(model.routes.filter((r) => r.functionKind === "api").every((r) => r.authorizationType === "AWS_IAM")).toBe(
       true,
     );
