@@ -22,6 +22,7 @@
  *                                 through the local stack's scheduled sweeper (~15 min: the writes take most of it)
  * Not part of `npm test`: timings depend on the machine.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -46,6 +47,32 @@ const flag = (name: string) => {
 };
 const only = (flag("--only")?.split(",") ?? [...PARTS]) as Part[];
 for (const part of only) if (!PARTS.includes(part)) throw new Error(`unknown part ${part}; parts: ${PARTS.join(", ")}`);
+
+/** One part's figures from its latest run (BENCHMARKS.json). */
+interface PartResult {
+  command: string;
+  date: string;
+  commit: string;
+  machine: string;
+  node: string;
+  seconds: number;
+  checks: Check[];
+  markdown: string[];
+}
+
+/** The commit the figures were measured on, with `+` when the tree had changes. */
+function commitOf(): string {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+    }).trim();
+    return dirty ? `${head}+` : head;
+  } catch {
+    return "unknown";
+  }
+}
 
 const checks: Check[] = [];
 const markdown: string[] = [];
@@ -577,8 +604,11 @@ const started = Date.now();
 const host = machine();
 const command = `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`;
 console.log(`wxcoupon benchmarks — ${host.cpu}, ${host.cores} cores, node ${process.version}\n`);
+const ran: Partial<Record<Part, PartResult>> = {};
 for (const part of only) {
   const t0 = Date.now();
+  const firstCheck = checks.length;
+  const firstLine = markdown.length;
   console.log(`=== ${part} ===`);
   try {
     await RUNNERS[part]();
@@ -588,7 +618,18 @@ for (const part of only) {
     checks.push({ section: part, figure: "(part did not run)", value: String(error), target: "", pass: false });
     markdown.push(`## ${part}`, "", `Did not run: ${String(error)}`, "");
   }
-  console.log(`(${part}: ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+  const partSeconds = (Date.now() - t0) / 1000;
+  console.log(`(${part}: ${partSeconds.toFixed(0)} s)\n`);
+  ran[part] = {
+    command,
+    date: new Date().toISOString(),
+    commit: commitOf(),
+    machine: `${host.cpu}, ${host.cores} cores, ${host.memory}`,
+    node: `${process.version} (${process.platform} ${process.arch})`,
+    seconds: Math.round(partSeconds),
+    checks: checks.slice(firstCheck),
+    markdown: markdown.slice(firstLine),
+  };
 }
 const seconds = (Date.now() - started) / 1000;
 
@@ -605,31 +646,42 @@ const missed = checks.filter((c) => c.pass === false).length;
 console.log(`\n${checks.length - missed} of ${checks.length} targets met; ${seconds.toFixed(0)} s in all`);
 
 if (!args.includes("--no-write")) {
+  // A run of some parts (`--only`) replaces those parts' figures and keeps the others' from their own runs: the
+  // figures live in BENCHMARKS.json, one entry per part with its own command, date, commit and machine, and
+  // BENCHMARKS.md is rendered from all of them.
+  const storePath = join(REPO_ROOT, "BENCHMARKS.json");
+  let stored: Partial<Record<Part, PartResult>> = {};
+  try {
+    stored = (JSON.parse(readFileSync(storePath, "utf8")) as { parts: Partial<Record<Part, PartResult>> }).parts;
+  } catch {}
+  const parts: Partial<Record<Part, PartResult>> = {};
+  for (const part of PARTS) {
+    const result = ran[part] ?? stored[part];
+    if (result) parts[part] = result;
+  }
+  writeFileSync(storePath, `${JSON.stringify({ parts }, null, 2)}\n`);
+  const entries = PARTS.flatMap((part) => (parts[part] ? [[part, parts[part]] as const] : []));
+  const all = entries.flatMap(([, result]) => result.checks);
+  const met = all.filter((c) => c.pass !== false).length;
   const document = [
     "# Benchmarks",
     "",
-    "Latest figures of `npm run bench` (written by `test/bench/run.ts`; rerun it to refresh). Timings depend on the machine: compare runs made on the same one.",
+    "Latest figures of `npm run bench` (written by `test/bench/run.ts` from `BENCHMARKS.json`; rerun it, or one part with `--only`, to refresh). Each part keeps the figures of its latest run, with that run's command, date and commit below. Timings depend on the machine: compare runs made on the same one.",
     "",
     table(
-      ["", ""],
-      [
-        ["command", `\`${command}\``],
-        ["date", new Date().toISOString()],
-        ["machine", `${host.cpu}, ${host.cores} cores, ${host.memory}`],
-        ["node", `${process.version} (${process.platform} ${process.arch})`],
-        ["duration", `${seconds.toFixed(0)} s`],
-      ],
+      ["part", "command", "date", "commit", "machine", "node", "duration"],
+      entries.map(([part, r]) => [part, `\`${r.command}\``, r.date, r.commit, r.machine, r.node, `${r.seconds} s`]),
     ),
     "",
-    "## Summary",
+    `## Summary: ${met} of ${all.length} targets met`,
     "",
     table(
       ["section", "figure", "value", "target", "result"],
-      checks.map((c) => [c.section, c.figure, c.value, c.target, mark(c.pass)]),
+      all.map((c) => [c.section, c.figure, c.value, c.target, mark(c.pass)]),
     ),
     "",
-    ...markdown,
+    ...entries.flatMap(([, r]) => r.markdown),
   ].join("\n");
   writeFileSync(join(REPO_ROOT, "BENCHMARKS.md"), document);
-  console.log("written: BENCHMARKS.md");
+  console.log("written: BENCHMARKS.md, BENCHMARKS.json");
 }
