@@ -42,9 +42,12 @@ export const sendWorkerEnvSchema = z.object({
   SEND_MAX_RECEIVE_COUNT: positiveInt.default(SEND_MAX_RECEIVE_COUNT),
 });
 
-export const notifyEnvSchema = z.object({
-  ...common,
-  EVENTS_QUEUE_URL: z.url(),
+export const notifyEnvSchema = z.object(common);
+
+/** The table stream's consumer (docs/events.md#outbox): it reads no table and holds no merchant key. */
+export const eventsPublisherEnvSchema = z.object({
+  /** Name or ARN of the service's EventBridge bus. */
+  EVENT_BUS_NAME: nonEmpty,
 });
 
 export const certRefreshEnvSchema = z.object(common);
@@ -53,6 +56,7 @@ export type ApiEnv = z.infer<typeof apiEnvSchema>;
 export type SendWorkerEnv = z.infer<typeof sendWorkerEnvSchema>;
 export type NotifyEnv = z.infer<typeof notifyEnvSchema>;
 export type CertRefreshEnv = z.infer<typeof certRefreshEnvSchema>;
+export type EventsPublisherEnv = z.infer<typeof eventsPublisherEnvSchema>;
 
 /** Thrown at cold start; names every bad variable, never echoes values. */
 export class ConfigurationError extends Error {

@@ -1,3 +1,4 @@
+import type { ServiceEvent } from "./events/service-events.js";
 /**
  * The domain's dependencies, as small interfaces. Adapters live in `shared/adapters/` (DynamoDB, SQS, Secrets Manager,
  * and in-memory fakes that are the reference for the contract suites in `test/contract/`). Nothing here imports AWS.
@@ -626,9 +627,14 @@ export interface SendQueue {
   requeue(message: SendMessage, delaySeconds: number): Promise<void>;
 }
 
-export interface EventPublisher {
-  /** At-least-once publication to the coupon-events queue; consumers de-duplicate by `event.id`. */
-  publish(event: CouponEvent): Promise<void>;
+/**
+ * The service's event bus (EventBridge in AWS): at-least-once publication of the events of recorded changes
+ * (shared/domain/events/service-events.ts); consumers de-duplicate by `detail.event_id`. Fed from the table's stream,
+ * never from a request's path (docs/events.md#outbox).
+ */
+export interface EventBus {
+  /** Publishes every event or throws (nothing is reported published that was not). */
+  publish(events: readonly ServiceEvent[]): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
