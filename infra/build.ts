@@ -46,6 +46,8 @@ export function buildWxcoupon(app: App, options: BuildOptions = {}): WxcouponSta
     sendQueueVisibility: stateful.sendQueueVisibility,
     eventsQueue: stateful.eventsQueue,
     eventsDlq: stateful.eventsDlq,
+    eventBus: stateful.eventBus,
+    streamFailureDlq: stateful.streamFailureDlq,
     secret: stateful.secret,
   });
 

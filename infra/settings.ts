@@ -26,6 +26,8 @@ export const FUNCTION_SIZING: Record<FunctionKind, FunctionSizing> = {
   // Reserved concurrency: see NOTIFY_RESERVED_CONCURRENCY below.
   notify: { memorySize: 512, timeout: Duration.seconds(10), reservedConcurrency: 20 },
   "cert-refresh": { memorySize: 256, timeout: Duration.seconds(60) },
+  // A stream batch (≤ EVENTS_STREAM_BATCH_SIZE records) becomes ≤ 3 events each, PutEvents 10 at a time with retries.
+  "events-publisher": { memorySize: 256, timeout: Duration.seconds(30) },
 };
 
 /**
@@ -90,3 +92,16 @@ export const NOTIFY_ROUTE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as cons
 export const NOTIFY_RESERVED_CONCURRENCY = FUNCTION_SIZING.notify.reservedConcurrency!;
 /** Lambda keeps this many executions unreserved in every account; reservations may not eat into it. */
 export const LAMBDA_UNRESERVED_MINIMUM = 100;
+
+/**
+ * The events publisher's stream mapping (docs/events.md#outbox). Retries are unbounded (-1, Lambda's default for
+ * streams): a batch that cannot be published blocks its shard until it can, so no recorded change loses its event;
+ * only a record that leaves the stream (24 h) goes to the on-failure destination, which alarms.
+ */
+export const EVENTS_STREAM_BATCH_SIZE = 100;
+export const EVENTS_STREAM_BATCHING_WINDOW = Duration.seconds(1);
+export const EVENTS_STREAM_RETRY_ATTEMPTS = -1;
+
+/** The bus rule → queue target's own retry policy (EventBridge's defaults, stated): then the rule's DLQ. */
+export const EVENTS_RULE_RETRY_ATTEMPTS = 185;
+export const EVENTS_RULE_MAX_EVENT_AGE = Duration.hours(24);

@@ -17,7 +17,7 @@ import { HttpIamAuthorizer, HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigateway
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { Certificate } from "aws-cdk-lib/aws-certificatemanager";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
-import { Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { type IEventBus, Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { ManagedPolicy, PolicyStatement, Role, User } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -33,9 +33,19 @@ import {
 } from "#shared/edges/http/routes.js";
 import type { WxConfig } from "../config.js";
 import { Monitoring } from "../constructs/monitoring.js";
-import { type FunctionKind, TABLE_READ_WRITE, WxFunction, type WxFunctionProps } from "../constructs/wx-function.js";
+import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
+import {
+  ENV_SCHEMAS,
+  type FunctionKind,
+  TABLE_READ_WRITE,
+  WxFunction,
+  type WxFunctionProps,
+} from "../constructs/wx-function.js";
 import { type Acknowledgement, acknowledgement } from "../nag.js";
 import {
+  EVENTS_STREAM_BATCH_SIZE,
+  EVENTS_STREAM_BATCHING_WINDOW,
+  EVENTS_STREAM_RETRY_ATTEMPTS,
   FUNCTION_SIZING,
   NOTIFY_ROUTE_THROTTLE,
   SEND_BATCH_SIZE,
@@ -55,6 +65,8 @@ export interface ServiceStackProps extends StackProps {
   sendQueueVisibility: Duration;
   eventsQueue: IQueue;
   eventsDlq: IQueue;
+  eventBus: IEventBus;
+  streamFailureDlq: IQueue;
   secret: ISecret;
 }
 
@@ -93,7 +105,8 @@ export class ServiceStack extends Stack {
 
     const fn = (kind: FunctionKind, id: string, own: Record<string, string>): WxFunction => {
       // WECHATPAY_MODE: only platform-certificate mode may download certificates (shared/adapters/wechatpay/merchant-runtime.ts).
-      const environment = { WECHATPAY_MODE: config.wechatpayMode, ...own };
+      const talksToWechat = "WECHATPAY_MODE" in ENV_SCHEMAS[kind].shape;
+      const environment = { ...(talksToWechat ? { WECHATPAY_MODE: config.wechatpayMode } : {}), ...own };
       const props: WxFunctionProps = { kind, ...FUNCTION_SIZING[kind], logRetention, removalPolicy, environment };
       const created = new WxFunction(this, id, props);
       this.functions[kind] = created;
@@ -140,8 +153,19 @@ export class ServiceStack extends Stack {
       // The inbox writes (conditional Put/Update, GetItem when a condition fails); Query only lists the certificate
       // cache, which exists in platform-certificate mode only.
       .bindTable(table, ["GetItem", "PutItem", "UpdateItem", ...(certificateMode ? (["Query"] as const) : [])])
-      .bindQueue(props.eventsQueue, ["SendMessage"], "EVENTS_QUEUE_URL")
       .bindSecret(secret);
+
+    // The outbox (docs/events.md#outbox): the table's stream, filtered to the changes that carry an event, published
+    // to the bus. Nothing on a request's path publishes.
+    fn("events-publisher", "EventsPublisherFunction", {})
+      .bindEventBus(props.eventBus)
+      .consumeTableStream(table, {
+        batchSize: EVENTS_STREAM_BATCH_SIZE,
+        maxBatchingWindow: EVENTS_STREAM_BATCHING_WINDOW,
+        retryAttempts: EVENTS_STREAM_RETRY_ATTEMPTS,
+        filters: EVENT_CHANGE_FILTERS,
+        onFailure: props.streamFailureDlq,
+      });
 
     if (certificateMode) {
       // Query: the certificate cache lists CERT# items through gsi1 (`CERTS`) to keep the ones still valid; PutItem

@@ -4,6 +4,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
+import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
 import { ROUTES, scopesOf } from "#shared/edges/http/routes.js";
 import {
   ENV_SCHEMAS,
@@ -58,7 +59,7 @@ function dataGrants(built: TestApp, kind: FunctionKind): string[] {
     .filter((s) => s.Effect === "Allow")
     .flatMap((s) =>
       actionsOf(s)
-        .filter((a) => /^(dynamodb|sqs|secretsmanager|kms):/.test(a))
+        .filter((a) => /^(dynamodb|sqs|secretsmanager|kms|events):/.test(a))
         .flatMap((a) => resourcesOf(s).map((r) => `${a} on ${name(r)}`)),
     )
     .sort();
@@ -197,17 +198,18 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
   });
 
   it("maps the send queue with partial batch responses and a concurrency cap from the rate", () => {
-    built.serviceTemplate.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+    // The send queue's and the table stream's (the events publisher, below).
+    built.serviceTemplate.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
     built.serviceTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: logicalIdOf(built, "send-worker") },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
       ScalingConfig: { MaximumConcurrency: 10 },
       BatchSize: Match.anyValue(),
     });
-    const [mapping] = resourcesOfType<{ BatchSize: number; MaximumBatchingWindowInSeconds: number }>(
+    const mapping = resourcesOfType<{ BatchSize: number; MaximumBatchingWindowInSeconds: number }>(
       built.serviceTemplate,
       "AWS::Lambda::EventSourceMapping",
-    );
+    ).find(([, m]) => JSON.stringify(m.Properties).includes(logicalIdOf(built, "send-worker")));
     const props = mapping![1].Properties!;
     expect(props.BatchSize).toBeLessThanOrEqual(10);
     expect(props.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
@@ -238,7 +240,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
 
   it("runs every function on nodejs24.x, arm64, with X-Ray and its own log group", () => {
     const functions = resourcesOfType(built.serviceTemplate, "AWS::Lambda::Function");
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const [id, fn] of functions) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: "nodejs24.x",
@@ -338,7 +340,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
       ].sort(),
     );
     // No Query: in public-key mode notify reads no certificate cache (platform-certificate mode adds it).
-    expect(dataGrants(built, "notify")).toEqual([...table, secret, "sqs:SendMessage on CouponEventsQueue"].sort());
+    // Nothing else: the webhook publishes nothing (the table's stream does, docs/events.md#outbox).
+    expect(dataGrants(built, "notify")).toEqual([...table, secret].sort());
   });
   it("alarms on both DLQs, queue age, stalls, every function's errors and throttles, notify failures and API 5xx", () => {
     const names = resourcesOfType(built.serviceTemplate, "AWS::CloudWatch::Alarm").map(
@@ -413,7 +416,8 @@ describe("stateful stack", () => {
 
   it("dead-letters both queues after ≥ 5 receives into 14-day DLQs, all SSE and TLS-only", () => {
     const queues = resourcesOfType(built.statefulTemplate, "AWS::SQS::Queue");
-    expect(queues).toHaveLength(4);
+    // Plus the events stream's on-failure queue (checked with the events below).
+    expect(queues).toHaveLength(5);
     const sources = queues.filter(([, q]) => q.Properties?.RedrivePolicy);
     expect(sources.map(([id]) => id.replace(/[A-F0-9]{8}$/, "")).sort()).toEqual(["CouponEventsQueue", "SendQueue"]);
     for (const [id, q] of sources) {
@@ -431,7 +435,7 @@ describe("stateful stack", () => {
     }
     for (const [id, q] of queues) expect(q.Properties?.SqsManagedSseEnabled, id).toBe(true);
     const policies = resourcesOfType(built.statefulTemplate, "AWS::SQS::QueuePolicy");
-    expect(policies).toHaveLength(4);
+    expect(policies).toHaveLength(5);
     for (const [, p] of policies) {
       expect(JSON.stringify(p.Properties?.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
     }
@@ -463,6 +467,82 @@ describe("stateful stack", () => {
     const table = resourcesOfType(built.statefulTemplate, "AWS::DynamoDB::Table")[0]![1];
     expect(table.DeletionPolicy).toBe("Delete");
     expect(table.Properties?.DeletionProtectionEnabled).toBe(false);
+  });
+});
+
+describe("events (docs/events.md)", () => {
+  let built: TestApp;
+  beforeAll(() => {
+    built = buildTestApp();
+  });
+
+  it("streams the table with both images: the outbox", () => {
+    built.statefulTemplate.hasResourceProperties("AWS::DynamoDB::Table", {
+      StreamSpecification: { StreamViewType: "NEW_AND_OLD_IMAGES" },
+    });
+  });
+
+  it("publishes from the stream only: a filtered mapping that retries until published, split on error, with an on-failure queue", () => {
+    built.serviceTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: logicalIdOf(built, "events-publisher") },
+      EventSourceArn: { "Fn::ImportValue": Match.stringLikeRegexp("Table.*StreamArn") },
+      StartingPosition: "TRIM_HORIZON",
+      MaximumRetryAttempts: -1,
+      BisectBatchOnFunctionError: true,
+      FilterCriteria: { Filters: EVENT_CHANGE_FILTERS.map((p) => ({ Pattern: JSON.stringify(p) })) },
+      DestinationConfig: {
+        OnFailure: { Destination: { "Fn::ImportValue": Match.stringLikeRegexp("EventsStreamDlq") } },
+      },
+    });
+    // Lambda's default quota of filters per mapping.
+    expect(EVENT_CHANGE_FILTERS.length).toBeLessThanOrEqual(5);
+  });
+
+  it("gives the publisher PutEvents on the bus and the stream's read actions, nothing of the table or a secret", () => {
+    expect(dataGrants(built, "events-publisher")).toEqual(
+      [
+        "dynamodb:DescribeStream on Table",
+        "dynamodb:GetRecords on Table",
+        "dynamodb:GetShardIterator on Table",
+        "dynamodb:ListStreams on Table",
+        "events:PutEvents on EventBus",
+        "sqs:GetQueueAttributes on EventsStreamDlq",
+        "sqs:GetQueueUrl on EventsStreamDlq",
+        "sqs:SendMessage on EventsStreamDlq",
+      ].sort(),
+    );
+    const vars = functionEnvironment(built, "events-publisher");
+    expect(Object.keys(vars)).toContain("EVENT_BUS_NAME");
+    expect(vars).not.toHaveProperty("TABLE_NAME");
+    expect(vars).not.toHaveProperty("SECRET_ID");
+    // Every stream grant names the stream, not the table.
+    for (const statement of statementsOf(built, "events-publisher")) {
+      if (actionsOf(statement).some((a) => a.startsWith("dynamodb:")))
+        expect(JSON.stringify(statement.Resource)).toMatch(/StreamArn/);
+    }
+  });
+
+  it("keeps a queue subscription as one target: a bus rule sends every wxcoupon event to the coupon-events queue", () => {
+    built.statefulTemplate.resourceCountIs("AWS::Events::EventBus", 1);
+    const [[busId]] = resourcesOfType(built.statefulTemplate, "AWS::Events::EventBus") as [[string]];
+    built.statefulTemplate.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: { Ref: busId },
+      EventPattern: { source: ["wxcoupon"] },
+      Targets: [
+        Match.objectLike({
+          Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^CouponEventsQueue"), "Arn"] },
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^CouponEventsDlq"), "Arn"] } },
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 },
+        }),
+      ],
+    });
+    // The queue lets EventBridge send only for that rule.
+    const policy = resourcesOfType(built.statefulTemplate, "AWS::SQS::QueuePolicy").find(([, p]) =>
+      JSON.stringify(p.Properties?.Queues).includes("CouponEventsQueue"),
+    )!;
+    expect(JSON.stringify(policy[1].Properties?.PolicyDocument)).toMatch(
+      /"aws:SourceArn":\{"Fn::GetAtt":\["CouponEventsQueueRule.*"Service":"events.amazonaws.com"/,
+    );
   });
 });
 
