@@ -24,6 +24,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
 import {
   CALLER_POLICY_ACCESS,
   ROUTES,
@@ -33,7 +34,6 @@ import {
 } from "#shared/edges/http/routes.js";
 import type { WxConfig } from "../config.js";
 import { Monitoring } from "../constructs/monitoring.js";
-import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
 import {
   ENV_SCHEMAS,
   type FunctionKind,
@@ -157,15 +157,13 @@ export class ServiceStack extends Stack {
 
     // The outbox (docs/events.md#outbox): the table's stream, filtered to the changes that carry an event, published
     // to the bus. Nothing on a request's path publishes.
-    fn("events-publisher", "EventsPublisherFunction", {})
-      .bindEventBus(props.eventBus)
-      .consumeTableStream(table, {
-        batchSize: EVENTS_STREAM_BATCH_SIZE,
-        maxBatchingWindow: EVENTS_STREAM_BATCHING_WINDOW,
-        retryAttempts: EVENTS_STREAM_RETRY_ATTEMPTS,
-        filters: EVENT_CHANGE_FILTERS,
-        onFailure: props.streamFailureDlq,
-      });
+    fn("events-publisher", "EventsPublisherFunction", {}).bindEventBus(props.eventBus).consumeTableStream(table, {
+      batchSize: EVENTS_STREAM_BATCH_SIZE,
+      maxBatchingWindow: EVENTS_STREAM_BATCHING_WINDOW,
+      retryAttempts: EVENTS_STREAM_RETRY_ATTEMPTS,
+      filters: EVENT_CHANGE_FILTERS,
+      onFailure: props.streamFailureDlq,
+    });
 
     if (certificateMode) {
       // Query: the certificate cache lists CERT# items through gsi1 (`CERTS`) to keep the ones still valid; PutItem

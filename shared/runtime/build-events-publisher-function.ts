@@ -1,5 +1,5 @@
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { recordChangeOf } from "../adapters/dynamodb/table-stream.js";
 import { EventBridgeEventBus } from "../adapters/eventbridge/eventbridge-event-bus.js";
 import type { EventsPublisherEnv } from "../config/env.js";
@@ -12,7 +12,9 @@ export function buildEventsPublisherFunction(env: EventsPublisherEnv) {
     bus: new EventBridgeEventBus({ client: new EventBridgeClient({}), eventBusName: env.EVENT_BUS_NAME }),
     // aws-lambda's stream image type and the SDK's AttributeValue describe the same DynamoDB JSON.
     changeOf: (images) =>
-      recordChangeOf(images as { NewImage?: Record<string, AttributeValue>; OldImage?: Record<string, AttributeValue> }),
+      recordChangeOf(
+        images as { NewImage?: Record<string, AttributeValue>; OldImage?: Record<string, AttributeValue> },
+      ),
     logger,
   });
 }

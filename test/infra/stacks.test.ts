@@ -524,7 +524,7 @@ describe("events (docs/events.md)", () => {
 
   it("keeps a queue subscription as one target: a bus rule sends every wxcoupon event to the coupon-events queue", () => {
     built.statefulTemplate.resourceCountIs("AWS::Events::EventBus", 1);
-    const [[busId]] = resourcesOfType(built.statefulTemplate, "AWS::Events::EventBus") as [[string]];
+    const [[busId]] = resourcesOfType(built.statefulTemplate, "AWS::Events::EventBus") as unknown as [[string]];
     built.statefulTemplate.hasResourceProperties("AWS::Events::Rule", {
       EventBusName: { Ref: busId },
       EventPattern: { source: ["wxcoupon"] },

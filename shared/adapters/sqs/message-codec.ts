@@ -1,5 +1,4 @@
 import { parseSendMessage } from "../../domain/campaigns/send-message.js";
-import { MessageFormatError } from "../../domain/errors.js";
 import type { SendMessage } from "../../domain/ports.js";
 
 /**
@@ -23,4 +22,3 @@ export function encodeSendMessage(m: SendMessage): string {
   if (m.held !== undefined) body.held = m.held;
   return JSON.stringify(body);
 }
-

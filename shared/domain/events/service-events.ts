@@ -109,7 +109,10 @@ export function eventsForChange(change: RecordChange): ServiceEvent[] {
 
 /** Deterministic id of one fact: the same inputs give the same id on every delivery. */
 export function eventId(detailType: DetailType, ...parts: string[]): string {
-  return createHash("sha256").update([detailType, ...parts].join("\u0000")).digest("hex").slice(0, 32);
+  return createHash("sha256")
+    .update([detailType, ...parts].join("\u0000"))
+    .digest("hex")
+    .slice(0, 32);
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
