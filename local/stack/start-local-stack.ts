@@ -3,11 +3,14 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
 import { formatMerchantSecret } from "#shared/adapters/secrets/merchant-secret-json.js";
+import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
 import { JWT_SCOPES, ROUTES, scopesOf } from "#shared/edges/http/routes.js";
 import type { FunctionKind } from "../../infra/constructs/wx-function.js";
 import { startSimulator } from "../simulator/index.js";
 import type { RunningSimulator, SimulatorOptions } from "../simulator/types.js";
 import { type Emulators, startEmulators } from "./emulators.js";
+import { type LocalEventBus, type LocalRule, startLocalEventBus } from "./events/local-event-bus.js";
+import { type StreamMapping, startStreamMapping } from "./events/stream-mapping.js";
 import { type FunctionHost, startFunctionHost } from "./function-host/function-host.js";
 import { invokeForHttp } from "./function-host/invoke-adapters.js";
 import { startHttpGateway } from "./http-gateway.js";
@@ -90,6 +93,12 @@ export interface LocalStack {
   /** The HTTP functions' hosts (execution environments, cold starts). */
   functions: Partial<Record<FunctionKind, FunctionHost>>;
   /**
+   * The outbox and the bus (docs/events.md): the table's change records through the events publisher's stream
+   * mapping to the local EventBridge bus and its rules' targets. `stream` is absent when the stand-ins run in another
+   * process (`externalEmulators`: no change records reach this one).
+   */
+  events: { bus: LocalEventBus; stream?: StreamMapping; publisher: FunctionHost };
+  /**
    * Environment for `local/stack/worker-process.ts`: the send worker's mapping as this stack runs it (template limits,
    * IAM through this stack's proxies). Spawn with `{ ...process.env, ...sendWorkerProcessEnv() }`.
    */
@@ -112,6 +121,7 @@ const ENTRIES: Partial<Record<FunctionKind, string>> = {
   "send-worker": new URL("../../functions/send-worker.ts", import.meta.url).href,
   // Platform-certificate mode only; the local stack runs no schedule for it (README), but its role and env are resolved.
   "cert-refresh": new URL("../../functions/cert-refresh.ts", import.meta.url).href,
+  "events-publisher": new URL("../../functions/events-publisher.ts", import.meta.url).href,
 };
 
 /**
@@ -181,9 +191,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sendDlq: emulators.queues.sendDlq,
       events: emulators.queues.events,
       eventsDlq: emulators.queues.eventsDlq,
+      streamFailureDlq: emulators.queues.streamFailureDlq,
     },
     // The fake Secrets Manager's ARN form (local/stack/fake-secrets-manager.ts).
     secretArn: `arn:aws:secretsmanager:${region}:000000000000:secret:${emulators.env.SECRET_ID}`,
+    eventBus: {
+      name: model.eventBus.name,
+      arn: `arn:aws:events:${region}:${account}:event-bus/${model.eventBus.name}`,
+    },
   };
   const resolver = localResolver(model, local);
   const kinds = (Object.keys(ENTRIES) as FunctionKind[]).filter((kind) => model.functions[kind] !== undefined);
@@ -216,10 +231,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     proxies.push(started);
     return started.endpoint;
   };
+  // The bus delivers to the queues as EventBridge does: as the service, not as a function (queue policies, which
+  // name the rule, are resource policies the local stack does not evaluate: README).
+  const bus = await startLocalEventBus({
+    name: local.eventBus.name,
+    arn: local.eventBus.arn,
+    account,
+    region,
+    rules: localRules(model, resolver, local),
+    sqs: emulators.sqs,
+    log,
+  });
   const endpoints = {
     dynamodb: await proxy("dynamodb", emulators.endpoints.dynamodb),
     sqs: await proxy("sqs", emulators.endpoints.sqs),
     secretsManager: await proxy("secretsmanager", emulators.endpoints.secretsManager),
+    eventbridge: await proxy("events", bus.endpoint),
   };
   const handlerDynamodbEndpoint = options.dynamodbEndpointWrapper
     ? await options.dynamodbEndpointWrapper(endpoints.dynamodb)
@@ -239,6 +266,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_DYNAMODB: handlerDynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
     WECHATPAY_BASE_URL: simulator.url,
     WECHATPAY_BACKUP_BASE_URL: simulator.url,
     ...(options.wechatTimeoutMs === undefined ? {} : { WECHATPAY_TIMEOUT_MS: String(options.wechatTimeoutMs) }),
@@ -310,6 +338,43 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   const workerConfig = sendMapping();
   let worker: RunningSqsMapping | undefined = startSqsMapping(workerConfig, log);
+
+  // The outbox: the table's changes → the events publisher's stream mapping (filters, retries, on-failure queue
+  // from the template) → the bus.
+  const publisherMapping = model.eventSourceMappings.find((m) => m.functionKind === "events-publisher");
+  if (!publisherMapping?.stream) throw new Error("the template has no stream mapping for the events publisher");
+  const publisher = startFunctionHost({ ...hostOptions("events-publisher"), maxEnvironments: 1, log });
+  const serviceStack = model.synthesized.serviceStackName;
+  const onFailureArn =
+    publisherMapping.stream.onFailureDestination === undefined
+      ? undefined
+      : resolveString(publisherMapping.stream.onFailureDestination, serviceStack, resolver);
+  const onFailureQueue = Object.values(local.queues).find((q) => q.arn === onFailureArn);
+  if (onFailureArn !== undefined && !onFailureQueue)
+    throw new Error(`the stream's on-failure ${onFailureArn} is no local queue`);
+  // Lambda sends the on-failure record with the function's role.
+  const publisherSqs = createSqsClient({
+    endpoint: endpoints.sqs,
+    region,
+    credentials: { accessKeyId: accessKeyId("events-publisher"), secretAccessKey: "local" },
+  });
+  const stream = emulators.onTableChange
+    ? startStreamMapping({
+        host: publisher,
+        functionArn: `arn:aws:lambda:${region}:${account}:function:${functionName("events-publisher")}`,
+        streamArn: resolveString(publisherMapping.eventSourceArn, serviceStack, resolver),
+        region,
+        keyNames: [model.table.partitionKey.name, ...(model.table.sortKey ? [model.table.sortKey.name] : [])],
+        filters: publisherMapping.filters,
+        batchSize: publisherMapping.batchSize,
+        maximumBatchingWindowSeconds: publisherMapping.maximumBatchingWindowSeconds,
+        maximumRetryAttempts: publisherMapping.stream.maximumRetryAttempts,
+        bisectBatchOnFunctionError: publisherMapping.stream.bisectBatchOnFunctionError,
+        ...(onFailureQueue ? { onFailure: { queueUrl: onFailureQueue.url, sqs: publisherSqs } } : {}),
+        log,
+      })
+    : undefined;
+  const unsubscribe = stream ? emulators.onTableChange!((change) => stream.push(change)) : () => {};
   await pointWechatAtWebhook(gateway.url, token, config.mchid);
 
   const stack: LocalStack = {
@@ -323,6 +388,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     emulators,
     model,
     functions,
+    events: { bus, publisher, ...(stream ? { stream } : {}) },
     sendWorkerProcessEnv: () => ({ WXCOUPON_SQS_MAPPING: JSON.stringify(workerConfig) }),
     functionEnvironment: environmentOf,
     async stopWorker() {
@@ -336,6 +402,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     async stop() {
       await stack.stopWorker();
       await gateway.close();
+      unsubscribe();
+      await stream?.stop();
+      await publisher.stop();
+      publisherSqs.destroy();
+      await bus.stop();
       for (const host of Object.values(functions)) await host.stop();
       for (const p of proxies) await p.close();
       await emulators.stop();
@@ -371,6 +442,36 @@ function assertTableMatches(table: TableSpec): void {
       `the template's table ${JSON.stringify(actual)} differs from table-definition.ts ${JSON.stringify(expected)}`,
     );
   }
+}
+
+/** The template's rules on the service's bus, their targets resolved to the local queues. */
+function localRules(
+  model: ServiceModel,
+  resolver: ReturnType<typeof localResolver>,
+  local: LocalResources,
+): LocalRule[] {
+  const stack = model.synthesized.statefulStackName;
+  const queueOf = (arn: string) => {
+    const queue = Object.values(local.queues).find((q) => q.arn === arn);
+    if (!queue) throw new Error(`a rule on the bus targets ${arn}, which is no local queue`);
+    return queue;
+  };
+  return model.eventBus.rules.map((rule) => ({
+    name: rule.logicalId,
+    arn: resolver.physical(stack, rule.logicalId).attributes.Arn as string,
+    pattern: rule.pattern,
+    targets: rule.targets.map((target) => {
+      const arn = resolveString(target.arn, stack, resolver);
+      const dlq = target.deadLetterArn === undefined ? undefined : resolveString(target.deadLetterArn, stack, resolver);
+      return {
+        id: target.id,
+        arn,
+        queueUrl: queueOf(arn).url,
+        ...(dlq === undefined ? {} : { deadLetterQueueUrl: queueOf(dlq).url }),
+        maximumRetryAttempts: target.maximumRetryAttempts,
+      };
+    }),
+  }));
 }
 
 /** A bearer token of this data folder (`name`: its file): made once, kept across restarts. */

@@ -26,7 +26,8 @@ export function checkPattern(pattern: EventPattern): void {
       for (const m of node) if (isObject(m)) matcherKind(m);
       return;
     }
-    if (isObject(node)) for (const [k, v] of Object.entries(node)) k === "$or" ? (v as unknown[]).forEach(walk) : walk(v);
+    if (isObject(node))
+      for (const [k, v] of Object.entries(node)) k === "$or" ? (v as unknown[]).forEach(walk) : walk(v);
   }
 }
 
@@ -134,7 +135,12 @@ function numeric(spec: unknown[], value: number): boolean {
 }
 
 function wildcard(glob: string): RegExp {
-  return new RegExp(`^${glob.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  return new RegExp(
+    `^${glob
+      .split("*")
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

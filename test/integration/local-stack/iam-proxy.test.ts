@@ -28,8 +28,10 @@ beforeAll(async () => {
       sendDlq: emulators.queues.sendDlq,
       events: emulators.queues.events,
       eventsDlq: emulators.queues.eventsDlq,
+      streamFailureDlq: emulators.queues.streamFailureDlq,
     },
     secretArn: secretArn(emulators.env.SECRET_ID),
+    eventBus: { name: "wxcoupon-local", arn: "arn:aws:events:us-east-1:000000000000:event-bus/wxcoupon-local" },
   });
   const notify = resolveFunction(model, "notify", ctx);
   const identities = new Map<string, LocalIdentity>([

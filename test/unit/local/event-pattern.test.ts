@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
 import { checkPattern, matchesPattern } from "#local/stack/events/event-pattern.js";
+import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
 
 // Examples from https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html.
 const ec2 = {
