@@ -408,27 +408,25 @@ export interface CouponEvent {
   createTime: string;
   /** Epoch ms when we received it. */
   receivedAt: number;
-  /** The decrypted resource as parsed JSON. Stored, published; never logged. */
+  /** The decrypted resource as parsed JSON. Stored; never logged. */
   resource: Record<string, unknown>;
 }
 
-export interface NotificationRecord extends CouponEvent {
-  published: boolean;
-}
+/** A stored notification: the event as first received. */
+export type NotificationRecord = CouponEvent;
 
-export type RecordOnceResult =
-  | { firstTime: true; record: NotificationRecord }
-  | { firstTime: false; published: boolean; record: NotificationRecord };
+export interface RecordOnceResult {
+  firstTime: boolean;
+  /** The stored notification (the first delivery's, on a repeat). */
+  record: NotificationRecord;
+}
 
 export interface NotificationInbox {
   /**
-   * ONE conditional put that both de-duplicates by `event.id` and stores the event (published = false), so no
-   * transaction is needed. A repeat delivery gets `firstTime: false` and whether the first one was published: if not,
-   * publish again (the publisher is at-least-once anyway).
+   * ONE conditional put that both de-duplicates by `event.id` and stores the event, so no transaction is needed. A
+   * repeat delivery gets `firstTime: false` and the stored event.
    */
   recordOnce(event: CouponEvent): Promise<RecordOnceResult>;
-  /** Sets published = true. Idempotent. Unknown id → `NotFoundError`. */
-  markPublished(id: string, now: number): Promise<void>;
   /** Notifications of one coupon, oldest first (index read: eventually consistent). */
   listByCoupon(couponId: string): Promise<NotificationRecord[]>;
 }
