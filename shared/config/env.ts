@@ -52,11 +52,35 @@ export const eventsPublisherEnvSchema = z.object({
 
 export const certRefreshEnvSchema = z.object(common);
 
+/** The HTTP event forwarder (docs/events.md#signed-http-forwarding). */
+export const eventForwarderEnvSchema = z.object({
+  /** Its own queue: retries of one endpoint go back on it with a delay. */
+  FORWARD_QUEUE_URL: z.url(),
+  /** The dead-letter record of a delivery that failed its last attempt. */
+  FORWARD_DLQ_URL: z.url(),
+  /** The signing secret, JSON `{"signing_secret": "…"}`. */
+  FORWARD_SECRET_ID: nonEmpty,
+  SECRET_CACHE_SECONDS: positiveInt.default(300),
+  /** JSON array of the consumers' https URLs (http only on loopback, for the local stack). */
+  FORWARD_URLS: z.preprocess(
+    (v) => (typeof v === "string" ? JSON.parse(v) : v),
+    z.array(z.url().refine((u) => /^https:\/\//.test(u) || /^http:\/\/127\.0\.0\.1[:/]/.test(u), "must be https")),
+  ),
+  /** Seconds before attempt 2, 3, …; comma-separated (SQS delays at most 900 s). */
+  FORWARD_RETRY_DELAYS_SECONDS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/)
+    .transform((v) => v.split(",").map(Number))
+    .refine((delays) => delays.every((d) => d <= 900), "each delay at most 900 s"),
+  FORWARD_TIMEOUT_MS: positiveInt.default(5_000),
+});
+
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 export type SendWorkerEnv = z.infer<typeof sendWorkerEnvSchema>;
 export type NotifyEnv = z.infer<typeof notifyEnvSchema>;
 export type CertRefreshEnv = z.infer<typeof certRefreshEnvSchema>;
 export type EventsPublisherEnv = z.infer<typeof eventsPublisherEnvSchema>;
+export type EventForwarderEnv = z.infer<typeof eventForwarderEnvSchema>;
 
 /** Thrown at cold start; names every bad variable, never echoes values. */
 export class ConfigurationError extends Error {
