@@ -48,6 +48,9 @@ export function buildWxcoupon(app: App, options: BuildOptions = {}): WxcouponSta
     eventsDlq: stateful.eventsDlq,
     eventBus: stateful.eventBus,
     streamFailureDlq: stateful.streamFailureDlq,
+    forwardQueue: stateful.forwardQueue,
+    forwardDlq: stateful.forwardDlq,
+    signingSecret: stateful.signingSecret,
     secret: stateful.secret,
   });
 

@@ -28,6 +28,8 @@ export const FUNCTION_SIZING: Record<FunctionKind, FunctionSizing> = {
   "cert-refresh": { memorySize: 256, timeout: Duration.seconds(60) },
   // A stream batch (≤ EVENTS_STREAM_BATCH_SIZE records) becomes ≤ 3 events each, PutEvents 10 at a time with retries.
   "events-publisher": { memorySize: 256, timeout: Duration.seconds(30) },
+  // A batch of ≤ 10 events, each POSTed to every endpoint at once with FORWARD_TIMEOUT.
+  "event-forwarder": { memorySize: 256, timeout: Duration.seconds(30) },
 };
 
 /**
@@ -105,3 +107,14 @@ export const EVENTS_STREAM_RETRY_ATTEMPTS = -1;
 /** The bus rule → queue target's own retry policy (EventBridge's defaults, stated): then the rule's DLQ. */
 export const EVENTS_RULE_RETRY_ATTEMPTS = 185;
 export const EVENTS_RULE_MAX_EVENT_AGE = Duration.hours(24);
+
+/**
+ * Signed HTTP forwarding (docs/events.md#signed-http-forwarding): per endpoint, attempts after these delays (seconds;
+ * SQS delays a message at most 900 s), then a dead-letter record: 8 attempts over about 40 minutes.
+ */
+export const FORWARD_RETRY_DELAYS_SECONDS = [10, 30, 60, 300, 600, 900, 900] as const;
+export const FORWARD_TIMEOUT = Duration.seconds(5);
+export const FORWARD_QUEUE_VISIBILITY = Duration.seconds(180);
+export const FORWARD_MAX_RECEIVE_COUNT = 5;
+export const FORWARD_BATCH_SIZE = 10;
+export const FORWARD_MAX_CONCURRENCY = 2;

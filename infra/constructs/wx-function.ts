@@ -16,19 +16,21 @@ import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
 import {
   apiEnvSchema,
   certRefreshEnvSchema,
+  eventForwarderEnvSchema,
   eventsPublisherEnvSchema,
   notifyEnvSchema,
   sendWorkerEnvSchema,
 } from "#shared/config/env.js";
 
 /** The Lambdas; each has `functions/<kind>.ts` exporting `handler` and an env schema in shared/config/env.ts. */
-export type FunctionKind = "api" | "send-worker" | "notify" | "cert-refresh" | "events-publisher";
+export type FunctionKind = "api" | "send-worker" | "notify" | "cert-refresh" | "events-publisher" | "event-forwarder";
 export const FUNCTION_KINDS: readonly FunctionKind[] = [
   "api",
   "send-worker",
   "notify",
   "cert-refresh",
   "events-publisher",
+  "event-forwarder",
 ];
 
 export const ENV_SCHEMAS: Record<FunctionKind, z.ZodObject> = {
@@ -37,6 +39,7 @@ export const ENV_SCHEMAS: Record<FunctionKind, z.ZodObject> = {
   notify: notifyEnvSchema,
   "cert-refresh": certRefreshEnvSchema,
   "events-publisher": eventsPublisherEnvSchema,
+  "event-forwarder": eventForwarderEnvSchema,
 };
 
 /**
@@ -109,7 +112,7 @@ export interface QueueMappingOptions {
 
 /** Variables that name a resource: only the bind* helpers set them, together with the grant. */
 const isResourceVariable = (name: string): boolean =>
-  name === "TABLE_NAME" || name === "SECRET_ID" || name === "EVENT_BUS_NAME" || /_(QUEUE|DLQ)_URL$/.test(name);
+  name === "TABLE_NAME" || /SECRET_ID$/.test(name) || name === "EVENT_BUS_NAME" || /_(QUEUE|DLQ)_URL$/.test(name);
 
 /**
  * What Lambda's DynamoDB stream event source mapping calls with the function's role, on the stream's ARN, as DynamoDB's
@@ -318,7 +321,7 @@ export class WxFunction extends NodejsFunction {
    * SECRET_ID (the ARN) + GetSecretValue on that secret, the only call the secret source makes
    * (shared/adapters/secrets/secrets-manager-merchant-secret-source.ts), and kms:Decrypt if it has a CMK.
    */
-  bindSecret(secret: ISecret): this {
+  bindSecret(secret: ISecret, envName = "SECRET_ID"): this {
     this.addToRolePolicy(
       new PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [secret.secretArn] }),
     );
@@ -332,6 +335,6 @@ export class WxFunction extends NodejsFunction {
         }),
       );
     }
-    return this.putEnv("SECRET_ID", secret.secretArn);
+    return this.putEnv(envName, secret.secretArn);
   }
 }

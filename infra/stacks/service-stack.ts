@@ -46,6 +46,10 @@ import {
   EVENTS_STREAM_BATCH_SIZE,
   EVENTS_STREAM_BATCHING_WINDOW,
   EVENTS_STREAM_RETRY_ATTEMPTS,
+  FORWARD_BATCH_SIZE,
+  FORWARD_MAX_CONCURRENCY,
+  FORWARD_RETRY_DELAYS_SECONDS,
+  FORWARD_TIMEOUT,
   FUNCTION_SIZING,
   NOTIFY_ROUTE_THROTTLE,
   SEND_BATCH_SIZE,
@@ -67,6 +71,9 @@ export interface ServiceStackProps extends StackProps {
   eventsDlq: IQueue;
   eventBus: IEventBus;
   streamFailureDlq: IQueue;
+  forwardQueue: IQueue;
+  forwardDlq: IQueue;
+  signingSecret: ISecret;
   secret: ISecret;
 }
 
@@ -164,6 +171,22 @@ export class ServiceStack extends Stack {
       filters: EVENT_CHANGE_FILTERS,
       onFailure: props.streamFailureDlq,
     });
+
+    // Signed HTTP forwarding to consumers outside AWS (docs/events.md#signed-http-forwarding).
+    fn("event-forwarder", "EventForwarderFunction", {
+      FORWARD_URLS: JSON.stringify(config.eventForwardUrls),
+      FORWARD_RETRY_DELAYS_SECONDS: FORWARD_RETRY_DELAYS_SECONDS.join(","),
+      FORWARD_TIMEOUT_MS: String(FORWARD_TIMEOUT.toMilliseconds()),
+    })
+      // Retries of one endpoint go back on its own queue with a delay; dead-letter records to its DLQ.
+      .bindQueue(props.forwardQueue, ["SendMessage"], "FORWARD_QUEUE_URL")
+      .bindQueue(props.forwardDlq, ["SendMessage"], "FORWARD_DLQ_URL")
+      .bindSecret(props.signingSecret, "FORWARD_SECRET_ID")
+      .consumeQueue(props.forwardQueue, {
+        batchSize: FORWARD_BATCH_SIZE,
+        maxBatchingWindow: Duration.seconds(1),
+        maxConcurrency: FORWARD_MAX_CONCURRENCY,
+      });
 
     if (certificateMode) {
       // Query: the certificate cache lists CERT# items through gsi1 (`CERTS`) to keep the ones still valid; PutItem

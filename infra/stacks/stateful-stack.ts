@@ -17,6 +17,8 @@ import {
   EVENTS_QUEUE_RETENTION,
   EVENTS_RULE_MAX_EVENT_AGE,
   EVENTS_RULE_RETRY_ATTEMPTS,
+  FORWARD_MAX_RECEIVE_COUNT,
+  FORWARD_QUEUE_VISIBILITY,
   SEND_MAX_RECEIVE_COUNT,
   SEND_QUEUE_RETENTION,
   SEND_QUEUE_VISIBILITY,
@@ -60,6 +62,11 @@ export class StatefulStack extends Stack {
   readonly eventBus: EventBus;
   /** The stream mapping's on-failure destination: batches that could not be published before leaving the stream. */
   readonly streamFailureDlq: Queue;
+  /** The event forwarder's queue (fed by a bus rule) and its dead letters (docs/events.md#signed-http-forwarding). */
+  readonly forwardQueue: Queue;
+  readonly forwardDlq: Queue;
+  /** The forwarder's HMAC signing secret, JSON {"signing_secret": "…"}, put by the operator like the merchant's. */
+  readonly signingSecret: ISecret;
   readonly secret: ISecret;
   readonly acknowledgements: Acknowledgement[] = [];
 
@@ -135,6 +142,44 @@ export class StatefulStack extends Stack {
         }),
       ],
     });
+
+    // Signed HTTP forwarding: a second rule on the bus feeds the forwarder's own queue (retries with back-off go back
+    // on it; its DLQ holds the dead-letter records), so a slow consumer never holds up the coupon-events queue.
+    this.forwardDlq = new Queue(this, "EventForwardDlq", { ...queueDefaults, retentionPeriod: DLQ_RETENTION });
+    this.forwardQueue = new Queue(this, "EventForwardQueue", {
+      ...queueDefaults,
+      visibilityTimeout: FORWARD_QUEUE_VISIBILITY,
+      retentionPeriod: EVENTS_QUEUE_RETENTION,
+      deadLetterQueue: { queue: this.forwardDlq, maxReceiveCount: FORWARD_MAX_RECEIVE_COUNT },
+    });
+    new Rule(this, "EventForwardRule", {
+      eventBus: this.eventBus,
+      description: "wxcoupon: every service event to the HTTP event forwarder",
+      eventPattern: { source: [...SERVICE_EVENTS_PATTERN.source] },
+      targets: [
+        new SqsQueue(this.forwardQueue, {
+          deadLetterQueue: this.forwardDlq,
+          retryAttempts: EVENTS_RULE_RETRY_ATTEMPTS,
+          maxEventAge: EVENTS_RULE_MAX_EVENT_AGE,
+        }),
+      ],
+    });
+    const signing = new CfnSecret(this, "EventSigningSecret", {
+      name: `wxcoupon/${config.envName}/event-signing`,
+      description:
+        'wxcoupon event forwarding: JSON {"signing_secret": "<random, at least 16 characters>"}; fill with put-secret-value',
+    });
+    signing.applyRemovalPolicy(removalPolicy);
+    this.signingSecret = Secret.fromSecretCompleteArn(this, "EventSigningSecretRef", signing.ref);
+    this.acknowledgements.push(
+      acknowledgement(
+        signing,
+        "AwsSolutions-SMG4",
+        "The event signing secret is shared with the consumers outside AWS that verify the signatures, so it changes " +
+          "only together with them: rotating it is the operator's put-secret-value, announced to the consumers " +
+          "(docs/events.md), not an automatic Secrets Manager rotation.",
+      ),
+    );
 
     if (config.secret.kind === "import") {
       const { arn, kmsKeyArn } = config.secret;

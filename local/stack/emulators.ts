@@ -34,6 +34,9 @@ export interface EmulatorOptions {
   sendMaxReceiveCount?: number;
   /** The coupon-events queue's redrive maxReceiveCount as the template sets it. */
   eventsMaxReceiveCount?: number;
+  /** The event forwarder's queue as the template sets it (visibility, redrive maxReceiveCount). */
+  forwardVisibilityTimeoutSeconds?: number;
+  forwardMaxReceiveCount?: number;
 }
 
 /** Environment variables the handlers read: apply them to `process.env` BEFORE importing the handler modules. */
@@ -64,6 +67,8 @@ export interface Emulators {
     events: QueueInfo;
     eventsDlq: QueueInfo;
     streamFailureDlq: QueueInfo;
+    forward: QueueInfo;
+    forwardDlq: QueueInfo;
   };
   secretsManager: FakeSecretsManager;
   /**
@@ -137,6 +142,19 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
         visibilityTimeoutSeconds: options.eventsVisibilityTimeoutSeconds ?? 30,
         redrive: { deadLetterQueue: "wxcoupon-coupon-events-dlq", maxReceiveCount: eventsMaxReceiveCount },
       },
+      {
+        name: "wxcoupon-event-forward-dlq",
+        visibilityTimeoutSeconds: 30,
+        messageRetentionPeriodSeconds: dlqRetentionSeconds,
+      },
+      {
+        name: "wxcoupon-event-forward",
+        visibilityTimeoutSeconds: options.forwardVisibilityTimeoutSeconds ?? 180,
+        redrive: {
+          deadLetterQueue: "wxcoupon-event-forward-dlq",
+          maxReceiveCount: options.forwardMaxReceiveCount ?? 5,
+        },
+      },
       // The events publisher's stream mapping reports what it could not publish here (OnFailure destination).
       {
         name: "wxcoupon-events-stream-dlq",
@@ -157,6 +175,8 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     const events = queue("wxcoupon-coupon-events");
     const eventsDlq = queue("wxcoupon-coupon-events-dlq");
     const streamFailureDlq = queue("wxcoupon-events-stream-dlq");
+    const forward = queue("wxcoupon-event-forward");
+    const forwardDlq = queue("wxcoupon-event-forward-dlq");
 
     const secretsManager = await startFakeSecretsManager({
       region,
@@ -190,7 +210,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     return {
       env,
       endpoints: { dynamodb: dynalite.endpoint, sqs: sqsEndpoint, secretsManager: secretsManager.endpoint },
-      queues: { send, sendDlq, events, eventsDlq, streamFailureDlq },
+      queues: { send, sendDlq, events, eventsDlq, streamFailureDlq, forward, forwardDlq },
       onTableChange: (listener) => {
         changeListeners.add(listener);
         return () => changeListeners.delete(listener);

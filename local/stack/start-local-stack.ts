@@ -45,6 +45,13 @@ export interface LocalStackOptions {
    * then carries it into the functions' env and the mapping's concurrency, as a deployment would. Default: the app's.
    */
   sendRatePerSecond?: number;
+  /**
+   * The `eventForwardUrls` deployment setting (infra/config.ts): consumers the event forwarder POSTs signed events to,
+   * passed to synthesis as CDK context. Default: none.
+   */
+  eventForwardUrls?: string[];
+  /** Test override of the forwarder's FORWARD_RETRY_DELAYS_SECONDS (the template's take minutes). */
+  forwardRetryDelaysSeconds?: number[];
   /** Test override of the functions' WECHATPAY_TIMEOUT_MS (the template sets it from infra/settings.ts). */
   wechatTimeoutMs?: number;
   /** Test override of the send queue's visibility timeout (seconds). Default: the template's. */
@@ -84,6 +91,8 @@ export interface LocalStack {
   token: string;
   /** Send and read routes only (wxcoupon/send + wxcoupon/read): what an application that issues coupons gets. */
   sendToken: string;
+  /** The event forwarder's HMAC signing secret (kept in the data folder, seeded into the fake Secrets Manager). */
+  eventSigningSecret: string;
   mchid: string;
   appid: string;
   simulator: RunningSimulator;
@@ -111,6 +120,9 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** The forwarder's signing secret, by name, in the fake Secrets Manager. */
+const LOCAL_SIGNING_SECRET = "wxcoupon/event-signing";
+
 /** The functions the local stack runs, as the stack names them (the session name in AccessDenied messages). */
 const functionName = (kind: FunctionKind) => `wxcoupon-${kind}`;
 /** Each function signs its AWS calls with its own access key, which is how the IAM proxies know who calls. */
@@ -122,6 +134,7 @@ const ENTRIES: Partial<Record<FunctionKind, string>> = {
   // Platform-certificate mode only; the local stack runs no schedule for it (README), but its role and env are resolved.
   "cert-refresh": new URL("../../functions/cert-refresh.ts", import.meta.url).href,
   "events-publisher": new URL("../../functions/events-publisher.ts", import.meta.url).href,
+  "event-forwarder": new URL("../../functions/event-forwarder.ts", import.meta.url).href,
 };
 
 /**
@@ -137,6 +150,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (options.fresh) rmSync(options.dataDir, { recursive: true, force: true });
   mkdirSync(options.dataDir, { recursive: true });
   const token = localToken(options.dataDir, "token");
+  const eventSigningSecret = localToken(options.dataDir, "event-signing-secret");
   const sendToken = localToken(options.dataDir, "send-token");
   const simulator =
     options.externalSimulator ??
@@ -153,6 +167,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const synthesized = loadServiceModel({
     wechatpayMode: config.mode,
     ...(options.sendRatePerSecond === undefined ? {} : { sendRatePerSecond: options.sendRatePerSecond }),
+    ...(options.eventForwardUrls === undefined ? {} : { eventForwardUrls: options.eventForwardUrls }),
   });
   const model = options.templateOverride ? options.templateOverride(structuredClone(synthesized)) : synthesized;
   assertTableMatches(model.table);
@@ -174,11 +189,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     (await startEmulators({
       dataDir: join(options.dataDir, "aws"),
       region: model.synthesized.region,
-      secrets: { "wxcoupon/merchant": secret },
+      secrets: {
+        "wxcoupon/merchant": secret,
+        [LOCAL_SIGNING_SECRET]: JSON.stringify({ signing_secret: eventSigningSecret }),
+      },
       sendVisibilityTimeoutSeconds: options.sendVisibilityTimeoutSeconds ?? model.queues.send.visibilityTimeoutSeconds,
       eventsVisibilityTimeoutSeconds: model.queues.events.visibilityTimeoutSeconds,
       ...(model.queues.send.redrive ? { sendMaxReceiveCount: model.queues.send.redrive.maxReceiveCount } : {}),
       ...(model.queues.events.redrive ? { eventsMaxReceiveCount: model.queues.events.redrive.maxReceiveCount } : {}),
+      forwardVisibilityTimeoutSeconds: model.queues.forward.visibilityTimeoutSeconds,
+      ...(model.queues.forward.redrive ? { forwardMaxReceiveCount: model.queues.forward.redrive.maxReceiveCount } : {}),
     }));
   const region = emulators.env.AWS_REGION;
   const account = model.synthesized.account;
@@ -192,7 +212,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       events: emulators.queues.events,
       eventsDlq: emulators.queues.eventsDlq,
       streamFailureDlq: emulators.queues.streamFailureDlq,
+      forward: emulators.queues.forward,
+      forwardDlq: emulators.queues.forwardDlq,
     },
+    signingSecretArn: `arn:aws:secretsmanager:${region}:000000000000:secret:${LOCAL_SIGNING_SECRET}`,
     // The fake Secrets Manager's ARN form (local/stack/fake-secrets-manager.ts).
     secretArn: `arn:aws:secretsmanager:${region}:000000000000:secret:${emulators.env.SECRET_ID}`,
     eventBus: {
@@ -270,6 +293,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     WECHATPAY_BASE_URL: simulator.url,
     WECHATPAY_BACKUP_BASE_URL: simulator.url,
     ...(options.wechatTimeoutMs === undefined ? {} : { WECHATPAY_TIMEOUT_MS: String(options.wechatTimeoutMs) }),
+    ...(kind === "event-forwarder" && options.forwardRetryDelaysSeconds !== undefined
+      ? { FORWARD_RETRY_DELAYS_SECONDS: options.forwardRetryDelaysSeconds.join(",") }
+      : {}),
     // The simulator's mode decides which keys verify WeChat (shared/adapters/wechatpay/merchant-runtime.ts).
     WECHATPAY_MODE: config.mode,
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
@@ -317,26 +343,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log,
   });
 
-  const sendMapping = (): SqsMappingConfig => {
-    const mapping = model.eventSourceMappings.find((m) => m.functionKind === "send-worker");
-    if (!mapping) throw new Error("the template has no event source mapping for the send worker");
+  const queueMapping = (kind: FunctionKind, concurrencyOverride?: number): SqsMappingConfig => {
+    const mapping = model.eventSourceMappings.find((m) => m.functionKind === kind);
+    if (!mapping) throw new Error(`the template has no event source mapping for ${kind}`);
     const arn = resolveString(mapping.eventSourceArn, model.synthesized.serviceStackName, resolver);
     const queue = Object.values(local.queues).find((q) => q.arn === arn);
-    if (!queue) throw new Error(`the send worker's mapping reads ${arn}, which is no local queue`);
+    if (!queue) throw new Error(`the ${kind} mapping reads ${arn}, which is no local queue`);
     return {
-      host: hostOptions("send-worker"),
+      host: hostOptions(kind),
       queueUrl: queue.url,
       region,
       sqsEndpoint: endpoints.sqs,
-      accessKeyId: accessKeyId("send-worker"),
+      accessKeyId: accessKeyId(kind),
       batchSize: mapping.batchSize,
       maximumBatchingWindowSeconds: mapping.maximumBatchingWindowSeconds,
       // Without ScalingConfig Lambda scales to 1,000 batches; locally that is capped at 10 (README).
-      maxConcurrency: options.workerConcurrency ?? mapping.maximumConcurrency ?? 10,
+      maxConcurrency: concurrencyOverride ?? mapping.maximumConcurrency ?? 10,
       reportBatchItemFailures: mapping.functionResponseTypes.includes("ReportBatchItemFailures"),
     };
   };
-  const workerConfig = sendMapping();
+  const workerConfig = queueMapping("send-worker", options.workerConcurrency);
   let worker: RunningSqsMapping | undefined = startSqsMapping(workerConfig, log);
 
   // The outbox: the table's changes → the events publisher's stream mapping (filters, retries, on-failure queue
@@ -374,6 +400,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         log,
       })
     : undefined;
+  // Signed HTTP forwarding: the forwarder on its queue, fed by its rule on the bus.
+  const forwarder = startSqsMapping(queueMapping("event-forwarder"), log);
   const unsubscribe = stream ? emulators.onTableChange!((change) => stream.push(change)) : () => {};
   await pointWechatAtWebhook(gateway.url, token, config.mchid);
 
@@ -382,6 +410,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     simulatorUrl: simulator.url,
     token,
     sendToken,
+    eventSigningSecret,
     mchid: config.mchid,
     appid: config.appid,
     simulator,
@@ -405,6 +434,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       unsubscribe();
       await stream?.stop();
       await publisher.stop();
+      await forwarder.stop();
       publisherSqs.destroy();
       await bus.stop();
       for (const host of Object.values(functions)) await host.stop();

@@ -9,6 +9,8 @@ export interface LocalResources {
   tableName: string;
   queues: Record<QueueRole, { name: string; url: string; arn: string }>;
   secretArn: string;
+  /** The event forwarder's signing secret in the fake Secrets Manager. */
+  signingSecretArn: string;
   /** The local bus (local/stack/events/local-event-bus.ts): the template's name. */
   eventBus: { name: string; arn: string };
 }
@@ -38,6 +40,7 @@ export function localResolver(model: ServiceModel, local: LocalResources): Resol
     byId.set(id, { ref: q.url, attributes: { Arn: q.arn, QueueName: q.name, QueueUrl: q.url } });
   }
   if (ids.secret) byId.set(ids.secret, { ref: local.secretArn, attributes: {} });
+  byId.set(ids.signingSecret, { ref: local.signingSecretArn, attributes: {} });
 
   return {
     stacks: synthesized.templates,

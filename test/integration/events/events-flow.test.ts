@@ -1,6 +1,9 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
+import { SIGNATURE_HEADER, verifySignature } from "#shared/domain/events/forwarding.js";
 import { eventSchemaValidator } from "../../helpers/event-schemas.js";
 import { callApi, runningStock, startTestStack } from "../../helpers/local-stack-client.js";
 import { deliverNotification, signedNotification } from "../../helpers/wechat-notification.js";
@@ -41,11 +44,44 @@ async function settled(): Promise<void> {
   await drainQueue();
 }
 
+/** Consumers outside AWS: one that verifies and keeps what it gets, one that always answers 503. */
+const consumed: { body: Delivered; verified: boolean }[] = [];
+let brokenAttempts = 0;
+let consumer: Server;
+async function startConsumer(): Promise<string> {
+  consumer = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks).toString("utf8");
+      if (req.url === "/broken") {
+        brokenAttempts += 1;
+        res.statusCode = 503;
+        return res.end();
+      }
+      const header = String(req.headers[SIGNATURE_HEADER] ?? "");
+      const verified = verifySignature(stack.eventSigningSecret, header, raw, Math.floor(Date.now() / 1000));
+      consumed.push({ body: JSON.parse(raw) as Delivered, verified });
+      res.statusCode = verified ? 204 : 401;
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => consumer.listen(0, "127.0.0.1", r));
+  return `http://127.0.0.1:${(consumer.address() as AddressInfo).port}`;
+}
+
 beforeAll(async () => {
-  stack = await startTestStack();
+  const base = await startConsumer();
+  stack = await startTestStack({
+    eventForwardUrls: [`${base}/hook`, `${base}/broken`],
+    forwardRetryDelaysSeconds: [1, 1],
+  });
   stockId = await runningStock(stack, "it-events-stock");
 }, 60_000);
-afterAll(async () => stack?.stop());
+afterAll(async () => {
+  await stack?.stop();
+  consumer?.close();
+});
 
 describe("events: table stream → publisher → bus → coupon-events queue (docs/events.md)", () => {
   it("a campaign publishes coupon.sent once per coupon and campaign.completed once, each matching its schema", async () => {
@@ -112,6 +148,44 @@ describe("events: table stream → publisher → bus → coupon-events queue (do
     expect(used!.detail).toMatchObject({ state: "USED", openid: "o-ev-use", issued_by_service: true });
     expect(schemas.errors(used!)).toEqual([]);
   }, 60_000);
+
+  it("forwards each event, signed, to the HTTP consumer once; the failing consumer gets 3 attempts then a dead-letter record", async () => {
+    // Everything the queue got, the consumer got too, verified: coupon.sent and coupon.used once each by event_id.
+    await expect
+      .poll(() => consumed.length, { timeout: 30_000, interval: 250 })
+      .toBeGreaterThanOrEqual(received.length);
+    expect(consumed.every((c) => c.verified)).toBe(true);
+    const ids = (type: string) =>
+      consumed.filter((c) => c.body["detail-type"] === type).map((c) => c.body.detail.event_id);
+    for (const type of ["coupon.sent", "coupon.used", "campaign.completed"]) {
+      expect(ids(type).sort(), type).toEqual(
+        ofType(type)
+          .map((e) => e.detail.event_id)
+          .sort(),
+      );
+      expect(new Set(ids(type)).size, type).toBe(ids(type).length);
+    }
+    // The broken endpoint: attempts 1..3 for each event (retry delays [1, 1]), then one dead-letter record each.
+    const { sqs, queues } = stack.emulators;
+    const records: { endpoint: string; attempts: number; last_status: number; event_id: string }[] = [];
+    await expect
+      .poll(
+        async () => {
+          const page = await sqs.send(
+            new ReceiveMessageCommand({ QueueUrl: queues.forwardDlq.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+          );
+          for (const m of page.Messages ?? []) records.push(JSON.parse(m.Body!));
+          return records.length;
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBe(consumed.length);
+    expect(records.every((r) => r.endpoint.endsWith("/broken") && r.attempts === 3 && r.last_status === 503)).toBe(
+      true,
+    );
+    expect(records.map((r) => r.event_id).sort()).toEqual(consumed.map((c) => c.body.detail.event_id).sort());
+    expect(brokenAttempts).toBe(3 * consumed.length);
+  }, 90_000);
 });
 
 describe("publication is off the webhook's path and never drops a recorded change", () => {

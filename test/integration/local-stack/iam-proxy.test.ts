@@ -29,7 +29,10 @@ beforeAll(async () => {
       events: emulators.queues.events,
       eventsDlq: emulators.queues.eventsDlq,
       streamFailureDlq: emulators.queues.streamFailureDlq,
+      forward: emulators.queues.forward,
+      forwardDlq: emulators.queues.forwardDlq,
     },
+    signingSecretArn: secretArn("wxcoupon/event-signing"),
     secretArn: secretArn(emulators.env.SECRET_ID),
     eventBus: { name: "wxcoupon-local", arn: "arn:aws:events:us-east-1:000000000000:event-bus/wxcoupon-local" },
   });
