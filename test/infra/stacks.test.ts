@@ -198,8 +198,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
   });
 
   it("maps the send queue with partial batch responses and a concurrency cap from the rate", () => {
-    // The send queue's and the table stream's (the events publisher, below).
-    built.serviceTemplate.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+    // The send queue's, the table stream's (the events publisher) and the forward queue's (below).
+    built.serviceTemplate.resourceCountIs("AWS::Lambda::EventSourceMapping", 3);
     built.serviceTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: logicalIdOf(built, "send-worker") },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
@@ -240,7 +240,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
 
   it("runs every function on nodejs24.x, arm64, with X-Ray and its own log group", () => {
     const functions = resourcesOfType(built.serviceTemplate, "AWS::Lambda::Function");
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(5);
     for (const [id, fn] of functions) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: "nodejs24.x",
@@ -308,7 +308,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
           const expected = action.startsWith("dynamodb:")
             ? /Table/
             : action.startsWith("secretsmanager:")
-              ? /MerchantSecret/
+              ? /MerchantSecret|EventSigningSecret/
               : /Queue|Dlq/;
           expect(text, `${id} ${action}`).toMatch(expected);
         }
@@ -416,10 +416,14 @@ describe("stateful stack", () => {
 
   it("dead-letters both queues after ≥ 5 receives into 14-day DLQs, all SSE and TLS-only", () => {
     const queues = resourcesOfType(built.statefulTemplate, "AWS::SQS::Queue");
-    // Plus the events stream's on-failure queue (checked with the events below).
-    expect(queues).toHaveLength(5);
+    // Plus the events stream's on-failure queue and the forwarder's queue and DLQ (checked with the events below).
+    expect(queues).toHaveLength(7);
     const sources = queues.filter(([, q]) => q.Properties?.RedrivePolicy);
-    expect(sources.map(([id]) => id.replace(/[A-F0-9]{8}$/, "")).sort()).toEqual(["CouponEventsQueue", "SendQueue"]);
+    expect(sources.map(([id]) => id.replace(/[A-F0-9]{8}$/, "")).sort()).toEqual([
+      "CouponEventsQueue",
+      "EventForwardQueue",
+      "SendQueue",
+    ]);
     for (const [id, q] of sources) {
       const redrive = q.Properties!.RedrivePolicy as { maxReceiveCount: number; deadLetterTargetArn: unknown };
       expect(redrive.maxReceiveCount, id).toBeGreaterThanOrEqual(5);
@@ -435,14 +439,18 @@ describe("stateful stack", () => {
     }
     for (const [id, q] of queues) expect(q.Properties?.SqsManagedSseEnabled, id).toBe(true);
     const policies = resourcesOfType(built.statefulTemplate, "AWS::SQS::QueuePolicy");
-    expect(policies).toHaveLength(5);
+    expect(policies).toHaveLength(7);
     for (const [, p] of policies) {
       expect(JSON.stringify(p.Properties?.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
     }
   });
 
   it("creates the merchant secret without a value, so no stack update can ever write over the operator's keys", () => {
-    const secrets = resourcesOfType<Record<string, unknown>>(built.statefulTemplate, "AWS::SecretsManager::Secret");
+    // The merchant's (the other one is the event forwarder's signing secret, created the same way).
+    const secrets = resourcesOfType<Record<string, unknown>>(
+      built.statefulTemplate,
+      "AWS::SecretsManager::Secret",
+    ).filter(([id]) => id.startsWith("MerchantSecret"));
     expect(secrets).toHaveLength(1);
     const props = secrets[0]![1].Properties!;
     // With neither property CloudFormation creates an empty secret and never manages its value
@@ -453,7 +461,10 @@ describe("stateful stack", () => {
     for (const field of MERCHANT_SECRET_FIELDS) expect(props.Description).toContain(field);
     // Another merchant id changes the description only: nothing in the template can reach the value.
     const other = buildTestApp({ mchid: "1900000002" });
-    const changed = resourcesOfType<Record<string, unknown>>(other.statefulTemplate, "AWS::SecretsManager::Secret");
+    const changed = resourcesOfType<Record<string, unknown>>(
+      other.statefulTemplate,
+      "AWS::SecretsManager::Secret",
+    ).filter(([id]) => id.startsWith("MerchantSecret"));
     expect({ ...changed[0]![1].Properties, Description: undefined }).toEqual({ ...props, Description: undefined });
     // The logical id the L2 Secret had: a deployed stack keeps its secret (a new id would replace it).
     const secretId = secrets[0]![0];
@@ -520,6 +531,31 @@ describe("events (docs/events.md)", () => {
       if (actionsOf(statement).some((a) => a.startsWith("dynamodb:")))
         expect(JSON.stringify(statement.Resource)).toMatch(/StreamArn/);
     }
+  });
+
+  it("forwards over HTTP from its own queue: a second rule, the signing secret, exactly the grants it uses", () => {
+    built.statefulTemplate.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: { source: ["wxcoupon"] },
+      Targets: [Match.objectLike({ Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^EventForwardQueue"), "Arn"] } })],
+    });
+    built.statefulTemplate.hasResourceProperties("AWS::SecretsManager::Secret", {
+      Name: "wxcoupon/test/event-signing",
+      SecretString: Match.absent(),
+      GenerateSecretString: Match.absent(),
+    });
+    expect(dataGrants(built, "event-forwarder")).toEqual(
+      [
+        "secretsmanager:GetSecretValue on EventSigningSecret",
+        "sqs:SendMessage on EventForwardQueue",
+        "sqs:SendMessage on EventForwardDlq",
+        "sqs:ReceiveMessage on EventForwardQueue",
+        "sqs:DeleteMessage on EventForwardQueue",
+        "sqs:GetQueueAttributes on EventForwardQueue",
+      ].sort(),
+    );
+    const vars = functionEnvironment(built, "event-forwarder");
+    expect(vars).toMatchObject({ FORWARD_URLS: "[]", FORWARD_RETRY_DELAYS_SECONDS: "10,30,60,300,600,900,900" });
+    expect(vars).not.toHaveProperty("SECRET_ID");
   });
 
   it("keeps a queue subscription as one target: a bus rule sends every wxcoupon event to the coupon-events queue", () => {
@@ -619,7 +655,8 @@ describe("modes and options", () => {
     const arn = "arn:aws:secretsmanager:ap-east-1:111111111111:secret:wxcoupon/merchant-AbCdEf";
     const key = "arn:aws:kms:ap-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     const built = buildTestApp({ secretArn: arn, secretKmsKeyArn: key });
-    built.statefulTemplate.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    // Only the event forwarder's signing secret.
+    built.statefulTemplate.resourceCountIs("AWS::SecretsManager::Secret", 1);
     const statements = statementsOf(built, "api");
     const secretStatement = statements.find((s) => actionsOf(s).includes("secretsmanager:GetSecretValue"))!;
     expect(secretStatement.Resource).toBe(arn);
