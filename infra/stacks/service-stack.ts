@@ -127,6 +127,8 @@ export class ServiceStack extends Stack {
     })
       .bindTable(table, TABLE_READ_WRITE)
       .bindQueue(props.sendQueue, ["SendMessage"], "SEND_QUEUE_URL")
+      // POST /webhooks/test queues a test event for the HTTP consumers only.
+      .bindQueue(props.forwardQueue, ["SendMessage"], "FORWARD_QUEUE_URL")
       .bindSecret(secret);
 
     const worker = fn("send-worker", "SendWorkerFunction", {

@@ -27,6 +27,8 @@ const common = {
 export const apiEnvSchema = z.object({
   ...common,
   SEND_QUEUE_URL: z.url(),
+  /** The event forwarder's queue: POST /webhooks/test puts a test event on it. */
+  FORWARD_QUEUE_URL: z.url(),
   /** Campaign rate when a request gives none; WeChat allows 500 sends/s per merchant. */
   DEFAULT_SEND_RATE_PER_SECOND: positiveInt.max(WECHAT_SEND_LIMIT_PER_SECOND).default(DEFAULT_SEND_RATE_PER_SECOND),
 });

@@ -3,6 +3,7 @@ import { DynamoDbCouponStore } from "../adapters/dynamodb/dynamodb-coupon-store.
 import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
+import { SqsForwardTestSink } from "../adapters/sqs/sqs-forward-test-sink.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
 import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import { WechatStockEndTimes } from "../adapters/wechatpay/stock-end-times.js";
@@ -47,6 +48,11 @@ export function buildApiFunction(env: ApiEnv) {
     inbox: new DynamoDbNotificationInbox({ ...aws.table, retentionDays: 30 }),
     coupons,
     stockEnd: (stockId) => stockEnds.endOf(stockId),
+    forwardTest: new SqsForwardTestSink({
+      client: aws.sqs,
+      queueUrl: env.FORWARD_QUEUE_URL,
+      region: process.env.AWS_REGION ?? "",
+    }),
     defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,
     inProgressWaitMs: 3_000,
   };

@@ -322,7 +322,9 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     const table = ["dynamodb:GetItem on Table", "dynamodb:PutItem on Table", "dynamodb:UpdateItem on Table"];
     const index = `dynamodb:Query on Table/index/${TABLE_SPEC.globalSecondaryIndexes[0].indexName}`;
     const secret = "secretsmanager:GetSecretValue on MerchantSecret";
-    expect(dataGrants(built, "api")).toEqual([...table, index, secret, "sqs:SendMessage on SendQueue"].sort());
+    expect(dataGrants(built, "api")).toEqual(
+      [...table, index, secret, "sqs:SendMessage on SendQueue", "sqs:SendMessage on EventForwardQueue"].sort(),
+    );
     expect(dataGrants(built, "send-worker")).toEqual(
       [
         ...table,

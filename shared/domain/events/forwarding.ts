@@ -93,3 +93,11 @@ export async function forwardEvent(
     }),
   );
 }
+
+/** The detail-type of a test send (`POST /webhooks/test`): delivered to the forwarder's consumers only. */
+export const TEST_DETAIL_TYPE = "webhook.test";
+
+/** Queues a test event for the HTTP consumers, shaped as the bus delivers events (docs/events.md#signed-http-forwarding). */
+export interface TestEventSink {
+  send(test: { eventId: string; time: number; message: string }): Promise<void>;
+}

@@ -360,3 +360,11 @@ export type CampaignControlResponse = z.infer<typeof campaignControlResponse>;
 export type SetCallbackResponse = z.infer<typeof setCallbackResponse>;
 export type CallbackSettingsResponse = z.infer<typeof callbackSettingsResponse>;
 export type ImageUploadResponse = z.infer<typeof imageUploadResponse>;
+
+export const webhookTestResponse = z.object({
+  event_id: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .describe("detail.event_id of the test event"),
+  detail_type: z.literal("webhook.test"),
+});

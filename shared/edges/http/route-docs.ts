@@ -22,6 +22,7 @@ import {
   uploadImageBody,
   userCouponPath,
   userCouponsQuery,
+  webhookTestBody,
 } from "./schemas.js";
 import { createStockBody } from "./stock-schemas.js";
 
@@ -42,6 +43,7 @@ export const TAGS = {
   coupons: "Sending coupons and reading them back",
   campaigns: "Bulk sends, processed asynchronously",
   callbacks: "The merchant's notification URL at WeChat",
+  events: "The service's events: signed HTTP forwarding",
   media: "Marketing images",
   meta: "This document",
   webhook: "Called by WeChat Pay",
@@ -558,6 +560,17 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     tag: "callbacks",
     query: callbackQuery,
     responses: { ...wechatBase, 200: ok("WeChat's answer", res.callbackSettingsResponse) },
+  },
+  "POST /webhooks/test": {
+    operationId: "sendTestEvent",
+    summary: "Send a signed test event to every HTTP event consumer",
+    description:
+      "Queues a `webhook.test` event for the event forwarder, which POSTs it to each URL of `eventForwardUrls`, signed " +
+      "like every event (`Wxcoupon-Signature`), retried and dead-lettered the same way. Other subscribers of the bus do " +
+      "not see it. Answers once the test is queued, not delivered.",
+    tag: "events",
+    body: webhookTestBody,
+    responses: { ...callerBase, 400: invalid, 202: ok("Queued for the consumers", res.webhookTestResponse) },
   },
   "POST /media/images": {
     operationId: "uploadImage",

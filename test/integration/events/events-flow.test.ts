@@ -186,6 +186,31 @@ describe("events: table stream → publisher → bus → coupon-events queue (do
     expect(records.map((r) => r.event_id).sort()).toEqual(consumed.map((c) => c.body.detail.event_id).sort());
     expect(brokenAttempts).toBe(3 * consumed.length);
   }, 90_000);
+
+  it("POST /webhooks/test sends a signed webhook.test to the HTTP consumers only", async () => {
+    const before = consumed.length;
+    const sent = await callApi<{ event_id: string }>(stack, "POST", "/webhooks/test", { message: "hello" });
+    expect(sent).toMatchObject({ status: 202, body: { detail_type: "webhook.test" } });
+    await expect.poll(() => consumed.length, { timeout: 20_000, interval: 250 }).toBe(before + 1);
+    expect(consumed.at(-1)).toMatchObject({
+      verified: true,
+      body: {
+        "detail-type": "webhook.test",
+        source: "wxcoupon",
+        detail: { event_id: sent.body.event_id, message: "hello" },
+      },
+    });
+    await settled();
+    expect(ofType("webhook.test")).toHaveLength(0);
+    // Bad input: 400 naming the field, nothing queued; only admins may send (the send token is refused).
+    const bad = await callApi(stack, "POST", "/webhooks/test", { message: 42 });
+    expect(bad).toMatchObject({ status: 400, body: { field: "message" } });
+    const asSender = await fetch(`${stack.apiUrl}/webhooks/test`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.sendToken}` },
+    });
+    expect(asSender.status).toBe(403);
+  }, 60_000);
 });
 
 describe("publication is off the webhook's path and never drops a recorded change", () => {

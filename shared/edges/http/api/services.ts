@@ -1,4 +1,5 @@
 import type { CampaignDependencies } from "../../../domain/campaigns/create-campaign.js";
+import type { TestEventSink } from "../../../domain/events/forwarding.js";
 import type { CouponStore, MerchantSecret, NotificationInbox } from "../../../domain/ports.js";
 import type { SendDependencies } from "../../../domain/sends/send-coupon.js";
 import type { CreateStockDependencies } from "../../../domain/stocks/create-stock.js";
@@ -16,6 +17,8 @@ export interface ApiServices {
   coupons: CouponStore;
   /** A stock's available_end_time (epoch ms): when its unused coupons turn EXPIRED. */
   stockEnd: (stockId: string) => Promise<number | undefined>;
+  /** Test sends to the HTTP event consumers (POST /webhooks/test). */
+  forwardTest: TestEventSink;
   defaultRatePerSecond: number;
   /** How long a pause or cancel waits before it is acknowledged (default CONTROL_SETTLE_MS); tests shorten it. */
   campaignControlSettleMs?: number;
