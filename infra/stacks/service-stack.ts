@@ -381,6 +381,8 @@ export class ServiceStack extends Stack {
       sendDlq: props.sendDlq,
       eventsQueue: props.eventsQueue,
       eventsDlq: props.eventsDlq,
+      streamFailureDlq: props.streamFailureDlq,
+      forwardDlq: props.forwardDlq,
     });
   }
 }

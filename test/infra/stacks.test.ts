@@ -354,6 +354,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
         [
           "SendDlqNotEmpty",
           "CouponEventsDlqNotEmpty",
+          "EventsStreamDlqNotEmpty",
+          "EventForwardDlqNotEmpty",
           "SendQueueOldMessage",
           "SendQueueStalled",
           "CouponEventsOldMessage",

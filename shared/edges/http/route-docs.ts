@@ -632,6 +632,7 @@ export const REQUEST_COMPONENTS: Array<[string, z.ZodType]> = [
   ["CampaignChunkRequest", campaignChunkBody],
   ["SetCallbackRequest", setCallbackBody],
   ["UploadImageRequest", uploadImageBody],
+  ["WebhookTestRequest", webhookTestBody.unwrap()],
   ["NotificationEnvelope", notificationEnvelope],
 ];
 
@@ -665,5 +666,6 @@ export const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ["SetCallbackResponse", res.setCallbackResponse],
   ["CallbackSettingsResponse", res.callbackSettingsResponse],
   ["ImageUploadResponse", res.imageUploadResponse],
+  ["WebhookTestResponse", res.webhookTestResponse],
   ["OpenApiDocument", res.openApiDocumentResponse],
 ];
