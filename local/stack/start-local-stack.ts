@@ -445,7 +445,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   writeFileSync(
     join(options.dataDir, "stack.json"),
-    `${JSON.stringify({ api_url: stack.apiUrl, simulator_url: stack.simulatorUrl, token, send_token: sendToken, stock_creator_mchid: stack.mchid, appid: stack.appid, simulator_config: config.config_path }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        api_url: stack.apiUrl,
+        simulator_url: stack.simulatorUrl,
+        token,
+        send_token: sendToken,
+        stock_creator_mchid: stack.mchid,
+        appid: stack.appid,
+        simulator_config: config.config_path,
+        // `wxcoupon events tail` subscribes a temporary queue to the local bus (docs/events.md#tailing-events).
+        events: {
+          region,
+          event_bus_name: local.eventBus.name,
+          eventbridge_endpoint: bus.endpoint,
+          sqs_endpoint: emulators.endpoints.sqs,
+        },
+      },
+      null,
+      2,
+    )}\n`,
     { mode: 0o600 },
   );
   return stack;

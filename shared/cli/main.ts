@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { CAMPAIGN_USAGE, type CampaignCommandDeps, runCampaignCommand } from "./campaign-command.js";
 import { type CliIo, CliUsageError, processIo } from "./cli-io.js";
 import { DECRYPT_USAGE, runDecryptCommand } from "./decrypt-command.js";
+import { EVENTS_USAGE, runEventsCommand } from "./events-command.js";
 import { KEYS_USAGE, runKeysCommand } from "./keys-command.js";
 import { runSignCommand, SIGN_USAGE } from "./sign-command.js";
 import { runSimulatorSubcommand } from "./simulator-command.js";
@@ -17,6 +18,7 @@ Commands:
   simulator  run the local WeChat Pay simulator
   campaign   send a campaign from a file of openids or a CSV column (resumable, with progress; its own
              failures file is a valid input, to retry), or show a campaign's status
+  events     tail: stream the service's events (local stack or deployed bus) to the terminal
   version    print wxcoupon's version and the Node.js it runs on (also --version)
   help       show this text, or "wxcoupon help <command>"
 
@@ -29,6 +31,8 @@ Run "wxcoupon <command> --help" for the options of a command.`;
 /** Test seams of commands that talk to the network (production passes none). */
 export interface MainOptions {
   campaign?: CampaignCommandDeps;
+  /** Stops a long-running command (events tail) as Ctrl-C does. */
+  signal?: AbortSignal;
 }
 
 interface Command {
@@ -42,6 +46,7 @@ const COMMANDS: Record<string, Command> = {
   decrypt: { usage: DECRYPT_USAGE, run: runDecryptCommand },
   keys: { usage: KEYS_USAGE, run: runKeysCommand },
   campaign: { usage: CAMPAIGN_USAGE, run: (argv, io, options) => runCampaignCommand(argv, io, options.campaign) },
+  events: { usage: EVENTS_USAGE, run: (argv, io, options) => runEventsCommand(argv, io, options.signal) },
 };
 
 const wantsHelp = (argv: string[]): boolean => argv.includes("--help") || argv.includes("-h");

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
-import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueUrlCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { checkPattern, type EventPattern, matchesPattern } from "./event-pattern.js";
 
 /** A rule's target, resolved to a local queue (the only target kind the service's template uses). */
@@ -52,6 +52,8 @@ export interface LocalEventBus {
   endpoint: string;
   /** Every event accepted so far, in order (tests, `wxcoupon events tail` locally). */
   readonly accepted: readonly BusEvent[];
+  /** The rules on the bus now: the template's and any added at run time. */
+  readonly rules: readonly LocalRule[];
   /** Calls `listener` with each event accepted from now on; returns the unsubscribe. */
   subscribe(listener: (event: BusEvent) => void): () => void;
   /** Resolves once every accepted event has been delivered to its targets (or dead-lettered). */
@@ -63,8 +65,9 @@ export interface LocalEventBus {
  * The service's EventBridge bus, locally: PutEvents over the wire (the publisher's SDK client talks to it through the
  * IAM proxy, as to AWS), the rules and targets the template declares, the documented event-pattern matching
  * (event-pattern.ts), and asynchronous delivery after PutEvents answered, each target with retries and then its
- * dead-letter queue (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html). Only PutEvents is
- * served; other operations answer UnknownOperationException.
+ * dead-letter queue (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html). Besides PutEvents,
+ * rules with SQS targets can be added and removed at run time (PutRule, PutTargets, RemoveTargets, DeleteRule: what
+ * `wxcoupon events tail` does for its temporary queue); other operations answer UnknownOperationException.
  */
 export async function startLocalEventBus(options: LocalEventBusOptions): Promise<LocalEventBus> {
   for (const rule of options.rules) checkPattern(rule.pattern);
@@ -102,10 +105,11 @@ export async function startLocalEventBus(options: LocalEventBusOptions): Promise
     );
   };
 
+  const rules = [...options.rules];
   const route = (event: BusEvent) => {
     accepted.push(event);
     for (const listener of listeners) listener(event);
-    for (const rule of options.rules) {
+    for (const rule of rules) {
       if (!matchesPattern(rule.pattern, event)) continue;
       for (const target of rule.targets) {
         const delivery = deliver(rule, target, event).catch((error) =>
@@ -161,16 +165,74 @@ export async function startLocalEventBus(options: LocalEventBusOptions): Promise
     return { status: 200, body: { FailedEntryCount: failed, Entries: results } };
   };
 
+  type Answer = { status: number; body: Record<string, unknown> };
+  const notFound = (name: unknown): Answer => ({
+    status: 400,
+    body: {
+      __type: "ResourceNotFoundException",
+      message: `Rule ${String(name)} does not exist on EventBus ${options.name}.`,
+    },
+  });
+  const ruleNamed = (name: unknown) => rules.find((r) => r.name === name);
+  const ruleArn = (name: string) => `arn:aws:events:${options.region}:${options.account}:rule/${options.name}/${name}`;
+  const ruleOperations: Record<string, (body: Record<string, unknown>) => Promise<Answer>> = {
+    async PutRule(body) {
+      const name = String(body.Name ?? "");
+      const pattern = JSON.parse(String(body.EventPattern ?? "{}")) as EventPattern;
+      checkPattern(pattern);
+      const existing = ruleNamed(name);
+      if (existing) existing.pattern = pattern;
+      else rules.push({ name, arn: ruleArn(name), pattern, targets: [] });
+      return { status: 200, body: { RuleArn: ruleArn(name) } };
+    },
+    async PutTargets(body) {
+      const rule = ruleNamed(body.Rule);
+      if (!rule) return notFound(body.Rule);
+      for (const target of (body.Targets as { Id: string; Arn: string }[] | undefined) ?? []) {
+        const queueName = target.Arn.split(":").pop()!;
+        const { QueueUrl } = await options.sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+        rule.targets = rule.targets.filter((t) => t.id !== target.Id);
+        rule.targets.push({ id: target.Id, arn: target.Arn, queueUrl: QueueUrl!, maximumRetryAttempts: 185 });
+      }
+      return { status: 200, body: { FailedEntryCount: 0, FailedEntries: [] } };
+    },
+    async RemoveTargets(body) {
+      const rule = ruleNamed(body.Rule);
+      if (!rule) return notFound(body.Rule);
+      const ids = new Set((body.Ids as string[] | undefined) ?? []);
+      rule.targets = rule.targets.filter((t) => !ids.has(t.id));
+      return { status: 200, body: { FailedEntryCount: 0, FailedEntries: [] } };
+    },
+    async DeleteRule(body) {
+      const rule = ruleNamed(body.Name);
+      if (rule && rule.targets.length > 0) {
+        return {
+          status: 400,
+          body: { __type: "ValidationException", message: "Rule can't be deleted since it has targets." },
+        };
+      }
+      if (rule) rules.splice(rules.indexOf(rule), 1);
+      return { status: 200, body: {} };
+    },
+  };
+
   const server = createServer((req, res) => {
     readJson(req)
-      .then((body) => {
-        const operation = String(req.headers["x-amz-target"] ?? "")
-          .split(".")
-          .pop();
-        const answer =
+      .then(async (body) => {
+        const operation =
+          String(req.headers["x-amz-target"] ?? "")
+            .split(".")
+            .pop() ?? "";
+        const run = ruleOperations[operation];
+        const answer: Answer =
           operation === "PutEvents"
             ? putEvents(body)
-            : { status: 400, body: { __type: "UnknownOperationException", message: `${operation} is not served` } };
+            : run
+              ? await run(body).catch((error: Error) => ({
+                  status: 400,
+                  body: { __type: "ValidationException", message: error.message },
+                }))
+              : { status: 400, body: { __type: "UnknownOperationException", message: `${operation} is not served` } };
         const text = JSON.stringify(answer.body);
         res.writeHead(answer.status, {
           "content-type": "application/x-amz-json-1.1",
@@ -193,6 +255,7 @@ export async function startLocalEventBus(options: LocalEventBusOptions): Promise
   return {
     endpoint: `http://127.0.0.1:${port}`,
     accepted,
+    rules,
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
