@@ -159,8 +159,9 @@ export class ServiceStack extends Stack {
 
     const certificateMode = config.wechatpayMode === "platform_certificate";
     const notify = fn("notify", "NotifyFunction", { WECHATPAY_TIMEOUT_MS: wechatTimeoutMs })
-      // The inbox writes (conditional Put/Update, GetItem when a condition fails); Query only lists the certificate
-      // cache, which exists in platform-certificate mode only.
+      // The inbox writes (conditional Put/Update, GetItem when a condition fails), and the coupon's record and its
+      // campaign's use totals (conditional UpdateItem, GetItem when a condition fails: docs/coupon-lifecycle.md); Query
+      // only lists the certificate cache, which exists in platform-certificate mode only.
       .bindTable(table, ["GetItem", "PutItem", "UpdateItem", ...(certificateMode ? (["Query"] as const) : [])])
       .bindSecret(secret);
 

@@ -23,8 +23,10 @@
  *          http, local gateway/poller glue, status polls included) is printed beside it; the simulator's and the
  *          stand-ins' CPU are measured in their children and reported apart.
  * - notify: COUPON.USE notifications built here with node:crypto (AES-256-GCM under the APIv3 key, signed with the
- *          simulator's WeChat Pay key), each with a fresh id, POSTed to /notify/wechatpay: sequentially for the ack
- *          latency percentiles, then `notifyConcurrency` at a time for notifications/s.
+ *          simulator's WeChat Pay key), each with a fresh id and a use (consume_information) of another coupon of
+ *          the measured campaign, so each one takes the whole path (inbox, coupon SENT → USED, the campaign's use
+ *          totals; the event leaves through the table stream, off this path), POSTed to /notify/wechatpay: sequentially for the ack latency percentiles, then
+ *          `notifyConcurrency` at a time for notifications/s.
  * The service logs at WARN during the bench (it logs one INFO line per notification otherwise). Prints numbers,
  * asserts nothing.
  */
@@ -334,6 +336,7 @@ async function callApi<T = Record<string, unknown>>(
 }
 
 interface CampaignView {
+  campaign_id: string;
   state: string;
   total: number;
   sent: number;
@@ -362,6 +365,24 @@ async function runCampaign(
   throw new Error(`campaign ${posted.body.campaign_id} did not complete in time`);
 }
 
+/** `count` coupon ids the campaign issued (GET /campaigns/{id}/coupons), each to be used once by the notify run. */
+async function issuedCoupons(stack: LocalStack, campaignId: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await callApi<{ data: { coupon_id: string }[]; cursor?: string }>(
+      stack,
+      "GET",
+      `/campaigns/${campaignId}/coupons?state=SENT&limit=1000${cursor ? `&cursor=${cursor}` : ""}`,
+    );
+    if (page.status !== 200) throw new Error(`GET coupons: ${page.status} ${JSON.stringify(page.body)}`);
+    ids.push(...page.body.data.map((c) => c.coupon_id));
+    cursor = page.body.cursor;
+  } while (cursor && ids.length < count);
+  if (ids.length < count) throw new Error(`the campaign issued ${ids.length} coupons; the notify run needs ${count}`);
+  return ids.slice(0, count);
+}
+
 interface Notification {
   body: string;
   headers: Record<string, string>;
@@ -376,6 +397,12 @@ function couponUseNotification(stack: LocalStack, id: string, stockId: string, c
     stock_id: stockId,
     coupon_id: couponId,
     status: "USED",
+    normal_coupon_information: { coupon_amount: 100, transaction_minimum: 200 },
+    consume_information: {
+      consume_time: chinaTime(Date.now()),
+      consume_mchid: stack.mchid,
+      transaction_id: `4200${couponId.padStart(24, "0")}`,
+    },
   });
   const cipher = createCipheriv("aes-256-gcm", Buffer.from(keys.apiv3Key), Buffer.from(nonce));
   cipher.setAAD(Buffer.from("coupon"));
@@ -426,11 +453,16 @@ async function notifyBench(
   stockId: string,
   emulators: ChildEmulators,
   options: Required<Pick<EndToEndOptions, "notifySequential" | "notifyConcurrent" | "notifyConcurrency">>,
+  couponIds: string[],
 ): Promise<EndToEndResult["notify"]> {
   const run = `${Date.now()}`;
   let failures = 0;
-  const make = (tag: string, i: number) =>
-    couponUseNotification(stack, `EV-${run}-${tag}-${i}`, stockId, String(7_000_000 + i));
+  let next = 0;
+  const make = (tag: string, i: number) => {
+    const couponId = couponIds[next++];
+    if (couponId === undefined) throw new Error(`only ${couponIds.length} coupons to use`);
+    return couponUseNotification(stack, `EV-${run}-${tag}-${i}`, stockId, couponId);
+  };
   // Warm-up: the notify handler's first call loads the merchant secret and the keys.
   for (let i = 0; i < 20; i++) if ((await deliver(stack, make("warm", i))) !== 204) failures++;
 
@@ -556,7 +588,13 @@ async function stackRun(
     }
 
     log(`notify: ${options.notifySequential} sequential, ${options.notifyConcurrent} at ${options.notifyConcurrency}`);
-    const notify = await notifyBench(stack, stockId, aws, options);
+    const notify = await notifyBench(
+      stack,
+      stockId,
+      aws,
+      options,
+      await issuedCoupons(stack, done.campaign_id, 20 + options.notifySequential + options.notifyConcurrent),
+    );
     // Last: a process that has run the profiler stays slower afterwards.
     log("stack: a second campaign under the CPU profiler");
     const profile = await profileCpu();

@@ -1,4 +1,5 @@
 import { DynamoDbCampaignStore } from "#shared/adapters/dynamodb/dynamodb-campaign-store.js";
+import { DynamoDbCouponStore } from "#shared/adapters/dynamodb/dynamodb-coupon-store.js";
 import { DynamoDbNotificationInbox } from "#shared/adapters/dynamodb/dynamodb-notification-inbox.js";
 import { DynamoDbPlatformCertificateCache } from "#shared/adapters/dynamodb/dynamodb-platform-certificate-cache.js";
 import { DynamoDbRateCounter } from "#shared/adapters/dynamodb/dynamodb-rate-counter.js";
@@ -7,6 +8,8 @@ import { DynamoDbStockRequestLedger } from "#shared/adapters/dynamodb/dynamodb-s
 import type { DynamoBackend } from "../helpers/dynamodb-backends.js";
 import { campaignStoreContract } from "./suites/campaign-store-contract.js";
 import { certificateCacheContract } from "./suites/certificate-cache-contract.js";
+import { couponStoreContract } from "./suites/coupon-store-contract.js";
+import { dynamoCouponCountChecks } from "./suites/dynamodb-coupon-count.js";
 import { dynamoTableChecks } from "./suites/dynamodb-table-checks.js";
 import { notificationInboxContract } from "./suites/notification-inbox-contract.js";
 import { rateCounterContract } from "./suites/rate-counter-contract.js";
@@ -22,5 +25,7 @@ export function dynamoDbContracts(name: string, getBackend: () => DynamoBackend)
   notificationInboxContract(name, () => new DynamoDbNotificationInbox(options()));
   certificateCacheContract(name, () => new DynamoDbPlatformCertificateCache(options()));
   rateCounterContract(name, () => new DynamoDbRateCounter(options()));
+  couponStoreContract(name, () => new DynamoDbCouponStore(options()));
   dynamoTableChecks(getBackend);
+  dynamoCouponCountChecks(getBackend);
 }

@@ -1,4 +1,5 @@
 import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-store.js";
+import { MemoryCouponStore } from "#shared/adapters/memory/memory-coupon-store.js";
 import { MemoryNotificationInbox } from "#shared/adapters/memory/memory-notification-inbox.js";
 import { MemoryPlatformCertificateCache } from "#shared/adapters/memory/memory-platform-certificate-cache.js";
 import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
@@ -6,6 +7,7 @@ import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js"
 import { MemoryStockRequestLedger } from "#shared/adapters/memory/memory-stock-request-ledger.js";
 import { campaignStoreContract } from "./suites/campaign-store-contract.js";
 import { certificateCacheContract } from "./suites/certificate-cache-contract.js";
+import { couponStoreContract } from "./suites/coupon-store-contract.js";
 import { notificationInboxContract } from "./suites/notification-inbox-contract.js";
 import { rateCounterContract } from "./suites/rate-counter-contract.js";
 import { sendLedgerContract } from "./suites/send-ledger-contract.js";
@@ -18,3 +20,4 @@ campaignStoreContract("memory", () => new MemoryCampaignStore());
 notificationInboxContract("memory", () => new MemoryNotificationInbox());
 certificateCacheContract("memory", () => new MemoryPlatformCertificateCache());
 rateCounterContract("memory", () => new MemoryRateCounter());
+couponStoreContract("memory", () => new MemoryCouponStore());

@@ -14,6 +14,8 @@ export interface NotificationOptions {
   serial?: string;
   timestamp?: number;
   signature?: string;
+  /** Fields of the decrypted resource besides (or replacing) the four above: consume_information, … */
+  resource?: Record<string, unknown>;
 }
 
 /**
@@ -28,6 +30,7 @@ export function signedNotification(stack: LocalStack, options: NotificationOptio
     stock_id: options.stockId,
     coupon_id: options.couponId,
     status: "USED",
+    ...options.resource,
   });
   const cipher = createCipheriv("aes-256-gcm", Buffer.from(keys.apiv3Key), Buffer.from(nonce));
   cipher.setAAD(Buffer.from("coupon"));

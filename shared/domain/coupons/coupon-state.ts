@@ -1,12 +1,4 @@
-import type {
-  CouponHistoryEntry,
-  CouponIssue,
-  CouponRecord,
-  CouponRefund,
-  CouponState,
-  CouponUse,
-  StoredCouponState,
-} from "../ports.js";
+import type { CouponHistoryEntry, CouponIssue, CouponRecord, CouponRefund, CouponState, CouponUse } from "../ports.js";
 
 /**
  * A coupon's lifecycle, in one record per coupon_id (shared/domain/ports.ts `CouponStore`):
@@ -33,15 +25,20 @@ export function effectiveState(
  * What makes a use (or refund) "the same" again: WeChat's transaction id, else the notification that reported it,
  * else its time. Kept in the history entry, so a store tells a repeat from its stored history.
  */
-export function entryKey(entry: Pick<CouponHistoryEntry, "transactionId" | "notificationId" | "at">): string {
+function entryKey(entry: Pick<CouponHistoryEntry, "transactionId" | "notificationId" | "at">): string {
   return entry.transactionId ?? entry.notificationId ?? `at:${entry.at}`;
 }
 
-/** History is shown oldest first: a use recorded before its send still reads SENT, then USED. */
+/**
+ * History as shown: the send first (a coupon is issued before anything else can happen to it, even when a use was
+ * recorded before the send was), then the rest by time, then as recorded. Not by time alone: WeChat's consume_time
+ * has whole seconds while the send's time is ours in milliseconds, so a use within the send's second would sort first.
+ */
 export function sortHistory(history: CouponHistoryEntry[]): CouponHistoryEntry[] {
+  const rank = (e: CouponHistoryEntry) => (e.state === "SENT" ? 0 : 1);
   return history
     .map((entry, index) => ({ entry, index }))
-    .sort((a, b) => a.entry.at - b.entry.at || a.index - b.index)
+    .sort((a, b) => rank(a.entry) - rank(b.entry) || a.entry.at - b.entry.at || a.index - b.index)
     .map(({ entry }) => entry);
 }
 
@@ -88,10 +85,6 @@ export function firstUseAmount(record: Pick<CouponRecord, "history">): number {
 export function countable(record: CouponRecord): boolean {
   return record.usedAt !== undefined && record.campaignId !== undefined && record.sentAt !== undefined;
 }
-
-/** The states a coupon list may be filtered by, stored or derived. */
-export const COUPON_STATES: readonly CouponState[] = ["SENT", "USED", "REFUNDED", "EXPIRED"];
-export const STORED_COUPON_STATES: readonly StoredCouponState[] = ["SENT", "USED", "REFUNDED"];
 
 /** The day of an RFC 3339 time in its own offset (`2026-12-06T09:30:00+08:00` → `2026-12-06`): China's date for WeChat. */
 export function dayOf(rfc3339: string): string {

@@ -6,7 +6,7 @@
  * of any time in it. A stock's window is at most 90 days (docs/wechatpay-cash-coupons.md#create-stock-e1), about
  * 2^22.9 s, so a campaign fills at most 93 buckets.
  */
-export const BUCKETS_PER_DOUBLING = 4;
+const BUCKETS_PER_DOUBLING = 4;
 
 /** The bucket of a time to use (ms). */
 export function timeToUseBucket(ms: number): number {

@@ -111,7 +111,7 @@ export const listCampaignsQuery = z.strictObject({
   cursor: z.string().min(1).max(2048).optional().describe("The cursor of the previous page"),
 });
 
-export const COUPON_STATES = ["SENT", "USED", "REFUNDED", "EXPIRED"] as const;
+const COUPON_STATES = ["SENT", "USED", "REFUNDED", "EXPIRED"] as const;
 
 export const campaignCouponsQuery = z.strictObject({
   state: z

@@ -152,6 +152,35 @@ describe("every API route answers as its OpenAPI document says", () => {
       })
       .toBe("COMPLETED");
     expect((await documented("GET", "/campaigns/{campaign_id}", "/campaigns/unknown")).status).toBe(404);
+    const coupons = "/campaigns/{campaign_id}/coupons";
+    await expect
+      .poll(async () => (await documented("GET", coupons, `/campaigns/${campaignId}/coupons`)).body.data, {
+        timeout: 10_000,
+      })
+      .toHaveLength(2);
+    expect((await documented("GET", coupons, `/campaigns/${campaignId}/coupons?state=USED&limit=1`)).status).toBe(200);
+    expect((await documented("GET", coupons, `/campaigns/${campaignId}/coupons?state=GONE`)).status).toBe(400);
+    expect((await documented("GET", coupons, "/campaigns/unknown/coupons")).status).toBe(404);
+    const report = "/campaigns/{campaign_id}/report";
+    expect((await documented("GET", report, `/campaigns/${campaignId}/report`)).body).toMatchObject({
+      recipients: 2,
+      sent: 2,
+      used: 0,
+    });
+    expect((await documented("GET", report, "/campaigns/unknown/report")).status).toBe(404);
+  });
+
+  it("reads a coupon's lifecycle", async () => {
+    const lifecycle = await documented("GET", "/coupons/{coupon_id}", `/coupons/${couponId}`);
+    // Used in the simulator by the flows case above: SENT, or USED once its COUPON.USE arrived.
+    expect(lifecycle.body).toMatchObject({
+      coupon_id: couponId,
+      issued_by_service: true,
+      out_request_no: "it-routes-send",
+    });
+    expect(["SENT", "USED"]).toContain(lifecycle.body.state);
+    expect((await documented("GET", "/coupons/{coupon_id}", "/coupons/1")).status).toBe(404);
+    expect((await documented("GET", "/coupons/{coupon_id}", "/coupons/not-digits")).status).toBe(400);
   });
 
   it("takes a chunked campaign chunk by chunk and lists its failures", async () => {

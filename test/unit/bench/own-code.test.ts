@@ -15,22 +15,26 @@ describe("own-code CPU bench", () => {
     const { secret, wechatpayPrivateKey } = testMerchantKeys();
     const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const campaignSignedBy = async (key: KeyObject) => {
-      const body = JSON.stringify({ coupon_id: "10000000001" });
-      const timestamp = String(Math.floor(Date.now() / 1000));
-      const signature = sign("sha256", Buffer.from(`${timestamp}\nn\n${body}\n`), key).toString("base64");
+      let issued = 0;
       const run = sendWorkerOverMemory({
         secret,
-        send: async () => ({
-          status: 200,
-          headers: {
-            "request-id": "08bench",
-            "wechatpay-timestamp": timestamp,
-            "wechatpay-nonce": "n",
-            "wechatpay-signature": signature,
-            "wechatpay-serial": secret.wechatpayPublicKeyId!,
-          },
-          bytes: Buffer.from(body),
-        }),
+        send: async () => {
+          // One coupon per send, as WeChat answers: a coupon_id is never issued for two out_request_nos.
+          const body = JSON.stringify({ coupon_id: String(10_000_000_001 + issued++) });
+          const timestamp = String(Math.floor(Date.now() / 1000));
+          const signature = sign("sha256", Buffer.from(`${timestamp}\nn\n${body}\n`), key).toString("base64");
+          return {
+            status: 200,
+            headers: {
+              "request-id": "08bench",
+              "wechatpay-timestamp": timestamp,
+              "wechatpay-nonce": "n",
+              "wechatpay-signature": signature,
+              "wechatpay-serial": secret.wechatpayPublicKeyId!,
+            },
+            bytes: Buffer.from(body),
+          };
+        },
       });
       const bodies = await run.enqueueCampaign(["o-1", "o-2"], 100);
       const result = await run.handler(sqsEvent(bodies));
