@@ -18,7 +18,8 @@ describe("bundled synth (esbuild on, cdk-nag on)", () => {
     const functions = Object.values(template.Resources as Record<string, Resource>).filter(
       (r) => r.Type === "AWS::Lambda::Function",
     );
-    expect(functions).toHaveLength(4);
+    // api, send-worker, notify, cert-refresh (platform-certificate mode), events-publisher, event-forwarder.
+    expect(functions).toHaveLength(6);
     for (const fn of functions) {
       const s3Key = (fn.Properties.Code as { S3Key: string }).S3Key;
       const assetDir = join(built.outdir, `asset.${s3Key.replace(/\.zip$/, "")}`);
