@@ -46,6 +46,11 @@ export function buildWxcoupon(app: App, options: BuildOptions = {}): WxcouponSta
     sendQueueVisibility: stateful.sendQueueVisibility,
     eventsQueue: stateful.eventsQueue,
     eventsDlq: stateful.eventsDlq,
+    eventBus: stateful.eventBus,
+    streamFailureDlq: stateful.streamFailureDlq,
+    forwardQueue: stateful.forwardQueue,
+    forwardDlq: stateful.forwardDlq,
+    signingSecret: stateful.signingSecret,
     secret: stateful.secret,
   });
 

@@ -34,6 +34,10 @@ export const FUNCTION_SIZING: Record<FunctionKind, FunctionSizing> = {
   // Pages of ≤ 1,000 send records, one at a time, stored after each: memory stays flat; a run stops starting pages
   // halfway through its timeout (shared/runtime/build-sweeper-function.ts) and the next run goes on.
   sweeper: { memorySize: 256, timeout: Duration.seconds(60) },
+  // A stream batch (≤ EVENTS_STREAM_BATCH_SIZE records) becomes ≤ 3 events each, PutEvents 10 at a time with retries.
+  "events-publisher": { memorySize: 256, timeout: Duration.seconds(30) },
+  // A batch of ≤ 10 events, each POSTed to every endpoint at once with FORWARD_TIMEOUT.
+  "event-forwarder": { memorySize: 256, timeout: Duration.seconds(30) },
 };
 
 /** How often the sweeper runs (EventBridge rule; the local stack runs the same rate from the template). */
@@ -116,3 +120,27 @@ export const NOTIFY_ROUTE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as cons
 export const NOTIFY_RESERVED_CONCURRENCY = FUNCTION_SIZING.notify.reservedConcurrency!;
 /** Lambda keeps this many executions unreserved in every account; reservations may not eat into it. */
 export const LAMBDA_UNRESERVED_MINIMUM = 100;
+
+/**
+ * The events publisher's stream mapping (docs/events.md#outbox). Retries are unbounded (-1, Lambda's default for
+ * streams): a batch that cannot be published blocks its shard until it can, so no recorded change loses its event;
+ * only a record that leaves the stream (24 h) goes to the on-failure destination, which alarms.
+ */
+export const EVENTS_STREAM_BATCH_SIZE = 100;
+export const EVENTS_STREAM_BATCHING_WINDOW = Duration.seconds(1);
+export const EVENTS_STREAM_RETRY_ATTEMPTS = -1;
+
+/** The bus rule → queue target's own retry policy (EventBridge's defaults, stated): then the rule's DLQ. */
+export const EVENTS_RULE_RETRY_ATTEMPTS = 185;
+export const EVENTS_RULE_MAX_EVENT_AGE = Duration.hours(24);
+
+/**
+ * Signed HTTP forwarding (docs/events.md#signed-http-forwarding): per endpoint, attempts after these delays (seconds;
+ * SQS delays a message at most 900 s), then a dead-letter record: 8 attempts over about 40 minutes.
+ */
+export const FORWARD_RETRY_DELAYS_SECONDS = [10, 30, 60, 300, 600, 900, 900] as const;
+export const FORWARD_TIMEOUT = Duration.seconds(5);
+export const FORWARD_QUEUE_VISIBILITY = Duration.seconds(180);
+export const FORWARD_MAX_RECEIVE_COUNT = 5;
+export const FORWARD_BATCH_SIZE = 10;
+export const FORWARD_MAX_CONCURRENCY = 2;

@@ -29,6 +29,9 @@ export interface MonitoringProps {
   sendDlq: IQueue;
   eventsQueue: IQueue;
   eventsDlq: IQueue;
+  /** The events stream's on-failure queue and the HTTP forwarder's dead letters (docs/events.md). */
+  streamFailureDlq: IQueue;
+  forwardDlq: IQueue;
 }
 
 /** How old the oldest send may get before someone looks: 1.44 M queued sends at 400/s, or a stall. */
@@ -89,6 +92,19 @@ export class Monitoring extends Construct {
       props.eventsDlq.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE, statistic: Stats.MAXIMUM }),
       1,
       "Coupon events were not consumed after 5 receives and are in the coupon-events DLQ.",
+    );
+    alarm(
+      "EventsStreamDlqNotEmpty",
+      props.streamFailureDlq.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE, statistic: Stats.MAXIMUM }),
+      1,
+      "Table changes were about to leave the stream unpublished (docs/events.md#outbox): fix the publisher, then " +
+        "publish the reported sequence range again.",
+    );
+    alarm(
+      "EventForwardDlqNotEmpty",
+      props.forwardDlq.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE, statistic: Stats.MAXIMUM }),
+      1,
+      "An HTTP event consumer refused or missed every attempt (docs/events.md#signed-http-forwarding): check it, redrive.",
     );
     alarm(
       "SendQueueOldMessage",

@@ -17,7 +17,7 @@ import { HttpIamAuthorizer, HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigateway
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { Certificate } from "aws-cdk-lib/aws-certificatemanager";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
-import { Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { type IEventBus, Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal, User } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -25,6 +25,7 @@ import { CfnSchedule } from "aws-cdk-lib/aws-scheduler";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
 import {
   CALLER_POLICY_ACCESS,
   ROUTES,
@@ -43,6 +44,13 @@ import {
 } from "../constructs/wx-function.js";
 import { type Acknowledgement, acknowledgement } from "../nag.js";
 import {
+  EVENTS_STREAM_BATCH_SIZE,
+  EVENTS_STREAM_BATCHING_WINDOW,
+  EVENTS_STREAM_RETRY_ATTEMPTS,
+  FORWARD_BATCH_SIZE,
+  FORWARD_MAX_CONCURRENCY,
+  FORWARD_RETRY_DELAYS_SECONDS,
+  FORWARD_TIMEOUT,
   FUNCTION_SIZING,
   NOTIFY_ROUTE_THROTTLE,
   RECONCILE_RATE,
@@ -65,6 +73,11 @@ export interface ServiceStackProps extends StackProps {
   sendQueueVisibility: Duration;
   eventsQueue: IQueue;
   eventsDlq: IQueue;
+  eventBus: IEventBus;
+  streamFailureDlq: IQueue;
+  forwardQueue: IQueue;
+  forwardDlq: IQueue;
+  signingSecret: ISecret;
   secret: ISecret;
 }
 
@@ -121,6 +134,8 @@ export class ServiceStack extends Stack {
       // (shared/domain/campaigns/campaign-recipients.ts).
       .bindTable(table, [...TABLE_READ_WRITE, "BatchWriteItem"])
       .bindQueue(props.sendQueue, ["SendMessage"], "SEND_QUEUE_URL")
+      // POST /webhooks/test queues a test event for the HTTP consumers only.
+      .bindQueue(props.forwardQueue, ["SendMessage"], "FORWARD_QUEUE_URL")
       .bindSecret(secret);
 
     const worker = fn("send-worker", "SendWorkerFunction", {
@@ -175,7 +190,6 @@ export class ServiceStack extends Stack {
       // campaign's use totals (conditional UpdateItem, GetItem when a condition fails: docs/coupon-lifecycle.md); Query
       // only lists the certificate cache, which exists in platform-certificate mode only.
       .bindTable(table, ["GetItem", "PutItem", "UpdateItem", ...(certificateMode ? (["Query"] as const) : [])])
-      .bindQueue(props.eventsQueue, ["SendMessage"], "EVENTS_QUEUE_URL")
       .bindSecret(secret);
 
     // Reconciliation with WeChat's flow files (shared/domain/reconciliation/*): GetItem/BatchGetItem read coupons and
@@ -210,6 +224,32 @@ export class ServiceStack extends Stack {
         retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: RECONCILE_RATE.toSeconds() },
       },
     });
+
+    // The outbox (docs/events.md#outbox): the table's stream, filtered to the changes that carry an event, published
+    // to the bus. Nothing on a request's path publishes.
+    fn("events-publisher", "EventsPublisherFunction", {}).bindEventBus(props.eventBus).consumeTableStream(table, {
+      batchSize: EVENTS_STREAM_BATCH_SIZE,
+      maxBatchingWindow: EVENTS_STREAM_BATCHING_WINDOW,
+      retryAttempts: EVENTS_STREAM_RETRY_ATTEMPTS,
+      filters: EVENT_CHANGE_FILTERS,
+      onFailure: props.streamFailureDlq,
+    });
+
+    // Signed HTTP forwarding to consumers outside AWS (docs/events.md#signed-http-forwarding).
+    fn("event-forwarder", "EventForwarderFunction", {
+      FORWARD_URLS: JSON.stringify(config.eventForwardUrls),
+      FORWARD_RETRY_DELAYS_SECONDS: FORWARD_RETRY_DELAYS_SECONDS.join(","),
+      FORWARD_TIMEOUT_MS: String(FORWARD_TIMEOUT.toMilliseconds()),
+    })
+      // Retries of one endpoint go back on its own queue with a delay; dead-letter records to its DLQ.
+      .bindQueue(props.forwardQueue, ["SendMessage"], "FORWARD_QUEUE_URL")
+      .bindQueue(props.forwardDlq, ["SendMessage"], "FORWARD_DLQ_URL")
+      .bindSecret(props.signingSecret, "FORWARD_SECRET_ID")
+      .consumeQueue(props.forwardQueue, {
+        batchSize: FORWARD_BATCH_SIZE,
+        maxBatchingWindow: Duration.seconds(1),
+        maxConcurrency: FORWARD_MAX_CONCURRENCY,
+      });
 
     if (certificateMode) {
       // Query: the certificate cache lists CERT# items through gsi1 (`CERTS`) to keep the ones still valid; PutItem
@@ -402,6 +442,8 @@ export class ServiceStack extends Stack {
       sendDlq: props.sendDlq,
       eventsQueue: props.eventsQueue,
       eventsDlq: props.eventsDlq,
+      streamFailureDlq: props.streamFailureDlq,
+      forwardDlq: props.forwardDlq,
     });
   }
 }

@@ -7,6 +7,7 @@ import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
 import { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "#shared/config/queue-settings.js";
 import { type QueueDefinition, type QueueInfo, startDurableSqs } from "./durable-sqs.js";
 import { startDynalite } from "./dynalite.js";
+import type { ItemChange } from "./events/table-changes.js";
 import { type FakeSecretsManager, startFakeSecretsManager } from "./fake-secrets-manager.js";
 
 export type { QueueInfo } from "./durable-sqs.js";
@@ -33,6 +34,9 @@ export interface EmulatorOptions {
   sendMaxReceiveCount?: number;
   /** The coupon-events queue's redrive maxReceiveCount as the template sets it. */
   eventsMaxReceiveCount?: number;
+  /** The event forwarder's queue as the template sets it (visibility, redrive maxReceiveCount). */
+  forwardVisibilityTimeoutSeconds?: number;
+  forwardMaxReceiveCount?: number;
 }
 
 /** Environment variables the handlers read: apply them to `process.env` BEFORE importing the handler modules. */
@@ -57,8 +61,21 @@ export interface EmulatorEnv {
 export interface Emulators {
   env: EmulatorEnv;
   endpoints: { dynamodb: string; sqs: string; secretsManager: string };
-  queues: { send: QueueInfo; sendDlq: QueueInfo; events: QueueInfo; eventsDlq: QueueInfo };
+  queues: {
+    send: QueueInfo;
+    sendDlq: QueueInfo;
+    events: QueueInfo;
+    eventsDlq: QueueInfo;
+    streamFailureDlq: QueueInfo;
+    forward: QueueInfo;
+    forwardDlq: QueueInfo;
+  };
   secretsManager: FakeSecretsManager;
+  /**
+   * The table's change records (dynalite has no streams: local/stack/events/table-changes.ts): `listener` gets each
+   * committed item change from now on; returns the unsubscribe. Absent when the stand-ins run in another process.
+   */
+  onTableChange?: (listener: (change: ItemChange) => void) => () => void;
   /** Whether the table was created by this start (false: it was kept in `dataDir`). */
   tableCreated: boolean;
   /** Queue messages kept in `dataDir` and put back at start (visible, delayed or still in flight). */
@@ -95,7 +112,13 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
         mkdirSync(path, { recursive: true });
       }
     }
-    const dynalite = await startDynalite(dynamoPath === undefined ? {} : { path: dynamoPath });
+    const changeListeners = new Set<(change: ItemChange) => void>();
+    const dynalite = await startDynalite({
+      ...(dynamoPath === undefined ? {} : { path: dynamoPath }),
+      onChange: (change) => {
+        for (const listener of changeListeners) listener(change);
+      },
+    });
     stops.push(dynalite.stop);
 
     // The deployed redrive settings, unless a test asks for its own.
@@ -119,6 +142,25 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
         visibilityTimeoutSeconds: options.eventsVisibilityTimeoutSeconds ?? 30,
         redrive: { deadLetterQueue: "wxcoupon-coupon-events-dlq", maxReceiveCount: eventsMaxReceiveCount },
       },
+      {
+        name: "wxcoupon-event-forward-dlq",
+        visibilityTimeoutSeconds: 30,
+        messageRetentionPeriodSeconds: dlqRetentionSeconds,
+      },
+      {
+        name: "wxcoupon-event-forward",
+        visibilityTimeoutSeconds: options.forwardVisibilityTimeoutSeconds ?? 180,
+        redrive: {
+          deadLetterQueue: "wxcoupon-event-forward-dlq",
+          maxReceiveCount: options.forwardMaxReceiveCount ?? 5,
+        },
+      },
+      // The events publisher's stream mapping reports what it could not publish here (OnFailure destination).
+      {
+        name: "wxcoupon-events-stream-dlq",
+        visibilityTimeoutSeconds: 30,
+        messageRetentionPeriodSeconds: dlqRetentionSeconds,
+      },
     ];
     const localSqs = await startDurableSqs({
       region,
@@ -132,6 +174,9 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     const sendDlq = queue("wxcoupon-send-dlq");
     const events = queue("wxcoupon-coupon-events");
     const eventsDlq = queue("wxcoupon-coupon-events-dlq");
+    const streamFailureDlq = queue("wxcoupon-events-stream-dlq");
+    const forward = queue("wxcoupon-event-forward");
+    const forwardDlq = queue("wxcoupon-event-forward-dlq");
 
     const secretsManager = await startFakeSecretsManager({
       region,
@@ -165,7 +210,11 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     return {
       env,
       endpoints: { dynamodb: dynalite.endpoint, sqs: sqsEndpoint, secretsManager: secretsManager.endpoint },
-      queues: { send, sendDlq, events, eventsDlq },
+      queues: { send, sendDlq, events, eventsDlq, streamFailureDlq, forward, forwardDlq },
+      onTableChange: (listener) => {
+        changeListeners.add(listener);
+        return () => changeListeners.delete(listener);
+      },
       secretsManager,
       tableCreated,
       restoredMessages: localSqs.restoredMessages,

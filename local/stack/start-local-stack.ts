@@ -3,11 +3,14 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
 import { formatMerchantSecret } from "#shared/adapters/secrets/merchant-secret-json.js";
+import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
 import { JWT_SCOPES, ROUTES, scopesOf } from "#shared/edges/http/routes.js";
 import type { FunctionKind } from "../../infra/constructs/wx-function.js";
 import { startSimulator } from "../simulator/index.js";
 import type { RunningSimulator, SimulatorOptions } from "../simulator/types.js";
 import { type Emulators, startEmulators } from "./emulators.js";
+import { type LocalEventBus, type LocalRule, startLocalEventBus } from "./events/local-event-bus.js";
+import { type StreamMapping, startStreamMapping } from "./events/stream-mapping.js";
 import { type FunctionHost, startFunctionHost } from "./function-host/function-host.js";
 import { invokeForHttp } from "./function-host/invoke-adapters.js";
 import { startHttpGateway } from "./http-gateway.js";
@@ -43,6 +46,13 @@ export interface LocalStackOptions {
    * then carries it into the functions' env and the mapping's concurrency, as a deployment would. Default: the app's.
    */
   sendRatePerSecond?: number;
+  /**
+   * The `eventForwardUrls` deployment setting (infra/config.ts): consumers the event forwarder POSTs signed events to,
+   * passed to synthesis as CDK context. Default: none.
+   */
+  eventForwardUrls?: string[];
+  /** Test override of the forwarder's FORWARD_RETRY_DELAYS_SECONDS (the template's take minutes). */
+  forwardRetryDelaysSeconds?: number[];
   /** Test override of the functions' WECHATPAY_TIMEOUT_MS (the template sets it from infra/settings.ts). */
   wechatTimeoutMs?: number;
   /**
@@ -91,6 +101,8 @@ export interface LocalStack {
   token: string;
   /** Send and read routes only (wxcoupon/send + wxcoupon/read): what an application that issues coupons gets. */
   sendToken: string;
+  /** The event forwarder's HMAC signing secret (kept in the data folder, seeded into the fake Secrets Manager). */
+  eventSigningSecret: string;
   mchid: string;
   appid: string;
   simulator: RunningSimulator;
@@ -101,6 +113,12 @@ export interface LocalStack {
   functions: Partial<Record<FunctionKind, FunctionHost>>;
   /** The template's schedules, each invoking its function on its rate (the sweeper, the reconciliation job, cert-refresh). */
   schedules: Partial<Record<FunctionKind, ScheduleRunner>>;
+  /**
+   * The outbox and the bus (docs/events.md): the table's change records through the events publisher's stream
+   * mapping to the local EventBridge bus and its rules' targets. `stream` is absent when the stand-ins run in another
+   * process (`externalEmulators`: no change records reach this one).
+   */
+  events: { bus: LocalEventBus; stream?: StreamMapping; publisher: FunctionHost };
   /**
    * Environment for `local/stack/worker-process.ts`: the send worker's mapping as this stack runs it (template limits,
    * IAM through this stack's proxies). Spawn with `{ ...process.env, ...sendWorkerProcessEnv() }`.
@@ -114,6 +132,9 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** The forwarder's signing secret, by name, in the fake Secrets Manager. */
+const LOCAL_SIGNING_SECRET = "wxcoupon/event-signing";
+
 /** The functions the local stack runs, as the stack names them (the session name in AccessDenied messages). */
 const functionName = (kind: FunctionKind) => `wxcoupon-${kind}`;
 /** Each function signs its AWS calls with its own access key, which is how the IAM proxies know who calls. */
@@ -126,6 +147,8 @@ const ENTRIES: Partial<Record<FunctionKind, string>> = {
   "cert-refresh": new URL("../../functions/cert-refresh.ts", import.meta.url).href,
   reconcile: new URL("../../functions/reconcile.ts", import.meta.url).href,
   sweeper: new URL("../../functions/sweeper.ts", import.meta.url).href,
+  "events-publisher": new URL("../../functions/events-publisher.ts", import.meta.url).href,
+  "event-forwarder": new URL("../../functions/event-forwarder.ts", import.meta.url).href,
 };
 
 /**
@@ -141,6 +164,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (options.fresh) rmSync(options.dataDir, { recursive: true, force: true });
   mkdirSync(options.dataDir, { recursive: true });
   const token = localToken(options.dataDir, "token");
+  const eventSigningSecret = localToken(options.dataDir, "event-signing-secret");
   const sendToken = localToken(options.dataDir, "send-token");
   const simulator =
     options.externalSimulator ??
@@ -157,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const synthesized = loadServiceModel({
     wechatpayMode: config.mode,
     ...(options.sendRatePerSecond === undefined ? {} : { sendRatePerSecond: options.sendRatePerSecond }),
+    ...(options.eventForwardUrls === undefined ? {} : { eventForwardUrls: options.eventForwardUrls }),
   });
   const model = options.templateOverride ? options.templateOverride(structuredClone(synthesized)) : synthesized;
   assertTableMatches(model.table);
@@ -178,11 +203,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     (await startEmulators({
       dataDir: join(options.dataDir, "aws"),
       region: model.synthesized.region,
-      secrets: { "wxcoupon/merchant": secret },
+      secrets: {
+        "wxcoupon/merchant": secret,
+        [LOCAL_SIGNING_SECRET]: JSON.stringify({ signing_secret: eventSigningSecret }),
+      },
       sendVisibilityTimeoutSeconds: options.sendVisibilityTimeoutSeconds ?? model.queues.send.visibilityTimeoutSeconds,
       eventsVisibilityTimeoutSeconds: model.queues.events.visibilityTimeoutSeconds,
       ...(model.queues.send.redrive ? { sendMaxReceiveCount: model.queues.send.redrive.maxReceiveCount } : {}),
       ...(model.queues.events.redrive ? { eventsMaxReceiveCount: model.queues.events.redrive.maxReceiveCount } : {}),
+      forwardVisibilityTimeoutSeconds: model.queues.forward.visibilityTimeoutSeconds,
+      ...(model.queues.forward.redrive ? { forwardMaxReceiveCount: model.queues.forward.redrive.maxReceiveCount } : {}),
     }));
   const region = emulators.env.AWS_REGION;
   const account = model.synthesized.account;
@@ -195,9 +225,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sendDlq: emulators.queues.sendDlq,
       events: emulators.queues.events,
       eventsDlq: emulators.queues.eventsDlq,
+      streamFailureDlq: emulators.queues.streamFailureDlq,
+      forward: emulators.queues.forward,
+      forwardDlq: emulators.queues.forwardDlq,
     },
+    signingSecretArn: `arn:aws:secretsmanager:${region}:000000000000:secret:${LOCAL_SIGNING_SECRET}`,
     // The fake Secrets Manager's ARN form (local/stack/fake-secrets-manager.ts).
     secretArn: `arn:aws:secretsmanager:${region}:000000000000:secret:${emulators.env.SECRET_ID}`,
+    eventBus: {
+      name: model.eventBus.name,
+      arn: `arn:aws:events:${region}:${account}:event-bus/${model.eventBus.name}`,
+    },
   };
   const resolver = localResolver(model, local);
   const kinds = (Object.keys(ENTRIES) as FunctionKind[]).filter((kind) => model.functions[kind] !== undefined);
@@ -230,10 +268,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     proxies.push(started);
     return started.endpoint;
   };
+  // The bus delivers to the queues as EventBridge does: as the service, not as a function (queue policies, which
+  // name the rule, are resource policies the local stack does not evaluate: README).
+  const bus = await startLocalEventBus({
+    name: local.eventBus.name,
+    arn: local.eventBus.arn,
+    account,
+    region,
+    rules: localRules(model, resolver, local),
+    sqs: emulators.sqs,
+    log,
+  });
   const endpoints = {
     dynamodb: await proxy("dynamodb", emulators.endpoints.dynamodb),
     sqs: await proxy("sqs", emulators.endpoints.sqs),
     secretsManager: await proxy("secretsmanager", emulators.endpoints.secretsManager),
+    eventbridge: await proxy("events", bus.endpoint),
   };
   const handlerDynamodbEndpoint = options.dynamodbEndpointWrapper
     ? await options.dynamodbEndpointWrapper(endpoints.dynamodb)
@@ -253,6 +303,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_DYNAMODB: handlerDynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
     WECHATPAY_BASE_URL: simulator.url,
     WECHATPAY_BACKUP_BASE_URL: simulator.url,
     ...(options.wechatTimeoutMs === undefined || kind === "sweeper"
@@ -264,6 +315,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(options.sweeperStallSeconds === undefined || kind !== "sweeper"
       ? {}
       : { SWEEPER_STALL_SECONDS: String(options.sweeperStallSeconds) }),
+    ...(kind === "event-forwarder" && options.forwardRetryDelaysSeconds !== undefined
+      ? { FORWARD_RETRY_DELAYS_SECONDS: options.forwardRetryDelaysSeconds.join(",") }
+      : {}),
     // The simulator's mode decides which keys verify WeChat (shared/adapters/wechatpay/merchant-runtime.ts).
     WECHATPAY_MODE: config.mode,
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
@@ -311,22 +365,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log,
   });
 
-  const sendMapping = (): SqsMappingConfig => {
-    const mapping = model.eventSourceMappings.find((m) => m.functionKind === "send-worker");
-    if (!mapping) throw new Error("the template has no event source mapping for the send worker");
+  const queueMapping = (kind: FunctionKind, concurrencyOverride?: number): SqsMappingConfig => {
+    const mapping = model.eventSourceMappings.find((m) => m.functionKind === kind);
+    if (!mapping) throw new Error(`the template has no event source mapping for ${kind}`);
     const arn = resolveString(mapping.eventSourceArn, model.synthesized.serviceStackName, resolver);
     const queue = Object.values(local.queues).find((q) => q.arn === arn);
-    if (!queue) throw new Error(`the send worker's mapping reads ${arn}, which is no local queue`);
+    if (!queue) throw new Error(`the ${kind} mapping reads ${arn}, which is no local queue`);
     return {
-      host: hostOptions("send-worker"),
+      host: hostOptions(kind),
       queueUrl: queue.url,
       region,
       sqsEndpoint: endpoints.sqs,
-      accessKeyId: accessKeyId("send-worker"),
+      accessKeyId: accessKeyId(kind),
       batchSize: mapping.batchSize,
       maximumBatchingWindowSeconds: mapping.maximumBatchingWindowSeconds,
       // Without ScalingConfig Lambda scales to 1,000 batches; locally that is capped at 10 (README).
-      maxConcurrency: options.workerConcurrency ?? mapping.maximumConcurrency ?? 10,
+      maxConcurrency: concurrencyOverride ?? mapping.maximumConcurrency ?? 10,
       reportBatchItemFailures: mapping.functionResponseTypes.includes("ReportBatchItemFailures"),
     };
   };
@@ -343,8 +397,47 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log,
     });
   }
-  const workerConfig = sendMapping();
+  const workerConfig = queueMapping("send-worker", options.workerConcurrency);
   let worker: RunningSqsMapping | undefined = startSqsMapping(workerConfig, log);
+
+  // The outbox: the table's changes → the events publisher's stream mapping (filters, retries, on-failure queue
+  // from the template) → the bus.
+  const publisherMapping = model.eventSourceMappings.find((m) => m.functionKind === "events-publisher");
+  if (!publisherMapping?.stream) throw new Error("the template has no stream mapping for the events publisher");
+  const publisher = startFunctionHost({ ...hostOptions("events-publisher"), maxEnvironments: 1, log });
+  const serviceStack = model.synthesized.serviceStackName;
+  const onFailureArn =
+    publisherMapping.stream.onFailureDestination === undefined
+      ? undefined
+      : resolveString(publisherMapping.stream.onFailureDestination, serviceStack, resolver);
+  const onFailureQueue = Object.values(local.queues).find((q) => q.arn === onFailureArn);
+  if (onFailureArn !== undefined && !onFailureQueue)
+    throw new Error(`the stream's on-failure ${onFailureArn} is no local queue`);
+  // Lambda sends the on-failure record with the function's role.
+  const publisherSqs = createSqsClient({
+    endpoint: endpoints.sqs,
+    region,
+    credentials: { accessKeyId: accessKeyId("events-publisher"), secretAccessKey: "local" },
+  });
+  const stream = emulators.onTableChange
+    ? startStreamMapping({
+        host: publisher,
+        functionArn: `arn:aws:lambda:${region}:${account}:function:${functionName("events-publisher")}`,
+        streamArn: resolveString(publisherMapping.eventSourceArn, serviceStack, resolver),
+        region,
+        keyNames: [model.table.partitionKey.name, ...(model.table.sortKey ? [model.table.sortKey.name] : [])],
+        filters: publisherMapping.filters,
+        batchSize: publisherMapping.batchSize,
+        maximumBatchingWindowSeconds: publisherMapping.maximumBatchingWindowSeconds,
+        maximumRetryAttempts: publisherMapping.stream.maximumRetryAttempts,
+        bisectBatchOnFunctionError: publisherMapping.stream.bisectBatchOnFunctionError,
+        ...(onFailureQueue ? { onFailure: { queueUrl: onFailureQueue.url, sqs: publisherSqs } } : {}),
+        log,
+      })
+    : undefined;
+  // Signed HTTP forwarding: the forwarder on its queue, fed by its rule on the bus.
+  const forwarder = startSqsMapping(queueMapping("event-forwarder"), log);
+  const unsubscribe = stream ? emulators.onTableChange!((change) => stream.push(change)) : () => {};
   await pointWechatAtWebhook(gateway.url, token, config.mchid);
 
   const stack: LocalStack = {
@@ -352,6 +445,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     simulatorUrl: simulator.url,
     token,
     sendToken,
+    eventSigningSecret,
     mchid: config.mchid,
     appid: config.appid,
     simulator,
@@ -359,6 +453,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     model,
     functions,
     schedules,
+    events: { bus, publisher, ...(stream ? { stream } : {}) },
     sendWorkerProcessEnv: () => ({ WXCOUPON_SQS_MAPPING: JSON.stringify(workerConfig) }),
     functionEnvironment: environmentOf,
     async stopWorker() {
@@ -373,6 +468,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       for (const schedule of Object.values(schedules)) await schedule.stop();
       await stack.stopWorker();
       await gateway.close();
+      unsubscribe();
+      await stream?.stop();
+      await publisher.stop();
+      await forwarder.stop();
+      publisherSqs.destroy();
+      await bus.stop();
       for (const host of Object.values(functions)) await host.stop();
       for (const p of proxies) await p.close();
       await emulators.stop();
@@ -381,7 +482,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   writeFileSync(
     join(options.dataDir, "stack.json"),
-    `${JSON.stringify({ api_url: stack.apiUrl, simulator_url: stack.simulatorUrl, token, send_token: sendToken, stock_creator_mchid: stack.mchid, appid: stack.appid, simulator_config: config.config_path }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        api_url: stack.apiUrl,
+        simulator_url: stack.simulatorUrl,
+        token,
+        send_token: sendToken,
+        stock_creator_mchid: stack.mchid,
+        appid: stack.appid,
+        simulator_config: config.config_path,
+        // `wxcoupon events tail` subscribes a temporary queue to the local bus (docs/events.md#tailing-events).
+        events: {
+          region,
+          event_bus_name: local.eventBus.name,
+          eventbridge_endpoint: bus.endpoint,
+          sqs_endpoint: emulators.endpoints.sqs,
+        },
+      },
+      null,
+      2,
+    )}\n`,
     { mode: 0o600 },
   );
   return stack;
@@ -408,6 +528,36 @@ function assertTableMatches(table: TableSpec): void {
       `the template's table ${JSON.stringify(actual)} differs from table-definition.ts ${JSON.stringify(expected)}`,
     );
   }
+}
+
+/** The template's rules on the service's bus, their targets resolved to the local queues. */
+function localRules(
+  model: ServiceModel,
+  resolver: ReturnType<typeof localResolver>,
+  local: LocalResources,
+): LocalRule[] {
+  const stack = model.synthesized.statefulStackName;
+  const queueOf = (arn: string) => {
+    const queue = Object.values(local.queues).find((q) => q.arn === arn);
+    if (!queue) throw new Error(`a rule on the bus targets ${arn}, which is no local queue`);
+    return queue;
+  };
+  return model.eventBus.rules.map((rule) => ({
+    name: rule.logicalId,
+    arn: resolver.physical(stack, rule.logicalId).attributes.Arn as string,
+    pattern: rule.pattern,
+    targets: rule.targets.map((target) => {
+      const arn = resolveString(target.arn, stack, resolver);
+      const dlq = target.deadLetterArn === undefined ? undefined : resolveString(target.deadLetterArn, stack, resolver);
+      return {
+        id: target.id,
+        arn,
+        queueUrl: queueOf(arn).url,
+        ...(dlq === undefined ? {} : { deadLetterQueueUrl: queueOf(dlq).url }),
+        maximumRetryAttempts: target.maximumRetryAttempts,
+      };
+    }),
+  }));
 }
 
 /** A bearer token of this data folder (`name`: its file): made once, kept across restarts. */

@@ -1,3 +1,4 @@
+import type { ServiceEvent } from "./events/service-events.js";
 /**
  * The domain's dependencies, as small interfaces. Adapters live in `shared/adapters/` (DynamoDB, SQS, Secrets Manager,
  * and in-memory fakes that are the reference for the contract suites in `test/contract/`). Nothing here imports AWS.
@@ -527,27 +528,25 @@ export interface CouponEvent {
   createTime: string;
   /** Epoch ms when we received it. */
   receivedAt: number;
-  /** The decrypted resource as parsed JSON. Stored, published; never logged. */
+  /** The decrypted resource as parsed JSON. Stored; never logged. */
   resource: Record<string, unknown>;
 }
 
-export interface NotificationRecord extends CouponEvent {
-  published: boolean;
-}
+/** A stored notification: the event as first received. */
+export type NotificationRecord = CouponEvent;
 
-export type RecordOnceResult =
-  | { firstTime: true; record: NotificationRecord }
-  | { firstTime: false; published: boolean; record: NotificationRecord };
+export interface RecordOnceResult {
+  firstTime: boolean;
+  /** The stored notification (the first delivery's, on a repeat). */
+  record: NotificationRecord;
+}
 
 export interface NotificationInbox {
   /**
-   * ONE conditional put that both de-duplicates by `event.id` and stores the event (published = false), so no
-   * transaction is needed. A repeat delivery gets `firstTime: false` and whether the first one was published: if not,
-   * publish again (the publisher is at-least-once anyway).
+   * ONE conditional put that both de-duplicates by `event.id` and stores the event, so no transaction is needed. A
+   * repeat delivery gets `firstTime: false` and the stored event.
    */
   recordOnce(event: CouponEvent): Promise<RecordOnceResult>;
-  /** Sets published = true. Idempotent. Unknown id → `NotFoundError`. */
-  markPublished(id: string, now: number): Promise<void>;
   /** Notifications of one coupon, oldest first (index read: eventually consistent). */
   listByCoupon(couponId: string): Promise<NotificationRecord[]>;
 }
@@ -756,9 +755,14 @@ export interface SendQueue {
   requeue(message: SendMessage, delaySeconds: number): Promise<void>;
 }
 
-export interface EventPublisher {
-  /** At-least-once publication to the coupon-events queue; consumers de-duplicate by `event.id`. */
-  publish(event: CouponEvent): Promise<void>;
+/**
+ * The service's event bus (EventBridge in AWS): at-least-once publication of the events of recorded changes
+ * (shared/domain/events/service-events.ts); consumers de-duplicate by `detail.event_id`. Fed from the table's stream,
+ * never from a request's path (docs/events.md#outbox).
+ */
+export interface EventBus {
+  /** Publishes every event or throws (nothing is reported published that was not). */
+  publish(events: readonly ServiceEvent[]): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { DynamoDbRateCounter } from "../adapters/dynamodb/dynamodb-rate-counter.
 import { DynamoDbReconciliationStore } from "../adapters/dynamodb/dynamodb-reconciliation-store.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
+import { SqsForwardTestSink } from "../adapters/sqs/sqs-forward-test-sink.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
 import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import { WechatStockEndTimes } from "../adapters/wechatpay/stock-end-times.js";
@@ -56,6 +57,11 @@ export function buildApiFunction(env: ApiEnv) {
     coupons,
     reconciliations: { runs: new DynamoDbReconciliationStore(aws.table), newId: randomUUID },
     stockEnd: (stockId) => stockEnds.endOf(stockId),
+    forwardTest: new SqsForwardTestSink({
+      client: aws.sqs,
+      queueUrl: env.FORWARD_QUEUE_URL,
+      region: process.env.AWS_REGION ?? "",
+    }),
     defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,
     // The same merchant-wide budget as the send worker's. A POST /coupons waits at most 2 s for a token: with up to
     // 3 WeChat tries of 5 s after it, the request stays inside the function's 20 s (infra/settings.ts).

@@ -25,7 +25,7 @@
  * - notify: COUPON.USE notifications built here with node:crypto (AES-256-GCM under the APIv3 key, signed with the
  *          simulator's WeChat Pay key), each with a fresh id and a use (consume_information) of another coupon of
  *          the measured campaign, so each one takes the whole path (inbox, coupon SENT → USED, the campaign's use
- *          totals, publish), POSTed to /notify/wechatpay: sequentially for the ack latency percentiles, then
+ *          totals; the event leaves through the table stream, off this path), POSTed to /notify/wechatpay: sequentially for the ack latency percentiles, then
  *          `notifyConcurrency` at a time for notifications/s.
  * The service logs at WARN during the bench (it logs one INFO line per notification otherwise). Prints numbers,
  * asserts nothing.

@@ -29,7 +29,20 @@ describe("readConfig", () => {
       sendRatePerSecond: 500,
       auth: { kind: "iam", allowedCallers: [], adminCallers: [] },
       wechatpayMode: "public_key",
+      eventForwardUrls: [],
     });
+  });
+
+  it("takes https event forward URLs (http on loopback only) and refuses anything else", () => {
+    expect(
+      readConfig(reader({ ...BASE, eventForwardUrls: ["https://hooks.example.com/wx"] })).eventForwardUrls,
+    ).toEqual(["https://hooks.example.com/wx"]);
+    expect(readConfig(reader({ ...BASE, eventForwardUrls: "http://127.0.0.1:8080/h" })).eventForwardUrls).toEqual([
+      "http://127.0.0.1:8080/h",
+    ]);
+    expect(problemsOf({ ...BASE, eventForwardUrls: ["http://hooks.example.com/wx"] })).toEqual([
+      'eventForwardUrls: "http://hooks.example.com/wx" must be an https URL',
+    ]);
   });
 
   it("names every missing required key at once", () => {

@@ -62,7 +62,8 @@ describe("cdk-nag AwsSolutions", () => {
       ).toBe(true);
     }
     expect(new Set(violations.map((v) => v.rule.replace(/\[.*$/, "")))).toEqual(
-      new Set(["AwsSolutions-SMG4", "AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-L1"]),
+      // SQS3: the events stream's on-failure queue is a dead-letter destination cdk-nag cannot see as one.
+      new Set(["AwsSolutions-SMG4", "AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-L1", "AwsSolutions-SQS3"]),
     );
   });
 

@@ -4,6 +4,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
+import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
 import { ROUTES, scopesOf } from "#shared/edges/http/routes.js";
 import {
   ENV_SCHEMAS,
@@ -59,7 +60,7 @@ function dataGrants(built: TestApp, kind: FunctionKind): string[] {
     .filter((s) => s.Effect === "Allow")
     .flatMap((s) =>
       actionsOf(s)
-        .filter((a) => /^(dynamodb|sqs|secretsmanager|kms):/.test(a))
+        .filter((a) => /^(dynamodb|sqs|secretsmanager|kms|events):/.test(a))
         .flatMap((a) => resourcesOf(s).map((r) => `${a} on ${name(r)}`)),
     )
     .sort();
@@ -198,7 +199,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
   });
 
   it("maps the send queue with partial batch responses and a concurrency cap from the rate", () => {
-    built.serviceTemplate.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+    // The send queue's, the table stream's (the events publisher) and the forward queue's (below).
+    built.serviceTemplate.resourceCountIs("AWS::Lambda::EventSourceMapping", 3);
     built.serviceTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: logicalIdOf(built, "send-worker") },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
@@ -206,10 +208,10 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
       ScalingConfig: { MaximumConcurrency: 13 },
       BatchSize: Match.anyValue(),
     });
-    const [mapping] = resourcesOfType<{ BatchSize: number; MaximumBatchingWindowInSeconds: number }>(
+    const mapping = resourcesOfType<{ BatchSize: number; MaximumBatchingWindowInSeconds: number }>(
       built.serviceTemplate,
       "AWS::Lambda::EventSourceMapping",
-    );
+    ).find(([, m]) => JSON.stringify(m.Properties).includes(logicalIdOf(built, "send-worker")));
     const props = mapping![1].Properties!;
     expect(props.BatchSize).toBeLessThanOrEqual(10);
     expect(props.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
@@ -316,7 +318,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
           const expected = action.startsWith("dynamodb:")
             ? /Table/
             : action.startsWith("secretsmanager:")
-              ? /MerchantSecret/
+              ? /MerchantSecret|EventSigningSecret/
               : /Queue|Dlq/;
           expect(text, `${id} ${action}`).toMatch(expected);
         }
@@ -331,7 +333,14 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     const index = `dynamodb:Query on Table/index/${TABLE_SPEC.globalSecondaryIndexes[0].indexName}`;
     const secret = "secretsmanager:GetSecretValue on MerchantSecret";
     expect(dataGrants(built, "api")).toEqual(
-      [...table, "dynamodb:BatchWriteItem on Table", index, secret, "sqs:SendMessage on SendQueue"].sort(),
+      [
+        ...table,
+        "dynamodb:BatchWriteItem on Table",
+        index,
+        secret,
+        "sqs:SendMessage on SendQueue",
+        "sqs:SendMessage on EventForwardQueue",
+      ].sort(),
     );
     expect(dataGrants(built, "send-worker")).toEqual(
       [
@@ -350,7 +359,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
       ].sort(),
     );
     // No Query: in public-key mode notify reads no certificate cache (platform-certificate mode adds it).
-    expect(dataGrants(built, "notify")).toEqual([...table, secret, "sqs:SendMessage on CouponEventsQueue"].sort());
+    // Nothing else: the webhook publishes nothing (the table's stream does, docs/events.md#outbox).
+    expect(dataGrants(built, "notify")).toEqual([...table, secret].sort());
     // Reads coupons 100 at a time (BatchGetItem); no queue: it publishes nothing itself.
     expect(dataGrants(built, "reconcile")).toEqual([...table, "dynamodb:BatchGetItem on Table", index, secret].sort());
     // Reads campaigns and their sends, writes its progress, seals, cancels and recounts (UpdateItem only: no
@@ -434,6 +444,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
         [
           "SendDlqNotEmpty",
           "CouponEventsDlqNotEmpty",
+          "EventsStreamDlqNotEmpty",
+          "EventForwardDlqNotEmpty",
           "SendQueueOldMessage",
           "SendQueueStalled",
           "CouponEventsOldMessage",
@@ -499,9 +511,14 @@ describe("stateful stack", () => {
 
   it("dead-letters both queues after ≥ 5 receives into 14-day DLQs, all SSE and TLS-only", () => {
     const queues = resourcesOfType(built.statefulTemplate, "AWS::SQS::Queue");
-    expect(queues).toHaveLength(4);
+    // Plus the events stream's on-failure queue and the forwarder's queue and DLQ (checked with the events below).
+    expect(queues).toHaveLength(7);
     const sources = queues.filter(([, q]) => q.Properties?.RedrivePolicy);
-    expect(sources.map(([id]) => id.replace(/[A-F0-9]{8}$/, "")).sort()).toEqual(["CouponEventsQueue", "SendQueue"]);
+    expect(sources.map(([id]) => id.replace(/[A-F0-9]{8}$/, "")).sort()).toEqual([
+      "CouponEventsQueue",
+      "EventForwardQueue",
+      "SendQueue",
+    ]);
     for (const [id, q] of sources) {
       const redrive = q.Properties!.RedrivePolicy as { maxReceiveCount: number; deadLetterTargetArn: unknown };
       expect(redrive.maxReceiveCount, id).toBeGreaterThanOrEqual(5);
@@ -517,14 +534,18 @@ describe("stateful stack", () => {
     }
     for (const [id, q] of queues) expect(q.Properties?.SqsManagedSseEnabled, id).toBe(true);
     const policies = resourcesOfType(built.statefulTemplate, "AWS::SQS::QueuePolicy");
-    expect(policies).toHaveLength(4);
+    expect(policies).toHaveLength(7);
     for (const [, p] of policies) {
       expect(JSON.stringify(p.Properties?.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
     }
   });
 
   it("creates the merchant secret without a value, so no stack update can ever write over the operator's keys", () => {
-    const secrets = resourcesOfType<Record<string, unknown>>(built.statefulTemplate, "AWS::SecretsManager::Secret");
+    // The merchant's (the other one is the event forwarder's signing secret, created the same way).
+    const secrets = resourcesOfType<Record<string, unknown>>(
+      built.statefulTemplate,
+      "AWS::SecretsManager::Secret",
+    ).filter(([id]) => id.startsWith("MerchantSecret"));
     expect(secrets).toHaveLength(1);
     const props = secrets[0]![1].Properties!;
     // With neither property CloudFormation creates an empty secret and never manages its value
@@ -535,7 +556,10 @@ describe("stateful stack", () => {
     for (const field of MERCHANT_SECRET_FIELDS) expect(props.Description).toContain(field);
     // Another merchant id changes the description only: nothing in the template can reach the value.
     const other = buildTestApp({ mchid: "1900000002" });
-    const changed = resourcesOfType<Record<string, unknown>>(other.statefulTemplate, "AWS::SecretsManager::Secret");
+    const changed = resourcesOfType<Record<string, unknown>>(
+      other.statefulTemplate,
+      "AWS::SecretsManager::Secret",
+    ).filter(([id]) => id.startsWith("MerchantSecret"));
     expect({ ...changed[0]![1].Properties, Description: undefined }).toEqual({ ...props, Description: undefined });
     // The logical id the L2 Secret had: a deployed stack keeps its secret (a new id would replace it).
     const secretId = secrets[0]![0];
@@ -549,6 +573,107 @@ describe("stateful stack", () => {
     const table = resourcesOfType(built.statefulTemplate, "AWS::DynamoDB::Table")[0]![1];
     expect(table.DeletionPolicy).toBe("Delete");
     expect(table.Properties?.DeletionProtectionEnabled).toBe(false);
+  });
+});
+
+describe("events (docs/events.md)", () => {
+  let built: TestApp;
+  beforeAll(() => {
+    built = buildTestApp();
+  });
+
+  it("streams the table with both images: the outbox", () => {
+    built.statefulTemplate.hasResourceProperties("AWS::DynamoDB::Table", {
+      StreamSpecification: { StreamViewType: "NEW_AND_OLD_IMAGES" },
+    });
+  });
+
+  it("publishes from the stream only: a filtered mapping that retries until published, split on error, with an on-failure queue", () => {
+    built.serviceTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: logicalIdOf(built, "events-publisher") },
+      EventSourceArn: { "Fn::ImportValue": Match.stringLikeRegexp("Table.*StreamArn") },
+      StartingPosition: "TRIM_HORIZON",
+      MaximumRetryAttempts: -1,
+      BisectBatchOnFunctionError: true,
+      FilterCriteria: { Filters: EVENT_CHANGE_FILTERS.map((p) => ({ Pattern: JSON.stringify(p) })) },
+      DestinationConfig: {
+        OnFailure: { Destination: { "Fn::ImportValue": Match.stringLikeRegexp("EventsStreamDlq") } },
+      },
+    });
+    // Lambda's default quota of filters per mapping.
+    expect(EVENT_CHANGE_FILTERS.length).toBeLessThanOrEqual(5);
+  });
+
+  it("gives the publisher PutEvents on the bus and the stream's read actions, nothing of the table or a secret", () => {
+    expect(dataGrants(built, "events-publisher")).toEqual(
+      [
+        "dynamodb:DescribeStream on Table",
+        "dynamodb:GetRecords on Table",
+        "dynamodb:GetShardIterator on Table",
+        "dynamodb:ListStreams on Table",
+        "events:PutEvents on EventBus",
+        "sqs:GetQueueAttributes on EventsStreamDlq",
+        "sqs:GetQueueUrl on EventsStreamDlq",
+        "sqs:SendMessage on EventsStreamDlq",
+      ].sort(),
+    );
+    const vars = functionEnvironment(built, "events-publisher");
+    expect(Object.keys(vars)).toContain("EVENT_BUS_NAME");
+    expect(vars).not.toHaveProperty("TABLE_NAME");
+    expect(vars).not.toHaveProperty("SECRET_ID");
+    // Every stream grant names the stream, not the table.
+    for (const statement of statementsOf(built, "events-publisher")) {
+      if (actionsOf(statement).some((a) => a.startsWith("dynamodb:")))
+        expect(JSON.stringify(statement.Resource)).toMatch(/StreamArn/);
+    }
+  });
+
+  it("forwards over HTTP from its own queue: a second rule, the signing secret, exactly the grants it uses", () => {
+    built.statefulTemplate.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: { source: ["wxcoupon"] },
+      Targets: [Match.objectLike({ Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^EventForwardQueue"), "Arn"] } })],
+    });
+    built.statefulTemplate.hasResourceProperties("AWS::SecretsManager::Secret", {
+      Name: "wxcoupon/test/event-signing",
+      SecretString: Match.absent(),
+      GenerateSecretString: Match.absent(),
+    });
+    expect(dataGrants(built, "event-forwarder")).toEqual(
+      [
+        "secretsmanager:GetSecretValue on EventSigningSecret",
+        "sqs:SendMessage on EventForwardQueue",
+        "sqs:SendMessage on EventForwardDlq",
+        "sqs:ReceiveMessage on EventForwardQueue",
+        "sqs:DeleteMessage on EventForwardQueue",
+        "sqs:GetQueueAttributes on EventForwardQueue",
+      ].sort(),
+    );
+    const vars = functionEnvironment(built, "event-forwarder");
+    expect(vars).toMatchObject({ FORWARD_URLS: "[]", FORWARD_RETRY_DELAYS_SECONDS: "10,30,60,300,600,900,900" });
+    expect(vars).not.toHaveProperty("SECRET_ID");
+  });
+
+  it("keeps a queue subscription as one target: a bus rule sends every wxcoupon event to the coupon-events queue", () => {
+    built.statefulTemplate.resourceCountIs("AWS::Events::EventBus", 1);
+    const [[busId]] = resourcesOfType(built.statefulTemplate, "AWS::Events::EventBus") as unknown as [[string]];
+    built.statefulTemplate.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: { Ref: busId },
+      EventPattern: { source: ["wxcoupon"] },
+      Targets: [
+        Match.objectLike({
+          Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^CouponEventsQueue"), "Arn"] },
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^CouponEventsDlq"), "Arn"] } },
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 },
+        }),
+      ],
+    });
+    // The queue lets EventBridge send only for that rule.
+    const policy = resourcesOfType(built.statefulTemplate, "AWS::SQS::QueuePolicy").find(([, p]) =>
+      JSON.stringify(p.Properties?.Queues).includes("CouponEventsQueue"),
+    )!;
+    expect(JSON.stringify(policy[1].Properties?.PolicyDocument)).toMatch(
+      /"aws:SourceArn":\{"Fn::GetAtt":\["CouponEventsQueueRule.*"Service":"events.amazonaws.com"/,
+    );
   });
 });
 
@@ -625,7 +750,8 @@ describe("modes and options", () => {
     const arn = "arn:aws:secretsmanager:ap-east-1:111111111111:secret:wxcoupon/merchant-AbCdEf";
     const key = "arn:aws:kms:ap-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     const built = buildTestApp({ secretArn: arn, secretKmsKeyArn: key });
-    built.statefulTemplate.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    // Only the event forwarder's signing secret.
+    built.statefulTemplate.resourceCountIs("AWS::SecretsManager::Secret", 1);
     const statements = statementsOf(built, "api");
     const secretStatement = statements.find((s) => actionsOf(s).includes("secretsmanager:GetSecretValue"))!;
     expect(secretStatement.Resource).toBe(arn);

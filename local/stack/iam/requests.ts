@@ -9,9 +9,11 @@ import type { AuthorizationRequest } from "./evaluate.js";
  * - SQS: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsqs.html (the batch calls are
  *   authorized as their single-message action: `SendMessageBatch` needs `sqs:SendMessage`, and so on; see the
  *   SendMessageBatch API reference);
- * - Secrets Manager: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html.
+ * - Secrets Manager: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html;
+ * - EventBridge: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+ *   (`events:PutEvents` on each entry's event bus, the account's `default` bus when an entry names none).
  */
-export type ServiceName = "dynamodb" | "sqs" | "secretsmanager";
+export type ServiceName = "dynamodb" | "sqs" | "secretsmanager" | "events";
 
 export interface LocalArns {
   region: string;
@@ -52,6 +54,14 @@ export function authorizationsFor(
       const secretId = body.SecretId;
       const resource = typeof secretId === "string" ? arns.secretArn(secretId) : "*";
       return [{ action: `secretsmanager:${operation}`, resource }];
+    }
+    case "events": {
+      const entries = Array.isArray(body.Entries) ? (body.Entries as { EventBusName?: unknown }[]) : [];
+      const buses = new Set(entries.map((e) => (typeof e.EventBusName === "string" ? e.EventBusName : "default")));
+      return [...buses].map((bus) => ({
+        action: `events:${operation}`,
+        resource: bus.startsWith("arn:") ? bus : `arn:aws:events:${arns.region}:${arns.account}:event-bus/${bus}`,
+      }));
     }
   }
 }

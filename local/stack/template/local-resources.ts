@@ -9,7 +9,14 @@ export interface LocalResources {
   tableName: string;
   queues: Record<QueueRole, { name: string; url: string; arn: string }>;
   secretArn: string;
+  /** The event forwarder's signing secret in the fake Secrets Manager. */
+  signingSecretArn: string;
+  /** The local bus (local/stack/events/local-event-bus.ts): the template's name. */
+  eventBus: { name: string; arn: string };
 }
+
+/** The table stream's ARN as DynamoDB forms it (`table/NAME/stream/LABEL`); the local stream has one label. */
+export const localStreamArn = (tableArn: string) => `${tableArn}/stream/local`;
 
 /**
  * A resolver that gives the template's logical ids the local resources' names and ARNs, so `Ref`/`Fn::GetAtt`/
@@ -22,15 +29,18 @@ export function localResolver(model: ServiceModel, local: LocalResources): Resol
   const { account, region } = synthesized;
   const ids = synthesized.logicalIds;
   const byId = new Map<string, PhysicalResource>();
-  byId.set(ids.table, {
-    ref: local.tableName,
-    attributes: { Arn: `arn:aws:dynamodb:${region}:${account}:table/${local.tableName}` },
+  const tableArn = `arn:aws:dynamodb:${region}:${account}:table/${local.tableName}`;
+  byId.set(ids.table, { ref: local.tableName, attributes: { Arn: tableArn, StreamArn: localStreamArn(tableArn) } });
+  byId.set(ids.eventBus, {
+    ref: local.eventBus.name,
+    attributes: { Arn: local.eventBus.arn, Name: local.eventBus.name },
   });
   for (const [role, id] of Object.entries(ids.queues) as [QueueRole, string][]) {
     const q = local.queues[role];
     byId.set(id, { ref: q.url, attributes: { Arn: q.arn, QueueName: q.name, QueueUrl: q.url } });
   }
   if (ids.secret) byId.set(ids.secret, { ref: local.secretArn, attributes: {} });
+  byId.set(ids.signingSecret, { ref: local.signingSecretArn, attributes: {} });
 
   return {
     stacks: synthesized.templates,
@@ -48,6 +58,11 @@ export function localResolver(model: ServiceModel, local: LocalResources): Resol
           return { ref: name, attributes: { Arn: `arn:aws:iam::${account}:role/${name}` } };
         case "AWS::Lambda::Function":
           return { ref: name, attributes: { Arn: `arn:aws:lambda:${region}:${account}:function:${name}` } };
+        case "AWS::Events::Rule":
+          return {
+            ref: name,
+            attributes: { Arn: `arn:aws:events:${region}:${account}:rule/${local.eventBus.name}/${name}` },
+          };
         default:
           throw new Error(`${stackName}/${logicalId} (${type ?? "unknown"}) has no local counterpart`);
       }

@@ -633,6 +633,10 @@ function listStartKey(cursor: string, gsi1pk: string): Record<string, string> {
   return position;
 }
 
+export function campaignFromItem(item: Item): CampaignRecord {
+  return fromItem(item);
+}
+
 function fromItem(item: Item): CampaignRecord {
   const chunked = item.chunked === true;
   const counters = {

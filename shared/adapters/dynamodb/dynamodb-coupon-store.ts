@@ -430,6 +430,10 @@ function raceLost(couponId: string): ConflictError {
   return new ConflictError("COUPON_BUSY", "coupon_id", `coupon ${couponId} kept changing while this was recorded`);
 }
 
+export function couponFromItem(item: Item): CouponRecord {
+  return fromItem(item);
+}
+
 function fromItem(item: Item): CouponRecord {
   const numbers = (names: Record<string, string>) =>
     Object.fromEntries(

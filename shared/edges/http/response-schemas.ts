@@ -490,3 +490,11 @@ export const reconciliationFindingsCsv = z
 
 export type ReconciliationResponse = z.infer<typeof reconciliationResponse>;
 export type ReconciliationFindingsResponse = z.infer<typeof reconciliationFindingsResponse>;
+
+export const webhookTestResponse = z.object({
+  event_id: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .describe("detail.event_id of the test event"),
+  detail_type: z.literal("webhook.test"),
+});

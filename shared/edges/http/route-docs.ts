@@ -26,6 +26,7 @@ import {
   uploadImageBody,
   userCouponPath,
   userCouponsQuery,
+  webhookTestBody,
 } from "./schemas.js";
 import { createStockBody } from "./stock-schemas.js";
 
@@ -46,6 +47,7 @@ export const TAGS = {
   coupons: "Sending coupons and reading them back",
   campaigns: "Bulk sends, processed asynchronously",
   callbacks: "The merchant's notification URL at WeChat",
+  events: "The service's events: signed HTTP forwarding",
   media: "Marketing images",
   reconciliations: "Reconciliation with WeChat's use and refund flow files",
   meta: "This document",
@@ -717,6 +719,17 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     query: callbackQuery,
     responses: { ...wechatBase, 200: ok("WeChat's answer", res.callbackSettingsResponse) },
   },
+  "POST /webhooks/test": {
+    operationId: "sendTestEvent",
+    summary: "Send a signed test event to every HTTP event consumer",
+    description:
+      "Queues a `webhook.test` event for the event forwarder, which POSTs it to each URL of `eventForwardUrls`, signed " +
+      "like every event (`Wxcoupon-Signature`), retried and dead-lettered the same way. Other subscribers of the bus do " +
+      "not see it. Answers once the test is queued, not delivered.",
+    tag: "events",
+    body: webhookTestBody,
+    responses: { ...callerBase, 400: invalid, 202: ok("Queued for the consumers", res.webhookTestResponse) },
+  },
   "POST /media/images": {
     operationId: "uploadImage",
     summary: "Upload a marketing image (logo, coupon image)",
@@ -779,6 +792,7 @@ export const REQUEST_COMPONENTS: Array<[string, z.ZodType]> = [
   ["RetryCampaignRequest", retryCampaignBody],
   ["SetCallbackRequest", setCallbackBody],
   ["UploadImageRequest", uploadImageBody],
+  ["WebhookTestRequest", webhookTestBody.unwrap()],
   ["NotificationEnvelope", notificationEnvelope],
 ];
 
@@ -817,5 +831,6 @@ export const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ["SetCallbackResponse", res.setCallbackResponse],
   ["CallbackSettingsResponse", res.callbackSettingsResponse],
   ["ImageUploadResponse", res.imageUploadResponse],
+  ["WebhookTestResponse", res.webhookTestResponse],
   ["OpenApiDocument", res.openApiDocumentResponse],
 ];

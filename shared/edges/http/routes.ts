@@ -99,6 +99,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   api("read", "GET", "/reconciliations/{reconciliation_id}/findings.csv"),
   api("admin", "POST", "/callbacks"),
   api("read", "GET", "/callbacks"),
+  // Sends a test event to every HTTP event consumer (docs/events.md#signed-http-forwarding): reaches outside systems.
+  api("admin", "POST", "/webhooks/test"),
   api("admin", "POST", "/media/images"),
   api("read", "GET", "/openapi.json"),
   { method: "POST", path: "/notify/wechatpay", target: "notify", auth: "public", access: "webhook" },

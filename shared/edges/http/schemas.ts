@@ -197,6 +197,9 @@ export const setCallbackBody = z.strictObject({
 });
 
 export const MAX_IMAGE_BYTES = 2 * 1024 * 1024;
+/** POST /webhooks/test: an optional note the consumers see in `detail.message`. */
+export const webhookTestBody = z.strictObject({ message: z.string().max(200).optional() }).optional();
+
 export const uploadImageBody = z.strictObject({
   // Each letter's two cases spelled out rather than the `i` flag: zod writes only the regex's source into the
   // OpenAPI document, and JSON Schema patterns carry no flags

@@ -18,8 +18,13 @@ const local: LocalResources = {
     sendDlq: queue("wxcoupon-send-dlq"),
     events: queue("wxcoupon-coupon-events"),
     eventsDlq: queue("wxcoupon-coupon-events-dlq"),
+    streamFailureDlq: queue("wxcoupon-events-stream-dlq"),
+    forward: queue("wxcoupon-event-forward"),
+    forwardDlq: queue("wxcoupon-event-forward-dlq"),
   },
+  signingSecretArn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:wxcoupon/event-signing",
   secretArn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:wxcoupon/merchant-AbCdEf",
+  eventBus: { name: "wxcoupon-local", arn: "arn:aws:events:us-east-1:000000000000:event-bus/wxcoupon-local" },
 };
 const ctx = localResolver(model, local);
 const worker = resolveFunction(model, "send-worker", ctx);

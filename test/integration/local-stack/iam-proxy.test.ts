@@ -28,11 +28,18 @@ beforeAll(async () => {
       sendDlq: emulators.queues.sendDlq,
       events: emulators.queues.events,
       eventsDlq: emulators.queues.eventsDlq,
+      streamFailureDlq: emulators.queues.streamFailureDlq,
+      forward: emulators.queues.forward,
+      forwardDlq: emulators.queues.forwardDlq,
     },
+    signingSecretArn: secretArn("wxcoupon/event-signing"),
     secretArn: secretArn(emulators.env.SECRET_ID),
+    eventBus: { name: "wxcoupon-local", arn: "arn:aws:events:us-east-1:000000000000:event-bus/wxcoupon-local" },
   });
   const notify = resolveFunction(model, "notify", ctx);
+  const api = resolveFunction(model, "api", ctx);
   const identities = new Map<string, LocalIdentity>([
+    ["AKIDAPI", { principal: { account: "000000000000", roleName: api.roleName, functionName: "api" }, ...api }],
     [
       "AKIDNOTIFY",
       { principal: { account: "000000000000", roleName: notify.roleName, functionName: "notify" }, ...notify },
@@ -85,10 +92,11 @@ describe("IAM enforced at the stand-ins' front door", () => {
   });
 
   it("answers a denied SQS call with SQS's AccessDenied", async () => {
-    const sqs = createSqsClient({ endpoint: endpoints.sqs, region, credentials: credentials("AKIDNOTIFY") });
-    await sqs.send(new SendMessageCommand({ QueueUrl: emulators.queues.events.url, MessageBody: "{}" }));
+    // The api function may send to the send queue, not to the coupon-events queue (only the bus rule does).
+    const sqs = createSqsClient({ endpoint: endpoints.sqs, region, credentials: credentials("AKIDAPI") });
+    await sqs.send(new SendMessageCommand({ QueueUrl: emulators.queues.send.url, MessageBody: "{}" }));
     const error = await failure(
-      sqs.send(new SendMessageCommand({ QueueUrl: emulators.queues.send.url, MessageBody: "{}" })),
+      sqs.send(new SendMessageCommand({ QueueUrl: emulators.queues.events.url, MessageBody: "{}" })),
     );
     expect(error.name).toBe("AccessDenied");
     expect(error.$metadata.httpStatusCode).toBe(403);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
+import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
 import { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "#shared/config/queue-settings.js";
 import { ROUTES } from "#shared/edges/http/routes.js";
 import { DEFAULT_SEND_RATE_PER_SECOND } from "../../../infra/config.js";
@@ -68,8 +69,9 @@ describe("the local stack's model of the synthesized template", () => {
   });
 
   it("reads the send worker's event source mapping", () => {
-    expect(model.eventSourceMappings).toHaveLength(1);
-    expect(model.eventSourceMappings[0]).toMatchObject({
+    // The send worker's, the events publisher's (the table stream) and the event forwarder's.
+    expect(model.eventSourceMappings).toHaveLength(3);
+    expect(model.eventSourceMappings.find((m) => m.functionKind === "send-worker")).toMatchObject({
       functionKind: "send-worker",
       batchSize: 10,
       maximumBatchingWindowSeconds: 1,
@@ -77,6 +79,23 @@ describe("the local stack's model of the synthesized template", () => {
       functionResponseTypes: ["ReportBatchItemFailures"],
       enabled: true,
     });
+  });
+
+  it("reads the events publisher's stream mapping, the table's stream and the bus with its rule", () => {
+    expect(model.eventSourceMappings.find((m) => m.functionKind === "events-publisher")).toMatchObject({
+      filters: EVENT_CHANGE_FILTERS,
+      stream: { startingPosition: "TRIM_HORIZON", maximumRetryAttempts: -1, bisectBatchOnFunctionError: true },
+    });
+    expect(model.table.streamViewType).toBe("NEW_AND_OLD_IMAGES");
+    expect(model.eventBus.name).toBe("wxcoupon-local");
+    // The coupon-events queue's rule and the HTTP forwarder's.
+    expect(model.eventBus.rules).toHaveLength(2);
+    for (const rule of model.eventBus.rules) {
+      expect(rule).toMatchObject({
+        pattern: { source: ["wxcoupon"] },
+        targets: [expect.objectContaining({ maximumRetryAttempts: 185, deadLetterArn: expect.anything() })],
+      });
+    }
   });
 
   it("reads each queue's visibility timeout and redrive policy, DLQ included", () => {

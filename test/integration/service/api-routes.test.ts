@@ -126,6 +126,12 @@ describe("every API route answers as its OpenAPI document says", () => {
     }
   });
 
+  it("queues a test event for the HTTP event consumers (202) and refuses a bad body (400)", async () => {
+    const sent = await documented("POST", "/webhooks/test", "/webhooks/test", { message: "ping" });
+    expect(sent).toMatchObject({ status: 202, body: { detail_type: "webhook.test" } });
+    expect((await documented("POST", "/webhooks/test", "/webhooks/test", { message: 1 })).status).toBe(400);
+  });
+
   it("reads and sets the callback URL, uploads an image", async () => {
     const current = await documented("GET", "/callbacks", "/callbacks");
     expect(current.body).toMatchObject({ notify_url: `${stack.apiUrl}/notify/wechatpay` });

@@ -233,6 +233,8 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
     await callApi(local, "POST", "/campaigns", { campaign_id: "grants-chunked", stock_id: stockId, chunked: true });
     await callApi(local, "POST", "/campaigns/grants-chunked/chunks", { chunk_no: 0, openids: ["o-c1"], last: true });
     await callApi(local, "GET", "/callbacks");
+    // A test send for the HTTP event consumers (the api's grant on the forwarder's queue).
+    expect((await callApi(local, "POST", "/webhooks/test", {})).status).toBe(202);
 
     const clean = await receiveAll(stack, env.SEND_QUEUE_URL, 4);
     await recorder.run("send-worker", () => worker(sqsEvent(stack, clean)));

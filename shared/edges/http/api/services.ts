@@ -1,4 +1,5 @@
 import type { CampaignDependencies } from "../../../domain/campaigns/create-campaign.js";
+import type { TestEventSink } from "../../../domain/events/forwarding.js";
 import type { CouponStore, MerchantSecret, NotificationInbox, ReconciliationStore } from "../../../domain/ports.js";
 import type { RateGovernor } from "../../../domain/rate/rate-governor.js";
 import type { SendDependencies } from "../../../domain/sends/send-coupon.js";
@@ -19,6 +20,8 @@ export interface ApiServices {
   reconciliations: { runs: ReconciliationStore; newId: () => string };
   /** A stock's available_end_time (epoch ms): when its unused coupons turn EXPIRED. */
   stockEnd: (stockId: string) => Promise<number | undefined>;
+  /** Test sends to the HTTP event consumers (POST /webhooks/test). */
+  forwardTest: TestEventSink;
   /** The merchant's send budget per second (the ceiling every send shares, SEND_RATE_PER_SECOND). */
   defaultRatePerSecond: number;
   /** POST /coupons takes its token here; `maxWaitMs` bounds its wait when the budget is spent. */

@@ -7,7 +7,7 @@ const keys = (filter: (r: (typeof ROUTES)[number]) => boolean) =>
     .sort();
 
 describe("the route table's access levels", () => {
-  it("makes exactly the stock lifecycle, the notify URL and media uploads admin routes", () => {
+  it("makes exactly the stock lifecycle, the notify URL, media uploads and event test sends admin routes", () => {
     expect(keys((r) => r.access === "admin")).toEqual(
       [
         "POST /stocks",
@@ -17,6 +17,7 @@ describe("the route table's access levels", () => {
         "POST /stocks/{stock_id}/stop",
         "POST /callbacks",
         "POST /media/images",
+        "POST /webhooks/test",
       ].sort(),
     );
   });
