@@ -47,6 +47,7 @@ export function buildWxcoupon(app: App, options: BuildOptions = {}): WxcouponSta
     eventsQueue: stateful.eventsQueue,
     eventsDlq: stateful.eventsDlq,
     secret: stateful.secret,
+    exportQueue: stateful.exportQueue,
   });
 
   const acknowledgements = [...stateful.acknowledgements, ...service.acknowledgements];

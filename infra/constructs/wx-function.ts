@@ -6,22 +6,30 @@ import { type IRole, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib
 import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import type { z } from "zod";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
-import { apiEnvSchema, certRefreshEnvSchema, notifyEnvSchema, sendWorkerEnvSchema } from "#shared/config/env.js";
+import {
+  apiEnvSchema,
+  certRefreshEnvSchema,
+  exportEnvSchema,
+  notifyEnvSchema,
+  sendWorkerEnvSchema,
+} from "#shared/config/env.js";
 
-/** The four Lambdas; each has `functions/<kind>.ts` exporting `handler` and an env schema in shared/config/env.ts. */
-export type FunctionKind = "api" | "send-worker" | "notify" | "cert-refresh";
-export const FUNCTION_KINDS: readonly FunctionKind[] = ["api", "send-worker", "notify", "cert-refresh"];
+/** The Lambdas; each has `functions/<kind>.ts` exporting `handler` and an env schema in shared/config/env.ts. */
+export type FunctionKind = "api" | "send-worker" | "notify" | "cert-refresh" | "export";
+export const FUNCTION_KINDS: readonly FunctionKind[] = ["api", "send-worker", "notify", "cert-refresh", "export"];
 
 export const ENV_SCHEMAS: Record<FunctionKind, z.ZodObject> = {
   api: apiEnvSchema,
   "send-worker": sendWorkerEnvSchema,
   notify: notifyEnvSchema,
   "cert-refresh": certRefreshEnvSchema,
+  export: exportEnvSchema,
 };
 
 /**
@@ -94,7 +102,15 @@ export interface QueueMappingOptions {
 
 /** Variables that name a resource: only the bind* helpers set them, together with the grant. */
 const isResourceVariable = (name: string): boolean =>
-  name === "TABLE_NAME" || name === "SECRET_ID" || /_(QUEUE|DLQ)_URL$/.test(name);
+  name === "TABLE_NAME" || name === "SECRET_ID" || /_(QUEUE|DLQ)_URL$/.test(name) || /_BUCKET_NAME$/.test(name);
+
+/**
+ * S3 actions on objects, by IAM name. `PutObject` also authorizes CreateMultipartUpload, UploadPart and
+ * CompleteMultipartUpload; `GetObject` is what a presigned GET is authorized as, with the signer's permissions
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html,
+ * docs/aws-notes.md#s3-presigned-urls).
+ */
+export type BucketAction = "PutObject" | "GetObject";
 
 export interface WxFunctionProps {
   kind: FunctionKind;
@@ -247,6 +263,20 @@ export class WxFunction extends NodejsFunction {
       maxConcurrency: options.maxConcurrency,
     });
     return this;
+  }
+
+  /**
+   * `envName` (the bucket's name) + exactly `actions` on the objects under `prefix`. The bucket is SSE-S3 (no KMS key
+   * to grant through); a KMS-encrypted bucket would need kms grants here too.
+   */
+  bindBucket(bucket: IBucket, actions: readonly BucketAction[], prefix: string, envName: string): this {
+    if (actions.length === 0) throw new Error("bindBucket: no actions");
+    if (bucket.encryptionKey) throw new Error(`bindBucket: ${envName} is KMS-encrypted; grant kms here first`);
+    if (!/_BUCKET_NAME$/.test(envName)) throw new Error(`bindBucket: ${envName} should end in _BUCKET_NAME`);
+    this.addToRolePolicy(
+      new PolicyStatement({ actions: actions.map((a) => `s3:${a}`), resources: [bucket.arnForObjects(`${prefix}*`)] }),
+    );
+    return this.putEnv(envName, bucket.bucketName);
   }
 
   /**

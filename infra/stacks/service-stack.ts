@@ -21,6 +21,7 @@ import { Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { ManagedPolicy, PolicyStatement, Role, User } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Bucket } from "aws-cdk-lib/aws-s3";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
@@ -36,6 +37,9 @@ import { Monitoring } from "../constructs/monitoring.js";
 import { type FunctionKind, TABLE_READ_WRITE, WxFunction, type WxFunctionProps } from "../constructs/wx-function.js";
 import { type Acknowledgement, acknowledgement } from "../nag.js";
 import {
+  EXPORT_MAX_CONCURRENCY,
+  EXPORT_PREFIX,
+  exportBucketName,
   FUNCTION_SIZING,
   NOTIFY_ROUTE_THROTTLE,
   SEND_BATCH_SIZE,
@@ -56,6 +60,7 @@ export interface ServiceStackProps extends StackProps {
   eventsQueue: IQueue;
   eventsDlq: IQueue;
   secret: ISecret;
+  exportQueue: IQueue;
 }
 
 /** Execute-api resource path for a route: each `{param}` matches one path segment at request time. */
@@ -90,10 +95,13 @@ export class ServiceStack extends Stack {
     const logRetention = config.isProd ? RetentionDays.SIX_MONTHS : RetentionDays.TWO_WEEKS;
     const wechatTimeoutMs = String(WECHATPAY_TIMEOUT.toMilliseconds());
     const maxConcurrency = workerMaxConcurrency(config.sendRatePerSecond);
+    // By its fixed name (infra/settings.ts exportBucketName): the stateful stack creates it.
+    const exportBucket = Bucket.fromBucketName(this, "ExportBucket", exportBucketName(config));
 
     const fn = (kind: FunctionKind, id: string, own: Record<string, string>): WxFunction => {
       // WECHATPAY_MODE: only platform-certificate mode may download certificates (shared/adapters/wechatpay/merchant-runtime.ts).
-      const environment = { WECHATPAY_MODE: config.wechatpayMode, ...own };
+      // The export function never calls WeChat: it has no such setting.
+      const environment = kind === "export" ? own : { WECHATPAY_MODE: config.wechatpayMode, ...own };
       const props: WxFunctionProps = { kind, ...FUNCTION_SIZING[kind], logRetention, removalPolicy, environment };
       const created = new WxFunction(this, id, props);
       this.functions[kind] = created;
@@ -107,7 +115,24 @@ export class ServiceStack extends Stack {
     })
       .bindTable(table, TABLE_READ_WRITE)
       .bindQueue(props.sendQueue, ["SendMessage"], "SEND_QUEUE_URL")
+      // Exports: started here (their message), downloaded through a URL this function presigns (GetObject).
+      .bindQueue(props.exportQueue, ["SendMessage"], "EXPORT_QUEUE_URL")
+      .bindBucket(exportBucket, ["GetObject"], EXPORT_PREFIX, "EXPORT_BUCKET_NAME")
       .bindSecret(secret);
+
+    // The export function: reads coupon and send records (gsi1 Query), its export record (GetItem, conditional
+    // UpdateItem for the lease and the checkpoint), writes the CSV by multipart upload (PutObject) and queues the
+    // continuation of a long export on its own queue.
+    fn("export", "ExportFunction", {})
+      .bindTable(table, ["GetItem", "Query", "UpdateItem"])
+      .bindBucket(exportBucket, ["PutObject"], EXPORT_PREFIX, "EXPORT_BUCKET_NAME")
+      .bindQueue(props.exportQueue, ["SendMessage"], "EXPORT_QUEUE_URL")
+      .consumeQueue(props.exportQueue, {
+        // One export per invocation: its time budget is the export's.
+        batchSize: 1,
+        maxBatchingWindow: Duration.seconds(0),
+        maxConcurrency: EXPORT_MAX_CONCURRENCY,
+      });
 
     const worker = fn("send-worker", "SendWorkerFunction", {
       SEND_RATE_PER_SECOND: String(config.sendRatePerSecond),
@@ -156,6 +181,18 @@ export class ServiceStack extends Stack {
         schedule: Schedule.rate(Duration.hours(12)),
         targets: [new LambdaFunction(certRefresh, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
       });
+    }
+
+    for (const kind of ["api", "export"] as const) {
+      this.acknowledgements.push(
+        acknowledgement(
+          this.functions[kind]!.executionRole,
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${exportBucketName(config)}/${EXPORT_PREFIX}*]`,
+          "Each export is a new object (exports/{campaign}/{export_id}.csv), so object actions are granted on the " +
+            "exports/ prefix of the one export bucket: PutObject for the export function, GetObject for the api " +
+            "function that presigns the download. No bucket-level action and no other prefix is granted.",
+        ),
+      );
     }
 
     for (const created of Object.values(this.functions)) {

@@ -1,6 +1,7 @@
-import { CfnOutput, type Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import { AttributeType, BillingMode, ProjectionType, Table } from "aws-cdk-lib/aws-dynamodb";
 import { Key } from "aws-cdk-lib/aws-kms";
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import { CfnSecret, type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
@@ -11,6 +12,11 @@ import {
   DLQ_RETENTION,
   EVENTS_MAX_RECEIVE_COUNT,
   EVENTS_QUEUE_RETENTION,
+  EXPORT_MAX_RECEIVE_COUNT,
+  EXPORT_OBJECT_DAYS,
+  EXPORT_QUEUE_RETENTION,
+  EXPORT_QUEUE_VISIBILITY,
+  exportBucketName,
   SEND_MAX_RECEIVE_COUNT,
   SEND_QUEUE_RETENTION,
   SEND_QUEUE_VISIBILITY,
@@ -51,6 +57,10 @@ export class StatefulStack extends Stack {
   readonly eventsQueue: Queue;
   readonly eventsDlq: Queue;
   readonly secret: ISecret;
+  /** CSV exports of campaigns (written by the export function, downloaded through presigned URLs). */
+  readonly exportBucket: Bucket;
+  readonly exportQueue: Queue;
+  readonly exportDlq: Queue;
   readonly acknowledgements: Acknowledgement[] = [];
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
@@ -97,6 +107,44 @@ export class StatefulStack extends Stack {
       deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: EVENTS_MAX_RECEIVE_COUNT },
     });
 
+    this.exportDlq = new Queue(this, "ExportDlq", { ...queueDefaults, retentionPeriod: DLQ_RETENTION });
+    this.exportQueue = new Queue(this, "ExportQueue", {
+      ...queueDefaults,
+      visibilityTimeout: EXPORT_QUEUE_VISIBILITY,
+      retentionPeriod: EXPORT_QUEUE_RETENTION,
+      deadLetterQueue: { queue: this.exportDlq, maxReceiveCount: EXPORT_MAX_RECEIVE_COUNT },
+    });
+
+    // Exports hold openids and coupon ids: private, encrypted at rest (SSE-S3, so a presigned GET needs no KMS grant
+    // for the signer: docs/aws-notes.md#s3-presigned-urls), TLS only, deleted after EXPORT_OBJECT_DAYS.
+    this.exportBucket = new Bucket(this, "ExportBucket", {
+      bucketName: exportBucketName(config),
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: false,
+      lifecycleRules: [
+        {
+          id: "expire-exports",
+          expiration: Duration.days(EXPORT_OBJECT_DAYS),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      // Outside prod the stack deletes it, which CloudFormation does only once it is empty (within the lifecycle).
+      removalPolicy,
+    });
+    this.acknowledgements.push(
+      acknowledgement(
+        this.exportBucket,
+        "AwsSolutions-S1",
+        "Server access logs would need a second bucket, itself unlogged (a log bucket cannot log to itself), for " +
+          "objects that live 7 days: every object is written by the export function's role and read through a URL " +
+          "the api function signed after an authorized GET, both of which are in the API's access log and the " +
+          "functions' logs; CloudTrail S3 data events can be enabled on the account if object-level audit is needed.",
+      ),
+    );
+
     if (config.secret.kind === "import") {
       const { arn, kmsKeyArn } = config.secret;
       this.secret = Secret.fromSecretAttributes(this, "MerchantSecret", {
@@ -133,5 +181,6 @@ export class StatefulStack extends Stack {
     new CfnOutput(this, "SendDlqUrl", { value: this.sendDlq.queueUrl });
     new CfnOutput(this, "CouponEventsQueueUrl", { value: this.eventsQueue.queueUrl });
     new CfnOutput(this, "MerchantSecretArn", { value: this.secret.secretArn });
+    new CfnOutput(this, "ExportBucketName", { value: this.exportBucket.bucketName });
   }
 }

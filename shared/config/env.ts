@@ -24,8 +24,15 @@ const common = {
   WECHATPAY_MODE: z.enum(["public_key", "platform_certificate"]).default("public_key"),
 };
 
+/** The export bucket and the export function's queue: the api starts exports and signs their links. */
+const exportResources = {
+  EXPORT_BUCKET_NAME: nonEmpty,
+  EXPORT_QUEUE_URL: z.url(),
+};
+
 export const apiEnvSchema = z.object({
   ...common,
+  ...exportResources,
   SEND_QUEUE_URL: z.url(),
   /** Campaign rate when a request gives none; WeChat allows 500 sends/s per merchant. */
   DEFAULT_SEND_RATE_PER_SECOND: positiveInt.max(WECHAT_SEND_LIMIT_PER_SECOND).default(DEFAULT_SEND_RATE_PER_SECOND),
@@ -49,10 +56,17 @@ export const notifyEnvSchema = z.object({
 
 export const certRefreshEnvSchema = z.object(common);
 
+/** The export function reads the table and writes the bucket; it never calls WeChat, so it has no secret. */
+export const exportEnvSchema = z.object({
+  TABLE_NAME: nonEmpty,
+  ...exportResources,
+});
+
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 export type SendWorkerEnv = z.infer<typeof sendWorkerEnvSchema>;
 export type NotifyEnv = z.infer<typeof notifyEnvSchema>;
 export type CertRefreshEnv = z.infer<typeof certRefreshEnvSchema>;
+export type ExportEnv = z.infer<typeof exportEnvSchema>;
 
 /** Thrown at cold start; names every bad variable, never echoes values. */
 export class ConfigurationError extends Error {

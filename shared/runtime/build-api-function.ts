@@ -1,8 +1,12 @@
+import { S3Client } from "@aws-sdk/client-s3";
 import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
 import { DynamoDbCouponStore } from "../adapters/dynamodb/dynamodb-coupon-store.js";
+import { DynamoDbExportStore } from "../adapters/dynamodb/dynamodb-export-store.js";
 import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
+import { S3ExportObjects } from "../adapters/s3/s3-export-objects.js";
+import { SqsExportQueue } from "../adapters/sqs/sqs-export-queue.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
 import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import { WechatStockEndTimes } from "../adapters/wechatpay/stock-end-times.js";
@@ -11,6 +15,7 @@ import type { ApiEnv } from "../config/env.js";
 import { campaignRoutes } from "../edges/http/api/campaign-routes.js";
 import { couponLifecycleRoutes } from "../edges/http/api/coupon-lifecycle-routes.js";
 import { couponRoutes } from "../edges/http/api/coupon-routes.js";
+import { exportRoutes } from "../edges/http/api/export-routes.js";
 import type { ApiServices } from "../edges/http/api/services.js";
 import { settingsRoutes } from "../edges/http/api/settings-routes.js";
 import { stockRoutes } from "../edges/http/api/stock-routes.js";
@@ -47,6 +52,11 @@ export function buildApiFunction(env: ApiEnv) {
     inbox: new DynamoDbNotificationInbox({ ...aws.table, retentionDays: 30 }),
     coupons,
     stockEnd: (stockId) => stockEnds.endOf(stockId),
+    exports: {
+      store: new DynamoDbExportStore(aws.table),
+      objects: new S3ExportObjects({ client: new S3Client({}), bucket: env.EXPORT_BUCKET_NAME }),
+      queue: new SqsExportQueue({ client: aws.sqs, queueUrl: env.EXPORT_QUEUE_URL }),
+    },
     defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,
     inProgressWaitMs: 3_000,
   };
@@ -56,6 +66,7 @@ export function buildApiFunction(env: ApiEnv) {
       ...couponRoutes(services),
       ...campaignRoutes(services),
       ...couponLifecycleRoutes(services),
+      ...exportRoutes(services),
       ...settingsRoutes(services),
       "GET /openapi.json": async () => json(200, buildOpenApiDocument()),
     },

@@ -62,8 +62,11 @@ describe("cdk-nag AwsSolutions", () => {
       ).toBe(true);
     }
     expect(new Set(violations.map((v) => v.rule.replace(/\[.*$/, "")))).toEqual(
-      new Set(["AwsSolutions-SMG4", "AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-L1"]),
+      new Set(["AwsSolutions-SMG4", "AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-L1", "AwsSolutions-S1"]),
     );
+    // The export bucket's findings: no access-log bucket (S1) only. It is encrypted (S3-managed), refuses non-TLS
+    // requests (S10) and blocks public access (S2), so nothing else is acknowledged for it.
+    expect(violations.filter((v) => v.path.includes("ExportBucket")).map((v) => v.rule)).toEqual(["AwsSolutions-S1"]);
   });
 
   it("fails when the webhook's APIG4 acknowledgement is removed", () => {

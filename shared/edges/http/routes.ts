@@ -13,7 +13,8 @@ export type RouteAuth = "caller" | "public";
  *   them), uploads marketing images. For operators, not for applications.
  * - `send`: issues coupons (one at a time or in campaigns) from stocks an admin has started, and steers its
  *   campaigns (pause, resume, cancel, retry): the marketing team's operations.
- * - `read`: reads stocks, coupons, campaigns, flows, settings and this API's description.
+ * - `read`: reads stocks, coupons, campaigns, flows, settings and this API's description, and exports a campaign's
+ *   coupons or failures as CSV (the same records its GET routes page through).
  * `webhook` is the public route WeChat calls.
  */
 export type RouteAccess = "admin" | "send" | "read";
@@ -92,6 +93,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   api("read", "GET", "/campaigns/{campaign_id}/failures"),
   api("read", "GET", "/campaigns/{campaign_id}/coupons"),
   api("read", "GET", "/campaigns/{campaign_id}/report"),
+  api("read", "POST", "/campaigns/{campaign_id}/exports"),
+  api("read", "GET", "/campaigns/{campaign_id}/exports/{export_id}"),
   api("admin", "POST", "/callbacks"),
   api("read", "GET", "/callbacks"),
   api("admin", "POST", "/media/images"),

@@ -145,6 +145,18 @@ export const campaignCouponsQuery = z.strictObject({
 
 export const stockIdPath = z.object({ stock_id: STOCK_ID });
 export const campaignIdPath = z.object({ campaign_id: CAMPAIGN_ID });
+/** Export ids as startExport makes them (shared/domain/exports/start-export.ts EXPORT_ID_PATTERN). */
+export const campaignExportPath = z.object({
+  campaign_id: CAMPAIGN_ID,
+  export_id: z
+    .string()
+    .regex(/^exp_[a-z2-7]{24}$/, "must be an export id as POST /campaigns/{campaign_id}/exports answers it"),
+});
+export const createExportBody = z.strictObject({
+  what: z
+    .enum(["coupons", "failures"])
+    .describe("coupons: every coupon the campaign issued, with its state; failures: every send that failed for good"),
+});
 export const couponIdPath = z.object({ coupon_id: COUPON_ID });
 export const openidPath = z.object({ openid: OPENID });
 export const userCouponPath = z.object({ openid: OPENID, coupon_id: COUPON_ID });

@@ -1,5 +1,12 @@
 import type { CampaignDependencies } from "../../../domain/campaigns/create-campaign.js";
-import type { CouponStore, MerchantSecret, NotificationInbox } from "../../../domain/ports.js";
+import type {
+  CouponStore,
+  ExportObjects,
+  ExportQueue,
+  ExportStore,
+  MerchantSecret,
+  NotificationInbox,
+} from "../../../domain/ports.js";
 import type { SendDependencies } from "../../../domain/sends/send-coupon.js";
 import type { CreateStockDependencies } from "../../../domain/stocks/create-stock.js";
 import type { WechatPayClient } from "../../../wechatpay/client.js";
@@ -16,6 +23,8 @@ export interface ApiServices {
   coupons: CouponStore;
   /** A stock's available_end_time (epoch ms): when its unused coupons turn EXPIRED. */
   stockEnd: (stockId: string) => Promise<number | undefined>;
+  /** CSV exports: their records, the export bucket (download links) and the export function's queue. */
+  exports: { store: ExportStore; objects: ExportObjects; queue: ExportQueue };
   defaultRatePerSecond: number;
   /** How long a pause or cancel waits before it is acknowledged (default CONTROL_SETTLE_MS); tests shorten it. */
   campaignControlSettleMs?: number;
