@@ -96,6 +96,8 @@ export interface LocalStack {
   sendWorkerProcessEnv(): Record<string, string>;
   /** A function's whole environment as its host runs it (its own access key included: IAM applies). */
   functionEnvironment(kind: FunctionKind): Record<string, string>;
+  /** The export function's host (its invocations, as the export queue's mapping makes them). */
+  exportHost: FunctionHost;
   /** Stops and restarts the send worker alone (reliability tests). */
   restartWorker(): Promise<void>;
   stopWorker(): Promise<void>;
@@ -112,6 +114,7 @@ const ENTRIES: Partial<Record<FunctionKind, string>> = {
   "send-worker": new URL("../../functions/send-worker.ts", import.meta.url).href,
   // Platform-certificate mode only; the local stack runs no schedule for it (README), but its role and env are resolved.
   "cert-refresh": new URL("../../functions/cert-refresh.ts", import.meta.url).href,
+  export: new URL("../../functions/export.ts", import.meta.url).href,
 };
 
 /**
@@ -119,7 +122,8 @@ const ENTRIES: Partial<Record<FunctionKind, string>> = {
  * the WeChat Pay simulator; DynamoDB/SQS/Secrets Manager stand-ins, each behind an IAM proxy that holds every call to
  * the calling function's role policy; each function in its own execution environments with its template environment,
  * Timeout, MemorySize and reserved concurrency (local/stack/function-host/); the routes behind a local API Gateway;
- * the send worker behind a poller with its event source mapping's settings. The simulator's notify URL points at the
+ * the send worker and the export function behind pollers with their event source mappings' settings; the export
+ * bucket (fauxqs's S3) behind its own IAM proxy. The simulator's notify URL points at the
  * local webhook. README "AWS behaviour → local stack" lists what is not reproduced.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
@@ -169,6 +173,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       eventsVisibilityTimeoutSeconds: model.queues.events.visibilityTimeoutSeconds,
       ...(model.queues.send.redrive ? { sendMaxReceiveCount: model.queues.send.redrive.maxReceiveCount } : {}),
       ...(model.queues.events.redrive ? { eventsMaxReceiveCount: model.queues.events.redrive.maxReceiveCount } : {}),
+      exportsVisibilityTimeoutSeconds: model.queues.exports.visibilityTimeoutSeconds,
+      ...(model.queues.exports.redrive ? { exportsMaxReceiveCount: model.queues.exports.redrive.maxReceiveCount } : {}),
+      // The template's bucket, by its name, with its lifecycle expiration (local/stack/export-bucket.ts).
+      exportBucket: {
+        name: model.exportBucket.name,
+        ...(model.exportBucket.expirationDays === undefined
+          ? {}
+          : { expirationDays: model.exportBucket.expirationDays }),
+      },
     }));
   const region = emulators.env.AWS_REGION;
   const account = model.synthesized.account;
@@ -181,7 +194,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sendDlq: emulators.queues.sendDlq,
       events: emulators.queues.events,
       eventsDlq: emulators.queues.eventsDlq,
+      exports: emulators.queues.exports,
+      exportsDlq: emulators.queues.exportsDlq,
     },
+    exportBucketName: model.exportBucket.name,
     // The fake Secrets Manager's ARN form (local/stack/fake-secrets-manager.ts).
     secretArn: `arn:aws:secretsmanager:${region}:000000000000:secret:${emulators.env.SECRET_ID}`,
   };
@@ -220,6 +236,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dynamodb: await proxy("dynamodb", emulators.endpoints.dynamodb),
     sqs: await proxy("sqs", emulators.endpoints.sqs),
     secretsManager: await proxy("secretsmanager", emulators.endpoints.secretsManager),
+    s3: await proxy("s3", emulators.endpoints.s3),
   };
   const handlerDynamodbEndpoint = options.dynamodbEndpointWrapper
     ? await options.dynamodbEndpointWrapper(endpoints.dynamodb)
@@ -239,6 +256,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_DYNAMODB: handlerDynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
     WECHATPAY_BASE_URL: simulator.url,
     WECHATPAY_BACKUP_BASE_URL: simulator.url,
     ...(options.wechatTimeoutMs === undefined ? {} : { WECHATPAY_TIMEOUT_MS: String(options.wechatTimeoutMs) }),
@@ -289,27 +307,28 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log,
   });
 
-  const sendMapping = (): SqsMappingConfig => {
-    const mapping = model.eventSourceMappings.find((m) => m.functionKind === "send-worker");
-    if (!mapping) throw new Error("the template has no event source mapping for the send worker");
+  const queueMapping = (kind: FunctionKind, concurrencyOverride?: number): SqsMappingConfig => {
+    const mapping = model.eventSourceMappings.find((m) => m.functionKind === kind);
+    if (!mapping) throw new Error(`the template has no event source mapping for the ${kind} function`);
     const arn = resolveString(mapping.eventSourceArn, model.synthesized.serviceStackName, resolver);
     const queue = Object.values(local.queues).find((q) => q.arn === arn);
-    if (!queue) throw new Error(`the send worker's mapping reads ${arn}, which is no local queue`);
+    if (!queue) throw new Error(`the ${kind} function's mapping reads ${arn}, which is no local queue`);
     return {
-      host: hostOptions("send-worker"),
+      host: hostOptions(kind),
       queueUrl: queue.url,
       region,
       sqsEndpoint: endpoints.sqs,
-      accessKeyId: accessKeyId("send-worker"),
+      accessKeyId: accessKeyId(kind),
       batchSize: mapping.batchSize,
       maximumBatchingWindowSeconds: mapping.maximumBatchingWindowSeconds,
       // Without ScalingConfig Lambda scales to 1,000 batches; locally that is capped at 10 (README).
-      maxConcurrency: options.workerConcurrency ?? mapping.maximumConcurrency ?? 10,
+      maxConcurrency: concurrencyOverride ?? mapping.maximumConcurrency ?? 10,
       reportBatchItemFailures: mapping.functionResponseTypes.includes("ReportBatchItemFailures"),
     };
   };
-  const workerConfig = sendMapping();
+  const workerConfig = queueMapping("send-worker", options.workerConcurrency);
   let worker: RunningSqsMapping | undefined = startSqsMapping(workerConfig, log);
+  const exporter = startSqsMapping(queueMapping("export"), log);
   await pointWechatAtWebhook(gateway.url, token, config.mchid);
 
   const stack: LocalStack = {
@@ -333,8 +352,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await stack.stopWorker();
       worker = startSqsMapping(workerConfig, log);
     },
+    exportHost: exporter.host,
     async stop() {
       await stack.stopWorker();
+      await exporter.stop();
       await gateway.close();
       for (const host of Object.values(functions)) await host.stop();
       for (const p of proxies) await p.close();

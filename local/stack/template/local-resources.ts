@@ -9,6 +9,8 @@ export interface LocalResources {
   tableName: string;
   queues: Record<QueueRole, { name: string; url: string; arn: string }>;
   secretArn: string;
+  /** The export bucket: the template's own name (it is fixed, infra/settings.ts exportBucketName). */
+  exportBucketName: string;
 }
 
 /**
@@ -31,6 +33,10 @@ export function localResolver(model: ServiceModel, local: LocalResources): Resol
     byId.set(id, { ref: q.url, attributes: { Arn: q.arn, QueueName: q.name, QueueUrl: q.url } });
   }
   if (ids.secret) byId.set(ids.secret, { ref: local.secretArn, attributes: {} });
+  byId.set(ids.exportBucket, {
+    ref: local.exportBucketName,
+    attributes: { Arn: `arn:aws:s3:::${local.exportBucketName}` },
+  });
 
   return {
     stacks: synthesized.templates,

@@ -72,6 +72,19 @@ export interface RouteSpec {
   throttle?: { rateLimit: number; burstLimit: number };
 }
 
+/** The export bucket as the template declares it: what the local stand-in creates and applies. */
+export interface BucketSpec {
+  logicalId: string;
+  name: string;
+  /** Days after which the lifecycle rule deletes an object. */
+  expirationDays?: number;
+  /** Days after which an unfinished multipart upload is aborted. */
+  abortIncompleteUploadDays?: number;
+  /** The bucket policy denies requests without TLS (enforceSSL). */
+  tlsOnly: boolean;
+  encryption?: string;
+}
+
 /** What the local stack takes from the synthesized app: one source of truth with what CloudFormation deploys. */
 export interface ServiceModel {
   synthesized: SynthesizedApp;
@@ -79,6 +92,7 @@ export interface ServiceModel {
   eventSourceMappings: EventSourceMappingSpec[];
   queues: Record<QueueRole, QueueSpec>;
   table: TableSpec;
+  exportBucket: BucketSpec;
   routes: RouteSpec[];
 }
 
@@ -158,6 +172,7 @@ export function readServiceModel(synthesized: SynthesizedApp): ServiceModel {
     eventSourceMappings,
     queues,
     table: readTable(stateful, ids.table),
+    exportBucket: readBucket(stateful, ids.exportBucket),
     routes: readRoutes(service, kindOf),
   };
 }
@@ -190,6 +205,38 @@ function readTable(template: CfnTemplate, id: string): TableSpec {
     })),
     ...(ttl?.Enabled ? { timeToLiveAttribute: ttl.AttributeName } : {}),
     billingMode: String(props.BillingMode ?? "PROVISIONED"),
+  };
+}
+
+function readBucket(template: CfnTemplate, id: string): BucketSpec {
+  const props = propertiesOf(template, id, "AWS::S3::Bucket");
+  if (typeof props.BucketName !== "string") throw new Error(`bucket ${id}: expected a fixed BucketName`);
+  type Rule = {
+    Status?: string;
+    ExpirationInDays?: number;
+    AbortIncompleteMultipartUpload?: { DaysAfterInitiation: number };
+  };
+  const rules = ((props.LifecycleConfiguration as { Rules?: Rule[] } | undefined)?.Rules ?? []).filter(
+    (r) => r.Status === "Enabled",
+  );
+  const expirationDays = rules.find((r) => r.ExpirationInDays !== undefined)?.ExpirationInDays;
+  const abortDays = rules.find((r) => r.AbortIncompleteMultipartUpload)?.AbortIncompleteMultipartUpload
+    ?.DaysAfterInitiation;
+  const policy = Object.values(template.Resources).find(
+    (r) => r.Type === "AWS::S3::BucketPolicy" && JSON.stringify(r.Properties?.Bucket) === JSON.stringify({ Ref: id }),
+  );
+  const encryption = (
+    props.BucketEncryption as
+      | { ServerSideEncryptionConfiguration?: { ServerSideEncryptionByDefault?: { SSEAlgorithm?: string } }[] }
+      | undefined
+  )?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault?.SSEAlgorithm;
+  return {
+    logicalId: id,
+    name: props.BucketName,
+    ...(expirationDays === undefined ? {} : { expirationDays }),
+    ...(abortDays === undefined ? {} : { abortIncompleteUploadDays: abortDays }),
+    tlsOnly: JSON.stringify(policy?.Properties?.PolicyDocument ?? {}).includes('"aws:SecureTransport":"false"'),
+    ...(encryption === undefined ? {} : { encryption }),
   };
 }
 

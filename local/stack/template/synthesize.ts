@@ -8,7 +8,7 @@ import type { FunctionKind } from "../../../infra/constructs/wx-function.js";
 import type { CfnTemplate } from "./intrinsics.js";
 
 /** The queues of the stateful stack, by the role the code gives them. */
-export type QueueRole = "send" | "sendDlq" | "events" | "eventsDlq";
+export type QueueRole = "send" | "sendDlq" | "events" | "eventsDlq" | "exports" | "exportsDlq";
 
 /** The app's two templates as CloudFormation would receive them, and which logical id plays which part. */
 export interface SynthesizedApp {
@@ -21,6 +21,7 @@ export interface SynthesizedApp {
     functions: Partial<Record<FunctionKind, string>>;
     queues: Record<QueueRole, string>;
     table: string;
+    exportBucket: string;
     /** Absent when the secret is imported (`secretArn` context): then the template holds its ARN. */
     secret?: string;
   };
@@ -83,8 +84,11 @@ export function synthesizeApp(context: Record<string, unknown> = {}): Synthesize
           sendDlq: logicalId(stateful.sendDlq),
           events: logicalId(stateful.eventsQueue),
           eventsDlq: logicalId(stateful.eventsDlq),
+          exports: logicalId(stateful.exportQueue),
+          exportsDlq: logicalId(stateful.exportDlq),
         },
         table: logicalId(stateful.table),
+        exportBucket: logicalId(stateful.exportBucket),
         ...(secretId ? { secret: secretId } : {}),
       },
     };

@@ -44,9 +44,9 @@ export class DynamoDbExportStore implements ExportStore {
     await putIfAbsent(this.#doc, this.#table, { ...toItem(fresh), expires_at: expiresAt });
     // Optimistic: the pointer moves only from what was read, so two concurrent requests agree on one export.
     const moved = await conditionalUpdate(this.#doc, this.#table, pointerKey, {
-      UpdateExpression: "SET export_id = :id, created_at = :created, expires_at = :expires",
-      ConditionExpression: pointer === undefined ? CONDITION.absent : "export_id = :seen",
-      ExpressionAttributeNames: {},
+      UpdateExpression: "SET #export_id = :id, created_at = :created, expires_at = :expires",
+      ConditionExpression: pointer === undefined ? CONDITION.absent : "#export_id = :seen",
+      ExpressionAttributeNames: { "#export_id": "export_id" },
       ExpressionAttributeValues: {
         ":id": fresh.exportId,
         ":created": fresh.createdAt,

@@ -28,8 +28,11 @@ beforeAll(async () => {
       sendDlq: emulators.queues.sendDlq,
       events: emulators.queues.events,
       eventsDlq: emulators.queues.eventsDlq,
+      exports: emulators.queues.exports,
+      exportsDlq: emulators.queues.exportsDlq,
     },
     secretArn: secretArn(emulators.env.SECRET_ID),
+    exportBucketName: model.exportBucket.name,
   });
   const notify = resolveFunction(model, "notify", ctx);
   const identities = new Map<string, LocalIdentity>([
