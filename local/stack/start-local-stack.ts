@@ -98,6 +98,8 @@ export interface LocalStack {
   functionEnvironment(kind: FunctionKind): Record<string, string>;
   /** The export function's host (its invocations, as the export queue's mapping makes them). */
   exportHost: FunctionHost;
+  /** Stops the export queue's mapping (tests that invoke the export function by hand). */
+  stopExports(): Promise<void>;
   /** Stops and restarts the send worker alone (reliability tests). */
   restartWorker(): Promise<void>;
   stopWorker(): Promise<void>;
@@ -329,6 +331,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const workerConfig = queueMapping("send-worker", options.workerConcurrency);
   let worker: RunningSqsMapping | undefined = startSqsMapping(workerConfig, log);
   const exporter = startSqsMapping(queueMapping("export"), log);
+  let exporterStopped: Promise<void> | undefined;
   await pointWechatAtWebhook(gateway.url, token, config.mchid);
 
   const stack: LocalStack = {
@@ -353,9 +356,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       worker = startSqsMapping(workerConfig, log);
     },
     exportHost: exporter.host,
+    async stopExports() {
+      exporterStopped ??= exporter.stop();
+      await exporterStopped;
+    },
     async stop() {
       await stack.stopWorker();
-      await exporter.stop();
+      await stack.stopExports();
       await gateway.close();
       for (const host of Object.values(functions)) await host.stop();
       for (const p of proxies) await p.close();

@@ -12,9 +12,10 @@ export type RouteAuth = "caller" | "public";
  *   (their budgets), points WeChat's COUPON.USE notifications at a URL (`POST /callbacks`: whoever sets it receives
  *   them), uploads marketing images. For operators, not for applications.
  * - `send`: issues coupons (one at a time or in campaigns) from stocks an admin has started, and steers its
- *   campaigns (pause, resume, cancel, retry): the marketing team's operations.
- * - `read`: reads stocks, coupons, campaigns, flows, settings and this API's description, and exports a campaign's
- *   coupons or failures as CSV (the same records its GET routes page through).
+ *   campaigns (pause, resume, cancel, retry) and exports their coupons or failures as CSV files (it makes a file):
+ *   the marketing team's operations.
+ * - `read`: reads stocks, coupons, campaigns, flows, settings and this API's description (and an export's state
+ *   and download link).
  * `webhook` is the public route WeChat calls.
  */
 export type RouteAccess = "admin" | "send" | "read";
@@ -93,7 +94,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   api("read", "GET", "/campaigns/{campaign_id}/failures"),
   api("read", "GET", "/campaigns/{campaign_id}/coupons"),
   api("read", "GET", "/campaigns/{campaign_id}/report"),
-  api("read", "POST", "/campaigns/{campaign_id}/exports"),
+  api("send", "POST", "/campaigns/{campaign_id}/exports"),
   api("read", "GET", "/campaigns/{campaign_id}/exports/{export_id}"),
   api("admin", "POST", "/callbacks"),
   api("read", "GET", "/callbacks"),

@@ -1,3 +1,7 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
 import { createDocumentClient } from "#shared/adapters/dynamodb/document-client.js";
@@ -12,6 +16,9 @@ import { callApi, runningStock, startTestStack } from "../../helpers/local-stack
 
 let stack: LocalStack;
 let stockId: string;
+let couponsCsv: string;
+const dir = mkdtempSync(join(tmpdir(), "wxcoupon-exports-cli-"));
+const ROOT = join(import.meta.dirname, "../../..");
 
 beforeAll(async () => {
   stack = await startTestStack({ workerConcurrency: 2 });
@@ -20,7 +27,30 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await stack?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
+
+/** `wxcoupon …` as a user runs it (bin/wxcoupon.js in a child process), against this stack. */
+function wxcoupon(args: string[], columns = 60): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    ["bin/wxcoupon.js", ...args, "--api", stack.apiUrl, "--token", stack.sendToken],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: "1", COLUMNS: String(columns) },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  return new Promise((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr })));
+}
 
 const CRLF = "\r\n";
 
@@ -127,6 +157,7 @@ describe("campaign exports through the local stack", () => {
       ].join(","),
     );
     expect(csv).toBe([header, ...rows].map((l) => `${l}${CRLF}`).join(""));
+    couponsCsv = csv;
     expect(
       coupons.filter((c) => c.state === "USED").every((c) => c.transaction_ids.length === 1 && c.used_amount === 100),
     ).toBe(true);
@@ -167,6 +198,30 @@ describe("campaign exports through the local stack", () => {
     expect(failures.answer.rows_written).toBe(2);
     doc.destroy();
   }, 180_000);
+
+  it("wxcoupon campaign report prints the report and its chart; campaign export downloads the same CSV", async () => {
+    const report = await wxcoupon(["campaign", "report", "it-exports-campaign"]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toMatch(/^Used\s+2$/m);
+    expect(report.stdout).toMatch(/^Failed\s+2$/m);
+    expect(report.stdout).toMatch(/^ {2}USER_ACCOUNT_ABNORMAL\s+2$/m);
+    expect(report.stdout).toMatch(/^Redemption\s+50\.00%$/m);
+    const chart = report.stdout.split("Uses by day\n")[1]!.trimEnd().split("\n");
+    expect(chart).toHaveLength(1);
+    expect(chart[0]).toMatch(/^\d{4}-\d{2}-\d{2} │█+ 2$/);
+    expect(chart[0]!.length).toBeLessThan(60);
+    const asJson = await wxcoupon(["campaign", "report", "it-exports-campaign", "--json"]);
+    expect(JSON.parse(asJson.stdout)).toMatchObject({ used: 2, used_amount: 200, sent: 4, failed: 2 });
+
+    const out = join(dir, "coupons.csv");
+    const exported = await wxcoupon(["campaign", "export", "it-exports-campaign", "--what", "coupons", "--out", out]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toContain(`4 coupons`);
+    // The fresh export of the same kind is answered again: the same file.
+    expect(readFileSync(out, "utf8")).toBe(couponsCsv);
+    const bad = await wxcoupon(["campaign", "export", "it-exports-campaign", "--what", "all"]);
+    expect(bad.code).toBe(2);
+  }, 60_000);
 
   it("answers 400 naming the field, and 404 for an unknown campaign or another campaign's export", async () => {
     const bad = await exportCall("POST", "/campaigns/it-exports-campaign/exports", { what: "everything" });
