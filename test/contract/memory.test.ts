@@ -1,5 +1,6 @@
 import { MemoryCampaignStore } from "#shared/adapters/memory/memory-campaign-store.js";
 import { MemoryCouponStore } from "#shared/adapters/memory/memory-coupon-store.js";
+import { MemoryExportStore } from "#shared/adapters/memory/memory-export-store.js";
 import { MemoryNotificationInbox } from "#shared/adapters/memory/memory-notification-inbox.js";
 import { MemoryPlatformCertificateCache } from "#shared/adapters/memory/memory-platform-certificate-cache.js";
 import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
@@ -8,6 +9,7 @@ import { MemoryStockRequestLedger } from "#shared/adapters/memory/memory-stock-r
 import { campaignStoreContract } from "./suites/campaign-store-contract.js";
 import { certificateCacheContract } from "./suites/certificate-cache-contract.js";
 import { couponStoreContract } from "./suites/coupon-store-contract.js";
+import { exportStoreContract } from "./suites/export-store-contract.js";
 import { notificationInboxContract } from "./suites/notification-inbox-contract.js";
 import { rateCounterContract } from "./suites/rate-counter-contract.js";
 import { sendLedgerContract } from "./suites/send-ledger-contract.js";
@@ -21,3 +23,4 @@ notificationInboxContract("memory", () => new MemoryNotificationInbox());
 certificateCacheContract("memory", () => new MemoryPlatformCertificateCache());
 rateCounterContract("memory", () => new MemoryRateCounter());
 couponStoreContract("memory", () => new MemoryCouponStore());
+exportStoreContract("memory", () => new MemoryExportStore());
