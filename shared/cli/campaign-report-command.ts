@@ -74,7 +74,10 @@ export async function showReport(argv: string[], io: CliIo, deps: CampaignComman
     io.out(json(report));
     return 0;
   }
-  const columns = deps.progress?.columns?.() || process.stdout.columns || DEFAULT_COLUMNS;
+  // The terminal's width; in a pipe, COLUMNS if the shell exported it (as `ls` and `git` read it), else 80.
+  const fromEnv = Number((deps.env ?? process.env).COLUMNS);
+  const columns =
+    deps.progress?.columns?.() || process.stdout.columns || (fromEnv > 0 ? fromEnv : undefined) || DEFAULT_COLUMNS;
   io.out(formatReport(report, columns));
   return 0;
 }
