@@ -224,8 +224,9 @@ export class DynamoDbCouponStore implements CouponStore {
     const usedAt = record.usedAt!;
     const timeToUse = usedAt - record.sentAt!;
     // (2) The totals and the token, in one write; a token already there means a caller that died did this.
+    let totals: Item | undefined;
     try {
-      await this.#doc.send(
+      const { Attributes } = await this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: totalsPk },
@@ -247,14 +248,21 @@ export class DynamoDbCouponStore implements CouponStore {
             ":token": new Set([couponId]),
             ":coupon_id": couponId,
           },
+          ReturnValues: "ALL_NEW",
         }),
       );
+      totals = Attributes;
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
     }
-    // Minimums are idempotent: every caller may (re)apply them.
-    await this.#lowerTo(totalsPk, "first_used_at", usedAt);
-    await this.#lowerTo(totalsPk, "fastest_use_ms", timeToUse);
+    // Minimums are idempotent: every caller may (re)apply them; the totals just read spare the writes that would
+    // change nothing (most uses are neither the campaign's first nor its fastest).
+    const lower = (attribute: string, value: number) => {
+      const stored = totals?.[attribute];
+      return typeof stored === "number" && stored <= value ? undefined : this.#lowerTo(totalsPk, attribute, value);
+    };
+    await lower("first_used_at", usedAt);
+    await lower("fastest_use_ms", timeToUse);
     // (3) Counted; fenced on this caller's lease (a caller that took over finishes the same way).
     await conditionalUpdate(this.#doc, this.#table, pk, {
       UpdateExpression: "SET #counted = :true REMOVE #lease",

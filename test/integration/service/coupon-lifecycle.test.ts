@@ -7,7 +7,7 @@ import type {
   CampaignReportResponse,
   CouponLifecycleResponse,
 } from "#shared/edges/http/response-schemas.js";
-import { callApi, runningStock, startTestStack } from "../../helpers/local-stack-client.js";
+import { callApi, chinaTime, runningStock, startTestStack, validStockBody } from "../../helpers/local-stack-client.js";
 import { deliverNotification, signatureHeaders, signedNotification } from "../../helpers/wechat-notification.js";
 
 let stack: LocalStack;
@@ -150,6 +150,33 @@ describe("coupon lifecycle through the local stack", () => {
     expect(await Promise.all(used.map(async (c) => (await coupon(c.coupon_id)).body))).toEqual(records);
     expect(await report(campaignId)).toEqual(before);
   }, 120_000);
+
+  it("reads an unused coupon EXPIRED once its stock's window has passed", async () => {
+    // A stock whose window closes a few seconds after it opens (end − begin ≥ 1 s: R4).
+    const body = validStockBody("it-lifecycle-short", stack.mchid);
+    const begin = Date.now() + 1_000;
+    body.available_begin_time = chinaTime(begin);
+    body.available_end_time = chinaTime(begin + 6_000);
+    const created = await callApi<{ stock_id: string }>(stack, "POST", "/stocks", body);
+    expect(created.status).toBe(201);
+    const shortStock = created.body.stock_id;
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await callApi(stack, "POST", `/stocks/${shortStock}/start`)).status).toBe(200);
+    const posted = await callApi<{ campaign_id: string }>(stack, "POST", "/campaigns", {
+      stock_id: shortStock,
+      openids: ["o-expiring-1", "o-expiring-2"],
+    });
+    const campaignId = posted.body.campaign_id;
+    await expect
+      .poll(async () => (await couponsOf(campaignId, "?state=SENT")).data.length, { timeout: 30_000, interval: 250 })
+      .toBe(2);
+    const [first] = (await couponsOf(campaignId)).data;
+    // The window's end is whole seconds (RFC 3339 as WeChat writes it): wait past it.
+    await new Promise((r) => setTimeout(r, Math.max(0, begin + 7_000 - Date.now())));
+    expect((await coupon(first!.coupon_id)).body).toMatchObject({ state: "EXPIRED", history: [{ state: "SENT" }] });
+    expect((await couponsOf(campaignId, "?state=EXPIRED")).data).toHaveLength(2);
+    expect((await couponsOf(campaignId, "?state=SENT")).data).toEqual([]);
+  }, 60_000);
 
   it("records a use of a coupon this service did not issue, and answers 404 for one it never heard of", async () => {
     const stranger = signedNotification(stack, {
