@@ -48,6 +48,7 @@ export function buildWxcoupon(app: App, options: BuildOptions = {}): WxcouponSta
     eventsDlq: stateful.eventsDlq,
     secret: stateful.secret,
     exportQueue: stateful.exportQueue,
+    exportDlq: stateful.exportDlq,
   });
 
   const acknowledgements = [...stateful.acknowledgements, ...service.acknowledgements];

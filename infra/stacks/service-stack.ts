@@ -61,6 +61,7 @@ export interface ServiceStackProps extends StackProps {
   eventsDlq: IQueue;
   secret: ISecret;
   exportQueue: IQueue;
+  exportDlq: IQueue;
 }
 
 /** Execute-api resource path for a route: each `{param}` matches one path segment at request time. */
@@ -372,6 +373,7 @@ export class ServiceStack extends Stack {
       sendDlq: props.sendDlq,
       eventsQueue: props.eventsQueue,
       eventsDlq: props.eventsDlq,
+      exportDlq: props.exportDlq,
     });
   }
 }

@@ -384,6 +384,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
         [
           "SendDlqNotEmpty",
           "CouponEventsDlqNotEmpty",
+          "ExportDlqNotEmpty",
           "SendQueueOldMessage",
           "SendQueueStalled",
           "CouponEventsOldMessage",
@@ -393,6 +394,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
           "SendWorkerThrottles",
           "NotifyErrors",
           "NotifyThrottles",
+          "ExportErrors",
+          "ExportThrottles",
           "NotifyFailures",
           "Api5xx",
         ].map((n) => `wxcoupon-test-${n}`),
