@@ -1,5 +1,6 @@
 import { MessageFormatError } from "../errors.js";
 import type { ExportJob } from "../ports.js";
+import { EXPORT_ID_PATTERN } from "./start-export.js";
 
 /** The export queue's message body: `{"export_id", "failed_tries"}`. */
 export const encodeExportJob = (job: ExportJob): string =>
@@ -14,7 +15,7 @@ export function decodeExportJob(body: string): ExportJob {
     throw new MessageFormatError("body", "is not JSON");
   }
   const { export_id, failed_tries } = (value ?? {}) as Record<string, unknown>;
-  if (typeof export_id !== "string" || !/^exp_[a-z2-7]{24}$/.test(export_id)) {
+  if (typeof export_id !== "string" || !EXPORT_ID_PATTERN.test(export_id)) {
     throw new MessageFormatError("export_id", "is not an export id");
   }
   const failedTries = typeof failed_tries === "number" && Number.isInteger(failed_tries) ? failed_tries : 0;

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { EXPORT_ID_PATTERN } from "../../domain/exports/start-export.js";
 import { WECHAT_SEND_LIMIT_PER_SECOND } from "../../domain/rate/send-rates.js";
 
 /**
@@ -145,12 +146,12 @@ export const campaignCouponsQuery = z.strictObject({
 
 export const stockIdPath = z.object({ stock_id: STOCK_ID });
 export const campaignIdPath = z.object({ campaign_id: CAMPAIGN_ID });
-/** Export ids as startExport makes them (shared/domain/exports/start-export.ts EXPORT_ID_PATTERN). */
+/** Export ids as startExport makes them. */
 export const campaignExportPath = z.object({
   campaign_id: CAMPAIGN_ID,
   export_id: z
     .string()
-    .regex(/^exp_[a-z2-7]{24}$/, "must be an export id as POST /campaigns/{campaign_id}/exports answers it"),
+    .regex(EXPORT_ID_PATTERN, "must be an export id as POST /campaigns/{campaign_id}/exports answers it"),
 });
 export const createExportBody = z.strictObject({
   what: z
