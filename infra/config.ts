@@ -11,7 +11,7 @@
  * | `mchid`             | digits (required)                           | WeChat Pay merchant id, named in a created secret's text   |
  * | `secretArn`         | complete secret ARN (optional)              | import the merchant secret; omitted → the stack creates it |
  * | `secretKmsKeyArn`   | KMS key ARN (optional, import only)         | CMK of an imported secret, for kms:Decrypt                 |
- * | `sendRatePerSecond` | integer 1..500, 400                         | bulk-send ceiling across all workers (WeChat allows 500/s) |
+ * | `sendRatePerSecond` | integer 1..500, 500                         | the merchant's send ceiling, campaigns and POST /coupons   |
  * | `auth`              | `iam` \| `jwt`, `iam`                       | authorization of the caller routes                         |
  * | `allowedCallers`    | IAM role/user ARNs in `account` (iam only)  | given CallerPolicy: the send and read routes               |
  * | `adminCallers`      | IAM role/user ARNs in `account` (iam only)  | given AdminPolicy: the admin and read routes               |
@@ -22,6 +22,7 @@
  * | `wechatpayMode`     | `public_key` \| `platform_certificate`      | how WeChat's responses are verified; the cert-refresh      |
  * |                     | default `public_key`                        | schedule exists only in `platform_certificate` mode        |
  * | `alarmTopicArn`     | SNS topic ARN (optional)                    | where alarms notify                                        |
+ * | `eventForwardUrls`  | https URLs, none                            | consumers the event forwarder POSTs signed events to       |
  *
  * Lists may be given as JSON arrays (cdk.json) or comma-separated strings (`-c allowedCallers=arn1,arn2`).
  */
@@ -51,6 +52,8 @@ export interface WxConfig {
   domain?: DomainConfig;
   wechatpayMode: WechatpayMode;
   alarmTopicArn?: string;
+  /** Where the event forwarder POSTs each bus event, signed (docs/events.md#signed-http-forwarding). */
+  eventForwardUrls: string[];
 }
 
 /** Every context key this app reads (anything else under `environments.<env>` is a typo and rejected). */
@@ -71,12 +74,14 @@ export const CONFIG_KEYS = [
   "certificateArn",
   "wechatpayMode",
   "alarmTopicArn",
+  "eventForwardUrls",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
-export const DEFAULT_SEND_RATE_PER_SECOND = 400;
 /** WeChat Pay's send-coupon limit per merchant (docs/wechatpay-cash-coupons.md#rate-limits). */
 export const WECHAT_SEND_LIMIT_PER_SECOND = 500;
+/** WeChat's limit itself: the governor lives just below the limit it finds (docs/aws-notes.md#holding-wechats-send-rate). */
+export const DEFAULT_SEND_RATE_PER_SECOND = WECHAT_SEND_LIMIT_PER_SECOND;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -163,6 +168,14 @@ export function readConfig(getContext: ContextReader): WxConfig {
     problems.push(`alarmTopicArn: "${alarmTopicArn}" is not an SNS topic ARN`);
   }
 
+  const eventForwardUrls = optionalList(get("eventForwardUrls"), "eventForwardUrls", problems) ?? [];
+  for (const url of eventForwardUrls) {
+    // https only; plain http on loopback is the local stack's consumer (as the simulator allows for notify URLs).
+    if (!/^https:\/\/[^/\s]+/.test(url) && !/^http:\/\/127\.0\.0\.1[:/]/.test(url)) {
+      problems.push(`eventForwardUrls: "${url}" must be an https URL`);
+    }
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     envName,
@@ -176,6 +189,7 @@ export function readConfig(getContext: ContextReader): WxConfig {
     ...(domain ? { domain } : {}),
     wechatpayMode: mode as WechatpayMode,
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
+    eventForwardUrls,
   };
 }
 

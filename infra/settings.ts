@@ -30,7 +30,29 @@ export const FUNCTION_SIZING: Record<FunctionKind, FunctionSizing> = {
   // Streams a CSV part by part (shared/config/export-settings.ts): ~20 MB of CSV in memory at most, whatever the
   // campaign's size; an export longer than one invocation checkpoints and continues in the next.
   export: { memorySize: 512, timeout: Duration.seconds(EXPORT_FUNCTION_TIMEOUT_SECONDS) },
+  // Streams flow files row by row (shared/domain/reconciliation/reconcile-run.ts): memory holds a few batches of rows,
+  // not the file. The longest timeout Lambda allows: a resumed run downloads its file again and skips the rows before
+  // its checkpoint, which takes longer the further it got. A run stops at a checkpoint before the timeout
+  // (RECONCILE_STOP_MARGIN_SECONDS) and the next scheduled invocation resumes it.
+  reconcile: { memorySize: 512, timeout: Duration.minutes(15) },
+  // Pages of ≤ 1,000 send records, one at a time, stored after each: memory stays flat; a run stops starting pages
+  // halfway through its timeout (shared/runtime/build-sweeper-function.ts) and the next run goes on.
+  sweeper: { memorySize: 256, timeout: Duration.seconds(60) },
+  // A stream batch (≤ EVENTS_STREAM_BATCH_SIZE records) becomes ≤ 3 events each, PutEvents 10 at a time with retries.
+  "events-publisher": { memorySize: 256, timeout: Duration.seconds(30) },
+  // A batch of ≤ 10 events, each POSTed to every endpoint at once with FORWARD_TIMEOUT.
+  "event-forwarder": { memorySize: 256, timeout: Duration.seconds(30) },
 };
+
+/** How often the sweeper runs (EventBridge rule; the local stack runs the same rate from the template). */
+export const SWEEPER_RATE = Duration.minutes(1);
+
+/**
+ * How often the reconciliation job runs (EventBridge Scheduler; the local stack runs the same rate from the template):
+ * it picks up stocks whose flow files WeChat now serves and advances running reconciliations, including the ones
+ * `POST /reconciliations` created.
+ */
+export const RECONCILE_RATE = Duration.minutes(1);
 
 /**
  * Lambda's rule for SQS event sources: visibility timeout ≥ 6 × function timeout
@@ -66,6 +88,14 @@ export const EXPORT_PREFIX = "exports/";
 /** Exports written at once: a few are plenty (each is one page reader and one upload), and the table keeps its reads. */
 export const EXPORT_MAX_CONCURRENCY = 2;
 
+/**
+ * A campaign whose counters did not move for this long has lost messages, and the sweeper queues its unfinished
+ * sends again. Above the send queue's visibility timeout and the worker's longest back-off (300 s,
+ * shared/domain/campaigns/process-send-batch.ts), so a send merely waiting in the queue is not duplicated; the service
+ * stack asserts the first.
+ */
+export const SWEEPER_STALL = Duration.minutes(10);
+
 /** Receives before a message goes to the DLQ: one definition, shared with the worker and the local stack. */
 export { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "../shared/config/queue-settings.js";
 /** The maximum; both sources keep 4 days so a dead-lettered message always has ≥ 10 days left to be redriven. */
@@ -75,7 +105,7 @@ export const EVENTS_QUEUE_RETENTION = Duration.days(4);
 
 /**
  * Event source mapping concurrency from the send rate. Little's law: one environment with a small in-flight pool at
- * ~150 ms WeChat latency holds about 40 sends/s, so C = ceil(rate / 40), clamped to the ESM's 2..1000: 400/s → 10
+ * ~150 ms WeChat latency holds about 40 sends/s, so C = ceil(rate / 40), clamped to the ESM's 2..1000: 500/s → 13
  * environments. The rate itself is held across all of them by one counter in the table (the send worker's governor).
  */
 export const SENDS_PER_ENVIRONMENT = 40;
@@ -99,7 +129,7 @@ export const SEND_BATCHING_WINDOW = Duration.seconds(1);
  * - 100 requests/s is 8.6 M redemptions a day, far above what one merchant's coupons are used at (the service
  *   itself sends at most sendRatePerSecond ≤ 500/s, WeChat's send limit, and most coupons are never used at once).
  * - Burst 200: retries of notifications that failed during a short outage all come back within the same minute.
- * - Independent of the stage default (sendRatePerSecond, 400/s unless configured), which is sized for our own
+ * - Independent of the stage default (sendRatePerSecond, 500/s unless configured), which is sized for our own
  *   callers: a flood of forged notifications is refused by API Gateway (429, no Lambda invocation) at 100/s.
  */
 export const NOTIFY_ROUTE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;
@@ -119,3 +149,27 @@ export const NOTIFY_ROUTE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as cons
 export const NOTIFY_RESERVED_CONCURRENCY = FUNCTION_SIZING.notify.reservedConcurrency!;
 /** Lambda keeps this many executions unreserved in every account; reservations may not eat into it. */
 export const LAMBDA_UNRESERVED_MINIMUM = 100;
+
+/**
+ * The events publisher's stream mapping (docs/events.md#outbox). Retries are unbounded (-1, Lambda's default for
+ * streams): a batch that cannot be published blocks its shard until it can, so no recorded change loses its event;
+ * only a record that leaves the stream (24 h) goes to the on-failure destination, which alarms.
+ */
+export const EVENTS_STREAM_BATCH_SIZE = 100;
+export const EVENTS_STREAM_BATCHING_WINDOW = Duration.seconds(1);
+export const EVENTS_STREAM_RETRY_ATTEMPTS = -1;
+
+/** The bus rule → queue target's own retry policy (EventBridge's defaults, stated): then the rule's DLQ. */
+export const EVENTS_RULE_RETRY_ATTEMPTS = 185;
+export const EVENTS_RULE_MAX_EVENT_AGE = Duration.hours(24);
+
+/**
+ * Signed HTTP forwarding (docs/events.md#signed-http-forwarding): per endpoint, attempts after these delays (seconds;
+ * SQS delays a message at most 900 s), then a dead-letter record: 8 attempts over about 40 minutes.
+ */
+export const FORWARD_RETRY_DELAYS_SECONDS = [10, 30, 60, 300, 600, 900, 900] as const;
+export const FORWARD_TIMEOUT = Duration.seconds(5);
+export const FORWARD_QUEUE_VISIBILITY = Duration.seconds(180);
+export const FORWARD_MAX_RECEIVE_COUNT = 5;
+export const FORWARD_BATCH_SIZE = 10;
+export const FORWARD_MAX_CONCURRENCY = 2;

@@ -30,6 +30,9 @@ export interface MonitoringProps {
   eventsQueue: IQueue;
   eventsDlq: IQueue;
   exportDlq: IQueue;
+  /** The events stream's on-failure queue and the HTTP forwarder's dead letters (docs/events.md). */
+  streamFailureDlq: IQueue;
+  forwardDlq: IQueue;
 }
 
 /** How old the oldest send may get before someone looks: 1.44 M queued sends at 400/s, or a stall. */
@@ -97,6 +100,19 @@ export class Monitoring extends Construct {
       1,
       "An export's message was received 3 times without its export being handed on (the export function died each " +
         "time, e.g. out of memory): the export stays RUNNING; see the export function's logs, then redrive.",
+    );
+    alarm(
+      "EventsStreamDlqNotEmpty",
+      props.streamFailureDlq.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE, statistic: Stats.MAXIMUM }),
+      1,
+      "Table changes were about to leave the stream unpublished (docs/events.md#outbox): fix the publisher, then " +
+        "publish the reported sequence range again.",
+    );
+    alarm(
+      "EventForwardDlqNotEmpty",
+      props.forwardDlq.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE, statistic: Stats.MAXIMUM }),
+      1,
+      "An HTTP event consumer refused or missed every attempt (docs/events.md#signed-http-forwarding): check it, redrive.",
     );
     alarm(
       "SendQueueOldMessage",

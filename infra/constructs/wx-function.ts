@@ -2,8 +2,10 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Duration, Names, type RemovalPolicy, Stack } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import type { IEventBus } from "aws-cdk-lib/aws-events";
 import { type IRole, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { Architecture, Runtime, StartingPosition, Tracing } from "aws-cdk-lib/aws-lambda";
+import { SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
@@ -15,14 +17,37 @@ import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
 import {
   apiEnvSchema,
   certRefreshEnvSchema,
+  eventForwarderEnvSchema,
+  eventsPublisherEnvSchema,
   exportEnvSchema,
   notifyEnvSchema,
+  reconcileEnvSchema,
   sendWorkerEnvSchema,
+  sweeperEnvSchema,
 } from "#shared/config/env.js";
 
 /** The Lambdas; each has `functions/<kind>.ts` exporting `handler` and an env schema in shared/config/env.ts. */
-export type FunctionKind = "api" | "send-worker" | "notify" | "cert-refresh" | "export";
-export const FUNCTION_KINDS: readonly FunctionKind[] = ["api", "send-worker", "notify", "cert-refresh", "export"];
+export type FunctionKind =
+  | "api"
+  | "send-worker"
+  | "notify"
+  | "cert-refresh"
+  | "reconcile"
+  | "sweeper"
+  | "events-publisher"
+  | "event-forwarder"
+  | "export";
+export const FUNCTION_KINDS: readonly FunctionKind[] = [
+  "api",
+  "send-worker",
+  "notify",
+  "cert-refresh",
+  "reconcile",
+  "sweeper",
+  "events-publisher",
+  "event-forwarder",
+  "export",
+];
 
 export const ENV_SCHEMAS: Record<FunctionKind, z.ZodObject> = {
   api: apiEnvSchema,
@@ -30,6 +55,10 @@ export const ENV_SCHEMAS: Record<FunctionKind, z.ZodObject> = {
   notify: notifyEnvSchema,
   "cert-refresh": certRefreshEnvSchema,
   export: exportEnvSchema,
+  reconcile: reconcileEnvSchema,
+  sweeper: sweeperEnvSchema,
+  "events-publisher": eventsPublisherEnvSchema,
+  "event-forwarder": eventForwarderEnvSchema,
 };
 
 /**
@@ -72,7 +101,14 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const entryFor = (kind: FunctionKind): string => `${REPO_ROOT}functions/${kind}.ts`;
 
 /** DynamoDB actions the adapters use; `bindTable` grants exactly the ones listed, on the table and its named GSIs. */
-export type TableAction = "GetItem" | "BatchGetItem" | "Query" | "PutItem" | "UpdateItem" | "DeleteItem";
+export type TableAction =
+  | "GetItem"
+  | "BatchGetItem"
+  | "Query"
+  | "PutItem"
+  | "BatchWriteItem"
+  | "UpdateItem"
+  | "DeleteItem";
 /** What the DynamoDB adapters in shared/adapters/dynamodb call (no deletes: records expire through TTL). */
 export const TABLE_READ_WRITE: readonly TableAction[] = ["GetItem", "Query", "PutItem", "UpdateItem"];
 /**
@@ -102,7 +138,11 @@ export interface QueueMappingOptions {
 
 /** Variables that name a resource: only the bind* helpers set them, together with the grant. */
 const isResourceVariable = (name: string): boolean =>
-  name === "TABLE_NAME" || name === "SECRET_ID" || /_(QUEUE|DLQ)_URL$/.test(name) || /_BUCKET_NAME$/.test(name);
+  name === "TABLE_NAME" ||
+  /SECRET_ID$/.test(name) ||
+  name === "EVENT_BUS_NAME" ||
+  /_(QUEUE|DLQ)_URL$/.test(name) ||
+  /_BUCKET_NAME$/.test(name);
 
 /**
  * S3 actions on objects, by IAM name. `PutObject` also authorizes CreateMultipartUpload, UploadPart and
@@ -111,6 +151,29 @@ const isResourceVariable = (name: string): boolean =>
  * docs/aws-notes.md#s3-presigned-urls).
  */
 export type BucketAction = "PutObject" | "GetObject";
+
+/**
+ * What Lambda's DynamoDB stream event source mapping calls with the function's role, on the stream's ARN, as DynamoDB's
+ * own example grants them
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/iam-policy-example-lamda-process-dynamodb-streams.html).
+ */
+const STREAM_MAPPING_ACTIONS = [
+  "dynamodb:DescribeStream",
+  "dynamodb:GetRecords",
+  "dynamodb:GetShardIterator",
+  "dynamodb:ListStreams",
+];
+
+export interface StreamMappingOptions {
+  batchSize: number;
+  maxBatchingWindow: Duration;
+  /** -1: until the record leaves the stream. */
+  retryAttempts: number;
+  /** Event patterns on the stream record; only matching records invoke the function. */
+  filters: readonly Record<string, unknown>[];
+  /** Where a batch that could not be processed is reported (its shard and sequence numbers). */
+  onFailure: IQueue;
+}
 
 export interface WxFunctionProps {
   kind: FunctionKind;
@@ -280,10 +343,37 @@ export class WxFunction extends NodejsFunction {
   }
 
   /**
+   * A DynamoDB stream event source mapping on `table`'s stream with filters, split-on-error and an on-failure queue,
+   * and exactly the stream actions the mapping calls with this role, on the stream only (not `DynamoEventSource`,
+   * whose `grantStreamRead` grants `dynamodb:ListStreams` on "*").
+   */
+  consumeTableStream(table: ITable, options: StreamMappingOptions): this {
+    if (!table.tableStreamArn) throw new Error("consumeTableStream: the table has no stream");
+    this.addToRolePolicy(new PolicyStatement({ actions: STREAM_MAPPING_ACTIONS, resources: [table.tableStreamArn] }));
+    this.addEventSourceMapping("TableStream", {
+      eventSourceArn: table.tableStreamArn,
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: options.batchSize,
+      maxBatchingWindow: options.maxBatchingWindow,
+      retryAttempts: options.retryAttempts,
+      bisectBatchOnError: true,
+      filters: options.filters.map((pattern) => ({ pattern: JSON.stringify(pattern) })),
+      onFailure: new SqsDlq(options.onFailure),
+    });
+    return this;
+  }
+
+  /** EVENT_BUS_NAME + events:PutEvents on that bus, the only call the bus adapter makes. */
+  bindEventBus(bus: IEventBus): this {
+    this.addToRolePolicy(new PolicyStatement({ actions: ["events:PutEvents"], resources: [bus.eventBusArn] }));
+    return this.putEnv("EVENT_BUS_NAME", bus.eventBusName);
+  }
+
+  /**
    * SECRET_ID (the ARN) + GetSecretValue on that secret, the only call the secret source makes
    * (shared/adapters/secrets/secrets-manager-merchant-secret-source.ts), and kms:Decrypt if it has a CMK.
    */
-  bindSecret(secret: ISecret): this {
+  bindSecret(secret: ISecret, envName = "SECRET_ID"): this {
     this.addToRolePolicy(
       new PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [secret.secretArn] }),
     );
@@ -297,6 +387,6 @@ export class WxFunction extends NodejsFunction {
         }),
       );
     }
-    return this.putEnv("SECRET_ID", secret.secretArn);
+    return this.putEnv(envName, secret.secretArn);
   }
 }

@@ -17,14 +17,16 @@ import { HttpIamAuthorizer, HttpJwtAuthorizer } from "aws-cdk-lib/aws-apigateway
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import { Certificate } from "aws-cdk-lib/aws-certificatemanager";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
-import { Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { type IEventBus, Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
-import { ManagedPolicy, PolicyStatement, Role, User } from "aws-cdk-lib/aws-iam";
+import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal, User } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Bucket } from "aws-cdk-lib/aws-s3";
+import { CfnSchedule } from "aws-cdk-lib/aws-scheduler";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
 import {
   CALLER_POLICY_ACCESS,
   ROUTES,
@@ -34,17 +36,33 @@ import {
 } from "#shared/edges/http/routes.js";
 import type { WxConfig } from "../config.js";
 import { Monitoring } from "../constructs/monitoring.js";
-import { type FunctionKind, TABLE_READ_WRITE, WxFunction, type WxFunctionProps } from "../constructs/wx-function.js";
+import {
+  ENV_SCHEMAS,
+  type FunctionKind,
+  TABLE_READ_WRITE,
+  WxFunction,
+  type WxFunctionProps,
+} from "../constructs/wx-function.js";
 import { type Acknowledgement, acknowledgement } from "../nag.js";
 import {
+  EVENTS_STREAM_BATCH_SIZE,
+  EVENTS_STREAM_BATCHING_WINDOW,
+  EVENTS_STREAM_RETRY_ATTEMPTS,
   EXPORT_MAX_CONCURRENCY,
   EXPORT_PREFIX,
   exportBucketName,
+  FORWARD_BATCH_SIZE,
+  FORWARD_MAX_CONCURRENCY,
+  FORWARD_RETRY_DELAYS_SECONDS,
+  FORWARD_TIMEOUT,
   FUNCTION_SIZING,
   NOTIFY_ROUTE_THROTTLE,
+  RECONCILE_RATE,
   SEND_BATCH_SIZE,
   SEND_BATCHING_WINDOW,
   SEND_MAX_RECEIVE_COUNT,
+  SWEEPER_RATE,
+  SWEEPER_STALL,
   VISIBILITY_FACTOR,
   WECHATPAY_TIMEOUT,
   workerMaxConcurrency,
@@ -59,6 +77,11 @@ export interface ServiceStackProps extends StackProps {
   sendQueueVisibility: Duration;
   eventsQueue: IQueue;
   eventsDlq: IQueue;
+  eventBus: IEventBus;
+  streamFailureDlq: IQueue;
+  forwardQueue: IQueue;
+  forwardDlq: IQueue;
+  signingSecret: ISecret;
   secret: ISecret;
   exportQueue: IQueue;
   exportDlq: IQueue;
@@ -101,8 +124,9 @@ export class ServiceStack extends Stack {
 
     const fn = (kind: FunctionKind, id: string, own: Record<string, string>): WxFunction => {
       // WECHATPAY_MODE: only platform-certificate mode may download certificates (shared/adapters/wechatpay/merchant-runtime.ts).
-      // The export function never calls WeChat: it has no such setting.
-      const environment = kind === "export" ? own : { WECHATPAY_MODE: config.wechatpayMode, ...own };
+      // The functions that never talk to WeChat (the sweeper, the export function) have no such variable.
+      const talksToWechat = "WECHATPAY_MODE" in ENV_SCHEMAS[kind].shape;
+      const environment = { ...(talksToWechat ? { WECHATPAY_MODE: config.wechatpayMode } : {}), ...own };
       const props: WxFunctionProps = { kind, ...FUNCTION_SIZING[kind], logRetention, removalPolicy, environment };
       const created = new WxFunction(this, id, props);
       this.functions[kind] = created;
@@ -114,11 +138,15 @@ export class ServiceStack extends Stack {
       DEFAULT_SEND_RATE_PER_SECOND: String(config.sendRatePerSecond),
       WECHATPAY_TIMEOUT_MS: wechatTimeoutMs,
     })
-      .bindTable(table, TABLE_READ_WRITE)
+      // BatchWriteItem: a new campaign's or chunk's recipients are written PENDING in batches before they are queued
+      // (shared/domain/campaigns/campaign-recipients.ts).
+      .bindTable(table, [...TABLE_READ_WRITE, "BatchWriteItem"])
       .bindQueue(props.sendQueue, ["SendMessage"], "SEND_QUEUE_URL")
       // Exports: started here (their message), downloaded through a URL this function presigns (GetObject).
       .bindQueue(props.exportQueue, ["SendMessage"], "EXPORT_QUEUE_URL")
       .bindBucket(exportBucket, ["GetObject"], EXPORT_PREFIX, "EXPORT_BUCKET_NAME")
+      // POST /webhooks/test queues a test event for the HTTP consumers only.
+      .bindQueue(props.forwardQueue, ["SendMessage"], "FORWARD_QUEUE_URL")
       .bindSecret(secret);
 
     // The export function: reads coupon and send records (gsi1 Query), its export record (GetItem, conditional
@@ -140,6 +168,7 @@ export class ServiceStack extends Stack {
       SEND_MAX_RECEIVE_COUNT: String(SEND_MAX_RECEIVE_COUNT),
       WECHATPAY_TIMEOUT_MS: wechatTimeoutMs,
     })
+      // PutItem: the rate governor's 429 signal (its sends were prepared before they were queued: no claim puts).
       .bindTable(table, TABLE_READ_WRITE)
       // Its own queue: a waiting send goes back as a fresh copy on its last receive (SendMessage, via
       // SqsSendQueue.requeue) and a retryable one is backed off (ChangeMessageVisibility, SqsSendQueue.delay).
@@ -161,14 +190,91 @@ export class ServiceStack extends Stack {
       maxConcurrency,
     });
 
+    // Campaigns finish from durable state: lost sends queued again, exact counters, COMPLETED
+    // (shared/domain/campaigns/sweep-campaigns.ts). GetItem/Query read campaigns and their send records (gsi1);
+    // UpdateItem stores its progress, seals, cancels never-leased sends and writes the recount; SendMessage queues
+    // lost sends again. No PutItem, no secret, no WeChat.
+    if (SWEEPER_STALL.toSeconds() <= props.sendQueueVisibility.toSeconds()) {
+      throw new Error(`sweeper stall ${SWEEPER_STALL.toSeconds()} s <= send queue visibility`);
+    }
+    const sweeper = fn("sweeper", "SweeperFunction", {
+      SWEEPER_STALL_SECONDS: String(SWEEPER_STALL.toSeconds()),
+    })
+      .bindTable(table, ["GetItem", "Query", "UpdateItem"])
+      .bindQueue(props.sendQueue, ["SendMessage"], "SEND_QUEUE_URL");
+    new Rule(this, "SweeperSchedule", {
+      description: "wxcoupon: campaigns finish from durable state (lost sends re-queued, exact counters)",
+      schedule: Schedule.rate(SWEEPER_RATE),
+      // No retries: the next run, a minute later, goes on from the stored cursor.
+      targets: [new LambdaFunction(sweeper, { retryAttempts: 0, maxEventAge: SWEEPER_RATE })],
+    });
+
     const certificateMode = config.wechatpayMode === "platform_certificate";
     const notify = fn("notify", "NotifyFunction", { WECHATPAY_TIMEOUT_MS: wechatTimeoutMs })
       // The inbox writes (conditional Put/Update, GetItem when a condition fails), and the coupon's record and its
       // campaign's use totals (conditional UpdateItem, GetItem when a condition fails: docs/coupon-lifecycle.md); Query
       // only lists the certificate cache, which exists in platform-certificate mode only.
       .bindTable(table, ["GetItem", "PutItem", "UpdateItem", ...(certificateMode ? (["Query"] as const) : [])])
-      .bindQueue(props.eventsQueue, ["SendMessage"], "EVENTS_QUEUE_URL")
       .bindSecret(secret);
+
+    // Reconciliation with WeChat's flow files (shared/domain/reconciliation/*): GetItem/BatchGetItem read coupons and
+    // runs, Query lists pending stocks, running runs and findings (gsi1; and the certificate cache in
+    // platform-certificate mode), PutItem creates runs and findings, UpdateItem records uses, refunds, counts and
+    // checkpoints. The secret: it downloads the flows from WeChat.
+    const reconcile = fn("reconcile", "ReconcileFunction", { WECHATPAY_TIMEOUT_MS: wechatTimeoutMs })
+      .bindTable(table, ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"])
+      .bindSecret(secret);
+    // EventBridge Scheduler invokes through a role of its own. The L1 resource, because the L2 target grants
+    // `lambda:InvokeFunction` on every version and alias too (`…:*`); this role may invoke the function's ARN only,
+    // and only for schedules of this account (the confused-deputy condition of
+    // https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html).
+    const schedulerRole = new Role(this, "ReconcileSchedulerRole", {
+      assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {
+        conditions: { StringEquals: { "aws:SourceAccount": this.account } },
+      }),
+      description: "wxcoupon: EventBridge Scheduler invokes the reconcile function",
+    });
+    schedulerRole.addToPolicy(
+      new PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: [reconcile.functionArn] }),
+    );
+    new CfnSchedule(this, "ReconcileSchedule", {
+      description: "wxcoupon: reconcile ended stocks with WeChat's use and refund flow files",
+      scheduleExpression: `rate(${RECONCILE_RATE.toMinutes()} ${RECONCILE_RATE.toMinutes() === 1 ? "minute" : "minutes"})`,
+      flexibleTimeWindow: { mode: "OFF" },
+      state: "ENABLED",
+      target: {
+        arn: reconcile.functionArn,
+        roleArn: schedulerRole.roleArn,
+        // No retries: the next invocation, a minute later, resumes every run from its checkpoint.
+        retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: RECONCILE_RATE.toSeconds() },
+      },
+    });
+
+    // The outbox (docs/events.md#outbox): the table's stream, filtered to the changes that carry an event, published
+    // to the bus. Nothing on a request's path publishes.
+    fn("events-publisher", "EventsPublisherFunction", {}).bindEventBus(props.eventBus).consumeTableStream(table, {
+      batchSize: EVENTS_STREAM_BATCH_SIZE,
+      maxBatchingWindow: EVENTS_STREAM_BATCHING_WINDOW,
+      retryAttempts: EVENTS_STREAM_RETRY_ATTEMPTS,
+      filters: EVENT_CHANGE_FILTERS,
+      onFailure: props.streamFailureDlq,
+    });
+
+    // Signed HTTP forwarding to consumers outside AWS (docs/events.md#signed-http-forwarding).
+    fn("event-forwarder", "EventForwarderFunction", {
+      FORWARD_URLS: JSON.stringify(config.eventForwardUrls),
+      FORWARD_RETRY_DELAYS_SECONDS: FORWARD_RETRY_DELAYS_SECONDS.join(","),
+      FORWARD_TIMEOUT_MS: String(FORWARD_TIMEOUT.toMilliseconds()),
+    })
+      // Retries of one endpoint go back on its own queue with a delay; dead-letter records to its DLQ.
+      .bindQueue(props.forwardQueue, ["SendMessage"], "FORWARD_QUEUE_URL")
+      .bindQueue(props.forwardDlq, ["SendMessage"], "FORWARD_DLQ_URL")
+      .bindSecret(props.signingSecret, "FORWARD_SECRET_ID")
+      .consumeQueue(props.forwardQueue, {
+        batchSize: FORWARD_BATCH_SIZE,
+        maxBatchingWindow: Duration.seconds(1),
+        maxConcurrency: FORWARD_MAX_CONCURRENCY,
+      });
 
     if (certificateMode) {
       // Query: the certificate cache lists CERT# items through gsi1 (`CERTS`) to keep the ones still valid; PutItem
@@ -374,6 +480,8 @@ export class ServiceStack extends Stack {
       eventsQueue: props.eventsQueue,
       eventsDlq: props.eventsDlq,
       exportDlq: props.exportDlq,
+      streamFailureDlq: props.streamFailureDlq,
+      forwardDlq: props.forwardDlq,
     });
   }
 }

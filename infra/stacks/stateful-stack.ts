@@ -1,22 +1,30 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
-import { AttributeType, BillingMode, ProjectionType, Table } from "aws-cdk-lib/aws-dynamodb";
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from "aws-cdk-lib/aws-dynamodb";
+import { EventBus, Rule } from "aws-cdk-lib/aws-events";
+import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import { CfnSecret, type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
+import { TABLE_STREAM_VIEW_TYPE } from "#shared/adapters/dynamodb/table-stream.js";
+import { SERVICE_EVENTS_PATTERN } from "#shared/adapters/eventbridge/event-rules.js";
 import type { WxConfig } from "../config.js";
 import { type Acknowledgement, acknowledgement } from "../nag.js";
 import {
   DLQ_RETENTION,
   EVENTS_MAX_RECEIVE_COUNT,
   EVENTS_QUEUE_RETENTION,
+  EVENTS_RULE_MAX_EVENT_AGE,
+  EVENTS_RULE_RETRY_ATTEMPTS,
   EXPORT_MAX_RECEIVE_COUNT,
   EXPORT_OBJECT_DAYS,
   EXPORT_QUEUE_RETENTION,
   EXPORT_QUEUE_VISIBILITY,
   exportBucketName,
+  FORWARD_MAX_RECEIVE_COUNT,
+  FORWARD_QUEUE_VISIBILITY,
   SEND_MAX_RECEIVE_COUNT,
   SEND_QUEUE_RETENTION,
   SEND_QUEUE_VISIBILITY,
@@ -56,6 +64,15 @@ export class StatefulStack extends Stack {
   readonly sendQueueVisibility: Duration = SEND_QUEUE_VISIBILITY;
   readonly eventsQueue: Queue;
   readonly eventsDlq: Queue;
+  /** The service's event bus (docs/events.md): fed from the table's stream by the events-publisher function. */
+  readonly eventBus: EventBus;
+  /** The stream mapping's on-failure destination: batches that could not be published before leaving the stream. */
+  readonly streamFailureDlq: Queue;
+  /** The event forwarder's queue (fed by a bus rule) and its dead letters (docs/events.md#signed-http-forwarding). */
+  readonly forwardQueue: Queue;
+  readonly forwardDlq: Queue;
+  /** The forwarder's HMAC signing secret, JSON {"signing_secret": "…"}, put by the operator like the merchant's. */
+  readonly signingSecret: ISecret;
   readonly secret: ISecret;
   /** CSV exports of campaigns (written by the export function, downloaded through presigned URLs). */
   readonly exportBucket: Bucket;
@@ -75,6 +92,8 @@ export class StatefulStack extends Stack {
       billingMode: TABLE_SPEC.billingMode === "PAY_PER_REQUEST" ? BillingMode.PAY_PER_REQUEST : BillingMode.PROVISIONED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: TABLE_SPEC.pointInTimeRecovery },
       timeToLiveAttribute: TABLE_SPEC.timeToLiveAttribute,
+      // The outbox (docs/events.md#outbox): every change, with both images, read by the events publisher.
+      stream: StreamViewType[TABLE_STREAM_VIEW_TYPE],
       deletionProtection: config.isProd,
       removalPolicy,
     });
@@ -145,6 +164,71 @@ export class StatefulStack extends Stack {
       ),
     );
 
+    this.streamFailureDlq = new Queue(this, "EventsStreamDlq", { ...queueDefaults, retentionPeriod: DLQ_RETENTION });
+    this.acknowledgements.push(
+      acknowledgement(
+        this.streamFailureDlq,
+        "AwsSolutions-SQS3",
+        "This queue is itself a dead-letter destination: the events publisher's stream mapping reports batches it " +
+          "could not publish here (OnFailure destination), which is not a queue redrive policy, so cdk-nag cannot see it.",
+      ),
+    );
+
+    // The bus, and its queue subscription: every service event lands on the coupon-events queue (one target among
+    // any a consumer adds; docs/events.md). In this stack because the queue's policy must name the rule: a rule in the
+    // service stack would make the two stacks reference each other.
+    this.eventBus = new EventBus(this, "EventBus", { eventBusName: `wxcoupon-${config.envName}` });
+    new Rule(this, "CouponEventsQueueRule", {
+      eventBus: this.eventBus,
+      description: "wxcoupon: every service event to the coupon-events queue",
+      eventPattern: { source: [...SERVICE_EVENTS_PATTERN.source] },
+      targets: [
+        new SqsQueue(this.eventsQueue, {
+          deadLetterQueue: this.eventsDlq,
+          retryAttempts: EVENTS_RULE_RETRY_ATTEMPTS,
+          maxEventAge: EVENTS_RULE_MAX_EVENT_AGE,
+        }),
+      ],
+    });
+
+    // Signed HTTP forwarding: a second rule on the bus feeds the forwarder's own queue (retries with back-off go back
+    // on it; its DLQ holds the dead-letter records), so a slow consumer never holds up the coupon-events queue.
+    this.forwardDlq = new Queue(this, "EventForwardDlq", { ...queueDefaults, retentionPeriod: DLQ_RETENTION });
+    this.forwardQueue = new Queue(this, "EventForwardQueue", {
+      ...queueDefaults,
+      visibilityTimeout: FORWARD_QUEUE_VISIBILITY,
+      retentionPeriod: EVENTS_QUEUE_RETENTION,
+      deadLetterQueue: { queue: this.forwardDlq, maxReceiveCount: FORWARD_MAX_RECEIVE_COUNT },
+    });
+    new Rule(this, "EventForwardRule", {
+      eventBus: this.eventBus,
+      description: "wxcoupon: every service event to the HTTP event forwarder",
+      eventPattern: { source: [...SERVICE_EVENTS_PATTERN.source] },
+      targets: [
+        new SqsQueue(this.forwardQueue, {
+          deadLetterQueue: this.forwardDlq,
+          retryAttempts: EVENTS_RULE_RETRY_ATTEMPTS,
+          maxEventAge: EVENTS_RULE_MAX_EVENT_AGE,
+        }),
+      ],
+    });
+    const signing = new CfnSecret(this, "EventSigningSecret", {
+      name: `wxcoupon/${config.envName}/event-signing`,
+      description:
+        'wxcoupon event forwarding: JSON {"signing_secret": "<random, at least 16 characters>"}; fill with put-secret-value',
+    });
+    signing.applyRemovalPolicy(removalPolicy);
+    this.signingSecret = Secret.fromSecretCompleteArn(this, "EventSigningSecretRef", signing.ref);
+    this.acknowledgements.push(
+      acknowledgement(
+        signing,
+        "AwsSolutions-SMG4",
+        "The event signing secret is shared with the consumers outside AWS that verify the signatures, so it changes " +
+          "only together with them: rotating it is the operator's put-secret-value, announced to the consumers " +
+          "(docs/events.md), not an automatic Secrets Manager rotation.",
+      ),
+    );
+
     if (config.secret.kind === "import") {
       const { arn, kmsKeyArn } = config.secret;
       this.secret = Secret.fromSecretAttributes(this, "MerchantSecret", {
@@ -180,6 +264,8 @@ export class StatefulStack extends Stack {
     new CfnOutput(this, "SendQueueUrl", { value: this.sendQueue.queueUrl });
     new CfnOutput(this, "SendDlqUrl", { value: this.sendDlq.queueUrl });
     new CfnOutput(this, "CouponEventsQueueUrl", { value: this.eventsQueue.queueUrl });
+    new CfnOutput(this, "EventBusName", { value: this.eventBus.eventBusName });
+    new CfnOutput(this, "EventBusArn", { value: this.eventBus.eventBusArn });
     new CfnOutput(this, "MerchantSecretArn", { value: this.secret.secretArn });
     new CfnOutput(this, "ExportBucketName", { value: this.exportBucket.bucketName });
   }

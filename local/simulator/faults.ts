@@ -8,6 +8,8 @@ export interface FaultSettings {
   kinds: FaultKind[];
   phase: FaultPhase;
   timeout_ms: number;
+  /** Route names (`send-coupon`, `user-coupons`, …) the faults apply to; absent: every WeChat API route. */
+  routes?: string[];
 }
 
 export interface FaultDecision {
@@ -38,7 +40,7 @@ export class Faults {
 
   /** Applies a control request body; throws SimulatorError("BAD_FAULTS") on bad input. */
   configure(body: Record<string, unknown>): FaultSettings {
-    const allowed = new Set(["error_rate", "kinds", "phase", "send_phase", "timeout_ms"]);
+    const allowed = new Set(["error_rate", "kinds", "phase", "send_phase", "timeout_ms", "routes"]);
     for (const key of Object.keys(body))
       if (!allowed.has(key)) throw new SimulatorError("BAD_FAULTS", `unknown field ${key}`, { field: key });
     const rate = body["error_rate"];
@@ -65,13 +67,20 @@ export class Faults {
         throw new SimulatorError("BAD_FAULTS", "timeout_ms must be a non-negative integer", { field: "timeout_ms" });
       next.timeout_ms = timeout;
     }
+    const routes = body["routes"];
+    if (routes !== undefined) {
+      if (!Array.isArray(routes) || routes.length === 0 || !routes.every((r) => typeof r === "string" && r))
+        throw new SimulatorError("BAD_FAULTS", "routes must be a non-empty list of route names", { field: "routes" });
+      next.routes = routes as string[];
+    }
     this.settings = next;
     return next;
   }
 
-  /** Rolls the dice for one API call. */
-  decide(): FaultDecision | undefined {
-    const { error_rate, kinds, phase } = this.settings;
+  /** Rolls the dice for one API call of route `routeName`. */
+  decide(routeName: string): FaultDecision | undefined {
+    const { error_rate, kinds, phase, routes } = this.settings;
+    if (routes !== undefined && !routes.includes(routeName)) return undefined;
     if (error_rate <= 0 || this.random() >= error_rate) return undefined;
     const kind = kinds[Math.floor(this.random() * kinds.length)] ?? "500";
     const resolved = phase === "mix" ? (this.random() < 0.5 ? "before" : "after") : phase;

@@ -122,7 +122,7 @@ export class SimulatorServer {
       this.ctx.counters.rate_limited += 1;
       return errorResponse(new WechatApiError(429, RATE_LIMIT_CODE, RATE_LIMIT_MESSAGE));
     }
-    const fault = this.ctx.faults.decide();
+    const fault = this.ctx.faults.decide(route.name);
     if (fault && (fault.phase === "before" || !route.mutates)) return this.injectFault(fault);
     let response: ApiResponse;
     try {

@@ -8,6 +8,7 @@ import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
 import { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "#shared/config/queue-settings.js";
 import { type QueueDefinition, type QueueInfo, startDurableSqs } from "./durable-sqs.js";
 import { startDynalite } from "./dynalite.js";
+import type { ItemChange } from "./events/table-changes.js";
 import { startBucketExpiry } from "./export-bucket.js";
 import { type FakeSecretsManager, startFakeSecretsManager } from "./fake-secrets-manager.js";
 
@@ -43,6 +44,9 @@ export interface EmulatorOptions {
    * `expirationDays`, objects older than that are deleted as its lifecycle rule deletes them (`export-bucket.ts`).
    */
   exportBucket?: { name: string; expirationDays?: number };
+  /** The event forwarder's queue as the template sets it (visibility, redrive maxReceiveCount). */
+  forwardVisibilityTimeoutSeconds?: number;
+  forwardMaxReceiveCount?: number;
 }
 
 /** Environment variables the handlers read: apply them to `process.env` BEFORE importing the handler modules. */
@@ -73,12 +77,20 @@ export interface Emulators {
     sendDlq: QueueInfo;
     events: QueueInfo;
     eventsDlq: QueueInfo;
+    streamFailureDlq: QueueInfo;
+    forward: QueueInfo;
+    forwardDlq: QueueInfo;
     exports: QueueInfo;
     exportsDlq: QueueInfo;
   };
   /** An S3 client for the stand-in (tests, the bench). */
   s3: S3Client;
   secretsManager: FakeSecretsManager;
+  /**
+   * The table's change records (dynalite has no streams: local/stack/events/table-changes.ts): `listener` gets each
+   * committed item change from now on; returns the unsubscribe. Absent when the stand-ins run in another process.
+   */
+  onTableChange?: (listener: (change: ItemChange) => void) => () => void;
   /** Whether the table was created by this start (false: it was kept in `dataDir`). */
   tableCreated: boolean;
   /** Queue messages kept in `dataDir` and put back at start (visible, delayed or still in flight). */
@@ -91,7 +103,8 @@ export interface Emulators {
 /**
  * Starts the local AWS stand-ins in this process: dynalite (DynamoDB), fauxqs 1.9.2 made durable (SQS,
  * `durable-sqs.ts`; its S3, in memory, on the same endpoint) and a fake Secrets Manager, all on 127.0.0.1; creates the
- * table from `table-definition.ts`, the queues (send, coupon-events, exports, each with a DLQ) and the export bucket.
+ * table from `table-definition.ts`, the queues (send, coupon-events, event-forward, exports, each with a DLQ; the events
+ * stream's on-failure queue) and the export bucket.
  */
 export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
   const region = options.region ?? "us-east-1";
@@ -115,7 +128,13 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
         mkdirSync(path, { recursive: true });
       }
     }
-    const dynalite = await startDynalite(dynamoPath === undefined ? {} : { path: dynamoPath });
+    const changeListeners = new Set<(change: ItemChange) => void>();
+    const dynalite = await startDynalite({
+      ...(dynamoPath === undefined ? {} : { path: dynamoPath }),
+      onChange: (change) => {
+        for (const listener of changeListeners) listener(change);
+      },
+    });
     stops.push(dynalite.stop);
 
     // The deployed redrive settings, unless a test asks for its own.
@@ -150,6 +169,25 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
         visibilityTimeoutSeconds: options.exportsVisibilityTimeoutSeconds ?? 1800,
         redrive: { deadLetterQueue: "wxcoupon-exports-dlq", maxReceiveCount: exportsMaxReceiveCount },
       },
+      {
+        name: "wxcoupon-event-forward-dlq",
+        visibilityTimeoutSeconds: 30,
+        messageRetentionPeriodSeconds: dlqRetentionSeconds,
+      },
+      {
+        name: "wxcoupon-event-forward",
+        visibilityTimeoutSeconds: options.forwardVisibilityTimeoutSeconds ?? 180,
+        redrive: {
+          deadLetterQueue: "wxcoupon-event-forward-dlq",
+          maxReceiveCount: options.forwardMaxReceiveCount ?? 5,
+        },
+      },
+      // The events publisher's stream mapping reports what it could not publish here (OnFailure destination).
+      {
+        name: "wxcoupon-events-stream-dlq",
+        visibilityTimeoutSeconds: 30,
+        messageRetentionPeriodSeconds: dlqRetentionSeconds,
+      },
     ];
     const localSqs = await startDurableSqs({
       region,
@@ -165,6 +203,9 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     const eventsDlq = queue("wxcoupon-coupon-events-dlq");
     const exports = queue("wxcoupon-exports");
     const exportsDlq = queue("wxcoupon-exports-dlq");
+    const streamFailureDlq = queue("wxcoupon-events-stream-dlq");
+    const forward = queue("wxcoupon-event-forward");
+    const forwardDlq = queue("wxcoupon-event-forward-dlq");
 
     const secretsManager = await startFakeSecretsManager({
       region,
@@ -213,8 +254,12 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
         secretsManager: secretsManager.endpoint,
         s3: sqsEndpoint,
       },
-      queues: { send, sendDlq, events, eventsDlq, exports, exportsDlq },
+      queues: { send, sendDlq, events, eventsDlq, streamFailureDlq, forward, forwardDlq, exports, exportsDlq },
       s3,
+      onTableChange: (listener) => {
+        changeListeners.add(listener);
+        return () => changeListeners.delete(listener);
+      },
       secretsManager,
       tableCreated,
       restoredMessages: localSqs.restoredMessages,

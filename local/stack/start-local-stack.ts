@@ -3,16 +3,20 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
 import { formatMerchantSecret } from "#shared/adapters/secrets/merchant-secret-json.js";
+import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
 import { JWT_SCOPES, ROUTES, scopesOf } from "#shared/edges/http/routes.js";
 import type { FunctionKind } from "../../infra/constructs/wx-function.js";
 import { startSimulator } from "../simulator/index.js";
 import type { RunningSimulator, SimulatorOptions } from "../simulator/types.js";
 import { type Emulators, startEmulators } from "./emulators.js";
+import { type LocalEventBus, type LocalRule, startLocalEventBus } from "./events/local-event-bus.js";
+import { type StreamMapping, startStreamMapping } from "./events/stream-mapping.js";
 import { type FunctionHost, startFunctionHost } from "./function-host/function-host.js";
 import { invokeForHttp } from "./function-host/invoke-adapters.js";
 import { startHttpGateway } from "./http-gateway.js";
 import { type IamProxy, type LocalIdentity, startIamProxy } from "./iam/iam-proxy.js";
 import type { ServiceName } from "./iam/requests.js";
+import { type ScheduleRunner, startScheduleRunner } from "./schedule-runner.js";
 import { type RunningSqsMapping, type SqsMappingConfig, startSqsMapping } from "./sqs-mapping.js";
 import { resolveString } from "./template/intrinsics.js";
 import {
@@ -42,8 +46,24 @@ export interface LocalStackOptions {
    * then carries it into the functions' env and the mapping's concurrency, as a deployment would. Default: the app's.
    */
   sendRatePerSecond?: number;
+  /**
+   * The `eventForwardUrls` deployment setting (infra/config.ts): consumers the event forwarder POSTs signed events to,
+   * passed to synthesis as CDK context. Default: none.
+   */
+  eventForwardUrls?: string[];
+  /** Test override of the forwarder's FORWARD_RETRY_DELAYS_SECONDS (the template's take minutes). */
+  forwardRetryDelaysSeconds?: number[];
   /** Test override of the functions' WECHATPAY_TIMEOUT_MS (the template sets it from infra/settings.ts). */
   wechatTimeoutMs?: number;
+  /**
+   * Test override of every schedule's rate (seconds between invocations; the reconcile and sweeper schedules' are 60
+   * in the template). Default: each schedule's `rate(…)` from the template.
+   */
+  scheduleIntervalSeconds?: number;
+  /** Test override of the reconcile function's RECONCILE_POLL_SECONDS (how often it asks WeChat about a stock). */
+  reconcilePollSeconds?: number;
+  /** Test override of the sweeper's SWEEPER_STALL_SECONDS (the template sets it from infra/settings.ts). */
+  sweeperStallSeconds?: number;
   /** Test override of the send queue's visibility timeout (seconds). Default: the template's. */
   sendVisibilityTimeoutSeconds?: number;
   /**
@@ -81,6 +101,8 @@ export interface LocalStack {
   token: string;
   /** Send and read routes only (wxcoupon/send + wxcoupon/read): what an application that issues coupons gets. */
   sendToken: string;
+  /** The event forwarder's HMAC signing secret (kept in the data folder, seeded into the fake Secrets Manager). */
+  eventSigningSecret: string;
   mchid: string;
   appid: string;
   simulator: RunningSimulator;
@@ -89,6 +111,14 @@ export interface LocalStack {
   model: ServiceModel;
   /** The HTTP functions' hosts (execution environments, cold starts). */
   functions: Partial<Record<FunctionKind, FunctionHost>>;
+  /** The template's schedules, each invoking its function on its rate (the sweeper, the reconciliation job, cert-refresh). */
+  schedules: Partial<Record<FunctionKind, ScheduleRunner>>;
+  /**
+   * The outbox and the bus (docs/events.md): the table's change records through the events publisher's stream
+   * mapping to the local EventBridge bus and its rules' targets. `stream` is absent when the stand-ins run in another
+   * process (`externalEmulators`: no change records reach this one).
+   */
+  events: { bus: LocalEventBus; stream?: StreamMapping; publisher: FunctionHost };
   /**
    * Environment for `local/stack/worker-process.ts`: the send worker's mapping as this stack runs it (template limits,
    * IAM through this stack's proxies). Spawn with `{ ...process.env, ...sendWorkerProcessEnv() }`.
@@ -106,6 +136,9 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** The forwarder's signing secret, by name, in the fake Secrets Manager. */
+const LOCAL_SIGNING_SECRET = "wxcoupon/event-signing";
+
 /** The functions the local stack runs, as the stack names them (the session name in AccessDenied messages). */
 const functionName = (kind: FunctionKind) => `wxcoupon-${kind}`;
 /** Each function signs its AWS calls with its own access key, which is how the IAM proxies know who calls. */
@@ -114,9 +147,13 @@ const ENTRIES: Partial<Record<FunctionKind, string>> = {
   api: new URL("../../functions/api.ts", import.meta.url).href,
   notify: new URL("../../functions/notify.ts", import.meta.url).href,
   "send-worker": new URL("../../functions/send-worker.ts", import.meta.url).href,
-  // Platform-certificate mode only; the local stack runs no schedule for it (README), but its role and env are resolved.
+  // Platform-certificate mode only, on its 12-hour schedule.
   "cert-refresh": new URL("../../functions/cert-refresh.ts", import.meta.url).href,
   export: new URL("../../functions/export.ts", import.meta.url).href,
+  reconcile: new URL("../../functions/reconcile.ts", import.meta.url).href,
+  sweeper: new URL("../../functions/sweeper.ts", import.meta.url).href,
+  "events-publisher": new URL("../../functions/events-publisher.ts", import.meta.url).href,
+  "event-forwarder": new URL("../../functions/event-forwarder.ts", import.meta.url).href,
 };
 
 /**
@@ -133,6 +170,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (options.fresh) rmSync(options.dataDir, { recursive: true, force: true });
   mkdirSync(options.dataDir, { recursive: true });
   const token = localToken(options.dataDir, "token");
+  const eventSigningSecret = localToken(options.dataDir, "event-signing-secret");
   const sendToken = localToken(options.dataDir, "send-token");
   const simulator =
     options.externalSimulator ??
@@ -149,6 +187,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const synthesized = loadServiceModel({
     wechatpayMode: config.mode,
     ...(options.sendRatePerSecond === undefined ? {} : { sendRatePerSecond: options.sendRatePerSecond }),
+    ...(options.eventForwardUrls === undefined ? {} : { eventForwardUrls: options.eventForwardUrls }),
   });
   const model = options.templateOverride ? options.templateOverride(structuredClone(synthesized)) : synthesized;
   assertTableMatches(model.table);
@@ -170,7 +209,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     (await startEmulators({
       dataDir: join(options.dataDir, "aws"),
       region: model.synthesized.region,
-      secrets: { "wxcoupon/merchant": secret },
+      secrets: {
+        "wxcoupon/merchant": secret,
+        [LOCAL_SIGNING_SECRET]: JSON.stringify({ signing_secret: eventSigningSecret }),
+      },
       sendVisibilityTimeoutSeconds: options.sendVisibilityTimeoutSeconds ?? model.queues.send.visibilityTimeoutSeconds,
       eventsVisibilityTimeoutSeconds: model.queues.events.visibilityTimeoutSeconds,
       ...(model.queues.send.redrive ? { sendMaxReceiveCount: model.queues.send.redrive.maxReceiveCount } : {}),
@@ -184,6 +226,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
           ? {}
           : { expirationDays: model.exportBucket.expirationDays }),
       },
+      forwardVisibilityTimeoutSeconds: model.queues.forward.visibilityTimeoutSeconds,
+      ...(model.queues.forward.redrive ? { forwardMaxReceiveCount: model.queues.forward.redrive.maxReceiveCount } : {}),
     }));
   const region = emulators.env.AWS_REGION;
   const account = model.synthesized.account;
@@ -198,10 +242,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       eventsDlq: emulators.queues.eventsDlq,
       exports: emulators.queues.exports,
       exportsDlq: emulators.queues.exportsDlq,
+      streamFailureDlq: emulators.queues.streamFailureDlq,
+      forward: emulators.queues.forward,
+      forwardDlq: emulators.queues.forwardDlq,
     },
     exportBucketName: model.exportBucket.name,
+    signingSecretArn: `arn:aws:secretsmanager:${region}:000000000000:secret:${LOCAL_SIGNING_SECRET}`,
     // The fake Secrets Manager's ARN form (local/stack/fake-secrets-manager.ts).
     secretArn: `arn:aws:secretsmanager:${region}:000000000000:secret:${emulators.env.SECRET_ID}`,
+    eventBus: {
+      name: model.eventBus.name,
+      arn: `arn:aws:events:${region}:${account}:event-bus/${model.eventBus.name}`,
+    },
   };
   const resolver = localResolver(model, local);
   const kinds = (Object.keys(ENTRIES) as FunctionKind[]).filter((kind) => model.functions[kind] !== undefined);
@@ -234,11 +286,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     proxies.push(started);
     return started.endpoint;
   };
+  // The bus delivers to the queues as EventBridge does: as the service, not as a function (queue policies, which
+  // name the rule, are resource policies the local stack does not evaluate: README).
+  const bus = await startLocalEventBus({
+    name: local.eventBus.name,
+    arn: local.eventBus.arn,
+    account,
+    region,
+    rules: localRules(model, resolver, local),
+    sqs: emulators.sqs,
+    log,
+  });
   const endpoints = {
     dynamodb: await proxy("dynamodb", emulators.endpoints.dynamodb),
     sqs: await proxy("sqs", emulators.endpoints.sqs),
     secretsManager: await proxy("secretsmanager", emulators.endpoints.secretsManager),
     s3: await proxy("s3", emulators.endpoints.s3),
+    eventbridge: await proxy("events", bus.endpoint),
   };
   const handlerDynamodbEndpoint = options.dynamodbEndpointWrapper
     ? await options.dynamodbEndpointWrapper(endpoints.dynamodb)
@@ -259,9 +323,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
     WECHATPAY_BASE_URL: simulator.url,
     WECHATPAY_BACKUP_BASE_URL: simulator.url,
-    ...(options.wechatTimeoutMs === undefined ? {} : { WECHATPAY_TIMEOUT_MS: String(options.wechatTimeoutMs) }),
+    ...(options.wechatTimeoutMs === undefined || kind === "sweeper"
+      ? {}
+      : { WECHATPAY_TIMEOUT_MS: String(options.wechatTimeoutMs) }),
+    ...(options.reconcilePollSeconds === undefined || kind !== "reconcile"
+      ? {}
+      : { RECONCILE_POLL_SECONDS: String(options.reconcilePollSeconds) }),
+    ...(options.sweeperStallSeconds === undefined || kind !== "sweeper"
+      ? {}
+      : { SWEEPER_STALL_SECONDS: String(options.sweeperStallSeconds) }),
+    ...(kind === "event-forwarder" && options.forwardRetryDelaysSeconds !== undefined
+      ? { FORWARD_RETRY_DELAYS_SECONDS: options.forwardRetryDelaysSeconds.join(",") }
+      : {}),
     // The simulator's mode decides which keys verify WeChat (shared/adapters/wechatpay/merchant-runtime.ts).
     WECHATPAY_MODE: config.mode,
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
@@ -328,10 +404,62 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       reportBatchItemFailures: mapping.functionResponseTypes.includes("ReportBatchItemFailures"),
     };
   };
+  const schedules: Partial<Record<FunctionKind, ScheduleRunner>> = {};
+  for (const schedule of model.schedules.filter((s) => s.enabled)) {
+    schedules[schedule.functionKind] = startScheduleRunner({
+      ruleName: schedule.logicalId,
+      source: schedule.source,
+      // EventBridge invokes asynchronously: overlapping runs each get an environment, as in Lambda.
+      host: startFunctionHost({ ...hostOptions(schedule.functionKind), maxEnvironments: 2, log }),
+      intervalMs: (options.scheduleIntervalSeconds ?? schedule.rateSeconds) * 1000,
+      region,
+      account,
+      log,
+    });
+  }
   const workerConfig = queueMapping("send-worker", options.workerConcurrency);
   let worker: RunningSqsMapping | undefined = startSqsMapping(workerConfig, log);
   const exporter = startSqsMapping(queueMapping("export"), log);
   let exporterStopped: Promise<void> | undefined;
+
+  // The outbox: the table's changes → the events publisher's stream mapping (filters, retries, on-failure queue
+  // from the template) → the bus.
+  const publisherMapping = model.eventSourceMappings.find((m) => m.functionKind === "events-publisher");
+  if (!publisherMapping?.stream) throw new Error("the template has no stream mapping for the events publisher");
+  const publisher = startFunctionHost({ ...hostOptions("events-publisher"), maxEnvironments: 1, log });
+  const serviceStack = model.synthesized.serviceStackName;
+  const onFailureArn =
+    publisherMapping.stream.onFailureDestination === undefined
+      ? undefined
+      : resolveString(publisherMapping.stream.onFailureDestination, serviceStack, resolver);
+  const onFailureQueue = Object.values(local.queues).find((q) => q.arn === onFailureArn);
+  if (onFailureArn !== undefined && !onFailureQueue)
+    throw new Error(`the stream's on-failure ${onFailureArn} is no local queue`);
+  // Lambda sends the on-failure record with the function's role.
+  const publisherSqs = createSqsClient({
+    endpoint: endpoints.sqs,
+    region,
+    credentials: { accessKeyId: accessKeyId("events-publisher"), secretAccessKey: "local" },
+  });
+  const stream = emulators.onTableChange
+    ? startStreamMapping({
+        host: publisher,
+        functionArn: `arn:aws:lambda:${region}:${account}:function:${functionName("events-publisher")}`,
+        streamArn: resolveString(publisherMapping.eventSourceArn, serviceStack, resolver),
+        region,
+        keyNames: [model.table.partitionKey.name, ...(model.table.sortKey ? [model.table.sortKey.name] : [])],
+        filters: publisherMapping.filters,
+        batchSize: publisherMapping.batchSize,
+        maximumBatchingWindowSeconds: publisherMapping.maximumBatchingWindowSeconds,
+        maximumRetryAttempts: publisherMapping.stream.maximumRetryAttempts,
+        bisectBatchOnFunctionError: publisherMapping.stream.bisectBatchOnFunctionError,
+        ...(onFailureQueue ? { onFailure: { queueUrl: onFailureQueue.url, sqs: publisherSqs } } : {}),
+        log,
+      })
+    : undefined;
+  // Signed HTTP forwarding: the forwarder on its queue, fed by its rule on the bus.
+  const forwarder = startSqsMapping(queueMapping("event-forwarder"), log);
+  const unsubscribe = stream ? emulators.onTableChange!((change) => stream.push(change)) : () => {};
   await pointWechatAtWebhook(gateway.url, token, config.mchid);
 
   const stack: LocalStack = {
@@ -339,12 +467,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     simulatorUrl: simulator.url,
     token,
     sendToken,
+    eventSigningSecret,
     mchid: config.mchid,
     appid: config.appid,
     simulator,
     emulators,
     model,
     functions,
+    schedules,
+    events: { bus, publisher, ...(stream ? { stream } : {}) },
     sendWorkerProcessEnv: () => ({ WXCOUPON_SQS_MAPPING: JSON.stringify(workerConfig) }),
     functionEnvironment: environmentOf,
     async stopWorker() {
@@ -361,9 +492,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await exporterStopped;
     },
     async stop() {
+      for (const schedule of Object.values(schedules)) await schedule.stop();
       await stack.stopWorker();
       await stack.stopExports();
       await gateway.close();
+      unsubscribe();
+      await stream?.stop();
+      await publisher.stop();
+      await forwarder.stop();
+      publisherSqs.destroy();
+      await bus.stop();
       for (const host of Object.values(functions)) await host.stop();
       for (const p of proxies) await p.close();
       await emulators.stop();
@@ -372,7 +510,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   writeFileSync(
     join(options.dataDir, "stack.json"),
-    `${JSON.stringify({ api_url: stack.apiUrl, simulator_url: stack.simulatorUrl, token, send_token: sendToken, stock_creator_mchid: stack.mchid, appid: stack.appid, simulator_config: config.config_path }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        api_url: stack.apiUrl,
+        simulator_url: stack.simulatorUrl,
+        token,
+        send_token: sendToken,
+        stock_creator_mchid: stack.mchid,
+        appid: stack.appid,
+        simulator_config: config.config_path,
+        // `wxcoupon events tail` subscribes a temporary queue to the local bus (docs/events.md#tailing-events).
+        events: {
+          region,
+          event_bus_name: local.eventBus.name,
+          eventbridge_endpoint: bus.endpoint,
+          sqs_endpoint: emulators.endpoints.sqs,
+        },
+      },
+      null,
+      2,
+    )}\n`,
     { mode: 0o600 },
   );
   return stack;
@@ -399,6 +556,36 @@ function assertTableMatches(table: TableSpec): void {
       `the template's table ${JSON.stringify(actual)} differs from table-definition.ts ${JSON.stringify(expected)}`,
     );
   }
+}
+
+/** The template's rules on the service's bus, their targets resolved to the local queues. */
+function localRules(
+  model: ServiceModel,
+  resolver: ReturnType<typeof localResolver>,
+  local: LocalResources,
+): LocalRule[] {
+  const stack = model.synthesized.statefulStackName;
+  const queueOf = (arn: string) => {
+    const queue = Object.values(local.queues).find((q) => q.arn === arn);
+    if (!queue) throw new Error(`a rule on the bus targets ${arn}, which is no local queue`);
+    return queue;
+  };
+  return model.eventBus.rules.map((rule) => ({
+    name: rule.logicalId,
+    arn: resolver.physical(stack, rule.logicalId).attributes.Arn as string,
+    pattern: rule.pattern,
+    targets: rule.targets.map((target) => {
+      const arn = resolveString(target.arn, stack, resolver);
+      const dlq = target.deadLetterArn === undefined ? undefined : resolveString(target.deadLetterArn, stack, resolver);
+      return {
+        id: target.id,
+        arn,
+        queueUrl: queueOf(arn).url,
+        ...(dlq === undefined ? {} : { deadLetterQueueUrl: queueOf(dlq).url }),
+        maximumRetryAttempts: target.maximumRetryAttempts,
+      };
+    }),
+  }));
 }
 
 /** A bearer token of this data folder (`name`: its file): made once, kept across restarts. */

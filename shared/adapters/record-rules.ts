@@ -64,6 +64,11 @@ export function newKeyedRecord<R extends KeyedRecord, N extends NewKeyedRecord>(
   } as unknown as R;
 }
 
+/** A PENDING record no caller has leased yet (prepared): WeChat was never called for it, so it may be withdrawn. */
+export function neverLeased(record: Pick<KeyedRecord, "state" | "attempts">): boolean {
+  return record.state === "PENDING" && record.attempts === 0;
+}
+
 /** The record `SendLedger.cancel` writes: final CANCELLED, never leased, no WeChat call made. */
 export function cancelledSendRecord(input: NewSendRecord, now: number): SendRecord {
   return {

@@ -3,6 +3,7 @@ import type { CampaignCommandDeps } from "./api-access.js";
 import { CAMPAIGN_USAGE, runCampaignCommand } from "./campaign-command.js";
 import { type CliIo, CliUsageError, processIo } from "./cli-io.js";
 import { DECRYPT_USAGE, runDecryptCommand } from "./decrypt-command.js";
+import { EVENTS_USAGE, runEventsCommand } from "./events-command.js";
 import { KEYS_USAGE, runKeysCommand } from "./keys-command.js";
 import { runSignCommand, SIGN_USAGE } from "./sign-command.js";
 import { runSimulatorSubcommand } from "./simulator-command.js";
@@ -20,6 +21,7 @@ Commands:
              failures file is a valid input); status, list, pause, resume, cancel; retry a campaign's failures
              of chosen codes (retry --wait follows it); failures; report (table and uses-by-day chart); export
              (coupons or failures as a CSV file)
+  events     tail: stream the service's events (local stack or deployed bus) to the terminal
   version    print wxcoupon's version and the Node.js it runs on (also --version)
   help       show this text, or "wxcoupon help <command>"
 
@@ -33,6 +35,8 @@ Run "wxcoupon <command> --help" for the options of a command.`;
 /** Test seams of commands that talk to the network (production passes none). */
 export interface MainOptions {
   campaign?: CampaignCommandDeps;
+  /** Stops a long-running command (events tail) as Ctrl-C does. */
+  signal?: AbortSignal;
 }
 
 interface Command {
@@ -46,6 +50,7 @@ const COMMANDS: Record<string, Command> = {
   decrypt: { usage: DECRYPT_USAGE, run: runDecryptCommand },
   keys: { usage: KEYS_USAGE, run: runKeysCommand },
   campaign: { usage: CAMPAIGN_USAGE, run: (argv, io, options) => runCampaignCommand(argv, io, options.campaign) },
+  events: { usage: EVENTS_USAGE, run: (argv, io, options) => runEventsCommand(argv, io, options.signal) },
 };
 
 const wantsHelp = (argv: string[]): boolean => argv.includes("--help") || argv.includes("-h");

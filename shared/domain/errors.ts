@@ -35,6 +35,18 @@ export class NotFoundError extends DomainError {
   }
 }
 
+/**
+ * The stock a campaign names cannot serve it (the pre-flight of create and resume): missing, another merchant's, not
+ * running, outside its time window, or short of budget. `code` names the problem (STOCK_NOT_FOUND, …); maps to 422.
+ */
+export class StockUnavailableError extends DomainError {
+  readonly field = "stock_id";
+  constructor(code: string, message: string) {
+    super(code, message);
+    this.name = "StockUnavailableError";
+  }
+}
+
 /** Input that breaks a rule; `field` names the offending field (never its value when the value may be secret). */
 export class ValidationError extends DomainError {
   readonly field: string;

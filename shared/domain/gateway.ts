@@ -17,6 +17,22 @@ export interface HeldCoupon {
   createTime: string;
 }
 
+/**
+ * A stock as the pre-flight and the send worker judge it (E8, docs/wechatpay-cash-coupons.md#list-and-read-stocks-e7-e8).
+ * Times are epoch ms.
+ */
+export interface StockInfo {
+  stockId: string;
+  creatorMchid: string;
+  /** WeChat's lower-case status: `unactivated`, `audit`, `running`, `stoped` (sic), `paused`. */
+  status: string;
+  beginMs: number;
+  endMs: number;
+  /** The stock's count budget (`stock_use_rule.max_coupons`); absent when WeChat does not say. */
+  maxCoupons?: number;
+  distributedCoupons: number;
+}
+
 export interface CouponGateway {
   sendCoupon(call: SendCouponCall): Promise<{ couponId: string }>;
   /**
@@ -24,6 +40,11 @@ export interface CouponGateway {
    * lost learns whether WeChat issued it. `complete` is false when WeChat holds more than one page answered.
    */
   findCoupons(call: Omit<SendCouponCall, "outRequestNo">): Promise<{ coupons: HeldCoupon[]; complete: boolean }>;
+  /**
+   * The stock as WeChat holds it now (E8), asked as its creator. A stock that does not exist, or was created by
+   * another merchant, is a `refused` GatewayError with httpStatus 404.
+   */
+  getStock(call: { stockId: string; stockCreatorMchid: string }): Promise<StockInfo>;
   /** Create-stock body as WeChat takes it (already validated); returns WeChat's response. */
   createStock(body: Record<string, unknown>): Promise<{ stock_id: string; create_time: string }>;
 }

@@ -1,6 +1,7 @@
-import { ConflictError } from "./errors.js";
-import type { Clock, KeyedLedger, KeyedRecord, NewKeyedRecord, SucceededState } from "./ports.js";
+import { ConflictError, NotFoundError } from "./errors.js";
+import type { Clock, KeyedLedger, KeyedRecord, LeaseResult, NewKeyedRecord, SucceededState } from "./ports.js";
 import { decideAfterFailure, outcomeUnknown } from "./sends/failure-policy.js";
+import type { StockHoldReason } from "./stocks/stock-check.js";
 
 /**
  * The outcome of one keyed WeChat call (a coupon send, a stock creation), whoever made it:
@@ -31,6 +32,11 @@ export interface Retry<R extends KeyedRecord> {
   rateLimited: boolean;
   /** Keys, certificates or signatures are wrong: retrying helps only after an operator fixes them. */
   needsOperator: boolean;
+  /**
+   * WeChat refused the call for its stock (not running, not started, budget exhausted for now): the campaign holds
+   * or pauses rather than retrying at once; `untilMs` when the refusal passes by itself.
+   */
+  stockHold?: { reason: StockHoldReason; untilMs?: number };
   record: R;
 }
 
@@ -52,6 +58,12 @@ export interface KeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S> {
   leaseMs: number;
   /** The record to claim; its key is the idempotency key and its `requestHash` what makes two calls the same. */
   claim: N;
+  /**
+   * The record was written beforehand (a campaign's recipients are prepared before they are queued,
+   * shared/domain/campaigns/campaign-recipients.ts): its lease is taken directly, and a missing record is a
+   * `NotFoundError` (the message is not one the service queued), never claimed here.
+   */
+  prepared?: boolean;
   /** Says what the key was used for when a call with another request hash reuses it. */
   conflictMessage: string;
   /** The WeChat call, made only while holding the lease. */
@@ -128,15 +140,25 @@ async function settleFailure<R extends KeyedRecord, N extends NewKeyedRecord, S>
   }
   // A call that may have succeeded unseen is not recorded failed before WeChat says it holds nothing for it: a
   // refusal after a lost answer (the stock paused meanwhile) or an exhausted budget would otherwise hide a coupon.
+  // A refusal that is only held (the stock) asks too: the coupon is then known at once instead of after the hold.
   if (uncertain && spec.recover) {
-    let recovery: Recovery<S>;
+    let recovery: Recovery<S> | undefined;
     try {
       recovery = await spec.recover(record);
     } catch {
-      return retry(spec, record, uncertainError(`${decision.code}; WeChat could not be asked`), false, false);
+      if (decision.action === "fail") {
+        return retry(spec, record, uncertainError(`${decision.code}; WeChat could not be asked`), false, false);
+      }
     }
-    if (recovery.status === "found") return settleSuccess(spec, record, recovery.success);
-    if (recovery.status === "ambiguous") return retry(spec, record, uncertainError(recovery.reason), false, true);
+    if (recovery?.status === "found") return settleSuccess(spec, record, recovery.success);
+    if (recovery?.status === "ambiguous" && decision.action === "fail") {
+      return retry(spec, record, uncertainError(recovery.reason), false, true);
+    }
+  }
+  if (decision.action === "hold") {
+    const { code, message, reason, untilMs } = decision;
+    const stockHold = { reason, ...(untilMs === undefined ? {} : { untilMs }) };
+    return retry(spec, record, { code, message, uncertain }, false, false, stockHold);
   }
   const after = await before(spec, record, { failed: true, code: decision.code });
   const change = await spec.ledger.fail(record, decision, spec.clock());
@@ -157,9 +179,18 @@ async function retry<R extends KeyedRecord, N extends NewKeyedRecord, S>(
   error: { code: string; message: string; uncertain: boolean },
   rateLimited: boolean,
   needsOperator: boolean,
+  stockHold?: Retry<R>["stockHold"],
 ): Promise<KeyedOutcome<R>> {
   await spec.ledger.release(record, record.leaseUntil, spec.clock(), error);
-  return { status: "RETRY", code: error.code, message: error.message, rateLimited, needsOperator, record };
+  return {
+    status: "RETRY",
+    code: error.code,
+    message: error.message,
+    rateLimited,
+    needsOperator,
+    ...(stockHold ? { stockHold } : {}),
+    record,
+  };
 }
 
 /** The outcome a final record answers with (replays, waits for another caller); undefined while PENDING. */
@@ -176,14 +207,34 @@ async function takeLease<R extends KeyedRecord, N extends NewKeyedRecord, S>(
   spec: KeyedCall<R, N, S>,
 ): Promise<{ record: R } | KeyedOutcome<R>> {
   const now = spec.clock();
+  if (spec.prepared) {
+    const lease = await spec.ledger.acquireLease(spec.claim, now, spec.leaseMs);
+    if (lease.status === "missing") {
+      throw new NotFoundError("out_request_no", `no record for ${spec.claim.outRequestNo}: it was never prepared`);
+    }
+    if (lease.record.requestHash !== spec.claim.requestHash) {
+      if (lease.status === "acquired") await spec.ledger.release(lease.record, lease.record.leaseUntil, now);
+      throw conflict(spec);
+    }
+    return leaseOutcome(spec, lease, now);
+  }
   const claim = await spec.ledger.claim(spec.claim, { leaseMs: spec.leaseMs });
   if (claim.created) return { record: claim.record };
-  if (claim.record.requestHash !== spec.claim.requestHash) {
-    throw new ConflictError("OUT_REQUEST_NO_CONFLICT", "out_request_no", spec.conflictMessage);
-  }
+  if (claim.record.requestHash !== spec.claim.requestHash) throw conflict(spec);
   const stored = finalOutcome(claim.record, true);
   if (stored) return stored;
-  const lease = await spec.ledger.acquireLease(spec.claim, now, spec.leaseMs);
+  return leaseOutcome(spec, await spec.ledger.acquireLease(spec.claim, now, spec.leaseMs), now);
+}
+
+function conflict<R extends KeyedRecord, N extends NewKeyedRecord, S>(spec: KeyedCall<R, N, S>): ConflictError {
+  return new ConflictError("OUT_REQUEST_NO_CONFLICT", "out_request_no", spec.conflictMessage);
+}
+
+function leaseOutcome<R extends KeyedRecord, N extends NewKeyedRecord, S>(
+  spec: KeyedCall<R, N, S>,
+  lease: LeaseResult<R>,
+  now: number,
+): { record: R } | KeyedOutcome<R> {
   switch (lease.status) {
     case "acquired":
       return { record: lease.record };

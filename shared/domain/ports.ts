@@ -1,3 +1,4 @@
+import type { ServiceEvent } from "./events/service-events.js";
 /**
  * The domain's dependencies, as small interfaces. Adapters live in `shared/adapters/` (DynamoDB, SQS, Secrets Manager,
  * and in-memory fakes that are the reference for the contract suites in `test/contract/`). Nothing here imports AWS.
@@ -166,9 +167,23 @@ export interface SendLedger extends KeyedLedger<SendRecord, NewSendRecord, { cou
   /** Sends of one campaign (reconciliation, progress reports), in out_request_no order. Eventually consistent. */
   listByCampaign(campaignId: string, options?: { limit?: number; cursor?: string }): Promise<ListPage<SendRecord>>;
   /**
+   * Makes a campaign's recipients durable before their messages are queued: writes each record as PENDING and never
+   * leased (attempts 0, leaseUntil 0) unless its key is used, in which case the stored record is left as it is (one
+   * conditional put per record: a replay never rewrites a send that was claimed or is final). A prepared record is
+   * taken by its send with `acquireLease`. Idempotent.
+   *
+   * `fresh`: the caller has just created the campaign or chunk these records belong to, so none of them can have
+   * been queued yet, and they are written in batches without conditions (BatchWriteItem has none), several times
+   * faster. The one way a stored record is then written over: a replay of the same post, racing the first one, got
+   * through its own conditional writes, queue and send before the first one's batches; its send is then made again
+   * under the same out_request_no, which WeChat answers with the same coupon (docs/aws-notes.md#scheduled-sweeper).
+   */
+  prepare(records: readonly NewSendRecord[], options?: { fresh?: boolean }): Promise<void>;
+  /**
    * Records a send of a cancelled campaign as final `CANCELLED` (attempts 0, never leased) if no record exists for
-   * its key: one conditional put, so it never overrides a send that was claimed (hence possibly started). Otherwise
-   * nothing is written and `{changed: false, record}` holds the stored record.
+   * its key, or if its record is PENDING and was never leased (prepared, `attempts` 0): one conditional write, so it
+   * never overrides a send that was claimed (hence possibly started). Otherwise nothing is written and
+   * `{changed: false, record}` holds the stored record.
    */
   cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>>;
 }
@@ -199,6 +214,20 @@ export type CampaignState = "ACCEPTED" | "SCHEDULED" | "SENDING" | "PAUSED" | "C
 
 /** What the operator asked for: the worker sends only for RUNNING, holds PAUSED, withdraws CANCELLED (final). */
 export type CampaignControl = "RUNNING" | "PAUSED" | "CANCELLED";
+
+/**
+ * Why a campaign was PAUSED by the service rather than by an operator: WeChat refused its sends because the stock
+ * stopped running, or its budget ran out for now (shared/domain/stocks/stock-check.ts). Absent: an operator's pause.
+ */
+export type CampaignControlReason = "stock_not_running" | "stock_budget_exhausted";
+
+/** A change of a campaign's control (`CampaignStore.setControl`). */
+export interface ControlChange {
+  from: readonly CampaignControl[];
+  to: CampaignControl;
+  /** Stored with the new control; a change without one clears the stored reason. */
+  reason?: CampaignControlReason;
+}
 
 export interface NewCampaign {
   id: string;
@@ -254,6 +283,8 @@ export interface CampaignRecord extends NewCampaign {
   control: CampaignControl;
   /** When `control` last changed (pause, resume, cancel). */
   controlChangedAt?: number;
+  /** Why the service paused it (absent for an operator's pause, and after any later change). */
+  controlReason?: CampaignControlReason;
   /** Derived from the counters on every read (see `deriveCampaignState`), never stored. */
   state: CampaignState;
   chunked: boolean;
@@ -281,9 +312,45 @@ export interface CampaignRecord extends NewCampaign {
   version: number;
   /** The counters were recounted from the ledger and every send has its outcome: they are exact. */
   reconciled: boolean;
+  /** The sweeper's state for this campaign (absent until its first run sees it). */
+  sweep?: CampaignSweep;
   updatedAt: number;
 }
 
+/**
+ * What the sweeper keeps on a campaign between runs (shared/domain/campaigns/sweep-campaigns.ts): whether the campaign
+ * still moves, and the recount pass under way, so that each run does a bounded part of it.
+ */
+export interface CampaignSweep {
+  /** Incremented by every stored step: the guard that keeps two runs from writing over each other. */
+  seq: number;
+  /**
+   * When the sweeper last queued lost sends again (epoch ms; 0: never): they take a while to move the counters, so
+   * the stall clock restarts here and the same sends are not queued twice in a row.
+   */
+  requeuedAt: number;
+  /** The recount under way; absent between passes. */
+  pass?: SweepPass;
+}
+
+/** One recount of a campaign's send records, read a page at a time across runs. */
+export interface SweepPass {
+  /** The ledger cursor to go on from (absent: from the first record). */
+  cursor?: string;
+  /** Final outcomes counted so far. */
+  counts: CampaignCounts;
+  /** Records still PENDING seen so far. */
+  pending: number;
+  /** Records seen so far. */
+  seen: number;
+  /** The campaign's `version` when the pass began: its counts are written only if nothing was counted since. */
+  startVersion: number;
+  startedAt: number;
+  /** The campaign had stalled when the pass began: its PENDING records with no live lease are queued again. */
+  requeue: boolean;
+  /** Sends queued again by this pass. */
+  requeued: number;
+}
 /** Exact counters recounted from the send ledger. */
 export interface CampaignCounts {
   sent: number;
@@ -324,15 +391,11 @@ export interface CampaignStore {
   reconcile(id: string, counts: CampaignCounts, expectedVersion: number, now: number): Promise<boolean>;
   /**
    * The operator's control, in one conditional write that touches nothing else (the counters keep their atomic
-   * ADDs): `control` becomes `to` only if it is one of `from` and the campaign is not reconciled (COMPLETED).
-   * `changed: false` with the stored record when the condition fails (the caller tells why from the record).
-   * Unknown id → `NotFoundError`.
+   * ADDs): `control` becomes `to` (and `controlReason` the change's reason, or none) only if it is one of `from` and
+   * the campaign is not reconciled (COMPLETED). `changed: false` with the stored record when the condition fails (the
+   * caller tells why from the record). Unknown id → `NotFoundError`.
    */
-  setControl(
-    id: string,
-    change: { from: readonly CampaignControl[]; to: CampaignControl },
-    now: number,
-  ): Promise<StateChange<CampaignRecord>>;
+  setControl(id: string, change: ControlChange, now: number): Promise<StateChange<CampaignRecord>>;
   /**
    * The merchant's campaigns, newest first (created_at, then id), by pages; the cursor is opaque and validated (a
    * cursor of another list is a `ValidationError` on `cursor`). With `where`, a page may hold fewer than `limit`
@@ -356,6 +419,22 @@ export interface CampaignStore {
    * than `fill.nextPage`. `changed: false` with the stored record otherwise. Unknown id → `NotFoundError`.
    */
   advanceRetryFill(id: string, fill: RetryFill, now: number): Promise<StateChange<CampaignRecord>>;
+
+  // ---- the sweeper's view ----
+
+  /**
+   * Campaigns not yet retired (created and not known to be COMPLETED), oldest first, by pages: the sweeper's work
+   * list. Eventually consistent (an index). A cursor of another list is a `ValidationError` on `cursor`.
+   */
+  listActive(options: { limit: number; cursor?: string }): Promise<ListPage<CampaignRecord>>;
+  /**
+   * Stores the sweeper's state (`sweep.seq` must be `expectedSeq` + 1), only if the stored state's seq is still
+   * `expectedSeq` (0: none stored) and the campaign is not reconciled. Touches nothing else (not even `updatedAt`:
+   * the sweeper's bookkeeping is no change of the campaign). Returns whether it wrote.
+   */
+  saveSweep(id: string, sweep: CampaignSweep, expectedSeq: number): Promise<boolean>;
+  /** Takes a COMPLETED campaign off the active list. Idempotent; unknown id: nothing happens. */
+  retire(id: string, now: number): Promise<void>;
 
   // ---- chunked campaigns: item per (campaign, chunk_no) ----
 
@@ -449,27 +528,25 @@ export interface CouponEvent {
   createTime: string;
   /** Epoch ms when we received it. */
   receivedAt: number;
-  /** The decrypted resource as parsed JSON. Stored, published; never logged. */
+  /** The decrypted resource as parsed JSON. Stored; never logged. */
   resource: Record<string, unknown>;
 }
 
-export interface NotificationRecord extends CouponEvent {
-  published: boolean;
-}
+/** A stored notification: the event as first received. */
+export type NotificationRecord = CouponEvent;
 
-export type RecordOnceResult =
-  | { firstTime: true; record: NotificationRecord }
-  | { firstTime: false; published: boolean; record: NotificationRecord };
+export interface RecordOnceResult {
+  firstTime: boolean;
+  /** The stored notification (the first delivery's, on a repeat). */
+  record: NotificationRecord;
+}
 
 export interface NotificationInbox {
   /**
-   * ONE conditional put that both de-duplicates by `event.id` and stores the event (published = false), so no
-   * transaction is needed. A repeat delivery gets `firstTime: false` and whether the first one was published: if not,
-   * publish again (the publisher is at-least-once anyway).
+   * ONE conditional put that both de-duplicates by `event.id` and stores the event, so no transaction is needed. A
+   * repeat delivery gets `firstTime: false` and the stored event.
    */
   recordOnce(event: CouponEvent): Promise<RecordOnceResult>;
-  /** Sets published = true. Idempotent. Unknown id → `NotFoundError`. */
-  markPublished(id: string, now: number): Promise<void>;
   /** Notifications of one coupon, oldest first (index read: eventually consistent). */
   listByCoupon(couponId: string): Promise<NotificationRecord[]>;
 }
@@ -495,6 +572,8 @@ export interface CouponHistoryEntry {
   amount?: number;
   notificationId?: string;
   outRequestNo?: string;
+  /** The reconciliation run that recorded this entry from WeChat's flow files (source `reconciliation`). */
+  reconciliationId?: string;
 }
 
 /** A coupon this service issued: written just before its send is recorded SENT (`sendCoupon`). */
@@ -529,6 +608,8 @@ export interface CouponUse {
   availableEndTime?: number;
   source: CouponSource;
   notificationId?: string;
+  /** Set when a reconciliation run found this use in the use-flow file. */
+  reconciliationId?: string;
 }
 
 /** A use returned (退券): arrives through reconciliation with the refund flow. */
@@ -539,6 +620,8 @@ export interface CouponRefund {
   amount?: number;
   transactionId?: string;
   source: CouponSource;
+  /** Set when a reconciliation run found this refund in the refund-flow file. */
+  reconciliationId?: string;
 }
 
 export interface CouponRecord {
@@ -564,6 +647,8 @@ export interface CouponRecord {
   couponAmount?: number;
   refundedAt?: number;
   availableEndTime?: number;
+  /** Who reported the first use: `notification` (COUPON.USE) or `reconciliation` (the use-flow file). */
+  foundBy?: CouponSource;
   /** Oldest first (by `at`, then as recorded). */
   history: CouponHistoryEntry[];
   /** The use is in its campaign's totals (`countUse`). */
@@ -623,6 +708,8 @@ export interface CouponStore {
   countUse(couponId: string, now: number, leaseMs: number): Promise<CountUseResult>;
   /** Strongly consistent read. */
   get(couponId: string): Promise<CouponRecord | undefined>;
+  /** Strongly consistent reads of up to 100 coupons at once (reconciliation); unknown ids are absent from the map. */
+  getMany(couponIds: readonly string[]): Promise<Map<string, CouponRecord>>;
   /**
    * A campaign's coupons (those this service issued), ordered by state, then time (sent, used or refunded), then id;
    * cursor opaque and validated. Eventually consistent (an index).
@@ -668,9 +755,14 @@ export interface SendQueue {
   requeue(message: SendMessage, delaySeconds: number): Promise<void>;
 }
 
-export interface EventPublisher {
-  /** At-least-once publication to the coupon-events queue; consumers de-duplicate by `event.id`. */
-  publish(event: CouponEvent): Promise<void>;
+/**
+ * The service's event bus (EventBridge in AWS): at-least-once publication of the events of recorded changes
+ * (shared/domain/events/service-events.ts); consumers de-duplicate by `detail.event_id`. Fed from the table's stream,
+ * never from a request's path (docs/events.md#outbox).
+ */
+export interface EventBus {
+  /** Publishes every event or throws (nothing is reported published that was not). */
+  publish(events: readonly ServiceEvent[]): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -833,4 +925,112 @@ export interface ExportJob {
 export interface ExportQueue {
   /** Enqueues the job, visible after `delaySeconds` (0–900). */
   enqueue(job: ExportJob, delaySeconds?: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reconciliation with WeChat's use-flow and refund-flow files (shared/domain/reconciliation/*)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Which flow file a run is reading: the use flow first, then the refund flow. */
+export type ReconciliationPhase = "use" | "refund";
+export type ReconciliationStatus = "RUNNING" | "COMPLETED" | "FAILED";
+export type ReconciliationTrigger = "schedule" | "request";
+
+/**
+ * What a run found, per flow row:
+ * - `use_recovered`: a use WeChat has and the service had not recorded; now recorded USED (found by reconciliation)
+ *   and counted in its campaign;
+ * - `refund_recorded`: a refund of a recorded use; now REFUNDED;
+ * - `not_issued`: a row for a coupon this service never issued (another channel's coupon of the same stock, or a
+ *   send the service holds as failed although WeChat issued and the user used it).
+ */
+export type FindingKind = "use_recovered" | "refund_recorded" | "not_issued";
+export const FINDING_KINDS: readonly FindingKind[] = ["use_recovered", "refund_recorded", "not_issued"];
+
+/** Rows read per flow and findings per kind (each row counted once, whatever the number of invocations). */
+export type ReconciliationCounts = Record<FindingKind | "use_rows" | "refund_rows", number>;
+
+export interface ReconciliationRecord {
+  id: string;
+  stockId: string;
+  trigger: ReconciliationTrigger;
+  status: ReconciliationStatus;
+  /** The flow being read and the rows of it already compared (the checkpoint a next invocation resumes from). */
+  phase: ReconciliationPhase;
+  offset: number;
+  counts: ReconciliationCounts;
+  /** When WeChat serves the stock's flows (`flowFilesAvailableAt` of its available_end_time), epoch ms. */
+  availableAt: number;
+  /** Invocations that ended in an error; the run is FAILED after `MAX_RUN_FAILURES`. */
+  failures: number;
+  lastError?: { code: string; message: string };
+  leaseUntil?: number;
+  createdAt: number;
+  updatedAt: number;
+  completedAt?: number;
+}
+
+export interface ReconciliationFinding {
+  kind: FindingKind;
+  flow: ReconciliationPhase;
+  couponId: string;
+  stockId: string;
+  transactionId: string;
+  /** The row's consume_time or refund_time (RFC 3339, Beijing). */
+  at: string;
+  /** Fen: the coupon amount used, or the refund amount. */
+  amount: number;
+  refundId?: string;
+  /** The campaign that issued the coupon, when the service issued it. */
+  campaignId?: string;
+}
+
+/** A stock this service issued coupons of, waiting for its flow files to be reconciled. */
+export interface PendingStock {
+  stockId: string;
+  /** Epoch ms, once read from WeChat's stock query. */
+  availableEndTime?: number;
+  /** Epoch ms before which the job does not ask WeChat about this stock again. */
+  nextCheckAt?: number;
+}
+
+export interface ReconciliationStore {
+  /** Creates the run (RUNNING, phase `use`, offset 0); the same id again → `changed: false` and the stored run. */
+  create(run: ReconciliationRecord): Promise<StateChange<ReconciliationRecord>>;
+  get(id: string): Promise<ReconciliationRecord | undefined>;
+  /** RUNNING runs, oldest first (at most `limit`). */
+  listRunning(limit: number): Promise<ReconciliationRecord[]>;
+  /** Takes the run for one invocation (RUNNING and no live lease); undefined when another holds it or it ended. */
+  lease(id: string, now: number, until: number): Promise<ReconciliationRecord | undefined>;
+  /**
+   * Moves the checkpoint from `from` to `to` and adds `counts`, in one write fenced on the lease and on `from` (so a
+   * segment is counted once). False when the lease was lost.
+   */
+  checkpoint(
+    id: string,
+    lease: number,
+    from: { phase: ReconciliationPhase; offset: number },
+    to: { phase: ReconciliationPhase; offset: number },
+    counts: Partial<ReconciliationCounts>,
+    now: number,
+  ): Promise<boolean>;
+  /** An invocation stopped at a checkpoint: the lease ends now, so the next invocation resumes at once. */
+  release(id: string, lease: number, now: number): Promise<void>;
+  /** COMPLETED (or FAILED with the error): leaves the running list. Fenced on the lease. */
+  finish(id: string, lease: number, status: "COMPLETED" | "FAILED", now: number, error?: ErrorInfo): Promise<boolean>;
+  /**
+   * An invocation's error: counted, kept as `lastError`; the lease becomes `now` (released for the next invocation,
+   * and the fence a following `finish(id, now, "FAILED")` gives).
+   */
+  recordFailure(id: string, lease: number, error: ErrorInfo, now: number): Promise<ReconciliationRecord | undefined>;
+  /** Idempotent: a finding is keyed by run, flow, coupon and transaction (a row read again writes the same item). */
+  putFindings(runId: string, findings: readonly ReconciliationFinding[]): Promise<void>;
+  /** A run's findings, by kind then coupon; cursor opaque. */
+  listFindings(runId: string, options: { limit: number; cursor?: string }): Promise<ListPage<ReconciliationFinding>>;
+  /** Stocks with issued coupons that no scheduled run has reconciled yet (at most `limit`). */
+  pendingStocks(limit: number): Promise<PendingStock[]>;
+  /** Stores what the job learnt about a pending stock. */
+  updatePendingStock(stockId: string, patch: { availableEndTime?: number; nextCheckAt?: number }): Promise<void>;
+  /** The stock's scheduled run exists: it leaves the pending list. */
+  markStockReconciled(stockId: string, runId: string, now: number): Promise<void>;
 }

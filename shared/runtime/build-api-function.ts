@@ -1,21 +1,28 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { S3Client } from "@aws-sdk/client-s3";
 import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
 import { DynamoDbCouponStore } from "../adapters/dynamodb/dynamodb-coupon-store.js";
 import { DynamoDbExportStore } from "../adapters/dynamodb/dynamodb-export-store.js";
 import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
+import { DynamoDbRateCounter } from "../adapters/dynamodb/dynamodb-rate-counter.js";
+import { DynamoDbReconciliationStore } from "../adapters/dynamodb/dynamodb-reconciliation-store.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
 import { S3ExportObjects } from "../adapters/s3/s3-export-objects.js";
 import { SqsExportQueue } from "../adapters/sqs/sqs-export-queue.js";
+import { SqsForwardTestSink } from "../adapters/sqs/sqs-forward-test-sink.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
 import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import { WechatStockEndTimes } from "../adapters/wechatpay/stock-end-times.js";
 import { WechatCouponGateway } from "../adapters/wechatpay/wechat-coupon-gateway.js";
 import type { ApiEnv } from "../config/env.js";
+import { RateGovernor } from "../domain/rate/rate-governor.js";
 import { campaignRoutes } from "../edges/http/api/campaign-routes.js";
 import { couponLifecycleRoutes } from "../edges/http/api/coupon-lifecycle-routes.js";
 import { couponRoutes } from "../edges/http/api/coupon-routes.js";
 import { exportRoutes } from "../edges/http/api/export-routes.js";
+import { reconciliationRoutes } from "../edges/http/api/reconciliation-routes.js";
 import type { ApiServices } from "../edges/http/api/services.js";
 import { settingsRoutes } from "../edges/http/api/settings-routes.js";
 import { stockRoutes } from "../edges/http/api/stock-routes.js";
@@ -46,18 +53,32 @@ export function buildApiFunction(env: ApiEnv) {
     stocks: { stockRequests: new DynamoDbStockRequestLedger(aws.table), gateway, clock: Date.now, leaseMs },
     campaigns: {
       campaigns,
+      ledger,
       queue: new SqsSendQueue({ client: aws.sqs, queueUrl: env.SEND_QUEUE_URL }),
       clock: Date.now,
+      gateway,
     },
     inbox: new DynamoDbNotificationInbox({ ...aws.table, retentionDays: 30 }),
     coupons,
+    reconciliations: { runs: new DynamoDbReconciliationStore(aws.table), newId: randomUUID },
     stockEnd: (stockId) => stockEnds.endOf(stockId),
     exports: {
       store: new DynamoDbExportStore(aws.table),
       objects: new S3ExportObjects({ client: new S3Client({}), bucket: env.EXPORT_BUCKET_NAME }),
       queue: new SqsExportQueue({ client: aws.sqs, queueUrl: env.EXPORT_QUEUE_URL }),
     },
+    forwardTest: new SqsForwardTestSink({
+      client: aws.sqs,
+      queueUrl: env.FORWARD_QUEUE_URL,
+      region: process.env.AWS_REGION ?? "",
+    }),
     defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,
+    // The same merchant-wide budget as the send worker's. A POST /coupons waits at most 2 s for a token: with up to
+    // 3 WeChat tries of 5 s after it, the request stays inside the function's 20 s (infra/settings.ts).
+    rate: {
+      governor: new RateGovernor(new DynamoDbRateCounter(aws.table), Date.now, (ms) => sleep(ms)),
+      maxWaitMs: 2_000,
+    },
     inProgressWaitMs: 3_000,
   };
   return createApiHandler(
@@ -67,6 +88,7 @@ export function buildApiFunction(env: ApiEnv) {
       ...campaignRoutes(services),
       ...couponLifecycleRoutes(services),
       ...exportRoutes(services),
+      ...reconciliationRoutes(services),
       ...settingsRoutes(services),
       "GET /openapi.json": async () => json(200, buildOpenApiDocument()),
     },

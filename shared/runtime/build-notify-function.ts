@@ -1,6 +1,5 @@
 import { DynamoDbCouponStore } from "../adapters/dynamodb/dynamodb-coupon-store.js";
 import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
-import { SqsEventPublisher } from "../adapters/sqs/sqs-event-publisher.js";
 import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import type { NotifyEnv } from "../config/env.js";
 import { createNotifyHandler } from "../edges/http/notify-handler.js";
@@ -18,7 +17,6 @@ export function buildNotifyFunction(env: NotifyEnv) {
   return createNotifyHandler({
     inbox: new DynamoDbNotificationInbox({ ...aws.table, retentionDays: 30 }),
     coupons: new DynamoDbCouponStore(aws.table),
-    publisher: new SqsEventPublisher({ client: aws.sqs, queueUrl: env.EVENTS_QUEUE_URL }),
     clock: Date.now,
     logger,
     keys: async () => {

@@ -50,7 +50,7 @@ const HEADER =
   "批次id,优惠id,优惠类型,优惠金额（元）,订单总金额（元）,交易类型,支付单号,消耗时间,消耗商户号,设备号,银行流水号,单品信息";
 
 /** Writes `rows` records in the simulator's (and the observed) use-flow layout; returns size and SHA-1. */
-async function writeFlow(path: string, rows: number): Promise<{ bytes: number; sha1: string }> {
+export async function writeFlow(path: string, rows: number): Promise<{ bytes: number; sha1: string }> {
   const out = createWriteStream(path);
   const hash = createHash("sha1");
   let bytes = 0;
@@ -78,7 +78,7 @@ async function writeFlow(path: string, rows: number): Promise<{ bytes: number; s
 }
 
 /** WeChat's side: E13 answered signed with the public test key, the file streamed from disk. */
-async function playWechat(path: string, sha1: string) {
+export async function playWechat(path: string, sha1: string) {
   const key = loadPrivateKey(testPrivateKeyPem());
   const server = createServer((req, res) => {
     if (req.url?.startsWith("/v3/billdownload/file")) {

@@ -19,6 +19,7 @@ import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
 import { createSendWorkerHandler } from "#shared/edges/sqs/send-worker-handler.js";
 import { logger } from "#shared/observability/logger.js";
 import type { HttpSend } from "#shared/wechatpay/index.js";
+import { FakeCouponGateway } from "../helpers/fake-coupon-gateway.js";
 
 const STOCK_ID = "9856000";
 
@@ -38,8 +39,9 @@ export function sendWorkerOverMemory({ secret, send }: { secret: MerchantSecret;
       send,
     },
   });
+  const ledger = new MemorySendLedger();
   const handler = createSendWorkerHandler({
-    ledger: new MemorySendLedger(),
+    ledger,
     campaigns,
     coupons: new MemoryCouponStore(),
     gateway: new WechatCouponGateway(runtime),
@@ -60,7 +62,8 @@ export function sendWorkerOverMemory({ secret, send }: { secret: MerchantSecret;
     /** Creates a campaign of `openids` and returns its queue message bodies. */
     async enqueueCampaign(openids: string[], ratePerSecond: number): Promise<string[]> {
       const { campaign } = await createCampaign(
-        { campaigns, queue, clock },
+        // The campaign is only a source of queue messages here: its pre-flight sees a running stock.
+        { campaigns, ledger, queue, clock, gateway: new FakeCouponGateway() },
         { mchid: secret.mchid, stockId: STOCK_ID, appid: secret.appid!, openids, ratePerSecond },
       );
       campaignIds.push(campaign.id);

@@ -2,8 +2,8 @@
  * `npm run bench`: every benchmark of the repository in one run, each figure beside its target with PASS/MISS, and the
  * results written to BENCHMARKS.md (machine, Node, date, command) so runs can be compared.
  *
- *   npm run bench [-- --only crypto,simulator,bundles,e2e,flows,exports] [--no-write] [--coupons 6000]
- *                 [--export-coupons 1000000]
+ *   npm run bench [-- --only crypto,simulator,bundles,e2e,flows,rate,reconcile,scale,exports] [--no-write]
+ *                     [--coupons 6000] [--recipients 1000000] [--export-coupons 1000000]
  *
  * Parts (each also runnable alone: `npx tsx test/bench/<file>.ts`):
  * - crypto     client-crypto.ts   sign / verify / decrypt ops/s beside wechatpay-axios-plugin and wechatpay-node-v3;
@@ -17,15 +17,22 @@
  * - exports    exports.ts         a campaign of 1,000,000 coupon records (and 100,000 failed sends) written straight
  *                                 into the DynamoDB stand-in, exported as both CSVs through the local stack: time,
  *                                 invocations, rows, bytes, the export function's peak heap; the report's latency
+ * - rate       rate.ts            the merchant-wide send budget against a simulator limit of 100/s: throughput and 429s
+ *                                 with the ceiling at the limit and beside another sender; interactive p99
+ * - reconcile  reconcile.ts       a 1,000,000-row use-flow reconciled by the job in a child process capped at the
+ *                                 reconcile function's MemorySize: time, peak RSS
+ * - scale      campaign-scale.ts  a 1,000,000-recipient campaign written straight into the DynamoDB stand-in completes
+ *                                 through the local stack's scheduled sweeper (~15 min: the writes take most of it)
  * Not part of `npm test`: timings depend on the machine.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const REPO_ROOT = join(fileURLToPath(import.meta.url), "..", "..", "..");
-const PARTS = ["crypto", "simulator", "bundles", "e2e", "flows", "exports"] as const;
+const PARTS = ["crypto", "simulator", "bundles", "e2e", "flows", "rate", "reconcile", "scale", "exports"] as const;
 type Part = (typeof PARTS)[number];
 
 interface Check {
@@ -43,6 +50,32 @@ const flag = (name: string) => {
 };
 const only = (flag("--only")?.split(",") ?? [...PARTS]) as Part[];
 for (const part of only) if (!PARTS.includes(part)) throw new Error(`unknown part ${part}; parts: ${PARTS.join(", ")}`);
+
+/** One part's figures from its latest run (BENCHMARKS.json). */
+interface PartResult {
+  command: string;
+  date: string;
+  commit: string;
+  machine: string;
+  node: string;
+  seconds: number;
+  checks: Check[];
+  markdown: string[];
+}
+
+/** The commit the figures were measured on, with `+` when the tree had changes. */
+function commitOf(): string {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+    }).trim();
+    return dirty ? `${head}+` : head;
+  } catch {
+    return "unknown";
+  }
+}
 
 const checks: Check[] = [];
 const markdown: string[] = [];
@@ -240,7 +273,7 @@ async function e2e(): Promise<void> {
   markdown.push(
     "## End to end through the local stack",
     "",
-    `\`npx tsx test/bench/end-to-end.ts --coupons ${r.stack.coupons}\` — the raw client and the local stack each send ${fmt(r.stack.coupons)} coupons to a fresh simulator in a child process that enforces WeChat's rate limits (500 sends/s per merchant), as WeChat does; the raw client sends again (same out_request_no) whatever it gives up on after its own 429 retries. A third run sends from the raw client with every limit off, to show what this machine does unthrottled. In the stack run the AWS stand-ins (dynalite on LevelDB, fauxqs, fake Secrets Manager) run in a second child and the real handlers in the bench process (HTTP gateway → api/notify handlers, SQS poller → send worker), at the service's default rate (400/s: 80 % of WeChat's limit, the headroom explained in docs/aws-notes.md#holding-wechats-send-rate); after the measured campaign and the notifications, a second campaign runs under the V8 sampling profiler (its figures are shares, not timings). The CPU target is about the service's own code (the repository's code, the node:crypto calls it makes, the libraries it calls and its share of GC; not the AWS SDK, node's HTTP stack, the local glue or the bench), estimated two independent ways, the larger counting: in the stack, the request signing (which runs on libuv's pool, where the profiler does not look: the CPU of one \`signMessageAsync\`, hand-off to the pool included, timed in the same run, per WeChat request) plus the rest of the process's CPU × the own code's share of the profile's main-thread samples; and directly, \`process.cpuUsage()\` of the send worker's core (domain, WeChat client, merchant runtime) over the in-memory adapters of the ports, WeChat's signed answers handed over in-process (\`test/bench/own-code.ts\`), which leaves out the AWS adapters' own code and node's HTTP send but pays for the in-memory adapters' copying. Warm-up (200 sends / a 200-openid campaign, 20 notifications) before measuring. Service logs at WARN.`,
+    `\`npx tsx test/bench/end-to-end.ts --coupons ${r.stack.coupons}\` — the raw client and the local stack each send ${fmt(r.stack.coupons)} coupons to a fresh simulator in a child process that enforces WeChat's rate limits (500 sends/s per merchant), as WeChat does; the raw client sends again (same out_request_no) whatever it gives up on after its own 429 retries. A third run sends from the raw client with every limit off, to show what this machine does unthrottled. In the stack run the AWS stand-ins (dynalite on LevelDB, fauxqs, fake Secrets Manager) run in a second child and the real handlers in the bench process (HTTP gateway → api/notify handlers, SQS poller → send worker), at the service's default rate (500/s: WeChat's limit itself; the governor paces within the second and lives just below the limit it finds, docs/aws-notes.md#holding-wechats-send-rate); after the measured campaign and the notifications, a second campaign runs under the V8 sampling profiler (its figures are shares, not timings). The CPU target is about the service's own code (the repository's code, the node:crypto calls it makes, the libraries it calls and its share of GC; not the AWS SDK, node's HTTP stack, the local glue or the bench), estimated two independent ways, the larger counting: in the stack, the request signing (which runs on libuv's pool, where the profiler does not look: the CPU of one \`signMessageAsync\`, hand-off to the pool included, timed in the same run, per WeChat request) plus the rest of the process's CPU × the own code's share of the profile's main-thread samples; and directly, \`process.cpuUsage()\` of the send worker's core (domain, WeChat client, merchant runtime) over the in-memory adapters of the ports, WeChat's signed answers handed over in-process (\`test/bench/own-code.ts\`), which leaves out the AWS adapters' own code and node's HTTP send but pays for the in-memory adapters' copying. Warm-up (200 sends / a 200-openid campaign, 20 notifications) before measuring. Service logs at WARN.`,
     "",
     table(
       ["figure", "value", "target", ""],
@@ -350,6 +383,72 @@ async function e2e(): Promise<void> {
   );
 }
 
+async function scale(): Promise<void> {
+  const { runCampaignScaleBench, formatCampaignScaleBench } = await import("./campaign-scale.js");
+  const recipients = Number(flag("--recipients") ?? 1_000_000);
+  const r = await runCampaignScaleBench({
+    recipients,
+    ddbLocalSample: 100_000,
+    log: (line) => console.log(`  … ${line}`),
+  });
+  console.log(formatCampaignScaleBench(r));
+  const s = r.sweeper;
+  const withinLimits =
+    s.failures.length === 0 && s.maxDurationMs < s.timeoutSeconds * 1000 && s.maxHeapMb < s.heapLimitMb;
+  const oneItem = r.statusRead.big.length === 1 && r.statusRead.big[0] === "dynamodb:GetItem";
+  checks.push(
+    {
+      section: "scale",
+      figure: `${fmt(recipients)}-recipient campaign COMPLETED with exact counters`,
+      value: `${r.exact ? "exact" : "NOT exact"}: ${fmt(r.final.sent)} sent, ${fmt(r.final.failed)} failed, in ${s.invocations} sweeper runs`,
+      target: "exact",
+      pass: r.exact,
+    },
+    {
+      section: "scale",
+      figure: "every sweeper invocation within the template's Timeout and MemorySize",
+      value: `longest ${(s.maxDurationMs / 1000).toFixed(1)} s, heap ${s.maxHeapMb.toFixed(0)} MB, ${s.failures.length} failed`,
+      target: `< ${s.timeoutSeconds} s, < ${s.heapLimitMb} MB`,
+      pass: withinLimits,
+    },
+    {
+      section: "scale",
+      figure: "status read of the 1M campaign: DynamoDB calls",
+      value: r.statusRead.big.join(", "),
+      target: "1 GetItem",
+      pass: oneItem,
+    },
+  );
+  markdown.push(
+    "## Campaign scale",
+    "",
+    `\`npx tsx test/bench/campaign-scale.ts --recipients ${recipients}\` — ${fmt(recipients)} final send records (1 in 50 FAILED, three codes) are written with BatchWriteItem straight into the local stack's DynamoDB stand-in, then the campaign's item as the api creates it with its counters over-counted by ${r.overCount} (crashes between counting and recording final). The local stack invokes the sweeper from the template's schedule (every ${s.intervalSeconds} s) in its own execution environments, held to the template's Timeout (${s.timeoutSeconds} s) and MemorySize (${s.memorySize} MB: V8 heap limit ${s.heapLimitMb} MB). The status read is \`GET /campaigns/{id}\` through the api handler with its DynamoDB calls recorded.`,
+    "",
+    table(
+      ["figure", "value"],
+      [
+        ...r.write.map((w) => [
+          `write: ${w.backend}`,
+          `${fmt(w.records)} records in ${w.seconds.toFixed(0)} s (${fmt(w.perSecond)}/s)`,
+        ]),
+        ["COMPLETED after the writes", `${r.completedAfterSeconds.toFixed(0)} s`],
+        [
+          "final counters",
+          `${fmt(r.final.sent)} sent, ${fmt(r.final.failed)} failed (${Object.entries(r.final.failuresByCode)
+            .map(([c, n]) => `${c} ${fmt(n)}`)
+            .join(", ")}), ${r.final.pending} pending: ${r.exact ? "exact" : "NOT exact"}`,
+        ],
+        ["sweeper invocations", `${s.invocations} (${s.failures.length} failed), ${fmt(s.recordsRead)} records read`],
+        ["longest invocation", `${(s.maxDurationMs / 1000).toFixed(1)} s of ${s.timeoutSeconds} s`],
+        ["largest heap in an invocation", `${s.maxHeapMb.toFixed(0)} MB of ${s.heapLimitMb} MB`],
+        ["status read, 1M campaign", r.statusRead.big.join(", ")],
+        ["status read, 3-recipient campaign", r.statusRead.small.join(", ")],
+      ],
+    ),
+    "",
+  );
+}
+
 async function flows(): Promise<void> {
   const { runFlowParseBench, formatFlowParseBench, FLOW_PARSE_PEAK_RSS_TARGET_MIB, FLOW_PARSE_ROWS_PER_SECOND_TARGET } =
     await import("./flow-parse.js");
@@ -445,14 +544,130 @@ async function exports(): Promise<void> {
   );
 }
 
-const RUNNERS: Record<Part, () => Promise<void>> = { crypto, simulator, bundles, e2e, flows, exports };
+async function rate(): Promise<void> {
+  const bench = await import("./rate.js");
+  const r = await bench.runRateBench((line) => console.log(`  … ${line}`));
+  console.log(bench.formatRateBench(r));
+  const pct = (n: number, digits = 1) => `${(n * 100).toFixed(digits)} %`;
+  const limit = `simulator limit ${r.limit}/s`;
+  const throughputPass = r.atLimit.perSecond / r.limit >= bench.THROUGHPUT_TARGET;
+  const atLimit429Pass = r.atLimit.rateLimitedShare < bench.AT_LIMIT_429_TARGET;
+  const remainderPass = r.withOther.remainder >= bench.REMAINDER_TARGET;
+  const withOther429Pass = r.withOther.rateLimitedShare < bench.WITH_OTHER_429_TARGET;
+  const rows: [string, string, string, boolean | undefined][] = [
+    [
+      `ceiling at the limit: sends/s ÷ limit (${limit})`,
+      `${pct(r.atLimit.perSecond / r.limit)} (${fmt(r.atLimit.perSecond, 1)}/s over ${r.atLimit.seconds} s)`,
+      `≥ ${pct(bench.THROUGHPUT_TARGET, 0)}`,
+      throughputPass,
+    ],
+    [
+      `ceiling at the limit: 429s ÷ send attempts after ${bench.WARM_UP_SECONDS} s (${limit})`,
+      `${pct(r.atLimit.rateLimitedShare, 2)} of ${fmt(r.atLimit.attempts)}`,
+      `< ${pct(bench.AT_LIMIT_429_TARGET, 1)}`,
+      atLimit429Pass,
+    ],
+    [
+      `another sender at 40 %: the service's sends/s ÷ the remaining 60 % (${limit})`,
+      `${pct(r.withOther.remainder)} (${fmt(r.withOther.perSecond, 1)}/s; the other got ${fmt(r.withOther.otherPerSecond, 1)}/s)`,
+      `≥ ${pct(bench.REMAINDER_TARGET, 0)}`,
+      remainderPass,
+    ],
+    [
+      `another sender at 40 %: the service's 429s ÷ its send attempts after ${bench.WARM_UP_SECONDS} s (${limit})`,
+      `${pct(r.withOther.rateLimitedShare, 2)} of ${fmt(r.withOther.attempts)}`,
+      `< ${pct(bench.WITH_OTHER_429_TARGET, 1)}`,
+      withOther429Pass,
+    ],
+  ];
+  for (const [figure, value, target, pass] of rows) checks.push({ section: "rate", figure, value, target, pass });
+  const latency = (l: { p50: number; p99: number; sends: number }) =>
+    `p50 ${l.p50.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms (${l.sends} sends)`;
+  markdown.push(
+    "## Merchant send budget",
+    "",
+    `\`npx tsx test/bench/rate.ts\` — the local stack (stand-ins and simulator in this process) with the simulator enforcing a merchant send limit of ${r.limit}/s (low, so that CPU is not the bottleneck on a 2-core machine) and the service's ceiling (\`sendRatePerSecond\`) at that limit, worker concurrency ${bench.WORKER_CONCURRENCY}. At the limit: one campaign above the limit with POST /coupons at 5/s beside it. Another sender: a raw signed client (this repository's WeChat Pay client, real HTTP, no 429 retries) sending at 40 % of the limit, paced, beside a campaign. Sends and 429s counted at the simulator (its counters sampled every 20 ms), from ${bench.WARM_UP_SECONDS} s after the start until the campaign's backlog runs out; the other sender's own sends and 429s taken out.`,
+    "",
+    table(
+      ["figure", "value", "target", ""],
+      [
+        ...rows.map(([figure, value, target, pass]) => [figure, value, target, mark(pass)]),
+        ["interactive POST /coupons, 5/s, without campaigns", latency(r.interactive.alone), "", ""],
+        ["interactive POST /coupons, 5/s, beside a campaign at the limit", latency(r.interactive.beside), "", ""],
+      ],
+    ),
+    "",
+  );
+}
+
+async function reconcile(): Promise<void> {
+  const { runReconcileBench, formatReconcileBench } = await import("./reconcile.js");
+  const result = await runReconcileBench({ rows: 1_000_000 });
+  console.log(formatReconcileBench(result));
+  const complete = result.status.startsWith("completed") && result.recovered === result.campaignUsed;
+  const memory = result.peakRssMiB < result.memorySizeMiB;
+  checks.push(
+    {
+      section: "reconcile",
+      figure: `reconciled ${fmt(result.rows)} use-flow rows in one run`,
+      value: `${result.seconds.toFixed(0)} s, ${fmt(result.recovered)} recovered`,
+      target: "completed, each recovered use counted once",
+      pass: complete,
+    },
+    {
+      section: "reconcile",
+      figure: "peak RSS of the reconcile job",
+      value: `${fmt(result.peakRssMiB)} MiB`,
+      target: `< MemorySize ${result.memorySizeMiB} MB`,
+      pass: memory,
+    },
+  );
+  markdown.push(
+    "## Reconciliation",
+    "",
+    `\`npx tsx test/bench/reconcile.ts --rows ${result.rows}\` — the reconcile job (\`advanceRun\` through the real client and flow adapter) in a child process whose heap is capped at the function's MemorySize, comparing every row with the coupon records in batches of 100 and recording the one use in 1,000 the service lacked; time and peak RSS are the child's.`,
+    "",
+    table(
+      ["rows", "file", "seconds", "rows/s", "recovered", "RSS before", "peak RSS", "MemorySize", ""],
+      [
+        [
+          fmt(result.rows),
+          `${fmt(result.fileBytes / 2 ** 20)} MiB`,
+          result.seconds.toFixed(2),
+          fmt(result.rowsPerSecond),
+          fmt(result.recovered),
+          `${fmt(result.baselineRssMiB)} MiB`,
+          `${fmt(result.peakRssMiB)} MiB`,
+          `${result.memorySizeMiB} MB`,
+          mark(complete && memory),
+        ],
+      ],
+    ),
+    "",
+  );
+}
+
+const RUNNERS: Record<Part, () => Promise<void>> = {
+  crypto,
+  simulator,
+  bundles,
+  e2e,
+  flows,
+  rate,
+  reconcile,
+  scale,
+  exports,
+};
 
 const started = Date.now();
 const host = machine();
 const command = `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`;
 console.log(`wxcoupon benchmarks — ${host.cpu}, ${host.cores} cores, node ${process.version}\n`);
+const ran: Partial<Record<Part, PartResult>> = {};
 for (const part of only) {
   const t0 = Date.now();
+  const firstCheck = checks.length;
+  const firstLine = markdown.length;
   console.log(`=== ${part} ===`);
   try {
     await RUNNERS[part]();
@@ -462,7 +677,18 @@ for (const part of only) {
     checks.push({ section: part, figure: "(part did not run)", value: String(error), target: "", pass: false });
     markdown.push(`## ${part}`, "", `Did not run: ${String(error)}`, "");
   }
-  console.log(`(${part}: ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+  const partSeconds = (Date.now() - t0) / 1000;
+  console.log(`(${part}: ${partSeconds.toFixed(0)} s)\n`);
+  ran[part] = {
+    command,
+    date: new Date().toISOString(),
+    commit: commitOf(),
+    machine: `${host.cpu}, ${host.cores} cores, ${host.memory}`,
+    node: `${process.version} (${process.platform} ${process.arch})`,
+    seconds: Math.round(partSeconds),
+    checks: checks.slice(firstCheck),
+    markdown: markdown.slice(firstLine),
+  };
 }
 const seconds = (Date.now() - started) / 1000;
 
@@ -479,31 +705,42 @@ const missed = checks.filter((c) => c.pass === false).length;
 console.log(`\n${checks.length - missed} of ${checks.length} targets met; ${seconds.toFixed(0)} s in all`);
 
 if (!args.includes("--no-write")) {
+  // A run of some parts (`--only`) replaces those parts' figures and keeps the others' from their own runs: the
+  // figures live in BENCHMARKS.json, one entry per part with its own command, date, commit and machine, and
+  // BENCHMARKS.md is rendered from all of them.
+  const storePath = join(REPO_ROOT, "BENCHMARKS.json");
+  let stored: Partial<Record<Part, PartResult>> = {};
+  try {
+    stored = (JSON.parse(readFileSync(storePath, "utf8")) as { parts: Partial<Record<Part, PartResult>> }).parts;
+  } catch {}
+  const parts: Partial<Record<Part, PartResult>> = {};
+  for (const part of PARTS) {
+    const result = ran[part] ?? stored[part];
+    if (result) parts[part] = result;
+  }
+  writeFileSync(storePath, `${JSON.stringify({ parts }, null, 2)}\n`);
+  const entries = PARTS.flatMap((part) => (parts[part] ? [[part, parts[part]] as const] : []));
+  const all = entries.flatMap(([, result]) => result.checks);
+  const met = all.filter((c) => c.pass !== false).length;
   const document = [
     "# Benchmarks",
     "",
-    "Latest figures of `npm run bench` (written by `test/bench/run.ts`; rerun it to refresh). Timings depend on the machine: compare runs made on the same one.",
+    "Latest figures of `npm run bench` (written by `test/bench/run.ts` from `BENCHMARKS.json`; rerun it, or one part with `--only`, to refresh). Each part keeps the figures of its latest run, with that run's command, date and commit below. Timings depend on the machine: compare runs made on the same one.",
     "",
     table(
-      ["", ""],
-      [
-        ["command", `\`${command}\``],
-        ["date", new Date().toISOString()],
-        ["machine", `${host.cpu}, ${host.cores} cores, ${host.memory}`],
-        ["node", `${process.version} (${process.platform} ${process.arch})`],
-        ["duration", `${seconds.toFixed(0)} s`],
-      ],
+      ["part", "command", "date", "commit", "machine", "node", "duration"],
+      entries.map(([part, r]) => [part, `\`${r.command}\``, r.date, r.commit, r.machine, r.node, `${r.seconds} s`]),
     ),
     "",
-    "## Summary",
+    `## Summary: ${met} of ${all.length} targets met`,
     "",
     table(
       ["section", "figure", "value", "target", "result"],
-      checks.map((c) => [c.section, c.figure, c.value, c.target, mark(c.pass)]),
+      all.map((c) => [c.section, c.figure, c.value, c.target, mark(c.pass)]),
     ),
     "",
-    ...markdown,
+    ...entries.flatMap(([, r]) => r.markdown),
   ].join("\n");
   writeFileSync(join(REPO_ROOT, "BENCHMARKS.md"), document);
-  console.log("written: BENCHMARKS.md");
+  console.log("written: BENCHMARKS.md, BENCHMARKS.json");
 }

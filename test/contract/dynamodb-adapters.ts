@@ -4,6 +4,7 @@ import { DynamoDbExportStore } from "#shared/adapters/dynamodb/dynamodb-export-s
 import { DynamoDbNotificationInbox } from "#shared/adapters/dynamodb/dynamodb-notification-inbox.js";
 import { DynamoDbPlatformCertificateCache } from "#shared/adapters/dynamodb/dynamodb-platform-certificate-cache.js";
 import { DynamoDbRateCounter } from "#shared/adapters/dynamodb/dynamodb-rate-counter.js";
+import { DynamoDbReconciliationStore } from "#shared/adapters/dynamodb/dynamodb-reconciliation-store.js";
 import { DynamoDbSendLedger } from "#shared/adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "#shared/adapters/dynamodb/dynamodb-stock-request-ledger.js";
 import type { DynamoBackend } from "../helpers/dynamodb-backends.js";
@@ -15,6 +16,7 @@ import { dynamoTableChecks } from "./suites/dynamodb-table-checks.js";
 import { exportStoreContract } from "./suites/export-store-contract.js";
 import { notificationInboxContract } from "./suites/notification-inbox-contract.js";
 import { rateCounterContract } from "./suites/rate-counter-contract.js";
+import { reconciliationStoreContract } from "./suites/reconciliation-store-contract.js";
 import { sendLedgerContract } from "./suites/send-ledger-contract.js";
 import { stockRequestLedgerContract } from "./suites/stock-request-ledger-contract.js";
 
@@ -29,6 +31,10 @@ export function dynamoDbContracts(name: string, getBackend: () => DynamoBackend)
   rateCounterContract(name, () => new DynamoDbRateCounter(options()));
   couponStoreContract(name, () => new DynamoDbCouponStore(options()));
   exportStoreContract(name, () => new DynamoDbExportStore(options()));
+  reconciliationStoreContract(name, () => ({
+    runs: new DynamoDbReconciliationStore(options()),
+    coupons: new DynamoDbCouponStore(options()),
+  }));
   dynamoTableChecks(getBackend);
   dynamoCouponCountChecks(getBackend);
 }

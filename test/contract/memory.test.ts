@@ -4,6 +4,7 @@ import { MemoryExportStore } from "#shared/adapters/memory/memory-export-store.j
 import { MemoryNotificationInbox } from "#shared/adapters/memory/memory-notification-inbox.js";
 import { MemoryPlatformCertificateCache } from "#shared/adapters/memory/memory-platform-certificate-cache.js";
 import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
+import { MemoryReconciliationStore } from "#shared/adapters/memory/memory-reconciliation-store.js";
 import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
 import { MemoryStockRequestLedger } from "#shared/adapters/memory/memory-stock-request-ledger.js";
 import { campaignStoreContract } from "./suites/campaign-store-contract.js";
@@ -12,6 +13,7 @@ import { couponStoreContract } from "./suites/coupon-store-contract.js";
 import { exportStoreContract } from "./suites/export-store-contract.js";
 import { notificationInboxContract } from "./suites/notification-inbox-contract.js";
 import { rateCounterContract } from "./suites/rate-counter-contract.js";
+import { reconciliationStoreContract } from "./suites/reconciliation-store-contract.js";
 import { sendLedgerContract } from "./suites/send-ledger-contract.js";
 import { stockRequestLedgerContract } from "./suites/stock-request-ledger-contract.js";
 
@@ -24,3 +26,7 @@ certificateCacheContract("memory", () => new MemoryPlatformCertificateCache());
 rateCounterContract("memory", () => new MemoryRateCounter());
 couponStoreContract("memory", () => new MemoryCouponStore());
 exportStoreContract("memory", () => new MemoryExportStore());
+reconciliationStoreContract("memory", () => {
+  const coupons = new MemoryCouponStore();
+  return { runs: new MemoryReconciliationStore(coupons), coupons };
+});

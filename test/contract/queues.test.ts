@@ -1,15 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryEventPublisher, MemorySendQueue } from "#shared/adapters/memory/memory-send-queue.js";
-import { parseCouponEvent, parseSendMessage } from "#shared/adapters/sqs/message-codec.js";
+import { MemorySendQueue } from "#shared/adapters/memory/memory-send-queue.js";
+import { parseSendMessage } from "#shared/adapters/sqs/message-codec.js";
 import { SqsDeadLetterSink } from "#shared/adapters/sqs/sqs-dead-letter-sink.js";
-import { SqsEventPublisher } from "#shared/adapters/sqs/sqs-event-publisher.js";
 import { SqsSendQueue } from "#shared/adapters/sqs/sqs-send-queue.js";
 import type { SendMessage } from "#shared/domain/ports.js";
 import { type LocalSqsBackend, startLocalSqsBackend } from "../helpers/local-sqs.js";
 import { queueDepth } from "../helpers/queue-depth.js";
-import { eventPublisherContract, sendQueueContract } from "./suites/queue-contract.js";
+import { sendQueueContract } from "./suites/queue-contract.js";
 
 let sqs: LocalSqsBackend;
 beforeAll(async () => {
@@ -31,17 +30,6 @@ sendQueueContract("SQS on the local stand-in", async () => {
     queue,
     received: async (count) => (count === 0 ? [] : (await sqs.receiveBodies(queueUrl, count)).map(parseSendMessage)),
   };
-});
-
-eventPublisherContract("memory", async () => {
-  const publisher = new MemoryEventPublisher();
-  return { publisher, received: async () => publisher.events };
-});
-
-eventPublisherContract("SQS on the local stand-in", async () => {
-  const queueUrl = await sqs.createQueue(`events-${randomUUID().slice(0, 8)}`);
-  const publisher = new SqsEventPublisher({ client: sqs.client, queueUrl });
-  return { publisher, received: async (count) => (await sqs.receiveBodies(queueUrl, count)).map(parseCouponEvent) };
 });
 
 describe("SqsSendQueue.requeue on the local stand-in", () => {

@@ -45,8 +45,8 @@ interface Patchable {
  * Records every AWS SDK call (SQS, DynamoDB low-level and document client, Secrets Manager) made inside
  * `run(owner, work)`, attributed to `owner` through AsyncLocalStorage, by wrapping the clients' `send`. Calls outside
  * `run` (test setup, the local stack's own plumbing) are recorded only if `outside` names an owner for them (then
- * every call in the process is). Multi-resource operations (BatchGet,
- * TransactWrite…) throw: the service uses none, and recording them would need their resource lists.
+ * every call in the process is). A BatchGet or BatchWrite of one table is recorded on it; other multi-resource
+ * operations (TransactWrite…) throw: the service uses none, and recording them would need their resource lists.
  */
 export function recordAwsCalls(options: { outside?: string } = {}) {
   const owner = new AsyncLocalStorage<string>();
@@ -62,7 +62,14 @@ export function recordAwsCalls(options: { outside?: string } = {}) {
       if (who !== undefined) {
         const operation = (command as object).constructor.name.replace(/Command$/, "");
         const input = (command as { input: Record<string, unknown> }).input;
-        const resource = input.TableName ?? input.QueueUrl ?? input.SecretId;
+        // BatchGetItem and BatchWriteItem name their tables in RequestItems: recorded when they name exactly one (as the
+        // service's do).
+        const batchTables = typeof input.RequestItems === "object" ? Object.keys(input.RequestItems as object) : [];
+        const resource =
+          input.TableName ??
+          input.QueueUrl ??
+          input.SecretId ??
+          (batchTables.length === 1 ? batchTables[0] : undefined);
         if (typeof resource !== "string") {
           throw new Error(`recordAwsCalls: ${service} ${operation} names no single resource`);
         }

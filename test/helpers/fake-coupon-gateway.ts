@@ -1,4 +1,10 @@
-import { type CouponGateway, GatewayError, type HeldCoupon, type SendCouponCall } from "#shared/domain/gateway.js";
+import {
+  type CouponGateway,
+  GatewayError,
+  type HeldCoupon,
+  type SendCouponCall,
+  type StockInfo,
+} from "#shared/domain/gateway.js";
 
 /**
  * A WeChat stand-in for domain unit tests only (integration tests use the real client against the simulator).
@@ -53,6 +59,31 @@ export class FakeCouponGateway implements CouponGateway {
     return { coupons, complete: true };
   }
 
+  /** Stocks getStock answers; a stock not listed is running, open-ended and without a count budget. */
+  readonly stocks = new Map<string, StockInfo>();
+  /** Failures `getStock` throws, consumed one per call. */
+  readonly stockFailures: GatewayError[] = [];
+  stockQueries = 0;
+
+  async getStock(call: { stockId: string; stockCreatorMchid: string }): Promise<StockInfo> {
+    this.stockQueries++;
+    const failure = this.stockFailures.shift();
+    if (failure) throw failure;
+    const stock = this.stocks.get(call.stockId);
+    if (stock && stock.creatorMchid !== call.stockCreatorMchid)
+      throw new GatewayError("refused", "RESOURCE_NOT_EXISTS", "批次不存在", 404);
+    return stock
+      ? { ...stock }
+      : {
+          stockId: call.stockId,
+          creatorMchid: call.stockCreatorMchid,
+          status: "running",
+          beginMs: 0,
+          endMs: Number.MAX_SAFE_INTEGER,
+          distributedCoupons: 0,
+        };
+  }
+
   async createStock(): Promise<{ stock_id: string; create_time: string }> {
     this.calls++;
     const failure = this.failures.shift();
@@ -64,3 +95,14 @@ export class FakeCouponGateway implements CouponGateway {
 export const refused = (code: string) => new GatewayError("refused", code, `WeChat refused: ${code}`, 403);
 export const unavailable = () => new GatewayError("retryable", "SYSTEM_ERROR", "WeChat 500 SYSTEM_ERROR", 500);
 export const rateLimited = () => new GatewayError("rate_limited", "FREQUENCY_LIMITED", "WeChat 429", 429);
+
+/** A running stock whose count budget is used up: WeChat's NOT_ENOUGH for it is final (stock-check.ts). */
+export const usedUpStock = (stockId: string, creatorMchid: string): StockInfo => ({
+  stockId,
+  creatorMchid,
+  status: "running",
+  beginMs: 0,
+  endMs: Number.MAX_SAFE_INTEGER,
+  maxCoupons: 10,
+  distributedCoupons: 10,
+});

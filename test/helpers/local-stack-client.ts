@@ -8,6 +8,9 @@ import { validStockBody } from "./stock-body.js";
 export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<LocalStack> {
   return startLocalStack({
     dataDir: mkdtempSync(join(tmpdir(), "wxcoupon-stack-")),
+    // The sweeper every second rather than every minute: campaigns past the worker's inline recount complete in
+    // seconds (its stall stays the template's unless a test sets sweeperStallSeconds).
+    scheduleIntervalSeconds: 1,
     ...options,
     simulator: { notifyRetryIntervalMs: 400, ...options.simulator },
   });

@@ -25,7 +25,7 @@ export function memorySendDependencies(
 
 /**
  * What `processSendBatch` needs on the in-memory adapters: the send dependencies, a rate governor whose waits move
- * the test's clock (`advance`), WeChat's default 400/s, a 5 s rate wait and the deployed 10 receives.
+ * the test's clock (`advance`), a 400/s send ceiling, a 5 s rate wait and the deployed 10 receives.
  */
 export function memoryWorkerDependencies(
   gateway: FakeCouponGateway,

@@ -5,6 +5,8 @@ export interface SimulatorFaults {
   kinds?: ("500" | "429" | "timeout")[];
   phase?: "before" | "after" | "mix";
   timeout_ms?: number;
+  /** Simulator route names the faults apply to (e.g. `send-coupon`); absent: all. */
+  routes?: string[];
 }
 
 /** `POST /_simulator/faults`: that share of WeChat API calls fails; `{ error_rate: 0 }` stops. */

@@ -18,7 +18,7 @@ function problemsOf(context: Record<string, unknown>): string[] {
 }
 
 describe("readConfig", () => {
-  it("fills the documented defaults: dev, IAM auth, 400/s, public-key mode, a created secret", () => {
+  it("fills the documented defaults: dev, IAM auth, 500/s, public-key mode, a created secret", () => {
     expect(readConfig(reader(BASE))).toEqual({
       envName: "dev",
       isProd: false,
@@ -26,10 +26,23 @@ describe("readConfig", () => {
       region: "ap-east-1",
       mchid: "1900000001",
       secret: { kind: "create" },
-      sendRatePerSecond: 400,
+      sendRatePerSecond: 500,
       auth: { kind: "iam", allowedCallers: [], adminCallers: [] },
       wechatpayMode: "public_key",
+      eventForwardUrls: [],
     });
+  });
+
+  it("takes https event forward URLs (http on loopback only) and refuses anything else", () => {
+    expect(
+      readConfig(reader({ ...BASE, eventForwardUrls: ["https://hooks.example.com/wx"] })).eventForwardUrls,
+    ).toEqual(["https://hooks.example.com/wx"]);
+    expect(readConfig(reader({ ...BASE, eventForwardUrls: "http://127.0.0.1:8080/h" })).eventForwardUrls).toEqual([
+      "http://127.0.0.1:8080/h",
+    ]);
+    expect(problemsOf({ ...BASE, eventForwardUrls: ["http://hooks.example.com/wx"] })).toEqual([
+      'eventForwardUrls: "http://hooks.example.com/wx" must be an https URL',
+    ]);
   });
 
   it("names every missing required key at once", () => {

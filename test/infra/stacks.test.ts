@@ -4,6 +4,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
+import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
 import { ROUTES, scopesOf } from "#shared/edges/http/routes.js";
 import {
   ENV_SCHEMAS,
@@ -19,6 +20,7 @@ import {
   LAMBDA_UNRESERVED_MINIMUM,
   NOTIFY_RESERVED_CONCURRENCY,
   NOTIFY_ROUTE_THROTTLE,
+  SEND_QUEUE_VISIBILITY,
   VISIBILITY_FACTOR,
   workerMaxConcurrency,
 } from "../../infra/settings.js";
@@ -58,7 +60,7 @@ function dataGrants(built: TestApp, kind: FunctionKind): string[] {
     .filter((s) => s.Effect === "Allow")
     .flatMap((s) =>
       actionsOf(s)
-        .filter((a) => /^(dynamodb|sqs|secretsmanager|kms):/.test(a))
+        .filter((a) => /^(dynamodb|sqs|secretsmanager|kms|events):/.test(a))
         .flatMap((a) => resourcesOf(s).map((r) => `${a} on ${name(r)}`)),
     )
     .sort();
@@ -145,7 +147,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     const format = JSON.parse(props.AccessLogSettings.Format);
     expect(format.requestId).toBe("$context.requestId");
     expect(props.StageName).toBe("$default");
-    expect(props.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 400, ThrottlingBurstLimit: 400 });
+    expect(props.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 500, ThrottlingBurstLimit: 500 });
   });
 
   it("throttles the public WeChat webhook on its own route settings, not the stage default", () => {
@@ -163,8 +165,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
         ThrottlingBurstLimit: NOTIFY_ROUTE_THROTTLE.burstLimit,
       },
     });
-    // Sized to WeChat's notification rate (infra/settings.ts), far below the callers' default of 400/s.
-    expect(NOTIFY_ROUTE_THROTTLE.rateLimit).toBeLessThan(400);
+    // Sized to WeChat's notification rate (infra/settings.ts), far below the callers' default of 500/s.
+    expect(NOTIFY_ROUTE_THROTTLE.rateLimit).toBeLessThan(500);
     expect(NOTIFY_ROUTE_THROTTLE.burstLimit).toBeGreaterThanOrEqual(NOTIFY_ROUTE_THROTTLE.rateLimit);
     // RouteSettings must name an existing route: the stage is deployed after the webhook route.
     const routeLogicalId = built.service.getLogicalId(
@@ -197,12 +199,13 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
   });
 
   it("maps the send queue with partial batch responses and a concurrency cap from the rate", () => {
-    // The send worker's and the export function's.
-    built.serviceTemplate.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
+    // The send queue's, the table stream's (the events publisher), the forward queue's and the export queue's.
+    built.serviceTemplate.resourceCountIs("AWS::Lambda::EventSourceMapping", 4);
     built.serviceTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: logicalIdOf(built, "send-worker") },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
-      ScalingConfig: { MaximumConcurrency: 10 },
+      // ceil(500 / SENDS_PER_ENVIRONMENT) at the default rate (infra/settings.ts).
+      ScalingConfig: { MaximumConcurrency: 13 },
       BatchSize: Match.anyValue(),
     });
     const [mapping] = resourcesOfType<{
@@ -251,7 +254,9 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
 
   it("runs every function on nodejs24.x, arm64, with X-Ray and its own log group", () => {
     const functions = resourcesOfType(built.serviceTemplate, "AWS::Lambda::Function");
-    expect(functions).toHaveLength(4);
+    // api, send-worker, notify, reconcile, sweeper, events-publisher, event-forwarder, export (no cert-refresh in
+    // public-key mode).
+    expect(functions).toHaveLength(8);
     for (const [id, fn] of functions) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: "nodejs24.x",
@@ -274,7 +279,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
 
   it("sets each function's environment to exactly its schema in shared/config/env.ts (plus platform vars)", () => {
     const resources = built.serviceTemplate.toJSON().Resources;
-    for (const kind of ["api", "send-worker", "notify", "export"] as const) {
+    for (const kind of ["api", "send-worker", "notify", "reconcile", "export"] as const) {
       const vars = resources[logicalIdOf(built, kind)].Properties.Environment.Variables as Record<string, unknown>;
       const own = Object.fromEntries(
         Object.entries(vars)
@@ -292,7 +297,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
       expect(vars).toMatchObject(PLATFORM_ENV);
     }
     const workerVars = resources[logicalIdOf(built, "send-worker")].Properties.Environment.Variables;
-    expect(workerVars).toMatchObject({ SEND_RATE_PER_SECOND: "400" });
+    expect(workerVars).toMatchObject({ SEND_RATE_PER_SECOND: "500" });
     expect(workerVars).not.toHaveProperty("WORKER_MAX_CONCURRENCY");
     // Public-key mode: no function may download certificates (shared/adapters/wechatpay/merchant-runtime.ts).
     for (const kind of ["api", "send-worker", "notify"] as const) {
@@ -326,7 +331,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
           const expected = action.startsWith("dynamodb:")
             ? /Table/
             : action.startsWith("secretsmanager:")
-              ? /MerchantSecret/
+              ? /MerchantSecret|EventSigningSecret/
               : /Queue|Dlq/;
           expect(text, `${id} ${action}`).toMatch(expected);
         }
@@ -340,9 +345,6 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     const table = ["dynamodb:GetItem on Table", "dynamodb:PutItem on Table", "dynamodb:UpdateItem on Table"];
     const index = `dynamodb:Query on Table/index/${TABLE_SPEC.globalSecondaryIndexes[0].indexName}`;
     const secret = "secretsmanager:GetSecretValue on MerchantSecret";
-    expect(dataGrants(built, "api")).toEqual(
-      [...table, index, secret, "sqs:SendMessage on SendQueue", "sqs:SendMessage on ExportQueue"].sort(),
-    );
     expect(dataGrants(built, "export")).toEqual(
       [
         // Its export record (GetItem, conditional UpdateItem) and the records it pages through (gsi1); no secret.
@@ -354,6 +356,17 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
         "sqs:ReceiveMessage on ExportQueue",
         "sqs:DeleteMessage on ExportQueue",
         "sqs:GetQueueAttributes on ExportQueue",
+      ].sort(),
+    );
+    expect(dataGrants(built, "api")).toEqual(
+      [
+        ...table,
+        "dynamodb:BatchWriteItem on Table",
+        index,
+        secret,
+        "sqs:SendMessage on SendQueue",
+        "sqs:SendMessage on EventForwardQueue",
+        "sqs:SendMessage on ExportQueue",
       ].sort(),
     );
     expect(dataGrants(built, "send-worker")).toEqual(
@@ -373,7 +386,81 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
       ].sort(),
     );
     // No Query: in public-key mode notify reads no certificate cache (platform-certificate mode adds it).
-    expect(dataGrants(built, "notify")).toEqual([...table, secret, "sqs:SendMessage on CouponEventsQueue"].sort());
+    // Nothing else: the webhook publishes nothing (the table's stream does, docs/events.md#outbox).
+    expect(dataGrants(built, "notify")).toEqual([...table, secret].sort());
+    // Reads coupons 100 at a time (BatchGetItem); no queue: it publishes nothing itself.
+    expect(dataGrants(built, "reconcile")).toEqual([...table, "dynamodb:BatchGetItem on Table", index, secret].sort());
+    // Reads campaigns and their sends, writes its progress, seals, cancels and recounts (UpdateItem only: no
+    // PutItem), queues lost sends again; no secret, no DLQ, no WeChat.
+    expect(dataGrants(built, "sweeper")).toEqual(
+      ["dynamodb:GetItem on Table", "dynamodb:UpdateItem on Table", index, "sqs:SendMessage on SendQueue"].sort(),
+    );
+  });
+
+  it("runs the sweeper every minute, without retries, inside its own timeout, stalls longer than a visibility", () => {
+    const sweeper = logicalIdOf(built, "sweeper");
+    built.serviceTemplate.hasResourceProperties("AWS::Events::Rule", {
+      ScheduleExpression: "rate(1 minute)",
+      State: "ENABLED",
+      Targets: [
+        Match.objectLike({
+          Arn: { "Fn::GetAtt": [sweeper, "Arn"] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        }),
+      ],
+    });
+    built.serviceTemplate.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      FunctionName: { "Fn::GetAtt": [sweeper, "Arn"] },
+      Principal: "events.amazonaws.com",
+    });
+    const fn = built.serviceTemplate.toJSON().Resources[sweeper].Properties;
+    expect(fn).toMatchObject({ Timeout: 60, MemorySize: 256 });
+    const env = functionEnvironment(built, "sweeper");
+    expect(Number(env.SWEEPER_STALL_SECONDS)).toBeGreaterThan(SEND_QUEUE_VISIBILITY.toSeconds());
+    expect(env.WECHATPAY_MODE).toBeUndefined();
+    const own = Object.fromEntries(
+      Object.entries(env)
+        .filter(([n]) => !(n in PLATFORM_ENV))
+        .map(([n, v]) => [n, resolveForSchema(n, v)]),
+    );
+    expect(ENV_SCHEMAS.sweeper.strict().safeParse(own).success).toBe(true);
+    built.serviceTemplate.hasResourceProperties("AWS::CloudWatch::Alarm", { AlarmName: "wxcoupon-test-SweeperErrors" });
+  });
+
+  it("runs the reconcile function on an EventBridge Scheduler schedule, every minute, through a role that may only invoke it", () => {
+    const reconcile = logicalIdOf(built, "reconcile");
+    const schedules = resourcesOfType(built.serviceTemplate, "AWS::Scheduler::Schedule");
+    expect(schedules).toHaveLength(1);
+    const [, schedule] = schedules[0]!;
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: "rate(1 minute)",
+      State: "ENABLED",
+      FlexibleTimeWindow: { Mode: "OFF" },
+      Target: {
+        Arn: { "Fn::GetAtt": [reconcile, "Arn"] },
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+      },
+    });
+    const { Target: target } = schedule.Properties as { Target: { RoleArn: { "Fn::GetAtt": [string, string] } } };
+    const roleId = target.RoleArn["Fn::GetAtt"][0];
+    const role = built.serviceTemplate.toJSON().Resources[roleId];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" } }),
+    ]);
+    const policies = resourcesOfType(built.serviceTemplate, "AWS::IAM::Policy").filter(([, p]) =>
+      (p.Properties as { Roles: { Ref: string }[] }).Roles.some((r) => r.Ref === roleId),
+    );
+    const statements = policies.flatMap(
+      ([, p]) => (p.Properties as { PolicyDocument: { Statement: unknown[] } }).PolicyDocument.Statement,
+    );
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements as { Action: unknown; Resource: unknown }[]) {
+      expect(statement.Action).toBe("lambda:InvokeFunction");
+      for (const resource of [statement.Resource].flat()) {
+        expect(JSON.stringify(resource)).toContain(reconcile);
+      }
+    }
   });
   it("alarms on both DLQs, queue age, stalls, every function's errors and throttles, notify failures and API 5xx", () => {
     const names = resourcesOfType(built.serviceTemplate, "AWS::CloudWatch::Alarm").map(
@@ -385,6 +472,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
           "SendDlqNotEmpty",
           "CouponEventsDlqNotEmpty",
           "ExportDlqNotEmpty",
+          "EventsStreamDlqNotEmpty",
+          "EventForwardDlqNotEmpty",
           "SendQueueOldMessage",
           "SendQueueStalled",
           "CouponEventsOldMessage",
@@ -417,7 +506,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
   });
 
   it("has no certificate schedule or cert-refresh function in public-key mode", () => {
-    built.serviceTemplate.resourceCountIs("AWS::Events::Rule", 0);
+    // The one rule is the sweeper's.
+    built.serviceTemplate.resourceCountIs("AWS::Events::Rule", 1);
     expect(built.service.functions["cert-refresh"]).toBeUndefined();
   });
 });
@@ -451,10 +541,13 @@ describe("stateful stack", () => {
 
   it("dead-letters every queue into a 14-day DLQ (send and events after ≥ 5 receives), all SSE and TLS-only", () => {
     const queues = resourcesOfType(built.statefulTemplate, "AWS::SQS::Queue");
-    expect(queues).toHaveLength(6);
+    // Plus the events stream's on-failure queue and the forwarder's queue and DLQ (checked with the events below), and
+    // the export queue and its DLQ.
+    expect(queues).toHaveLength(9);
     const sources = queues.filter(([, q]) => q.Properties?.RedrivePolicy);
     expect(sources.map(([id]) => id.replace(/[A-F0-9]{8}$/, "")).sort()).toEqual([
       "CouponEventsQueue",
+      "EventForwardQueue",
       "ExportQueue",
       "SendQueue",
     ]);
@@ -474,7 +567,7 @@ describe("stateful stack", () => {
     }
     for (const [id, q] of queues) expect(q.Properties?.SqsManagedSseEnabled, id).toBe(true);
     const policies = resourcesOfType(built.statefulTemplate, "AWS::SQS::QueuePolicy");
-    expect(policies).toHaveLength(6);
+    expect(policies).toHaveLength(9);
     for (const [, p] of policies) {
       expect(JSON.stringify(p.Properties?.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
     }
@@ -520,7 +613,11 @@ describe("stateful stack", () => {
   });
 
   it("creates the merchant secret without a value, so no stack update can ever write over the operator's keys", () => {
-    const secrets = resourcesOfType<Record<string, unknown>>(built.statefulTemplate, "AWS::SecretsManager::Secret");
+    // The merchant's (the other one is the event forwarder's signing secret, created the same way).
+    const secrets = resourcesOfType<Record<string, unknown>>(
+      built.statefulTemplate,
+      "AWS::SecretsManager::Secret",
+    ).filter(([id]) => id.startsWith("MerchantSecret"));
     expect(secrets).toHaveLength(1);
     const props = secrets[0]![1].Properties!;
     // With neither property CloudFormation creates an empty secret and never manages its value
@@ -531,7 +628,10 @@ describe("stateful stack", () => {
     for (const field of MERCHANT_SECRET_FIELDS) expect(props.Description).toContain(field);
     // Another merchant id changes the description only: nothing in the template can reach the value.
     const other = buildTestApp({ mchid: "1900000002" });
-    const changed = resourcesOfType<Record<string, unknown>>(other.statefulTemplate, "AWS::SecretsManager::Secret");
+    const changed = resourcesOfType<Record<string, unknown>>(
+      other.statefulTemplate,
+      "AWS::SecretsManager::Secret",
+    ).filter(([id]) => id.startsWith("MerchantSecret"));
     expect({ ...changed[0]![1].Properties, Description: undefined }).toEqual({ ...props, Description: undefined });
     // The logical id the L2 Secret had: a deployed stack keeps its secret (a new id would replace it).
     const secretId = secrets[0]![0];
@@ -545,6 +645,107 @@ describe("stateful stack", () => {
     const table = resourcesOfType(built.statefulTemplate, "AWS::DynamoDB::Table")[0]![1];
     expect(table.DeletionPolicy).toBe("Delete");
     expect(table.Properties?.DeletionProtectionEnabled).toBe(false);
+  });
+});
+
+describe("events (docs/events.md)", () => {
+  let built: TestApp;
+  beforeAll(() => {
+    built = buildTestApp();
+  });
+
+  it("streams the table with both images: the outbox", () => {
+    built.statefulTemplate.hasResourceProperties("AWS::DynamoDB::Table", {
+      StreamSpecification: { StreamViewType: "NEW_AND_OLD_IMAGES" },
+    });
+  });
+
+  it("publishes from the stream only: a filtered mapping that retries until published, split on error, with an on-failure queue", () => {
+    built.serviceTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: logicalIdOf(built, "events-publisher") },
+      EventSourceArn: { "Fn::ImportValue": Match.stringLikeRegexp("Table.*StreamArn") },
+      StartingPosition: "TRIM_HORIZON",
+      MaximumRetryAttempts: -1,
+      BisectBatchOnFunctionError: true,
+      FilterCriteria: { Filters: EVENT_CHANGE_FILTERS.map((p) => ({ Pattern: JSON.stringify(p) })) },
+      DestinationConfig: {
+        OnFailure: { Destination: { "Fn::ImportValue": Match.stringLikeRegexp("EventsStreamDlq") } },
+      },
+    });
+    // Lambda's default quota of filters per mapping.
+    expect(EVENT_CHANGE_FILTERS.length).toBeLessThanOrEqual(5);
+  });
+
+  it("gives the publisher PutEvents on the bus and the stream's read actions, nothing of the table or a secret", () => {
+    expect(dataGrants(built, "events-publisher")).toEqual(
+      [
+        "dynamodb:DescribeStream on Table",
+        "dynamodb:GetRecords on Table",
+        "dynamodb:GetShardIterator on Table",
+        "dynamodb:ListStreams on Table",
+        "events:PutEvents on EventBus",
+        "sqs:GetQueueAttributes on EventsStreamDlq",
+        "sqs:GetQueueUrl on EventsStreamDlq",
+        "sqs:SendMessage on EventsStreamDlq",
+      ].sort(),
+    );
+    const vars = functionEnvironment(built, "events-publisher");
+    expect(Object.keys(vars)).toContain("EVENT_BUS_NAME");
+    expect(vars).not.toHaveProperty("TABLE_NAME");
+    expect(vars).not.toHaveProperty("SECRET_ID");
+    // Every stream grant names the stream, not the table.
+    for (const statement of statementsOf(built, "events-publisher")) {
+      if (actionsOf(statement).some((a) => a.startsWith("dynamodb:")))
+        expect(JSON.stringify(statement.Resource)).toMatch(/StreamArn/);
+    }
+  });
+
+  it("forwards over HTTP from its own queue: a second rule, the signing secret, exactly the grants it uses", () => {
+    built.statefulTemplate.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: { source: ["wxcoupon"] },
+      Targets: [Match.objectLike({ Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^EventForwardQueue"), "Arn"] } })],
+    });
+    built.statefulTemplate.hasResourceProperties("AWS::SecretsManager::Secret", {
+      Name: "wxcoupon/test/event-signing",
+      SecretString: Match.absent(),
+      GenerateSecretString: Match.absent(),
+    });
+    expect(dataGrants(built, "event-forwarder")).toEqual(
+      [
+        "secretsmanager:GetSecretValue on EventSigningSecret",
+        "sqs:SendMessage on EventForwardQueue",
+        "sqs:SendMessage on EventForwardDlq",
+        "sqs:ReceiveMessage on EventForwardQueue",
+        "sqs:DeleteMessage on EventForwardQueue",
+        "sqs:GetQueueAttributes on EventForwardQueue",
+      ].sort(),
+    );
+    const vars = functionEnvironment(built, "event-forwarder");
+    expect(vars).toMatchObject({ FORWARD_URLS: "[]", FORWARD_RETRY_DELAYS_SECONDS: "10,30,60,300,600,900,900" });
+    expect(vars).not.toHaveProperty("SECRET_ID");
+  });
+
+  it("keeps a queue subscription as one target: a bus rule sends every wxcoupon event to the coupon-events queue", () => {
+    built.statefulTemplate.resourceCountIs("AWS::Events::EventBus", 1);
+    const [[busId]] = resourcesOfType(built.statefulTemplate, "AWS::Events::EventBus") as unknown as [[string]];
+    built.statefulTemplate.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: { Ref: busId },
+      EventPattern: { source: ["wxcoupon"] },
+      Targets: [
+        Match.objectLike({
+          Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^CouponEventsQueue"), "Arn"] },
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^CouponEventsDlq"), "Arn"] } },
+          RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 },
+        }),
+      ],
+    });
+    // The queue lets EventBridge send only for that rule.
+    const policy = resourcesOfType(built.statefulTemplate, "AWS::SQS::QueuePolicy").find(([, p]) =>
+      JSON.stringify(p.Properties?.Queues).includes("CouponEventsQueue"),
+    )!;
+    expect(JSON.stringify(policy[1].Properties?.PolicyDocument)).toMatch(
+      /"aws:SourceArn":\{"Fn::GetAtt":\["CouponEventsQueueRule.*"Service":"events.amazonaws.com"/,
+    );
   });
 });
 
@@ -621,7 +822,8 @@ describe("modes and options", () => {
     const arn = "arn:aws:secretsmanager:ap-east-1:111111111111:secret:wxcoupon/merchant-AbCdEf";
     const key = "arn:aws:kms:ap-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     const built = buildTestApp({ secretArn: arn, secretKmsKeyArn: key });
-    built.statefulTemplate.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    // Only the event forwarder's signing secret.
+    built.statefulTemplate.resourceCountIs("AWS::SecretsManager::Secret", 1);
     const statements = statementsOf(built, "api");
     const secretStatement = statements.find((s) => actionsOf(s).includes("secretsmanager:GetSecretValue"))!;
     expect(secretStatement.Resource).toBe(arn);

@@ -52,6 +52,20 @@ describe("fault injection", () => {
     expect(retry.json.coupon_id).toBe(issued[0]!.coupon_id);
   });
 
+  it("limits faults to the routes named: sends fail while the user-coupon query answers", async () => {
+    const stockId = await runningStock(h);
+    await control(h.sim.url, "POST", "/faults", { error_rate: 1, kinds: ["500"], routes: ["send-coupon"] });
+    const send = sendBody(h, stockId);
+    expect((await h.client.post(sendUrl("oRoutes"), send)).status).toBe(500);
+    const listed = await h.client.get(
+      `/v3/marketing/favor/users/oRoutes/coupons?appid=${send.appid}&creator_mchid=${send.stock_creator_mchid}`,
+    );
+    expect((await control(h.sim.url, "GET", "/faults")).json).toMatchObject({ routes: ["send-coupon"] });
+    await control(h.sim.url, "POST", "/faults", { error_rate: 0 });
+    expect(listed.status).toBe(200);
+    expect((await control(h.sim.url, "GET", "/faults")).json).not.toHaveProperty("routes");
+  });
+
   it("holds a 'timeout' fault past the client's timeout, then answers 500", async () => {
     await control(h.sim.url, "POST", "/faults", { error_rate: 1, kinds: ["timeout"], timeout_ms: 300 });
     const started = Date.now();
@@ -66,6 +80,8 @@ describe("fault injection", () => {
     expect((await control(h.sim.url, "POST", "/faults", { error_rate: 2 })).status).toBe(400);
     expect((await control(h.sim.url, "POST", "/faults", { error_rate: 0.1, kinds: ["boom"] })).status).toBe(400);
     expect((await control(h.sim.url, "POST", "/faults", { error_rate: 0.1, phase: "during" })).status).toBe(400);
+    expect((await control(h.sim.url, "POST", "/faults", { error_rate: 0.1, routes: [] })).status).toBe(400);
+    expect((await control(h.sim.url, "POST", "/faults", { error_rate: 0.1, routes: "send-coupon" })).status).toBe(400);
     expect((await control(h.sim.url, "GET", "/faults")).json).toMatchObject({ error_rate: 0 });
   });
 });

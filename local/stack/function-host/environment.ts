@@ -1,3 +1,4 @@
+import { getHeapStatistics } from "node:v8";
 import { parentPort, workerData } from "node:worker_threads";
 import { makeLambdaContext } from "../lambda-context.js";
 import type { EnvironmentData, FromEnvironment, ToEnvironment } from "./protocol.js";
@@ -23,7 +24,14 @@ try {
   post({ type: "init-error", name: e.name, message: e.message });
 }
 
+/** How often the heap is sampled during an invocation (its peak is reported with the result, for benchmarks). */
+const HEAP_SAMPLE_MS = 20;
+
 port.on("message", (message: ToEnvironment) => {
+  let maxHeapUsedBytes = getHeapStatistics().used_heap_size;
+  const sample = setInterval(() => {
+    maxHeapUsedBytes = Math.max(maxHeapUsedBytes, getHeapStatistics().used_heap_size);
+  }, HEAP_SAMPLE_MS);
   const context = makeLambdaContext({
     functionName: data.functionName,
     timeoutMs: message.timeoutMs,
@@ -31,8 +39,13 @@ port.on("message", (message: ToEnvironment) => {
     requestId: message.requestId,
   });
   handler(message.event, context).then(
-    (value) => post({ type: "result", id: message.id, value }),
+    (value) => {
+      clearInterval(sample);
+      maxHeapUsedBytes = Math.max(maxHeapUsedBytes, getHeapStatistics().used_heap_size);
+      post({ type: "result", id: message.id, value, maxHeapUsedBytes });
+    },
     (error: unknown) => {
+      clearInterval(sample);
       const e = error instanceof Error ? error : new Error(String(error));
       post({ type: "error", id: message.id, name: e.name, message: e.message });
     },

@@ -38,7 +38,14 @@ export interface FunctionHostOptions {
 
 /** Lambda's result of one invocation: the handler's value, or a function error as Lambda reports it. */
 export type Invocation =
-  | { ok: true; value: unknown }
+  | {
+      ok: true;
+      value: unknown;
+      /** Wall time of the invocation in its environment (cold start excluded). */
+      durationMs: number;
+      /** The environment's largest V8 heap use seen during the invocation (sampled), against its MemorySize. */
+      maxHeapUsedBytes: number;
+    }
   | {
       ok: false;
       /** `Sandbox.Timedout`, `Runtime.OutOfMemory`, `Runtime.ExitError`, `Runtime.InitError`, or the handler's error name. */
@@ -66,6 +73,8 @@ interface Environment {
   worker: Worker;
   ready: Promise<void>;
   busy: boolean;
+  /** performance.now() when the invocation in flight was handed to the environment. */
+  invokedAt?: number;
   /** Settles the invocation in flight, if any. */
   settle?: (invocation: Invocation) => void;
 }
@@ -114,7 +123,13 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
       const onMessage = (message: FromEnvironment) => {
         if (message.type === "ready") resolve();
         else if (message.type === "init-error") reject(new InitError(`${message.name}: ${message.message}`));
-        else if (message.type === "result") env.settle?.({ ok: true, value: message.value });
+        else if (message.type === "result")
+          env.settle?.({
+            ok: true,
+            value: message.value,
+            durationMs: performance.now() - (env.invokedAt ?? 0),
+            maxHeapUsedBytes: message.maxHeapUsedBytes,
+          });
         else if (message.type === "error")
           env.settle?.({ ok: false, errorType: message.name, errorMessage: message.message });
       };
@@ -200,6 +215,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
           clearTimeout(timer);
           resolve(invocation);
         };
+        env.invokedAt = performance.now();
         env.worker.postMessage({ type: "invoke", id: nextId++, event, requestId: randomUUID(), timeoutMs });
       });
       env.settle = undefined;

@@ -14,5 +14,5 @@ export type ToEnvironment = { type: "invoke"; id: number; event: unknown; reques
 export type FromEnvironment =
   | { type: "ready" }
   | { type: "init-error"; name: string; message: string }
-  | { type: "result"; id: number; value: unknown }
+  | { type: "result"; id: number; value: unknown; maxHeapUsedBytes: number }
   | { type: "error"; id: number; name: string; message: string };

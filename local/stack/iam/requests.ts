@@ -14,9 +14,11 @@ import type { AuthorizationRequest } from "./evaluate.js";
  *   writes and the three multipart calls that write (CreateMultipartUpload, UploadPart, CompleteMultipartUpload)
  *   `s3:PutObject`, aborting `s3:AbortMultipartUpload`, on `arn:aws:s3:::BUCKET/KEY`; bucket calls on the bucket ARN
  *   (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html). A presigned URL is
- *   authorized as its signer (the key in `X-Amz-Credential`).
+ *   authorized as its signer (the key in `X-Amz-Credential`);
+ * - EventBridge: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+ *   (`events:PutEvents` on each entry's event bus, the account's `default` bus when an entry names none).
  */
-export type ServiceName = "dynamodb" | "sqs" | "secretsmanager" | "s3";
+export type ServiceName = "dynamodb" | "sqs" | "secretsmanager" | "s3" | "events";
 
 /** An S3 call's method and path with query, as received. */
 export interface RestRequest {
@@ -66,6 +68,14 @@ export function authorizationsFor(
       const secretId = body.SecretId;
       const resource = typeof secretId === "string" ? arns.secretArn(secretId) : "*";
       return [{ action: `secretsmanager:${operation}`, resource }];
+    }
+    case "events": {
+      const entries = Array.isArray(body.Entries) ? (body.Entries as { EventBusName?: unknown }[]) : [];
+      const buses = new Set(entries.map((e) => (typeof e.EventBusName === "string" ? e.EventBusName : "default")));
+      return [...buses].map((bus) => ({
+        action: `events:${operation}`,
+        resource: bus.startsWith("arn:") ? bus : `arn:aws:events:${arns.region}:${arns.account}:event-bus/${bus}`,
+      }));
     }
   }
 }

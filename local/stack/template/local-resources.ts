@@ -11,7 +11,14 @@ export interface LocalResources {
   secretArn: string;
   /** The export bucket: the template's own name (it is fixed, infra/settings.ts exportBucketName). */
   exportBucketName: string;
+  /** The event forwarder's signing secret in the fake Secrets Manager. */
+  signingSecretArn: string;
+  /** The local bus (local/stack/events/local-event-bus.ts): the template's name. */
+  eventBus: { name: string; arn: string };
 }
+
+/** The table stream's ARN as DynamoDB forms it (`table/NAME/stream/LABEL`); the local stream has one label. */
+export const localStreamArn = (tableArn: string) => `${tableArn}/stream/local`;
 
 /**
  * A resolver that gives the template's logical ids the local resources' names and ARNs, so `Ref`/`Fn::GetAtt`/
@@ -24,9 +31,11 @@ export function localResolver(model: ServiceModel, local: LocalResources): Resol
   const { account, region } = synthesized;
   const ids = synthesized.logicalIds;
   const byId = new Map<string, PhysicalResource>();
-  byId.set(ids.table, {
-    ref: local.tableName,
-    attributes: { Arn: `arn:aws:dynamodb:${region}:${account}:table/${local.tableName}` },
+  const tableArn = `arn:aws:dynamodb:${region}:${account}:table/${local.tableName}`;
+  byId.set(ids.table, { ref: local.tableName, attributes: { Arn: tableArn, StreamArn: localStreamArn(tableArn) } });
+  byId.set(ids.eventBus, {
+    ref: local.eventBus.name,
+    attributes: { Arn: local.eventBus.arn, Name: local.eventBus.name },
   });
   for (const [role, id] of Object.entries(ids.queues) as [QueueRole, string][]) {
     const q = local.queues[role];
@@ -37,6 +46,7 @@ export function localResolver(model: ServiceModel, local: LocalResources): Resol
     ref: local.exportBucketName,
     attributes: { Arn: `arn:aws:s3:::${local.exportBucketName}` },
   });
+  byId.set(ids.signingSecret, { ref: local.signingSecretArn, attributes: {} });
 
   return {
     stacks: synthesized.templates,
@@ -54,6 +64,11 @@ export function localResolver(model: ServiceModel, local: LocalResources): Resol
           return { ref: name, attributes: { Arn: `arn:aws:iam::${account}:role/${name}` } };
         case "AWS::Lambda::Function":
           return { ref: name, attributes: { Arn: `arn:aws:lambda:${region}:${account}:function:${name}` } };
+        case "AWS::Events::Rule":
+          return {
+            ref: name,
+            attributes: { Arn: `arn:aws:events:${region}:${account}:rule/${local.eventBus.name}/${name}` },
+          };
         default:
           throw new Error(`${stackName}/${logicalId} (${type ?? "unknown"}) has no local counterpart`);
       }

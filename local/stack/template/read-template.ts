@@ -37,6 +37,30 @@ export interface EventSourceMappingSpec {
   maximumConcurrency?: number;
   functionResponseTypes: string[];
   enabled: boolean;
+  /** Stream sources only (AWS::Lambda::EventSourceMapping for DynamoDB streams). */
+  stream?: {
+    startingPosition: string;
+    /** -1 (Lambda's default for streams): until the record leaves the stream. */
+    maximumRetryAttempts: number;
+    bisectBatchOnFunctionError: boolean;
+    /** DestinationConfig.OnFailure.Destination, unresolved. */
+    onFailureDestination?: unknown;
+  };
+  /** FilterCriteria.Filters[].Pattern, parsed. */
+  filters: Record<string, unknown>[];
+}
+
+/** AWS::Events::Rule on the service's bus: its pattern and queue targets (values may still be intrinsics). */
+export interface RuleSpec {
+  logicalId: string;
+  pattern: Record<string, unknown>;
+  targets: { id: string; arn: unknown; deadLetterArn?: unknown; maximumRetryAttempts: number }[];
+}
+
+export interface EventBusSpec {
+  logicalId: string;
+  name: string;
+  rules: RuleSpec[];
 }
 
 export interface QueueSpec {
@@ -60,6 +84,8 @@ export interface TableSpec {
   globalSecondaryIndexes: { indexName: string; partitionKey: KeySpec; sortKey?: KeySpec; projection: string }[];
   timeToLiveAttribute?: string;
   billingMode: string;
+  /** StreamSpecification.StreamViewType, when the table has a stream. */
+  streamViewType?: string;
 }
 
 export interface RouteSpec {
@@ -85,6 +111,20 @@ export interface BucketSpec {
   encryption?: string;
 }
 
+/**
+ * A schedule that invokes a function on a fixed rate: an EventBridge rule (AWS::Events::Rule `ScheduleExpression`) or
+ * an EventBridge Scheduler schedule (AWS::Scheduler::Schedule).
+ */
+export interface ScheduleSpec {
+  logicalId: string;
+  functionKind: FunctionKind;
+  /** From `rate(N unit)`; cron expressions are refused (the local stack has no use for them yet). */
+  rateSeconds: number;
+  enabled: boolean;
+  /** The event the target receives: EventBridge's "Scheduled Event", or Scheduler's `Input` (`{}` when none). */
+  source: "events" | "scheduler";
+}
+
 /** What the local stack takes from the synthesized app: one source of truth with what CloudFormation deploys. */
 export interface ServiceModel {
   synthesized: SynthesizedApp;
@@ -94,6 +134,8 @@ export interface ServiceModel {
   table: TableSpec;
   exportBucket: BucketSpec;
   routes: RouteSpec[];
+  schedules: ScheduleSpec[];
+  eventBus: EventBusSpec;
 }
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
@@ -133,6 +175,19 @@ export function readServiceModel(synthesized: SynthesizedApp): ServiceModel {
     const functionKind = kindOf.get(fnId);
     if (!functionKind) throw new Error(`event source mapping ${id} targets unknown function ${fnId}`);
     const scaling = props.ScalingConfig as { MaximumConcurrency?: number } | undefined;
+    const filters = ((props.FilterCriteria as { Filters?: { Pattern: string }[] } | undefined)?.Filters ?? []).map(
+      (f) => JSON.parse(f.Pattern) as Record<string, unknown>,
+    );
+    const onFailure = (props.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure;
+    const stream =
+      props.StartingPosition === undefined
+        ? undefined
+        : {
+            startingPosition: String(props.StartingPosition),
+            maximumRetryAttempts: Number(props.MaximumRetryAttempts ?? -1),
+            bisectBatchOnFunctionError: props.BisectBatchOnFunctionError === true,
+            ...(onFailure?.Destination === undefined ? {} : { onFailureDestination: onFailure.Destination }),
+          };
     eventSourceMappings.push({
       functionKind,
       eventSourceArn: props.EventSourceArn,
@@ -141,6 +196,8 @@ export function readServiceModel(synthesized: SynthesizedApp): ServiceModel {
       ...(scaling?.MaximumConcurrency === undefined ? {} : { maximumConcurrency: scaling.MaximumConcurrency }),
       functionResponseTypes: (props.FunctionResponseTypes as string[] | undefined) ?? [],
       enabled: props.Enabled !== false,
+      filters,
+      ...(stream ? { stream } : {}),
     });
   }
 
@@ -174,7 +231,87 @@ export function readServiceModel(synthesized: SynthesizedApp): ServiceModel {
     table: readTable(stateful, ids.table),
     exportBucket: readBucket(stateful, ids.exportBucket),
     routes: readRoutes(service, kindOf),
+    schedules: readSchedules(service, kindOf),
+    eventBus: readEventBus(stateful, ids.eventBus),
   };
+}
+
+/** The bus and the rules on it (a rule on another bus, or disabled, is not the service's). */
+function readEventBus(template: CfnTemplate, id: string): EventBusSpec {
+  const bus = propertiesOf(template, id, "AWS::Events::EventBus");
+  const rules: RuleSpec[] = [];
+  for (const [ruleId, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== "AWS::Events::Rule") continue;
+    const props = resource.Properties ?? {};
+    if (JSON.stringify(props.EventBusName) !== JSON.stringify({ Ref: id })) continue;
+    if (props.State === "DISABLED") continue;
+    if (props.EventPattern === undefined) throw new Error(`rule ${ruleId}: only event-pattern rules are supported`);
+    type Target = {
+      Id: string;
+      Arn: unknown;
+      DeadLetterConfig?: { Arn: unknown };
+      RetryPolicy?: Record<string, number>;
+    };
+    rules.push({
+      logicalId: ruleId,
+      pattern: props.EventPattern as Record<string, unknown>,
+      targets: ((props.Targets as Target[] | undefined) ?? []).map((t) => ({
+        id: t.Id,
+        arn: t.Arn,
+        ...(t.DeadLetterConfig ? { deadLetterArn: t.DeadLetterConfig.Arn } : {}),
+        maximumRetryAttempts: Number(t.RetryPolicy?.MaximumRetryAttempts ?? 185),
+      })),
+    });
+  }
+  return { logicalId: id, name: String(bus.Name), rules };
+}
+
+const RATE_UNITS: Record<string, number> = {
+  minute: 60,
+  minutes: 60,
+  hour: 3_600,
+  hours: 3_600,
+  day: 86_400,
+  days: 86_400,
+};
+
+/**
+ * The scheduled rules and schedules and the function each one targets: `rate(value unit)`, unit minute(s), hour(s) or
+ * day(s), for both (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html,
+ * https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html#rate-based).
+ */
+function readSchedules(template: CfnTemplate, kindOf: Map<string, FunctionKind>): ScheduleSpec[] {
+  const schedules: ScheduleSpec[] = [];
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    const source =
+      resource.Type === "AWS::Events::Rule"
+        ? "events"
+        : resource.Type === "AWS::Scheduler::Schedule"
+          ? "scheduler"
+          : "";
+    if (source === "") continue;
+    const props = resource.Properties ?? {};
+    if (props.ScheduleExpression === undefined) continue;
+    const rate = /^rate\((\d+) (minutes?|hours?|days?)\)$/.exec(String(props.ScheduleExpression));
+    if (!rate) throw new Error(`${id}: cannot run schedule ${String(props.ScheduleExpression)} locally`);
+    const targets =
+      source === "events"
+        ? ((props.Targets as { Arn: unknown }[] | undefined) ?? [])
+        : [props.Target as { Arn: unknown }];
+    for (const target of targets) {
+      const fnId = getAttId(target.Arn, "Arn", `${id}.Target`);
+      const functionKind = kindOf.get(fnId);
+      if (!functionKind) throw new Error(`schedule ${id} targets unknown function ${fnId}`);
+      schedules.push({
+        logicalId: id,
+        functionKind,
+        rateSeconds: Number(rate[1]) * RATE_UNITS[rate[2]!]!,
+        enabled: props.State === undefined || props.State === "ENABLED",
+        source,
+      });
+    }
+  }
+  return schedules;
 }
 
 function readTable(template: CfnTemplate, id: string): TableSpec {
@@ -205,6 +342,9 @@ function readTable(template: CfnTemplate, id: string): TableSpec {
     })),
     ...(ttl?.Enabled ? { timeToLiveAttribute: ttl.AttributeName } : {}),
     billingMode: String(props.BillingMode ?? "PROVISIONED"),
+    ...(props.StreamSpecification
+      ? { streamViewType: String((props.StreamSpecification as { StreamViewType: string }).StreamViewType) }
+      : {}),
   };
 }
 

@@ -8,7 +8,16 @@ import type { FunctionKind } from "../../../infra/constructs/wx-function.js";
 import type { CfnTemplate } from "./intrinsics.js";
 
 /** The queues of the stateful stack, by the role the code gives them. */
-export type QueueRole = "send" | "sendDlq" | "events" | "eventsDlq" | "exports" | "exportsDlq";
+export type QueueRole =
+  | "send"
+  | "sendDlq"
+  | "events"
+  | "eventsDlq"
+  | "streamFailureDlq"
+  | "forward"
+  | "forwardDlq"
+  | "exports"
+  | "exportsDlq";
 
 /** The app's two templates as CloudFormation would receive them, and which logical id plays which part. */
 export interface SynthesizedApp {
@@ -22,6 +31,10 @@ export interface SynthesizedApp {
     queues: Record<QueueRole, string>;
     table: string;
     exportBucket: string;
+    /** The service's event bus (stateful stack). */
+    eventBus: string;
+    /** The event forwarder's signing secret. */
+    signingSecret: string;
     /** Absent when the secret is imported (`secretArn` context): then the template holds its ARN. */
     secret?: string;
   };
@@ -66,11 +79,16 @@ export function synthesizeApp(context: Record<string, unknown> = {}): Synthesize
     const functions: Partial<Record<FunctionKind, string>> = {};
     for (const [kind, fn] of Object.entries(built.service.functions)) functions[kind as FunctionKind] = logicalId(fn);
     const { stateful } = built;
-    // The secret the stateful stack creates (none when it imports the operator's): found by type, since the stack
-    // creates it as a bare CfnSecret and hands on an imported reference to it (infra/stacks/stateful-stack.ts).
-    const secretId = Object.entries(templates[stateful.stackName]?.Resources ?? {}).find(
-      ([, resource]) => resource.Type === "AWS::SecretsManager::Secret",
-    )?.[0];
+    // The secrets the stateful stack creates, by name (it creates them as bare CfnSecrets and hands on imported
+    // references: infra/stacks/stateful-stack.ts); the merchant's is absent when the operator's is imported.
+    const createdSecret = (suffix: string) =>
+      Object.entries(templates[stateful.stackName]?.Resources ?? {}).find(
+        ([, resource]) =>
+          resource.Type === "AWS::SecretsManager::Secret" && String(resource.Properties?.Name ?? "").endsWith(suffix),
+      )?.[0];
+    const secretId = createdSecret("/merchant");
+    const signingSecretId = createdSecret("/event-signing");
+    if (signingSecretId === undefined) throw new Error("the stateful stack has no event signing secret");
     const synthesized: SynthesizedApp = {
       statefulStackName: stateful.stackName,
       serviceStackName: built.service.stackName,
@@ -86,9 +104,14 @@ export function synthesizeApp(context: Record<string, unknown> = {}): Synthesize
           eventsDlq: logicalId(stateful.eventsDlq),
           exports: logicalId(stateful.exportQueue),
           exportsDlq: logicalId(stateful.exportDlq),
+          streamFailureDlq: logicalId(stateful.streamFailureDlq),
+          forward: logicalId(stateful.forwardQueue),
+          forwardDlq: logicalId(stateful.forwardDlq),
         },
         table: logicalId(stateful.table),
         exportBucket: logicalId(stateful.exportBucket),
+        eventBus: logicalId(stateful.eventBus),
+        signingSecret: signingSecretId,
         ...(secretId ? { secret: secretId } : {}),
       },
     };

@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Item } from "./item.js";
 
@@ -64,19 +70,40 @@ export async function putIfAbsent(
   doc: DynamoDBDocumentClient,
   tableName: string,
   item: Item,
-): Promise<{ created: true } | { created: false; existing: Item }> {
+  options: { readBack?: true },
+): Promise<{ created: true } | { created: false; existing: Item }>;
+/** `readBack: false`: the caller does not want the existing item (`existing` is then undefined, nothing is read). */
+export async function putIfAbsent(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  item: Item,
+  options: { readBack: false },
+): Promise<{ created: boolean }>;
+export async function putIfAbsent(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  item: Item,
+): Promise<{ created: true } | { created: false; existing: Item }>;
+export async function putIfAbsent(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  item: Item,
+  options: { readBack?: boolean } = {},
+): Promise<{ created: true } | { created: false; existing?: Item }> {
+  const readBack = options.readBack !== false;
   try {
     await doc.send(
       new PutCommand({
         TableName: tableName,
         Item: item,
         ConditionExpression: CONDITION.absent,
-        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        ...(readBack ? { ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const } : {}),
       }),
     );
     return { created: true };
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
+    if (!readBack) return { created: false };
     const existing = await itemAfterConditionFailure(error, doc, tableName, String(item.pk));
     // Deleted between the failed put and the read: only possible by hand; let the caller retry.
     if (existing === undefined) throw error;
@@ -115,5 +142,25 @@ export async function conditionalUpdate(
   } catch (error) {
     if (!isConditionalCheckFailed(error)) throw error;
     return { changed: false, existing: await itemAfterConditionFailure(error, doc, tableName, pk) };
+  }
+}
+
+/** Attempts at writing a batch's unprocessed items before giving up (the caller's retry repeats the whole post). */
+const BATCH_WRITE_ATTEMPTS = 8;
+
+/**
+ * Puts up to 25 items with one BatchWriteItem (no conditions: it replaces items), sending again what DynamoDB
+ * returns unprocessed, with back-off
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html). Throws if items are still
+ * unprocessed after BATCH_WRITE_ATTEMPTS.
+ */
+export async function batchWriteAll(doc: DynamoDBDocumentClient, tableName: string, items: Item[]): Promise<void> {
+  let requests = items.map((Item) => ({ PutRequest: { Item } }));
+  for (let attempt = 1; requests.length > 0; attempt++) {
+    const { UnprocessedItems } = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+    requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
+    if (requests.length === 0) return;
+    if (attempt >= BATCH_WRITE_ATTEMPTS) throw new Error(`${requests.length} items unprocessed after ${attempt} tries`);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 25 * 2 ** attempt)));
   }
 }

@@ -1,14 +1,23 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { lastChunkConflict } from "../../domain/campaigns/campaign-conflicts.js";
 import { NotFoundError, ValidationError } from "../../domain/errors.js";
 import {
   type CampaignChunk,
   type CampaignControl,
+  type CampaignControlReason,
   type CampaignCounts,
   type CampaignListOptions,
   type CampaignRecord,
   type CampaignStore,
+  type CampaignSweep,
   type ClaimResult,
+  type ControlChange,
   deriveCampaignState,
   type ListPage,
   type NewCampaign,
@@ -23,7 +32,12 @@ import { campaignConflict, campaignListOrder, campaignListOwner } from "../recor
 import { CONDITION, conditionalUpdate, getItem, isConditionalCheckFailed, putIfAbsent } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { type Item, num, str } from "./item.js";
-import { GSI1, KEY } from "./table-definition.js";
+import { GSI1, KEY, TTL_ATTRIBUTE } from "./table-definition.js";
+
+/** The sparse gsi1 partition of campaigns the sweeper still looks after (one marker item per campaign). */
+const ACTIVE_CAMPAIGNS = "CAMPAIGNS_ACTIVE";
+/** A retired marker stays a day (TTL), long after anything could still read it. */
+const RETIRED_MARKER_TTL_SECONDS = 86_400;
 
 /** Index items read per Query of the campaign list. */
 const LIST_QUERY_LIMIT = 100;
@@ -86,6 +100,21 @@ export class DynamoDbCampaignStore implements CampaignStore {
       created_at: campaign.createdAt,
       updated_at: campaign.createdAt,
     };
+    // On the sweeper's list first: a crash between the two writes leaves a marker without a campaign (skipped),
+    // never a campaign the sweeper cannot see. A replay or a conflicting create puts it again: the sweeper retires a
+    // completed campaign's marker again on its next run.
+    await this.#doc.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: {
+          pk: KEY.activeCampaign(campaign.id),
+          type: "CAMPAIGN_ACTIVE",
+          campaign_id: campaign.id,
+          gsi1pk: ACTIVE_CAMPAIGNS,
+          gsi1sk: campaignListOrder(campaign),
+        },
+      }),
+    );
     // One campaign per id: a retried create with the same request replays; another request is a conflict.
     const put = await putIfAbsent(this.#doc, this.#table, item);
     if (put.created) return { created: true, record: fromItem(item) };
@@ -177,27 +206,32 @@ export class DynamoDbCampaignStore implements CampaignStore {
     }
   }
 
-  async setControl(
-    id: string,
-    change: { from: readonly CampaignControl[]; to: CampaignControl },
-    now: number,
-  ): Promise<StateChange<CampaignRecord>> {
+  async setControl(id: string, change: ControlChange, now: number): Promise<StateChange<CampaignRecord>> {
     const from = Object.fromEntries(change.from.map((c, i) => [`:from${i}`, c]));
     // A campaign stored before the lifecycle existed has no control attribute: it is RUNNING.
     const legacy = change.from.includes("RUNNING") ? " OR attribute_not_exists(#control)" : "";
     const update = await conditionalUpdate(this.#doc, this.#table, KEY.campaign(id), {
       // Only the control attributes: the counters keep their own atomic ADDs, so no outcome counted meanwhile is lost.
-      UpdateExpression: "SET #control = :to, #control_changed_at = :now, #updated_at = :now",
+      UpdateExpression:
+        "SET #control = :to, #control_changed_at = :now, #updated_at = :now" +
+        (change.reason === undefined ? " REMOVE #control_reason" : ", #control_reason = :reason"),
       ConditionExpression:
         `${CONDITION.exists} AND (#control IN (${Object.keys(from).join(", ")})${legacy}) ` +
         "AND (attribute_not_exists(#reconciled) OR #reconciled = :false)",
       ExpressionAttributeNames: {
         "#control": "control",
         "#control_changed_at": "control_changed_at",
+        "#control_reason": "control_reason",
         "#updated_at": "updated_at",
         "#reconciled": "reconciled",
       },
-      ExpressionAttributeValues: { ...from, ":to": change.to, ":now": now, ":false": false },
+      ExpressionAttributeValues: {
+        ...from,
+        ":to": change.to,
+        ":now": now,
+        ":false": false,
+        ...(change.reason === undefined ? {} : { ":reason": change.reason }),
+      },
     });
     if (update.changed) return { changed: true, record: fromItem(update.item) };
     if (update.existing === undefined) throw new NotFoundError("campaign_id", "no such campaign");
@@ -257,6 +291,81 @@ export class DynamoDbCampaignStore implements CampaignStore {
     if (update.changed) return fromItem(update.item);
     if (update.existing === undefined) throw new NotFoundError("campaign_id", "no such campaign");
     return fromItem(update.existing);
+  }
+
+  async listActive(options: { limit: number; cursor?: string }): Promise<ListPage<CampaignRecord>> {
+    const start =
+      options.cursor === undefined
+        ? undefined
+        : decodeCursor(options.cursor, ["pk", "gsi1pk", "gsi1sk"], { gsi1pk: ACTIVE_CAMPAIGNS });
+    if (start !== undefined && !/^CAMPAIGN#.+#ACTIVE$/.test(start.pk)) {
+      throw new ValidationError("cursor", "is not a cursor this list returned");
+    }
+    const { Items = [], LastEvaluatedKey } = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: GSI1,
+        KeyConditionExpression: "gsi1pk = :pk",
+        ExpressionAttributeValues: { ":pk": ACTIVE_CAMPAIGNS },
+        Limit: options.limit,
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      }),
+    );
+    // The markers hold only the id: each campaign is read whole (strongly consistent). A marker whose campaign was
+    // never created (a create that failed after it) is skipped.
+    const records = await Promise.all(Items.map((marker) => this.get(str(marker, "campaign_id"))));
+    const items = records.filter((r): r is CampaignRecord => r !== undefined);
+    const last = Items.at(-1);
+    if (LastEvaluatedKey === undefined || last === undefined) return { items };
+    return {
+      items,
+      cursor: encodeCursor({ pk: str(last, "pk"), gsi1pk: ACTIVE_CAMPAIGNS, gsi1sk: str(last, "gsi1sk") }),
+    };
+  }
+
+  async saveSweep(id: string, sweep: CampaignSweep, expectedSeq: number): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: KEY.campaign(id) },
+          UpdateExpression: "SET #sweep = :sweep, #seq = :seq",
+          // One writer per step: a run that lost the race (another wrote since it read) writes nothing.
+          ConditionExpression:
+            `${CONDITION.exists} AND (attribute_not_exists(#reconciled) OR #reconciled = :false) AND ` +
+            (expectedSeq === 0 ? "attribute_not_exists(#seq)" : "#seq = :expected"),
+          ExpressionAttributeNames: { "#sweep": "sweep", "#seq": "sweep_seq", "#reconciled": "reconciled" },
+          ExpressionAttributeValues: {
+            ":sweep": JSON.stringify(sweep),
+            ":seq": sweep.seq,
+            ":false": false,
+            ...(expectedSeq === 0 ? {} : { ":expected": expectedSeq }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async retire(id: string, now: number): Promise<void> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: KEY.activeCampaign(id) },
+          // Out of the sparse list at once (no gsi1 keys), and gone through TTL later (no DeleteItem is granted).
+          UpdateExpression: "REMOVE #gsi1pk, #gsi1sk SET #expires_at = :expires",
+          ConditionExpression: CONDITION.exists,
+          ExpressionAttributeNames: { "#gsi1pk": "gsi1pk", "#gsi1sk": "gsi1sk", "#expires_at": TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ":expires": Math.floor(now / 1000) + RETIRED_MARKER_TTL_SECONDS },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
   }
 
   async addRetry(
@@ -524,6 +633,10 @@ function listStartKey(cursor: string, gsi1pk: string): Record<string, string> {
   return position;
 }
 
+export function campaignFromItem(item: Item): CampaignRecord {
+  return fromItem(item);
+}
+
 function fromItem(item: Item): CampaignRecord {
   const chunked = item.chunked === true;
   const counters = {
@@ -554,10 +667,14 @@ function fromItem(item: Item): CampaignRecord {
     ...(item.start_at === undefined ? {} : { startAt: num(item, "start_at") }),
     ...(item.control_changed_at === undefined ? {} : { controlChangedAt: num(item, "control_changed_at") }),
     ...retryFields(item),
+    ...(item.control_reason === undefined
+      ? {}
+      : { controlReason: str(item, "control_reason") as CampaignControlReason }),
     chunksReceived: num(item, "chunks_received"),
     state: deriveCampaignState(counters),
     failuresByCode,
     version: num(item, "version"),
+    ...(typeof item.sweep === "string" ? { sweep: JSON.parse(item.sweep) as CampaignSweep } : {}),
     createdAt: num(item, "created_at"),
     updatedAt: num(item, "updated_at"),
   };

@@ -1,4 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import {
   countable,
   dayOf,
@@ -31,6 +37,13 @@ import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { type Item, num, optionalStrings, str } from "./item.js";
 import { GSI1, KEY } from "./table-definition.js";
 
+/** Stocks one container remembers having registered for reconciliation; beyond it the oldest is registered again. */
+const MAX_REMEMBERED_STOCKS = 1_000;
+/** BatchGetItem's limit (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html). */
+const BATCH_GET_MAX = 100;
+/** Rounds of BatchGetItem for keys DynamoDB left unprocessed (throttling) before giving up. */
+const BATCH_GET_ROUNDS = 8;
+
 /** Attempts of an optimistic second write (another use or a refund) that lost a race to a concurrent one. */
 const MAX_ATTEMPTS = 5;
 
@@ -50,6 +63,7 @@ const MAX_ATTEMPTS = 5;
 export class DynamoDbCouponStore implements CouponStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
+  readonly #registeredStocks = new Set<string>();
 
   constructor(options: DynamoDbAdapterOptions) {
     this.#doc = options.doc;
@@ -57,6 +71,7 @@ export class DynamoDbCouponStore implements CouponStore {
   }
 
   async recordIssued(issue: CouponIssue, now: number): Promise<StateChange<CouponRecord>> {
+    await this.#registerStock(issue.stockId, now);
     const campaign = issue.campaignId;
     const update = await conditionalUpdate(this.#doc, this.#table, KEY.coupon(issue.couponId), {
       UpdateExpression: [
@@ -103,6 +118,30 @@ export class DynamoDbCouponStore implements CouponStore {
     return { changed: false, record: existing };
   }
 
+  /**
+   * `STOCK#{stock_id}`: a stock this service issued coupons of, pending in gsi1 `RECONCILE#PENDING` until the
+   * reconciliation job has compared its flow files (shared/domain/reconciliation/reconciliation-job.ts). Written
+   * before the first coupon of the stock is recorded (so no issued coupon's stock is missed), once per stock and
+   * container: a conditional put that fails once the stock is known.
+   */
+  async #registerStock(stockId: string, now: number): Promise<void> {
+    if (this.#registeredStocks.has(stockId)) return;
+    await conditionalUpdate(this.#doc, this.#table, KEY.reconcileStock(stockId), {
+      UpdateExpression:
+        "SET #type = :type, stock_id = :stock_id, gsi1pk = :pending, gsi1sk = :stock_id, created_at = :now",
+      ConditionExpression: "attribute_not_exists(pk)",
+      ExpressionAttributeNames: { "#type": "type" },
+      ExpressionAttributeValues: {
+        ":type": "RECONCILE_STOCK",
+        ":stock_id": stockId,
+        ":pending": KEY.reconcilePending(),
+        ":now": now,
+      },
+    });
+    if (this.#registeredStocks.size >= MAX_REMEMBERED_STOCKS) this.#registeredStocks.clear();
+    this.#registeredStocks.add(stockId);
+  }
+
   async recordUse(use: CouponUse, now: number): Promise<StateChange<CouponRecord>> {
     const pk = KEY.coupon(use.couponId);
     const entry = useEntry(use);
@@ -114,7 +153,7 @@ export class DynamoDbCouponStore implements CouponStore {
         "transaction_ids = list_append(if_not_exists(transaction_ids, :empty), :transaction_ids)",
         "used_amount = :amount, history = list_append(if_not_exists(history, :empty), :entry)",
         "counted = if_not_exists(counted, :false), created_at = if_not_exists(created_at, :now), updated_at = :now",
-        "gsi1sk = :gsi1sk",
+        "gsi1sk = :gsi1sk, found_by = :found_by",
         ...(use.consumeMchid === undefined ? [] : ["consume_mchid = :consume_mchid"]),
         ...(use.couponAmount === undefined ? [] : ["coupon_amount = if_not_exists(coupon_amount, :coupon_amount)"]),
         ...(use.availableEndTime === undefined ? [] : ["available_end_time = if_not_exists(available_end_time, :end)"]),
@@ -136,6 +175,7 @@ export class DynamoDbCouponStore implements CouponStore {
         ":entry": [entry],
         ":now": now,
         ":gsi1sk": couponListOrder({ state: "USED", couponId: use.couponId, usedAt: use.usedAt }),
+        ":found_by": use.source,
         ...(use.consumeMchid === undefined ? {} : { ":consume_mchid": use.consumeMchid }),
         ...(use.couponAmount === undefined ? {} : { ":coupon_amount": use.couponAmount }),
         ...(use.availableEndTime === undefined ? {} : { ":end": use.availableEndTime }),
@@ -304,6 +344,25 @@ export class DynamoDbCouponStore implements CouponStore {
     return item === undefined ? undefined : fromItem(item);
   }
 
+  async getMany(couponIds: readonly string[]): Promise<Map<string, CouponRecord>> {
+    if (couponIds.length > BATCH_GET_MAX) throw new ValidationError("coupon_id", `at most ${BATCH_GET_MAX} at once`);
+    const found = new Map<string, CouponRecord>();
+    let keys = [...new Set(couponIds)].map((id) => ({ pk: KEY.coupon(id) }));
+    for (let round = 1; keys.length > 0; round++) {
+      if (round > BATCH_GET_ROUNDS) throw new Error(`BatchGetItem left ${keys.length} coupons unread`);
+      const answer = await this.#doc.send(
+        new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      for (const item of answer.Responses?.[this.#table] ?? []) {
+        const record = fromItem(item);
+        found.set(record.couponId, record);
+      }
+      keys = (answer.UnprocessedKeys?.[this.#table]?.Keys ?? []) as { pk: string }[];
+      if (keys.length > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
+    }
+    return found;
+  }
+
   async listByCampaign(campaignId: string, options: CouponListOptions): Promise<ListPage<CouponRecord>> {
     const gsi1pk = couponListOwner(campaignId);
     const range = couponListRange(options);
@@ -371,6 +430,10 @@ function raceLost(couponId: string): ConflictError {
   return new ConflictError("COUPON_BUSY", "coupon_id", `coupon ${couponId} kept changing while this was recorded`);
 }
 
+export function couponFromItem(item: Item): CouponRecord {
+  return fromItem(item);
+}
+
 function fromItem(item: Item): CouponRecord {
   const numbers = (names: Record<string, string>) =>
     Object.fromEntries(
@@ -392,6 +455,7 @@ function fromItem(item: Item): CouponRecord {
       consumeTime: "consume_time",
       consumeMchid: "consume_mchid",
     }),
+    ...(item.found_by === "notification" || item.found_by === "reconciliation" ? { foundBy: item.found_by } : {}),
     ...numbers({
       sentAt: "sent_at",
       usedAt: "used_at",

@@ -1,8 +1,7 @@
-import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { NotFoundError } from "../../domain/errors.js";
+import { type DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { CouponEvent, NotificationInbox, NotificationRecord, RecordOnceResult } from "../../domain/ports.js";
 import { notificationOrder } from "../record-rules.js";
-import { CONDITION, isConditionalCheckFailed, putIfAbsent } from "./conditional.js";
+import { putIfAbsent } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { type Item, num, str } from "./item.js";
 import { GSI1, KEY, TTL_ATTRIBUTE } from "./table-definition.js";
@@ -39,7 +38,6 @@ export class DynamoDbNotificationInbox implements NotificationInbox {
       create_time: event.createTime,
       received_at: event.receivedAt,
       resource_json: JSON.stringify(event.resource),
-      published: false,
       [TTL_ATTRIBUTE]: Math.floor(event.receivedAt / 1000) + this.#retentionSeconds,
       gsi1pk: KEY.couponNotifications(event.couponId),
       gsi1sk: notificationOrder(event),
@@ -47,26 +45,7 @@ export class DynamoDbNotificationInbox implements NotificationInbox {
     // De-duplication and storage in ONE write: the first delivery stores the event, repeats see it.
     const put = await putIfAbsent(this.#doc, this.#table, item);
     if (put.created) return { firstTime: true, record: fromItem(item) };
-    const record = fromItem(put.existing);
-    return { firstTime: false, published: record.published, record };
-  }
-
-  async markPublished(id: string, now: number): Promise<void> {
-    try {
-      await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { pk: KEY.notification(id) },
-          UpdateExpression: "SET #published = :true, #published_at = if_not_exists(#published_at, :now)",
-          ConditionExpression: CONDITION.exists,
-          ExpressionAttributeNames: { "#published": "published", "#published_at": "published_at" },
-          ExpressionAttributeValues: { ":true": true, ":now": now },
-        }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) throw new NotFoundError("notification_id", "no such notification");
-      throw error;
-    }
+    return { firstTime: false, record: fromItem(put.existing) };
   }
 
   async listByCoupon(couponId: string): Promise<NotificationRecord[]> {
@@ -98,6 +77,5 @@ function fromItem(item: Item): NotificationRecord {
     createTime: str(item, "create_time"),
     receivedAt: num(item, "received_at"),
     resource: JSON.parse(str(item, "resource_json") || "{}") as Record<string, unknown>,
-    published: item.published === true,
   };
 }

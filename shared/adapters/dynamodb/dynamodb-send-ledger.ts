@@ -2,12 +2,17 @@ import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { ValidationError } from "../../domain/errors.js";
 import type { ListPage, NewSendRecord, SendLedger, SendRecord, StateChange } from "../../domain/ports.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { cancelledSendRecord, SEND_KIND } from "../record-rules.js";
-import { putIfAbsent } from "./conditional.js";
+import { cancelledSendRecord, newKeyedRecord, SEND_KIND } from "../record-rules.js";
+import { and, batchWriteAll, CONDITION, conditionalUpdate, putIfAbsent } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { baseItem, baseRecord, DynamoDbKeyedLedger, type KeyedItemCodec } from "./dynamodb-keyed-ledger.js";
 import { type Item, optionalStrings, str } from "./item.js";
 import { GSI1, KEY } from "./table-definition.js";
+
+/** Writes in flight at once while a chunk's recipients are prepared. */
+const PREPARE_CONCURRENCY = 16;
+/** Items per BatchWriteItem call (DynamoDB's limit). */
+const BATCH_WRITE_LIMIT = 25;
 
 /** `SendLedger` on the single table: item `SEND#{mchid}#{out_request_no}`, in gsi1 under its campaign. */
 export class DynamoDbSendLedger
@@ -26,7 +31,7 @@ export class DynamoDbSendLedger
     const gsi1pk = KEY.campaignSends(campaignId);
     const start = options.cursor === undefined ? undefined : startKey(options.cursor, gsi1pk);
     // Ask for one more than the page so the cursor is only returned when another item really follows.
-    const { Items = [] } = await this.doc.send(
+    const { Items = [], LastEvaluatedKey } = await this.doc.send(
       new QueryCommand({
         TableName: this.table,
         IndexName: GSI1,
@@ -39,17 +44,53 @@ export class DynamoDbSendLedger
     const items = Items.slice(0, limit);
     const last = items.at(-1);
     const records = items.map(SEND_ITEMS.fromItem);
-    if (Items.length <= limit || last === undefined) return { items: records };
+    // A page cut short by DynamoDB's 1 MB limit still has a next page (LastEvaluatedKey).
+    if ((Items.length <= limit && LastEvaluatedKey === undefined) || last === undefined) return { items: records };
     return { items: records, cursor: encodeCursor({ pk: str(last, "pk"), gsi1pk, gsi1sk: str(last, "gsi1sk") }) };
   }
 
+  async prepare(records: readonly NewSendRecord[], options: { fresh?: boolean } = {}): Promise<void> {
+    const items = records.map((r) => SEND_ITEMS.toItem(newKeyedRecord<SendRecord, NewSendRecord>(r)));
+    // Fresh: BatchWriteItem, 25 items a call (its limit), unconditional. Otherwise one conditional put per record, so
+    // a replay never writes over a send already claimed or final. PREPARE_CONCURRENCY calls in flight either way.
+    const units = options.fresh
+      ? Array.from({ length: Math.ceil(items.length / BATCH_WRITE_LIMIT) }, (_, i) =>
+          items.slice(i * BATCH_WRITE_LIMIT, (i + 1) * BATCH_WRITE_LIMIT),
+        )
+      : items.map((item) => [item]);
+    let next = 0;
+    const writer = async () => {
+      while (next < units.length) {
+        const unit = units[next++]!;
+        if (options.fresh) await batchWriteAll(this.doc, this.table, unit);
+        else await putIfAbsent(this.doc, this.table, unit[0]!, { readBack: false });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PREPARE_CONCURRENCY, units.length) }, writer));
+  }
+
   async cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>> {
-    const cancelled = cancelledSendRecord(record, now);
-    // The same first-writer-wins put as a claim: a send claimed first keeps its record (and may have started).
-    const put = await putIfAbsent(this.doc, this.table, SEND_ITEMS.toItem(cancelled));
-    return put.created
-      ? { changed: true, record: cancelled }
-      : { changed: false, record: SEND_ITEMS.fromItem(put.existing) };
+    const item = SEND_ITEMS.toItem(cancelledSendRecord(record, now));
+    const attributes = Object.entries(item).filter(([name, value]) => name !== "pk" && value !== undefined);
+    // An upsert: no record yet, or a prepared one no caller ever leased. A send claimed first keeps its record (it
+    // may have reached WeChat).
+    const update = await conditionalUpdate(this.doc, this.table, str(item, "pk"), {
+      UpdateExpression: `SET ${attributes.map((_, i) => `#a${i} = :a${i}`).join(", ")}`,
+      ConditionExpression: `attribute_not_exists(pk) OR (${and(CONDITION.pending, "#attempts = :zero")})`,
+      ExpressionAttributeNames: {
+        ...Object.fromEntries(attributes.map(([name], i) => [`#a${i}`, name])),
+        "#state": "state",
+        "#attempts": "attempts",
+      },
+      ExpressionAttributeValues: {
+        ...Object.fromEntries(attributes.map(([, value], i) => [`:a${i}`, value])),
+        ":pending": "PENDING",
+        ":zero": 0,
+      },
+    });
+    if (update.changed) return { changed: true, record: SEND_ITEMS.fromItem(update.item) };
+    if (update.existing === undefined) throw new Error(`send record ${record.outRequestNo} vanished during a cancel`);
+    return { changed: false, record: SEND_ITEMS.fromItem(update.existing) };
   }
 }
 
@@ -62,7 +103,8 @@ function startKey(cursor: string, gsi1pk: string): Record<string, string> {
   return position;
 }
 
-const SEND_ITEMS: KeyedItemCodec<SendRecord, { couponId: string }> = {
+/** How a send record sits in the table (also used by benchmarks that write records straight into it). */
+export const SEND_ITEMS: KeyedItemCodec<SendRecord, { couponId: string }> = {
   pk: (key) => KEY.send(key.mchid, key.outRequestNo),
   toItem: (r) => ({
     ...baseItem(KEY.send(r.mchid, r.outRequestNo), "SEND", r),

@@ -10,10 +10,17 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * - `CAMPAIGN#{id}`                      campaign with atomic counters and its control (RUNNING, PAUSED, CANCELLED);
  *                                        gsi1 `CAMPAIGNS#{mchid}`, sort key created_at + id (the campaign list);
  *                                        a retry's `retry_of` and `retry_fill`, a parent's `retries` list
+ * - `CAMPAIGN#{id}#ACTIVE`               the campaign is on the sweeper's list until COMPLETED: gsi1 `CAMPAIGNS_ACTIVE`,
+ *                                        sort key created_at + id; retired by removing its gsi1 keys (then TTL)
  * - `CAMPAIGN#{id}#CHUNK#{n}`            one chunk of a chunked campaign (openids hash, count, counted/enqueued flags)
  * - `CAMPAIGN#{id}#USES`                  the campaign's use totals (used, amount, uses by day, time-to-use histogram)
  * - `COUPON#{coupon_id}`                 the coupon's lifecycle (SENT/USED/REFUNDED, history); gsi1
  *                                        `CAMPAIGN#{id}#COUPONS`, sort key state + time + coupon id (the campaign's coupons)
+ * - `STOCK#{stock_id}`                   a stock this service issued coupons of (available_end_time, reconciliation);
+ *                                        gsi1 `RECONCILE#PENDING` until the reconciliation job has run it
+ * - `RECON#{id}`                         a reconciliation run (status, phase, row checkpoint, counts); gsi1
+ *                                        `RECON#RUNNING` while it runs
+ * - `RECON#{id}#F#{flow}#{coupon}#{tx}`  one finding of a run; gsi1 `RECON#{id}#FINDINGS`, sort key kind + coupon + tx
  * - `NOTIFY#{id}`                        de-duplicated notification + stored event; gsi1 `COUPON#{coupon_id}`; TTL
  * - `CERT#{serial}`                      platform certificate cache; gsi1 `CERTS`; TTL at the certificate's expiry
  * - `RATE#{scope}#{epoch_second}`        shared per-second send counter of the rate governor; TTL 2 minutes
@@ -45,9 +52,15 @@ export const KEY = {
   stockRequest: (mchid: string, outRequestNo: string) => `STOCK_REQ#${mchid}#${outRequestNo}`,
   campaign: (id: string) => `CAMPAIGN#${id}`,
   campaignSends: (id: string) => `CAMPAIGN#${id}#SENDS`,
+  activeCampaign: (id: string) => `CAMPAIGN#${id}#ACTIVE`,
   campaignChunk: (id: string, chunkNo: number) => `CAMPAIGN#${id}#CHUNK#${chunkNo}`,
   campaignUses: (id: string) => `CAMPAIGN#${id}#USES`,
   coupon: (couponId: string) => `COUPON#${couponId}`,
+  reconcileStock: (stockId: string) => `STOCK#${stockId}`,
+  reconcilePending: () => "RECONCILE#PENDING",
+  reconciliation: (id: string) => `RECON#${id}`,
+  reconciliationsRunning: () => "RECON#RUNNING",
+  reconciliationFindings: (id: string) => `RECON#${id}#FINDINGS`,
   notification: (id: string) => `NOTIFY#${id}`,
   couponNotifications: (couponId: string) => `COUPON#${couponId}`,
   certificate: (serial: string) => `CERT#${serial}`,

@@ -3,12 +3,13 @@ import { addTally } from "../../domain/campaigns/outcome-tally.js";
 import { NotFoundError } from "../../domain/errors.js";
 import {
   type CampaignChunk,
-  type CampaignControl,
   type CampaignCounts,
   type CampaignListOptions,
   type CampaignRecord,
   type CampaignStore,
+  type CampaignSweep,
   type ClaimResult,
+  type ControlChange,
   deriveCampaignState,
   type ListPage,
   type NewCampaign,
@@ -24,6 +25,7 @@ import { campaignConflict, campaignListOrder, campaignListOwner } from "../recor
 export class MemoryCampaignStore implements CampaignStore {
   readonly #items = new Map<string, CampaignRecord>();
   readonly #chunks = new Map<string, CampaignChunk>();
+  readonly #retired = new Set<string>();
 
   async create(campaign: NewCampaign): Promise<ClaimResult<CampaignRecord>> {
     const existing = this.#items.get(campaign.id);
@@ -79,14 +81,12 @@ export class MemoryCampaignStore implements CampaignStore {
     return true;
   }
 
-  async setControl(
-    id: string,
-    change: { from: readonly CampaignControl[]; to: CampaignControl },
-    now: number,
-  ): Promise<StateChange<CampaignRecord>> {
+  async setControl(id: string, change: ControlChange, now: number): Promise<StateChange<CampaignRecord>> {
     const item = this.#mustGet(id);
     if (item.reconciled || !change.from.includes(item.control)) return { changed: false, record: copy(item) };
     Object.assign(item, { control: change.to, controlChangedAt: now, updatedAt: now });
+    if (change.reason === undefined) delete item.controlReason;
+    else item.controlReason = change.reason;
     return { changed: true, record: copy(item) };
   }
 
@@ -120,6 +120,35 @@ export class MemoryCampaignStore implements CampaignStore {
     const item = this.#mustGet(id);
     if (!item.sealed) Object.assign(item, { sealed: true, updatedAt: now });
     return copy(item);
+  }
+
+  async listActive(options: { limit: number; cursor?: string }): Promise<ListPage<CampaignRecord>> {
+    // Oldest first, like the DynamoDB adapter's index of active campaigns.
+    const after =
+      options.cursor === undefined
+        ? undefined
+        : decodeCursor(options.cursor, ["list", "after"], { list: ACTIVE_LIST }).after;
+    const ordered = [...this.#items.values()]
+      .filter((c) => !this.#retired.has(c.id))
+      .map((c) => ({ c, key: campaignListOrder(c) }))
+      .filter(({ key }) => after === undefined || key > after)
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const page = ordered.slice(0, options.limit);
+    const items = page.map(({ c }) => copy(c));
+    const last = page.at(-1);
+    if (ordered.length <= options.limit || last === undefined) return { items };
+    return { items, cursor: encodeCursor({ list: ACTIVE_LIST, after: last.key }) };
+  }
+
+  async saveSweep(id: string, sweep: CampaignSweep, expectedSeq: number): Promise<boolean> {
+    const item = this.#mustGet(id);
+    if (item.reconciled || (item.sweep?.seq ?? 0) !== expectedSeq) return false;
+    item.sweep = structuredClone(sweep);
+    return true;
+  }
+
+  async retire(id: string): Promise<void> {
+    this.#retired.add(id);
   }
 
   async addRetry(
@@ -229,6 +258,7 @@ export class MemoryCampaignStore implements CampaignStore {
   }
 }
 
+const ACTIVE_LIST = "ACTIVE";
 const chunkKey = (id: string, chunkNo: number) => `${id}#${chunkNo}`;
 
 function withState(r: CampaignRecord): CampaignRecord {

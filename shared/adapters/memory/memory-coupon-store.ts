@@ -33,6 +33,12 @@ interface StoredCoupon extends CouponRecord {
 export class MemoryCouponStore implements CouponStore {
   readonly #coupons = new Map<string, StoredCoupon>();
   readonly #totals = new Map<string, CampaignUseTotals>();
+  readonly #issuedStocks = new Map<string, number>();
+
+  /** Stocks this service issued coupons of, with the first issue's time (`MemoryReconciliationStore` tracks them). */
+  issuedStocks(): ReadonlyMap<string, number> {
+    return this.#issuedStocks;
+  }
 
   async recordIssued(issue: CouponIssue, now: number): Promise<StateChange<CouponRecord>> {
     const existing = this.#coupons.get(issue.couponId);
@@ -41,6 +47,7 @@ export class MemoryCouponStore implements CouponStore {
       return { changed: false, record: view(existing) };
     }
     const { couponId, stockId, mchid, outRequestNo, openid, appid, campaignId, sentAt } = issue;
+    if (!this.#issuedStocks.has(stockId)) this.#issuedStocks.set(stockId, now);
     const stored: StoredCoupon = existing ?? {
       couponId,
       stockId,
@@ -92,6 +99,7 @@ export class MemoryCouponStore implements CouponStore {
       updatedAt: now,
     };
     stored.state = "USED";
+    stored.foundBy = use.source;
     stored.usedAt = use.usedAt;
     stored.consumeTime = use.consumeTime;
     if (use.consumeMchid !== undefined) stored.consumeMchid = use.consumeMchid;
@@ -143,6 +151,15 @@ export class MemoryCouponStore implements CouponStore {
   async get(couponId: string): Promise<CouponRecord | undefined> {
     const stored = this.#coupons.get(couponId);
     return stored === undefined ? undefined : view(stored);
+  }
+
+  async getMany(couponIds: readonly string[]): Promise<Map<string, CouponRecord>> {
+    const found = new Map<string, CouponRecord>();
+    for (const id of couponIds) {
+      const stored = this.#coupons.get(id);
+      if (stored !== undefined) found.set(id, view(stored));
+    }
+    return found;
   }
 
   async listByCampaign(campaignId: string, options: CouponListOptions): Promise<ListPage<CouponRecord>> {

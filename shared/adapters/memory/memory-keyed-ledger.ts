@@ -88,6 +88,14 @@ export class MemoryKeyedLedger<R extends ports.KeyedRecord, N extends ports.NewK
     return { created: true, record: structuredClone(record) };
   }
 
+  /** Stores `record` in place of what its key holds (or nothing) when `accept` says so, atomically. */
+  protected putIf(record: R, accept: (existing: Readonly<R> | undefined) => boolean): ports.StateChange<R> {
+    const existing = this.#items.get(keyString(record));
+    if (!accept(existing)) return { changed: false, record: structuredClone(existing!) };
+    this.#items.set(keyString(record), structuredClone(record));
+    return { changed: true, record: structuredClone(record) };
+  }
+
   /** Copies of the first `limit` records `keep` accepts in `order`; `more` when others follow. */
   protected page(
     keep: (r: Readonly<R>) => boolean,

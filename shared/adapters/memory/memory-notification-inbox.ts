@@ -1,4 +1,3 @@
-import { NotFoundError } from "../../domain/errors.js";
 import type { CouponEvent, NotificationInbox, NotificationRecord, RecordOnceResult } from "../../domain/ports.js";
 import { notificationOrder } from "../record-rules.js";
 import { compareUtf8 } from "./compare.js";
@@ -9,17 +8,10 @@ export class MemoryNotificationInbox implements NotificationInbox {
 
   async recordOnce(event: CouponEvent): Promise<RecordOnceResult> {
     const existing = this.#items.get(event.id);
-    if (existing !== undefined)
-      return { firstTime: false, published: existing.published, record: structuredClone(existing) };
-    const record: NotificationRecord = { ...structuredClone(event), published: false };
+    if (existing !== undefined) return { firstTime: false, record: structuredClone(existing) };
+    const record: NotificationRecord = structuredClone(event);
     this.#items.set(event.id, record);
     return { firstTime: true, record: structuredClone(record) };
-  }
-
-  async markPublished(id: string, _now: number): Promise<void> {
-    const item = this.#items.get(id);
-    if (item === undefined) throw new NotFoundError("notification_id", "no such notification");
-    item.published = true;
   }
 
   async listByCoupon(couponId: string): Promise<NotificationRecord[]> {

@@ -1,6 +1,6 @@
 import type { ListPage, NewSendRecord, SendLedger, SendRecord, StateChange } from "../../domain/ports.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { cancelledSendRecord, SEND_KIND } from "../record-rules.js";
+import { cancelledSendRecord, neverLeased, newKeyedRecord, SEND_KIND } from "../record-rules.js";
 import { compareUtf8 } from "./compare.js";
 import { MemoryKeyedLedger } from "./memory-keyed-ledger.js";
 
@@ -32,8 +32,17 @@ export class MemorySendLedger
     return { items, cursor: encodeCursor({ campaign: campaignId, after: last.outRequestNo }) };
   }
 
+  async prepare(records: readonly NewSendRecord[], options: { fresh?: boolean } = {}): Promise<void> {
+    for (const record of records) {
+      const prepared = newKeyedRecord<SendRecord, NewSendRecord>(record);
+      // Fresh: written without a condition, as the DynamoDB adapter's batches are.
+      if (options.fresh) this.putIf(prepared, () => true);
+      else this.putIfAbsent(prepared);
+    }
+  }
+
   async cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>> {
-    const put = this.putIfAbsent(cancelledSendRecord(record, now));
-    return { changed: put.created, record: put.record };
+    // No record, or a prepared one no caller ever leased (so WeChat was never called for it).
+    return this.putIf(cancelledSendRecord(record, now), (existing) => existing === undefined || neverLeased(existing));
   }
 }

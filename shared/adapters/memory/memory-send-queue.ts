@@ -1,4 +1,4 @@
-import type { CouponEvent, EventPublisher, SendMessage, SendQueue } from "../../domain/ports.js";
+import type { SendMessage, SendQueue } from "../../domain/ports.js";
 import { clampVisibility } from "../record-rules.js";
 
 /** In-memory `SendQueue`: keeps what was enqueued and every delay asked for, for assertions in unit tests. */
@@ -23,14 +23,5 @@ export class MemorySendQueue implements SendQueue {
   /** Removes and returns everything enqueued so far. */
   drain(): SendMessage[] {
     return this.messages.splice(0, this.messages.length);
-  }
-}
-
-/** In-memory `EventPublisher`. */
-export class MemoryEventPublisher implements EventPublisher {
-  readonly events: CouponEvent[] = [];
-
-  async publish(event: CouponEvent): Promise<void> {
-    this.events.push(structuredClone(event));
   }
 }

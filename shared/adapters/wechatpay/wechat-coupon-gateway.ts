@@ -1,4 +1,4 @@
-import type { CouponGateway, HeldCoupon, SendCouponCall } from "../../domain/gateway.js";
+import type { CouponGateway, HeldCoupon, SendCouponCall, StockInfo } from "../../domain/gateway.js";
 import { recordWechatLatency } from "../../observability/metrics.js";
 import type { CreateStockRequest } from "../../wechatpay/favor/types.js";
 import { toGatewayError } from "./gateway-errors.js";
@@ -46,6 +46,25 @@ export class WechatCouponGateway implements CouponGateway {
       // WeChat's models disagree on whether E12 answers carry coupon_id (docs/wechatpay-cash-coupons.md): a coupon
       // listed without one cannot be matched, so the list is then not complete either.
       return { coupons, complete: coupons.length === data.length && page.total_count <= data.length };
+    } catch (error) {
+      throw toGatewayError(error);
+    }
+  }
+
+  async getStock(call: { stockId: string; stockCreatorMchid: string }): Promise<StockInfo> {
+    const { client } = await this.merchant.get();
+    try {
+      const stock = await client.stocks.get(call.stockId, { stock_creator_mchid: call.stockCreatorMchid });
+      const maxCoupons = stock.stock_use_rule?.max_coupons;
+      return {
+        stockId: stock.stock_id,
+        creatorMchid: stock.stock_creator_mchid,
+        status: stock.status,
+        beginMs: Date.parse(stock.available_begin_time),
+        endMs: Date.parse(stock.available_end_time),
+        ...(maxCoupons === undefined ? {} : { maxCoupons }),
+        distributedCoupons: stock.distributed_coupons,
+      };
     } catch (error) {
       throw toGatewayError(error);
     }

@@ -1,8 +1,9 @@
 import { NotFoundError } from "../errors.js";
-import type { CampaignRecord, SendMessage } from "../ports.js";
+import type { CampaignRecord } from "../ports.js";
 import { chunkAfterLast, chunkConflict, notChunked } from "./campaign-conflicts.js";
-import { chunkHash, recipientOutRequestNo } from "./campaign-keys.js";
+import { chunkHash } from "./campaign-keys.js";
 import { campaignCancelled } from "./campaign-lifecycle.js";
+import { queueRecipients } from "./campaign-recipients.js";
 import type { CampaignDependencies } from "./create-campaign.js";
 
 export interface AddChunkCommand {
@@ -29,7 +30,8 @@ export interface AddChunkResult {
  * Accepts one chunk of an open campaign, idempotently per (campaign, chunk number):
  * 1. the chunk item is put if absent (same number, other openids → CHUNK_CONFLICT);
  * 2. its size is added to the campaign's total once (`countChunk` claims it);
- * 3. its messages are queued, then the chunk is marked enqueued. A crash between the two is healed by the replay,
+ * 3. its recipients' PENDING send records are written and their messages queued (`queueRecipients`), then the chunk
+ *    is marked enqueued. A crash between the two is healed by the replay,
  *    which queues them again (harmless: sends are idempotent on out_request_no); so is a concurrent first post;
  * 4. a chunk marked last records the last chunk number, and any chunk of a campaign whose last chunk is known tries to
  *    seal it (chunks 0..last all present → exact total, sealed).
@@ -64,17 +66,7 @@ export async function addCampaignChunk(deps: CampaignDependencies, command: AddC
   if (chunk.requestHash !== hash) throw chunkConflict(chunkNo);
   if (!chunk.counted) await deps.campaigns.countChunk(campaignId, chunkNo, deps.clock());
   if (!chunk.enqueued) {
-    const { mchid, stockId, appid, ratePerSecond } = campaign;
-    const messages: SendMessage[] = openids.map((openid) => ({
-      mchid,
-      outRequestNo: recipientOutRequestNo(campaignId, openid, chunkNo),
-      campaignId,
-      stockId,
-      openid,
-      appid,
-      ratePerSecond,
-    }));
-    await deps.queue.enqueue(messages);
+    await queueRecipients(deps, campaign, { openids, chunkNo, fresh: created }, deps.clock());
     await deps.campaigns.markChunkEnqueued(campaignId, chunkNo, deps.clock());
   }
 

@@ -36,6 +36,11 @@ export class CampaignGates {
     return gate;
   }
 
+  /** Drops the read of a campaign whose control this batch just changed: the next send reads it again. */
+  forget(campaignId: string): void {
+    this.#reads.delete(campaignId);
+  }
+
   /** Campaigns this batch found cancelled. */
   cancelledCampaigns(): string[] {
     return [...this.#cancelled];

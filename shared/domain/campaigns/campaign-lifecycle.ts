@@ -1,6 +1,8 @@
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
+import type { CouponGateway } from "../gateway.js";
 import type {
   CampaignControl,
+  CampaignControlReason,
   CampaignRecord,
   CampaignState,
   CampaignStore,
@@ -8,13 +10,18 @@ import type {
   ListPage,
   SendLedger,
 } from "../ports.js";
+import { preflightStock } from "../stocks/stock-check.js";
 import { refreshCampaign } from "./reconcile-campaign.js";
 
 /**
- * Why a campaign is not simply sending: `scheduled` (its start_at is ahead), `paused`, `cancelled` (CANCELLING while
- * the unsent recipients are recorded CANCELLED, then COMPLETED).
+/**
+ * Why a campaign is not simply sending: `scheduled` (its start_at is ahead), `paused` (by an operator),
+ * `stock_not_running` / `stock_budget_exhausted` (PAUSED by the service: WeChat refused its sends for the stock, see
+ * shared/domain/stocks/stock-check.ts), `cancelled` (CANCELLING while the unsent recipients are recorded CANCELLED,
+ * then COMPLETED), `waiting_for_rate` (SENDING, but its sends waited for the merchant's send budget in the last
+ * second: the rate governor's counter says so, not the record).
  */
-export type CampaignStateReason = "scheduled" | "paused" | "cancelled";
+export type CampaignStateReason = "scheduled" | "paused" | "cancelled" | "waiting_for_rate" | CampaignControlReason;
 
 export interface CampaignStatus {
   state: CampaignState;
@@ -29,7 +36,7 @@ export function campaignStatus(c: CampaignRecord, now: number): CampaignStatus {
   if (c.state === "COMPLETED")
     return c.control === "CANCELLED" ? { state: c.state, reason: "cancelled" } : { state: c.state };
   if (c.control === "CANCELLED") return { state: "CANCELLING", reason: "cancelled" };
-  if (c.control === "PAUSED") return { state: "PAUSED", reason: "paused" };
+  if (c.control === "PAUSED") return { state: "PAUSED", reason: c.controlReason ?? "paused" };
   if (c.startAt !== undefined && c.startAt > now) return { state: "SCHEDULED", reason: "scheduled" };
   return { state: c.state };
 }
@@ -76,6 +83,8 @@ export interface LifecycleDependencies {
   campaigns: CampaignStore;
   ledger: SendLedger;
   clock: Clock;
+  /** The stock query of resume's pre-flight (E8). */
+  gateway: Pick<CouponGateway, "getStock">;
   /**
    * How long a pause or cancel waits, once written, before it is acknowledged: longer than the worker's
    * `controlFreshMs` (how old its read of the campaign may be when a send starts), so that no send starts after the
@@ -109,7 +118,9 @@ const TRANSITIONS: Record<Action, { from: readonly CampaignControl[]; to: Campai
  * conditional write that touches only its control. Asking for the state it is in is answered `changed: false`; a
  * COMPLETED campaign is CAMPAIGN_COMPLETED, pausing or resuming a cancelled one CAMPAIGN_CANCELLED (409s). A pause
  * or cancel is acknowledged only `settleMs` after it was written: a send whose worker read the campaign before the
- * write starts within that time, none after.
+ * write starts within that time, none after. Resuming a paused campaign runs the stock pre-flight first (a
+ * `StockUnavailableError` when the stock still cannot serve the recipients left); any change clears the reason the
+ * service paused it for.
  */
 export async function changeCampaignControl(
   deps: LifecycleDependencies,
@@ -117,6 +128,7 @@ export async function changeCampaignControl(
   action: Action,
 ): Promise<ControlResult> {
   const transition = TRANSITIONS[action];
+  if (action === "resume") await preflightResume(deps, id);
   const change = await deps.campaigns.setControl(id, transition, deps.clock()).catch((error: unknown) => {
     if (error instanceof NotFoundError) throw new NotFoundError("campaign_id", `no campaign ${id}`);
     throw error;
@@ -135,6 +147,28 @@ export async function changeCampaignControl(
   // A cancel may complete the campaign at once (an open upload sealed as it stands, every send already final).
   const campaign = await refreshCampaign(deps, id);
   return { campaign: campaign ?? change.record, changed: true };
+}
+
+/**
+ * The stock check of a resume: the stock must serve the recipients not yet sent (all of a campaign still receiving
+ * chunks is not known: budget left at all), from now or from a start_at still ahead. Only a paused campaign is
+ * checked: resuming anything else is answered by `setControl` without a WeChat call.
+ */
+async function preflightResume(deps: LifecycleDependencies, id: string): Promise<void> {
+  const campaign = await deps.campaigns.get(id);
+  if (campaign === undefined || campaign.control !== "PAUSED" || campaign.reconciled) return;
+  const now = deps.clock();
+  const left = Math.max(0, campaign.total - campaign.sent - campaign.failed - campaign.cancelled);
+  await preflightStock(
+    deps.gateway,
+    {
+      mchid: campaign.mchid,
+      stockId: campaign.stockId,
+      ...(campaign.startAt !== undefined && campaign.startAt > now ? { startAt: campaign.startAt } : {}),
+      ...(campaign.sealed ? { recipients: left } : {}),
+    },
+    now,
+  );
 }
 
 // ---- the list ----

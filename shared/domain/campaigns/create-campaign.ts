@@ -1,7 +1,10 @@
-import type { CampaignRecord, CampaignStore, Clock, RetryOrigin, SendMessage, SendQueue } from "../ports.js";
+import type { CouponGateway } from "../gateway.js";
+import type { CampaignRecord, CampaignStore, Clock, RetryOrigin, SendLedger, SendQueue } from "../ports.js";
 import { requestHash } from "../sends/request-hash.js";
-import { deriveCampaignId, recipientOutRequestNo } from "./campaign-keys.js";
+import { preflightStock, type StockCheckTarget } from "../stocks/stock-check.js";
+import { deriveCampaignId } from "./campaign-keys.js";
 import { checkStartAt } from "./campaign-lifecycle.js";
+import { queueRecipients } from "./campaign-recipients.js";
 
 export interface CreateCampaignCommand {
   mchid: string;
@@ -24,13 +27,19 @@ export interface CreateCampaignResult {
 
 export interface CampaignDependencies {
   campaigns: CampaignStore;
+  /** Where each recipient's PENDING send record is written before its message is queued. */
+  ledger: SendLedger;
   queue: SendQueue;
   clock: Clock;
+  /** The stock query of the pre-flight (E8). */
+  gateway: Pick<CouponGateway, "getStock">;
 }
 
 /**
- * Accepts a one-shot bulk send (a campaign of one chunk, sealed at once): stores the campaign, then queues one message per recipient with a deterministic
- * out_request_no. A re-post of the same campaign re-queues only if the first post did not finish queueing; the
+ * Accepts a one-shot bulk send (a campaign of one chunk, sealed at once): checks it (start_at, then the stock with
+ * WeChat: `preflightStock`), stores the campaign, then writes a PENDING send record per recipient and queues one
+ * message each, with a deterministic out_request_no (`queueRecipients`). A re-post of the same campaign re-queues only
+ * if the first post did not finish queueing; the
  * worker's ledger makes any repeated message harmless.
  */
 export async function createCampaign(
@@ -50,7 +59,7 @@ export async function createCampaign(
     ...(startAt === undefined ? {} : { startAt }),
   });
   const now = deps.clock();
-  await checkSchedule(deps, id, hash, startAt, now);
+  await checkNew(deps, id, { mchid, stockId, recipients: openids.length, ...startAtOf(startAt) }, now);
   const { created, record } = await deps.campaigns.create({
     id,
     requestHash: hash,
@@ -65,17 +74,8 @@ export async function createCampaign(
   const duplicatesRemoved = command.openids.length - openids.length;
   if (!created && record.enqueued >= record.total) return { campaign: record, replayed: true, duplicatesRemoved };
 
-  const messages: SendMessage[] = openids.map((openid) => ({
-    mchid,
-    outRequestNo: recipientOutRequestNo(id, openid, 0),
-    campaignId: id,
-    stockId,
-    openid,
-    appid,
-    ratePerSecond,
-  }));
-  await deps.queue.enqueue(messages);
-  const campaign = await deps.campaigns.markEnqueued(id, messages.length, deps.clock());
+  const queued = await queueRecipients(deps, record, { openids, chunkNo: 0, fresh: created }, deps.clock());
+  const campaign = await deps.campaigns.markEnqueued(id, queued, deps.clock());
   return { campaign, replayed: !created, duplicatesRemoved };
 }
 
@@ -111,7 +111,8 @@ export async function openCampaign(
     ...(retryOf === undefined ? {} : { retryOf }),
   });
   const now = deps.clock();
-  await checkSchedule(deps, campaignId, hash, startAt, now);
+  // Its recipients are not known yet: the stock must have budget left at all.
+  await checkNew(deps, campaignId, { mchid, stockId, ...startAtOf(startAt) }, now);
   const { created, record } = await deps.campaigns.create({
     id: campaignId,
     requestHash: hash,
@@ -129,21 +130,15 @@ export async function openCampaign(
 }
 
 /**
- * Refuses a start_at in the past or too far ahead, except on a replay: the same campaign posted again after its
- * start time answers as stored (the time rule must not turn a retry into a 400).
+ * The checks of a campaign not seen before: start_at in the future and not too far ahead, then the stock with WeChat
+ * (exists, the merchant's, running, inside its time window, budget left). A replay (the same id and request, e.g. a
+ * retry after start_at passed or after the stock ran dry) skips them and answers as stored; the same id for another
+ * request is left to `create`, which answers the conflict.
  */
-async function checkSchedule(
-  deps: CampaignDependencies,
-  id: string,
-  hash: string,
-  startAt: number | undefined,
-  now: number,
-): Promise<void> {
-  if (startAt === undefined) return;
-  try {
-    checkStartAt(startAt, now);
-  } catch (error) {
-    const stored = await deps.campaigns.get(id);
-    if (stored?.requestHash !== hash) throw error;
-  }
+async function checkNew(deps: CampaignDependencies, id: string, target: StockCheckTarget, now: number): Promise<void> {
+  if ((await deps.campaigns.get(id)) !== undefined) return;
+  if (target.startAt !== undefined) checkStartAt(target.startAt, now);
+  await preflightStock(deps.gateway, target, now);
 }
+
+const startAtOf = (startAt: number | undefined) => (startAt === undefined ? {} : { startAt });

@@ -1,6 +1,6 @@
-import { ConflictError, MessageFormatError, ValidationError } from "../errors.js";
+import { ConflictError, MessageFormatError, NotFoundError, ValidationError } from "../errors.js";
 import type { SendMessage } from "../ports.js";
-import type { RateGovernor } from "../rate/rate-governor.js";
+import { merchantScope, type RateGovernor } from "../rate/rate-governor.js";
 import { type SendDependencies, type SendOutcome, sendCoupon } from "../sends/send-coupon.js";
 import { BatchOutcomeCounter } from "./batch-outcome-counter.js";
 import { CampaignGates, type SendGate } from "./campaign-gates.js";
@@ -45,7 +45,8 @@ export interface HeldSend {
   message: SendMessage;
   delaySeconds: number;
   asCopy: boolean;
-  reason: "paused" | "scheduled";
+  /** `stock_not_started`: WeChat refused the send before its stock's begin time; it comes back then. */
+  reason: "paused" | "scheduled" | "stock_not_started";
 }
 
 export interface PoisonMessage {
@@ -112,7 +113,9 @@ export interface BatchResult {
  * token is taken, and again before a send starts if that read is older than `controlFreshMs`. Messages of a paused
  * or scheduled campaign are held (never sent, no token taken); those of a cancelled one are recorded CANCELLED.
  */
-export async function processSendBatch(deps: WorkerDependencies, batch: QueuedSend[]): Promise<BatchResult> {
+export async function processSendBatch(batchDeps: WorkerDependencies, batch: QueuedSend[]): Promise<BatchResult> {
+  // The batch's refusals of one stock that stopped serving ask WeChat for it once.
+  const deps: WorkerDependencies = { ...batchDeps, stockReads: new Map() };
   const result: BatchResult = { failures: [], recycled: [], held: [], cancelled: [], poison: [], outcomes: [] };
   const valid: { item: QueuedSend; message: SendMessage }[] = [];
   for (const item of batch) {
@@ -135,16 +138,28 @@ export async function processSendBatch(deps: WorkerDependencies, batch: QueuedSe
     else if (gate.action === "cancel") withdrawing.push(entry);
     else hold(deps, result, entry, gate);
   }
-  const admitted = await admitByRate(deps, sendable, result);
+  // One lane per openid across the whole batch: sends to one user run one at a time, whichever campaign they are of.
+  const lanes = new Map<string, Promise<void>>();
+  const send = (admitted: Entry[]) =>
+    Promise.all(
+      [...groupByOpenid(admitted).entries()].map(([openid, group]) => {
+        const lane = (lanes.get(openid) ?? Promise.resolve()).then(() =>
+          runSequentially(deps, gates, counter, group, result),
+        );
+        lanes.set(openid, lane);
+        return lane;
+      }),
+    ).then(() => undefined);
   await Promise.all([
-    ...[...groupByOpenid(admitted).values()].map((group) => runSequentially(deps, gates, counter, group, result)),
+    admitByRate(deps, sendable, result, send),
     ...withdrawing.map((entry) => withdraw(deps, counter, entry, result)),
   ]);
   await reconcileCancelled(deps, gates);
   return result;
 }
 
-type Entry = { item: QueuedSend; message: SendMessage };
+/** `tokenSecond`: the epoch second of the send's rate token (admitted sends). */
+type Entry = { item: QueuedSend; message: SendMessage; tokenSecond?: number };
 
 /** The entry's campaign gate; undefined when the store failed (the message retries on its own back-off). */
 async function gateOf(
@@ -166,7 +181,7 @@ function hold(
   deps: WorkerDependencies,
   result: BatchResult,
   { item, message }: Entry,
-  gate: Extract<SendGate, { action: "hold" }>,
+  gate: { untilMs: number | undefined; reason: HeldSend["reason"] },
 ): void {
   const asCopy = item.receiveCount >= Math.min(HOLD_COPY_AFTER_RECEIVES, deps.maxReceiveCount - 1);
   let delaySeconds: number;
@@ -215,33 +230,59 @@ async function reconcileCancelled(deps: WorkerDependencies, gates: CampaignGates
   await Promise.all(gates.cancelledCampaigns().map((id) => Promise.resolve(reconcile(id)).catch(() => undefined)));
 }
 
+/** Every send of a merchant takes from one budget: WeChat limits sends per merchant, not per campaign. */
 function scopeOf(message: SendMessage): string {
-  return message.campaignId ? `campaign:${message.campaignId}` : `merchant:${message.mchid}`;
+  return merchantScope(message.mchid);
 }
 
+/** A queued send outside any campaign is paced with the campaigns, under this name. */
+const QUEUED_WITHOUT_CAMPAIGN = "-";
+
+/**
+ * Takes rate tokens for the batch, per campaign (its fair share of the merchant's budget, capped by its own rate), and
+ * hands each campaign's admitted sends to `send` as soon as they have their tokens; what does not get a token within
+ * `maxRateWaitMs` goes back to the queue (`RATE_WAIT`). The shared counter keeps each campaign's asked and granted
+ * tokens per second, which is how its status tells it is waiting for rate.
+ */
 async function admitByRate(
   deps: WorkerDependencies,
   items: { item: QueuedSend; message: SendMessage }[],
   result: BatchResult,
-): Promise<{ item: QueuedSend; message: SendMessage }[]> {
-  const byScope = new Map<string, { item: QueuedSend; message: SendMessage }[]>();
-  for (const entry of items)
-    byScope.set(scopeOf(entry.message), [...(byScope.get(scopeOf(entry.message)) ?? []), entry]);
-  const admitted: { item: QueuedSend; message: SendMessage }[] = [];
-  for (const [scope, entries] of byScope) {
-    const rate = Math.min(entries[0]!.message.ratePerSecond ?? deps.defaultRatePerSecond, deps.defaultRatePerSecond);
-    let granted: number;
-    try {
-      granted = await deps.governor.acquire(scope, entries.length, rate, deps.maxRateWaitMs);
-    } catch {
-      // The rate counter's store failed: each message retries on its own back-off, like any other store error.
-      for (const entry of entries) retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
-      continue;
-    }
-    admitted.push(...entries.slice(0, granted));
-    for (const entry of entries.slice(granted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
+  send: (admitted: Entry[]) => Promise<void>,
+): Promise<void> {
+  const byTaker = new Map<string, { item: QueuedSend; message: SendMessage }[]>();
+  for (const entry of items) {
+    const key = `${scopeOf(entry.message)}|${entry.message.campaignId ?? QUEUED_WITHOUT_CAMPAIGN}`;
+    byTaker.set(key, [...(byTaker.get(key) ?? []), entry]);
   }
-  return admitted;
+  // The campaigns of a batch wait for their tokens side by side, and each sends as soon as it has them: one waiting
+  // for its share holds up neither another's sends nor their tokens' second.
+  await Promise.all(
+    [...byTaker.values()].map(async (entries) => {
+      let granted: number;
+      let tokenSecond: number;
+      try {
+        ({ granted, second: tokenSecond } = await acquireFor(deps, entries, deps.maxRateWaitMs));
+      } catch {
+        // The rate counter's store failed: each message retries on its own back-off, like any other store error.
+        for (const entry of entries) retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
+        return;
+      }
+      for (const entry of entries.slice(granted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
+      await send(entries.slice(0, granted).map((entry) => ({ ...entry, tokenSecond })));
+    }),
+  );
+}
+
+/** Tokens for sends of one campaign (the first's), from the merchant's budget, waiting at most `maxWaitMs`. */
+function acquireFor(deps: WorkerDependencies, entries: { message: SendMessage }[], maxWaitMs: number) {
+  const message = entries[0]!.message;
+  const ceiling = deps.defaultRatePerSecond;
+  const taker = {
+    campaignId: message.campaignId ?? QUEUED_WITHOUT_CAMPAIGN,
+    ratePerSecond: Math.min(message.ratePerSecond ?? ceiling, ceiling),
+  };
+  return deps.governor.acquire(scopeOf(message), taker, entries.length, ceiling, maxWaitMs);
 }
 
 function groupByOpenid<T extends { message: SendMessage }>(entries: T[]): Map<string, T[]> {
@@ -254,7 +295,7 @@ async function runSequentially(
   deps: WorkerDependencies,
   gates: CampaignGates | undefined,
   counter: BatchOutcomeCounter,
-  group: { item: QueuedSend; message: SendMessage }[],
+  group: Entry[],
   result: BatchResult,
 ): Promise<void> {
   for (const entry of group) {
@@ -272,15 +313,30 @@ async function runSequentially(
         continue;
       }
     }
+    // A token is for the second it was granted in: a send that could not start within it takes one of the current
+    // second (without waiting) or goes back to the queue, rather than land on top of this second's budget.
+    if (entry.tokenSecond !== undefined && Math.floor(deps.clock() / 1000) > entry.tokenSecond) {
+      let renewed: boolean;
+      try {
+        renewed = (await acquireFor(deps, [entry], 0)).granted === 1;
+      } catch {
+        renewed = false;
+      }
+      if (!renewed) {
+        retryLater(deps, result, entry, 1, "RATE_WAIT");
+        continue;
+      }
+    }
     let outcome: SendOutcome;
     try {
-      outcome = await counter.track((countOutcome) =>
-        sendCoupon({ ...deps, countOutcome }, { ...message, stockCreatorMchid: message.mchid }),
-      );
+      // Without gates the campaign was cancelled (`withdraw`): a refusal for the stock is then final.
+      const command = { ...message, stockCreatorMchid: message.mchid, stockRefusalsFinal: gates === undefined };
+      outcome = await counter.track((countOutcome) => sendCoupon({ ...deps, countOutcome }, command));
     } catch (error) {
       // One message's trouble is its own: the others in the batch keep their outcomes. A key used for another
-      // request cannot succeed later (poison); anything else thrown here is the store failing, so try again.
-      if (error instanceof ConflictError || error instanceof ValidationError) {
+      // request, or a send with no prepared record, cannot succeed later (poison); anything else thrown here is the
+      // store failing, so try again.
+      if (error instanceof ConflictError || error instanceof ValidationError || error instanceof NotFoundError) {
         result.poison.push({ messageId: item.messageId, body: item.body, reason: `${error.code}: ${error.message}` });
       } else {
         retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
@@ -288,8 +344,10 @@ async function runSequentially(
       continue;
     }
     result.outcomes.push({ message, outcome });
-    if (outcome.status === "RETRY") {
-      if (outcome.rateLimited) deps.governor.onRateLimited(scopeOf(message));
+    if (outcome.status === "RETRY" && outcome.stockHold) {
+      await holdForStock(deps, gates, entry, outcome.stockHold, outcome.code, result);
+    } else if (outcome.status === "RETRY") {
+      if (outcome.rateLimited) deps.governor.onRateLimited(scopeOf(message), deps.defaultRatePerSecond);
       const delay = backoffSeconds(item.receiveCount, outcome.rateLimited ? "rate-limited" : "wechat");
       // Keys or signatures an operator must fix: let the redrive take it to the DLQ, where the alarm is.
       if (outcome.needsOperator)
@@ -299,6 +357,39 @@ async function runSequentially(
       retryLater(deps, result, entry, Math.ceil(outcome.retryAfterMs / 1000), "IN_PROGRESS");
     }
   }
+}
+
+/**
+ * WeChat refused the send for its stock (shared/domain/stocks/stock-check.ts), so nothing is recorded final: before
+ * the stock's begin time the message waits for it; otherwise the campaign is paused with the reason (its other
+ * messages are then held like any paused campaign's, resume checks the stock again) and this one is held with them.
+ */
+async function holdForStock(
+  deps: WorkerDependencies,
+  gates: CampaignGates | undefined,
+  entry: Entry,
+  { reason, untilMs }: NonNullable<Extract<SendOutcome, { status: "RETRY" }>["stockHold"]>,
+  code: string,
+  result: BatchResult,
+): Promise<void> {
+  const { campaignId } = entry.message;
+  if (reason === "stock_not_started") {
+    hold(deps, result, entry, { untilMs: untilMs ?? deps.clock(), reason });
+    return;
+  }
+  if (campaignId === undefined) {
+    retryLater(deps, result, entry, backoffSeconds(entry.item.receiveCount, "wechat"), code);
+    return;
+  }
+  try {
+    // Only a running campaign: an operator's pause or cancel written meanwhile stands.
+    await deps.campaigns.setControl(campaignId, { from: ["RUNNING"], to: "PAUSED", reason }, deps.clock());
+  } catch {
+    retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
+    return;
+  }
+  gates?.forget(campaignId);
+  hold(deps, result, entry, { untilMs: undefined, reason: "paused" });
 }
 
 /** A retry the message is not to blame for: on its last receive before the DLQ, it goes back as a fresh copy. */

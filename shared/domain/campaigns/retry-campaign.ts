@@ -1,9 +1,9 @@
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { UNKNOWN_ERROR_CODE } from "../keyed-call.js";
-import type { CampaignRecord, CampaignStore, Clock, RetryFill, RetryLink, SendLedger, SendQueue } from "../ports.js";
+import type { CampaignRecord, RetryFill, RetryLink, SendLedger } from "../ports.js";
 import { requestHash } from "../sends/request-hash.js";
 import { addCampaignChunk } from "./add-campaign-chunk.js";
-import { openCampaign } from "./create-campaign.js";
+import { type CampaignDependencies, openCampaign } from "./create-campaign.js";
 import { refreshCampaign } from "./reconcile-campaign.js";
 
 /**
@@ -19,11 +19,9 @@ export const RETRY_PAGES_PER_CALL = 5;
  */
 export const RETRY_TIME_BUDGET_MS = 8_000;
 
-export interface RetryDependencies {
-  campaigns: CampaignStore;
+/** The retry opens its campaign like any other, stock pre-flight included (`openCampaign`). */
+export interface RetryDependencies extends CampaignDependencies {
   ledger: SendLedger;
-  queue: SendQueue;
-  clock: Clock;
 }
 
 export interface RetryCommand {

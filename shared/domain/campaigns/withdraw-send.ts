@@ -4,8 +4,8 @@ import type { BatchOutcomeCounter } from "./batch-outcome-counter.js";
 import { outcomeTally } from "./outcome-tally.js";
 
 /**
- * Records one send of a cancelled campaign as final CANCELLED, never sent. Returns false when the send already has a
- * record: it was claimed, so it may have reached WeChat, and the caller finishes it under its key instead (a send
+ * Records one send of a cancelled campaign as final CANCELLED, never sent. Returns false when the send's record was
+ * claimed (leased at least once), so it may have reached WeChat, and the caller finishes it under its key instead (a send
  * that started before the cancel ends SENT or FAILED, as WeChat decided). Like every outcome, the cancellation is
  * counted before it is written: a crash in between, or a claim racing the write, can over-count (the recount corrects
  * it), never leave a recipient uncounted.
@@ -18,7 +18,10 @@ export async function withdrawSend(
   const { mchid, outRequestNo, stockId, openid, appid, campaignId } = message;
   if (campaignId === undefined) return false;
   const existing = await deps.ledger.get({ mchid, outRequestNo });
-  if (existing !== undefined) return existing.state === "CANCELLED";
+  // A prepared record no worker has leased yet (attempts 0) is withdrawn like a missing one.
+  if (existing !== undefined && !(existing.state === "PENDING" && existing.attempts === 0)) {
+    return existing.state === "CANCELLED";
+  }
   return counter.track(async (count) => {
     await count(campaignId, outcomeTally("CANCELLED"));
     const change = await deps.ledger.cancel(

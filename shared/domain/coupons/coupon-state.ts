@@ -57,6 +57,7 @@ export function useEntry(use: CouponUse): CouponHistoryEntry {
     amount: use.amount,
     ...(use.transactionId === undefined ? {} : { transactionId: use.transactionId }),
     ...(use.notificationId === undefined ? {} : { notificationId: use.notificationId }),
+    ...(use.reconciliationId === undefined ? {} : { reconciliationId: use.reconciliationId }),
   };
 }
 
@@ -67,6 +68,7 @@ export function refundEntry(refund: CouponRefund): CouponHistoryEntry {
     source: refund.source,
     ...(refund.amount === undefined ? {} : { amount: refund.amount }),
     ...(refund.transactionId === undefined ? {} : { transactionId: refund.transactionId }),
+    ...(refund.reconciliationId === undefined ? {} : { reconciliationId: refund.reconciliationId }),
   };
 }
 

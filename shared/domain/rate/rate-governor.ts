@@ -1,11 +1,58 @@
 import type { Clock } from "../ports.js";
 
+/** One campaign's use of the merchant's budget in one second. */
+export interface CampaignUsage {
+  /** Tokens taken (granted, plus tokens momentarily held by a taker that has not yet given back what it may not use). */
+  taken: number;
+  /** Tokens its workers asked for this second (each waiting send counted once per second): its demand. */
+  asked: number;
+  /** The campaign's own ceiling (`rate_per_second`). */
+  ratePerSecond: number;
+}
+
+/** A merchant's use of its send budget in one second, as the shared counter holds it. */
+export interface RateUsage {
+  /** Every token taken this second: campaigns and interactive sends. */
+  total: number;
+  /** Tokens taken by interactive sends (POST /coupons). */
+  interactive: number;
+  /** Tokens interactive sends asked for (each once per second): above `interactive` when one waited. */
+  interactiveAsked: number;
+  /** Per campaign that asked this second. */
+  campaigns: Map<string, CampaignUsage>;
+}
+
+export interface RateTake {
+  tokens: number;
+  /** Tokens newly asked this second (the demand); a waiting send asks again in the same second without counting twice. */
+  asked: number;
+  /** The campaign taking; undefined for an interactive send. */
+  campaign?: { id: string; ratePerSecond: number };
+}
+
 /**
- * Shared per-second counters (DynamoDB item per scope and second in AWS): `add` returns the count for that second
- * after adding `tokens`. Every worker of every environment adds to the same counter, so together they hold the rate.
+ * Shared per-second counters of a scope (one DynamoDB item per merchant and second in AWS). Every worker and API
+ * environment takes from the same counter, so together they hold the merchant's rate.
  */
 export interface RateCounter {
-  add(scope: string, epochSecond: number, tokens: number): Promise<number>;
+  /**
+   * Adds `take.tokens` to the taker's own count (a campaign's taken and asked, with its rate; an interactive send's,
+   * and for it the second's total too); returns the second's usage after the add.
+   */
+  take(scope: string, epochSecond: number, take: RateTake): Promise<RateUsage>;
+  /** Adds a campaign's tokens to the second's total; returns the total after the add. */
+  commit(scope: string, epochSecond: number, tokens: number): Promise<number>;
+  /**
+   * Returns tokens taken but not granted: `total` from the second's total, `own` from the taker's count (a campaign's,
+   * or the interactive one when `campaignId` is undefined). The counters then again hold only what was granted.
+   */
+  giveBack(
+    scope: string,
+    epochSecond: number,
+    back: { total: number; own: number; campaignId?: string },
+  ): Promise<void>;
+  /** The second's usage as it stands (undefined: nothing taken that second). */
+  usage(scope: string, epochSecond: number): Promise<RateUsage | undefined>;
   /** The newest cut any worker recorded for `scope`, if any. */
   readSignal(scope: string): Promise<RateSignal | undefined>;
   /**
@@ -23,7 +70,7 @@ export interface RateCounter {
 export interface RateSignal {
   /** Epoch ms of the cut. */
   lastCut: number;
-  /** The share after the cut. */
+  /** The share of the ceiling after the cut. */
   factor: number;
   /** The share at which the 429 came. */
   hitAt: number;
@@ -31,7 +78,12 @@ export interface RateSignal {
 
 export type Sleep = (ms: number) => Promise<void>;
 
-/** This environment's share of a scope's configured rate, after 429s. */
+/** The scope of a merchant's send budget: WeChat limits sends per merchant (docs/wechatpay-cash-coupons.md#rate-limits). */
+export function merchantScope(mchid: string): string {
+  return `merchant:${mchid}`;
+}
+
+/** This environment's share of a scope's ceiling, after 429s. */
 interface Share {
   factor: number;
   /** When `factor` last changed (a cut, or the last whole recovery step). */
@@ -41,32 +93,183 @@ interface Share {
   hitAt: number;
 }
 
-const CUT = 0.7;
+/**
+ * Pacing: the second is cut into `SLOTS` slots and campaigns' budget is released in equal steps over all but the last
+ * slot, which is kept clear of campaign sends (docs/aws-notes.md#holding-wechats-send-rate). Workers that wait wake
+ * when more is released, so sends are spread over the second instead of bursting at its start: whatever the phase of
+ * WeChat's window, one window then holds at most a ninth more than the budget, and where WeChat's windows follow the
+ * clock's seconds (as the simulator's do, local/simulator/rate-limit.ts) nothing granted in one second reaches WeChat
+ * in the next unless it takes longer than a slot to get there. A send that could not start within its token's second
+ * goes back to the queue (process-send-batch.ts).
+ */
+export const SLOTS = 10;
+const SLOT_MS = 1000 / SLOTS;
+
+/**
+ * Interactive reserve: campaigns leave `max(RESERVE_FLOOR × budget, 1)` sends per second, or 1.25 × the interactive
+ * sends of the last second if more (at most half the budget), for POST /coupons. A fixed large reserve would sit idle
+ * most of the time and cap campaigns below the 97 % throughput target; 2 % keeps a one-off send from waiting while
+ * costing campaigns 2 % of the limit, and a steady interactive stream grows its reserve from its own recent use.
+ * Interactive sends may also take everything campaigns have not taken yet.
+ */
+export const RESERVE_FLOOR = 0.02;
+const RESERVE_GROWTH = 1.25;
+const RESERVE_MAX = 0.5;
+
+/** Cut at a 429: 90 % of the lower of the current share and the share actually used in the last whole second. */
+const CUT = 0.9;
 const MIN_FACTOR = 0.05;
 /** A burst of 429s from one batch is one signal, not ten. */
 const CUT_SPACING_MS = 500;
 const STEP_MS = 2_000;
 const FAST_STEP = 0.1;
-const SLOW_STEP = 0.02;
+const SLOW_STEP = 0.01;
 /** Recovery slows between these fractions of the share where the last 429 came. */
-const NEAR_BELOW = 0.9;
-const NEAR_ABOVE = 1.1;
+const NEAR_BELOW = 0.95;
+const NEAR_ABOVE = 1.05;
 /** After this long without a 429 the limit met then may have moved: recover fast again. */
 const HIT_MEMORY_MS = 60_000;
 /** How often a worker reads the shared signal of a scope it is sending for. */
 const SYNC_MS = 1_000;
 
+/** What a taker is: a campaign (with its own ceiling) or an interactive send. */
+export type Taker = { campaignId: string; ratePerSecond: number } | { interactive: true };
+
 /**
- * Holds a rate across all workers: tokens are taken from the current second's shared counter; when the second is
- * spent, wait for the next one. After HTTP 429 this environment's share is cut to 70 % (CUBIC's β) and recovers by
- * +10 % of the configured rate every 2 s (AIMD, so many environments converge below WeChat's limit), but only up to
- * 90 % of the share where the last 429 came; from there, for a minute, by +2 % per step until 110 % of it: the probe
- * creeps up on a known limit instead of crossing it at full step every few seconds.
+ * Max-min fair shares (water-filling) of `capacity` among `demands`: a demand below its equal share is met in full and
+ * what it leaves is split among the others.
+ */
+export function maxMinShares(capacity: number, demands: Map<string, number>): Map<string, number> {
+  const shares = new Map<string, number>();
+  const sorted = [...demands.entries()].sort((a, b) => a[1] - b[1]);
+  let left = capacity;
+  for (let i = 0; i < sorted.length; i++) {
+    const [id, demand] = sorted[i]!;
+    const equal = left / (sorted.length - i);
+    const share = Math.min(demand, equal);
+    shares.set(id, share);
+    left -= share;
+  }
+  return shares;
+}
+
+/** The interactive reserve for a second (see RESERVE_FLOOR). */
+export function reserveOf(budget: number, previousInteractive: number): number {
+  const floor = Math.max(1, Math.ceil(RESERVE_FLOOR * budget));
+  return Math.min(Math.floor(budget * RESERVE_MAX), Math.max(floor, Math.ceil(previousInteractive * RESERVE_GROWTH)));
+}
+
+/**
+ * How many of `want` tokens a taker may keep by its own count, given the second's usage after its take (`usage`
+ * already includes the `want` tokens in the taker's count), the budget of the second, the time into the second
+ * (pacing), the usage of the previous second (demand of campaigns between batches, interactive use) and the taker;
+ * and, when it may not keep all, when in the second (ms; 1000: the next second) it is worth asking again. For an
+ * interactive send this is its grant (its take added to the total too). A campaign then commits what this allows to
+ * the total (`totalGrantOf`): its workers' asks beyond their share thus never crowd the total another campaign or an
+ * interactive send decides on. Safe under concurrency: every decision is made on the count after its own atomic add,
+ * so grants never sum past the budget, nor a campaign's past its share.
+ */
+export function shareGrantOf(args: {
+  want: number;
+  usage: RateUsage;
+  previous: RateUsage | undefined;
+  budget: number;
+  msIntoSecond: number;
+  taker: Taker;
+}): { grant: number; retryAtMs: number } {
+  const { want, usage, previous, budget, msIntoSecond, taker } = args;
+  const slot = Math.floor(msIntoSecond / SLOT_MS);
+  const nextSlot = (slot + 1) * SLOT_MS;
+  const before = usage.total - want;
+  const reserve = reserveOf(budget, previous?.interactive ?? 0);
+  // Interactive: anything left of the budget, and in any case the reserve. The total may hold campaign tokens about
+  // to be given back; the reserve does not depend on it (campaigns leave it free by the interactive count they saw,
+  // and an interactive hold given back was over the reserve), so a one-off send never waits for their give-backs.
+  if ("interactive" in taker) {
+    const grant = Math.max(clamp(budget - before, want), clamp(reserve - (usage.interactive - want), want));
+    return { grant, retryAtMs: nextSlot };
+  }
+  // The last slot is kept clear of campaign sends: one granted late in the second still reaches WeChat within it.
+  if (slot >= SLOTS - 1) return { grant: 0, retryAtMs: 1000 };
+  const unusedReserve = Math.max(0, reserve - usage.interactive);
+  // Campaigns as a whole: within the second's budget, leaving the unused reserve free at every moment.
+  const byTotal = budget - unusedReserve - before;
+  // This campaign: its max-min fair share of what campaigns may take, among the campaigns active in this or the last
+  // second, each demanding what it asked for (capped by its own rate). The shares are paced, so the whole is; a share
+  // of at most one slot's budget is not (it cannot burst: a 3-recipient campaign takes its 3 tokens at once).
+  const demands = new Map<string, number>();
+  for (const source of [previous, usage]) {
+    for (const [id, c] of source?.campaigns ?? []) {
+      demands.set(id, Math.min(c.ratePerSecond, Math.max(demands.get(id) ?? 0, c.asked)));
+    }
+  }
+  const shares = maxMinShares(budget - reserve, demands);
+  const share = Math.min(taker.ratePerSecond, shares.get(taker.campaignId) ?? 0);
+  const unpaced = share <= budget / SLOTS;
+  const releasedBy = (s: number) => (unpaced ? share : Math.ceil(share * releasedAt(s * SLOT_MS)));
+  const mine = (usage.campaigns.get(taker.campaignId)?.taken ?? want) - want;
+  const grant = clamp(Math.min(byTotal, releasedBy(slot) - mine), want);
+  if (grant === 0 && byTotal <= 0) return { grant, retryAtMs: releasedAt(msIntoSecond) < 1 ? nextSlot : 1000 };
+  // When to look again: the total spent (by tokens that may yet be given back) at the next slot while the second is
+  // still releasing, else the next second; the own share spent at the first slot that releases more of it.
+  let retryAtMs = 1000;
+  if (byTotal - grant <= 0) retryAtMs = releasedAt(msIntoSecond) < 1 ? nextSlot : 1000;
+  else {
+    for (let s = slot + 1; s < SLOTS; s++) {
+      if (releasedBy(s) > mine + grant) {
+        retryAtMs = s * SLOT_MS;
+        break;
+      }
+    }
+  }
+  return { grant, retryAtMs };
+}
+
+/**
+ * How many of a campaign's `committed` tokens fit the second's budget, given the total after its commit and the
+ * interactive count it saw (the reserve still unused is left free).
+ */
+export function totalGrantOf(args: {
+  committed: number;
+  totalAfter: number;
+  usage: RateUsage;
+  previous: RateUsage | undefined;
+  budget: number;
+}): number {
+  const { committed, totalAfter, usage, previous, budget } = args;
+  const unusedReserve = Math.max(0, reserveOf(budget, previous?.interactive ?? 0) - usage.interactive);
+  return clamp(budget - unusedReserve - (totalAfter - committed), committed);
+}
+
+const clamp = (room: number, want: number) => Math.max(0, Math.min(want, Math.floor(room)));
+
+/** The fraction of a second's budget released at `msIntoSecond` (all of it from the start of the last slot). */
+export function releasedAt(msIntoSecond: number): number {
+  return Math.min(1, (Math.floor(msIntoSecond / SLOT_MS) + 1) / (SLOTS - 1));
+}
+
+/**
+ * Holds one merchant-wide send budget across every campaign, every POST /coupons and every execution environment:
+ * tokens come from the current second's shared counter (`RateCounter`), split as follows.
+ *
+ * - **Interactive first.** A POST /coupons may take anything left of the second's budget; campaigns leave it a small
+ *   reserve that grows with recent interactive use (RESERVE_FLOOR).
+ * - **Fair among campaigns.** What campaigns may take is split max-min fair among the campaigns that asked in this or
+ *   the last second, each capped by its own `rate_per_second`: a 3-recipient campaign gets its tokens at once while a
+ *   big one runs, and a big one alone gets everything.
+ * - **Paced** within the second (SLOTS), so sends do not burst at second boundaries.
+ * - **Adaptive.** The budget is `ceiling × factor`. After HTTP 429 the factor is cut to 90 % of the share actually in
+ *   use, and recovers by +10 % of the ceiling every 2 s up to 95 % of where the 429 came, from there for a minute by
+ *   +1 % per step until 105 % of it: with another sender of the merchant's taking part of WeChat's limit, the governor
+ *   finds the rest and lives just below it, crossing it with a small probe every few steps instead of a full step.
+ *   The cut is shared through the counter's store, so every environment slows down within a second.
  */
 export class RateGovernor {
   private readonly shares = new Map<string, Share>();
   /** Per scope: when the shared signal was last read, and the newest cut this worker has made or adopted. */
   private readonly synced = new Map<string, { at: number; cut: number }>();
+  /** Per scope: the previous second's usage, read once per second. */
+  private readonly previous = new Map<string, { second: number; usage: Promise<RateUsage | undefined> }>();
 
   constructor(
     private readonly counter: RateCounter,
@@ -74,38 +277,105 @@ export class RateGovernor {
     private readonly sleep: Sleep,
   ) {}
 
-  /** Waits until `tokens` sends may start for `scope` at `limitPerSecond`, or `maxWaitMs` has passed; returns tokens granted. */
-  async acquire(scope: string, tokens: number, limitPerSecond: number, maxWaitMs: number): Promise<number> {
+  /**
+   * Waits until `tokens` sends may start for `taker` within the merchant budget of `ceilingPerSecond` (times the
+   * adaptive factor), or `maxWaitMs` has passed; returns the tokens granted and the epoch second they are for: all
+   * within one second (a taker that got some by the end of a second returns with those, to be used at once).
+   */
+  async acquire(
+    scope: string,
+    taker: Taker,
+    tokens: number,
+    ceilingPerSecond: number,
+    maxWaitMs: number,
+  ): Promise<{ granted: number; second: number }> {
     const deadline = this.clock() + maxWaitMs;
     let granted = 0;
+    let askedIn: number | undefined;
+    let second = Math.floor(this.clock() / 1000);
     while (granted < tokens) {
       await this.sync(scope);
       const now = this.clock();
-      const limit = Math.max(1, Math.floor(limitPerSecond * this.factor(scope, now)));
-      const second = Math.floor(now / 1000);
+      // Tokens are for the second they were granted in: a taker holding some does not carry them into the next.
+      if (granted > 0 && Math.floor(now / 1000) !== second) break;
+      second = Math.floor(now / 1000);
+      const budget = Math.max(1, Math.floor(ceilingPerSecond * this.factor(scope, now)));
       const want = tokens - granted;
-      const used = await this.counter.add(scope, second, want);
-      granted += Math.max(0, Math.min(want, limit - (used - want)));
+      const [usage, previous] = await Promise.all([
+        this.counter.take(scope, second, {
+          tokens: want,
+          asked: askedIn === second ? 0 : want,
+          ...("interactive" in taker ? {} : { campaign: { id: taker.campaignId, ratePerSecond: taker.ratePerSecond } }),
+        }),
+        this.previousUsage(scope, second),
+      ]);
+      askedIn = second;
+      const msIntoSecond = now - second * 1000;
+      const { grant: byShare, retryAtMs } = shareGrantOf({ want, usage, previous, budget, msIntoSecond, taker });
+      let grant = byShare;
+      if (byShare > 0 && !("interactive" in taker)) {
+        const totalAfter = await this.counter.commit(scope, second, byShare);
+        grant = totalGrantOf({ committed: byShare, totalAfter, usage, previous, budget });
+      }
+      if (grant < want) {
+        const campaignId = "interactive" in taker ? undefined : taker.campaignId;
+        const back = { total: "interactive" in taker ? want - grant : byShare - grant, own: want - grant };
+        // Best effort: a give-back lost leaves the counter high, which only holds the rate lower for this second.
+        await this.counter
+          .giveBack(scope, second, campaignId === undefined ? back : { ...back, campaignId })
+          .catch(() => undefined);
+      }
+      granted += grant;
       if (granted >= tokens) break;
-      const nextSecond = (second + 1) * 1000;
-      if (nextSecond > deadline) break;
-      await this.sleep(nextSecond - this.clock() + Math.floor(Math.random() * 20));
+      // Campaign tokens are released slot by slot: look again when more of this taker's may be out. An interactive
+      // send looks again each slot (campaign tokens held a moment may have been given back).
+      const wake = Math.max(second * 1000 + retryAtMs, this.clock());
+      if (wake > deadline || (granted > 0 && wake >= (second + 1) * 1000)) break;
+      await this.sleep(Math.max(0, wake - this.clock()) + Math.floor(Math.random() * 5));
     }
-    return granted;
+    return { granted, second };
   }
 
   /**
-   * WeChat answered 429 for this scope: cut the share, remember where it was hit, and tell the other workers through
-   * the counter's store (best effort: one that does not hear of it meets the limit itself and cuts on its own).
+   * Whether a campaign's sends waited for tokens in the last whole second (it asked for more than it was granted):
+   * the status's `waiting_for_rate`. One read of the counter.
    */
-  onRateLimited(scope: string): void {
+  async waitedForRate(scope: string, campaignId: string): Promise<boolean> {
+    const usage = await this.counter.usage(scope, Math.floor(this.clock() / 1000) - 1);
+    const campaign = usage?.campaigns.get(campaignId);
+    return campaign !== undefined && campaign.asked > campaign.taken;
+  }
+
+  /** The last whole second's usage, read once per second per scope (shared by concurrent acquisitions). */
+  private previousUsage(scope: string, second: number): Promise<RateUsage | undefined> {
+    const cached = this.previous.get(scope);
+    if (cached?.second === second) return cached.usage;
+    const usage = this.counter.usage(scope, second - 1).catch(() => undefined);
+    this.previous.set(scope, { second, usage });
+    return usage;
+  }
+
+  /**
+   * WeChat answered 429 for this scope: cut the share to 90 % of the lower of the current share and the share used in
+   * the last whole second, remember where it was hit, and tell the other workers through the counter's store (best
+   * effort: one that does not hear of it meets the limit itself and cuts on its own).
+   */
+  onRateLimited(scope: string, ceilingPerSecond: number): void {
     const now = this.clock();
     const previous = this.shares.get(scope);
     if (previous && now - previous.lastCut < CUT_SPACING_MS) return;
     const current = this.factor(scope, now);
-    const signal = { lastCut: now, factor: Math.max(MIN_FACTOR, current * CUT), hitAt: current };
-    this.adopt(scope, signal);
-    this.counter.recordSignal(scope, signal, CUT_SPACING_MS).catch(() => undefined);
+    const cut = (hitAt: number) => ({ lastCut: now, factor: Math.max(MIN_FACTOR, hitAt * CUT), hitAt });
+    this.adopt(scope, cut(current));
+    const refine = async () => {
+      const used = await this.counter.usage(scope, Math.floor(now / 1000) - 1);
+      // Sending below the budget when the 429 came: WeChat's limit for us is what we used, not the budget.
+      const hitAt = used && used.total > 0 ? Math.min(current, used.total / ceilingPerSecond) : current;
+      const signal = cut(hitAt);
+      if (this.shares.get(scope)?.lastCut === now) this.adopt(scope, signal);
+      await this.counter.recordSignal(scope, signal, CUT_SPACING_MS);
+    };
+    refine().catch(() => undefined);
   }
 
   /** Takes up a cut another worker recorded since this one last looked (at most once a second per scope). */
@@ -128,15 +398,15 @@ export class RateGovernor {
     this.synced.set(scope, { at: this.synced.get(scope)?.at ?? Number.NEGATIVE_INFINITY, cut: signal.lastCut });
   }
 
-  /** Current share of the configured rate (1 = full). */
+  /** Current share of the ceiling (1 = full). */
   factor(scope: string, now = this.clock()): number {
     const share = this.shares.get(scope);
     if (!share) return 1;
     const steps = Math.floor((now - share.lastChange) / STEP_MS);
     if (steps <= 0) return share.factor;
     let factor = share.factor;
-    // Bounded: from the lowest share, fast and slow steps reach 1 in well under 100 steps.
-    for (let step = 1; step <= Math.min(steps, 100) && factor < 1; step++) {
+    // Bounded: from the lowest share, fast and slow steps reach 1 in well under 200 steps.
+    for (let step = 1; step <= Math.min(steps, 200) && factor < 1; step++) {
       const remembered = share.lastChange + step * STEP_MS - share.lastCut < HIT_MEMORY_MS;
       const bandStart = NEAR_BELOW * share.hitAt;
       let next: number;

@@ -3,5 +3,8 @@
  * configured rate.
  */
 export const WECHAT_SEND_LIMIT_PER_SECOND = 500;
-/** The default rate: 80 % of WeChat's limit, the headroom chosen in docs/aws-notes.md#holding-wechats-send-rate. */
-export const DEFAULT_SEND_RATE_PER_SECOND = 400;
+/**
+ * The default ceiling: WeChat's limit itself. The governor paces within the second and finds the limit that is really
+ * left from 429s, so no fixed headroom is kept (docs/aws-notes.md#holding-wechats-send-rate).
+ */
+export const DEFAULT_SEND_RATE_PER_SECOND = WECHAT_SEND_LIMIT_PER_SECOND;

@@ -1,4 +1,5 @@
 import { GatewayError } from "../gateway.js";
+import { StockHoldError, type StockHoldReason, StockQueryError } from "../stocks/stock-check.js";
 
 /**
  * WeChat reports a spurious RULE_LIMIT under concurrent sends to one user (docs/wechatpay-cash-coupons.md#send-coupon-e6):
@@ -15,10 +16,18 @@ export const MAX_RATE_LIMITED_ATTEMPTS = 24;
 
 export type FailureDecision =
   | { action: "retry"; code: string; message: string; rateLimited: boolean; needsOperator?: boolean }
-  | { action: "fail"; code: string; message: string };
+  | { action: "fail"; code: string; message: string }
+  /** Refused for its stock (stock-check.ts): not final, and no attempt budget applies; `untilMs` when it passes. */
+  | { action: "hold"; code: string; message: string; reason: StockHoldReason; untilMs?: number };
 
 /** What to do after a failed WeChat call, given how many calls this send has made (`attempts`, this one included). */
 export function decideAfterFailure(error: unknown, attempts: number): FailureDecision {
+  if (error instanceof StockHoldError) {
+    const { code, message, reason, untilMs } = error;
+    return { action: "hold", code, message, reason, ...(untilMs === undefined ? {} : { untilMs }) };
+  }
+  // Retried as the stock query's failure asks (back-off, rate, operator); never final on the refusal it left unexplained.
+  if (error instanceof StockQueryError) return decideAfterFailure(error.cause, attempts);
   if (!(error instanceof GatewayError)) {
     return retryOrGiveUp("INTERNAL_ERROR", "unexpected error while calling WeChat Pay", attempts, false);
   }
@@ -61,5 +70,6 @@ function retryOrGiveUp(
  * 5xx, an answer whose signature did not verify or an unexpected error leave the outcome unknown.
  */
 export function outcomeUnknown(error: unknown): boolean {
+  if (error instanceof StockHoldError || error instanceof StockQueryError) return false;
   return !(error instanceof GatewayError && (error.kind === "refused" || error.kind === "rate_limited"));
 }

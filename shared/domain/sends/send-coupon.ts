@@ -1,7 +1,7 @@
 import { outcomeTally } from "../campaigns/outcome-tally.js";
 import { reconcileCampaign } from "../campaigns/reconcile-campaign.js";
 import { recordIssuedCoupon } from "../coupons/coupon-lifecycle.js";
-import type { CouponGateway } from "../gateway.js";
+import { type CouponGateway, GatewayError } from "../gateway.js";
 import { type AfterFinal, type KeyedOutcome, type Recovery, runKeyedCall } from "../keyed-call.js";
 import type {
   CampaignCounts,
@@ -13,6 +13,7 @@ import type {
   SendLedger,
   SendRecord,
 } from "../ports.js";
+import { type StockReads, stockHoldFor } from "../stocks/stock-check.js";
 import { requestHash } from "./request-hash.js";
 
 export interface SendDependencies {
@@ -28,6 +29,8 @@ export interface SendDependencies {
   countOutcome?: (campaignId: string, tally: CampaignCounts) => Promise<CampaignRecord>;
   /** Recounts a campaign whose counters claim completion; default `reconcileCampaign` (the worker coalesces). */
   reconcile?: (campaignId: string) => Promise<unknown>;
+  /** Stock reads shared by the sends of one worker batch: the refusals of a stock that stopped ask WeChat once. */
+  stockReads?: StockReads;
 }
 
 export interface SendCommand extends SendKey {
@@ -36,6 +39,11 @@ export interface SendCommand extends SendKey {
   appid: string;
   stockCreatorMchid: string;
   campaignId?: string;
+  /**
+   * A refusal for the stock (not running, not started, budget exhausted for now) is recorded final as WeChat gave it,
+   * rather than held: a cancelled campaign's send that had already been claimed ends here.
+   */
+  stockRefusalsFinal?: boolean;
 }
 
 /** `SENT` (the coupon is in `record.couponId`), `FAILED`, `RETRY` or `IN_PROGRESS`: see `KeyedOutcome`. */
@@ -67,8 +75,10 @@ export function sendCoupon(deps: SendDependencies, command: SendCommand): Promis
       ...(campaignId ? { campaignId } : {}),
       createdAt: deps.clock(),
     },
+    // A campaign's recipients are written PENDING before they are queued (campaign-recipients.ts).
+    prepared: campaignId !== undefined,
     conflictMessage: `out_request_no ${outRequestNo} was already used for a different request (stock, openid or appid differ)`,
-    call: () => deps.gateway.sendCoupon(command),
+    call: () => sendOrExplain(deps, command),
     recover: (record) => findIssued(deps, command, record),
     beforeFinal: async (outcome) => {
       if (!outcome.failed) await recordIssued(deps, command, outcome.success.couponId);
@@ -80,6 +90,21 @@ export function sendCoupon(deps: SendDependencies, command: SendCommand): Promis
       );
     },
   });
+}
+
+/**
+ * The send, with a refusal that may concern the stock rather than the recipient explained (`stockHoldFor`): thrown as
+ * a `StockHoldError`, which the failure policy holds instead of recording final.
+ */
+async function sendOrExplain(deps: SendDependencies, command: SendCommand): Promise<{ couponId: string }> {
+  try {
+    return await deps.gateway.sendCoupon(command);
+  } catch (error) {
+    if (command.stockRefusalsFinal || !(error instanceof GatewayError)) throw error;
+    const { stockId, stockCreatorMchid } = command;
+    const call = { stockId, stockCreatorMchid };
+    throw (await stockHoldFor(deps.gateway, call, error, deps.clock(), deps.stockReads)) ?? error;
+  }
 }
 
 /**

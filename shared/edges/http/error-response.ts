@@ -1,4 +1,11 @@
-import { ConflictError, DomainError, NotFoundError, ValidationError } from "../../domain/errors.js";
+import {
+  ConflictError,
+  DomainError,
+  NotFoundError,
+  StockUnavailableError,
+  ValidationError,
+} from "../../domain/errors.js";
+import { GatewayError } from "../../domain/gateway.js";
 import {
   SignatureVerificationError,
   WechatPayApiError,
@@ -30,6 +37,22 @@ export function errorResponse(error: unknown, requestId: string): { response: Ht
   if (error instanceof WechatPayValidationError) return answer(400, "INVALID_ARGUMENT", error.message, error.field);
   if (error instanceof ConflictError) return answer(409, error.code, error.message, error.field);
   if (error instanceof NotFoundError) return answer(404, error.code, error.message, error.field);
+  // The stock a campaign names cannot serve it (pre-flight of create and resume): the request is well formed.
+  if (error instanceof StockUnavailableError) return answer(422, error.code, error.message, error.field);
+  // A WeChat call the domain made through its port (the pre-flight's stock query) failed: the check decided nothing,
+  // so the same request may be retried (a 429 too: the caller retries the request, not a WeChat call of its own).
+  if (error instanceof GatewayError) {
+    if (error.kind === "retryable" || error.kind === "rate_limited") {
+      return answer(
+        503,
+        "WECHATPAY_UNAVAILABLE",
+        `WeChat Pay did not answer (${error.code}); retry the same request`,
+        undefined,
+        { "retry-after": "2" },
+      );
+    }
+    return errorResponse(error.cause ?? new Error(error.code), requestId);
+  }
   if (error instanceof WechatPayApiError) return wechatApiAnswer(error, answer);
   if (error instanceof SignatureVerificationError) {
     return answer(502, "WECHATPAY_BAD_SIGNATURE", "WeChat Pay's answer failed signature verification");

@@ -121,7 +121,9 @@ function generate(): OpenApiDocument {
           {
             description: r.description,
             ...(r.retryAfter ? { headers: { "Retry-After": { $ref: "#/components/headers/RetryAfter" } } } : {}),
-            ...(r.schema ? { content: { "application/json": { schema: ref(responseIds, r.schema) } } } : {}),
+            ...(r.schema
+              ? { content: { [r.mediaType ?? "application/json"]: { schema: ref(responseIds, r.schema) } } }
+              : {}),
           },
         ]),
       ),

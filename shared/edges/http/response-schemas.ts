@@ -288,9 +288,13 @@ const campaignState = () =>
     );
 const campaignStateReason = () =>
   z
-    .enum(["scheduled", "paused", "cancelled"])
+    .enum(["scheduled", "paused", "cancelled", "waiting_for_rate", "stock_not_running", "stock_budget_exhausted"])
     .optional()
-    .describe("Why the campaign is not simply sending (or why it completed: cancelled); absent otherwise");
+    .describe(
+      "Why the campaign is not simply sending (or why it completed: cancelled); absent otherwise. PAUSED with " +
+        "stock_not_running or stock_budget_exhausted: the service paused it when WeChat refused its sends because " +
+        "the stock stopped running (paused, stopped, ended) or its budget ran out for now; resume checks the stock again",
+    );
 
 export const campaignAcceptedResponse = z.strictObject({
   campaign_id: z.string(),
@@ -454,3 +458,66 @@ export type CampaignRetryResponse = z.infer<typeof campaignRetryResponse>;
 export type SetCallbackResponse = z.infer<typeof setCallbackResponse>;
 export type CallbackSettingsResponse = z.infer<typeof callbackSettingsResponse>;
 export type ImageUploadResponse = z.infer<typeof imageUploadResponse>;
+
+// ---- reconciliations ----
+
+const findingKind = () =>
+  z
+    .enum(["use_recovered", "refund_recorded", "not_issued"])
+    .describe(
+      "use_recovered: a use WeChat has and the service had not recorded, now USED (found by reconciliation) and " +
+        "counted; refund_recorded: a refund of a recorded use, now REFUNDED; not_issued: a row for a coupon this " +
+        "service did not issue (another channel's, or a send it holds as failed that WeChat issued after all)",
+    );
+
+export const reconciliationResponse = z.strictObject({
+  reconciliation_id: z.string(),
+  stock_id: z.string(),
+  trigger: z.enum(["schedule", "request"]),
+  status: z
+    .enum(["RUNNING", "COMPLETED", "FAILED"])
+    .describe("RUNNING until both files were read (one scheduled invocation or several, each from a checkpoint)"),
+  phase: z.enum(["use", "refund"]).describe("The file being read (RUNNING) or read last"),
+  rows_read: z.strictObject({ use: count(), refund: count() }),
+  findings: z.strictObject({ use_recovered: count(), refund_recorded: count(), not_issued: count() }),
+  flows_available_at: rfc3339().describe("When WeChat serves the stock's flow files (10:00 Beijing after its end)"),
+  failures: count().describe("Invocations that ended in an error (resumed from the checkpoint); FAILED after 5"),
+  last_error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+  created_at: rfc3339(),
+  completed_at: rfc3339().optional(),
+});
+
+export const reconciliationFindingsResponse = z.strictObject({
+  data: z.array(
+    z.strictObject({
+      kind: findingKind(),
+      flow: z.enum(["use", "refund"]),
+      coupon_id: z.string(),
+      stock_id: z.string(),
+      transaction_id: z.string(),
+      at: z.string().describe("consume_time or refund_time (RFC 3339, Beijing)"),
+      amount: count().describe("Fen: the coupon amount used, or the amount refunded"),
+      refund_id: z.string().optional(),
+      campaign_id: z.string().optional(),
+    }),
+  ),
+  cursor: z.string().optional(),
+});
+
+export const reconciliationFindingsCsv = z
+  .string()
+  .describe(
+    "CSV (RFC 4180, header line first): kind,flow,coupon_id,stock_id,transaction_id,at,amount,refund_id,campaign_id. " +
+      "The next page's cursor is in the X-Next-Cursor header (absent on the last page).",
+  );
+
+export type ReconciliationResponse = z.infer<typeof reconciliationResponse>;
+export type ReconciliationFindingsResponse = z.infer<typeof reconciliationFindingsResponse>;
+
+export const webhookTestResponse = z.object({
+  event_id: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .describe("detail.event_id of the test event"),
+  detail_type: z.literal("webhook.test"),
+});

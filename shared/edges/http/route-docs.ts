@@ -11,11 +11,14 @@ import {
   couponIdPath,
   createCampaignBody,
   createExportBody,
+  createReconciliationBody,
   itemsQuery,
   listCampaignsQuery,
   listStocksQuery,
   merchantsQuery,
   openidPath,
+  reconciliationFindingsQuery,
+  reconciliationIdPath,
   retryCampaignBody,
   sendCouponBody,
   setCallbackBody,
@@ -25,6 +28,7 @@ import {
   uploadImageBody,
   userCouponPath,
   userCouponsQuery,
+  webhookTestBody,
 } from "./schemas.js";
 import { createStockBody } from "./stock-schemas.js";
 
@@ -45,7 +49,9 @@ export const TAGS = {
   coupons: "Sending coupons and reading them back",
   campaigns: "Bulk sends, processed asynchronously",
   callbacks: "The merchant's notification URL at WeChat",
+  events: "The service's events: signed HTTP forwarding",
   media: "Marketing images",
+  reconciliations: "Reconciliation with WeChat's use and refund flow files",
   meta: "This document",
   webhook: "Called by WeChat Pay",
 } as const;
@@ -97,6 +103,8 @@ interface ResponseDoc {
   description: string;
   /** Absent: the response has no body (204). */
   schema?: z.ZodType;
+  /** The body's media type; default application/json. */
+  mediaType?: string;
   retryAfter?: boolean;
 }
 
@@ -210,6 +218,30 @@ const wechatBase: Record<number, ResponseDoc> = {
 
 const ok = (description: string, schema: z.ZodType): ResponseDoc => ({ description, schema });
 
+/** The stock pre-flight's refusal (create and resume; shared/domain/stocks/stock-check.ts). */
+const stockUnavailable: ResponseDoc = {
+  description:
+    "The stock cannot serve the campaign (field stock_id; WeChat Pay was asked): STOCK_NOT_FOUND (no such stock of " +
+    "this merchant), STOCK_NOT_OWNED, STOCK_NOT_RUNNING (paused, stopped, or never started while not scheduled), " +
+    "STOCK_NOT_STARTED (its available_begin_time is after start_at, or after now: schedule with start_at), " +
+    "STOCK_EXPIRED (its available_end_time is before now or start_at), STOCK_BUDGET_INSUFFICIENT (max_coupons − " +
+    "distributed_coupons is below the recipients left; above 0 for a chunked campaign whose recipients are not " +
+    "known yet), STOCK_CHECK_REFUSED (WeChat refused the stock query with another code). Nothing was stored",
+  schema: res.errorResponse,
+};
+
+/** The pre-flight's stock query failed: WeChat's answer decides nothing, retry. */
+const stockCheckFailed: Record<number, ResponseDoc> = {
+  502: wechatBase[502]!,
+  503: {
+    description:
+      "WeChat Pay did not answer the stock query (5xx, timeout, 429), or the send queue is unavailable " +
+      "(QUEUE_UNAVAILABLE): nothing was refused; retry the same request after Retry-After",
+    schema: res.errorResponse,
+    retryAfter: true,
+  },
+};
+
 const queueUnavailable: ResponseDoc = {
   description: "The send queue is unavailable (QUEUE_UNAVAILABLE): retry the same request after Retry-After",
   schema: res.errorResponse,
@@ -320,15 +352,33 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     summary: "Send one coupon to a user",
     description:
       "Idempotent on out_request_no: reuse it on every retry and the same coupon_id comes back (replayed: true). " +
-      "A 503 means the outcome is not known yet: retry with the same out_request_no.",
+      "A 503 means the outcome is not known yet: retry with the same out_request_no. A refusal for the stock " +
+      "rather than the user (not running, not started yet, budget exhausted for now) is a 409 that is not stored: " +
+      "the same out_request_no may succeed once the stock serves again.",
     tag: "coupons",
     body: sendCouponBody,
     responses: {
       ...wechatBase,
       200: ok("The coupon WeChat issued", res.sendCouponResponse),
       404: notFound("Stock"),
-      409: conflictOrInProgress,
+      409: {
+        description:
+          `${conflictOrInProgress.description}; or WeChat refused the send for its stock, nothing stored (field ` +
+          "stock_id): STOCK_NOT_RUNNING (paused, stopped, ended), STOCK_NOT_STARTED (before available_begin_time; " +
+          "Retry-After says when it begins), STOCK_BUDGET_EXHAUSTED (NOT_ENOUGH while the count budget is not used " +
+          "up: a daily budget, or WeChat's early exhaustion). A NOT_ENOUGH with the budget used up is final (403)",
+        schema: res.errorResponse,
+        retryAfter: true,
+      },
       422: storedRefusal,
+      429: {
+        description:
+          "WeChat Pay's rate limit (RATE_LIMITED), or the merchant's send budget, shared with running campaigns, " +
+          "spent for the moment (SEND_BUDGET_EXHAUSTED): nothing was sent or recorded; retry after Retry-After with " +
+          "the same out_request_no",
+        schema: refusalResponse,
+        retryAfter: true,
+      },
     },
   },
   "GET /coupons/{coupon_id}": {
@@ -380,11 +430,14 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       "chunked: true and a campaign_id (no openids): an open campaign of total 0; post its recipients with POST " +
       "/campaigns/{campaign_id}/chunks. Re-posting the same campaign is a replay; the same campaign_id with another " +
       "request is a 409. start_at schedules it: messages are queued now and held until then (state SCHEDULED); a " +
-      "replay after start_at answers as stored. Follow progress with GET /campaigns/{campaign_id}.",
+      "replay after start_at answers as stored. A new campaign's stock is checked with WeChat Pay first (422 names " +
+      "the problem); a replay is answered as stored without the check. Follow progress with GET " +
+      "/campaigns/{campaign_id}.",
     tag: "campaigns",
     body: createCampaignBody,
     responses: {
       ...callerBase,
+      ...stockCheckFailed,
       400: {
         description:
           "Invalid request: `field` names the parameter (INVALID_ARGUMENT…); start_at in the past " +
@@ -393,7 +446,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       },
       202: ok("Accepted", res.campaignAcceptedResponse),
       409: conflict,
-      503: queueUnavailable,
+      422: stockUnavailable,
     },
   },
   "POST /campaigns/{campaign_id}/chunks": {
@@ -465,11 +518,15 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     summary: "Resume a paused campaign",
     description:
       "Held messages flow again as they come back from their hold (at most 5 minutes after a long pause). " +
-      "Resuming a running campaign answers changed: false; a scheduled campaign still waits for its start_at.",
+      "Resuming a running campaign answers changed: false; a scheduled campaign still waits for its start_at. " +
+      "A paused campaign's stock is checked with WeChat Pay first, for the recipients not yet sent (422 names the " +
+      "problem; the campaign stays PAUSED), whether an operator paused it or the service did (state_reason " +
+      "stock_not_running, stock_budget_exhausted).",
     tag: "campaigns",
     path: campaignIdPath,
     responses: {
       ...callerBase,
+      ...stockCheckFailed,
       400: invalid,
       200: ok("Running again", res.campaignControlResponse),
       404: notFound("Campaign"),
@@ -477,6 +534,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
         description: "CAMPAIGN_COMPLETED or CAMPAIGN_CANCELLED (a cancel is final)",
         schema: res.errorResponse,
       },
+      422: stockUnavailable,
     },
   },
   "POST /campaigns/{campaign_id}/cancel": {
@@ -626,6 +684,66 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       404: notFound("Campaign or export"),
     },
   },
+  "POST /reconciliations": {
+    operationId: "createReconciliation",
+    summary: "Reconcile a stock's coupon records with WeChat's use and refund flow files",
+    description:
+      "Creates a run and answers at once; the reconcile function's next scheduled invocation (every minute) reads " +
+      "the flows, streaming, and records every use WeChat has that the service lacks (USED, found by reconciliation, " +
+      "counted once in its campaign) and every refund (REFUNDED). A second run changes nothing. The same job runs " +
+      "by itself for every stock this service issued coupons of, once WeChat serves its files (10:00 Beijing the " +
+      "day after the stock ends). A run started before then ends FAILED with FLOWS_NOT_AVAILABLE.",
+    tag: "reconciliations",
+    body: createReconciliationBody,
+    responses: {
+      ...wechatBase,
+      400: invalid,
+      202: ok("The run, RUNNING (Location: its URL)", res.reconciliationResponse),
+      404: notFound("Stock"),
+    },
+  },
+  "GET /reconciliations/{reconciliation_id}": {
+    operationId: "getReconciliation",
+    summary: "A reconciliation run: status, rows read, findings by kind",
+    tag: "reconciliations",
+    path: reconciliationIdPath,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("The run", res.reconciliationResponse),
+      404: notFound("Reconciliation"),
+    },
+  },
+  "GET /reconciliations/{reconciliation_id}/findings": {
+    operationId: "listReconciliationFindings",
+    summary: "A run's findings, page by page (by kind, then coupon)",
+    description: "Eventually consistent (read from an index). Follow cursors until there is none.",
+    tag: "reconciliations",
+    path: reconciliationIdPath,
+    query: reconciliationFindingsQuery,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("One page of findings", res.reconciliationFindingsResponse),
+      404: notFound("Reconciliation"),
+    },
+  },
+  "GET /reconciliations/{reconciliation_id}/findings.csv": {
+    operationId: "exportReconciliationFindings",
+    summary: "A run's findings as CSV, page by page",
+    description:
+      "The same pages as /findings (up to `limit` rows each, 10,000 at most, well inside Lambda's response size), " +
+      "as CSV with a header line; the next page's cursor is in X-Next-Cursor.",
+    tag: "reconciliations",
+    path: reconciliationIdPath,
+    query: reconciliationFindingsQuery,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: { description: "One page of findings as CSV", schema: res.reconciliationFindingsCsv, mediaType: "text/csv" },
+      404: notFound("Reconciliation"),
+    },
+  },
   "POST /callbacks": {
     operationId: "setCallback",
     summary: "Set the merchant's coupon notification URL",
@@ -639,6 +757,17 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     tag: "callbacks",
     query: callbackQuery,
     responses: { ...wechatBase, 200: ok("WeChat's answer", res.callbackSettingsResponse) },
+  },
+  "POST /webhooks/test": {
+    operationId: "sendTestEvent",
+    summary: "Send a signed test event to every HTTP event consumer",
+    description:
+      "Queues a `webhook.test` event for the event forwarder, which POSTs it to each URL of `eventForwardUrls`, signed " +
+      "like every event (`Wxcoupon-Signature`), retried and dead-lettered the same way. Other subscribers of the bus do " +
+      "not see it. Answers once the test is queued, not delivered.",
+    tag: "events",
+    body: webhookTestBody,
+    responses: { ...callerBase, 400: invalid, 202: ok("Queued for the consumers", res.webhookTestResponse) },
   },
   "POST /media/images": {
     operationId: "uploadImage",
@@ -697,11 +826,13 @@ export const REQUEST_COMPONENTS: Array<[string, z.ZodType]> = [
   ["StockCommandRequest", stockCommandBody.unwrap()],
   ["SendCouponRequest", sendCouponBody],
   ["CreateCampaignRequest", createCampaignBody],
+  ["CreateReconciliationRequest", createReconciliationBody],
   ["CampaignChunkRequest", campaignChunkBody],
   ["RetryCampaignRequest", retryCampaignBody],
   ["CreateExportRequest", createExportBody],
   ["SetCallbackRequest", setCallbackBody],
   ["UploadImageRequest", uploadImageBody],
+  ["WebhookTestRequest", webhookTestBody.unwrap()],
   ["NotificationEnvelope", notificationEnvelope],
 ];
 
@@ -732,11 +863,15 @@ export const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ["CampaignCouponsResponse", res.campaignCouponsResponse],
   ["CampaignReportResponse", res.campaignReportResponse],
   ["CampaignExportResponse", res.campaignExportResponse],
+  ["ReconciliationResponse", res.reconciliationResponse],
+  ["ReconciliationFindingsResponse", res.reconciliationFindingsResponse],
+  ["ReconciliationFindingsCsv", res.reconciliationFindingsCsv],
   ["CampaignListResponse", res.campaignListResponse],
   ["CampaignControlResponse", res.campaignControlResponse],
   ["CampaignRetryResponse", res.campaignRetryResponse],
   ["SetCallbackResponse", res.setCallbackResponse],
   ["CallbackSettingsResponse", res.callbackSettingsResponse],
   ["ImageUploadResponse", res.imageUploadResponse],
+  ["WebhookTestResponse", res.webhookTestResponse],
   ["OpenApiDocument", res.openApiDocumentResponse],
 ];

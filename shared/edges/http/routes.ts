@@ -13,7 +13,8 @@ export type RouteAuth = "caller" | "public";
  *   them), uploads marketing images. For operators, not for applications.
  * - `send`: issues coupons (one at a time or in campaigns) from stocks an admin has started, and steers its
  *   campaigns (pause, resume, cancel, retry) and exports their coupons or failures as CSV files (it makes a file):
- *   the marketing team's operations.
+ *   the marketing team's operations. Also starts a reconciliation of a stock with WeChat's flow files: it changes
+ *   only this service's records, to what WeChat reports.
  * - `read`: reads stocks, coupons, campaigns, flows, settings and this API's description (and an export's state
  *   and download link).
  * `webhook` is the public route WeChat calls.
@@ -96,8 +97,14 @@ export const ROUTES: readonly RouteDefinition[] = [
   api("read", "GET", "/campaigns/{campaign_id}/report"),
   api("send", "POST", "/campaigns/{campaign_id}/exports"),
   api("read", "GET", "/campaigns/{campaign_id}/exports/{export_id}"),
+  api("send", "POST", "/reconciliations"),
+  api("read", "GET", "/reconciliations/{reconciliation_id}"),
+  api("read", "GET", "/reconciliations/{reconciliation_id}/findings"),
+  api("read", "GET", "/reconciliations/{reconciliation_id}/findings.csv"),
   api("admin", "POST", "/callbacks"),
   api("read", "GET", "/callbacks"),
+  // Sends a test event to every HTTP event consumer (docs/events.md#signed-http-forwarding): reaches outside systems.
+  api("admin", "POST", "/webhooks/test"),
   api("admin", "POST", "/media/images"),
   api("read", "GET", "/openapi.json"),
   { method: "POST", path: "/notify/wechatpay", target: "notify", auth: "public", access: "webhook" },

@@ -210,6 +210,9 @@ export const setCallbackBody = z.strictObject({
 });
 
 export const MAX_IMAGE_BYTES = 2 * 1024 * 1024;
+/** POST /webhooks/test: an optional note the consumers see in `detail.message`. */
+export const webhookTestBody = z.strictObject({ message: z.string().max(200).optional() }).optional();
+
 export const uploadImageBody = z.strictObject({
   // Each letter's two cases spelled out rather than the `i` flag: zod writes only the regex's source into the
   // OpenAPI document, and JSON Schema patterns carry no flags
@@ -220,4 +223,17 @@ export const uploadImageBody = z.strictObject({
     "must end in .jpg, .bmp or .png",
   ),
   content_base64: z.base64().describe("The image bytes, base64 (at most 2 MB decoded)"),
+});
+
+// ---- reconciliations ----
+
+export const createReconciliationBody = z.strictObject({
+  stock_id: STOCK_ID.describe("The stock whose use and refund flow files to compare with the coupon records"),
+});
+export const reconciliationIdPath = z.object({
+  reconciliation_id: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/, "must be 1-80 letters, digits, _ or -"),
+});
+export const reconciliationFindingsQuery = z.strictObject({
+  limit: limit(10_000).default(1_000),
+  cursor: z.string().min(1).max(2048).optional().describe("The cursor of the previous page"),
 });

@@ -319,6 +319,28 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
         ).rejects.toBeInstanceOf(NotFoundError);
       });
 
+      it("stores the reason of a pause with the control, and any later change clears it", async () => {
+        const store = makeStore();
+        const input = newCampaign({ total: 2 });
+        await store.create(input);
+        const paused = await store.setControl(
+          input.id,
+          { from: ["RUNNING"], to: "PAUSED", reason: "stock_not_running" },
+          T0 + 1,
+        );
+        expect(paused).toMatchObject({
+          changed: true,
+          record: { control: "PAUSED", controlReason: "stock_not_running" },
+        });
+        expect(await store.get(input.id)).toMatchObject({ controlReason: "stock_not_running" });
+        // A refused change keeps it.
+        await store.setControl(input.id, { from: ["RUNNING"], to: "PAUSED", reason: "stock_budget_exhausted" }, T0 + 2);
+        expect((await store.get(input.id))?.controlReason).toBe("stock_not_running");
+        const resumed = await store.setControl(input.id, { from: ["PAUSED"], to: "RUNNING" }, T0 + 3);
+        expect(resumed.record.controlReason).toBeUndefined();
+        expect((await store.get(input.id))?.controlReason).toBeUndefined();
+      });
+
       it("keeps a campaign's start_at", async () => {
         const store = makeStore();
         const input = newCampaign({ startAt: T0 + 60_000 });
@@ -430,6 +452,65 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
           field: "cursor",
         });
         expect((await store.list({ mchid, limit: 5, cursor: cursor! })).items).toHaveLength(2);
+      });
+    });
+
+    describe("the sweeper's view", () => {
+      const activeIds = async (store: CampaignStore) => {
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.listActive({ limit: 3, ...(cursor ? { cursor } : {}) });
+          ids.push(...page.items.map((c) => c.id));
+          cursor = page.cursor;
+        } while (cursor !== undefined);
+        return ids;
+      };
+
+      it("lists campaigns oldest first, page by page, until they are retired", async () => {
+        const store = makeStore();
+        const base = T0 + Math.floor(Math.random() * 1e9);
+        const ids: string[] = [];
+        for (let i = 0; i < 4; i++) {
+          const { record } = await store.create(newCampaign({ createdAt: base + i }));
+          ids.push(record.id);
+        }
+        const listed = (await activeIds(store)).filter((id) => ids.includes(id));
+        expect(listed).toEqual(ids);
+        await store.retire(ids[1]!, T0);
+        await store.retire(ids[1]!, T0); // again: nothing happens
+        await store.retire(`camp-${randomUUID()}`, T0); // unknown: nothing happens
+        expect((await activeIds(store)).filter((id) => ids.includes(id))).toEqual([ids[0], ids[2], ids[3]]);
+        const cursor = Buffer.from(JSON.stringify({ pk: "SEND#x", gsi1pk: "x", gsi1sk: "y" })).toString("base64url");
+        await expect(store.listActive({ limit: 1, cursor })).rejects.toMatchObject({ field: "cursor" });
+      });
+
+      it("stores the sweeper's state under its sequence number, touching nothing else", async () => {
+        const store = makeStore();
+        const { record } = await store.create(newCampaign());
+        const first = { seq: 1, requeuedAt: 0 };
+        expect(await store.saveSweep(record.id, first, 0)).toBe(true);
+        expect(await store.saveSweep(record.id, first, 0)).toBe(false); // another run wrote first
+        const second = {
+          seq: 2,
+          requeuedAt: T0 + 5,
+          pass: {
+            cursor: "opaque",
+            counts: { sent: 3, failed: 1, cancelled: 0, failuresByCode: { NOT_ENOUGH: 1 } },
+            pending: 2,
+            seen: 6,
+            startVersion: 4,
+            startedAt: T0 + 1,
+            requeue: true,
+            requeued: 2,
+          },
+        };
+        expect(await store.saveSweep(record.id, second, 1)).toBe(true);
+        const stored = await store.get(record.id);
+        expect(stored).toEqual({ ...record, sweep: second });
+        // Once reconciled, the sweeper has nothing more to store.
+        expect(await store.reconcile(record.id, { sent: 100, failed: 0, failuresByCode: {} }, 0, T0 + 9)).toBe(true);
+        expect(await store.saveSweep(record.id, { seq: 3, requeuedAt: 0 }, 2)).toBe(false);
       });
     });
 

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { NotFoundError } from "#shared/domain/errors.js";
 import type { CouponEvent, NotificationInbox } from "#shared/domain/ports.js";
 
 const T0 = 1_800_000_000_000;
@@ -22,19 +21,9 @@ export function notificationInboxContract(backend: string, makeInbox: () => Noti
       const inbox = makeInbox();
       const event = newEvent();
       const first = await inbox.recordOnce(event);
-      expect(first).toEqual({ firstTime: true, record: { ...event, published: false } });
+      expect(first).toEqual({ firstTime: true, record: event });
       const again = await inbox.recordOnce({ ...event, receivedAt: T0 + 60_000, resource: { tampered: true } });
-      expect(again).toEqual({ firstTime: false, published: false, record: { ...event, published: false } });
-    });
-
-    it("tells a repeat whether the first delivery was published", async () => {
-      const inbox = makeInbox();
-      const event = newEvent();
-      await inbox.recordOnce(event);
-      await inbox.markPublished(event.id, T0 + 1);
-      await inbox.markPublished(event.id, T0 + 2);
-      expect(await inbox.recordOnce(event)).toMatchObject({ firstTime: false, published: true });
-      await expect(inbox.markPublished("no-such-id", T0)).rejects.toBeInstanceOf(NotFoundError);
+      expect(again).toEqual({ firstTime: false, record: event });
     });
 
     it("de-duplicates 50 concurrent deliveries of one notification to one first time", async () => {
@@ -47,8 +36,8 @@ export function notificationInboxContract(backend: string, makeInbox: () => Noti
     it("stores an event whose resource lacked coupon_id or stock_id (empty strings)", async () => {
       const inbox = makeInbox();
       const event = newEvent({ couponId: "", stockId: "", resource: {} });
-      expect(await inbox.recordOnce(event)).toEqual({ firstTime: true, record: { ...event, published: false } });
-      expect((await inbox.recordOnce(event)).record).toEqual({ ...event, published: false });
+      expect(await inbox.recordOnce(event)).toEqual({ firstTime: true, record: event });
+      expect((await inbox.recordOnce(event)).record).toEqual(event);
     });
 
     it("lists a coupon's notifications oldest first", async () => {
@@ -61,7 +50,7 @@ export function notificationInboxContract(backend: string, makeInbox: () => Noti
       await inbox.recordOnce(newEvent());
       const list = await inbox.listByCoupon(couponId);
       expect(list.map((r) => r.id)).toEqual([earlier.id, later.id]);
-      expect(list[0]).toEqual({ ...earlier, published: false });
+      expect(list[0]).toEqual(earlier);
       expect(await inbox.listByCoupon("coupon-none")).toEqual([]);
     });
   });

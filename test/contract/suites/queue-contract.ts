@@ -1,16 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { CouponEvent, EventPublisher, SendMessage, SendQueue } from "#shared/domain/ports.js";
+import type { SendMessage, SendQueue } from "#shared/domain/ports.js";
 
 export interface QueueHarness {
   queue: SendQueue;
   /** Everything that reached the queue so far, in any order (waits for `count`). */
   received(count: number): Promise<SendMessage[]>;
-}
-
-export interface PublisherHarness {
-  publisher: EventPublisher;
-  received(count: number): Promise<CouponEvent[]>;
 }
 
 const message = (i: number, extra: Partial<SendMessage> = {}): SendMessage => ({
@@ -40,25 +35,6 @@ export function sendQueueContract(backend: string, makeHarness: () => Promise<Qu
       const { queue, received } = await makeHarness();
       await queue.enqueue([]);
       expect(await received(0)).toEqual([]);
-    });
-  });
-}
-
-export function eventPublisherContract(backend: string, makeHarness: () => Promise<PublisherHarness>) {
-  describe(`EventPublisher contract (${backend})`, () => {
-    it("publishes the event as given", async () => {
-      const { publisher, received } = await makeHarness();
-      const event: CouponEvent = {
-        id: randomUUID(),
-        eventType: "COUPON.USE",
-        couponId: "coupon-1",
-        stockId: "9856000",
-        createTime: "2026-11-26T10:00:00+08:00",
-        receivedAt: 1_800_000_000_000,
-        resource: { coupon_id: "coupon-1", consume_information: { consume_amount: 100 } },
-      };
-      await publisher.publish(event);
-      expect(await received(1)).toEqual([event]);
     });
   });
 }

@@ -4,21 +4,60 @@ import type { RateCounter } from "#shared/domain/rate/rate-governor.js";
 
 export function rateCounterContract(backend: string, makeCounter: () => RateCounter) {
   describe(`RateCounter contract (${backend})`, () => {
-    it("returns the running count of one scope and second", async () => {
-      const counter = makeCounter();
-      const scope = `campaign:${randomUUID()}`;
-      expect(await counter.add(scope, 1_800_000_000, 3)).toBe(3);
-      expect(await counter.add(scope, 1_800_000_000, 10)).toBe(13);
-      expect(await counter.add(scope, 1_800_000_001, 1)).toBe(1);
-      expect(await counter.add(`${scope}-other`, 1_800_000_000, 2)).toBe(2);
-    });
-
-    it("adds up 100 concurrent additions exactly", async () => {
+    it("returns the running usage of one scope and second: total, interactive, per campaign", async () => {
       const counter = makeCounter();
       const scope = `merchant:${randomUUID()}`;
-      const results = await Promise.all(Array.from({ length: 100 }, () => counter.add(scope, 1_800_000_000, 2)));
+      const second = 1_800_000_000;
+      const big = { id: "c-big", ratePerSecond: 300 };
+      // A campaign's take counts in its own count; its commit in the total.
+      expect((await counter.take(scope, second, { tokens: 3, asked: 3, campaign: big })).total).toBe(0);
+      expect(await counter.commit(scope, second, 3)).toBe(3);
+      const usage = await counter.take(scope, second, { tokens: 10, asked: 0, campaign: big });
+      expect(usage.total).toBe(3);
+      expect(usage.campaigns.get("c-big")).toEqual({ taken: 13, asked: 3, ratePerSecond: 300 });
+      expect(await counter.commit(scope, second, 10)).toBe(13);
+      // An interactive take counts in both.
+      const after = await counter.take(scope, second, { tokens: 1, asked: 1 });
+      expect(after).toMatchObject({ total: 14, interactive: 1, interactiveAsked: 1 });
+      const small = await counter.take(scope, second, {
+        tokens: 2,
+        asked: 2,
+        campaign: { id: "c:2", ratePerSecond: 5 },
+      });
+      expect([...small.campaigns.keys()].sort()).toEqual(["c-big", "c:2"]);
+      expect(await counter.commit(scope, second + 1, 1)).toBe(1);
+      expect((await counter.take(`${scope}-other`, second, { tokens: 2, asked: 2 })).total).toBe(2);
+      expect(await counter.usage(scope, second - 1)).toBeUndefined();
+      expect((await counter.usage(scope, second))?.total).toBe(14);
+    });
+
+    it("gives back tokens not granted, from the total and the taker", async () => {
+      const counter = makeCounter();
+      const scope = `merchant:${randomUUID()}`;
+      const campaign = { id: "c1", ratePerSecond: 100 };
+      await counter.take(scope, 1_800_000_000, { tokens: 10, asked: 10, campaign });
+      await counter.commit(scope, 1_800_000_000, 8);
+      await counter.take(scope, 1_800_000_000, { tokens: 4, asked: 4 });
+      await counter.giveBack(scope, 1_800_000_000, { total: 2, own: 6, campaignId: "c1" });
+      await counter.giveBack(scope, 1_800_000_000, { total: 1, own: 1 });
+      const usage = await counter.usage(scope, 1_800_000_000);
+      expect(usage).toMatchObject({ total: 9, interactive: 3 });
+      expect(usage?.campaigns.get("c1")).toEqual({ taken: 4, asked: 10, ratePerSecond: 100 });
+    });
+
+    it("adds up 100 concurrent takes and commits exactly", async () => {
+      const counter = makeCounter();
+      const scope = `merchant:${randomUUID()}`;
+      const campaign = { id: "c1", ratePerSecond: 500 };
+      const results = await Promise.all(
+        Array.from({ length: 100 }, async () => {
+          await counter.take(scope, 1_800_000_000, { tokens: 2, asked: 2, campaign });
+          return counter.commit(scope, 1_800_000_000, 2);
+        }),
+      );
       expect(Math.max(...results)).toBe(200);
       expect(new Set(results).size).toBe(100);
+      expect((await counter.usage(scope, 1_800_000_000))?.campaigns.get("c1")?.taken).toBe(200);
     });
 
     it("keeps the newest cut of a scope, one per burst of 429s", async () => {

@@ -106,5 +106,70 @@ export function sendLedgerContract(backend: string, makeLedger: () => SendLedger
         record: { state: "PENDING", attempts: 1 },
       });
     });
+
+    it("prepares PENDING never-leased records, leaving any record that exists as it is", async () => {
+      const ledger = makeLedger();
+      const campaignId = `camp-${randomUUID()}`;
+      const [fresh, claimed, sent] = [1, 2, 3].map((n) => newSend({ outRequestNo: `${campaignId}-${n}`, campaignId }));
+      await ledger.claim(claimed!, { leaseMs: 1_000 });
+      await ledger.claim(sent!, { leaseMs: 1_000 });
+      await ledger.succeed(sent!, { couponId: "98765" }, T0 + 1);
+
+      await ledger.prepare([fresh!, claimed!, sent!]);
+      await ledger.prepare([fresh!]); // a replay
+      expect(await ledger.get(fresh!)).toEqual({
+        ...fresh,
+        state: "PENDING",
+        attempts: 0,
+        leaseUntil: 0,
+        updatedAt: T0,
+      });
+      expect(await ledger.get(claimed!)).toMatchObject({ state: "PENDING", attempts: 1, leaseUntil: T0 + 1_000 });
+      expect(await ledger.get(sent!)).toMatchObject({ state: "SENT", couponId: "98765" });
+      expect((await ledger.listByCampaign(campaignId)).items.map((r) => r.state)).toEqual([
+        "PENDING",
+        "PENDING",
+        "SENT",
+      ]);
+
+      // A prepared record is claimed by its send like any other: the claim finds it, the lease takes it.
+      expect(await ledger.claim(fresh!, { leaseMs: 1_000 })).toMatchObject({ created: false, record: { attempts: 0 } });
+      expect(await ledger.acquireLease(fresh!, T0 + 2, 1_000)).toMatchObject({
+        status: "acquired",
+        record: { attempts: 1, leaseUntil: T0 + 1_002 },
+      });
+      await ledger.prepare([]);
+    });
+
+    it("prepares a fresh campaign's records in batches: every one PENDING and never leased", async () => {
+      const ledger = makeLedger();
+      const campaignId = `camp-${randomUUID()}`;
+      const fresh = Array.from({ length: 60 }, (_, n) =>
+        newSend({ outRequestNo: `${campaignId}-${String(n).padStart(2, "0")}`, campaignId }),
+      );
+      await ledger.prepare(fresh, { fresh: true });
+      const listed = (await ledger.listByCampaign(campaignId, { limit: 100 })).items;
+      expect(listed).toEqual(fresh.map((r) => ({ ...r, state: "PENDING", attempts: 0, leaseUntil: 0, updatedAt: T0 })));
+    });
+
+    it("cancels a prepared record that was never leased, but not once a worker leased it", async () => {
+      const ledger = makeLedger();
+      const campaignId = `camp-${randomUUID()}`;
+      const [idle, taken] = [1, 2].map((n) => newSend({ outRequestNo: `${campaignId}-${n}`, campaignId }));
+      await ledger.prepare([idle!, taken!]);
+      await ledger.acquireLease(taken!, T0 + 1, 1_000);
+      await ledger.release(taken!, T0 + 1_001, T0 + 2); // the lease is free again, but WeChat may have been called
+
+      expect(await ledger.cancel(idle!, T0 + 3)).toMatchObject({
+        changed: true,
+        record: { state: "CANCELLED", attempts: 0, updatedAt: T0 + 3 },
+      });
+      expect(await ledger.get(idle!)).toMatchObject({ state: "CANCELLED", errorCode: "CANCELLED" });
+      expect(await ledger.cancel(taken!, T0 + 4)).toMatchObject({
+        changed: false,
+        record: { state: "PENDING", attempts: 1 },
+      });
+      expect(await ledger.acquireLease(idle!, T0 + 5, 1_000)).toMatchObject({ status: "final" });
+    });
   });
 }

@@ -20,9 +20,14 @@ const local: LocalResources = {
     eventsDlq: queue("wxcoupon-coupon-events-dlq"),
     exports: queue("wxcoupon-exports"),
     exportsDlq: queue("wxcoupon-exports-dlq"),
+    streamFailureDlq: queue("wxcoupon-events-stream-dlq"),
+    forward: queue("wxcoupon-event-forward"),
+    forwardDlq: queue("wxcoupon-event-forward-dlq"),
   },
+  signingSecretArn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:wxcoupon/event-signing",
   secretArn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:wxcoupon/merchant-AbCdEf",
   exportBucketName: model.exportBucket.name,
+  eventBus: { name: "wxcoupon-local", arn: "arn:aws:events:us-east-1:000000000000:event-bus/wxcoupon-local" },
 };
 const ctx = localResolver(model, local);
 const worker = resolveFunction(model, "send-worker", ctx);

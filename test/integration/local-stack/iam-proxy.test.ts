@@ -35,9 +35,14 @@ beforeAll(async () => {
       eventsDlq: emulators.queues.eventsDlq,
       exports: emulators.queues.exports,
       exportsDlq: emulators.queues.exportsDlq,
+      streamFailureDlq: emulators.queues.streamFailureDlq,
+      forward: emulators.queues.forward,
+      forwardDlq: emulators.queues.forwardDlq,
     },
+    signingSecretArn: secretArn("wxcoupon/event-signing"),
     secretArn: secretArn(emulators.env.SECRET_ID),
     exportBucketName: model.exportBucket.name,
+    eventBus: { name: "wxcoupon-local", arn: "arn:aws:events:us-east-1:000000000000:event-bus/wxcoupon-local" },
   });
   const notify = resolveFunction(model, "notify", ctx);
   const identity = (kind: "api" | "export"): LocalIdentity => {
@@ -100,10 +105,11 @@ describe("IAM enforced at the stand-ins' front door", () => {
   });
 
   it("answers a denied SQS call with SQS's AccessDenied", async () => {
-    const sqs = createSqsClient({ endpoint: endpoints.sqs, region, credentials: credentials("AKIDNOTIFY") });
-    await sqs.send(new SendMessageCommand({ QueueUrl: emulators.queues.events.url, MessageBody: "{}" }));
+    // The api function may send to the send queue, not to the coupon-events queue (only the bus rule does).
+    const sqs = createSqsClient({ endpoint: endpoints.sqs, region, credentials: credentials("AKIDAPI") });
+    await sqs.send(new SendMessageCommand({ QueueUrl: emulators.queues.send.url, MessageBody: "{}" }));
     const error = await failure(
-      sqs.send(new SendMessageCommand({ QueueUrl: emulators.queues.send.url, MessageBody: "{}" })),
+      sqs.send(new SendMessageCommand({ QueueUrl: emulators.queues.events.url, MessageBody: "{}" })),
     );
     expect(error.name).toBe("AccessDenied");
     expect(error.$metadata.httpStatusCode).toBe(403);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
+import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
 import { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "#shared/config/queue-settings.js";
 import { ROUTES } from "#shared/edges/http/routes.js";
+import { DEFAULT_SEND_RATE_PER_SECOND } from "../../../infra/config.js";
 import {
   EXPORT_MAX_CONCURRENCY,
   EXPORT_MAX_RECEIVE_COUNT,
@@ -20,7 +22,7 @@ const model = loadServiceModel();
 
 describe("the local stack's model of the synthesized template", () => {
   it("reads each function's timeout, memory size and environment names as the template sets them", () => {
-    for (const kind of ["api", "send-worker", "notify"] as const) {
+    for (const kind of ["api", "send-worker", "notify", "reconcile", "sweeper"] as const) {
       const fn = model.functions[kind]!;
       expect(fn.timeoutSeconds).toBe(FUNCTION_SIZING[kind].timeout.toSeconds());
       expect(fn.memorySize).toBe(FUNCTION_SIZING[kind].memorySize);
@@ -41,8 +43,39 @@ describe("the local stack's model of the synthesized template", () => {
     expect(slowWorker!.maximumConcurrency).toBe(workerMaxConcurrency(40));
   });
 
+  it("reads the schedules: the reconcile function's EventBridge Scheduler one, the sweeper's rule, cert-refresh's", () => {
+    expect(model.schedules).toEqual(
+      expect.arrayContaining([
+        {
+          logicalId: expect.any(String),
+          functionKind: "reconcile",
+          rateSeconds: 60,
+          enabled: true,
+          source: "scheduler",
+        },
+        {
+          logicalId: expect.stringMatching(/^SweeperSchedule/),
+          functionKind: "sweeper",
+          rateSeconds: 60,
+          enabled: true,
+          source: "events",
+        },
+      ]),
+    );
+    expect(model.schedules).toHaveLength(2);
+    const platform = loadServiceModel({ wechatpayMode: "platform_certificate" });
+    expect(platform.schedules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ functionKind: "cert-refresh", rateSeconds: 12 * 3_600, source: "events" }),
+        expect.objectContaining({ functionKind: "reconcile", rateSeconds: 60, source: "scheduler" }),
+        expect.objectContaining({ functionKind: "sweeper", rateSeconds: 60, source: "events" }),
+      ]),
+    );
+  });
+
   it("reads the send worker's and the export function's event source mappings", () => {
-    expect(model.eventSourceMappings).toHaveLength(2);
+    // The send worker's, the events publisher's (the table stream), the event forwarder's and the export function's.
+    expect(model.eventSourceMappings).toHaveLength(4);
     expect(model.eventSourceMappings.find((m) => m.functionKind === "export")).toMatchObject({
       batchSize: 1,
       maximumConcurrency: EXPORT_MAX_CONCURRENCY,
@@ -52,10 +85,27 @@ describe("the local stack's model of the synthesized template", () => {
       functionKind: "send-worker",
       batchSize: 10,
       maximumBatchingWindowSeconds: 1,
-      maximumConcurrency: workerMaxConcurrency(400),
+      maximumConcurrency: workerMaxConcurrency(DEFAULT_SEND_RATE_PER_SECOND),
       functionResponseTypes: ["ReportBatchItemFailures"],
       enabled: true,
     });
+  });
+
+  it("reads the events publisher's stream mapping, the table's stream and the bus with its rule", () => {
+    expect(model.eventSourceMappings.find((m) => m.functionKind === "events-publisher")).toMatchObject({
+      filters: EVENT_CHANGE_FILTERS,
+      stream: { startingPosition: "TRIM_HORIZON", maximumRetryAttempts: -1, bisectBatchOnFunctionError: true },
+    });
+    expect(model.table.streamViewType).toBe("NEW_AND_OLD_IMAGES");
+    expect(model.eventBus.name).toBe("wxcoupon-local");
+    // The coupon-events queue's rule and the HTTP forwarder's.
+    expect(model.eventBus.rules).toHaveLength(2);
+    for (const rule of model.eventBus.rules) {
+      expect(rule).toMatchObject({
+        pattern: { source: ["wxcoupon"] },
+        targets: [expect.objectContaining({ maximumRetryAttempts: 185, deadLetterArn: expect.anything() })],
+      });
+    }
   });
 
   it("reads each queue's visibility timeout and redrive policy, DLQ included", () => {
@@ -102,7 +152,10 @@ describe("the local stack's model of the synthesized template", () => {
     // The stage's throttles: the webhook's own route settings, the stage default for every other route.
     expect(webhook.throttle).toEqual(NOTIFY_ROUTE_THROTTLE);
     const coupons = model.routes.find((r) => r.method === "POST" && r.path === "/coupons")!;
-    expect(coupons.throttle).toEqual({ rateLimit: 400, burstLimit: 400 });
+    expect(coupons.throttle).toEqual({
+      rateLimit: DEFAULT_SEND_RATE_PER_SECOND,
+      burstLimit: DEFAULT_SEND_RATE_PER_SECOND,
+    });
     expect(model.routes.filter((r) => r.functionKind === "api").every((r) => r.authorizationType === "AWS_IAM")).toBe(
       true,
     );

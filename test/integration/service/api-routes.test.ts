@@ -126,6 +126,12 @@ describe("every API route answers as its OpenAPI document says", () => {
     }
   });
 
+  it("queues a test event for the HTTP event consumers (202) and refuses a bad body (400)", async () => {
+    const sent = await documented("POST", "/webhooks/test", "/webhooks/test", { message: "ping" });
+    expect(sent).toMatchObject({ status: 202, body: { detail_type: "webhook.test" } });
+    expect((await documented("POST", "/webhooks/test", "/webhooks/test", { message: 1 })).status).toBe(400);
+  });
+
   it("reads and sets the callback URL, uploads an image", async () => {
     const current = await documented("GET", "/callbacks", "/callbacks");
     expect(current.body).toMatchObject({ notify_url: `${stack.apiUrl}/notify/wechatpay` });
@@ -248,17 +254,7 @@ describe("every API route answers as its OpenAPI document says", () => {
     const list = await documented("GET", "/campaigns", `/campaigns?stock_id=${stockId}&state=SCHEDULED&limit=5`);
     expect(list.body).toMatchObject({ data: [{ campaign_id: "it-routes-lifecycle" }] });
     expect((await documented("GET", "/campaigns", "/campaigns?state=nope")).status).toBe(400);
-    const control = (action: string, id = "it-routes-lifecycle") =>
-      documented("POST", `/campaigns/{campaign_id}/${action}`, `/campaigns/${id}/${action}`);
-    expect(await control("pause")).toMatchObject({
-      status: 200,
-      body: { changed: true, campaign: { state: "PAUSED" } },
-    });
-    expect(await control("resume")).toMatchObject({ status: 200, body: { changed: true } });
-    expect(await control("cancel")).toMatchObject({ status: 200, body: { campaign: { state_reason: "cancelled" } } });
-    expect(await control("pause")).toMatchObject({ status: 409, body: { code: "CAMPAIGN_CANCELLED" } });
-    expect(await control("resume")).toMatchObject({ status: 409, body: { code: "CAMPAIGN_CANCELLED" } });
-    expect((await control("cancel", "unknown")).status).toBe(404);
+    // While it is still scheduled: once cancelled, the sweeper completes it within a second here.
     const retry = (id: string, body: unknown) =>
       documented("POST", "/campaigns/{campaign_id}/retry", `/campaigns/${id}/retry`, body);
     expect(await retry("it-routes-lifecycle", { codes: ["NOT_ENOUGH"] })).toMatchObject({
@@ -270,6 +266,54 @@ describe("every API route answers as its OpenAPI document says", () => {
       body: { field: "codes.0" },
     });
     expect((await retry("unknown", { codes: ["NOT_ENOUGH"] })).status).toBe(404);
+    const control = (action: string, id = "it-routes-lifecycle") =>
+      documented("POST", `/campaigns/{campaign_id}/${action}`, `/campaigns/${id}/${action}`);
+    expect(await control("pause")).toMatchObject({
+      status: 200,
+      body: { changed: true, campaign: { state: "PAUSED" } },
+    });
+    expect(await control("resume")).toMatchObject({ status: 200, body: { changed: true } });
+    expect(await control("cancel")).toMatchObject({ status: 200, body: { campaign: { state_reason: "cancelled" } } });
+    // The sweeper (every second here) may already have recorded its one unsent recipient CANCELLED: COMPLETED then.
+    for (const action of ["pause", "resume"]) {
+      const refused = await control(action);
+      expect(refused.status).toBe(409);
+      expect(["CAMPAIGN_CANCELLED", "CAMPAIGN_COMPLETED"]).toContain(refused.body.code);
+    }
+    expect((await control("cancel", "unknown")).status).toBe(404);
+  });
+
+  it("starts a reconciliation (202), reads it and its findings as JSON and CSV, and refuses bad ids", async () => {
+    const started = await documented("POST", "/reconciliations", "/reconciliations", { stock_id: stockId });
+    expect(started).toMatchObject({ status: 202, body: { stock_id: stockId, status: "RUNNING", trigger: "request" } });
+    const id = String(started.body.reconciliation_id);
+    expect(started.headers.get("location")).toBe(`/reconciliations/${id}`);
+    const run = await documented("GET", "/reconciliations/{reconciliation_id}", `/reconciliations/${id}`);
+    expect(run.body).toMatchObject({ reconciliation_id: id, rows_read: { use: 0, refund: 0 } });
+    const findings = await documented(
+      "GET",
+      "/reconciliations/{reconciliation_id}/findings",
+      `/reconciliations/${id}/findings?limit=10`,
+    );
+    expect(findings).toMatchObject({ status: 200, body: { data: [] } });
+    const csv = await fetch(`${stack.apiUrl}/reconciliations/${id}/findings.csv`, {
+      headers: { authorization: `Bearer ${stack.token}` },
+    });
+    const text = await csv.text();
+    expect(csv.status).toBe(200);
+    expect(
+      responseSchemaFor("GET", "/reconciliations/{reconciliation_id}/findings.csv", 200)!.safeParse(text).success,
+    ).toBe(true);
+    expect(text).toBe("kind,flow,coupon_id,stock_id,transaction_id,at,amount,refund_id,campaign_id\r\n");
+    seen.add("GET /reconciliations/{reconciliation_id}/findings.csv");
+    expect(await documented("POST", "/reconciliations", "/reconciliations", { stock_id: "1/2" })).toMatchObject({
+      status: 400,
+      body: { field: "stock_id" },
+    });
+    expect(await documented("POST", "/reconciliations", "/reconciliations", {})).toMatchObject({ status: 400 });
+    expect((await documented("GET", "/reconciliations/{reconciliation_id}", "/reconciliations/nope")).status).toBe(404);
+    const unknownCsv = await callApi(stack, "GET", "/reconciliations/nope/findings");
+    expect(unknownCsv).toMatchObject({ status: 404, body: { code: "RECONCILIATION_NOT_FOUND" } });
   });
 
   it("refuses callers without the token on every caller route, and lets WeChat reach the webhook", async () => {

@@ -2,6 +2,7 @@ import { type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { Context, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HttpGateway, type HttpLambdaHandler, startHttpGateway } from "#local/stack/http-gateway.js";
+import { makeLambdaContext } from "#local/stack/lambda-context.js";
 import { toRecord } from "#local/stack/sqs-poller.js";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
 import {
@@ -10,14 +11,19 @@ import {
   exportEnvSchema,
   loadEnv,
   notifyEnvSchema,
+  reconcileEnvSchema,
   sendWorkerEnvSchema,
+  sweeperEnvSchema,
 } from "#shared/config/env.js";
 import { ROUTES } from "#shared/edges/http/routes.js";
 import { buildApiFunction } from "#shared/runtime/build-api-function.js";
 import { buildCertRefreshFunction } from "#shared/runtime/build-cert-refresh-function.js";
 import { buildExportFunction } from "#shared/runtime/build-export-function.js";
 import { buildNotifyFunction } from "#shared/runtime/build-notify-function.js";
+import { buildReconcileFunction } from "#shared/runtime/build-reconcile-function.js";
 import { buildSendWorkerFunction } from "#shared/runtime/build-send-worker-function.js";
+import { buildSweeperFunction } from "#shared/runtime/build-sweeper-function.js";
+import { flowFilesAvailableAt } from "#shared/wechatpay/favor/flows.js";
 import type { FunctionKind } from "../../../infra/constructs/wx-function.js";
 import { type AwsCall, recordAwsCalls } from "../../helpers/aws-call-recorder.js";
 import { callApi, runningStock, startTestStack } from "../../helpers/local-stack-client.js";
@@ -173,10 +179,13 @@ type Mode = "public_key" | "platform_certificate";
 /**
  * The scenario: every kind of api route that touches state, the worker through a clean batch, WeChat failing (a
  * first receive backed off, a last receive re-enqueued) and a poison message, and a genuine notification delivered
- * twice; in platform-certificate mode, cert-refresh twice (the second run starts from the cached certificates).
+ * twice; in platform-certificate mode, cert-refresh twice (the second run starts from the cached certificates); a
+ * coupon used and refunded at WeChat, whose stock's flow files WeChat then serves, reconciled by the scheduled job
+ * (reading both files, recording the refund) and requested again through the api.
  */
 async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
-  const stack = await startTestStack({ simulator: { mode } });
+  // The stack's own sweeper stays idle (an hour between runs): the sweeper is driven by hand, with a 1 s stall.
+  const stack = await startTestStack({ simulator: { mode }, scheduleIntervalSeconds: 3_600, sweeperStallSeconds: 1 });
   // The stack's own poller would take our messages; the worker is driven by hand here. Its last long poll (2 s) was
   // aborted on the client side only: wait it out, or fauxqs hands our first messages to a closed connection.
   await stack.stopWorker();
@@ -186,13 +195,16 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
   // function owns, so the stand-ins' IAM check (which would refuse a missing grant first) leaves the record whole.
   const kinds: FunctionKind[] =
     mode === "platform_certificate"
-      ? ["api", "notify", "send-worker", "export", "cert-refresh"]
-      : ["api", "notify", "send-worker", "export"];
+      ? ["api", "notify", "send-worker", "export", "reconcile", "sweeper", "cert-refresh"]
+      : ["api", "notify", "send-worker", "export", "reconcile", "sweeper"];
   const runtime: Record<string, string> = Object.assign({}, ...kinds.map((kind) => stack.functionEnvironment(kind)));
   Object.assign(process.env, runtime, { AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local" });
   const api = buildApiFunction(loadEnv(apiEnvSchema));
   const notify = buildNotifyFunction(loadEnv(notifyEnvSchema));
   const worker = buildSendWorkerFunction(loadEnv(sendWorkerEnvSchema));
+  const sweeper = buildSweeperFunction(loadEnv(sweeperEnvSchema));
+  const sweep = () =>
+    recorder.run("sweeper", () => sweeper({}, makeLambdaContext({ functionName: "sweeper", timeoutMs: 60_000 })));
   const gateway = await gatewayFor(recorder, stack.token, {
     api: api as HttpLambdaHandler,
     notify: notify as HttpLambdaHandler,
@@ -224,6 +236,8 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
     await callApi(local, "POST", "/campaigns", { campaign_id: "grants-chunked", stock_id: stockId, chunked: true });
     await callApi(local, "POST", "/campaigns/grants-chunked/chunks", { chunk_no: 0, openids: ["o-c1"], last: true });
     await callApi(local, "GET", "/callbacks");
+    // A test send for the HTTP event consumers (the api's grant on the forwarder's queue).
+    expect((await callApi(local, "POST", "/webhooks/test", {})).status).toBe(202);
 
     const clean = await receiveAll(stack, env.SEND_QUEUE_URL, 4);
     await recorder.run("send-worker", () => worker(sqsEvent(stack, clean)));
@@ -263,9 +277,16 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
       await recorder.run("send-worker", () =>
         worker(sqsEvent(stack, failing.slice(1), Number(env.SEND_MAX_RECEIVE_COUNT))),
       );
+      // A 429: the rate governor shares its cut through the table (its one PutItem).
+      await setSimulatorFaults(stack, { error_rate: 1, kinds: ["429"] });
+      await recorder.run("send-worker", () => worker(sqsEvent(stack, failing.slice(0, 1), 2)));
+      await new Promise((resolve) => setTimeout(resolve, 500));
     } finally {
       await setSimulatorFaults(stack, { error_rate: 0 });
     }
+    // The first campaign completed (retired from the list); the second stalled with a send backed off: queued again.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await sweep()).requeued).toBeGreaterThan(0);
     const poison = { ...failing[0]!, MessageId: "grants-poison", Body: "not a send message" };
     await recorder.run("send-worker", () => worker(sqsEvent(stack, [poison])));
 
@@ -280,6 +301,42 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
     });
     for (let i = 0; i < 2; i++) expect((await deliverNotification(local, notification)).status).toBe(204);
     await callApi(local, "GET", `/coupons/${sent.body.coupon_id}/events`);
+
+    // Reconciliation: a campaign coupon used and refunded at WeChat, then WeChat serves the stock's flow files.
+    const reconcile = buildReconcileFunction(loadEnv(reconcileEnvSchema));
+    const context = { getRemainingTimeInMillis: () => 300_000 };
+    const issued = stack.simulator
+      .ledger()
+      .find((c) => c.out_request_no !== "grants-send-1" && c.stock_id === stockId)!;
+    const simulator = (path: string, body: unknown) =>
+      fetch(`${stack.simulatorUrl}/_simulator${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await simulator(`/coupons/${issued.coupon_id}/use`, {})).status).toBe(200);
+    expect((await simulator(`/coupons/${issued.coupon_id}/refund`, {})).status).toBe(200);
+    const stock = await callApi<{ available_end_time: string }>(local, "GET", `/stocks/${stockId}`);
+    const availableAt = flowFilesAvailableAt(stock.body.available_end_time);
+    expect((await simulator("/clock", { set: new Date(availableAt + 60_000).toISOString() })).status).toBe(200);
+    await recorder.run("reconcile", () => reconcile({}, context));
+    const requested = await callApi<{ reconciliation_id: string }>(local, "POST", "/reconciliations", {
+      stock_id: stockId,
+    });
+    expect(requested.status).toBe(202);
+    // The stack's own schedule may hold the run for a moment: invoke again until it is done.
+    const runOf = () =>
+      callApi<{ status: string }>(local, "GET", `/reconciliations/${requested.body.reconciliation_id}`);
+    for (let i = 0; i < 20 && (await runOf()).body.status === "RUNNING"; i++) {
+      await recorder.run("reconcile", () => reconcile({}, context));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const run = await runOf();
+    expect(run.body.status, JSON.stringify(run.body)).toBe("COMPLETED");
+    await callApi(local, "GET", `/reconciliations/${requested.body.reconciliation_id}/findings`);
+    expect((await callApi<{ state: string }>(local, "GET", `/coupons/${issued.coupon_id}`)).body.state).toBe(
+      "REFUNDED",
+    );
     return runtime;
   } finally {
     await gateway.close();
@@ -298,6 +355,8 @@ describe.each(["public_key", "platform_certificate"] as const)(
       "send-worker",
       "notify",
       "export",
+      "reconcile",
+      "sweeper",
       ...(mode === "platform_certificate" ? ["cert-refresh" as const] : []),
     ];
 

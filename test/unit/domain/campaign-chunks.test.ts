@@ -16,6 +16,7 @@ import { memoryWorkerDependencies } from "../../helpers/memory-send-dependencies
 let now = 1_800_000_000_000;
 let store: MemoryCampaignStore;
 let queue: MemorySendQueue;
+let ledger: MemorySendLedger;
 let deps: CampaignDependencies;
 const CAMPAIGN = "cli-test";
 
@@ -23,7 +24,8 @@ beforeEach(async () => {
   now = 1_800_000_000_000;
   store = new MemoryCampaignStore();
   queue = new MemorySendQueue();
-  deps = { campaigns: store, queue, clock: () => now };
+  ledger = new MemorySendLedger();
+  deps = { campaigns: store, ledger, queue, clock: () => now, gateway: new FakeCouponGateway() };
   await openCampaign(deps, {
     mchid: "1900000001",
     stockId: "9856000",
@@ -167,7 +169,6 @@ describe("addCampaignChunk", () => {
 
 describe("an open campaign's completion", () => {
   it("stays SENDING while every send so far is done, and COMPLETES once sealed and reconciled", async () => {
-    const ledger = new MemorySendLedger();
     const worker: WorkerDependencies = {
       ...memoryWorkerDependencies(
         new FakeCouponGateway(),

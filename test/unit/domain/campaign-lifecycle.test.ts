@@ -46,6 +46,7 @@ beforeEach(() => {
     campaigns: deps.campaigns,
     ledger: deps.ledger,
     clock: () => now,
+    gateway,
     settleMs: 1_500,
     sleep: async (ms) => {
       slept.push(ms);
@@ -53,7 +54,7 @@ beforeEach(() => {
   };
 });
 
-const campaignDeps = () => ({ campaigns: deps.campaigns, queue, clock: () => now });
+const campaignDeps = () => ({ campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now, gateway });
 
 async function campaignOf(openids: string[], options: { startAt?: number; campaignId?: string } = {}) {
   const result = await createCampaign(campaignDeps(), {
@@ -100,7 +101,9 @@ describe("pause and resume", () => {
       { messageId: "copy", body: JSON.stringify({ ...JSON.parse(batch[0]!.body), held: 5 }), receiveCount: 1 },
     ]);
     expect(copy.held[0]).toMatchObject({ delaySeconds: PAUSED_HOLD_SECONDS.max, asCopy: false });
-    expect((await deps.ledger.listByCampaign(campaign.id)).items).toEqual([]);
+    // The recipients are durable (PENDING, never leased) but no send started.
+    const records = (await deps.ledger.listByCampaign(campaign.id)).items;
+    expect(records.map((r) => [r.state, r.attempts])).toEqual(records.map(() => ["PENDING", 0]));
 
     const resumed = await changeCampaignControl(lifecycle, campaign.id, "resume");
     expect(resumed).toMatchObject({ changed: true, campaign: { control: "RUNNING", state: "SENDING" } });
@@ -148,7 +151,8 @@ describe("pause and resume", () => {
       reads++;
       return get(id);
     };
-    // 2 tokens a second: the batch waits seconds for the rest, and the pause lands during the first wait.
+    // This second's budget is spent: the batch waits, and the pause lands during its wait, which ends more than the
+    // control read's freshness later.
     let pausedAt: number | undefined;
     deps.governor = new RateGovernor(
       new MemoryRateCounter(),
@@ -157,10 +161,20 @@ describe("pause and resume", () => {
         if (pausedAt === undefined) {
           await deps.campaigns.setControl(campaign.id, { from: ["RUNNING"], to: "PAUSED" }, now);
           pausedAt = now;
+          now += 1_000;
         }
         now += ms;
       },
     );
+    now = Math.ceil(now / 1000) * 1000 + 850;
+    const spent = await deps.governor.acquire(
+      `merchant:${MCHID}`,
+      { campaignId: "other", ratePerSecond: 500 },
+      500,
+      400,
+      0,
+    );
+    expect(spent.granted).toBe(392);
     const messages = batch.map((m) => ({ ...m, body: JSON.stringify({ ...JSON.parse(m.body), ratePerSecond: 2 }) }));
     const result = await processSendBatch(deps, messages);
     expect(pausedAt).toBeDefined();
@@ -177,21 +191,10 @@ describe("cancel", () => {
     const { campaign, batch } = await campaignOf(["a", "b", "c", "d"]);
     // "a" was sent before the cancel; "b" had been claimed (a call may have reached WeChat) and is finished.
     await processSendBatch(deps, [batch[0]!]);
-    await deps.ledger.claim(
-      {
-        mchid: MCHID,
-        outRequestNo: JSON.parse(batch[1]!.body).outRequestNo,
-        requestHash: (await import("#shared/domain/sends/send-coupon.js")).sendRequestHash({
-          ...JSON.parse(batch[1]!.body),
-          stockCreatorMchid: MCHID,
-        }),
-        stockId: "9856000",
-        openid: "b",
-        appid: "wx-app",
-        campaignId: campaign.id,
-        createdAt: now - 60_000,
-      },
-      { leaseMs: 1_000 },
+    await deps.ledger.acquireLease(
+      { mchid: MCHID, outRequestNo: JSON.parse(batch[1]!.body).outRequestNo },
+      now - 60_000,
+      1_000,
     );
     const cancelled = await changeCampaignControl(lifecycle, campaign.id, "cancel");
     expect(campaignStatus(cancelled.campaign, now)).toEqual({ state: "CANCELLING", reason: "cancelled" });

@@ -10,7 +10,13 @@ import {
 } from "#shared/domain/campaigns/process-send-batch.js";
 import { GatewayError } from "#shared/domain/gateway.js";
 import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
-import { FakeCouponGateway, rateLimited, refused, unavailable } from "../../helpers/fake-coupon-gateway.js";
+import {
+  FakeCouponGateway,
+  rateLimited,
+  refused,
+  unavailable,
+  usedUpStock,
+} from "../../helpers/fake-coupon-gateway.js";
 import { memoryWorkerDependencies } from "../../helpers/memory-send-dependencies.js";
 
 let now = 1_800_000_000_000;
@@ -30,7 +36,7 @@ beforeEach(() => {
 
 async function campaignOf(openids: string[], ratePerSecond = 100) {
   const result = await createCampaign(
-    { campaigns: deps.campaigns, queue, clock: () => now },
+    { campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now, gateway },
     {
       mchid: "1900000001",
       stockId: "9856000",
@@ -58,7 +64,7 @@ describe("createCampaign", () => {
   it("treats re-posting the same campaign as a replay that queues nothing new", async () => {
     const first = await campaignOf(["a", "b"]);
     const again = await createCampaign(
-      { campaigns: deps.campaigns, queue, clock: () => now },
+      { campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now, gateway },
       {
         mchid: "1900000001",
         stockId: "9856000",
@@ -103,21 +109,63 @@ describe("processSendBatch", () => {
     expect(result.failures.map((f) => f.reason)).toEqual(["RATE_WAIT", "RATE_WAIT"]);
   });
 
-  it("waits for the next second rather than exceed the campaign rate", async () => {
-    const start = now;
+  it("never carries a second's tokens into the next: what did not fit goes back to the queue", async () => {
     const { batch } = await campaignOf(["a", "b", "c", "d", "e"], 2);
-    await processSendBatch(deps, batch);
-    expect(gateway.calls).toBe(5);
-    expect(now - start).toBeGreaterThanOrEqual(2000);
+    const first = await processSendBatch(deps, batch);
+    expect(gateway.calls).toBe(2);
+    expect(first.failures.map((f) => f.reason)).toEqual(["RATE_WAIT", "RATE_WAIT", "RATE_WAIT"]);
+    // The next receive, a second later, gets the next second's two.
+    now += 1_000;
+    const again = batch.filter((b) => first.failures.some((f) => f.messageId === b.messageId));
+    await processSendBatch(deps, again);
+    expect(gateway.calls).toBe(4);
   });
 
-  it("retries 429s with back-off and cuts the campaign's rate", async () => {
-    const { campaign, batch } = await campaignOf(["a"]);
+  it("a send that starts after its token's second takes one of the current second, or goes back to the queue", async () => {
+    // Two campaigns to one user in one batch: the second send waits for the first, and every call takes 1.2 s.
+    const batchOf = async (a: string[], b: string[]) => {
+      const [one, two] = [await campaignOf(a), await campaignOf(b)];
+      return [...one.batch, ...two.batch].map((m, i) => ({ ...m, messageId: `${JSON.parse(m.body).openid}-${i}` }));
+    };
+    const send = gateway.sendCoupon.bind(gateway);
+    gateway.sendCoupon = async (call) => {
+      now += 1_200;
+      return send(call);
+    };
+    const renewed = await processSendBatch(deps, await batchOf(["a", "x"], ["a", "y"]));
+    expect(gateway.calls).toBe(4);
+    expect(renewed.failures).toEqual([]);
+    // Once more, with the later second's budget spent by another campaign by then: the late send goes back.
+    gateway.sendCoupon = async (call) => {
+      now = Math.ceil(now / 1000) * 1000 + 850;
+      await deps.governor.acquire("merchant:1900000001", { campaignId: "other", ratePerSecond: 500 }, 500, 400, 0);
+      return send(call);
+    };
+    const late = await processSendBatch(deps, await batchOf(["b", "p"], ["b", "q"]));
+    expect(gateway.calls).toBe(7);
+    expect(late.failures.map((f) => [f.messageId.split("-")[0], f.reason])).toEqual([["b", "RATE_WAIT"]]);
+  });
+
+  it("waits for the next second when this one's budget is spent, within the rate wait", async () => {
+    deps.maxRateWaitMs = 5_000;
+    const { campaign, batch } = await campaignOf(["a", "b", "c"]);
+    // Another campaign took the campaigns' whole budget of this second (400/s less the interactive reserve).
+    now = Math.ceil(now / 1000) * 1000 + 850;
+    const other = { campaignId: "other", ratePerSecond: 500 };
+    expect((await deps.governor.acquire("merchant:1900000001", other, 500, 400, 0)).granted).toBe(392);
+    await processSendBatch(deps, batch);
+    expect(gateway.calls).toBe(3);
+    expect(now % 1000).toBeLessThan(100);
+    expect((await deps.campaigns.get(campaign.id))?.sent).toBe(3);
+  });
+
+  it("retries 429s with back-off and cuts the merchant's rate", async () => {
+    const { batch } = await campaignOf(["a"]);
     gateway.failures.push(rateLimited());
     const result = await processSendBatch(deps, batch);
     expect(result.failures[0]).toMatchObject({ reason: "FREQUENCY_LIMITED" });
     expect(result.failures[0]!.delaySeconds).toBeGreaterThanOrEqual(2);
-    expect(deps.governor.factor(`campaign:${campaign.id}`)).toBe(0.7);
+    expect(deps.governor.factor("merchant:1900000001")).toBe(0.9);
   });
 
   it("records final refusals in the campaign's failures by code", async () => {
@@ -142,6 +190,7 @@ describe("processSendBatch: counting", () => {
       writes++;
       return recordOutcomes(id, tally, at);
     };
+    gateway.stocks.set("9856000", usedUpStock("9856000", "1900000001")); // NOT_ENOUGH is then final
     gateway.failures.push(refused("NOT_ENOUGH"));
     const result = await processSendBatch(deps, [...batch, repeat]);
     expect(result.outcomes).toHaveLength(5);
@@ -167,7 +216,16 @@ describe("processSendBatch: trouble stays with its message and out of the DLQ", 
     const { batch } = await campaignOf(["a", "b"]);
     deps.governor = new RateGovernor(
       {
-        add: async () => {
+        take: async () => {
+          throw new Error("InternalServerError");
+        },
+        commit: async () => {
+          throw new Error("InternalServerError");
+        },
+        giveBack: async () => {
+          throw new Error("InternalServerError");
+        },
+        usage: async () => {
           throw new Error("InternalServerError");
         },
         readSignal: async () => {
@@ -190,7 +248,7 @@ describe("processSendBatch: trouble stays with its message and out of the DLQ", 
 
   it("backs off at most 30 s after a store error, even late in a message's life", async () => {
     const { batch } = await campaignOf(["a"]);
-    deps.ledger.claim = async () => {
+    deps.ledger.acquireLease = async () => {
       throw new Error("InternalServerError");
     };
     for (let i = 0; i < 20; i++) {

@@ -13,6 +13,7 @@ import {
 } from "#shared/domain/campaigns/retry-campaign.js";
 import { ConflictError, NotFoundError, ValidationError } from "#shared/domain/errors.js";
 import type { SendMessage } from "#shared/domain/ports.js";
+import { FakeCouponGateway } from "../../helpers/fake-coupon-gateway.js";
 
 const MCHID = "1900000001";
 const STOCK = "9856000";
@@ -23,7 +24,17 @@ let queue: MemorySendQueue;
 beforeEach(() => {
   now = 1_800_000_000_000;
   queue = new MemorySendQueue();
-  deps = { campaigns: new MemoryCampaignStore(), ledger: new MemorySendLedger(), queue, clock: () => now };
+  const gateway = new FakeCouponGateway();
+  gateway.stocks.set(STOCK, {
+    stockId: STOCK,
+    creatorMchid: MCHID,
+    status: "running",
+    beginMs: 0,
+    endMs: Number.MAX_SAFE_INTEGER,
+    maxCoupons: 1_000,
+    distributedCoupons: 0,
+  });
+  deps = { campaigns: new MemoryCampaignStore(), ledger: new MemorySendLedger(), queue, clock: () => now, gateway };
 });
 
 type Outcome = "SENT" | "CANCELLED" | string;

@@ -5,9 +5,20 @@ import {
   MAX_SEND_ATTEMPTS,
   RULE_LIMIT_RETRIES,
 } from "#shared/domain/sends/failure-policy.js";
-import { type SendCommand, type SendDependencies, sendCoupon } from "#shared/domain/sends/send-coupon.js";
+import {
+  type SendCommand,
+  type SendDependencies,
+  sendCoupon,
+  sendRequestHash,
+} from "#shared/domain/sends/send-coupon.js";
 import { crashingOnce } from "../../helpers/crashing-once.js";
-import { FakeCouponGateway, rateLimited, refused, unavailable } from "../../helpers/fake-coupon-gateway.js";
+import {
+  FakeCouponGateway,
+  rateLimited,
+  refused,
+  unavailable,
+  usedUpStock,
+} from "../../helpers/fake-coupon-gateway.js";
 import { memorySendDependencies } from "../../helpers/memory-send-dependencies.js";
 
 const command: SendCommand = {
@@ -36,12 +47,30 @@ async function campaignOf(id: string, total: number) {
   await deps.campaigns.create(input);
 }
 
+/** Writes the campaign sends' PENDING records, as a campaign does before queueing them (campaign-recipients.ts). */
+async function prepare(...sends: SendCommand[]) {
+  await deps.ledger.prepare(
+    sends.map(({ mchid, outRequestNo, stockId, openid, appid, campaignId }) => ({
+      mchid,
+      outRequestNo,
+      requestHash: sendRequestHash({ mchid, outRequestNo, stockId, openid, appid, stockCreatorMchid: mchid }),
+      stockId,
+      openid,
+      appid,
+      ...(campaignId === undefined ? {} : { campaignId }),
+      createdAt: now,
+    })),
+  );
+}
+
 let gateway: FakeCouponGateway;
 let deps: SendDependencies;
 
 beforeEach(() => {
   gateway = new FakeCouponGateway();
   gateway.now = () => now;
+  // The NOT_ENOUGH refusals below are of a stock whose budget is used up: final (held otherwise, see stock-hold tests).
+  gateway.stocks.set(command.stockId, usedUpStock(command.stockId, command.stockCreatorMchid));
   deps = {
     ...memorySendDependencies(gateway, () => now),
   };
@@ -128,26 +157,39 @@ describe("sendCoupon", () => {
   it("counts each campaign send once, replays included", async () => {
     await campaignOf("camp", 2);
     const send = { ...command, campaignId: "camp" };
+    const other = { ...send, outRequestNo: "order-2", openid: "o-user-2" };
+    await prepare(send, other);
     await sendCoupon(deps, send);
     await sendCoupon(deps, send);
     gateway.failures.push(refused("NOT_ENOUGH"));
-    await sendCoupon(deps, { ...send, outRequestNo: "order-2", openid: "o-user-2" });
+    await sendCoupon(deps, other);
     const campaign = await deps.campaigns.get("camp");
     expect(campaign).toMatchObject({ sent: 1, failed: 1, failuresByCode: { NOT_ENOUGH: 1 }, state: "COMPLETED" });
   });
 });
 
 describe("campaign reconciliation", () => {
+  it("refuses a campaign send that was never prepared (a message the service did not queue)", async () => {
+    await campaignOf("c1", 1);
+    await expect(sendCoupon(deps, { ...command, campaignId: "c1" })).rejects.toMatchObject({
+      name: "NotFoundError",
+      field: "out_request_no",
+    });
+    expect(gateway.calls).toBe(0);
+  });
+
   it("corrects a double count left by a crash between counting and recording the send final", async () => {
     await campaignOf("c2", 2);
     deps.ledger = crashingOnce(deps.ledger, "succeed");
     const first = { ...command, campaignId: "c2" };
+    const second = { ...first, outRequestNo: "order-c2-2", openid: "o-2" };
+    await prepare(first, second);
     await expect(sendCoupon(deps, first)).rejects.toThrow("process killed");
     now += deps.leaseMs; // the crashed worker's lease runs out
     await sendCoupon(deps, first); // redelivery: WeChat replays the coupon; counted again
     expect(gateway.issued.size).toBe(1);
     expect(await deps.campaigns.get("c2")).toMatchObject({ sent: 2, state: "SENDING" });
-    await sendCoupon(deps, { ...first, outRequestNo: "order-c2-2", openid: "o-2" });
+    await sendCoupon(deps, second);
     expect(await deps.campaigns.get("c2")).toMatchObject({ sent: 2, failed: 0, state: "COMPLETED", reconciled: true });
   });
 
@@ -155,6 +197,7 @@ describe("campaign reconciliation", () => {
     await campaignOf("c4", 1);
     deps.campaigns = crashingOnce(deps.campaigns, "recordOutcomes");
     const send = { ...command, campaignId: "c4" };
+    await prepare(send);
     await expect(sendCoupon(deps, send)).rejects.toThrow("process killed");
     expect(await deps.ledger.get(send)).toMatchObject({ state: "PENDING", leaseUntil: 0 });
     expect(await sendCoupon(deps, send)).toMatchObject({ status: "SENT", replayed: false });
@@ -178,6 +221,7 @@ describe("a send whose answer was lost (uncertain)", () => {
   it("records a refusal after a lost answer as SENT with the coupon WeChat issued, and counts it sent", async () => {
     await campaignOf("lost", 1);
     const send = { ...command, campaignId: "lost" };
+    await prepare(send);
     gateway.lostAnswers = 1;
     expect(await sendCoupon(deps, send)).toMatchObject({ status: "RETRY", code: "TIMEOUT" });
     expect(await deps.ledger.get(send)).toMatchObject({ state: "PENDING", uncertain: true });

@@ -7,10 +7,10 @@ import {
   listCampaigns,
 } from "../../../domain/campaigns/campaign-lifecycle.js";
 import { createCampaign, openCampaign } from "../../../domain/campaigns/create-campaign.js";
-import { refreshCampaign } from "../../../domain/campaigns/reconcile-campaign.js";
 import { retryCampaign } from "../../../domain/campaigns/retry-campaign.js";
 import { NotFoundError } from "../../../domain/errors.js";
 import type { CampaignRecord, SendRecord } from "../../../domain/ports.js";
+import { merchantScope } from "../../../domain/rate/rate-governor.js";
 import type { RouteTable } from "../api-handler.js";
 import { badRequest, HttpError } from "../http-error.js";
 import { jsonBody, pathParams, queryParams, rawBody } from "../request.js";
@@ -43,6 +43,7 @@ export function campaignRoutes(services: ApiServices): RouteTable {
   const reconcileDeps = { campaigns: services.campaigns.campaigns, ledger: services.sends.ledger, clock };
   const lifecycleDeps = {
     ...reconcileDeps,
+    gateway: services.campaigns.gateway,
     settleMs: services.campaignControlSettleMs ?? CONTROL_SETTLE_MS,
     sleep: (ms: number) => sleep(ms).then(() => undefined),
   };
@@ -151,9 +152,13 @@ export function campaignRoutes(services: ApiServices): RouteTable {
 
     "GET /campaigns/{campaign_id}": async (event) => {
       const { campaign_id } = pathParams(event, campaignIdPath);
-      const campaign = await refreshCampaign(reconcileDeps, campaign_id);
+      // One item read: sealing, recounting and completing are the sweeper's (shared/domain/campaigns/sweep-campaigns.ts).
+      const campaign = await services.campaigns.campaigns.get(campaign_id);
       if (!campaign) throw notFound(campaign_id);
-      return json(200, campaignView(campaign, clock()));
+      const view = campaignView(campaign, clock());
+      if (view.state === "SENDING" && view.state_reason === undefined && (await waitedForRate(services, campaign.id)))
+        view.state_reason = "waiting_for_rate";
+      return json(200, view);
     },
 
     "POST /campaigns/{campaign_id}/pause": control("pause"),
@@ -209,6 +214,16 @@ function failureView(r: SendRecord): CampaignFailuresResponse["data"][number] {
     code: r.errorCode ?? "UNKNOWN",
     ...(r.errorMessage ? { message: r.errorMessage } : {}),
   };
+}
+
+/** Whether the campaign's sends waited for the merchant's send budget in the last second (best effort: false on error). */
+async function waitedForRate(services: ApiServices, campaignId: string): Promise<boolean> {
+  try {
+    const { secret } = await services.merchant.get();
+    return await services.rate.governor.waitedForRate(merchantScope(secret.mchid), campaignId);
+  } catch {
+    return false;
+  }
 }
 
 export function campaignView(c: CampaignRecord, now: number): CampaignResponse {

@@ -1,7 +1,8 @@
+import { merchantScope } from "../../../domain/rate/rate-governor.js";
 import { sendCoupon } from "../../../domain/sends/send-coupon.js";
 import { recordSendOutcomeOf } from "../../../observability/metrics.js";
 import type { RouteTable } from "../api-handler.js";
-import { badRequest } from "../http-error.js";
+import { badRequest, HttpError } from "../http-error.js";
 import { jsonBody, pathParams, queryParams } from "../request.js";
 import { json } from "../responses.js";
 import {
@@ -28,11 +29,14 @@ export function couponRoutes(services: ApiServices): RouteTable {
         appid: body.appid ?? requireAppid(secret.appid),
         stockCreatorMchid: body.stock_creator_mchid ?? secret.mchid,
       };
+      await takeSendToken(services, command);
       const outcome = await waitForFinal(
         services.sends.ledger,
         await sendCoupon(services.sends, command),
         services.inProgressWaitMs,
       );
+      if (outcome.status === "RETRY" && outcome.rateLimited)
+        services.rate.governor.onRateLimited(merchantScope(command.mchid), services.defaultRatePerSecond);
       recordSendOutcomeOf(outcome);
       return keyedOutcomeResponse(outcome, {
         requestId: event.requestContext.requestId,
@@ -77,6 +81,29 @@ export function couponRoutes(services: ApiServices): RouteTable {
       });
     },
   };
+}
+
+/**
+ * An interactive send takes a token from the merchant's send budget, which campaigns share (rate-governor.ts): it may
+ * take whatever campaigns have not, and campaigns always leave it a reserve, so it does not wait behind them. If the
+ * budget is spent (interactive sends alone at WeChat's limit) it waits up to `rate.maxWaitMs` for the next second; if
+ * still none, it answers 429 SEND_BUDGET_EXHAUSTED with Retry-After, and nothing is recorded: the same
+ * out_request_no sends later. A key already final replays without a token (it calls WeChat no more).
+ */
+async function takeSendToken(services: ApiServices, command: { mchid: string; outRequestNo: string }): Promise<void> {
+  const { governor, maxWaitMs } = services.rate;
+  const scope = merchantScope(command.mchid);
+  const { granted } = await governor.acquire(scope, { interactive: true }, 1, services.defaultRatePerSecond, maxWaitMs);
+  if (granted === 1) return;
+  const record = await services.sends.ledger.get(command);
+  if (record !== undefined && record.state !== "PENDING") return;
+  throw new HttpError(
+    429,
+    "SEND_BUDGET_EXHAUSTED",
+    "the merchant's send rate is spent for now; retry with the same out_request_no",
+    undefined,
+    { "retry-after": "1" },
+  );
 }
 
 function requireAppid(appid: string | undefined): string {

@@ -79,8 +79,24 @@ function refusal<R extends KeyedRecord>(outcome: Failed<R>, requestId: string): 
   );
 }
 
-/** 429 when WeChat is rate limiting (slow down), 503 otherwise; the same key again either way. */
+/**
+ * 409 when WeChat refused for the stock (not running, not started, budget exhausted for now: nothing is recorded
+ * final, the same key may succeed once the stock serves again), 429 when WeChat is rate limiting (slow down), 503
+ * otherwise; the same key again in every case.
+ */
 function retryLater<R extends KeyedRecord>(outcome: Retry<R>, what: string): HttpError {
+  const hold = outcome.stockHold;
+  if (hold) {
+    const wait = hold.untilMs === undefined ? undefined : Math.max(1, Math.ceil((hold.untilMs - Date.now()) / 1000));
+    return new HttpError(
+      409,
+      outcome.code,
+      `WeChat Pay refused the ${what} for its stock: ${outcome.message}; no outcome was recorded; retry with the same ` +
+        "out_request_no once the stock serves",
+      "stock_id",
+      wait === undefined ? {} : { "retry-after": String(wait) },
+    );
+  }
   return outcome.rateLimited
     ? new HttpError(429, "RATE_LIMITED", "WeChat Pay is rate limiting; retry with the same out_request_no", undefined, {
         "retry-after": "1",

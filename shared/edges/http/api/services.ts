@@ -1,4 +1,5 @@
 import type { CampaignDependencies } from "../../../domain/campaigns/create-campaign.js";
+import type { TestEventSink } from "../../../domain/events/forwarding.js";
 import type {
   CouponStore,
   ExportObjects,
@@ -6,7 +7,9 @@ import type {
   ExportStore,
   MerchantSecret,
   NotificationInbox,
+  ReconciliationStore,
 } from "../../../domain/ports.js";
+import type { RateGovernor } from "../../../domain/rate/rate-governor.js";
 import type { SendDependencies } from "../../../domain/sends/send-coupon.js";
 import type { CreateStockDependencies } from "../../../domain/stocks/create-stock.js";
 import type { WechatPayClient } from "../../../wechatpay/client.js";
@@ -21,11 +24,18 @@ export interface ApiServices {
   inbox: NotificationInbox;
   /** Coupon lifecycle records and campaign use totals (GET /coupons/{coupon_id}, …/coupons, …/report). */
   coupons: CouponStore;
+  /** Reconciliation runs with WeChat's flow files (POST/GET /reconciliations) and the ids of new ones. */
+  reconciliations: { runs: ReconciliationStore; newId: () => string };
   /** A stock's available_end_time (epoch ms): when its unused coupons turn EXPIRED. */
   stockEnd: (stockId: string) => Promise<number | undefined>;
   /** CSV exports: their records, the export bucket (download links) and the export function's queue. */
   exports: { store: ExportStore; objects: ExportObjects; queue: ExportQueue };
+  /** Test sends to the HTTP event consumers (POST /webhooks/test). */
+  forwardTest: TestEventSink;
+  /** The merchant's send budget per second (the ceiling every send shares, SEND_RATE_PER_SECOND). */
   defaultRatePerSecond: number;
+  /** POST /coupons takes its token here; `maxWaitMs` bounds its wait when the budget is spent. */
+  rate: { governor: RateGovernor; maxWaitMs: number };
   /** How long a pause or cancel waits before it is acknowledged (default CONTROL_SETTLE_MS); tests shorten it. */
   campaignControlSettleMs?: number;
   /** How long a duplicate keyed request (POST /coupons, POST /stocks) waits for the first one before answering 409. */

@@ -7,7 +7,7 @@ const keys = (filter: (r: (typeof ROUTES)[number]) => boolean) =>
     .sort();
 
 describe("the route table's access levels", () => {
-  it("makes exactly the stock lifecycle, the notify URL and media uploads admin routes", () => {
+  it("makes exactly the stock lifecycle, the notify URL, media uploads and event test sends admin routes", () => {
     expect(keys((r) => r.access === "admin")).toEqual(
       [
         "POST /stocks",
@@ -17,14 +17,16 @@ describe("the route table's access levels", () => {
         "POST /stocks/{stock_id}/stop",
         "POST /callbacks",
         "POST /media/images",
+        "POST /webhooks/test",
       ].sort(),
     );
   });
 
-  it("makes the coupon and campaign writes (and the campaign controls) send routes, and every GET a read route", () => {
+  it("makes the coupon and campaign writes (and the campaign controls, and reconciliations) send routes, and every GET a read route", () => {
     expect(keys((r) => r.access === "send")).toEqual(
       [
         "POST /coupons",
+        "POST /reconciliations",
         "POST /campaigns",
         "POST /campaigns/{campaign_id}/chunks",
         "POST /campaigns/{campaign_id}/pause",

@@ -1,0 +1,170 @@
+import { createHash } from "node:crypto";
+import type { CampaignRecord, CouponRecord } from "../ports.js";
+
+/**
+ * The events wxcoupon publishes to its EventBridge bus (docs/events.md): `source` is always EVENT_SOURCE, the
+ * `detail-type` one of DETAIL_TYPES (stable: consumers' rules match on it), and every `detail` carries `event_id`, the
+ * same for every delivery of one fact, so a consumer de-duplicates on it (EventBridge and the stream behind it
+ * deliver at least once). JSON Schemas: docs/events/<detail-type>.schema.json.
+ */
+export const EVENT_SOURCE = "wxcoupon";
+
+export const DETAIL_TYPES = {
+  couponSent: "coupon.sent",
+  couponUsed: "coupon.used",
+  couponRefunded: "coupon.refunded",
+  couponExpired: "coupon.expired",
+  campaignCompleted: "campaign.completed",
+  reconciliationCompleted: "reconciliation.completed",
+} as const;
+export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
+
+/** One event to publish: what EventBridge's PutEvents entry carries besides the bus and source. */
+export interface ServiceEvent {
+  detailType: DetailType;
+  /** The fact's time (epoch ms): PutEvents `Time`. */
+  time: number;
+  /** The resources the event is about (coupon, stock, campaign ids as `wxcoupon:<kind>/<id>` names). */
+  resources: string[];
+  detail: ServiceEventDetail;
+}
+
+interface DetailBase {
+  /** Stable id of the fact (same on every delivery): de-duplicate on it. */
+  event_id: string;
+  /** Version of this detail's schema (docs/events/<detail-type>.schema.json). */
+  schema_version: 1;
+  /** RFC 3339 (UTC) time of the fact. */
+  occurred_at: string;
+}
+
+export interface CouponEventDetail extends DetailBase {
+  coupon_id: string;
+  stock_id: string;
+  state: CouponRecord["state"];
+  issued_by_service: boolean;
+  mchid?: string;
+  openid?: string;
+  campaign_id?: string;
+  out_request_no?: string;
+  sent_at?: string;
+  used_at?: string;
+  /** Fen consumed over all uses. */
+  used_amount?: number;
+  coupon_amount?: number;
+  transaction_ids: string[];
+  consume_mchid?: string;
+  refunded_at?: string;
+}
+
+export interface CampaignCompletedDetail extends DetailBase {
+  campaign_id: string;
+  mchid: string;
+  stock_id: string;
+  total: number;
+  sent: number;
+  failed: number;
+  cancelled: number;
+  failures_by_code: Record<string, number>;
+  /** `cancelled` when the operator cancelled the campaign before every recipient was sent. */
+  state_reason?: "cancelled";
+}
+
+export type ServiceEventDetail = CouponEventDetail | CampaignCompletedDetail;
+
+/** A change of one stored record, as the table's stream reports it (before and after, either may be absent). */
+export type RecordChange =
+  | { kind: "coupon"; before?: CouponRecord; after?: CouponRecord }
+  | { kind: "campaign"; before?: CampaignRecord; after?: CampaignRecord };
+
+/**
+ * The events a change of a stored record stands for: each is a transition, so one fact gives one event however
+ * often the change is delivered, and a record rewritten without a transition gives none.
+ * - coupon.sent: the coupon got its send (`out_request_no`) — usually at creation; after the use when COUPON.USE
+ *   overtook the send's own record;
+ * - coupon.used: the coupon became USED (COUPON.USE, or reconciliation once it records uses);
+ * - coupon.refunded: the coupon became REFUNDED;
+ * - campaign.completed: the campaign's counters became exact and final (`reconciled`), i.e. state COMPLETED.
+ */
+export function eventsForChange(change: RecordChange): ServiceEvent[] {
+  if (change.kind === "campaign") {
+    const { before, after } = change;
+    if (after?.reconciled !== true || !after.sealed || (before?.reconciled === true && before.sealed)) return [];
+    return [campaignCompleted(after)];
+  }
+  const { before, after } = change;
+  if (after === undefined) return [];
+  const events: ServiceEvent[] = [];
+  if (after.outRequestNo !== undefined && before?.outRequestNo === undefined) {
+    events.push(couponEvent(DETAIL_TYPES.couponSent, after, after.sentAt ?? after.createdAt, after.outRequestNo));
+  }
+  if (after.state === "USED" && before?.state !== "USED") {
+    events.push(couponEvent(DETAIL_TYPES.couponUsed, after, after.usedAt ?? after.updatedAt, firstOf(after)));
+  }
+  if (after.state === "REFUNDED" && before?.state !== "REFUNDED") {
+    events.push(couponEvent(DETAIL_TYPES.couponRefunded, after, after.refundedAt ?? after.updatedAt, lastOf(after)));
+  }
+  return events;
+}
+
+/** Deterministic id of one fact: the same inputs give the same id on every delivery. */
+export function eventId(detailType: DetailType, ...parts: string[]): string {
+  return createHash("sha256")
+    .update([detailType, ...parts].join("\u0000"))
+    .digest("hex")
+    .slice(0, 32);
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const firstOf = (c: CouponRecord) => c.transactionIds[0] ?? String(c.usedAt ?? "");
+const lastOf = (c: CouponRecord) => String(c.refundedAt ?? c.updatedAt);
+
+function couponEvent(detailType: DetailType, c: CouponRecord, at: number, discriminator: string): ServiceEvent {
+  const detail: CouponEventDetail = {
+    event_id: eventId(detailType, c.couponId, discriminator),
+    schema_version: 1,
+    occurred_at: iso(at),
+    coupon_id: c.couponId,
+    stock_id: c.stockId,
+    state: c.state,
+    issued_by_service: c.issuedByService,
+    transaction_ids: [...c.transactionIds],
+    ...(c.mchid === undefined ? {} : { mchid: c.mchid }),
+    ...(c.openid === undefined ? {} : { openid: c.openid }),
+    ...(c.campaignId === undefined ? {} : { campaign_id: c.campaignId }),
+    ...(c.outRequestNo === undefined ? {} : { out_request_no: c.outRequestNo }),
+    ...(c.sentAt === undefined ? {} : { sent_at: iso(c.sentAt) }),
+    ...(c.usedAt === undefined ? {} : { used_at: iso(c.usedAt) }),
+    ...(c.usedAmount === undefined ? {} : { used_amount: c.usedAmount }),
+    ...(c.couponAmount === undefined ? {} : { coupon_amount: c.couponAmount }),
+    ...(c.consumeMchid === undefined ? {} : { consume_mchid: c.consumeMchid }),
+    ...(c.refundedAt === undefined ? {} : { refunded_at: iso(c.refundedAt) }),
+  };
+  const resources = [`wxcoupon:coupon/${c.couponId}`, `wxcoupon:stock/${c.stockId}`];
+  if (c.campaignId !== undefined) resources.push(`wxcoupon:campaign/${c.campaignId}`);
+  return { detailType, time: at, resources, detail };
+}
+
+function campaignCompleted(c: CampaignRecord): ServiceEvent {
+  const detailType = DETAIL_TYPES.campaignCompleted;
+  const detail: CampaignCompletedDetail = {
+    event_id: eventId(detailType, c.id),
+    schema_version: 1,
+    occurred_at: iso(c.updatedAt),
+    campaign_id: c.id,
+    mchid: c.mchid,
+    stock_id: c.stockId,
+    total: c.total,
+    sent: c.sent,
+    failed: c.failed,
+    cancelled: c.cancelled,
+    failures_by_code: { ...c.failuresByCode },
+    ...(c.control === "CANCELLED" ? { state_reason: "cancelled" as const } : {}),
+  };
+  return {
+    detailType,
+    time: c.updatedAt,
+    resources: [`wxcoupon:campaign/${c.id}`, `wxcoupon:stock/${c.stockId}`],
+    detail,
+  };
+}

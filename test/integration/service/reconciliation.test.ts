@@ -1,0 +1,221 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalStack } from "#local/stack/start-local-stack.js";
+import type {
+  CampaignCouponsResponse,
+  CampaignReportResponse,
+  CouponLifecycleResponse,
+  ReconciliationFindingsResponse,
+  ReconciliationResponse,
+} from "#shared/edges/http/response-schemas.js";
+import { flowFilesAvailableAt } from "#shared/wechatpay/favor/flows.js";
+import { responseSchemaFor } from "../../helpers/documented-responses.js";
+import { callApi, runningStock, startTestStack } from "../../helpers/local-stack-client.js";
+
+/**
+ * The must-show of reconciliation (issue 16): uses whose COUPON.USE never got through (the webhook answered 503 to
+ * all nine deliveries) are recovered from WeChat's use-flow file by the scheduled job, counted once, and a second
+ * reconciliation changes nothing.
+ */
+
+const RECIPIENTS = 500;
+const USED = 200;
+/** The stock's coupon amount (test/helpers/stock-body.ts): a cash coupon is consumed whole. */
+const COUPON_AMOUNT = 100;
+
+let stack: LocalStack;
+let stockId: string;
+let down: Server;
+/** Deliveries the failing webhook answered 503, per notification id. */
+const refused = new Map<string, number>();
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    workerConcurrency: 2,
+    // The schedule's rate shortened from the template's minute, and WeChat asked about the stock at every run.
+    scheduleIntervalSeconds: 2,
+    reconcilePollSeconds: 1,
+  });
+  stockId = await runningStock(stack, "it-reconcile-stock", { maxCoupons: 1_000, perUser: 1 });
+  // The merchant's webhook, down: 503 to every delivery (WeChat delivers COUPON.USE nine times in all, then stops).
+  down = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const id = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { id: string }).id;
+      refused.set(id, (refused.get(id) ?? 0) + 1);
+      res.statusCode = 503;
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => down.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(down.address() as AddressInfo).port}/notify`;
+  const set = await callApi(stack, "POST", "/callbacks", { notify_url: url, switch: true });
+  if (set.status !== 200) throw new Error(`set callback: ${set.status}`);
+}, 90_000);
+afterAll(async () => {
+  down?.close();
+  await stack?.stop();
+});
+
+const coupon = async (id: string) => (await callApi<CouponLifecycleResponse>(stack, "GET", `/coupons/${id}`)).body;
+const report = async (campaignId: string) =>
+  (await callApi<CampaignReportResponse>(stack, "GET", `/campaigns/${campaignId}/report`)).body;
+const reconciliation = (id: string) => callApi<ReconciliationResponse>(stack, "GET", `/reconciliations/${id}`);
+
+async function allCoupons(campaignId: string): Promise<CouponLifecycleResponse[]> {
+  const all: CouponLifecycleResponse[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await callApi<CampaignCouponsResponse>(
+      stack,
+      "GET",
+      `/campaigns/${campaignId}/coupons?limit=1000${cursor ? `&cursor=${cursor}` : ""}`,
+    );
+    all.push(...page.body.data);
+    cursor = page.body.cursor;
+  } while (cursor);
+  return all;
+}
+
+async function useInSimulator(couponId: string): Promise<{ transactionId: string; notificationId: string }> {
+  const response = await fetch(`${stack.simulatorUrl}/_simulator/coupons/${couponId}/use`, {
+    method: "POST",
+    body: "{}",
+  });
+  expect(response.status).toBe(200);
+  const used = (await response.json()) as { consume_information: { transaction_id: string }; notification_id: string };
+  return { transactionId: used.consume_information.transaction_id, notificationId: used.notification_id };
+}
+
+describe("reconciliation with WeChat's flow files through the local stack", () => {
+  it("recovers 200 uses the webhook never received, on its schedule, counts them once, and a second run changes nothing", async () => {
+    const posted = await callApi<{ campaign_id: string }>(stack, "POST", "/campaigns", {
+      stock_id: stockId,
+      openids: Array.from({ length: RECIPIENTS }, (_, i) => `o-reconcile-${i}`),
+      rate_per_second: 200,
+    });
+    expect(posted.status).toBe(202);
+    const campaignId = posted.body.campaign_id;
+    await expect
+      .poll(async () => (await report(campaignId)).sent, { timeout: 180_000, interval: 500 })
+      .toBe(RECIPIENTS);
+    const issued = await allCoupons(campaignId);
+    expect(issued).toHaveLength(RECIPIENTS);
+
+    // 200 coupons used at WeChat; every COUPON.USE delivery fails.
+    const uses = new Map<string, { transactionId: string; notificationId: string }>();
+    for (const c of issued.slice(0, USED)) uses.set(c.coupon_id, await useInSimulator(c.coupon_id));
+    const notificationIds = new Set([...uses.values()].map((u) => u.notificationId));
+    await expect
+      .poll(
+        async () => {
+          const records = (await (await fetch(`${stack.simulatorUrl}/_simulator/notifications`)).json()) as {
+            data: { id: string; attempts: number; abandoned: boolean }[];
+          };
+          return records.data.filter((n) => notificationIds.has(n.id) && n.abandoned && n.attempts === 9).length;
+        },
+        { timeout: 120_000, interval: 1_000 },
+      )
+      .toBe(USED);
+    expect([...notificationIds].every((id) => refused.get(id) === 9)).toBe(true);
+    // The service knows nothing of them: still SENT, nothing counted.
+    expect((await coupon(issued[0]!.coupon_id)).state).toBe("SENT");
+    expect((await report(campaignId)).used).toBe(0);
+
+    // The stock ends and WeChat's clock passes the flows' availability (10:00 Beijing the next day); the service's
+    // clock does not move: the schedule finds out from WeChat that the use flow is served.
+    const stock = (await callApi<{ available_end_time: string }>(stack, "GET", `/stocks/${stockId}`)).body;
+    const availableAt = flowFilesAvailableAt(stock.available_end_time);
+    const moved = await fetch(`${stack.simulatorUrl}/_simulator/clock`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ set: new Date(availableAt + 60_000).toISOString() }),
+    });
+    expect(moved.status).toBe(200);
+
+    // The scheduled run: one per stock, named after it.
+    const scheduled = `auto-${stockId}`;
+    await expect
+      .poll(async () => (await reconciliation(scheduled)).body.status, { timeout: 120_000, interval: 1_000 })
+      .toBe("COMPLETED");
+    const run = await reconciliation(scheduled);
+    expect(responseSchemaFor("GET", `/reconciliations/${scheduled}`, 200)!.safeParse(run.body).success).toBe(true);
+    expect(run.body).toMatchObject({
+      stock_id: stockId,
+      trigger: "schedule",
+      rows_read: { use: USED, refund: 0 },
+      findings: { use_recovered: USED, refund_recorded: 0, not_issued: 0 },
+    });
+
+    // Every use is recorded USED with WeChat's transaction id, found by reconciliation.
+    for (const [couponId, use] of uses) {
+      const record = await coupon(couponId);
+      expect(record).toMatchObject({
+        state: "USED",
+        transaction_ids: [use.transactionId],
+        used_amount: COUPON_AMOUNT,
+      });
+      expect(record.history.map((h) => [h.state, h.source])).toEqual([
+        ["SENT", "send"],
+        ["USED", "reconciliation"],
+      ]);
+    }
+    const unused = issued.slice(USED);
+    expect((await coupon(unused[0]!.coupon_id)).state).toBe("SENT");
+    const counted = await report(campaignId);
+    expect(counted).toMatchObject({
+      sent: RECIPIENTS,
+      used: USED,
+      used_amount: USED * COUPON_AMOUNT,
+      redemption_rate: 0.4,
+    });
+    // Once events is merged: 200 coupon.used events, one per coupon in `uses`, each marked found by reconciliation.
+
+    // The findings as CSV: a header and one line per recovered use.
+    const csv = await fetch(`${stack.apiUrl}/reconciliations/${scheduled}/findings.csv?limit=10000`, {
+      headers: { authorization: `Bearer ${stack.token}` },
+    });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get("content-type")).toContain("text/csv");
+    const lines = (await csv.text()).trimEnd().split("\r\n");
+    expect(lines[0]).toBe("kind,flow,coupon_id,stock_id,transaction_id,at,amount,refund_id,campaign_id");
+    expect(lines).toHaveLength(USED + 1);
+    expect(new Set(lines.slice(1).map((l) => l.split(",")[2]))).toEqual(new Set(uses.keys()));
+    const page = await callApi<ReconciliationFindingsResponse>(
+      stack,
+      "GET",
+      `/reconciliations/${scheduled}/findings?limit=150`,
+    );
+    expect(page.body.data).toHaveLength(150);
+    expect(page.body.data[0]).toMatchObject({ kind: "use_recovered", flow: "use", campaign_id: campaignId });
+    expect(page.body.cursor).toEqual(expect.any(String));
+
+    // Again, on demand: it reads the same 200 rows and changes nothing.
+    const before = await Promise.all([...uses.keys()].slice(0, 20).map(coupon));
+    const requested = await callApi<ReconciliationResponse>(stack, "POST", "/reconciliations", { stock_id: stockId });
+    expect(requested.status).toBe(202);
+    expect(responseSchemaFor("POST", "/reconciliations", 202)!.safeParse(requested.body).success).toBe(true);
+    const again = requested.body.reconciliation_id;
+    await expect
+      .poll(async () => (await reconciliation(again)).body.status, { timeout: 60_000, interval: 1_000 })
+      .toBe("COMPLETED");
+    expect((await reconciliation(again)).body).toMatchObject({
+      trigger: "request",
+      rows_read: { use: USED, refund: 0 },
+      findings: { use_recovered: 0, refund_recorded: 0, not_issued: 0 },
+    });
+    expect(await Promise.all([...uses.keys()].slice(0, 20).map(coupon))).toEqual(before);
+    expect(await report(campaignId)).toEqual(counted);
+  }, 600_000);
+
+  it("answers 400 naming the field for a bad stock_id and 404 for an unknown run", async () => {
+    const bad = await callApi<{ code: string; field: string }>(stack, "POST", "/reconciliations", { stock_id: "x/y" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe("stock_id");
+    const missing = await callApi<{ code: string }>(stack, "GET", "/reconciliations/no-such-run");
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe("RECONCILIATION_NOT_FOUND");
+  });
+});

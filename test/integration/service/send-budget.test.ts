@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalStack } from "#local/stack/start-local-stack.js";
+import { createDocumentClient } from "#shared/adapters/dynamodb/document-client.js";
+import { DynamoDbRateCounter } from "#shared/adapters/dynamodb/dynamodb-rate-counter.js";
+import { DynamoDbSendLedger } from "#shared/adapters/dynamodb/dynamodb-send-ledger.js";
+import { merchantScope } from "#shared/domain/rate/rate-governor.js";
+import { callApi, runningStock, startTestStack } from "../../helpers/local-stack-client.js";
+
+let stack: LocalStack;
+let stockId: string;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  stockId = await runningStock(stack, "it-budget-stock");
+}, 60_000);
+afterAll(async () => stack?.stop());
+
+function table() {
+  const { endpoints, env } = stack.emulators;
+  const doc = createDocumentClient({
+    endpoint: endpoints.dynamodb,
+    region: env.AWS_REGION,
+    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+  });
+  return { doc, tableName: env.TABLE_NAME };
+}
+
+describe("POST /coupons and the merchant's send budget", () => {
+  it("answers 429 SEND_BUDGET_EXHAUSTED, records nothing, when interactive sends alone spend the budget; the same key sends later", async () => {
+    const { doc, tableName } = table();
+    try {
+      // Other interactive sends (another API environment) have spent the whole 500/s budget of the coming seconds.
+      const counter = new DynamoDbRateCounter({ doc, tableName });
+      const now = Math.floor(Date.now() / 1000);
+      for (let second = now - 1; second <= now + 4; second++)
+        await counter.take(merchantScope(stack.mchid), second, { tokens: 500, asked: 500 });
+      const request = { stock_id: stockId, openid: "o-budget-1", out_request_no: "it-budget-1" };
+      const refused = await callApi(stack, "POST", "/coupons", request);
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ code: "SEND_BUDGET_EXHAUSTED" });
+      expect(refused.headers.get("retry-after")).toBe("1");
+      // Nothing recorded, nothing sent: the refusal is not final.
+      const ledger = new DynamoDbSendLedger({ doc, tableName });
+      expect(await ledger.get({ mchid: stack.mchid, outRequestNo: "it-budget-1" })).toBeUndefined();
+      expect(stack.simulator.ledger().filter((c) => c.out_request_no === "it-budget-1")).toHaveLength(0);
+      // Once the spent seconds are past, the same key sends.
+      await new Promise((resolve) => setTimeout(resolve, (now + 5) * 1000 - Date.now() + 50));
+      const sent = await callApi(stack, "POST", "/coupons", request);
+      expect(sent.status).toBe(200);
+      expect(sent.body).toMatchObject({ out_request_no: "it-budget-1", replayed: false });
+    } finally {
+      doc.destroy();
+    }
+  }, 60_000);
+
+  it("a send takes a token from the merchant's counter, as campaigns do", async () => {
+    const { doc, tableName } = table();
+    try {
+      const counter = new DynamoDbRateCounter({ doc, tableName });
+      // From a fresh second: the one before may hold the previous case's send.
+      await new Promise((resolve) => setTimeout(resolve, 1_020 - (Date.now() % 1000)));
+      const start = Math.floor(Date.now() / 1000);
+      const sent = await callApi(stack, "POST", "/coupons", {
+        stock_id: stockId,
+        openid: "o-budget-2",
+        out_request_no: "it-budget-2",
+      });
+      expect(sent.status).toBe(200);
+      const now = Math.floor(Date.now() / 1000);
+      let interactive = 0;
+      for (let second = start; second <= now; second++)
+        interactive += (await counter.usage(merchantScope(stack.mchid), second))?.interactive ?? 0;
+      expect(interactive).toBe(1);
+    } finally {
+      doc.destroy();
+    }
+  });
+});

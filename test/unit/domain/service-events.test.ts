@@ -1,0 +1,157 @@
+import { describe, expect, it } from "vitest";
+import {
+  DETAIL_TYPES,
+  EVENT_SOURCE,
+  eventsForChange,
+  type ServiceEvent,
+} from "#shared/domain/events/service-events.js";
+import type { CampaignRecord, CouponRecord } from "#shared/domain/ports.js";
+import { eventSchemaValidator } from "../../helpers/event-schemas.js";
+
+const T = Date.UTC(2026, 10, 27, 2, 0, 0);
+const sent: CouponRecord = {
+  couponId: "98674556",
+  stockId: "9856000",
+  state: "SENT",
+  issuedByService: true,
+  mchid: "1900000001",
+  outRequestNo: "cmp-1-0-o-a",
+  openid: "o-a",
+  appid: "wx1",
+  campaignId: "cmp-1",
+  sentAt: T,
+  transactionIds: [],
+  history: [],
+  counted: false,
+  createdAt: T,
+  updatedAt: T,
+};
+const used: CouponRecord = {
+  ...sent,
+  state: "USED",
+  usedAt: T + 60_000,
+  consumeTime: "2026-11-27T10:01:00+08:00",
+  consumeMchid: "1900000001",
+  transactionIds: ["4200000000000000000000000001"],
+  usedAmount: 500,
+  couponAmount: 500,
+  updatedAt: T + 61_000,
+};
+const campaign = (reconciled: boolean): CampaignRecord => ({
+  id: "cmp-1",
+  requestHash: "h",
+  mchid: "1900000001",
+  stockId: "9856000",
+  appid: "wx1",
+  total: 3,
+  ratePerSecond: 100,
+  createdAt: T,
+  control: "RUNNING",
+  state: reconciled ? "COMPLETED" : "SENDING",
+  chunked: false,
+  sealed: true,
+  chunksReceived: 1,
+  enqueued: 3,
+  sent: 2,
+  failed: 1,
+  cancelled: 0,
+  failuresByCode: { NOT_ENOUGH: 1 },
+  version: 3,
+  reconciled,
+  updatedAt: T + 5_000,
+});
+
+/** The event as EventBridge delivers it (the bus adds the envelope). */
+const delivered = (e: ServiceEvent) => ({
+  version: "0",
+  id: "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+  "detail-type": e.detailType,
+  source: EVENT_SOURCE,
+  account: "123456789012",
+  time: new Date(e.time).toISOString().replace(/\.\d{3}Z$/, "Z"),
+  region: "ap-east-1",
+  resources: e.resources,
+  detail: JSON.parse(JSON.stringify(e.detail)),
+});
+
+describe("eventsForChange: one event per transition", () => {
+  it("coupon.sent when the coupon gets its send, coupon.used when it becomes USED, nothing on rewrites", () => {
+    expect(eventsForChange({ kind: "coupon", after: sent }).map((e) => e.detailType)).toEqual(["coupon.sent"]);
+    expect(eventsForChange({ kind: "coupon", before: sent, after: used }).map((e) => e.detailType)).toEqual([
+      "coupon.used",
+    ]);
+    expect(eventsForChange({ kind: "coupon", before: used, after: { ...used, counted: true } })).toEqual([]);
+    expect(eventsForChange({ kind: "coupon", before: sent, after: { ...sent, updatedAt: T + 1 } })).toEqual([]);
+    expect(eventsForChange({ kind: "coupon", before: used })).toEqual([]);
+  });
+
+  it("a use recorded before the send: coupon.used first, coupon.sent when the send's record completes it", () => {
+    const { outRequestNo: _o, openid: _p, sentAt: _s, campaignId: _c, mchid: _m, ...bare } = used;
+    const early: CouponRecord = { ...bare, issuedByService: false };
+    expect(eventsForChange({ kind: "coupon", after: early }).map((e) => e.detailType)).toEqual(["coupon.used"]);
+    expect(eventsForChange({ kind: "coupon", before: early, after: used }).map((e) => e.detailType)).toEqual([
+      "coupon.sent",
+    ]);
+  });
+
+  it("gives every delivery of one fact the same event_id, and different facts different ids", () => {
+    const a = eventsForChange({ kind: "coupon", before: sent, after: used })[0]!;
+    const b = eventsForChange({ kind: "coupon", before: sent, after: { ...used, updatedAt: T + 99 } })[0]!;
+    const c = eventsForChange({ kind: "coupon", after: sent })[0]!;
+    expect(a.detail.event_id).toBe(b.detail.event_id);
+    expect(a.detail.event_id).not.toBe(c.detail.event_id);
+  });
+
+  it("coupon.refunded when the coupon becomes REFUNDED", () => {
+    const refunded: CouponRecord = { ...used, state: "REFUNDED", refundedAt: T + 3_600_000 };
+    expect(eventsForChange({ kind: "coupon", before: used, after: refunded }).map((e) => e.detailType)).toEqual([
+      "coupon.refunded",
+    ]);
+  });
+
+  it("campaign.completed once, when the campaign's counters become exact", () => {
+    const events = eventsForChange({ kind: "campaign", before: campaign(false), after: campaign(true) });
+    expect(events.map((e) => e.detailType)).toEqual(["campaign.completed"]);
+    expect(events[0]!.detail).toMatchObject({ total: 3, sent: 2, failed: 1, failures_by_code: { NOT_ENOUGH: 1 } });
+    expect(eventsForChange({ kind: "campaign", before: campaign(true), after: campaign(true) })).toEqual([]);
+    expect(eventsForChange({ kind: "campaign", before: campaign(false), after: campaign(false) })).toEqual([]);
+  });
+});
+
+describe("the documented schemas (docs/events/*.schema.json)", () => {
+  const schemas = eventSchemaValidator();
+
+  it("exist for every detail-type the service defines, and no other", () => {
+    expect(schemas.detailTypes).toEqual(Object.values(DETAIL_TYPES).sort());
+  });
+
+  it("accept every event the service emits", () => {
+    const events = [
+      ...eventsForChange({ kind: "coupon", after: sent }),
+      ...eventsForChange({ kind: "coupon", before: sent, after: used }),
+      ...eventsForChange({
+        kind: "coupon",
+        before: used,
+        after: { ...used, state: "REFUNDED", refundedAt: T + 1 },
+      }),
+      ...eventsForChange({ kind: "campaign", before: campaign(false), after: campaign(true) }),
+      ...eventsForChange({
+        kind: "campaign",
+        before: { ...campaign(false), control: "CANCELLED" },
+        after: { ...campaign(true), control: "CANCELLED" },
+      }),
+    ];
+    expect(events).toHaveLength(5);
+    for (const event of events) expect(schemas.errors(delivered(event)), event.detailType).toEqual([]);
+  });
+
+  it("refuse an event that breaks them", () => {
+    const [event] = eventsForChange({ kind: "coupon", before: sent, after: used });
+    const broken = delivered(event!);
+    delete (broken.detail as Record<string, unknown>).event_id;
+    (broken.detail as Record<string, unknown>).surprise = 1;
+    expect(schemas.errors(broken).length).toBeGreaterThanOrEqual(2);
+    const [completed] = eventsForChange({ kind: "campaign", before: campaign(false), after: campaign(true) });
+    expect(schemas.errors({ ...delivered(completed!), "detail-type": "coupon.used" }).length).toBeGreaterThan(0);
+  });
+});
