@@ -52,6 +52,8 @@ export function buildWxcoupon(app: App, options: BuildOptions = {}): WxcouponSta
     forwardDlq: stateful.forwardDlq,
     signingSecret: stateful.signingSecret,
     secret: stateful.secret,
+    exportQueue: stateful.exportQueue,
+    exportDlq: stateful.exportDlq,
   });
 
   const acknowledgements = [...stateful.acknowledgements, ...service.acknowledgements];

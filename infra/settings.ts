@@ -1,4 +1,5 @@
 import { Duration } from "aws-cdk-lib";
+import { EXPORT_FUNCTION_TIMEOUT_SECONDS } from "../shared/config/export-settings.js";
 import type { FunctionKind } from "./constructs/wx-function.js";
 
 /**
@@ -26,6 +27,9 @@ export const FUNCTION_SIZING: Record<FunctionKind, FunctionSizing> = {
   // Reserved concurrency: see NOTIFY_RESERVED_CONCURRENCY below.
   notify: { memorySize: 512, timeout: Duration.seconds(10), reservedConcurrency: 20 },
   "cert-refresh": { memorySize: 256, timeout: Duration.seconds(60) },
+  // Streams a CSV part by part (shared/config/export-settings.ts): ~20 MB of CSV in memory at most, whatever the
+  // campaign's size; an export longer than one invocation checkpoints and continues in the next.
+  export: { memorySize: 512, timeout: Duration.seconds(EXPORT_FUNCTION_TIMEOUT_SECONDS) },
   // Streams flow files row by row (shared/domain/reconciliation/reconcile-run.ts): memory holds a few batches of rows,
   // not the file. The longest timeout Lambda allows: a resumed run downloads its file again and skips the rows before
   // its checkpoint, which takes longer the further it got. A run stops at a checkpoint before the timeout
@@ -58,6 +62,31 @@ export const VISIBILITY_FACTOR = 6;
 export const SEND_QUEUE_VISIBILITY = Duration.seconds(
   VISIBILITY_FACTOR * FUNCTION_SIZING["send-worker"].timeout.toSeconds(),
 );
+
+/** The export queue follows the same rule for the export function (its messages are consumed one at a time). */
+export const EXPORT_QUEUE_VISIBILITY = Duration.seconds(VISIBILITY_FACTOR * EXPORT_FUNCTION_TIMEOUT_SECONDS);
+/**
+ * An export message is received again only when an invocation died without handing the export on (a crash, an
+ * out-of-memory): three such deaths in a row and the message is kept in the export DLQ for inspection.
+ */
+export const EXPORT_MAX_RECEIVE_COUNT = 3;
+export const EXPORT_QUEUE_RETENTION = Duration.days(4);
+/**
+ * Export files are deleted this many days after they were written (the bucket's lifecycle rule), unfinished
+ * multipart uploads after one day; the export records expire a day later (shared/adapters/record-rules.ts).
+ */
+export const EXPORT_OBJECT_DAYS = 7;
+/**
+ * The export bucket's name, fixed from the deployment (env ≤ 16 characters, infra/config.ts, keeps it under S3's 63):
+ * the service stack's grants then name it outright (`arn:…:s3:::NAME/exports/*`) instead of importing an ARN, and the
+ * local stack creates the bucket the template names.
+ */
+export const exportBucketName = (c: { envName: string; account: string; region: string }): string =>
+  `wxcoupon-${c.envName}-exports-${c.account}-${c.region}`;
+/** Object keys of exports (`exports/{campaign}/{export_id}.csv`, shared/domain/exports/start-export.ts). */
+export const EXPORT_PREFIX = "exports/";
+/** Exports written at once: a few are plenty (each is one page reader and one upload), and the table keeps its reads. */
+export const EXPORT_MAX_CONCURRENCY = 2;
 
 /**
  * A campaign whose counters did not move for this long has lost messages, and the sweeper queues its unfinished

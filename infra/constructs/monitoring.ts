@@ -29,6 +29,7 @@ export interface MonitoringProps {
   sendDlq: IQueue;
   eventsQueue: IQueue;
   eventsDlq: IQueue;
+  exportDlq: IQueue;
   /** The events stream's on-failure queue and the HTTP forwarder's dead letters (docs/events.md). */
   streamFailureDlq: IQueue;
   forwardDlq: IQueue;
@@ -92,6 +93,13 @@ export class Monitoring extends Construct {
       props.eventsDlq.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE, statistic: Stats.MAXIMUM }),
       1,
       "Coupon events were not consumed after 5 receives and are in the coupon-events DLQ.",
+    );
+    alarm(
+      "ExportDlqNotEmpty",
+      props.exportDlq.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE, statistic: Stats.MAXIMUM }),
+      1,
+      "An export's message was received 3 times without its export being handed on (the export function died each " +
+        "time, e.g. out of memory): the export stays RUNNING; see the export function's logs, then redrive.",
     );
     alarm(
       "EventsStreamDlqNotEmpty",

@@ -8,6 +8,7 @@ import { Architecture, Runtime, StartingPosition, Tracing } from "aws-cdk-lib/aw
 import { SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
@@ -18,6 +19,7 @@ import {
   certRefreshEnvSchema,
   eventForwarderEnvSchema,
   eventsPublisherEnvSchema,
+  exportEnvSchema,
   notifyEnvSchema,
   reconcileEnvSchema,
   sendWorkerEnvSchema,
@@ -33,7 +35,8 @@ export type FunctionKind =
   | "reconcile"
   | "sweeper"
   | "events-publisher"
-  | "event-forwarder";
+  | "event-forwarder"
+  | "export";
 export const FUNCTION_KINDS: readonly FunctionKind[] = [
   "api",
   "send-worker",
@@ -43,6 +46,7 @@ export const FUNCTION_KINDS: readonly FunctionKind[] = [
   "sweeper",
   "events-publisher",
   "event-forwarder",
+  "export",
 ];
 
 export const ENV_SCHEMAS: Record<FunctionKind, z.ZodObject> = {
@@ -50,6 +54,7 @@ export const ENV_SCHEMAS: Record<FunctionKind, z.ZodObject> = {
   "send-worker": sendWorkerEnvSchema,
   notify: notifyEnvSchema,
   "cert-refresh": certRefreshEnvSchema,
+  export: exportEnvSchema,
   reconcile: reconcileEnvSchema,
   sweeper: sweeperEnvSchema,
   "events-publisher": eventsPublisherEnvSchema,
@@ -133,7 +138,19 @@ export interface QueueMappingOptions {
 
 /** Variables that name a resource: only the bind* helpers set them, together with the grant. */
 const isResourceVariable = (name: string): boolean =>
-  name === "TABLE_NAME" || /SECRET_ID$/.test(name) || name === "EVENT_BUS_NAME" || /_(QUEUE|DLQ)_URL$/.test(name);
+  name === "TABLE_NAME" ||
+  /SECRET_ID$/.test(name) ||
+  name === "EVENT_BUS_NAME" ||
+  /_(QUEUE|DLQ)_URL$/.test(name) ||
+  /_BUCKET_NAME$/.test(name);
+
+/**
+ * S3 actions on objects, by IAM name. `PutObject` also authorizes CreateMultipartUpload, UploadPart and
+ * CompleteMultipartUpload; `GetObject` is what a presigned GET is authorized as, with the signer's permissions
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html,
+ * docs/aws-notes.md#s3-presigned-urls).
+ */
+export type BucketAction = "PutObject" | "GetObject";
 
 /**
  * What Lambda's DynamoDB stream event source mapping calls with the function's role, on the stream's ARN, as DynamoDB's
@@ -309,6 +326,20 @@ export class WxFunction extends NodejsFunction {
       maxConcurrency: options.maxConcurrency,
     });
     return this;
+  }
+
+  /**
+   * `envName` (the bucket's name) + exactly `actions` on the objects under `prefix`. The bucket is SSE-S3 (no KMS key
+   * to grant through); a KMS-encrypted bucket would need kms grants here too.
+   */
+  bindBucket(bucket: IBucket, actions: readonly BucketAction[], prefix: string, envName: string): this {
+    if (actions.length === 0) throw new Error("bindBucket: no actions");
+    if (bucket.encryptionKey) throw new Error(`bindBucket: ${envName} is KMS-encrypted; grant kms here first`);
+    if (!/_BUCKET_NAME$/.test(envName)) throw new Error(`bindBucket: ${envName} should end in _BUCKET_NAME`);
+    this.addToRolePolicy(
+      new PolicyStatement({ actions: actions.map((a) => `s3:${a}`), resources: [bucket.arnForObjects(`${prefix}*`)] }),
+    );
+    return this.putEnv(envName, bucket.bucketName);
   }
 
   /**

@@ -21,6 +21,7 @@ import { type IEventBus, Rule, Schedule } from "aws-cdk-lib/aws-events";
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal, User } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Bucket } from "aws-cdk-lib/aws-s3";
 import { CfnSchedule } from "aws-cdk-lib/aws-scheduler";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
@@ -47,6 +48,9 @@ import {
   EVENTS_STREAM_BATCH_SIZE,
   EVENTS_STREAM_BATCHING_WINDOW,
   EVENTS_STREAM_RETRY_ATTEMPTS,
+  EXPORT_MAX_CONCURRENCY,
+  EXPORT_PREFIX,
+  exportBucketName,
   FORWARD_BATCH_SIZE,
   FORWARD_MAX_CONCURRENCY,
   FORWARD_RETRY_DELAYS_SECONDS,
@@ -79,6 +83,8 @@ export interface ServiceStackProps extends StackProps {
   forwardDlq: IQueue;
   signingSecret: ISecret;
   secret: ISecret;
+  exportQueue: IQueue;
+  exportDlq: IQueue;
 }
 
 /** Execute-api resource path for a route: each `{param}` matches one path segment at request time. */
@@ -113,10 +119,12 @@ export class ServiceStack extends Stack {
     const logRetention = config.isProd ? RetentionDays.SIX_MONTHS : RetentionDays.TWO_WEEKS;
     const wechatTimeoutMs = String(WECHATPAY_TIMEOUT.toMilliseconds());
     const maxConcurrency = workerMaxConcurrency(config.sendRatePerSecond);
+    // By its fixed name (infra/settings.ts exportBucketName): the stateful stack creates it.
+    const exportBucket = Bucket.fromBucketName(this, "ExportBucket", exportBucketName(config));
 
     const fn = (kind: FunctionKind, id: string, own: Record<string, string>): WxFunction => {
       // WECHATPAY_MODE: only platform-certificate mode may download certificates (shared/adapters/wechatpay/merchant-runtime.ts).
-      // The functions that never talk to WeChat (the sweeper) have no such variable.
+      // The functions that never talk to WeChat (the sweeper, the export function) have no such variable.
       const talksToWechat = "WECHATPAY_MODE" in ENV_SCHEMAS[kind].shape;
       const environment = { ...(talksToWechat ? { WECHATPAY_MODE: config.wechatpayMode } : {}), ...own };
       const props: WxFunctionProps = { kind, ...FUNCTION_SIZING[kind], logRetention, removalPolicy, environment };
@@ -134,9 +142,26 @@ export class ServiceStack extends Stack {
       // (shared/domain/campaigns/campaign-recipients.ts).
       .bindTable(table, [...TABLE_READ_WRITE, "BatchWriteItem"])
       .bindQueue(props.sendQueue, ["SendMessage"], "SEND_QUEUE_URL")
+      // Exports: started here (their message), downloaded through a URL this function presigns (GetObject).
+      .bindQueue(props.exportQueue, ["SendMessage"], "EXPORT_QUEUE_URL")
+      .bindBucket(exportBucket, ["GetObject"], EXPORT_PREFIX, "EXPORT_BUCKET_NAME")
       // POST /webhooks/test queues a test event for the HTTP consumers only.
       .bindQueue(props.forwardQueue, ["SendMessage"], "FORWARD_QUEUE_URL")
       .bindSecret(secret);
+
+    // The export function: reads coupon and send records (gsi1 Query), its export record (GetItem, conditional
+    // UpdateItem for the lease and the checkpoint), writes the CSV by multipart upload (PutObject) and queues the
+    // continuation of a long export on its own queue.
+    fn("export", "ExportFunction", {})
+      .bindTable(table, ["GetItem", "Query", "UpdateItem"])
+      .bindBucket(exportBucket, ["PutObject"], EXPORT_PREFIX, "EXPORT_BUCKET_NAME")
+      .bindQueue(props.exportQueue, ["SendMessage"], "EXPORT_QUEUE_URL")
+      .consumeQueue(props.exportQueue, {
+        // One export per invocation: its time budget is the export's.
+        batchSize: 1,
+        maxBatchingWindow: Duration.seconds(0),
+        maxConcurrency: EXPORT_MAX_CONCURRENCY,
+      });
 
     const worker = fn("send-worker", "SendWorkerFunction", {
       SEND_RATE_PER_SECOND: String(config.sendRatePerSecond),
@@ -263,6 +288,18 @@ export class ServiceStack extends Stack {
         schedule: Schedule.rate(Duration.hours(12)),
         targets: [new LambdaFunction(certRefresh, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
       });
+    }
+
+    for (const kind of ["api", "export"] as const) {
+      this.acknowledgements.push(
+        acknowledgement(
+          this.functions[kind]!.executionRole,
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${exportBucketName(config)}/${EXPORT_PREFIX}*]`,
+          "Each export is a new object (exports/{campaign}/{export_id}.csv), so object actions are granted on the " +
+            "exports/ prefix of the one export bucket: PutObject for the export function, GetObject for the api " +
+            "function that presigns the download. No bucket-level action and no other prefix is granted.",
+        ),
+      );
     }
 
     for (const created of Object.values(this.functions)) {
@@ -442,6 +479,7 @@ export class ServiceStack extends Stack {
       sendDlq: props.sendDlq,
       eventsQueue: props.eventsQueue,
       eventsDlq: props.eventsDlq,
+      exportDlq: props.exportDlq,
       streamFailureDlq: props.streamFailureDlq,
       forwardDlq: props.forwardDlq,
     });

@@ -1,8 +1,9 @@
-import { CfnOutput, type Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from "aws-cdk-lib/aws-dynamodb";
 import { EventBus, Rule } from "aws-cdk-lib/aws-events";
 import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
 import { Key } from "aws-cdk-lib/aws-kms";
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import { CfnSecret, type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
@@ -17,6 +18,11 @@ import {
   EVENTS_QUEUE_RETENTION,
   EVENTS_RULE_MAX_EVENT_AGE,
   EVENTS_RULE_RETRY_ATTEMPTS,
+  EXPORT_MAX_RECEIVE_COUNT,
+  EXPORT_OBJECT_DAYS,
+  EXPORT_QUEUE_RETENTION,
+  EXPORT_QUEUE_VISIBILITY,
+  exportBucketName,
   FORWARD_MAX_RECEIVE_COUNT,
   FORWARD_QUEUE_VISIBILITY,
   SEND_MAX_RECEIVE_COUNT,
@@ -68,6 +74,10 @@ export class StatefulStack extends Stack {
   /** The forwarder's HMAC signing secret, JSON {"signing_secret": "…"}, put by the operator like the merchant's. */
   readonly signingSecret: ISecret;
   readonly secret: ISecret;
+  /** CSV exports of campaigns (written by the export function, downloaded through presigned URLs). */
+  readonly exportBucket: Bucket;
+  readonly exportQueue: Queue;
+  readonly exportDlq: Queue;
   readonly acknowledgements: Acknowledgement[] = [];
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
@@ -115,6 +125,44 @@ export class StatefulStack extends Stack {
       retentionPeriod: EVENTS_QUEUE_RETENTION,
       deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: EVENTS_MAX_RECEIVE_COUNT },
     });
+
+    this.exportDlq = new Queue(this, "ExportDlq", { ...queueDefaults, retentionPeriod: DLQ_RETENTION });
+    this.exportQueue = new Queue(this, "ExportQueue", {
+      ...queueDefaults,
+      visibilityTimeout: EXPORT_QUEUE_VISIBILITY,
+      retentionPeriod: EXPORT_QUEUE_RETENTION,
+      deadLetterQueue: { queue: this.exportDlq, maxReceiveCount: EXPORT_MAX_RECEIVE_COUNT },
+    });
+
+    // Exports hold openids and coupon ids: private, encrypted at rest (SSE-S3, so a presigned GET needs no KMS grant
+    // for the signer: docs/aws-notes.md#s3-presigned-urls), TLS only, deleted after EXPORT_OBJECT_DAYS.
+    this.exportBucket = new Bucket(this, "ExportBucket", {
+      bucketName: exportBucketName(config),
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: false,
+      lifecycleRules: [
+        {
+          id: "expire-exports",
+          expiration: Duration.days(EXPORT_OBJECT_DAYS),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      // Outside prod the stack deletes it, which CloudFormation does only once it is empty (within the lifecycle).
+      removalPolicy,
+    });
+    this.acknowledgements.push(
+      acknowledgement(
+        this.exportBucket,
+        "AwsSolutions-S1",
+        "Server access logs would need a second bucket, itself unlogged (a log bucket cannot log to itself), for " +
+          "objects that live 7 days: every object is written by the export function's role and read through a URL " +
+          "the api function signed after an authorized GET, both of which are in the API's access log and the " +
+          "functions' logs; CloudTrail S3 data events can be enabled on the account if object-level audit is needed.",
+      ),
+    );
 
     this.streamFailureDlq = new Queue(this, "EventsStreamDlq", { ...queueDefaults, retentionPeriod: DLQ_RETENTION });
     this.acknowledgements.push(
@@ -219,5 +267,6 @@ export class StatefulStack extends Stack {
     new CfnOutput(this, "EventBusName", { value: this.eventBus.eventBusName });
     new CfnOutput(this, "EventBusArn", { value: this.eventBus.eventBusArn });
     new CfnOutput(this, "MerchantSecretArn", { value: this.secret.secretArn });
+    new CfnOutput(this, "ExportBucketName", { value: this.exportBucket.bucketName });
   }
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { ensureTable } from "#shared/adapters/dynamodb/create-table.js";
 import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
@@ -8,6 +9,7 @@ import { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "#shared/config
 import { type QueueDefinition, type QueueInfo, startDurableSqs } from "./durable-sqs.js";
 import { startDynalite } from "./dynalite.js";
 import type { ItemChange } from "./events/table-changes.js";
+import { startBucketExpiry } from "./export-bucket.js";
 import { type FakeSecretsManager, startFakeSecretsManager } from "./fake-secrets-manager.js";
 
 export type { QueueInfo } from "./durable-sqs.js";
@@ -34,6 +36,14 @@ export interface EmulatorOptions {
   sendMaxReceiveCount?: number;
   /** The coupon-events queue's redrive maxReceiveCount as the template sets it. */
   eventsMaxReceiveCount?: number;
+  /** The export queue's visibility timeout and redrive maxReceiveCount as the template sets them. */
+  exportsVisibilityTimeoutSeconds?: number;
+  exportsMaxReceiveCount?: number;
+  /**
+   * The export bucket (its name from the template), created in fauxqs's S3 on the same endpoint as SQS; with
+   * `expirationDays`, objects older than that are deleted as its lifecycle rule deletes them (`export-bucket.ts`).
+   */
+  exportBucket?: { name: string; expirationDays?: number };
   /** The event forwarder's queue as the template sets it (visibility, redrive maxReceiveCount). */
   forwardVisibilityTimeoutSeconds?: number;
   forwardMaxReceiveCount?: number;
@@ -60,7 +70,8 @@ export interface EmulatorEnv {
 
 export interface Emulators {
   env: EmulatorEnv;
-  endpoints: { dynamodb: string; sqs: string; secretsManager: string };
+  /** `s3`: fauxqs serves S3 on its SQS endpoint (path-style requests). */
+  endpoints: { dynamodb: string; sqs: string; secretsManager: string; s3: string };
   queues: {
     send: QueueInfo;
     sendDlq: QueueInfo;
@@ -69,7 +80,11 @@ export interface Emulators {
     streamFailureDlq: QueueInfo;
     forward: QueueInfo;
     forwardDlq: QueueInfo;
+    exports: QueueInfo;
+    exportsDlq: QueueInfo;
   };
+  /** An S3 client for the stand-in (tests, the bench). */
+  s3: S3Client;
   secretsManager: FakeSecretsManager;
   /**
    * The table's change records (dynalite has no streams: local/stack/events/table-changes.ts): `listener` gets each
@@ -87,8 +102,9 @@ export interface Emulators {
 
 /**
  * Starts the local AWS stand-ins in this process: dynalite (DynamoDB), fauxqs 1.9.2 made durable (SQS,
- * `durable-sqs.ts`) and a fake Secrets Manager, all on 127.0.0.1; creates the table from `table-definition.ts` and
- * the queues (send + DLQ, coupon-events + DLQ).
+ * `durable-sqs.ts`; its S3, in memory, on the same endpoint) and a fake Secrets Manager, all on 127.0.0.1; creates the
+ * table from `table-definition.ts`, the queues (send, coupon-events, event-forward, exports, each with a DLQ; the events
+ * stream's on-failure queue) and the export bucket.
  */
 export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
   const region = options.region ?? "us-east-1";
@@ -124,6 +140,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     // The deployed redrive settings, unless a test asks for its own.
     const sendMaxReceiveCount = options.maxReceiveCount ?? options.sendMaxReceiveCount ?? SEND_MAX_RECEIVE_COUNT;
     const eventsMaxReceiveCount = options.maxReceiveCount ?? options.eventsMaxReceiveCount ?? EVENTS_MAX_RECEIVE_COUNT;
+    const exportsMaxReceiveCount = options.maxReceiveCount ?? options.exportsMaxReceiveCount ?? 3;
     const dlqRetentionSeconds = 1_209_600;
     const queueDefinitions: QueueDefinition[] = [
       { name: "wxcoupon-send-dlq", visibilityTimeoutSeconds: 30, messageRetentionPeriodSeconds: dlqRetentionSeconds },
@@ -141,6 +158,16 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
         name: "wxcoupon-coupon-events",
         visibilityTimeoutSeconds: options.eventsVisibilityTimeoutSeconds ?? 30,
         redrive: { deadLetterQueue: "wxcoupon-coupon-events-dlq", maxReceiveCount: eventsMaxReceiveCount },
+      },
+      {
+        name: "wxcoupon-exports-dlq",
+        visibilityTimeoutSeconds: 30,
+        messageRetentionPeriodSeconds: dlqRetentionSeconds,
+      },
+      {
+        name: "wxcoupon-exports",
+        visibilityTimeoutSeconds: options.exportsVisibilityTimeoutSeconds ?? 1800,
+        redrive: { deadLetterQueue: "wxcoupon-exports-dlq", maxReceiveCount: exportsMaxReceiveCount },
       },
       {
         name: "wxcoupon-event-forward-dlq",
@@ -174,6 +201,8 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     const sendDlq = queue("wxcoupon-send-dlq");
     const events = queue("wxcoupon-coupon-events");
     const eventsDlq = queue("wxcoupon-coupon-events-dlq");
+    const exports = queue("wxcoupon-exports");
+    const exportsDlq = queue("wxcoupon-exports-dlq");
     const streamFailureDlq = queue("wxcoupon-events-stream-dlq");
     const forward = queue("wxcoupon-event-forward");
     const forwardDlq = queue("wxcoupon-event-forward-dlq");
@@ -190,6 +219,16 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
 
     const sqs = createSqsClient({ endpoint: sqsEndpoint, region, credentials });
     stops.push(async () => sqs.destroy());
+
+    const s3 = new S3Client({ endpoint: sqsEndpoint, region, credentials, forcePathStyle: true });
+    stops.push(async () => s3.destroy());
+    if (options.exportBucket) {
+      await s3.send(new CreateBucketCommand({ Bucket: options.exportBucket.name }));
+      if (options.exportBucket.expirationDays !== undefined) {
+        const lifecycle = startBucketExpiry(s3, options.exportBucket.name, options.exportBucket.expirationDays);
+        stops.push(lifecycle.stop);
+      }
+    }
 
     const env: EmulatorEnv = {
       AWS_REGION: region,
@@ -209,8 +248,14 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     };
     return {
       env,
-      endpoints: { dynamodb: dynalite.endpoint, sqs: sqsEndpoint, secretsManager: secretsManager.endpoint },
-      queues: { send, sendDlq, events, eventsDlq, streamFailureDlq, forward, forwardDlq },
+      endpoints: {
+        dynamodb: dynalite.endpoint,
+        sqs: sqsEndpoint,
+        secretsManager: secretsManager.endpoint,
+        s3: sqsEndpoint,
+      },
+      queues: { send, sendDlq, events, eventsDlq, streamFailureDlq, forward, forwardDlq, exports, exportsDlq },
+      s3,
       onTableChange: (listener) => {
         changeListeners.add(listener);
         return () => changeListeners.delete(listener);

@@ -126,6 +126,10 @@ export interface LocalStack {
   sendWorkerProcessEnv(): Record<string, string>;
   /** A function's whole environment as its host runs it (its own access key included: IAM applies). */
   functionEnvironment(kind: FunctionKind): Record<string, string>;
+  /** The export function's host (its invocations, as the export queue's mapping makes them). */
+  exportHost: FunctionHost;
+  /** Stops the export queue's mapping (tests that invoke the export function by hand). */
+  stopExports(): Promise<void>;
   /** Stops and restarts the send worker alone (reliability tests). */
   restartWorker(): Promise<void>;
   stopWorker(): Promise<void>;
@@ -145,6 +149,7 @@ const ENTRIES: Partial<Record<FunctionKind, string>> = {
   "send-worker": new URL("../../functions/send-worker.ts", import.meta.url).href,
   // Platform-certificate mode only, on its 12-hour schedule.
   "cert-refresh": new URL("../../functions/cert-refresh.ts", import.meta.url).href,
+  export: new URL("../../functions/export.ts", import.meta.url).href,
   reconcile: new URL("../../functions/reconcile.ts", import.meta.url).href,
   sweeper: new URL("../../functions/sweeper.ts", import.meta.url).href,
   "events-publisher": new URL("../../functions/events-publisher.ts", import.meta.url).href,
@@ -156,7 +161,8 @@ const ENTRIES: Partial<Record<FunctionKind, string>> = {
  * the WeChat Pay simulator; DynamoDB/SQS/Secrets Manager stand-ins, each behind an IAM proxy that holds every call to
  * the calling function's role policy; each function in its own execution environments with its template environment,
  * Timeout, MemorySize and reserved concurrency (local/stack/function-host/); the routes behind a local API Gateway;
- * the send worker behind a poller with its event source mapping's settings. The simulator's notify URL points at the
+ * the send worker and the export function behind pollers with their event source mappings' settings; the export
+ * bucket (fauxqs's S3) behind its own IAM proxy. The simulator's notify URL points at the
  * local webhook. README "AWS behaviour → local stack" lists what is not reproduced.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
@@ -211,6 +217,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       eventsVisibilityTimeoutSeconds: model.queues.events.visibilityTimeoutSeconds,
       ...(model.queues.send.redrive ? { sendMaxReceiveCount: model.queues.send.redrive.maxReceiveCount } : {}),
       ...(model.queues.events.redrive ? { eventsMaxReceiveCount: model.queues.events.redrive.maxReceiveCount } : {}),
+      exportsVisibilityTimeoutSeconds: model.queues.exports.visibilityTimeoutSeconds,
+      ...(model.queues.exports.redrive ? { exportsMaxReceiveCount: model.queues.exports.redrive.maxReceiveCount } : {}),
+      // The template's bucket, by its name, with its lifecycle expiration (local/stack/export-bucket.ts).
+      exportBucket: {
+        name: model.exportBucket.name,
+        ...(model.exportBucket.expirationDays === undefined
+          ? {}
+          : { expirationDays: model.exportBucket.expirationDays }),
+      },
       forwardVisibilityTimeoutSeconds: model.queues.forward.visibilityTimeoutSeconds,
       ...(model.queues.forward.redrive ? { forwardMaxReceiveCount: model.queues.forward.redrive.maxReceiveCount } : {}),
     }));
@@ -225,10 +240,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sendDlq: emulators.queues.sendDlq,
       events: emulators.queues.events,
       eventsDlq: emulators.queues.eventsDlq,
+      exports: emulators.queues.exports,
+      exportsDlq: emulators.queues.exportsDlq,
       streamFailureDlq: emulators.queues.streamFailureDlq,
       forward: emulators.queues.forward,
       forwardDlq: emulators.queues.forwardDlq,
     },
+    exportBucketName: model.exportBucket.name,
     signingSecretArn: `arn:aws:secretsmanager:${region}:000000000000:secret:${LOCAL_SIGNING_SECRET}`,
     // The fake Secrets Manager's ARN form (local/stack/fake-secrets-manager.ts).
     secretArn: `arn:aws:secretsmanager:${region}:000000000000:secret:${emulators.env.SECRET_ID}`,
@@ -283,6 +301,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dynamodb: await proxy("dynamodb", emulators.endpoints.dynamodb),
     sqs: await proxy("sqs", emulators.endpoints.sqs),
     secretsManager: await proxy("secretsmanager", emulators.endpoints.secretsManager),
+    s3: await proxy("s3", emulators.endpoints.s3),
     eventbridge: await proxy("events", bus.endpoint),
   };
   const handlerDynamodbEndpoint = options.dynamodbEndpointWrapper
@@ -303,6 +322,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_ENDPOINT_URL_DYNAMODB: handlerDynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
     WECHATPAY_BASE_URL: simulator.url,
     WECHATPAY_BACKUP_BASE_URL: simulator.url,
@@ -367,10 +387,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const queueMapping = (kind: FunctionKind, concurrencyOverride?: number): SqsMappingConfig => {
     const mapping = model.eventSourceMappings.find((m) => m.functionKind === kind);
-    if (!mapping) throw new Error(`the template has no event source mapping for ${kind}`);
+    if (!mapping) throw new Error(`the template has no event source mapping for the ${kind} function`);
     const arn = resolveString(mapping.eventSourceArn, model.synthesized.serviceStackName, resolver);
     const queue = Object.values(local.queues).find((q) => q.arn === arn);
-    if (!queue) throw new Error(`the ${kind} mapping reads ${arn}, which is no local queue`);
+    if (!queue) throw new Error(`the ${kind} function's mapping reads ${arn}, which is no local queue`);
     return {
       host: hostOptions(kind),
       queueUrl: queue.url,
@@ -399,6 +419,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
   const workerConfig = queueMapping("send-worker", options.workerConcurrency);
   let worker: RunningSqsMapping | undefined = startSqsMapping(workerConfig, log);
+  const exporter = startSqsMapping(queueMapping("export"), log);
+  let exporterStopped: Promise<void> | undefined;
 
   // The outbox: the table's changes → the events publisher's stream mapping (filters, retries, on-failure queue
   // from the template) → the bus.
@@ -464,9 +486,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await stack.stopWorker();
       worker = startSqsMapping(workerConfig, log);
     },
+    exportHost: exporter.host,
+    async stopExports() {
+      exporterStopped ??= exporter.stop();
+      await exporterStopped;
+    },
     async stop() {
       for (const schedule of Object.values(schedules)) await schedule.stop();
       await stack.stopWorker();
+      await stack.stopExports();
       await gateway.close();
       unsubscribe();
       await stream?.stop();

@@ -2,7 +2,9 @@ import { ConflictError } from "../domain/errors.js";
 import type {
   CampaignUseTotals,
   CouponListOptions,
+  ExportRecord,
   KeyedRecord,
+  NewExport,
   NewKeyedRecord,
   NewSendRecord,
   SendRecord,
@@ -152,4 +154,14 @@ export function couponReissued(): ConflictError {
 /** Use totals of a campaign nothing was counted for yet. */
 export function emptyUseTotals(campaignId: string): CampaignUseTotals {
   return { campaignId, used: 0, usedAmount: 0, usesByDay: {}, timeToUse: {} };
+}
+
+/**
+ * Export items live a day longer than their object (the bucket's lifecycle rule, EXPORT_OBJECT_DAYS in
+ * infra/settings.ts): a record never points at a file that is already gone for long.
+ */
+export const EXPORT_ITEM_TTL_SECONDS = 8 * 24 * 3600;
+
+export function newExportRecord(record: NewExport): ExportRecord {
+  return { ...record, state: "PENDING", invocations: 0, leaseUntil: 0, updatedAt: record.createdAt };
 }

@@ -11,6 +11,7 @@ import {
   stderrProgress,
   type UploadProgress,
 } from "./campaign-progress.js";
+import { exportCampaign, showReport } from "./campaign-report-command.js";
 import { controlCampaign, listCampaigns, listFailures, retryCampaign } from "./campaign-steer-command.js";
 import { type CliIo, CliUsageError, parseOptions, required } from "./cli-io.js";
 import { openidChunks, scanOpenidFile } from "./openid-file.js";
@@ -27,6 +28,8 @@ export const CAMPAIGN_USAGE = `usage: wxcoupon campaign send --stock ID --file o
        wxcoupon campaign pause|resume|cancel CAMPAIGN_ID [--json]
        wxcoupon campaign retry CAMPAIGN_ID --codes CODE[,CODE…] [--wait] [--allow-failures] [--stall-timeout T] [--json]
        wxcoupon campaign failures CAMPAIGN_ID [--json]
+       wxcoupon campaign report CAMPAIGN_ID [--json]
+       wxcoupon campaign export CAMPAIGN_ID --what coupons|failures [--out FILE] [--json]
        (each also takes --api URL, --token T, --region R)
 
 send: sends one coupon of stock ID per openid of the file, then waits until every send has its outcome. The file is
@@ -75,6 +78,13 @@ Its own failures are retried with "wxcoupon campaign retry RETRY_ID --codes …"
 
 failures: every failed send of a campaign as CSV (openid,out_request_no,code; a valid --file for send), or JSON.
 
+report: sent, failed by code, used, used amount, redemption, time to use, and a chart of uses by day that fits the
+terminal's width (--json: the service's report).
+
+export: asks the service for a CSV file of the campaign's coupons (--what coupons: coupon_id, openid, state, used_at,
+amounts, …) or failures (--what failures), waits while it is written and downloads it to --out (default
+CAMPAIGN_ID-WHAT.csv). Any size: the service writes it into a file of its own and the download streams.
+
 All:
   --api URL             the API's base URL; default: the local stack's (.local/stack.json from npm start)
   --token T             bearer token (the local stack's, read from .local/stack.json when --api is that stack);
@@ -86,7 +96,7 @@ export const EXIT_RECIPIENTS_FAILED = 3;
 export const EXIT_STALLED = 4;
 export const EXIT_CAMPAIGN_LOST = 5;
 
-/** `wxcoupon campaign send|status|list|pause|resume|cancel|retry|failures …`; returns the exit code. Usage errors are thrown as `CliUsageError` (exit 2). */
+/** `wxcoupon campaign send|status|list|pause|resume|cancel|retry|failures|report|export …`; returns the exit code. Usage errors are thrown as `CliUsageError` (exit 2). */
 export async function runCampaignCommand(argv: string[], io: CliIo, deps: CampaignCommandDeps = {}): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "send") return sendCampaign(rest, io, deps);
@@ -95,9 +105,11 @@ export async function runCampaignCommand(argv: string[], io: CliIo, deps: Campai
   if (sub === "pause" || sub === "resume" || sub === "cancel") return controlCampaign(sub, rest, io, deps);
   if (sub === "retry") return retryCampaign(rest, io, deps);
   if (sub === "failures") return listFailures(rest, io, deps);
+  if (sub === "report") return showReport(rest, io, deps);
+  if (sub === "export") return exportCampaign(rest, io, deps);
   throw new CliUsageError(
     sub === undefined
-      ? "a subcommand is required: send, status, list, pause, resume, cancel, retry or failures"
+      ? "a subcommand is required: send, status, list, pause, resume, cancel, retry, failures, report or export"
       : `unknown subcommand "${sub}"`,
   );
 }

@@ -19,7 +19,8 @@ Commands:
   simulator  run the local WeChat Pay simulator
   campaign   send a campaign from a file of openids or a CSV column (resumable, with progress; its own
              failures file is a valid input); status, list, pause, resume, cancel; retry a campaign's failures
-             of chosen codes (retry --wait follows it); failures
+             of chosen codes (retry --wait follows it); failures; report (table and uses-by-day chart); export
+             (coupons or failures as a CSV file)
   events     tail: stream the service's events (local stack or deployed bus) to the terminal
   version    print wxcoupon's version and the Node.js it runs on (also --version)
   help       show this text, or "wxcoupon help <command>"

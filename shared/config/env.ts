@@ -24,8 +24,15 @@ const common = {
   WECHATPAY_MODE: z.enum(["public_key", "platform_certificate"]).default("public_key"),
 };
 
+/** The export bucket and the export function's queue: the api starts exports and signs their links. */
+const exportResources = {
+  EXPORT_BUCKET_NAME: nonEmpty,
+  EXPORT_QUEUE_URL: z.url(),
+};
+
 export const apiEnvSchema = z.object({
   ...common,
+  ...exportResources,
   SEND_QUEUE_URL: z.url(),
   /** The event forwarder's queue: POST /webhooks/test puts a test event on it. */
   FORWARD_QUEUE_URL: z.url(),
@@ -53,6 +60,12 @@ export const eventsPublisherEnvSchema = z.object({
 });
 
 export const certRefreshEnvSchema = z.object(common);
+
+/** The export function reads the table and writes the bucket; it never calls WeChat, so it has no secret. */
+export const exportEnvSchema = z.object({
+  TABLE_NAME: nonEmpty,
+  ...exportResources,
+});
 
 export const reconcileEnvSchema = z.object({
   ...common,
@@ -106,6 +119,7 @@ export type ApiEnv = z.infer<typeof apiEnvSchema>;
 export type SendWorkerEnv = z.infer<typeof sendWorkerEnvSchema>;
 export type NotifyEnv = z.infer<typeof notifyEnvSchema>;
 export type CertRefreshEnv = z.infer<typeof certRefreshEnvSchema>;
+export type ExportEnv = z.infer<typeof exportEnvSchema>;
 export type ReconcileEnv = z.infer<typeof reconcileEnvSchema>;
 export type SweeperEnv = z.infer<typeof sweeperEnvSchema>;
 export type EventsPublisherEnv = z.infer<typeof eventsPublisherEnvSchema>;

@@ -822,6 +822,112 @@ export interface DeadLetterSink {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Exports: a campaign's coupons or failures as a CSV object, written by the export function
+// ---------------------------------------------------------------------------------------------------------------
+
+/** What an export holds: the campaign's issued coupons, or its failed sends. */
+export type ExportKind = "coupons" | "failures";
+export type ExportState = "PENDING" | "RUNNING" | "COMPLETED" | "FAILED";
+
+/** One uploaded part of the export's multipart object. */
+export interface ExportPart {
+  partNumber: number;
+  etag: string;
+}
+
+/**
+ * Where an unfinished export stands: every row before `cursor` is in the uploaded `parts` (the CSV is flushed as a
+ * part only at a page boundary, so a checkpoint never holds CSV bytes of its own and stays a few hundred bytes).
+ */
+export interface ExportCheckpoint {
+  uploadId: string;
+  /** The source's cursor of the next page to read; absent: the first page. */
+  cursor?: string;
+  parts: ExportPart[];
+  rows: number;
+  bytes: number;
+}
+
+export interface NewExport {
+  exportId: string;
+  campaignId: string;
+  what: ExportKind;
+  /** The object's key in the export bucket. */
+  objectKey: string;
+  /** The stock's available_end_time when the export was asked for: SENT coupons after it are written EXPIRED. */
+  availableEndTime?: number;
+  createdAt: number;
+}
+
+export interface ExportRecord extends NewExport {
+  state: ExportState;
+  /** Invocations of the export function that worked on it (claims). */
+  invocations: number;
+  /** Epoch ms until which one invocation holds the export; 0 = free. Doubles as the fencing token. */
+  leaseUntil: number;
+  checkpoint?: ExportCheckpoint;
+  /** Final figures, once COMPLETED. */
+  rows?: number;
+  bytes?: number;
+  completedAt?: number;
+  error?: ErrorInfo;
+  updatedAt: number;
+}
+
+/** Outcome of `claim`: `acquired` (the caller holds the lease), `busy` (another holds it), `final`, `missing`. */
+export type ExportClaim =
+  | { status: "acquired"; record: ExportRecord }
+  | { status: "busy" | "final"; record: ExportRecord }
+  | { status: "missing" };
+
+export interface ExportStore {
+  /**
+   * The export of (campaign, what) that is still fresh at `now` (created after `now - freshMs` and not FAILED), else
+   * `record` is created as the current one: one conditional write on the (campaign, what) pointer, so concurrent
+   * requests agree on one export. `created: false` with the current export when it was fresh.
+   */
+  startOrReuse(record: NewExport, now: number, freshMs: number): Promise<ClaimResult<ExportRecord>>;
+  get(exportId: string): Promise<ExportRecord | undefined>;
+  /** Takes the lease if the export is PENDING or RUNNING and its lease expired; counts the invocation. */
+  claim(exportId: string, now: number, leaseMs: number): Promise<ExportClaim>;
+  /** Stores progress, fenced on the caller's lease (`leaseUntil`); false: the lease was lost (stop writing). */
+  saveCheckpoint(exportId: string, leaseUntil: number, checkpoint: ExportCheckpoint, now: number): Promise<boolean>;
+  /** Drops the lease so the next invocation can claim at once (the export goes on from its checkpoint). Fenced. */
+  release(exportId: string, leaseUntil: number, now: number): Promise<boolean>;
+  /** RUNNING → COMPLETED with the figures (fenced); idempotent. */
+  complete(
+    exportId: string,
+    leaseUntil: number,
+    result: { rows: number; bytes: number },
+    now: number,
+  ): Promise<boolean>;
+  /** → FAILED with the reason (fenced). */
+  fail(exportId: string, leaseUntil: number, error: ErrorInfo, now: number): Promise<boolean>;
+}
+
+/** The export bucket: a multipart upload written part by part across invocations, and a download link. */
+export interface ExportObjects {
+  createUpload(key: string, filename: string): Promise<string>;
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<string>;
+  completeUpload(key: string, uploadId: string, parts: ExportPart[]): Promise<void>;
+  /** A time-limited GET link to the finished object. */
+  downloadUrl(key: string, expiresInSeconds: number, filename: string): Promise<string>;
+}
+
+/** One message of the export function's queue: which export to work on, and how many tries failed before. */
+export interface ExportJob {
+  exportId: string;
+  /** Tries that ended in an error so far (0 for the first message and for each continuation). */
+  failedTries: number;
+}
+
+/** The export function's queue: one message per export to work on (again). */
+export interface ExportQueue {
+  /** Enqueues the job, visible after `delaySeconds` (0–900). */
+  enqueue(job: ExportJob, delaySeconds?: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Reconciliation with WeChat's use-flow and refund-flow files (shared/domain/reconciliation/*)
 // ---------------------------------------------------------------------------------------------------------------
 

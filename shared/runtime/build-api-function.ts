@@ -1,12 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { S3Client } from "@aws-sdk/client-s3";
 import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
 import { DynamoDbCouponStore } from "../adapters/dynamodb/dynamodb-coupon-store.js";
+import { DynamoDbExportStore } from "../adapters/dynamodb/dynamodb-export-store.js";
 import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
 import { DynamoDbRateCounter } from "../adapters/dynamodb/dynamodb-rate-counter.js";
 import { DynamoDbReconciliationStore } from "../adapters/dynamodb/dynamodb-reconciliation-store.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
+import { S3ExportObjects } from "../adapters/s3/s3-export-objects.js";
+import { SqsExportQueue } from "../adapters/sqs/sqs-export-queue.js";
 import { SqsForwardTestSink } from "../adapters/sqs/sqs-forward-test-sink.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
 import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
@@ -17,6 +21,7 @@ import { RateGovernor } from "../domain/rate/rate-governor.js";
 import { campaignRoutes } from "../edges/http/api/campaign-routes.js";
 import { couponLifecycleRoutes } from "../edges/http/api/coupon-lifecycle-routes.js";
 import { couponRoutes } from "../edges/http/api/coupon-routes.js";
+import { exportRoutes } from "../edges/http/api/export-routes.js";
 import { reconciliationRoutes } from "../edges/http/api/reconciliation-routes.js";
 import type { ApiServices } from "../edges/http/api/services.js";
 import { settingsRoutes } from "../edges/http/api/settings-routes.js";
@@ -57,6 +62,11 @@ export function buildApiFunction(env: ApiEnv) {
     coupons,
     reconciliations: { runs: new DynamoDbReconciliationStore(aws.table), newId: randomUUID },
     stockEnd: (stockId) => stockEnds.endOf(stockId),
+    exports: {
+      store: new DynamoDbExportStore(aws.table),
+      objects: new S3ExportObjects({ client: new S3Client({}), bucket: env.EXPORT_BUCKET_NAME }),
+      queue: new SqsExportQueue({ client: aws.sqs, queueUrl: env.EXPORT_QUEUE_URL }),
+    },
     forwardTest: new SqsForwardTestSink({
       client: aws.sqs,
       queueUrl: env.FORWARD_QUEUE_URL,
@@ -77,6 +87,7 @@ export function buildApiFunction(env: ApiEnv) {
       ...couponRoutes(services),
       ...campaignRoutes(services),
       ...couponLifecycleRoutes(services),
+      ...exportRoutes(services),
       ...reconciliationRoutes(services),
       ...settingsRoutes(services),
       "GET /openapi.json": async () => json(200, buildOpenApiDocument()),

@@ -1,5 +1,6 @@
 import { DynamoDbCampaignStore } from "#shared/adapters/dynamodb/dynamodb-campaign-store.js";
 import { DynamoDbCouponStore } from "#shared/adapters/dynamodb/dynamodb-coupon-store.js";
+import { DynamoDbExportStore } from "#shared/adapters/dynamodb/dynamodb-export-store.js";
 import { DynamoDbNotificationInbox } from "#shared/adapters/dynamodb/dynamodb-notification-inbox.js";
 import { DynamoDbPlatformCertificateCache } from "#shared/adapters/dynamodb/dynamodb-platform-certificate-cache.js";
 import { DynamoDbRateCounter } from "#shared/adapters/dynamodb/dynamodb-rate-counter.js";
@@ -12,6 +13,7 @@ import { certificateCacheContract } from "./suites/certificate-cache-contract.js
 import { couponStoreContract } from "./suites/coupon-store-contract.js";
 import { dynamoCouponCountChecks } from "./suites/dynamodb-coupon-count.js";
 import { dynamoTableChecks } from "./suites/dynamodb-table-checks.js";
+import { exportStoreContract } from "./suites/export-store-contract.js";
 import { notificationInboxContract } from "./suites/notification-inbox-contract.js";
 import { rateCounterContract } from "./suites/rate-counter-contract.js";
 import { reconciliationStoreContract } from "./suites/reconciliation-store-contract.js";
@@ -28,6 +30,7 @@ export function dynamoDbContracts(name: string, getBackend: () => DynamoBackend)
   certificateCacheContract(name, () => new DynamoDbPlatformCertificateCache(options()));
   rateCounterContract(name, () => new DynamoDbRateCounter(options()));
   couponStoreContract(name, () => new DynamoDbCouponStore(options()));
+  exportStoreContract(name, () => new DynamoDbExportStore(options()));
   reconciliationStoreContract(name, () => ({
     runs: new DynamoDbReconciliationStore(options()),
     coupons: new DynamoDbCouponStore(options()),

@@ -199,8 +199,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
   });
 
   it("maps the send queue with partial batch responses and a concurrency cap from the rate", () => {
-    // The send queue's, the table stream's (the events publisher) and the forward queue's (below).
-    built.serviceTemplate.resourceCountIs("AWS::Lambda::EventSourceMapping", 3);
+    // The send queue's, the table stream's (the events publisher), the forward queue's and the export queue's.
+    built.serviceTemplate.resourceCountIs("AWS::Lambda::EventSourceMapping", 4);
     built.serviceTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: logicalIdOf(built, "send-worker") },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
@@ -208,10 +208,14 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
       ScalingConfig: { MaximumConcurrency: 13 },
       BatchSize: Match.anyValue(),
     });
-    const mapping = resourcesOfType<{ BatchSize: number; MaximumBatchingWindowInSeconds: number }>(
-      built.serviceTemplate,
-      "AWS::Lambda::EventSourceMapping",
-    ).find(([, m]) => JSON.stringify(m.Properties).includes(logicalIdOf(built, "send-worker")));
+    const [mapping] = resourcesOfType<{
+      BatchSize: number;
+      MaximumBatchingWindowInSeconds: number;
+      FunctionName: unknown;
+    }>(built.serviceTemplate, "AWS::Lambda::EventSourceMapping").filter(
+      ([, m]) =>
+        JSON.stringify(m.Properties?.FunctionName) === JSON.stringify({ Ref: logicalIdOf(built, "send-worker") }),
+    );
     const props = mapping![1].Properties!;
     expect(props.BatchSize).toBeLessThanOrEqual(10);
     expect(props.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
@@ -250,8 +254,9 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
 
   it("runs every function on nodejs24.x, arm64, with X-Ray and its own log group", () => {
     const functions = resourcesOfType(built.serviceTemplate, "AWS::Lambda::Function");
-    // api, send-worker, notify, reconcile, sweeper, events-publisher, event-forwarder (public-key mode: no cert-refresh).
-    expect(functions).toHaveLength(7);
+    // api, send-worker, notify, reconcile, sweeper, events-publisher, event-forwarder, export (no cert-refresh in
+    // public-key mode).
+    expect(functions).toHaveLength(8);
     for (const [id, fn] of functions) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: "nodejs24.x",
@@ -274,7 +279,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
 
   it("sets each function's environment to exactly its schema in shared/config/env.ts (plus platform vars)", () => {
     const resources = built.serviceTemplate.toJSON().Resources;
-    for (const kind of ["api", "send-worker", "notify", "reconcile"] as const) {
+    for (const kind of ["api", "send-worker", "notify", "reconcile", "export"] as const) {
       const vars = resources[logicalIdOf(built, kind)].Properties.Environment.Variables as Record<string, unknown>;
       const own = Object.fromEntries(
         Object.entries(vars)
@@ -308,9 +313,16 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     expect(policies.length).toBeGreaterThan(0);
     for (const [id, policy] of policies) {
       for (const statement of (policy.Properties!.PolicyDocument as { Statement: Statement[] }).Statement) {
+        const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+        // S3: object actions on the export bucket's exports/ prefix only (its one wildcard is the object key).
+        for (const action of actionsOf(statement).filter((a) => a.startsWith("s3:"))) {
+          expect(["s3:GetObject", "s3:PutObject"], `${id} ${action}`).toContain(action);
+          expect(JSON.stringify(resources), `${id} ${action}`).toMatch(
+            /s3:::wxcoupon-test-exports-[^"*]+\/exports\/\*"/,
+          );
+        }
         const data = actionsOf(statement).filter((a) => /^(dynamodb|sqs|secretsmanager|kms):/.test(a));
         if (data.length === 0) continue;
-        const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
         for (const resource of resources) {
           expect(JSON.stringify(resource), `${id} ${data.join(",")}`).not.toContain("*");
         }
@@ -333,6 +345,19 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     const table = ["dynamodb:GetItem on Table", "dynamodb:PutItem on Table", "dynamodb:UpdateItem on Table"];
     const index = `dynamodb:Query on Table/index/${TABLE_SPEC.globalSecondaryIndexes[0].indexName}`;
     const secret = "secretsmanager:GetSecretValue on MerchantSecret";
+    expect(dataGrants(built, "export")).toEqual(
+      [
+        // Its export record (GetItem, conditional UpdateItem) and the records it pages through (gsi1); no secret.
+        "dynamodb:GetItem on Table",
+        "dynamodb:UpdateItem on Table",
+        index,
+        // The continuation of a long export, and the mapping's own calls.
+        "sqs:SendMessage on ExportQueue",
+        "sqs:ReceiveMessage on ExportQueue",
+        "sqs:DeleteMessage on ExportQueue",
+        "sqs:GetQueueAttributes on ExportQueue",
+      ].sort(),
+    );
     expect(dataGrants(built, "api")).toEqual(
       [
         ...table,
@@ -341,6 +366,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
         secret,
         "sqs:SendMessage on SendQueue",
         "sqs:SendMessage on EventForwardQueue",
+        "sqs:SendMessage on ExportQueue",
       ].sort(),
     );
     expect(dataGrants(built, "send-worker")).toEqual(
@@ -445,6 +471,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
         [
           "SendDlqNotEmpty",
           "CouponEventsDlqNotEmpty",
+          "ExportDlqNotEmpty",
           "EventsStreamDlqNotEmpty",
           "EventForwardDlqNotEmpty",
           "SendQueueOldMessage",
@@ -456,6 +483,8 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
           "SendWorkerThrottles",
           "NotifyErrors",
           "NotifyThrottles",
+          "ExportErrors",
+          "ExportThrottles",
           "NotifyFailures",
           "Api5xx",
         ].map((n) => `wxcoupon-test-${n}`),
@@ -510,19 +539,22 @@ describe("stateful stack", () => {
     });
   });
 
-  it("dead-letters both queues after ≥ 5 receives into 14-day DLQs, all SSE and TLS-only", () => {
+  it("dead-letters every queue into a 14-day DLQ (send and events after ≥ 5 receives), all SSE and TLS-only", () => {
     const queues = resourcesOfType(built.statefulTemplate, "AWS::SQS::Queue");
-    // Plus the events stream's on-failure queue and the forwarder's queue and DLQ (checked with the events below).
-    expect(queues).toHaveLength(7);
+    // Plus the events stream's on-failure queue and the forwarder's queue and DLQ (checked with the events below), and
+    // the export queue and its DLQ.
+    expect(queues).toHaveLength(9);
     const sources = queues.filter(([, q]) => q.Properties?.RedrivePolicy);
     expect(sources.map(([id]) => id.replace(/[A-F0-9]{8}$/, "")).sort()).toEqual([
       "CouponEventsQueue",
       "EventForwardQueue",
+      "ExportQueue",
       "SendQueue",
     ]);
     for (const [id, q] of sources) {
       const redrive = q.Properties!.RedrivePolicy as { maxReceiveCount: number; deadLetterTargetArn: unknown };
-      expect(redrive.maxReceiveCount, id).toBeGreaterThanOrEqual(5);
+      // The export queue's message comes back only when an invocation died without handing its export on.
+      expect(redrive.maxReceiveCount, id).toBeGreaterThanOrEqual(id.startsWith("ExportQueue") ? 3 : 5);
       if (id.startsWith("SendQueue")) {
         // The worker hands retries back as fresh messages on the last receive: it must know the same number.
         const resources = built.serviceTemplate.toJSON().Resources;
@@ -535,10 +567,49 @@ describe("stateful stack", () => {
     }
     for (const [id, q] of queues) expect(q.Properties?.SqsManagedSseEnabled, id).toBe(true);
     const policies = resourcesOfType(built.statefulTemplate, "AWS::SQS::QueuePolicy");
-    expect(policies).toHaveLength(7);
+    expect(policies).toHaveLength(9);
     for (const [, p] of policies) {
       expect(JSON.stringify(p.Properties?.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
     }
+  });
+
+  it("keeps exports in a private, encrypted, TLS-only bucket whose objects expire after 7 days", () => {
+    const buckets = resourcesOfType<Record<string, unknown>>(built.statefulTemplate, "AWS::S3::Bucket");
+    expect(buckets).toHaveLength(1);
+    const props = buckets[0]![1].Properties!;
+    expect(props).toMatchObject({
+      BucketName: "wxcoupon-test-exports-111111111111-ap-east-1",
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      OwnershipControls: { Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] },
+      LifecycleConfiguration: {
+        Rules: [{ Status: "Enabled", ExpirationInDays: 7, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }],
+      },
+    });
+    // enforceSSL: a bucket policy denying every request made without TLS.
+    const [policy] = resourcesOfType(built.statefulTemplate, "AWS::S3::BucketPolicy");
+    const document = JSON.stringify(policy![1].Properties?.PolicyDocument);
+    expect(document).toContain('"Effect":"Deny"');
+    expect(document).toContain('"aws:SecureTransport":"false"');
+    // The export queue: its visibility covers 6 × the export function's timeout, like the send queue's.
+    const [queue] = resourcesOfType<{ VisibilityTimeout: number }>(built.statefulTemplate, "AWS::SQS::Queue").filter(
+      ([id]) => id.startsWith("ExportQueue"),
+    );
+    const fn = built.serviceTemplate.toJSON().Resources[logicalIdOf(built, "export")];
+    expect(queue![1].Properties!.VisibilityTimeout).toBeGreaterThanOrEqual(VISIBILITY_FACTOR * fn.Properties.Timeout);
+    expect(fn.Properties).toMatchObject({ MemorySize: 512, Timeout: 300 });
+    built.serviceTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: logicalIdOf(built, "export") },
+      BatchSize: 1,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
   });
 
   it("creates the merchant secret without a value, so no stack update can ever write over the operator's keys", () => {

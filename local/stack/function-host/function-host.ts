@@ -59,6 +59,13 @@ export interface FunctionHost {
   /** Execution environments started so far (each one a cold start). */
   readonly coldStarts: number;
   readonly inFlight: number;
+  /** Invocations that reached an environment. */
+  readonly invocations: number;
+  /**
+   * The most V8 heap any environment used during an invocation (sampled every 200 ms while it runs, with
+   * `Worker.getHeapStatistics()`), for the benchmarks' memory figures; compare it with `heapLimitMb(memorySize)`.
+   */
+  readonly peakHeapUsedBytes: number;
   stop(): Promise<void>;
 }
 
@@ -89,6 +96,8 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
   const waiting: Array<(env: Environment) => void> = [];
   let coldStarts = 0;
   let inFlight = 0;
+  let invocations = 0;
+  let peakHeapUsedBytes = 0;
   let stopped = false;
   let nextId = 0;
 
@@ -183,6 +192,16 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
         return { ok: false, errorType: "Runtime.InitError", errorMessage: (error as Error).message };
       }
       const timeoutMs = options.timeoutSeconds * 1000;
+      invocations++;
+      const sampler = setInterval(() => {
+        env.worker
+          .getHeapStatistics()
+          .then((h) => {
+            peakHeapUsedBytes = Math.max(peakHeapUsedBytes, h.used_heap_size);
+          })
+          .catch(() => {});
+      }, 200);
+      sampler.unref();
       const result = await new Promise<Invocation>((resolve) => {
         const timer = setTimeout(() => {
           resolve({
@@ -200,6 +219,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
         env.worker.postMessage({ type: "invoke", id: nextId++, event, requestId: randomUUID(), timeoutMs });
       });
       env.settle = undefined;
+      clearInterval(sampler);
       // A timed-out, out-of-memory or dead environment is replaced; a handler error keeps it (as Lambda's Node runtime).
       const healthy =
         result.ok || !["Sandbox.Timedout", "Runtime.OutOfMemory", "Runtime.ExitError"].includes(result.errorType);
@@ -218,6 +238,12 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     },
     get inFlight() {
       return inFlight;
+    },
+    get invocations() {
+      return invocations;
+    },
+    get peakHeapUsedBytes() {
+      return peakHeapUsedBytes;
     },
     async stop() {
       stopped = true;

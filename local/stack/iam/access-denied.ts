@@ -32,6 +32,9 @@ export function assumedRoleArn(p: Principal): string {
  *   denies with the code `AccessDenied` and the message "Access to the resource https://sqs.REGION.amazonaws.com/ is
  *   denied." (https://repost.aws/knowledge-center/sqs-accessdenied-errors); HTTP 403 as the query protocol's
  *   AccessDenied.
+ * - S3 (REST-XML): HTTP 403 with an `<Error>` document, code `AccessDenied` and the same IAM message
+ *   (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html,
+ *   https://docs.aws.amazon.com/AmazonS3/latest/userguide/troubleshoot-403-errors.html).
  */
 export function accessDenied(
   service: ServiceName,
@@ -59,6 +62,14 @@ export function accessDenied(
   const reason = explicit
     ? "with an explicit deny in an identity-based policy"
     : `because no identity-based policy allows the ${action} action`;
+  const message = `User: ${assumedRoleArn(principal)} is not authorized to perform: ${action} on resource: "${resource}" ${reason}`;
+  if (service === "s3") {
+    return {
+      status: 403,
+      headers: { "content-type": "application/xml", "x-amz-request-id": requestId },
+      body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>${message.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")}</Message><RequestId>${requestId}</RequestId></Error>`,
+    };
+  }
   return {
     status: 400,
     headers: {

@@ -38,14 +38,15 @@ export async function startIamProxy(options: IamProxyOptions): Promise<IamProxy>
   const server = createServer((req, res) => {
     readAll(req)
       .then((body) => {
-        const identity = options.identities.get(accessKeyIdOf(req.headers.authorization));
+        const identity = options.identities.get(accessKeyIdOf(req.headers.authorization, req.url));
         if (identity) {
           const operation =
             String(req.headers["x-amz-target"] ?? "")
               .split(".")
               .pop() ?? "";
-          const parsed = parseJson(body);
-          for (const authorization of authorizationsFor(options.service, operation, parsed, options.arns)) {
+          const parsed = options.service === "s3" ? {} : parseJson(body);
+          const request = { method: req.method ?? "GET", url: req.url ?? "/" };
+          for (const authorization of authorizationsFor(options.service, operation, parsed, options.arns, request)) {
             const decision = evaluate(identity.statements, {
               ...authorization,
               // The SDK talks HTTPS to AWS; the local hop is plain HTTP, so this key is stated, not observed.
@@ -96,9 +97,15 @@ export async function startIamProxy(options: IamProxyOptions): Promise<IamProxy>
   };
 }
 
-/** `AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, …` → AKID. */
-export function accessKeyIdOf(authorization: string | undefined): string {
-  return /Credential=([^/,\s]+)\//.exec(authorization ?? "")?.[1] ?? "";
+/**
+ * `AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, …` → AKID; for a presigned URL, the same from
+ * its `X-Amz-Credential` query parameter.
+ */
+export function accessKeyIdOf(authorization: string | undefined, url?: string): string {
+  const fromHeader = /Credential=([^/,\s]+)\//.exec(authorization ?? "")?.[1];
+  if (fromHeader) return fromHeader;
+  const credential = url === undefined ? null : new URL(url, "http://local").searchParams.get("X-Amz-Credential");
+  return credential?.split("/")[0] ?? "";
 }
 
 function readAll(req: IncomingMessage): Promise<Buffer> {

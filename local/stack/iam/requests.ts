@@ -10,10 +10,21 @@ import type { AuthorizationRequest } from "./evaluate.js";
  *   authorized as their single-message action: `SendMessageBatch` needs `sqs:SendMessage`, and so on; see the
  *   SendMessageBatch API reference);
  * - Secrets Manager: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html;
+ * - S3 (REST: the operation is the method, path and query, path-style URLs): object reads `s3:GetObject`, object
+ *   writes and the three multipart calls that write (CreateMultipartUpload, UploadPart, CompleteMultipartUpload)
+ *   `s3:PutObject`, aborting `s3:AbortMultipartUpload`, on `arn:aws:s3:::BUCKET/KEY`; bucket calls on the bucket ARN
+ *   (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html). A presigned URL is
+ *   authorized as its signer (the key in `X-Amz-Credential`);
  * - EventBridge: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
  *   (`events:PutEvents` on each entry's event bus, the account's `default` bus when an entry names none).
  */
-export type ServiceName = "dynamodb" | "sqs" | "secretsmanager" | "events";
+export type ServiceName = "dynamodb" | "sqs" | "secretsmanager" | "s3" | "events";
+
+/** An S3 call's method and path with query, as received. */
+export interface RestRequest {
+  method: string;
+  url: string;
+}
 
 export interface LocalArns {
   region: string;
@@ -42,8 +53,11 @@ export function authorizationsFor(
   operation: string,
   body: Record<string, unknown>,
   arns: LocalArns,
+  request: RestRequest = { method: "POST", url: "/" },
 ): AuthorizationRequest[] {
   switch (service) {
+    case "s3":
+      return [s3(request)];
     case "dynamodb":
       return dynamodb(operation, body, arns);
     case "sqs": {
@@ -102,4 +116,26 @@ function queueArn(body: Record<string, unknown>, arns: LocalArns): string {
   }
   if (typeof body.QueueName === "string") return `arn:aws:sqs:${arns.region}:${arns.account}:${body.QueueName}`;
   return "*";
+}
+
+function s3(request: RestRequest): AuthorizationRequest {
+  const url = new URL(request.url, "http://s3.local");
+  const [bucket = "", ...rest] = url.pathname.split("/").filter((_, i) => i > 0);
+  const key = decodeURIComponent(rest.join("/"));
+  const q = url.searchParams;
+  const method = request.method.toUpperCase();
+  if (key === "") {
+    const bucketArn = `arn:aws:s3:::${bucket}`;
+    if (method === "PUT") return { action: "s3:CreateBucket", resource: bucketArn };
+    if (method === "DELETE") return { action: "s3:DeleteBucket", resource: bucketArn };
+    if (method === "POST" && q.has("delete")) return { action: "s3:DeleteObject", resource: `${bucketArn}/*` };
+    return { action: "s3:ListBucket", resource: bucketArn };
+  }
+  const resource = `arn:aws:s3:::${bucket}/${key}`;
+  if (method === "GET" || method === "HEAD") return { action: "s3:GetObject", resource };
+  if (method === "DELETE") {
+    return { action: q.has("uploadId") ? "s3:AbortMultipartUpload" : "s3:DeleteObject", resource };
+  }
+  // PUT (an object, a part, a copy) and POST (?uploads, ?uploadId): writes.
+  return { action: "s3:PutObject", resource };
 }

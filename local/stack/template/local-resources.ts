@@ -9,6 +9,8 @@ export interface LocalResources {
   tableName: string;
   queues: Record<QueueRole, { name: string; url: string; arn: string }>;
   secretArn: string;
+  /** The export bucket: the template's own name (it is fixed, infra/settings.ts exportBucketName). */
+  exportBucketName: string;
   /** The event forwarder's signing secret in the fake Secrets Manager. */
   signingSecretArn: string;
   /** The local bus (local/stack/events/local-event-bus.ts): the template's name. */
@@ -40,6 +42,10 @@ export function localResolver(model: ServiceModel, local: LocalResources): Resol
     byId.set(id, { ref: q.url, attributes: { Arn: q.arn, QueueName: q.name, QueueUrl: q.url } });
   }
   if (ids.secret) byId.set(ids.secret, { ref: local.secretArn, attributes: {} });
+  byId.set(ids.exportBucket, {
+    ref: local.exportBucketName,
+    attributes: { Arn: `arn:aws:s3:::${local.exportBucketName}` },
+  });
   byId.set(ids.signingSecret, { ref: local.signingSecretArn, attributes: {} });
 
   return {

@@ -98,6 +98,19 @@ export interface RouteSpec {
   throttle?: { rateLimit: number; burstLimit: number };
 }
 
+/** The export bucket as the template declares it: what the local stand-in creates and applies. */
+export interface BucketSpec {
+  logicalId: string;
+  name: string;
+  /** Days after which the lifecycle rule deletes an object. */
+  expirationDays?: number;
+  /** Days after which an unfinished multipart upload is aborted. */
+  abortIncompleteUploadDays?: number;
+  /** The bucket policy denies requests without TLS (enforceSSL). */
+  tlsOnly: boolean;
+  encryption?: string;
+}
+
 /**
  * A schedule that invokes a function on a fixed rate: an EventBridge rule (AWS::Events::Rule `ScheduleExpression`) or
  * an EventBridge Scheduler schedule (AWS::Scheduler::Schedule).
@@ -119,6 +132,7 @@ export interface ServiceModel {
   eventSourceMappings: EventSourceMappingSpec[];
   queues: Record<QueueRole, QueueSpec>;
   table: TableSpec;
+  exportBucket: BucketSpec;
   routes: RouteSpec[];
   schedules: ScheduleSpec[];
   eventBus: EventBusSpec;
@@ -215,6 +229,7 @@ export function readServiceModel(synthesized: SynthesizedApp): ServiceModel {
     eventSourceMappings,
     queues,
     table: readTable(stateful, ids.table),
+    exportBucket: readBucket(stateful, ids.exportBucket),
     routes: readRoutes(service, kindOf),
     schedules: readSchedules(service, kindOf),
     eventBus: readEventBus(stateful, ids.eventBus),
@@ -330,6 +345,38 @@ function readTable(template: CfnTemplate, id: string): TableSpec {
     ...(props.StreamSpecification
       ? { streamViewType: String((props.StreamSpecification as { StreamViewType: string }).StreamViewType) }
       : {}),
+  };
+}
+
+function readBucket(template: CfnTemplate, id: string): BucketSpec {
+  const props = propertiesOf(template, id, "AWS::S3::Bucket");
+  if (typeof props.BucketName !== "string") throw new Error(`bucket ${id}: expected a fixed BucketName`);
+  type Rule = {
+    Status?: string;
+    ExpirationInDays?: number;
+    AbortIncompleteMultipartUpload?: { DaysAfterInitiation: number };
+  };
+  const rules = ((props.LifecycleConfiguration as { Rules?: Rule[] } | undefined)?.Rules ?? []).filter(
+    (r) => r.Status === "Enabled",
+  );
+  const expirationDays = rules.find((r) => r.ExpirationInDays !== undefined)?.ExpirationInDays;
+  const abortDays = rules.find((r) => r.AbortIncompleteMultipartUpload)?.AbortIncompleteMultipartUpload
+    ?.DaysAfterInitiation;
+  const policy = Object.values(template.Resources).find(
+    (r) => r.Type === "AWS::S3::BucketPolicy" && JSON.stringify(r.Properties?.Bucket) === JSON.stringify({ Ref: id }),
+  );
+  const encryption = (
+    props.BucketEncryption as
+      | { ServerSideEncryptionConfiguration?: { ServerSideEncryptionByDefault?: { SSEAlgorithm?: string } }[] }
+      | undefined
+  )?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault?.SSEAlgorithm;
+  return {
+    logicalId: id,
+    name: props.BucketName,
+    ...(expirationDays === undefined ? {} : { expirationDays }),
+    ...(abortDays === undefined ? {} : { abortIncompleteUploadDays: abortDays }),
+    tlsOnly: JSON.stringify(policy?.Properties?.PolicyDocument ?? {}).includes('"aws:SecureTransport":"false"'),
+    ...(encryption === undefined ? {} : { encryption }),
   };
 }
 

@@ -8,7 +8,16 @@ import type { FunctionKind } from "../../../infra/constructs/wx-function.js";
 import type { CfnTemplate } from "./intrinsics.js";
 
 /** The queues of the stateful stack, by the role the code gives them. */
-export type QueueRole = "send" | "sendDlq" | "events" | "eventsDlq" | "streamFailureDlq" | "forward" | "forwardDlq";
+export type QueueRole =
+  | "send"
+  | "sendDlq"
+  | "events"
+  | "eventsDlq"
+  | "streamFailureDlq"
+  | "forward"
+  | "forwardDlq"
+  | "exports"
+  | "exportsDlq";
 
 /** The app's two templates as CloudFormation would receive them, and which logical id plays which part. */
 export interface SynthesizedApp {
@@ -21,6 +30,7 @@ export interface SynthesizedApp {
     functions: Partial<Record<FunctionKind, string>>;
     queues: Record<QueueRole, string>;
     table: string;
+    exportBucket: string;
     /** The service's event bus (stateful stack). */
     eventBus: string;
     /** The event forwarder's signing secret. */
@@ -92,11 +102,14 @@ export function synthesizeApp(context: Record<string, unknown> = {}): Synthesize
           sendDlq: logicalId(stateful.sendDlq),
           events: logicalId(stateful.eventsQueue),
           eventsDlq: logicalId(stateful.eventsDlq),
+          exports: logicalId(stateful.exportQueue),
+          exportsDlq: logicalId(stateful.exportDlq),
           streamFailureDlq: logicalId(stateful.streamFailureDlq),
           forward: logicalId(stateful.forwardQueue),
           forwardDlq: logicalId(stateful.forwardDlq),
         },
         table: logicalId(stateful.table),
+        exportBucket: logicalId(stateful.exportBucket),
         eventBus: logicalId(stateful.eventBus),
         signingSecret: signingSecretId,
         ...(secretId ? { secret: secretId } : {}),

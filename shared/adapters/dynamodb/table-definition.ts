@@ -24,6 +24,8 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * - `NOTIFY#{id}`                        de-duplicated notification + stored event; gsi1 `COUPON#{coupon_id}`; TTL
  * - `CERT#{serial}`                      platform certificate cache; gsi1 `CERTS`; TTL at the certificate's expiry
  * - `RATE#{scope}#{epoch_second}`        shared per-second send counter of the rate governor; TTL 2 minutes
+ * - `EXPORT#{export_id}`                 a CSV export (state, lease, multipart checkpoint, figures); TTL 8 days
+ * - `CAMPAIGN#{id}#EXPORT#{what}`        the campaign's current export of coupons or failures; TTL 8 days
  */
 export const TABLE_SPEC = {
   partitionKey: { name: "pk", type: "S" },
@@ -65,6 +67,8 @@ export const KEY = {
   certificates: () => "CERTS",
   rate: (scope: string, epochSecond: number) => `RATE#${scope}#${epochSecond}`,
   rateSignal: (scope: string) => `RATE#${scope}#SIGNAL`,
+  export: (exportId: string) => `EXPORT#${exportId}`,
+  campaignExport: (campaignId: string, what: string) => `CAMPAIGN#${campaignId}#EXPORT#${what}`,
 } as const;
 
 /** CreateTable input for the SDK (local stack, tests). TTL needs a separate UpdateTimeToLive call (see below). */

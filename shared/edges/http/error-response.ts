@@ -63,7 +63,7 @@ export function errorResponse(error: unknown, requestId: string): { response: Ht
     });
   }
   if (error instanceof DomainError && error.code === "QUEUE_UNAVAILABLE") {
-    return answer(503, error.code, "the send queue is unavailable; retry the same request", undefined, {
+    return answer(503, error.code, "a queue of the service is unavailable; retry the same request", undefined, {
       "retry-after": "2",
     });
   }

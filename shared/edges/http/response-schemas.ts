@@ -393,6 +393,28 @@ export const campaignFailuresResponse = z.strictObject({
   cursor: z.string().optional().describe("Pass it as ?cursor= for the next page; absent on the last page"),
 });
 
+export const campaignExportResponse = z.strictObject({
+  export_id: z.string(),
+  campaign_id: z.string(),
+  what: z.enum(["coupons", "failures"]),
+  state: z
+    .enum(["PENDING", "RUNNING", "COMPLETED", "FAILED"])
+    .describe("PENDING: queued; RUNNING: being written (rows_written grows); COMPLETED: download_url is set"),
+  replayed: z.boolean().optional().describe("POST only: true when a fresh export of the same kind was answered"),
+  rows_written: count().describe("CSV rows (the header not counted) written so far; all of them once COMPLETED"),
+  bytes: count().optional().describe("The file's size, once COMPLETED"),
+  invocations: count().describe("Export function invocations that worked on it (a long export continues in several)"),
+  download_url: z
+    .string()
+    .optional()
+    .describe("COMPLETED: a presigned GET of the CSV, valid for download_expires_at (ask again for a new one)"),
+  download_expires_at: rfc3339().optional(),
+  error: z.strictObject({ code: z.string(), message: z.string() }).optional().describe("FAILED: why"),
+  created_at: rfc3339(),
+  updated_at: rfc3339(),
+  completed_at: rfc3339().optional(),
+});
+
 // ---- callbacks, media ----
 
 export const setCallbackResponse = z.looseObject({ update_time: rfc3339(), notify_url: z.string() });
@@ -430,6 +452,7 @@ export type CampaignResponse = z.infer<typeof campaignResponse>;
 export type CampaignChunkResponse = z.infer<typeof campaignChunkResponse>;
 export type CampaignFailuresResponse = z.infer<typeof campaignFailuresResponse>;
 export type CampaignListResponse = z.infer<typeof campaignListResponse>;
+export type CampaignExportResponse = z.infer<typeof campaignExportResponse>;
 export type CampaignControlResponse = z.infer<typeof campaignControlResponse>;
 export type CampaignRetryResponse = z.infer<typeof campaignRetryResponse>;
 export type SetCallbackResponse = z.infer<typeof setCallbackResponse>;

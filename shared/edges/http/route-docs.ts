@@ -4,11 +4,13 @@ import {
   callbackQuery,
   campaignChunkBody,
   campaignCouponsQuery,
+  campaignExportPath,
   campaignFailuresQuery,
   campaignIdPath,
   couponDetailQuery,
   couponIdPath,
   createCampaignBody,
+  createExportBody,
   createReconciliationBody,
   itemsQuery,
   listCampaignsQuery,
@@ -645,6 +647,43 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       404: notFound("Campaign"),
     },
   },
+  "POST /campaigns/{campaign_id}/exports": {
+    operationId: "startCampaignExport",
+    summary: "Export a campaign's coupons or failures as a CSV file",
+    description:
+      "Answers 202 with an export_id at once; the export function writes the file (streamed into a multipart " +
+      "object, page by page, over as many invocations as it takes), then GET …/exports/{export_id} gives a " +
+      "download_url. The same request within 15 minutes answers the same export (replayed: true), unless it failed. " +
+      "CSV columns (RFC 4180, header first): coupons: coupon_id,openid,out_request_no,stock_id,state,sent_at," +
+      "used_at,used_amount,coupon_amount,transaction_ids,consume_mchid,refunded_at; failures: openid," +
+      "out_request_no,code,message,attempts,failed_at. Files are deleted after 7 days.",
+    tag: "campaigns",
+    path: campaignIdPath,
+    body: createExportBody,
+    responses: {
+      ...wechatBase,
+      400: invalid,
+      202: ok("The export, started or replayed", res.campaignExportResponse),
+      404: notFound("Campaign"),
+      503: {
+        description: "The export queue is unavailable (QUEUE_UNAVAILABLE): retry the same request",
+        schema: res.errorResponse,
+        retryAfter: true,
+      },
+    },
+  },
+  "GET /campaigns/{campaign_id}/exports/{export_id}": {
+    operationId: "getCampaignExport",
+    summary: "An export's progress, and its download link once written",
+    tag: "campaigns",
+    path: campaignExportPath,
+    responses: {
+      ...callerBase,
+      400: invalid,
+      200: ok("The export", res.campaignExportResponse),
+      404: notFound("Campaign or export"),
+    },
+  },
   "POST /reconciliations": {
     operationId: "createReconciliation",
     summary: "Reconcile a stock's coupon records with WeChat's use and refund flow files",
@@ -790,6 +829,7 @@ export const REQUEST_COMPONENTS: Array<[string, z.ZodType]> = [
   ["CreateReconciliationRequest", createReconciliationBody],
   ["CampaignChunkRequest", campaignChunkBody],
   ["RetryCampaignRequest", retryCampaignBody],
+  ["CreateExportRequest", createExportBody],
   ["SetCallbackRequest", setCallbackBody],
   ["UploadImageRequest", uploadImageBody],
   ["WebhookTestRequest", webhookTestBody.unwrap()],
@@ -822,6 +862,7 @@ export const RESPONSE_COMPONENTS: Array<[string, z.ZodType]> = [
   ["CampaignFailuresResponse", res.campaignFailuresResponse],
   ["CampaignCouponsResponse", res.campaignCouponsResponse],
   ["CampaignReportResponse", res.campaignReportResponse],
+  ["CampaignExportResponse", res.campaignExportResponse],
   ["ReconciliationResponse", res.reconciliationResponse],
   ["ReconciliationFindingsResponse", res.reconciliationFindingsResponse],
   ["ReconciliationFindingsCsv", res.reconciliationFindingsCsv],

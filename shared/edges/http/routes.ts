@@ -12,9 +12,11 @@ export type RouteAuth = "caller" | "public";
  *   (their budgets), points WeChat's COUPON.USE notifications at a URL (`POST /callbacks`: whoever sets it receives
  *   them), uploads marketing images. For operators, not for applications.
  * - `send`: issues coupons (one at a time or in campaigns) from stocks an admin has started, and steers its
- *   campaigns (pause, resume, cancel, retry): the marketing team's operations. Also starts a reconciliation of a
- *   stock with WeChat's flow files: it changes only this service's records, to what WeChat reports.
- * - `read`: reads stocks, coupons, campaigns, flows, settings and this API's description.
+ *   campaigns (pause, resume, cancel, retry) and exports their coupons or failures as CSV files (it makes a file):
+ *   the marketing team's operations. Also starts a reconciliation of a stock with WeChat's flow files: it changes
+ *   only this service's records, to what WeChat reports.
+ * - `read`: reads stocks, coupons, campaigns, flows, settings and this API's description (and an export's state
+ *   and download link).
  * `webhook` is the public route WeChat calls.
  */
 export type RouteAccess = "admin" | "send" | "read";
@@ -93,6 +95,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   api("read", "GET", "/campaigns/{campaign_id}/failures"),
   api("read", "GET", "/campaigns/{campaign_id}/coupons"),
   api("read", "GET", "/campaigns/{campaign_id}/report"),
+  api("send", "POST", "/campaigns/{campaign_id}/exports"),
+  api("read", "GET", "/campaigns/{campaign_id}/exports/{export_id}"),
   api("send", "POST", "/reconciliations"),
   api("read", "GET", "/reconciliations/{reconciliation_id}"),
   api("read", "GET", "/reconciliations/{reconciliation_id}/findings"),

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { EXPORT_ID_PATTERN } from "../../domain/exports/start-export.js";
 import { WECHAT_SEND_LIMIT_PER_SECOND } from "../../domain/rate/send-rates.js";
 
 /**
@@ -145,6 +146,18 @@ export const campaignCouponsQuery = z.strictObject({
 
 export const stockIdPath = z.object({ stock_id: STOCK_ID });
 export const campaignIdPath = z.object({ campaign_id: CAMPAIGN_ID });
+/** Export ids as startExport makes them. */
+export const campaignExportPath = z.object({
+  campaign_id: CAMPAIGN_ID,
+  export_id: z
+    .string()
+    .regex(EXPORT_ID_PATTERN, "must be an export id as POST /campaigns/{campaign_id}/exports answers it"),
+});
+export const createExportBody = z.strictObject({
+  what: z
+    .enum(["coupons", "failures"])
+    .describe("coupons: every coupon the campaign issued, with its state; failures: every send that failed for good"),
+});
 export const couponIdPath = z.object({ coupon_id: COUPON_ID });
 export const openidPath = z.object({ openid: OPENID });
 export const userCouponPath = z.object({ openid: OPENID, coupon_id: COUPON_ID });

@@ -18,12 +18,15 @@ const local: LocalResources = {
     sendDlq: queue("wxcoupon-send-dlq"),
     events: queue("wxcoupon-coupon-events"),
     eventsDlq: queue("wxcoupon-coupon-events-dlq"),
+    exports: queue("wxcoupon-exports"),
+    exportsDlq: queue("wxcoupon-exports-dlq"),
     streamFailureDlq: queue("wxcoupon-events-stream-dlq"),
     forward: queue("wxcoupon-event-forward"),
     forwardDlq: queue("wxcoupon-event-forward-dlq"),
   },
   signingSecretArn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:wxcoupon/event-signing",
   secretArn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:wxcoupon/merchant-AbCdEf",
+  exportBucketName: model.exportBucket.name,
   eventBus: { name: "wxcoupon-local", arn: "arn:aws:events:us-east-1:000000000000:event-bus/wxcoupon-local" },
 };
 const ctx = localResolver(model, local);
@@ -36,6 +39,33 @@ const decide = (statements: PolicyStatement[], service: "dynamodb" | "sqs" | "se
   authorizationsFor(service, op, body, arns).map((r) => evaluate(statements, r).decision);
 
 describe("IAM on the template's real role policies", () => {
+  it("holds the export bucket's objects to the exports/ prefix: the export function writes, the api reads (signs)", () => {
+    const exporter = resolveFunction(model, "export", ctx);
+    const bucket = model.exportBucket.name;
+    const s3 = (statements: PolicyStatement[], method: string, url: string) =>
+      authorizationsFor("s3", "", {}, arns, { method, url }).map((r) => evaluate(statements, r).decision);
+    const key = `/${bucket}/exports/c1/exp_aaaaaaaaaaaaaaaaaaaaaaaa.csv`;
+    // CreateMultipartUpload, UploadPart, CompleteMultipartUpload: all s3:PutObject.
+    expect(s3(exporter.statements, "POST", `${key}?uploads`)).toEqual(["allow"]);
+    expect(s3(exporter.statements, "PUT", `${key}?partNumber=1&uploadId=u1`)).toEqual(["allow"]);
+    expect(s3(exporter.statements, "POST", `${key}?uploadId=u1`)).toEqual(["allow"]);
+    expect(s3(exporter.statements, "GET", key)).toEqual(["implicitDeny"]);
+    expect(
+      s3(api.statements, "GET", `${key}?X-Amz-Credential=LOCALAPIKEY%2F20261206%2Fus-east-1%2Fs3%2Faws4_request`),
+    ).toEqual(["allow"]);
+    expect(s3(api.statements, "PUT", key)).toEqual(["implicitDeny"]);
+    // Nothing outside the prefix, no bucket-level action, no other bucket.
+    expect(s3(exporter.statements, "PUT", `/${bucket}/other.csv`)).toEqual(["implicitDeny"]);
+    expect(s3(api.statements, "GET", `/${bucket}`)).toEqual(["implicitDeny"]);
+    expect(s3(api.statements, "GET", `/another-bucket/exports/x.csv`)).toEqual(["implicitDeny"]);
+    expect(exporter.environment).toMatchObject({
+      TABLE_NAME: "wxcoupon",
+      EXPORT_BUCKET_NAME: bucket,
+      EXPORT_QUEUE_URL: local.queues.exports.url,
+    });
+    expect(exporter.environment).not.toHaveProperty("SECRET_ID");
+  });
+
   it("resolves the environment to the local resources", () => {
     expect(worker.environment).toMatchObject({
       TABLE_NAME: "wxcoupon",

@@ -1,16 +1,20 @@
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulators, startEmulators } from "#local/stack/emulators.js";
 import { type IamProxy, type LocalIdentity, startIamProxy } from "#local/stack/iam/iam-proxy.js";
 import type { LocalArns } from "#local/stack/iam/requests.js";
 import { localResolver, resolveFunction } from "#local/stack/template/local-resources.js";
 import { loadServiceModel } from "#local/stack/template/read-template.js";
+import { S3ExportObjects } from "#shared/adapters/s3/s3-export-objects.js";
 import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
 
 // Real SDK clients → IAM proxy → the real stand-ins, with the template's real role policies.
 let emulators: Emulators;
+let bucket: string;
 const proxies: IamProxy[] = [];
 const endpoints: Record<string, string> = {};
 const region = "us-east-1";
@@ -19,8 +23,9 @@ const secretArn = (id: string) =>
 const credentials = (accessKeyId: string) => ({ accessKeyId, secretAccessKey: "local" });
 
 beforeAll(async () => {
-  emulators = await startEmulators({ secrets: { "wxcoupon/merchant": "{}" } });
   const model = loadServiceModel();
+  bucket = model.exportBucket.name;
+  emulators = await startEmulators({ secrets: { "wxcoupon/merchant": "{}" }, exportBucket: { name: bucket } });
   const ctx = localResolver(model, {
     tableName: emulators.env.TABLE_NAME,
     queues: {
@@ -28,18 +33,25 @@ beforeAll(async () => {
       sendDlq: emulators.queues.sendDlq,
       events: emulators.queues.events,
       eventsDlq: emulators.queues.eventsDlq,
+      exports: emulators.queues.exports,
+      exportsDlq: emulators.queues.exportsDlq,
       streamFailureDlq: emulators.queues.streamFailureDlq,
       forward: emulators.queues.forward,
       forwardDlq: emulators.queues.forwardDlq,
     },
     signingSecretArn: secretArn("wxcoupon/event-signing"),
     secretArn: secretArn(emulators.env.SECRET_ID),
+    exportBucketName: model.exportBucket.name,
     eventBus: { name: "wxcoupon-local", arn: "arn:aws:events:us-east-1:000000000000:event-bus/wxcoupon-local" },
   });
   const notify = resolveFunction(model, "notify", ctx);
-  const api = resolveFunction(model, "api", ctx);
+  const identity = (kind: "api" | "export"): LocalIdentity => {
+    const fn = resolveFunction(model, kind, ctx);
+    return { principal: { account: "000000000000", roleName: fn.roleName, functionName: kind }, ...fn };
+  };
   const identities = new Map<string, LocalIdentity>([
-    ["AKIDAPI", { principal: { account: "000000000000", roleName: api.roleName, functionName: "api" }, ...api }],
+    ["AKIDAPI", identity("api")],
+    ["AKIDEXPORT", identity("export")],
     [
       "AKIDNOTIFY",
       { principal: { account: "000000000000", roleName: notify.roleName, functionName: "notify" }, ...notify },
@@ -57,6 +69,7 @@ beforeAll(async () => {
     ["dynamodb", emulators.endpoints.dynamodb],
     ["sqs", emulators.endpoints.sqs],
     ["secretsmanager", emulators.endpoints.secretsManager],
+    ["s3", emulators.endpoints.s3],
   ] as const) {
     const proxy = await startIamProxy({ service, target, arns, identities });
     proxies.push(proxy);
@@ -118,6 +131,33 @@ describe("IAM enforced at the stand-ins' front door", () => {
     expect(error.name).toBe("AccessDeniedException");
     expect(error.$metadata.httpStatusCode).toBe(400);
     expect(error.message).toContain("secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:");
+  });
+
+  it("holds the export bucket to the roles: the export function writes exports/ by multipart, the api signs reads", async () => {
+    const s3 = (key: string) => new S3Client({ endpoint: endpoints.s3, region, credentials: credentials(key) });
+    const writer = s3("AKIDEXPORT");
+    const objects = new S3ExportObjects({ client: writer, bucket });
+    const key = "exports/c1/exp_aaaaaaaaaaaaaaaaaaaaaaaa.csv";
+    const uploadId = await objects.createUpload(key, "x.csv");
+    const etag = await objects.uploadPart(key, uploadId, 1, Buffer.from("a,b\r\n"));
+    await objects.completeUpload(key, uploadId, [{ partNumber: 1, etag }]);
+    const outside = await failure(
+      writer.send(new PutObjectCommand({ Bucket: bucket, Key: "elsewhere.csv", Body: "x" })),
+    );
+    expect(outside.name).toBe("AccessDenied");
+    expect(outside.$metadata.httpStatusCode).toBe(403);
+    expect(outside.message).toContain(`s3:PutObject on resource: "arn:aws:s3:::${bucket}/elsewhere.csv"`);
+    // A presigned GET is authorized as its signer: the api's role may read, the export function's may not.
+    const reader = s3("AKIDAPI");
+    const link = await new S3ExportObjects({ client: reader, bucket }).downloadUrl(key, 60, "x.csv");
+    const download = await fetch(link);
+    expect(download.status).toBe(200);
+    expect(await download.text()).toBe("a,b\r\n");
+    const notAllowed = await fetch(await getSignedUrl(writer, new GetObjectCommand({ Bucket: bucket, Key: key })));
+    expect(notAllowed.status).toBe(403);
+    expect(await notAllowed.text()).toContain("<Code>AccessDenied</Code>");
+    writer.destroy();
+    reader.destroy();
   });
 
   it("passes calls signed with a key that is no function's (the stack's own setup) unchecked", async () => {

@@ -5,6 +5,10 @@ import { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "#shared/config
 import { ROUTES } from "#shared/edges/http/routes.js";
 import { DEFAULT_SEND_RATE_PER_SECOND } from "../../../infra/config.js";
 import {
+  EXPORT_MAX_CONCURRENCY,
+  EXPORT_MAX_RECEIVE_COUNT,
+  EXPORT_OBJECT_DAYS,
+  EXPORT_QUEUE_VISIBILITY,
   FUNCTION_SIZING,
   NOTIFY_ROUTE_THROTTLE,
   SEND_QUEUE_VISIBILITY,
@@ -35,7 +39,8 @@ describe("the local stack's model of the synthesized template", () => {
   it("takes context overrides into the template, e.g. the send rate into env and the mapping's concurrency", () => {
     const slow = loadServiceModel({ sendRatePerSecond: 40 });
     expect(slow.functions["send-worker"]!.environment.SEND_RATE_PER_SECOND).toBe("40");
-    expect(slow.eventSourceMappings[0]!.maximumConcurrency).toBe(workerMaxConcurrency(40));
+    const slowWorker = slow.eventSourceMappings.find((m) => m.functionKind === "send-worker");
+    expect(slowWorker!.maximumConcurrency).toBe(workerMaxConcurrency(40));
   });
 
   it("reads the schedules: the reconcile function's EventBridge Scheduler one, the sweeper's rule, cert-refresh's", () => {
@@ -68,9 +73,14 @@ describe("the local stack's model of the synthesized template", () => {
     );
   });
 
-  it("reads the send worker's event source mapping", () => {
-    // The send worker's, the events publisher's (the table stream) and the event forwarder's.
-    expect(model.eventSourceMappings).toHaveLength(3);
+  it("reads the send worker's and the export function's event source mappings", () => {
+    // The send worker's, the events publisher's (the table stream), the event forwarder's and the export function's.
+    expect(model.eventSourceMappings).toHaveLength(4);
+    expect(model.eventSourceMappings.find((m) => m.functionKind === "export")).toMatchObject({
+      batchSize: 1,
+      maximumConcurrency: EXPORT_MAX_CONCURRENCY,
+      functionResponseTypes: ["ReportBatchItemFailures"],
+    });
     expect(model.eventSourceMappings.find((m) => m.functionKind === "send-worker")).toMatchObject({
       functionKind: "send-worker",
       batchSize: 10,
@@ -108,6 +118,20 @@ describe("the local stack's model of the synthesized template", () => {
       redrive: { maxReceiveCount: EVENTS_MAX_RECEIVE_COUNT, deadLetterRole: "eventsDlq" },
     });
     expect(model.queues.sendDlq.redrive).toBeUndefined();
+    expect(model.queues.exports).toMatchObject({
+      visibilityTimeoutSeconds: EXPORT_QUEUE_VISIBILITY.toSeconds(),
+      redrive: { maxReceiveCount: EXPORT_MAX_RECEIVE_COUNT, deadLetterRole: "exportsDlq" },
+    });
+  });
+
+  it("reads the export bucket: its fixed name, lifecycle expiration, TLS-only policy and encryption", () => {
+    expect(model.exportBucket).toMatchObject({
+      name: "wxcoupon-local-exports-000000000000-us-east-1",
+      expirationDays: EXPORT_OBJECT_DAYS,
+      abortIncompleteUploadDays: 1,
+      tlsOnly: true,
+      encryption: "AES256",
+    });
   });
 
   it("reads the table's keys, indexes and TTL attribute", () => {

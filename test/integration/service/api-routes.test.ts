@@ -181,6 +181,23 @@ describe("every API route answers as its OpenAPI document says", () => {
       used: 0,
     });
     expect((await documented("GET", report, "/campaigns/unknown/report")).status).toBe(404);
+    const exports = "/campaigns/{campaign_id}/exports";
+    const started = await documented("POST", exports, `/campaigns/${campaignId}/exports`, { what: "coupons" });
+    expect(started).toMatchObject({ status: 202, body: { what: "coupons", state: "PENDING" } });
+    expect((await documented("POST", exports, `/campaigns/${campaignId}/exports`, { what: "x" })).status).toBe(400);
+    expect((await documented("POST", exports, "/campaigns/unknown/exports", { what: "failures" })).status).toBe(404);
+    const one = "/campaigns/{campaign_id}/exports/{export_id}";
+    await expect
+      .poll(
+        async () =>
+          (await documented("GET", one, `/campaigns/${campaignId}/exports/${started.body.export_id}`)).body.state,
+        {
+          timeout: 30_000,
+        },
+      )
+      .toBe("COMPLETED");
+    const missing = `/campaigns/${campaignId}/exports/exp_aaaaaaaaaaaaaaaaaaaaaaaa`;
+    expect((await documented("GET", one, missing)).status).toBe(404);
   });
 
   it("reads a coupon's lifecycle", async () => {

@@ -1,5 +1,5 @@
 import { type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import type { SQSEvent } from "aws-lambda";
+import type { Context, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HttpGateway, type HttpLambdaHandler, startHttpGateway } from "#local/stack/http-gateway.js";
 import { makeLambdaContext } from "#local/stack/lambda-context.js";
@@ -8,6 +8,7 @@ import type { LocalStack } from "#local/stack/start-local-stack.js";
 import {
   apiEnvSchema,
   certRefreshEnvSchema,
+  exportEnvSchema,
   loadEnv,
   notifyEnvSchema,
   reconcileEnvSchema,
@@ -17,6 +18,7 @@ import {
 import { ROUTES } from "#shared/edges/http/routes.js";
 import { buildApiFunction } from "#shared/runtime/build-api-function.js";
 import { buildCertRefreshFunction } from "#shared/runtime/build-cert-refresh-function.js";
+import { buildExportFunction } from "#shared/runtime/build-export-function.js";
 import { buildNotifyFunction } from "#shared/runtime/build-notify-function.js";
 import { buildReconcileFunction } from "#shared/runtime/build-reconcile-function.js";
 import { buildSendWorkerFunction } from "#shared/runtime/build-send-worker-function.js";
@@ -146,9 +148,9 @@ async function receiveAll(stack: LocalStack, queueUrl: string, atLeast: number):
   return messages;
 }
 
-const sqsEvent = (stack: LocalStack, messages: Message[], receiveCount?: number): SQSEvent => ({
+const sqsEvent = (stack: LocalStack, messages: Message[], receiveCount?: number, arn?: string): SQSEvent => ({
   Records: messages.map((m) => {
-    const record = toRecord(m, stack.emulators.queues.send.arn, process.env.AWS_REGION ?? "us-east-1");
+    const record = toRecord(m, arn ?? stack.emulators.queues.send.arn, process.env.AWS_REGION ?? "us-east-1");
     if (receiveCount !== undefined) record.attributes.ApproximateReceiveCount = String(receiveCount);
     return record;
   }),
@@ -187,13 +189,14 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
   // The stack's own poller would take our messages; the worker is driven by hand here. Its last long poll (2 s) was
   // aborted on the client side only: wait it out, or fauxqs hands our first messages to a closed connection.
   await stack.stopWorker();
+  await stack.stopExports();
   await new Promise((resolve) => setTimeout(resolve, 2_500));
   // The handlers run here, in this process, with the variables their hosts give them; signed with a key no
   // function owns, so the stand-ins' IAM check (which would refuse a missing grant first) leaves the record whole.
   const kinds: FunctionKind[] =
     mode === "platform_certificate"
-      ? ["api", "notify", "send-worker", "reconcile", "sweeper", "cert-refresh"]
-      : ["api", "notify", "send-worker", "reconcile", "sweeper"];
+      ? ["api", "notify", "send-worker", "export", "reconcile", "sweeper", "cert-refresh"]
+      : ["api", "notify", "send-worker", "export", "reconcile", "sweeper"];
   const runtime: Record<string, string> = Object.assign({}, ...kinds.map((kind) => stack.functionEnvironment(kind)));
   Object.assign(process.env, runtime, { AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local" });
   const api = buildApiFunction(loadEnv(apiEnvSchema));
@@ -240,6 +243,31 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
     await recorder.run("send-worker", () => worker(sqsEvent(stack, clean)));
     await callApi(local, "GET", `/campaigns/${campaign.body.campaign_id}`);
     await callApi(local, "GET", `/campaigns/${campaign.body.campaign_id}/failures`);
+
+    // An export: the api queues it; a first invocation with no time left hands it on (its own queue), the next
+    // writes it, a third copy of the message finds it finished (the claim's condition fails: GetItem on dynalite).
+    const exportQueue = stack.emulators.queues.exports;
+    const started = await callApi<{ export_id: string }>(
+      local,
+      "POST",
+      `/campaigns/${campaign.body.campaign_id}/exports`,
+      { what: "coupons" },
+    );
+    expect(started.status).toBe(202);
+    const exporter = buildExportFunction(loadEnv(exportEnvSchema));
+    const withTime = (ms: number) => ({ getRemainingTimeInMillis: () => ms }) as Context;
+    const [first] = await receiveAll(stack, exportQueue.url, 1);
+    await recorder.run("export", () => exporter(sqsEvent(stack, [first!], 1, exportQueue.arn), withTime(0)));
+    const [next] = await receiveAll(stack, exportQueue.url, 1);
+    for (let i = 0; i < 2; i++) {
+      await recorder.run("export", () => exporter(sqsEvent(stack, [next!], 1, exportQueue.arn), withTime(60_000)));
+    }
+    const done = await callApi<{ state: string }>(
+      local,
+      "GET",
+      `/campaigns/${campaign.body.campaign_id}/exports/${started.body.export_id}`,
+    );
+    expect(done.body.state).toBe("COMPLETED");
 
     await callApi(local, "POST", "/campaigns", { stock_id: stockId, openids: ["o-grants-x", "o-grants-y"] });
     const failing = await receiveAll(stack, env.SEND_QUEUE_URL, 2);
@@ -326,6 +354,7 @@ describe.each(["public_key", "platform_certificate"] as const)(
       "api",
       "send-worker",
       "notify",
+      "export",
       "reconcile",
       "sweeper",
       ...(mode === "platform_certificate" ? ["cert-refresh" as const] : []),

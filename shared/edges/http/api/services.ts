@@ -1,6 +1,14 @@
 import type { CampaignDependencies } from "../../../domain/campaigns/create-campaign.js";
 import type { TestEventSink } from "../../../domain/events/forwarding.js";
-import type { CouponStore, MerchantSecret, NotificationInbox, ReconciliationStore } from "../../../domain/ports.js";
+import type {
+  CouponStore,
+  ExportObjects,
+  ExportQueue,
+  ExportStore,
+  MerchantSecret,
+  NotificationInbox,
+  ReconciliationStore,
+} from "../../../domain/ports.js";
 import type { RateGovernor } from "../../../domain/rate/rate-governor.js";
 import type { SendDependencies } from "../../../domain/sends/send-coupon.js";
 import type { CreateStockDependencies } from "../../../domain/stocks/create-stock.js";
@@ -20,6 +28,8 @@ export interface ApiServices {
   reconciliations: { runs: ReconciliationStore; newId: () => string };
   /** A stock's available_end_time (epoch ms): when its unused coupons turn EXPIRED. */
   stockEnd: (stockId: string) => Promise<number | undefined>;
+  /** CSV exports: their records, the export bucket (download links) and the export function's queue. */
+  exports: { store: ExportStore; objects: ExportObjects; queue: ExportQueue };
   /** Test sends to the HTTP event consumers (POST /webhooks/test). */
   forwardTest: TestEventSink;
   /** The merchant's send budget per second (the ceiling every send shares, SEND_RATE_PER_SECOND). */

@@ -33,6 +33,7 @@ describe("the route table's access levels", () => {
         "POST /campaigns/{campaign_id}/resume",
         "POST /campaigns/{campaign_id}/cancel",
         "POST /campaigns/{campaign_id}/retry",
+        "POST /campaigns/{campaign_id}/exports",
       ].sort(),
     );
     expect(keys((r) => r.access === "read")).toEqual(keys((r) => r.method === "GET"));

@@ -1,0 +1,75 @@
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import type { ExportObjects, ExportPart } from "../../domain/ports.js";
+
+/**
+ * `ExportObjects` on the export bucket (env `EXPORT_BUCKET_NAME`): one multipart upload per export, its parts
+ * uploaded one at a time by the export function, and a presigned GET for the download
+ * (docs/aws-notes.md#s3-presigned-urls). The bucket encrypts with S3-managed keys by default, so no header is sent.
+ */
+export class S3ExportObjects implements ExportObjects {
+  readonly #client: S3Client;
+  readonly #bucket: string;
+
+  constructor(options: { client: S3Client; bucket: string }) {
+    this.#client = options.client;
+    this.#bucket = options.bucket;
+  }
+
+  async createUpload(key: string, filename: string): Promise<string> {
+    const { UploadId } = await this.#client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: this.#bucket,
+        Key: key,
+        ContentType: "text/csv; charset=utf-8",
+        ContentDisposition: `attachment; filename="${filename}"`,
+      }),
+    );
+    if (!UploadId) throw new Error("CreateMultipartUpload answered no UploadId");
+    return UploadId;
+  }
+
+  async uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<string> {
+    const { ETag } = await this.#client.send(
+      new UploadPartCommand({
+        Bucket: this.#bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        Body: body,
+        ContentLength: body.length,
+      }),
+    );
+    if (!ETag) throw new Error(`UploadPart ${partNumber} answered no ETag`);
+    return ETag;
+  }
+
+  async completeUpload(key: string, uploadId: string, parts: ExportPart[]): Promise<void> {
+    await this.#client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.#bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+      }),
+    );
+  }
+
+  downloadUrl(key: string, expiresInSeconds: number, filename: string): Promise<string> {
+    return getSignedUrl(
+      this.#client,
+      new GetObjectCommand({
+        Bucket: this.#bucket,
+        Key: key,
+        ResponseContentDisposition: `attachment; filename="${filename}"`,
+      }),
+      { expiresIn: expiresInSeconds },
+    );
+  }
+}
