@@ -56,10 +56,10 @@ export interface LocalStackOptions {
   /** Test override of the functions' WECHATPAY_TIMEOUT_MS (the template sets it from infra/settings.ts). */
   wechatTimeoutMs?: number;
   /**
-   * Test override of every schedule's rate (seconds between invocations; the reconcile and sweeper schedules' are 60
-   * in the template). Default: each schedule's `rate(…)` from the template.
+   * Test override of schedules' rates, per target function (seconds between invocations; the reconcile and sweeper
+   * schedules' are 60 in the template, cert-refresh's 12 h). A function not named keeps its `rate(…)` from the template.
    */
-  scheduleIntervalSeconds?: number;
+  scheduleIntervalSeconds?: Partial<Record<FunctionKind, number>>;
   /** Test override of the reconcile function's RECONCILE_POLL_SECONDS (how often it asks WeChat about a stock). */
   reconcilePollSeconds?: number;
   /** Test override of the sweeper's SWEEPER_STALL_SECONDS (the template sets it from infra/settings.ts). */
@@ -411,7 +411,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       source: schedule.source,
       // EventBridge invokes asynchronously: overlapping runs each get an environment, as in Lambda.
       host: startFunctionHost({ ...hostOptions(schedule.functionKind), maxEnvironments: 2, log }),
-      intervalMs: (options.scheduleIntervalSeconds ?? schedule.rateSeconds) * 1000,
+      intervalMs: (options.scheduleIntervalSeconds?.[schedule.functionKind] ?? schedule.rateSeconds) * 1000,
       region,
       account,
       log,

@@ -167,7 +167,9 @@ export async function runCampaignScaleBench(options: CampaignScaleOptions): Prom
   const dataDir = mkdtempSync(join(tmpdir(), "wxcoupon-scale-"));
   const stack = await startLocalStack({
     dataDir,
-    ...(options.intervalSeconds === undefined ? {} : { scheduleIntervalSeconds: options.intervalSeconds }),
+    ...(options.intervalSeconds === undefined
+      ? {}
+      : { scheduleIntervalSeconds: { sweeper: options.intervalSeconds, reconcile: options.intervalSeconds } }),
   });
   try {
     const sweeperSpec = stack.model.functions.sweeper!;

@@ -8,9 +8,10 @@ import { validStockBody } from "./stock-body.js";
 export async function startTestStack(options: Partial<LocalStackOptions> = {}): Promise<LocalStack> {
   return startLocalStack({
     dataDir: mkdtempSync(join(tmpdir(), "wxcoupon-stack-")),
-    // The sweeper every second rather than every minute: campaigns past the worker's inline recount complete in
-    // seconds (its stall stays the template's unless a test sets sweeperStallSeconds).
-    scheduleIntervalSeconds: 1,
+    // The sweeper and the reconciliation every second rather than every minute: campaigns past the worker's inline
+    // recount complete in seconds (the sweeper's stall stays the template's unless a test sets sweeperStallSeconds).
+    // cert-refresh keeps its 12 h: it calls WeChat, which tests count.
+    scheduleIntervalSeconds: { sweeper: 1, reconcile: 1 },
     ...options,
     simulator: { notifyRetryIntervalMs: 400, ...options.simulator },
   });

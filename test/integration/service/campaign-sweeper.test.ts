@@ -19,7 +19,7 @@ beforeAll(async () => {
     wechatTimeoutMs: 1_000,
     workerConcurrency: 2,
     sendVisibilityTimeoutSeconds: 2,
-    scheduleIntervalSeconds: 1,
+    scheduleIntervalSeconds: { sweeper: 1, reconcile: 1 },
     sweeperStallSeconds: 3,
   });
   stockId = await runningStock(stack, "it-sweeper-stock");

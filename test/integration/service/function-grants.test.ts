@@ -185,7 +185,11 @@ type Mode = "public_key" | "platform_certificate";
  */
 async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
   // The stack's own sweeper stays idle (an hour between runs): the sweeper is driven by hand, with a 1 s stall.
-  const stack = await startTestStack({ simulator: { mode }, scheduleIntervalSeconds: 3_600, sweeperStallSeconds: 1 });
+  const stack = await startTestStack({
+    simulator: { mode },
+    scheduleIntervalSeconds: { sweeper: 3_600, reconcile: 3_600, "cert-refresh": 3_600 },
+    sweeperStallSeconds: 1,
+  });
   // The stack's own poller would take our messages; the worker is driven by hand here. Its last long poll (2 s) was
   // aborted on the client side only: wait it out, or fauxqs hands our first messages to a closed connection.
   await stack.stopWorker();

@@ -34,7 +34,7 @@ beforeAll(async () => {
   stack = await startTestStack({
     workerConcurrency: 2,
     // The schedule's rate shortened from the template's minute, and WeChat asked about the stock at every run.
-    scheduleIntervalSeconds: 2,
+    scheduleIntervalSeconds: { sweeper: 2, reconcile: 2 },
     reconcilePollSeconds: 1,
   });
   stockId = await runningStock(stack, "it-reconcile-stock", { maxCoupons: 1_000, perUser: 1 });
