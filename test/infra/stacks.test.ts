@@ -674,6 +674,13 @@ describe("events (docs/events.md)", () => {
     });
     // Lambda's default quota of filters per mapping.
     expect(EVENT_CHANGE_FILTERS.length).toBeLessThanOrEqual(5);
+    // A reconciliation run turning COMPLETED reaches the publisher (reconciliation.completed).
+    expect(EVENT_CHANGE_FILTERS).toContainEqual({
+      dynamodb: {
+        NewImage: { type: { S: ["RECONCILIATION"] }, status: { S: ["COMPLETED"] } },
+        OldImage: { status: { S: [{ "anything-but": ["COMPLETED"] }] } },
+      },
+    });
   });
 
   it("gives the publisher PutEvents on the bus and the stream's read actions, nothing of the table or a secret", () => {

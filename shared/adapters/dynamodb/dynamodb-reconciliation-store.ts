@@ -65,7 +65,7 @@ export class DynamoDbReconciliationStore implements ReconciliationStore {
 
   async get(id: string): Promise<ReconciliationRecord | undefined> {
     const item = await getItem(this.#doc, this.#table, KEY.reconciliation(id));
-    return item === undefined ? undefined : fromItem(item);
+    return item === undefined ? undefined : reconciliationFromItem(item);
   }
 
   async listRunning(limit: number): Promise<ReconciliationRecord[]> {
@@ -78,7 +78,7 @@ export class DynamoDbReconciliationStore implements ReconciliationStore {
         Limit: limit,
       }),
     );
-    return Items.map(fromItem).filter((run) => run.status === "RUNNING");
+    return Items.map(reconciliationFromItem).filter((run) => run.status === "RUNNING");
   }
 
   async lease(id: string, now: number, until: number): Promise<ReconciliationRecord | undefined> {
@@ -88,7 +88,7 @@ export class DynamoDbReconciliationStore implements ReconciliationStore {
       ExpressionAttributeNames: { "#status": "status" },
       ExpressionAttributeValues: { ":until": until, ":now": now, ":running": "RUNNING" },
     });
-    return update.changed ? fromItem(update.item) : undefined;
+    return update.changed ? reconciliationFromItem(update.item) : undefined;
   }
 
   async checkpoint(
@@ -136,8 +136,8 @@ export class DynamoDbReconciliationStore implements ReconciliationStore {
     error?: ErrorInfo,
   ): Promise<boolean> {
     const update = await conditionalUpdate(this.#doc, this.#table, KEY.reconciliation(id), {
-      // Leaving gsi1 ends the run's place in the running list; `completed_at` is the transition events derive
-      // `reconciliation.completed` from.
+      // Leaving gsi1 ends the run's place in the running list; `status` becoming COMPLETED is the transition events
+      // derive `reconciliation.completed` from (shared/domain/events/service-events.ts).
       UpdateExpression:
         "SET #status = :status, completed_at = :now, updated_at = :now" +
         (error ? ", last_error = :error" : "") +
@@ -174,7 +174,7 @@ export class DynamoDbReconciliationStore implements ReconciliationStore {
         ":running": "RUNNING",
       },
     });
-    return update.changed ? fromItem(update.item) : undefined;
+    return update.changed ? reconciliationFromItem(update.item) : undefined;
   }
 
   async putFindings(runId: string, findings: readonly ReconciliationFinding[]): Promise<void> {
@@ -281,7 +281,7 @@ export class DynamoDbReconciliationStore implements ReconciliationStore {
   }
 }
 
-function fromItem(item: Item): ReconciliationRecord {
+export function reconciliationFromItem(item: Item): ReconciliationRecord {
   const error = item.last_error as { code?: unknown; message?: unknown } | undefined;
   return {
     id: str(item, "id"),

@@ -3,6 +3,7 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { RecordChange } from "../../domain/events/service-events.js";
 import { campaignFromItem } from "./dynamodb-campaign-store.js";
 import { couponFromItem } from "./dynamodb-coupon-store.js";
+import { reconciliationFromItem } from "./dynamodb-reconciliation-store.js";
 
 /**
  * What the table's stream carries: both images, so a consumer sees the transition (state before and after) without
@@ -25,14 +26,14 @@ export const EVENT_CHANGE_FILTERS: readonly Record<string, unknown>[] = [
       OldImage: { out_request_no: [{ exists: false }] },
     },
   },
-  // coupon.used: USED now and not before (a new item: COUPON.USE came before the send's record).
+  // coupon.used: USED now and not before. A new item (COUPON.USE came before the send's record) has no old image, so
+  // its `state` is absent there: `exists: false` in the same list (a list of matchers matches if any does).
   {
     dynamodb: {
       NewImage: { type: { S: ["COUPON"] }, state: { S: ["USED"] } },
-      OldImage: { state: { S: [{ "anything-but": ["USED"] }] } },
+      OldImage: { state: { S: [{ "anything-but": ["USED"] }, { exists: false }] } },
     },
   },
-  { eventName: ["INSERT"], dynamodb: { NewImage: { type: { S: ["COUPON"] }, state: { S: ["USED"] } } } },
   // coupon.refunded.
   {
     dynamodb: {
@@ -45,6 +46,13 @@ export const EVENT_CHANGE_FILTERS: readonly Record<string, unknown>[] = [
     dynamodb: {
       NewImage: { type: { S: ["CAMPAIGN"] }, reconciled: { BOOL: [true] } },
       OldImage: { reconciled: { BOOL: [false] } },
+    },
+  },
+  // reconciliation.completed: a run became COMPLETED (dynamodb-reconciliation-store.ts `finish`).
+  {
+    dynamodb: {
+      NewImage: { type: { S: ["RECONCILIATION"] }, status: { S: ["COMPLETED"] } },
+      OldImage: { status: { S: [{ "anything-but": ["COMPLETED"] }] } },
     },
   },
 ];
@@ -68,6 +76,13 @@ export function recordChangeOf(images: { NewImage?: Image; OldImage?: Image }): 
       kind: "campaign",
       ...(before === undefined ? {} : { before: campaignFromItem(before) }),
       ...(after === undefined ? {} : { after: campaignFromItem(after) }),
+    };
+  }
+  if (type === "RECONCILIATION") {
+    return {
+      kind: "reconciliation",
+      ...(before === undefined ? {} : { before: reconciliationFromItem(before) }),
+      ...(after === undefined ? {} : { after: reconciliationFromItem(after) }),
     };
   }
   return undefined;

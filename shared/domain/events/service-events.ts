@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { CampaignRecord, CouponRecord } from "../ports.js";
+import type { CampaignRecord, CouponRecord, CouponSource, ReconciliationRecord } from "../ports.js";
 
 /**
  * The events wxcoupon publishes to its EventBridge bus (docs/events.md): `source` is always EVENT_SOURCE, the
@@ -55,6 +55,8 @@ export interface CouponEventDetail extends DetailBase {
   transaction_ids: string[];
   consume_mchid?: string;
   refunded_at?: string;
+  /** coupon.used only: who reported the use (`reconciliation`: the use-flow file, COUPON.USE never arrived). */
+  found_by?: CouponSource;
 }
 
 export interface CampaignCompletedDetail extends DetailBase {
@@ -70,27 +72,45 @@ export interface CampaignCompletedDetail extends DetailBase {
   state_reason?: "cancelled";
 }
 
-export type ServiceEventDetail = CouponEventDetail | CampaignCompletedDetail;
+export interface ReconciliationCompletedDetail extends DetailBase {
+  reconciliation_id: string;
+  stock_id: string;
+  trigger: ReconciliationRecord["trigger"];
+  /** Rows compared, per flow file. */
+  use_rows: number;
+  refund_rows: number;
+  /** Findings per kind (shared/domain/ports.ts `FindingKind`). */
+  findings: { use_recovered: number; refund_recorded: number; not_issued: number };
+}
+
+export type ServiceEventDetail = CouponEventDetail | CampaignCompletedDetail | ReconciliationCompletedDetail;
 
 /** A change of one stored record, as the table's stream reports it (before and after, either may be absent). */
 export type RecordChange =
   | { kind: "coupon"; before?: CouponRecord; after?: CouponRecord }
-  | { kind: "campaign"; before?: CampaignRecord; after?: CampaignRecord };
+  | { kind: "campaign"; before?: CampaignRecord; after?: CampaignRecord }
+  | { kind: "reconciliation"; before?: ReconciliationRecord; after?: ReconciliationRecord };
 
 /**
  * The events a change of a stored record stands for: each is a transition, so one fact gives one event however
  * often the change is delivered, and a record rewritten without a transition gives none.
  * - coupon.sent: the coupon got its send (`out_request_no`) — usually at creation; after the use when COUPON.USE
  *   overtook the send's own record;
- * - coupon.used: the coupon became USED (COUPON.USE, or reconciliation once it records uses);
+ * - coupon.used: the coupon became USED (COUPON.USE, or a reconciliation run that found the use: `found_by`);
  * - coupon.refunded: the coupon became REFUNDED;
- * - campaign.completed: the campaign's counters became exact and final (`reconciled`), i.e. state COMPLETED.
+ * - campaign.completed: the campaign's counters became exact and final (`reconciled`), i.e. state COMPLETED;
+ * - reconciliation.completed: a reconciliation run became COMPLETED (a FAILED run gives none).
  */
 export function eventsForChange(change: RecordChange): ServiceEvent[] {
   if (change.kind === "campaign") {
     const { before, after } = change;
     if (after?.reconciled !== true || !after.sealed || (before?.reconciled === true && before.sealed)) return [];
     return [campaignCompleted(after)];
+  }
+  if (change.kind === "reconciliation") {
+    const { before, after } = change;
+    if (after?.status !== "COMPLETED" || before?.status === "COMPLETED") return [];
+    return [reconciliationCompleted(after)];
   }
   const { before, after } = change;
   if (after === undefined) return [];
@@ -139,6 +159,7 @@ function couponEvent(detailType: DetailType, c: CouponRecord, at: number, discri
     ...(c.couponAmount === undefined ? {} : { coupon_amount: c.couponAmount }),
     ...(c.consumeMchid === undefined ? {} : { consume_mchid: c.consumeMchid }),
     ...(c.refundedAt === undefined ? {} : { refunded_at: iso(c.refundedAt) }),
+    ...(detailType === DETAIL_TYPES.couponUsed && c.foundBy !== undefined ? { found_by: c.foundBy } : {}),
   };
   const resources = [`wxcoupon:coupon/${c.couponId}`, `wxcoupon:stock/${c.stockId}`];
   if (c.campaignId !== undefined) resources.push(`wxcoupon:campaign/${c.campaignId}`);
@@ -165,6 +186,32 @@ function campaignCompleted(c: CampaignRecord): ServiceEvent {
     detailType,
     time: c.updatedAt,
     resources: [`wxcoupon:campaign/${c.id}`, `wxcoupon:stock/${c.stockId}`],
+    detail,
+  };
+}
+
+function reconciliationCompleted(r: ReconciliationRecord): ServiceEvent {
+  const detailType = DETAIL_TYPES.reconciliationCompleted;
+  const at = r.completedAt ?? r.updatedAt;
+  const detail: ReconciliationCompletedDetail = {
+    event_id: eventId(detailType, r.id),
+    schema_version: 1,
+    occurred_at: iso(at),
+    reconciliation_id: r.id,
+    stock_id: r.stockId,
+    trigger: r.trigger,
+    use_rows: r.counts.use_rows,
+    refund_rows: r.counts.refund_rows,
+    findings: {
+      use_recovered: r.counts.use_recovered,
+      refund_recorded: r.counts.refund_recorded,
+      not_issued: r.counts.not_issued,
+    },
+  };
+  return {
+    detailType,
+    time: at,
+    resources: [`wxcoupon:reconciliation/${r.id}`, `wxcoupon:stock/${r.stockId}`],
     detail,
   };
 }

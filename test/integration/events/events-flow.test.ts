@@ -1,48 +1,20 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
 import { SIGNATURE_HEADER, verifySignature } from "#shared/domain/events/forwarding.js";
+import { couponEventsReader, type DeliveredEvent } from "../../helpers/coupon-events.js";
 import { eventSchemaValidator } from "../../helpers/event-schemas.js";
 import { callApi, runningStock, startTestStack } from "../../helpers/local-stack-client.js";
 import { deliverNotification, signedNotification } from "../../helpers/wechat-notification.js";
 
-type Delivered = { id: string; "detail-type": string; source: string; detail: Record<string, unknown> };
+type Delivered = DeliveredEvent;
 
 let stack: LocalStack;
 let stockId: string;
 const schemas = eventSchemaValidator();
-const received: Delivered[] = [];
-
-/** Drains the coupon-events queue (the bus rule's queue target) into `received`. */
-async function drainQueue(): Promise<void> {
-  const { sqs, queues } = stack.emulators;
-  for (;;) {
-    const page = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queues.events.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
-    const messages = page.Messages ?? [];
-    if (messages.length === 0) return;
-    for (const m of messages) received.push(JSON.parse(m.Body!) as Delivered);
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queues.events.url,
-        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-      }),
-    );
-  }
-}
-
-const ofType = (type: string, key?: [string, string]) =>
-  received.filter((e) => e["detail-type"] === type && (key === undefined || e.detail[key[0]] === key[1]));
-
-/** Everything written so far has gone through the stream, the publisher and the bus. */
-async function settled(): Promise<void> {
-  await stack.events.stream!.drained();
-  await stack.events.bus.drained();
-  await drainQueue();
-}
+const { received, drain, ofType, settled } = couponEventsReader(() => stack);
 
 /** Consumers outside AWS: one that verifies and keeps what it gets, one that always answers 503. */
 const consumed: { body: Delivered; verified: boolean }[] = [];
@@ -98,7 +70,7 @@ describe("events: table stream → publisher → bus → coupon-events queue (do
     await expect
       .poll(
         async () => {
-          await drainQueue();
+          await drain();
           return ofType("campaign.completed", ["campaign_id", campaignId]).length;
         },
         { timeout: 30_000, interval: 250 },
@@ -132,7 +104,7 @@ describe("events: table stream → publisher → bus → coupon-events queue (do
     await expect
       .poll(
         async () => {
-          await drainQueue();
+          await drain();
           return ofType("coupon.used", ["coupon_id", couponId]).length;
         },
         { timeout: 30_000, interval: 250 },

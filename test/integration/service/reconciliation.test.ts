@@ -10,7 +10,9 @@ import type {
   ReconciliationResponse,
 } from "#shared/edges/http/response-schemas.js";
 import { flowFilesAvailableAt } from "#shared/wechatpay/favor/flows.js";
+import { couponEventsReader } from "../../helpers/coupon-events.js";
 import { responseSchemaFor } from "../../helpers/documented-responses.js";
+import { eventSchemaValidator } from "../../helpers/event-schemas.js";
 import { callApi, runningStock, startTestStack } from "../../helpers/local-stack-client.js";
 
 /**
@@ -27,6 +29,9 @@ const COUPON_AMOUNT = 100;
 let stack: LocalStack;
 let stockId: string;
 let down: Server;
+/** What a subscriber of the coupon-events queue receives (docs/events.md). */
+const events = couponEventsReader(() => stack);
+const schemas = eventSchemaValidator();
 /** Deliveries the failing webhook answered 503, per notification id. */
 const refused = new Map<string, number>();
 
@@ -171,7 +176,38 @@ describe("reconciliation with WeChat's flow files through the local stack", () =
       used_amount: USED * COUPON_AMOUNT,
       redemption_rate: 0.4,
     });
-    // Once events is merged: 200 coupon.used events, one per coupon in `uses`, each marked found by reconciliation.
+    // Published: one coupon.used per recovered use, marked found by reconciliation, and one reconciliation.completed.
+    await expect
+      .poll(
+        async () => {
+          await events.settled();
+          return [events.ofType("coupon.used").length, events.ofType("reconciliation.completed").length];
+        },
+        { timeout: 60_000, interval: 1_000 },
+      )
+      .toEqual([USED, 1]);
+    const usedEvents = events.ofType("coupon.used");
+    expect(new Set(usedEvents.map((e) => e.detail.coupon_id))).toEqual(new Set(uses.keys()));
+    expect(new Set(usedEvents.map((e) => e.detail.event_id)).size).toBe(USED);
+    for (const e of usedEvents) {
+      expect(e.detail).toMatchObject({
+        found_by: "reconciliation",
+        state: "USED",
+        stock_id: stockId,
+        campaign_id: campaignId,
+        transaction_ids: [uses.get(String(e.detail.coupon_id))!.transactionId],
+      });
+    }
+    const [completed] = events.ofType("reconciliation.completed");
+    expect(completed!.detail).toMatchObject({
+      reconciliation_id: scheduled,
+      stock_id: stockId,
+      trigger: "schedule",
+      use_rows: USED,
+      refund_rows: 0,
+      findings: { use_recovered: USED, refund_recorded: 0, not_issued: 0 },
+    });
+    for (const e of [...usedEvents, completed!]) expect(schemas.errors(e), e["detail-type"]).toEqual([]);
 
     // The findings as CSV: a header and one line per recovered use.
     const csv = await fetch(`${stack.apiUrl}/reconciliations/${scheduled}/findings.csv?limit=10000`, {
@@ -208,6 +244,23 @@ describe("reconciliation with WeChat's flow files through the local stack", () =
     });
     expect(await Promise.all([...uses.keys()].slice(0, 20).map(coupon))).toEqual(before);
     expect(await report(campaignId)).toEqual(counted);
+    // It publishes its own reconciliation.completed and no coupon.used.
+    await expect
+      .poll(
+        async () => {
+          await events.settled();
+          return events.ofType("reconciliation.completed").length;
+        },
+        { timeout: 60_000, interval: 1_000 },
+      )
+      .toBe(2);
+    expect(events.ofType("reconciliation.completed", ["reconciliation_id", again])).toHaveLength(1);
+    expect(events.ofType("reconciliation.completed", ["reconciliation_id", again])[0]!.detail).toMatchObject({
+      trigger: "request",
+      use_rows: USED,
+      findings: { use_recovered: 0, refund_recorded: 0, not_issued: 0 },
+    });
+    expect(events.ofType("coupon.used")).toHaveLength(USED);
   }, 600_000);
 
   it("answers 400 naming the field for a bad stock_id and 404 for an unknown run", async () => {

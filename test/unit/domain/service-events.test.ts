@@ -5,7 +5,7 @@ import {
   eventsForChange,
   type ServiceEvent,
 } from "#shared/domain/events/service-events.js";
-import type { CampaignRecord, CouponRecord } from "#shared/domain/ports.js";
+import type { CampaignRecord, CouponRecord, ReconciliationRecord } from "#shared/domain/ports.js";
 import { eventSchemaValidator } from "../../helpers/event-schemas.js";
 
 const T = Date.UTC(2026, 10, 27, 2, 0, 0);
@@ -60,6 +60,22 @@ const campaign = (reconciled: boolean): CampaignRecord => ({
   reconciled,
   updatedAt: T + 5_000,
 });
+
+const run = (status: ReconciliationRecord["status"]): ReconciliationRecord => ({
+  id: "rec-9856000",
+  stockId: "9856000",
+  trigger: "schedule",
+  status,
+  phase: "refund",
+  offset: 2,
+  counts: { use_rows: 200, refund_rows: 2, use_recovered: 198, refund_recorded: 2, not_issued: 2 },
+  availableAt: T,
+  failures: 0,
+  ...(status === "RUNNING" ? { leaseUntil: T + 60_000 } : { completedAt: T + 30_000 }),
+  createdAt: T,
+  updatedAt: status === "RUNNING" ? T + 20_000 : T + 30_000,
+});
+const recoveredUse: CouponRecord = { ...used, foundBy: "reconciliation" };
 
 /** The event as EventBridge delivers it (the bus adds the envelope). */
 const delivered = (e: ServiceEvent) => ({
@@ -116,6 +132,39 @@ describe("eventsForChange: one event per transition", () => {
     expect(eventsForChange({ kind: "campaign", before: campaign(true), after: campaign(true) })).toEqual([]);
     expect(eventsForChange({ kind: "campaign", before: campaign(false), after: campaign(false) })).toEqual([]);
   });
+
+  it("reconciliation.completed once, when a run becomes COMPLETED; none for a FAILED run or a rewrite", () => {
+    const events = eventsForChange({ kind: "reconciliation", before: run("RUNNING"), after: run("COMPLETED") });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      detailType: "reconciliation.completed",
+      time: T + 30_000,
+      resources: ["wxcoupon:reconciliation/rec-9856000", "wxcoupon:stock/9856000"],
+      detail: {
+        reconciliation_id: "rec-9856000",
+        stock_id: "9856000",
+        trigger: "schedule",
+        occurred_at: new Date(T + 30_000).toISOString(),
+        use_rows: 200,
+        refund_rows: 2,
+        findings: { use_recovered: 198, refund_recorded: 2, not_issued: 2 },
+      },
+    });
+    const again = eventsForChange({ kind: "reconciliation", before: run("RUNNING"), after: run("COMPLETED") });
+    expect(again[0]!.detail.event_id).toBe(events[0]!.detail.event_id);
+    expect(eventsForChange({ kind: "reconciliation", before: run("COMPLETED"), after: run("COMPLETED") })).toEqual([]);
+    expect(eventsForChange({ kind: "reconciliation", before: run("RUNNING"), after: run("FAILED") })).toEqual([]);
+    expect(eventsForChange({ kind: "reconciliation", after: run("RUNNING") })).toEqual([]);
+    expect(eventsForChange({ kind: "reconciliation", before: run("RUNNING"), after: run("RUNNING") })).toEqual([]);
+  });
+
+  it("coupon.used says who found the use: found_by reconciliation for a use from the use-flow file", () => {
+    const [event] = eventsForChange({ kind: "coupon", before: sent, after: recoveredUse });
+    expect(event).toMatchObject({ detailType: "coupon.used", detail: { found_by: "reconciliation" } });
+    const refunded: CouponRecord = { ...recoveredUse, state: "REFUNDED", refundedAt: T + 1 };
+    const [refund] = eventsForChange({ kind: "coupon", before: recoveredUse, after: refunded });
+    expect(refund!.detail).not.toHaveProperty("found_by");
+  });
 });
 
 describe("the documented schemas (docs/events/*.schema.json)", () => {
@@ -140,8 +189,15 @@ describe("the documented schemas (docs/events/*.schema.json)", () => {
         before: { ...campaign(false), control: "CANCELLED" },
         after: { ...campaign(true), control: "CANCELLED" },
       }),
+      ...eventsForChange({ kind: "coupon", before: sent, after: recoveredUse }),
+      ...eventsForChange({ kind: "reconciliation", before: run("RUNNING"), after: run("COMPLETED") }),
+      ...eventsForChange({
+        kind: "reconciliation",
+        before: { ...run("RUNNING"), trigger: "request" },
+        after: { ...run("COMPLETED"), trigger: "request" },
+      }),
     ];
-    expect(events).toHaveLength(5);
+    expect(events).toHaveLength(8);
     for (const event of events) expect(schemas.errors(delivered(event)), event.detailType).toEqual([]);
   });
 
@@ -153,5 +209,9 @@ describe("the documented schemas (docs/events/*.schema.json)", () => {
     expect(schemas.errors(broken).length).toBeGreaterThanOrEqual(2);
     const [completed] = eventsForChange({ kind: "campaign", before: campaign(false), after: campaign(true) });
     expect(schemas.errors({ ...delivered(completed!), "detail-type": "coupon.used" }).length).toBeGreaterThan(0);
+    const [recon] = eventsForChange({ kind: "reconciliation", before: run("RUNNING"), after: run("COMPLETED") });
+    const noFindings = delivered(recon!);
+    delete (noFindings.detail as { findings?: unknown }).findings;
+    expect(schemas.errors(noFindings).length).toBeGreaterThan(0);
   });
 });

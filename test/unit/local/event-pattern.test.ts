@@ -99,4 +99,13 @@ describe("the events publisher's stream filters select transitions", () => {
     expect(passes(record("INSERT", image({ type: "SEND", state: "SENT" })))).toBe(false);
     expect(passes(record("INSERT", image({ type: "NOTIFY" })))).toBe(false);
   });
+
+  it("passes a reconciliation run becoming COMPLETED, not its checkpoints, a FAILED run or a rewrite", () => {
+    const runImage = (status: string) => image({ type: "RECONCILIATION", status });
+    expect(passes(record("MODIFY", runImage("COMPLETED"), runImage("RUNNING")))).toBe(true);
+    expect(passes(record("MODIFY", runImage("COMPLETED"), runImage("COMPLETED")))).toBe(false);
+    expect(passes(record("MODIFY", runImage("FAILED"), runImage("RUNNING")))).toBe(false);
+    expect(passes(record("MODIFY", runImage("RUNNING"), runImage("RUNNING")))).toBe(false);
+    expect(passes(record("INSERT", runImage("RUNNING")))).toBe(false);
+  });
 });
