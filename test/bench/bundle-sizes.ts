@@ -59,7 +59,9 @@ function importEnv(): Record<string, string> {
       if ((field as { safeParse(v: unknown): { success: boolean } }).safeParse(undefined).success) continue;
       env[key] ??= key.endsWith("_URL")
         ? `https://sqs.ap-east-1.amazonaws.com/111111111111/${key.toLowerCase()}`
-        : "bench";
+        : key.endsWith("_URLS")
+          ? JSON.stringify([`https://consumer.example/${key.toLowerCase()}`])
+          : "bench";
     }
   }
   env.SECRET_ID = "arn:aws:secretsmanager:ap-east-1:111111111111:secret:wxcoupon/bench-AbCdEf";

@@ -75,8 +75,16 @@ export async function measureOwnCodeCpu(options: {
     await Promise.all(
       Array.from({ length: options.concurrency ?? 8 }, async () => {
         while (next < events.length) {
-          const result = await run.handler(events[next++]!);
-          if (result.batchItemFailures.length > 0) throw new Error("own-code bench: a send was not acknowledged");
+          let event = events[next++]!;
+          // A message handed back (a rate wait whose token's second had passed on the shared virtual clock) comes
+          // again, as SQS would redeliver it: its CPU counts for its coupon.
+          for (let delivery = 1; ; delivery++) {
+            const result = await run.handler(event);
+            if (result.batchItemFailures.length === 0) break;
+            if (delivery >= 10) throw new Error("own-code bench: a send was not acknowledged after 10 deliveries");
+            const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
+            event = sqsEvent(event.Records.filter((r) => failed.has(r.messageId)).map((r) => r.body));
+          }
         }
       }),
     );
