@@ -14,6 +14,26 @@ const PREPARE_CONCURRENCY = 16;
 /** Items per BatchWriteItem call (DynamoDB's limit). */
 const BATCH_WRITE_LIMIT = 25;
 
+/** Tries of one prepare write (a batch, or a replay's conditional put) before the request fails. */
+const PREPARE_WRITE_TRIES = 4;
+
+/**
+ * A chunk of up to MAX_CAMPAIGN_RECIPIENTS recipients is hundreds of writes (a replay: one conditional put each), so
+ * a store failing a few percent of writes fails nearly every request once the SDK's client-wide retry quota has run
+ * out (seen in the reliability suite: a replayed POST /campaigns never got through under 5 % write failures). Each
+ * write is idempotent, so it is tried again here, with a short jittered pause, before the request gives up.
+ */
+async function withWriteRetries(write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (attempt >= PREPARE_WRITE_TRIES) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.floor(Math.random() * 100)));
+    }
+  }
+}
+
 /** `SendLedger` on the single table: item `SEND#{mchid}#{out_request_no}`, in gsi1 under its campaign. */
 export class DynamoDbSendLedger
   extends DynamoDbKeyedLedger<SendRecord, NewSendRecord, { couponId: string }>
@@ -62,8 +82,11 @@ export class DynamoDbSendLedger
     const writer = async () => {
       while (next < units.length) {
         const unit = units[next++]!;
-        if (options.fresh) await batchWriteAll(this.doc, this.table, unit);
-        else await putIfAbsent(this.doc, this.table, unit[0]!, { readBack: false });
+        await withWriteRetries(() =>
+          options.fresh
+            ? batchWriteAll(this.doc, this.table, unit)
+            : putIfAbsent(this.doc, this.table, unit[0]!, { readBack: false }).then(() => undefined),
+        );
       }
     };
     await Promise.all(Array.from({ length: Math.min(PREPARE_CONCURRENCY, units.length) }, writer));
