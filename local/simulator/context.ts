@@ -30,6 +30,12 @@ export interface SimContext {
   store: Store;
   counters: Counters;
   faults: Faults;
+  /**
+   * Whether a replayed send is checked like a new one (stock state, window, budget, per-user limit) before its first
+   * coupon_id is answered. WeChat documents neither order (docs/wechatpay-cash-coupons.md#idempotency-and-replays);
+   * false (the default) answers the replay first, true lets tests meet the other: a refusal after a lost answer.
+   */
+  replayChecks: boolean;
   limiter: RateLimiter;
   notifier: Notifier;
   downloads: DownloadTokens;

@@ -148,6 +148,13 @@ export async function handleControl(
         return { status: 200, json: ctx.faults.configure(parseBody(rawBody)) };
       case "GET /faults":
         return { status: 200, json: ctx.faults.settings };
+      case "POST /replays": {
+        const checks = parseBody(rawBody)["checks"];
+        if (typeof checks !== "boolean")
+          throw new SimulatorError("BAD_REPLAYS", "checks must be true or false", { field: "checks" });
+        ctx.replayChecks = checks;
+        return { status: 200, json: { checks } };
+      }
       case "GET /stats":
         return { status: 200, json: deps.stats() };
       case "POST /reset":

@@ -40,7 +40,7 @@ export class Faults {
 
   /** Applies a control request body; throws SimulatorError("BAD_FAULTS") on bad input. */
   configure(body: Record<string, unknown>): FaultSettings {
-    const allowed = new Set(["error_rate", "kinds", "phase", "send_phase", "timeout_ms", "routes"]);
+    const allowed = new Set(["error_rate", "kinds", "phase", "timeout_ms", "routes"]);
     for (const key of Object.keys(body))
       if (!allowed.has(key)) throw new SimulatorError("BAD_FAULTS", `unknown field ${key}`, { field: key });
     const rate = body["error_rate"];
@@ -55,7 +55,7 @@ export class Faults {
         });
       next.kinds = kinds as FaultKind[];
     }
-    const phase = body["phase"] ?? body["send_phase"];
+    const phase = body["phase"];
     if (phase !== undefined) {
       if (phase !== "before" && phase !== "after" && phase !== "mix")
         throw new SimulatorError("BAD_FAULTS", "phase must be before, after or mix", { field: "phase" });

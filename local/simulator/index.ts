@@ -81,6 +81,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     store,
     counters,
     faults: new Faults(resolved.faultTimeoutMs),
+    replayChecks: false,
     limiter: new RateLimiter(() => clock.wireNow()),
     downloads: new DownloadTokens(() => clock.wireNow()),
     notifier: undefined as unknown as Notifier,
@@ -108,6 +109,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     store.compact();
     counters.reset();
     ctx.faults.reset();
+    ctx.replayChecks = false;
     ctx.limiter.clear();
     ctx.downloads.clear();
     log("state reset");

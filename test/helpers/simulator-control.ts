@@ -19,6 +19,16 @@ export async function setSimulatorFaults(stack: Pick<LocalStack, "simulatorUrl">
   if (response.status !== 200) throw new Error(`set faults: ${response.status} ${await response.text()}`);
 }
 
+/** `POST /_simulator/replays`: whether a replayed send meets a new send's checks before its first coupon_id. */
+export async function setReplayChecks(stack: Pick<LocalStack, "simulatorUrl">, checks: boolean) {
+  const response = await fetch(`${stack.simulatorUrl}/_simulator/replays`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ checks }),
+  });
+  if (response.status !== 200) throw new Error(`set replays: ${response.status} ${await response.text()}`);
+}
+
 /** Coupons in the simulator's ledger per out_request_no, for the given keys (all keys when omitted). */
 export function couponsPerKey(stack: Pick<LocalStack, "simulator">, keys?: Iterable<string>): Map<string, number> {
   const wanted = keys === undefined ? undefined : new Set(keys);

@@ -107,6 +107,29 @@ describe("send coupon (E6), coupon detail (E9), user coupons (E12)", () => {
     expect(h.sim.stats().send_replays).toBeGreaterThanOrEqual(1);
   });
 
+  it("answers a replay first by default; with replay checks on, a replay to a paused stock is refused", async () => {
+    const paused = await runningStock(h);
+    const body = sendBody(h, paused);
+    const first = await h.client.post(sendUrl("oReplayChecks"), body);
+    expect(first.status).toBe(200);
+    await h.client.post(`/v3/marketing/favor/stocks/${paused}/pause`, { stock_creator_mchid: h.mchid });
+    expect((await h.client.post(sendUrl("oReplayChecks"), body)).json).toEqual({ coupon_id: first.json.coupon_id });
+    expect(await control(h.sim.url, "POST", "/replays", { checks: "yes" })).toMatchObject({
+      status: 400,
+      json: { code: "BAD_REPLAYS", field: "checks" },
+    });
+    try {
+      expect(await control(h.sim.url, "POST", "/replays", { checks: true })).toMatchObject({ status: 200 });
+      const refused = await h.client.post(sendUrl("oReplayChecks"), body);
+      expect(refused.status).toBe(400);
+      expect(refused.json).toEqual({ code: "INVALID_REQUEST", message: "活动已结束或未激活" });
+    } finally {
+      await control(h.sim.url, "POST", "/replays", { checks: false });
+    }
+    const ledger = await control(h.sim.url, "GET", `/ledger?out_request_no=${body.out_request_no}`);
+    expect(ledger.json.total_count).toBe(1);
+  });
+
   it("issues exactly one coupon for 50 concurrent identical sends", async () => {
     const body = sendBody(h, stockId);
     const answers = await Promise.all(Array.from({ length: 50 }, () => h.client.post(sendUrl("oConcurrent"), body)));

@@ -19,6 +19,9 @@ function sendCoupon(req: ApiRequest, ctx: SimContext): ApiResponse {
   if (previous) {
     if (previous.fingerprint !== fingerprint)
       throw new WechatApiError(400, "RESOURCE_ALREADY_EXISTS", "发券请求重入，但本次请求与上次请求信息不一致");
+    // The other order, switched on through the control API (`POST /_simulator/replays`): the replay meets the checks
+    // a new send would, including the per-user limit its own coupon now counts against.
+    if (ctx.replayChecks) checkSendAllowed(ctx.store, body, openid, req.caller, ctx.clock.now());
     ctx.counters.send_replays += 1;
     return ok({ coupon_id: previous.coupon_id });
   }

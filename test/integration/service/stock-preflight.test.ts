@@ -9,7 +9,7 @@ import {
   startTestStack,
   validStockBody,
 } from "../../helpers/local-stack-client.js";
-import { setSimulatorFaults } from "../../helpers/simulator-control.js";
+import { setReplayChecks, setSimulatorFaults } from "../../helpers/simulator-control.js";
 
 // The stock checks of campaigns and the refusals WeChat gives for a stock, through the whole local stack: API, SQS
 // stand-in, worker, DynamoDB stand-in and the WeChat Pay simulator, whose ledger says what WeChat really issued.
@@ -184,6 +184,47 @@ describe("stock pre-flight through the local stack", () => {
     expect(rows).toHaveLength(60);
     expect(new Set(rows.map((r) => r.out_request_no)).size).toBe(60);
   }, 240_000);
+
+  it("a send whose answer was lost, then refused (RULE_LIMIT: WeChat checking the replay first), ends SENT with WeChat's coupon_id", async () => {
+    const stockId = await runningStock(stack, "it-preflight-refused", { perUser: 1 });
+    const send = { out_request_no: "it-lost-refused-1", stock_id: stockId, openid: "pf-lost-refused" };
+    try {
+      // WeChat issues the coupon, and its answer is lost (every retry of the client too).
+      await setSimulatorFaults(stack, { error_rate: 1, kinds: ["500"], phase: "after", routes: ["send-coupon"] });
+      expect(await callApi(stack, "POST", "/coupons", send)).toMatchObject({
+        status: 503,
+        body: { code: "WECHATPAY_UNAVAILABLE" },
+      });
+      await setSimulatorFaults(stack, { error_rate: 0 });
+      // The replay now meets the per-user limit its own coupon counts against: a refusal that would be final.
+      await setReplayChecks(stack, true);
+      const ledger = stack.simulator.ledger().filter((c) => c.out_request_no === send.out_request_no);
+      expect(ledger).toHaveLength(1);
+      // RULE_LIMIT is retried a few times first (WeChat gives it spuriously under concurrent sends: failure-policy.ts);
+      // when it would be final, the service asks WeChat (E12) and finds the coupon.
+      let answer = await callApi<{ coupon_id?: string; replayed?: boolean }>(stack, "POST", "/coupons", send);
+      for (let i = 0; i < 6 && answer.status === 503; i++) {
+        expect(answer.body).toMatchObject({ code: "WECHATPAY_UNAVAILABLE" });
+        answer = await callApi(stack, "POST", "/coupons", send);
+      }
+      expect(answer).toMatchObject({ status: 200, body: { coupon_id: ledger[0]!.coupon_id, replayed: false } });
+      // Stored SENT: the next call replays the record without asking WeChat.
+      const before = stack.simulator.stats().send_requests;
+      expect(await callApi(stack, "POST", "/coupons", send)).toMatchObject({
+        status: 200,
+        body: { coupon_id: ledger[0]!.coupon_id, replayed: true },
+      });
+      expect(stack.simulator.stats().send_requests).toBe(before);
+      expect(await callApi(stack, "GET", `/coupons/${ledger[0]!.coupon_id}`)).toMatchObject({
+        status: 200,
+        body: { coupon_id: ledger[0]!.coupon_id, state: "SENT" },
+      });
+    } finally {
+      await setSimulatorFaults(stack, { error_rate: 0 });
+      await setReplayChecks(stack, false);
+    }
+    expect(stack.simulator.ledger().filter((c) => c.out_request_no === send.out_request_no)).toHaveLength(1);
+  }, 120_000);
 
   it("a send whose answer was lost, then failing until its retries ran out (RETRIES_EXHAUSTED), ends SENT with WeChat's coupon_id", async () => {
     const stockId = await runningStock(stack, "it-preflight-lost");
