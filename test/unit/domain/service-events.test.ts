@@ -118,6 +118,21 @@ describe("eventsForChange: one event per transition", () => {
     expect(a.detail.event_id).not.toBe(c.detail.event_id);
   });
 
+  it("a refunded coupon used again: a second coupon.used with its own event_id (consumers keep both uses)", () => {
+    const refunded: CouponRecord = { ...used, state: "REFUNDED", refundedAt: T + 3_600_000 };
+    const usedAgain: CouponRecord = {
+      ...refunded,
+      state: "USED",
+      transactionIds: [...used.transactionIds, "4200000000000000000000000002"],
+      usedAmount: 1_000,
+      updatedAt: T + 7_200_000,
+    };
+    const first = eventsForChange({ kind: "coupon", before: sent, after: used });
+    const second = eventsForChange({ kind: "coupon", before: refunded, after: usedAgain });
+    expect(second.map((e) => e.detailType)).toEqual(["coupon.used"]);
+    expect(second[0]!.detail.event_id).not.toBe(first[0]!.detail.event_id);
+  });
+
   it("coupon.refunded when the coupon becomes REFUNDED", () => {
     const refunded: CouponRecord = { ...used, state: "REFUNDED", refundedAt: T + 3_600_000 };
     expect(eventsForChange({ kind: "coupon", before: used, after: refunded }).map((e) => e.detailType)).toEqual([
