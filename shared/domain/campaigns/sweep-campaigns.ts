@@ -9,9 +9,8 @@ import type {
   SendQueue,
   SweepPass,
 } from "../ports.js";
-import { sendRequestHash } from "../sends/send-coupon.js";
 import { sendGate } from "./campaign-lifecycle.js";
-import { messageOfRecord } from "./campaign-recipients.js";
+import { messageOfRecord, recipientRecord } from "./campaign-recipients.js";
 import { outcomeTally } from "./outcome-tally.js";
 import { countFinal } from "./reconcile-campaign.js";
 
@@ -163,18 +162,8 @@ async function sweepStep(
     pass.seen++;
     let current = record;
     if (cancellable.includes(record)) {
-      const { stockId, openid, appid, mchid, outRequestNo, createdAt } = record;
       const change = await deps.ledger.cancel(
-        {
-          mchid,
-          outRequestNo,
-          requestHash: sendRequestHash({ mchid, outRequestNo, stockId, openid, appid, stockCreatorMchid: mchid }),
-          stockId,
-          openid,
-          appid,
-          campaignId: id,
-          createdAt,
-        },
+        recipientRecord(messageOfRecord(campaign, record), record.createdAt),
         now,
       );
       if (change.changed) report.cancelled++;
