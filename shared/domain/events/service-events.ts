@@ -119,7 +119,9 @@ export function eventsForChange(change: RecordChange): ServiceEvent[] {
     events.push(couponEvent(DETAIL_TYPES.couponSent, after, after.sentAt ?? after.createdAt, after.outRequestNo));
   }
   if (after.state === "USED" && before?.state !== "USED") {
-    events.push(couponEvent(DETAIL_TYPES.couponUsed, after, after.usedAt ?? after.updatedAt, lastUseOf(after)));
+    // The use that made it USED now: the history's last (a refunded coupon used again keeps its first used_at).
+    const at = after.history.findLast((h) => h.state === "USED")?.at ?? after.usedAt ?? after.updatedAt;
+    events.push(couponEvent(DETAIL_TYPES.couponUsed, after, at, lastUseOf(after)));
   }
   if (after.state === "REFUNDED" && before?.state !== "REFUNDED") {
     events.push(couponEvent(DETAIL_TYPES.couponRefunded, after, after.refundedAt ?? after.updatedAt, lastOf(after)));
