@@ -171,7 +171,12 @@ export function readConfig(getContext: ContextReader): WxConfig {
   const eventForwardUrls = optionalList(get("eventForwardUrls"), "eventForwardUrls", problems) ?? [];
   for (const url of eventForwardUrls) {
     // https only; plain http on loopback is the local stack's consumer (as the simulator allows for notify URLs).
-    if (!/^https:\/\/[^/\s]+/.test(url) && !/^http:\/\/127\.0\.0\.1[:/]/.test(url)) {
+    // Credentials in the URL: fetch refuses such a URL with the URL in its error message, which the forwarder logs.
+    const userinfo = /^(https?:\/\/)[^/@\s]*@/.exec(url);
+    if (userinfo) {
+      const shown = `${userinfo[1]}${url.slice(userinfo[0].length)}`;
+      problems.push(`eventForwardUrls: "${shown}" must not carry credentials (user:password@)`);
+    } else if (!/^https:\/\/[^/\s]+/.test(url) && !/^http:\/\/127\.0\.0\.1[:/]/.test(url)) {
       problems.push(`eventForwardUrls: "${url}" must be an https URL`);
     }
   }

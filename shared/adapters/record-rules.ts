@@ -1,4 +1,4 @@
-import { ConflictError } from "../domain/errors.js";
+import { ConflictError, ValidationError } from "../domain/errors.js";
 import type {
   CampaignUseTotals,
   CouponListOptions,
@@ -140,6 +140,18 @@ export function couponListRange(options: CouponListOptions): { from: string; to:
     from: `${options.state}#${options.usedFrom === undefined ? "" : iso(options.usedFrom)}`,
     to: `${options.state}#${options.usedTo === undefined ? "~" : iso(options.usedTo)}`,
   };
+}
+
+/**
+ * A cursor's position must lie in the range the page is asked for: a cursor of another filter of the same list (the
+ * whole list's, say, stopped among SENT coupons, then asked with state=USED) is refused naming the cursor. DynamoDB
+ * itself answers a start key outside the key condition with a ValidationException, which would be a 500.
+ */
+export function checkCursorInRange(position: string, range: { from: string; to: string } | undefined): void {
+  const utf8 = (a: string, b: string) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+  if (range !== undefined && (utf8(position, range.from) < 0 || utf8(position, range.to) > 0)) {
+    throw new ValidationError("cursor", "is not a cursor of this list with these filters");
+  }
 }
 
 /** A coupon record issued twice under different out_request_nos: WeChat never answers one coupon for two sends. */

@@ -104,7 +104,13 @@ export const eventForwarderEnvSchema = z.object({
   /** JSON array of the consumers' https URLs (http only on loopback, for the local stack). */
   FORWARD_URLS: z.preprocess(
     (v) => (typeof v === "string" ? JSON.parse(v) : v),
-    z.array(z.url().refine((u) => /^https:\/\//.test(u) || /^http:\/\/127\.0\.0\.1[:/]/.test(u), "must be https")),
+    z.array(
+      z
+        .url()
+        .refine((u) => /^https:\/\//.test(u) || /^http:\/\/127\.0\.0\.1[:/]/.test(u), "must be https")
+        // fetch refuses credentials in a URL, naming the URL in its error (which the forwarder logs).
+        .refine((u) => !/^https?:\/\/[^/@\s]*@/.test(u), "must not carry credentials (user:password@)"),
+    ),
   ),
   /** Seconds before attempt 2, 3, …; comma-separated (SQS delays at most 900 s). */
   FORWARD_RETRY_DELAYS_SECONDS: z

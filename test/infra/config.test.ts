@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { eventForwarderEnvSchema } from "#shared/config/env.js";
 import { ConfigError, readConfig } from "../../infra/config.js";
 
 const BASE = { account: "111111111111", region: "ap-east-1", mchid: "1900000001" };
@@ -43,6 +44,15 @@ describe("readConfig", () => {
     expect(problemsOf({ ...BASE, eventForwardUrls: ["http://hooks.example.com/wx"] })).toEqual([
       'eventForwardUrls: "http://hooks.example.com/wx" must be an https URL',
     ]);
+    // Credentials in the URL would be refused by fetch with the URL in its message (logged, dead-lettered): named
+    // without them, and refused at synth.
+    expect(problemsOf({ ...BASE, eventForwardUrls: ["https://user:s3cret@hooks.example.com/wx"] })).toEqual([
+      'eventForwardUrls: "https://hooks.example.com/wx" must not carry credentials (user:password@)',
+    ]);
+    // The function's own check of FORWARD_URLS agrees.
+    const urls = eventForwarderEnvSchema.shape.FORWARD_URLS;
+    expect(urls.safeParse('["https://hooks.example.com/wx"]').success).toBe(true);
+    expect(urls.safeParse('["https://user:s3cret@hooks.example.com/wx"]').success).toBe(false);
   });
 
   it("names every missing required key at once", () => {

@@ -31,7 +31,14 @@ import type {
   StoredCouponState,
 } from "../../domain/ports.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { couponListOrder, couponListOwner, couponListRange, couponReissued, emptyUseTotals } from "../record-rules.js";
+import {
+  checkCursorInRange,
+  couponListOrder,
+  couponListOwner,
+  couponListRange,
+  couponReissued,
+  emptyUseTotals,
+} from "../record-rules.js";
 import { conditionalUpdate, getItem, isConditionalCheckFailed } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { type Item, num, optionalStrings, str } from "./item.js";
@@ -367,6 +374,7 @@ export class DynamoDbCouponStore implements CouponStore {
     const gsi1pk = couponListOwner(campaignId);
     const range = couponListRange(options);
     const start = options.cursor === undefined ? undefined : startKey(options.cursor, gsi1pk);
+    if (start !== undefined) checkCursorInRange(start.gsi1sk!, range);
     const { Items = [] } = await this.#doc.send(
       new QueryCommand({
         TableName: this.#table,

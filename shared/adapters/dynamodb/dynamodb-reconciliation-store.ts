@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { ValidationError } from "../../domain/errors.js";
 import type {
   ErrorInfo,
   FindingKind,
@@ -184,7 +185,7 @@ export class DynamoDbReconciliationStore implements ReconciliationStore {
           new PutCommand({
             TableName: this.#table,
             Item: {
-              pk: `${KEY.reconciliation(runId)}#F#${f.flow}#${f.couponId}#${f.transactionId}#${f.refundId ?? ""}`,
+              pk: `${findingPrefix(runId)}${f.flow}#${f.couponId}#${f.transactionId}#${f.refundId ?? ""}`,
               type: "RECONCILIATION_FINDING",
               gsi1pk: KEY.reconciliationFindings(runId),
               gsi1sk: `${f.kind}#${f.couponId}#${f.flow}#${f.transactionId}#${f.refundId ?? ""}`,
@@ -209,8 +210,7 @@ export class DynamoDbReconciliationStore implements ReconciliationStore {
     options: { limit: number; cursor?: string },
   ): Promise<ListPage<ReconciliationFinding>> {
     const gsi1pk = KEY.reconciliationFindings(runId);
-    const start =
-      options.cursor === undefined ? undefined : decodeCursor(options.cursor, ["pk", "gsi1pk", "gsi1sk"], { gsi1pk });
+    const start = options.cursor === undefined ? undefined : findingsStartKey(options.cursor, runId);
     const { Items = [] } = await this.#doc.send(
       new QueryCommand({
         TableName: this.#table,
@@ -315,4 +315,26 @@ function findingFromItem(item: Item): ReconciliationFinding {
     ...(typeof item.refund_id === "string" ? { refundId: item.refund_id } : {}),
     ...(typeof item.campaign_id === "string" ? { campaignId: item.campaign_id } : {}),
   };
+}
+
+/** The start of a run's finding keys: `RECON#{id}#F#{flow}#{coupon}#{transaction}#{refund}`. */
+const findingPrefix = (runId: string) => `${KEY.reconciliation(runId)}#F#`;
+
+/**
+ * The index position a cursor of this run's findings holds: a finding item's keys (its pk and gsi1sk name the same
+ * finding), in this list; keys it never returned are a ValidationError naming the cursor, as for every other list.
+ */
+function findingsStartKey(cursor: string, runId: string): Record<string, string> {
+  const position = decodeCursor(cursor, ["pk", "gsi1pk", "gsi1sk"], { gsi1pk: KEY.reconciliationFindings(runId) });
+  const prefix = findingPrefix(runId);
+  const [flow, couponId, ...rest] = position.pk.slice(prefix.length).split("#");
+  const [kind, sortCoupon, sortFlow, ...sortRest] = position.gsi1sk.split("#");
+  const same =
+    position.pk.startsWith(prefix) &&
+    (FINDING_KINDS as readonly string[]).includes(kind ?? "") &&
+    sortCoupon === couponId &&
+    sortFlow === flow &&
+    sortRest.join("#") === rest.join("#");
+  if (!same) throw new ValidationError("cursor", "is not a cursor this list returned");
+  return position;
 }

@@ -22,7 +22,14 @@ import type {
   StateChange,
 } from "../../domain/ports.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { couponListOrder, couponListOwner, couponListRange, couponReissued, emptyUseTotals } from "../record-rules.js";
+import {
+  checkCursorInRange,
+  couponListOrder,
+  couponListOwner,
+  couponListRange,
+  couponReissued,
+  emptyUseTotals,
+} from "../record-rules.js";
 import { compareUtf8 } from "./compare.js";
 
 interface StoredCoupon extends CouponRecord {
@@ -167,6 +174,7 @@ export class MemoryCouponStore implements CouponStore {
     const after =
       options.cursor === undefined ? undefined : decodeCursor(options.cursor, ["list", "after"], { list: owner }).after;
     const range = couponListRange(options);
+    if (after !== undefined) checkCursorInRange(after, range);
     const ordered = [...this.#coupons.values()]
       .filter((c) => c.campaignId === campaignId && c.outRequestNo !== undefined)
       .map((c) => ({ key: couponListOrder(c), c }))

@@ -19,8 +19,11 @@ export function messageOfRecord(campaign: CampaignSendFields, record: SendRecord
   return recipientMessage(campaign, record.openid, record.outRequestNo);
 }
 
-/** The send record a recipient's send claims: the same request hash the worker's `sendCoupon` computes. */
-function recipientRecord(message: SendMessage, createdAt: number): NewSendRecord {
+/**
+ * The send record a recipient's send claims: the same request hash the worker's `sendCoupon` computes. Also what a
+ * cancel writes over a never-leased one (`withdrawSend`, the sweeper).
+ */
+export function recipientRecord(message: SendMessage, createdAt: number): NewSendRecord {
   const { mchid, outRequestNo, stockId, openid, appid, campaignId } = message;
   return {
     mchid,

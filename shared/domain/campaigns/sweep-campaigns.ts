@@ -9,9 +9,8 @@ import type {
   SendQueue,
   SweepPass,
 } from "../ports.js";
-import { sendRequestHash } from "../sends/send-coupon.js";
 import { sendGate } from "./campaign-lifecycle.js";
-import { messageOfRecord } from "./campaign-recipients.js";
+import { messageOfRecord, recipientRecord } from "./campaign-recipients.js";
 import { outcomeTally } from "./outcome-tally.js";
 import { countFinal } from "./reconcile-campaign.js";
 
@@ -64,7 +63,9 @@ export interface SweepReport {
  * - a cancelled campaign's never-leased PENDING sends are recorded CANCELLED (counted first, like the worker does);
  * - an open campaign whose last chunk is known is sealed once every chunk arrived; a cancelled open one as it stands.
  * A pass that finds every recipient's record final, with the campaign sealed and its version unchanged since the
- * pass began (nothing counted meanwhile), writes the exact counts: the campaign is COMPLETED and leaves the list.
+ * pass began (nothing counted meanwhile), writes the exact counts: the campaign is COMPLETED and leaves the list. A
+ * cancelled upload's recipients that never got a record (their chunk's post failed, and a cancelled upload takes
+ * no chunk again) count as cancelled once the cancel is `stallMs` old.
  * A pass only starts when there is something to learn: the counters claim completion, the campaign stalled, or it
  * was cancelled; a campaign sending normally costs one read per run.
  */
@@ -163,18 +164,8 @@ async function sweepStep(
     pass.seen++;
     let current = record;
     if (cancellable.includes(record)) {
-      const { stockId, openid, appid, mchid, outRequestNo, createdAt } = record;
       const change = await deps.ledger.cancel(
-        {
-          mchid,
-          outRequestNo,
-          requestHash: sendRequestHash({ mchid, outRequestNo, stockId, openid, appid, stockCreatorMchid: mchid }),
-          stockId,
-          openid,
-          appid,
-          campaignId: id,
-          createdAt,
-        },
+        recipientRecord(messageOfRecord(campaign, record), record.createdAt),
         now,
       );
       if (change.changed) report.cancelled++;
@@ -193,7 +184,7 @@ async function sweepStep(
     pass.cursor = page.cursor;
     return (await save(deps, id, sweep, expectedSeq)) ? "more" : "done";
   }
-  return finishPass(deps, campaign, sweep, pass, expectedSeq, now, report);
+  return finishPass(deps, campaign, sweep, pass, expectedSeq, now, report, settings.stallMs);
 }
 
 async function finishPass(
@@ -204,9 +195,24 @@ async function finishPass(
   expectedSeq: number,
   now: number,
   report: SweepReport,
+  stallMs: number,
 ): Promise<"done"> {
-  const everyRecipientFinal = campaign.sealed && pass.pending === 0 && pass.seen === campaign.total;
-  if (everyRecipientFinal && (await deps.campaigns.reconcile(campaign.id, pass.counts, pass.startVersion, now))) {
+  // Recipients counted in the total without a send record: a chunk stored and counted whose post failed before
+  // its records were written, then the upload was cancelled (a cancelled upload takes no chunk again). They were
+  // never sent, and no worker sends a cancelled campaign's unleased record: cancelled. Only once the cancel is a
+  // stall period old, so that a chunk post still writing its records when the cancel came has finished.
+  const unrecorded = campaign.total - pass.seen;
+  const cancelledUnrecorded =
+    unrecorded > 0 && campaign.control === "CANCELLED" && now - (campaign.controlChangedAt ?? now) >= stallMs
+      ? unrecorded
+      : 0;
+  const counts =
+    cancelledUnrecorded === 0
+      ? pass.counts
+      : { ...pass.counts, cancelled: (pass.counts.cancelled ?? 0) + cancelledUnrecorded };
+  const everyRecipientFinal =
+    campaign.sealed && pass.pending === 0 && pass.seen + cancelledUnrecorded === campaign.total;
+  if (everyRecipientFinal && (await deps.campaigns.reconcile(campaign.id, counts, pass.startVersion, now))) {
     report.completed.push(campaign.id);
     await deps.campaigns.retire(campaign.id, now);
     report.retired++;

@@ -1,6 +1,6 @@
 import type { SendLedger, SendMessage } from "../ports.js";
-import { sendRequestHash } from "../sends/send-coupon.js";
 import type { BatchOutcomeCounter } from "./batch-outcome-counter.js";
+import { recipientRecord } from "./campaign-recipients.js";
 import { outcomeTally } from "./outcome-tally.js";
 
 /**
@@ -15,7 +15,7 @@ export async function withdrawSend(
   counter: BatchOutcomeCounter,
   message: SendMessage,
 ): Promise<boolean> {
-  const { mchid, outRequestNo, stockId, openid, appid, campaignId } = message;
+  const { mchid, outRequestNo, campaignId } = message;
   if (campaignId === undefined) return false;
   const existing = await deps.ledger.get({ mchid, outRequestNo });
   // A prepared record no worker has leased yet (attempts 0) is withdrawn like a missing one.
@@ -24,19 +24,7 @@ export async function withdrawSend(
   }
   return counter.track(async (count) => {
     await count(campaignId, outcomeTally("CANCELLED"));
-    const change = await deps.ledger.cancel(
-      {
-        mchid,
-        outRequestNo,
-        requestHash: sendRequestHash({ mchid, outRequestNo, stockId, openid, appid, stockCreatorMchid: mchid }),
-        stockId,
-        openid,
-        appid,
-        campaignId,
-        createdAt: deps.clock(),
-      },
-      deps.clock(),
-    );
+    const change = await deps.ledger.cancel(recipientRecord(message, deps.clock()), deps.clock());
     // Claimed between the read and the put (a duplicate message): that copy finishes the send; this one is done.
     return change.record.state !== "PENDING";
   });

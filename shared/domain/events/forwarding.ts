@@ -77,6 +77,13 @@ export async function forwardEvent(
   const secret = pending.length === 0 ? "" : await deps.signingSecret();
   return Promise.all(
     pending.map(async (p) => {
+      // A retry names its endpoint; one no longer configured (removed since, or a message not queued by this
+      // function) is never signed for nor posted to: the record goes to the dead letters for an operator.
+      if (!deps.endpoints.includes(p.endpoint)) {
+        const refused: DeliveryResult = { ok: false, error: "endpoint is not configured (FORWARD_URLS)" };
+        await deps.deadLetter(p, refused);
+        return refused;
+      }
       const headers = {
         "content-type": "application/json",
         [SIGNATURE_HEADER]: signPayload(secret, deps.nowSeconds(), p.body),

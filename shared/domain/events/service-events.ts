@@ -119,7 +119,9 @@ export function eventsForChange(change: RecordChange): ServiceEvent[] {
     events.push(couponEvent(DETAIL_TYPES.couponSent, after, after.sentAt ?? after.createdAt, after.outRequestNo));
   }
   if (after.state === "USED" && before?.state !== "USED") {
-    events.push(couponEvent(DETAIL_TYPES.couponUsed, after, after.usedAt ?? after.updatedAt, firstOf(after)));
+    // The use that made it USED now: the history's last (a refunded coupon used again keeps its first used_at).
+    const at = after.history.findLast((h) => h.state === "USED")?.at ?? after.usedAt ?? after.updatedAt;
+    events.push(couponEvent(DETAIL_TYPES.couponUsed, after, at, lastUseOf(after)));
   }
   if (after.state === "REFUNDED" && before?.state !== "REFUNDED") {
     events.push(couponEvent(DETAIL_TYPES.couponRefunded, after, after.refundedAt ?? after.updatedAt, lastOf(after)));
@@ -136,7 +138,13 @@ export function eventId(detailType: DetailType, ...parts: string[]): string {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const firstOf = (c: CouponRecord) => c.transactionIds[0] ?? String(c.usedAt ?? "");
+/**
+ * The use that made the coupon USED this time: its transaction (the last one; a refunded coupon used again has a
+ * second), else how many uses the history holds. Not the first use's: a second use's event would carry the first's
+ * event_id and be dropped by consumers as a duplicate.
+ */
+const lastUseOf = (c: CouponRecord) =>
+  c.transactionIds.at(-1) ?? `${c.usedAt ?? ""}#${c.history.filter((h) => h.state === "USED").length}`;
 const lastOf = (c: CouponRecord) => String(c.refundedAt ?? c.updatedAt);
 
 function couponEvent(detailType: DetailType, c: CouponRecord, at: number, discriminator: string): ServiceEvent {

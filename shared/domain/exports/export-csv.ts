@@ -3,7 +3,7 @@ import type { CouponRecord, ExportKind, SendRecord } from "../ports.js";
 
 /**
  * The CSV files an export writes (RFC 4180: comma-separated, CRLF line ends, a field quoted when it holds a comma, a
- * quote or a line break, quotes doubled; UTF-8 without a byte-order mark). The header is the first line; the columns
+ * quote or a line break, quotes doubled; UTF-8 without a byte-order mark; formula-like text neutralized, `csvField`). The header is the first line; the columns
  * are documented in the README ("Exports") and their order never changes.
  * https://www.rfc-editor.org/rfc/rfc4180
  */
@@ -27,13 +27,19 @@ export const EXPORT_COLUMNS = {
 
 const CRLF = "\r\n";
 
-function field(value: string | number | undefined): string {
+/**
+ * One CSV field. Text that a spreadsheet would run as a formula (first character `=`, `+`, `-`, `@`, tab or carriage
+ * return: WeChat's error messages and flow rows, openids) gets a leading `'`, so it is shown as text
+ * (https://owasp.org/www-community/attacks/CSV_Injection); numbers are written as they are. Also used by
+ * `GET /reconciliations/{id}/findings.csv`.
+ */
+export function csvField(value: string | number | undefined): string {
   if (value === undefined) return "";
-  const text = String(value);
+  const text = typeof value === "string" && /^[=+\-@\t\r]/.test(value) ? `'${value}` : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-const line = (values: (string | number | undefined)[]) => `${values.map(field).join(",")}${CRLF}`;
+const line = (values: (string | number | undefined)[]) => `${values.map(csvField).join(",")}${CRLF}`;
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 export const headerLine = (what: ExportKind): string => line([...EXPORT_COLUMNS[what]]);

@@ -252,6 +252,15 @@ export function couponStoreContract(backend: string, makeStore: () => CouponStor
       await expect(store.listByCampaign(campaignId, { limit: 1, cursor: "not-a-cursor" })).rejects.toMatchObject({
         field: "cursor",
       });
+      // A cursor of the whole list (it stops among the SENT coupons) asked with a filter it is outside of: refused
+      // naming the cursor, never handed to the store (DynamoDB refuses a start key outside the key condition).
+      await expect(
+        store.listByCampaign(campaignId, { limit: 1, state: "USED", cursor: first.cursor! }),
+      ).rejects.toMatchObject({ field: "cursor" });
+      // Inside its range, a cursor of the same filter goes on.
+      const usedFirst = await store.listByCampaign(campaignId, { limit: 1, state: "USED" });
+      const usedNext = await store.listByCampaign(campaignId, { limit: 1, state: "USED", cursor: usedFirst.cursor! });
+      expect(usedNext.items.map((r) => r.couponId)).toEqual([issued[1]!.couponId]);
     });
   });
 }

@@ -118,6 +118,11 @@ export function reconciliationStoreContract(
       const second = await runs.listFindings(id, { limit: 2, cursor: first.cursor! });
       expect(second).toEqual({ items: [items[0]] });
       await expect(runs.listFindings(id, { limit: 2, cursor: "bm9wZQ" })).rejects.toMatchObject({ field: "cursor" });
+      // The right list's name with keys it never returned: refused naming the cursor, never a store error (a 500).
+      const crafted = Buffer.from(JSON.stringify({ pk: "x", gsi1pk: `RECON#${id}#FINDINGS`, gsi1sk: "y" })).toString(
+        "base64url",
+      );
+      await expect(runs.listFindings(id, { limit: 2, cursor: crafted })).rejects.toMatchObject({ field: "cursor" });
     });
 
     it("lists the stocks coupons were issued of as pending until marked reconciled", async () => {

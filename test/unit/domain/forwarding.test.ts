@@ -87,6 +87,15 @@ describe("forwardEvent", () => {
     expect(h.dead).toEqual([{ pending: { ...pending, attempt: 4 }, last: { ok: false, status: 500 } }]);
   });
 
+  it("never signs for an endpoint it is not configured with: such a retry is dead-lettered unsent", async () => {
+    const h = harness(() => 200);
+    const pending: PendingDelivery = { endpoint: "https://elsewhere.example/x", attempt: 3, body, eventId: "e1" };
+    const results = await forwardEvent(h.deps, { kind: "retry", pending });
+    expect(h.posts).toEqual([]);
+    expect(results).toEqual([{ ok: false, error: "endpoint is not configured (FORWARD_URLS)" }]);
+    expect(h.dead).toEqual([{ pending, last: results[0] }]);
+  });
+
   it("lets a failed retry or dead-letter write fail the message, so its queue delivers it again", async () => {
     const h = harness(() => 500);
     h.deps.retryLater = async () => Promise.reject(new Error("queue down"));

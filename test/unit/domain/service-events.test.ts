@@ -118,6 +118,29 @@ describe("eventsForChange: one event per transition", () => {
     expect(a.detail.event_id).not.toBe(c.detail.event_id);
   });
 
+  it("a refunded coupon used again: a second coupon.used with its own event_id (consumers keep both uses)", () => {
+    const refunded: CouponRecord = { ...used, state: "REFUNDED", refundedAt: T + 3_600_000 };
+    const secondUse = T + 7_000_000;
+    const usedAgain: CouponRecord = {
+      ...refunded,
+      state: "USED",
+      transactionIds: [...used.transactionIds, "4200000000000000000000000002"],
+      usedAmount: 1_000,
+      history: [
+        { state: "USED", at: used.usedAt!, source: "notification", transactionId: used.transactionIds[0]! },
+        { state: "REFUNDED", at: T + 3_600_000, source: "notification" },
+        { state: "USED", at: secondUse, source: "notification", transactionId: "4200000000000000000000000002" },
+      ],
+      updatedAt: T + 7_200_000,
+    };
+    const first = eventsForChange({ kind: "coupon", before: sent, after: used });
+    const second = eventsForChange({ kind: "coupon", before: refunded, after: usedAgain });
+    expect(second.map((e) => e.detailType)).toEqual(["coupon.used"]);
+    expect(second[0]!.detail.event_id).not.toBe(first[0]!.detail.event_id);
+    // It happened at the second use, not at the first (the record's used_at).
+    expect(second[0]!.detail.occurred_at).toBe(new Date(secondUse).toISOString());
+  });
+
   it("coupon.refunded when the coupon becomes REFUNDED", () => {
     const refunded: CouponRecord = { ...used, state: "REFUNDED", refundedAt: T + 3_600_000 };
     expect(eventsForChange({ kind: "coupon", before: used, after: refunded }).map((e) => e.detailType)).toEqual([

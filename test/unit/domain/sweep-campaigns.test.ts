@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { MemorySendQueue } from "#shared/adapters/memory/memory-send-queue.js";
+import { addCampaignChunk } from "#shared/domain/campaigns/add-campaign-chunk.js";
 import { changeCampaignControl, type LifecycleDependencies } from "#shared/domain/campaigns/campaign-lifecycle.js";
-import { createCampaign } from "#shared/domain/campaigns/create-campaign.js";
+import { createCampaign, openCampaign } from "#shared/domain/campaigns/create-campaign.js";
 import { processSendBatch, type WorkerDependencies } from "#shared/domain/campaigns/process-send-batch.js";
 import { INLINE_RECOUNT_MAX } from "#shared/domain/campaigns/reconcile-campaign.js";
 import {
@@ -176,6 +177,41 @@ describe("sweepCampaigns", () => {
     await sweepUntilCompleted(campaign.id);
     expect(await deps.campaigns.get(campaign.id)).toMatchObject({ state: "COMPLETED", sent: 1, cancelled: 4 });
     expect(gateway.calls).toBe(1);
+  });
+
+  it("completes a cancelled upload whose last chunk post failed after counting it: its recipients were never sent", async () => {
+    const upload = { campaigns: deps.campaigns, ledger: deps.ledger, queue, clock: () => now, gateway };
+    const { campaign } = await openCampaign(upload, {
+      mchid: MCHID,
+      stockId: "9856000",
+      appid: "wx-app",
+      campaignId: "cmp-broken-upload",
+      ratePerSecond: 400,
+    });
+    await addCampaignChunk(upload, { campaignId: campaign.id, chunkNo: 0, openids: ["a", "b"] });
+    // Chunk 1 is stored and counted, then the store fails before its recipients' records are written.
+    const failing = Object.create(deps.ledger, { prepare: { value: async () => Promise.reject(new Error("down")) } });
+    await expect(
+      addCampaignChunk({ ...upload, ledger: failing }, { campaignId: campaign.id, chunkNo: 1, openids: ["c", "d"] }),
+    ).rejects.toThrow("down");
+    // The operator cancels instead of posting it again (a cancelled upload takes no more chunks).
+    const lifecycle: LifecycleDependencies = { ...upload, settleMs: 0, sleep: async () => {} };
+    await changeCampaignControl(lifecycle, campaign.id, "cancel");
+    await expect(
+      addCampaignChunk(upload, { campaignId: campaign.id, chunkNo: 1, openids: ["c", "d"] }),
+    ).rejects.toMatchObject({ code: "CAMPAIGN_CANCELLED" });
+
+    // Not at once: a chunk post still writing its records when the cancel came has until the stall period.
+    expect((await sweepCampaigns(sweeper, SETTINGS)).completed).toEqual([]);
+    await sweepUntilCompleted(campaign.id);
+    expect(await deps.campaigns.get(campaign.id)).toMatchObject({
+      state: "COMPLETED",
+      total: 4,
+      sent: 0,
+      cancelled: 4,
+    });
+    expect(now - (await deps.campaigns.get(campaign.id))!.controlChangedAt!).toBeGreaterThanOrEqual(STALL_MS);
+    expect(gateway.calls).toBe(0);
   });
 
   it("takes turns between campaigns, so a big one does not hold a small one back", async () => {

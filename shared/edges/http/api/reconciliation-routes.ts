@@ -1,3 +1,4 @@
+import { csvField } from "../../../domain/exports/export-csv.js";
 import type { ReconciliationFinding, ReconciliationRecord } from "../../../domain/ports.js";
 import { requestReconciliation } from "../../../domain/reconciliation/reconciliation-job.js";
 import type { RouteTable } from "../api-handler.js";
@@ -59,8 +60,8 @@ export function reconciliationRoutes(services: ApiServices): RouteTable {
       });
       const lines = [CSV_COLUMNS.join(",")];
       for (const f of page.items) {
-        const view = findingView(f) as Record<string, unknown>;
-        lines.push(CSV_COLUMNS.map((column) => csvValue(view[column])).join(","));
+        const view = findingView(f);
+        lines.push(CSV_COLUMNS.map((column) => csvField(view[column])).join(","));
       }
       return {
         statusCode: 200,
@@ -86,12 +87,6 @@ const CSV_COLUMNS = [
   "refund_id",
   "campaign_id",
 ] as const;
-
-/** RFC 4180: quoted when it holds a comma, quote or line break (ids never do; WeChat's times never do). */
-function csvValue(value: unknown): string {
-  const text = value === undefined ? "" : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
