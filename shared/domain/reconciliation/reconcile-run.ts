@@ -153,8 +153,10 @@ async function readFlows(
  * millions of coupons is expired over as many invocations as it takes. A page read again after a crash finds its
  * coupons already EXPIRED by this run (the history entry names it) and counts them again: the checkpoint that would
  * have counted them was lost. The phase is over when `offset > 0` and no cursor is left (the list is only read from
- * its start at offset 0). Answers false when it stopped early (budget, lease lost, or the stock has not ended by our
- * clock).
+ * its start at offset 0). Answers false when it stopped early (budget, or the lease was lost).
+ *
+ * The stock has ended when a run gets here: WeChat served its use flow (it serves none before the end, by its clock),
+ * or our clock is past the time WeChat documents for the files, after the end (`readFlows`).
  */
 async function expireUnused(
   deps: ReconcileDependencies,
@@ -164,7 +166,6 @@ async function expireUnused(
   shouldStop: () => boolean,
 ): Promise<boolean> {
   if (from.offset > 0 && from.cursor === undefined) return true;
-  if (deps.clock() <= run.availableEndTime) return false;
   const pageSize = Math.min(deps.expiryPageSize ?? 100, 100);
   const checkpointRows = deps.checkpointRows ?? 2_000;
   let saved = from;

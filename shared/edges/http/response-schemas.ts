@@ -158,6 +158,8 @@ export const refundFlowRow = z.strictObject({
   refund_mchid: flowText(),
   refund_id: flowText(),
   refund_amount: fen(),
+  device_no: flowText(),
+  bank_serial_no: flowText(),
   goods_info: flowText(),
 });
 
