@@ -983,8 +983,9 @@ export type ReconciliationTrigger = "schedule" | "request";
  * - `use_recovered`: a use WeChat has and the service had not recorded; now recorded USED (found by reconciliation)
  *   and counted in its campaign;
  * - `refund_recorded`: a refund of a recorded use; now REFUNDED;
- * - `not_issued`: a row for a coupon this service never issued (another channel's coupon of the same stock, or a
- *   send the service holds as failed although WeChat issued and the user used it).
+ * - `not_issued`: a row for a coupon no send of this service recorded (another channel's coupon of the same stock;
+ *   a flow row names no recipient and no send, so a coupon WeChat issued for a send this service could not settle
+ *   shows here too: docs/coupon-lifecycle.md#failed-sends-wechat-shows-used).
  */
 export type FindingKind = "use_recovered" | "refund_recorded" | "not_issued";
 export const FINDING_KINDS: readonly FindingKind[] = ["use_recovered", "refund_recorded", "not_issued"];

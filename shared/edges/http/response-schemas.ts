@@ -469,8 +469,9 @@ const findingKind = () =>
     .enum(["use_recovered", "refund_recorded", "not_issued"])
     .describe(
       "use_recovered: a use WeChat has and the service had not recorded, now USED (found by reconciliation) and " +
-        "counted; refund_recorded: a refund of a recorded use, now REFUNDED; not_issued: a row for a coupon this " +
-        "service did not issue (another channel's, or a send it holds as failed that WeChat issued after all)",
+        "counted; refund_recorded: a refund of a recorded use, now REFUNDED; not_issued: a row for a coupon no send " +
+        "of this service recorded (another channel's; a flow row names no recipient or send, so a coupon WeChat " +
+        "issued for a send still PENDING with UNCERTAIN_OUTCOME shows here too)",
     );
 
 export const reconciliationResponse = z.strictObject({
