@@ -169,9 +169,11 @@ async function main(coupons: number, budgetSeconds: number) {
       [
         `run ${r.status} after ${r.results.length} invocations of ≤ ${budgetSeconds} s (${r.results.join(", ")})`,
         `expired ${r.expired} of ${coupons} coupons in ${r.seconds.toFixed(1)} s: ${rate.toFixed(0)} coupons/s`,
-        `peak V8 heap used by the job ${(r.peakHeap / 2 ** 20).toFixed(0)} MiB (heap capped at the function's ${memorySize} MB)`,
+        `peak V8 heap used by the job ${(r.peakHeap / 2 ** 20).toFixed(0)} MiB ` +
+          `(heap capped at the function's ${memorySize} MB)`,
         `at this rate 1,000,000 coupons take ${(1_000_000 / rate / 60).toFixed(1)} min: ` +
-          `${Math.ceil(1_000_000 / rate / usable)} invocations of the ${FUNCTION_SIZING.reconcile.timeout.toMinutes()}-minute Timeout`,
+          `${Math.ceil(1_000_000 / rate / usable)} invocations of the ` +
+          `${FUNCTION_SIZING.reconcile.timeout.toMinutes()}-minute Timeout`,
       ].join("\n"),
     );
   } finally {

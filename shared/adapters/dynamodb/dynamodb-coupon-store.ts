@@ -224,7 +224,7 @@ export class DynamoDbCouponStore implements CouponStore {
   async recordExpiry(expiry: CouponExpiry, now: number): Promise<StateChange<CouponRecord>> {
     const entry = expiryEntry(expiry);
     const update = await conditionalUpdate(this.#doc, this.#table, KEY.coupon(expiry.couponId), {
-      // gsi1sk stays: unused coupons keep one order key whether stored SENT or EXPIRED (record-rules.ts couponListOrder).
+      // gsi1sk stays: unused coupons keep one order key, stored SENT or EXPIRED (record-rules.ts couponListOrder).
       UpdateExpression:
         "SET #state = :expired, expired_at = :at, available_end_time = if_not_exists(available_end_time, :at), " +
         "history = list_append(history, :entry), updated_at = :now",

@@ -15,9 +15,9 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  * - `CAMPAIGN#{id}#CHUNK#{n}`            one chunk of a chunked campaign (openids hash, count, counted/enqueued flags)
  * - `CAMPAIGN#{id}#USES`                  the campaign's use totals (used, amount, uses by day, time-to-use histogram)
  * - `COUPON#{coupon_id}`                 the coupon's lifecycle (SENT/USED/REFUNDED/EXPIRED, history); gsi1
- *                                        `CAMPAIGN#{id}#COUPONS`, sort key state + time + coupon id (the campaign's coupons);
- *                                        gsi2 `STOCK#{stock_id}#COUPONS`, sort key coupon id, when this service issued it
- *                                        (the stock's coupons, which a reconciliation run's expiry phase pages through)
+ *                                        `CAMPAIGN#{id}#COUPONS`, sort key state + time + coupon id (the campaign's
+ *                                        coupons); gsi2 `STOCK#{stock_id}#COUPONS`, sort key coupon id, once this
+ *                                        service issued it (a reconciliation run's expiry phase pages through it)
  * - `STOCK#{stock_id}`                   a stock this service issued coupons of (available_end_time, reconciliation);
  *                                        gsi1 `RECONCILE#PENDING` until the reconciliation job has run it
  * - `RECON#{id}`                         a reconciliation run (status, phase, row checkpoint, counts); gsi1

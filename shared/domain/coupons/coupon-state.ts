@@ -12,7 +12,7 @@ import type {
  * A coupon's lifecycle, in one record per coupon_id (shared/domain/ports.ts `CouponStore`):
  *
  *   (send recorded) → SENT → USED (COUPON.USE, or a use-flow row) → REFUNDED (the refund flow) → USED again …
- *                          └→ EXPIRED (a reconciliation run's expiry phase, after the flow files) → USED (a use found later)
+ *                          └→ EXPIRED (a reconciliation run's expiry phase) → USED (a use reported later)
  *
  * A use may arrive before the send is recorded (a crash between WeChat's answer and our write, or a coupon this
  * service never issued): the record is then created USED with `issuedByService: false`, and a later send completes it.

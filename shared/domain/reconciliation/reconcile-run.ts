@@ -69,10 +69,10 @@ export type AdvanceResult = "completed" | "failed" | "paused" | "busy" | "retryi
 
 /**
  * Advances one run as far as `shouldStop` allows: reads the use flow, then the refund flow, and compares each row with
- * the coupon records; then records the stock's coupons still unused EXPIRED (`expireUnused`). Every row's work is idempotent, so a run resumes by downloading the file again and skipping the
- * rows before its checkpoint (WeChat serves the whole file again; rows arrive before the file is known whole, so a
- * row may be acted on from a file that later fails its SHA-1: what it recorded is a use WeChat reported, and the next
- * invocation reads the file again).
+ * the coupon records; then records the stock's coupons still unused EXPIRED (`expireUnused`). Every row's work is
+ * idempotent, so a run resumes by downloading the file again and skipping the rows before its checkpoint (WeChat
+ * serves the whole file again; rows arrive before the file is known whole, so a row may be acted on from a file that
+ * later fails its SHA-1: what it recorded is a use WeChat reported, and the next invocation reads the file again).
  *
  * Counting exactly once: a segment's counts are added in the same write that moves the checkpoint past it. A segment
  * read again after a crash finds its uses already recorded, by this run (the history entry names the run), and counts
