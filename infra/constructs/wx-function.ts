@@ -113,7 +113,7 @@ export type TableAction =
 export const TABLE_READ_WRITE: readonly TableAction[] = ["GetItem", "Query", "PutItem", "UpdateItem"];
 /**
  * Actions granted on the GSIs only, never on the table: every QueryCommand in shared/adapters/dynamodb names
- * `IndexName` (gsi1), so Query on the base table is a permission nothing uses.
+ * `IndexName` (gsi1, or gsi2 for a stock's coupons), so Query on the base table is a permission nothing uses.
  */
 const INDEX_ONLY_ACTIONS: ReadonlySet<TableAction> = new Set(["Query"]);
 
@@ -274,10 +274,15 @@ export class WxFunction extends NodejsFunction {
   }
 
   /**
-   * TABLE_NAME + exactly `actions`: item actions on the table, Query on each GSI named in table-definition.ts (index
-   * ARNs by name, no `index/*` wildcard).
+   * TABLE_NAME + exactly `actions`: item actions on the table, Query on each GSI of `indexes` (index ARNs by name, no
+   * `index/*` wildcard). `indexes`: the GSIs the function queries, default gsi1 (every querying adapter's but one;
+   * gsi2, a stock's coupons, only the reconciliation's expiry phase reads).
    */
-  bindTable(table: ITable, actions: readonly TableAction[]): this {
+  bindTable(
+    table: ITable,
+    actions: readonly TableAction[],
+    indexes: readonly string[] = [TABLE_SPEC.globalSecondaryIndexes[0].indexName],
+  ): this {
     if (actions.length === 0) throw new Error("bindTable: no actions");
     const tableActions = actions.filter((a) => !INDEX_ONLY_ACTIONS.has(a));
     if (tableActions.length > 0) {
@@ -290,7 +295,12 @@ export class WxFunction extends NodejsFunction {
       this.addToRolePolicy(
         new PolicyStatement({
           actions: indexActions.map((a) => `dynamodb:${a}`),
-          resources: TABLE_SPEC.globalSecondaryIndexes.map((gsi) => `${table.tableArn}/index/${gsi.indexName}`),
+          resources: indexes.map((name) => {
+            if (!TABLE_SPEC.globalSecondaryIndexes.some((gsi) => gsi.indexName === name)) {
+              throw new Error(`bindTable: the table has no index ${name}`);
+            }
+            return `${table.tableArn}/index/${name}`;
+          }),
         }),
       );
     }

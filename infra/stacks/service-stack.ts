@@ -26,6 +26,7 @@ import { CfnSchedule } from "aws-cdk-lib/aws-scheduler";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
 import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
 import {
   CALLER_POLICY_ACCESS,
@@ -219,10 +220,14 @@ export class ServiceStack extends Stack {
 
     // Reconciliation with WeChat's flow files (shared/domain/reconciliation/*): GetItem/BatchGetItem read coupons and
     // runs, Query lists pending stocks, running runs and findings (gsi1; and the certificate cache in
-    // platform-certificate mode), PutItem creates runs and findings, UpdateItem records uses, refunds, counts and
-    // checkpoints. The secret: it downloads the flows from WeChat.
+    // platform-certificate mode) and the stock's issued coupons for the expiry phase (gsi2), PutItem creates runs and
+    // findings, UpdateItem records uses, refunds, expiries, counts and checkpoints. The secret: it downloads the flows.
     const reconcile = fn("reconcile", "ReconcileFunction", { WECHATPAY_TIMEOUT_MS: wechatTimeoutMs })
-      .bindTable(table, ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"])
+      .bindTable(
+        table,
+        ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem"],
+        TABLE_SPEC.globalSecondaryIndexes.map((gsi) => gsi.indexName),
+      )
       .bindSecret(secret);
     // EventBridge Scheduler invokes through a role of its own. The L1 resource, because the L2 target grants
     // `lambda:InvokeFunction` on every version and alias too (`…:*`); this role may invoke the function's ARN only,

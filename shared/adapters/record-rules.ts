@@ -116,6 +116,11 @@ export const couponListOwner = (campaignId: string): string => `CAMPAIGN#${campa
  * Order of a campaign's coupons (the DynamoDB adapter's gsi1 sort key): stored state, then the time it was entered
  * (sent, first used, refunded; ISO 8601 UTC, fixed width so text order is time order), then the coupon id. A filter on
  * state, and on the time of use, is then a key condition, not a scan.
+ *
+ * EXPIRED coupons keep the key of SENT (`SENT#{sent_at}`): a campaign has one stock, so its unused coupons expire
+ * together, and once the stock has ended every coupon under `SENT#` reads EXPIRED, whether the reconciliation run's
+ * expiry phase has reached it yet or not. `state=EXPIRED` is then one key range, right from the end on, and recording
+ * an expiry moves nothing in the index.
  */
 export function couponListOrder(c: {
   state: StoredCouponState;
@@ -124,8 +129,9 @@ export function couponListOrder(c: {
   usedAt?: number;
   refundedAt?: number;
 }): string {
-  const at = c.state === "SENT" ? c.sentAt : c.state === "USED" ? c.usedAt : c.refundedAt;
-  return `${c.state}#${new Date(at ?? 0).toISOString()}#${c.couponId}`;
+  const unused = c.state === "SENT" || c.state === "EXPIRED";
+  const at = unused ? c.sentAt : c.state === "USED" ? c.usedAt : c.refundedAt;
+  return `${unused ? "SENT" : c.state}#${new Date(at ?? 0).toISOString()}#${c.couponId}`;
 }
 
 /**

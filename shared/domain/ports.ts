@@ -555,9 +555,13 @@ export interface NotificationInbox {
 // CouponStore: one record per coupon (its lifecycle) and per-campaign use totals
 // ---------------------------------------------------------------------------------------------------------------
 
-/** States a coupon record stores. `EXPIRED` is never stored: it is derived on read (shared/domain/coupons/coupon-state.ts). */
-export type StoredCouponState = "SENT" | "USED" | "REFUNDED";
-export type CouponState = StoredCouponState | "EXPIRED";
+/**
+ * States a coupon record stores. `EXPIRED` is stored by the reconciliation run's expiry phase, after the stock's flow
+ * files were compared; until then a SENT coupon reads EXPIRED once its stock has ended (derived on read:
+ * shared/domain/coupons/coupon-state.ts).
+ */
+export type StoredCouponState = "SENT" | "USED" | "REFUNDED" | "EXPIRED";
+export type CouponState = StoredCouponState;
 
 /** Where a coupon's history entry came from. */
 export type CouponSource = "send" | "notification" | "reconciliation";
@@ -612,6 +616,16 @@ export interface CouponUse {
   reconciliationId?: string;
 }
 
+/** An unused coupon whose stock's window has passed (recorded by a reconciliation run's expiry phase). */
+export interface CouponExpiry {
+  couponId: string;
+  /** The stock's available_end_time (epoch ms): the moment the coupon expired. */
+  expiredAt: number;
+  source: CouponSource;
+  /** The reconciliation run that recorded the expiry. */
+  reconciliationId?: string;
+}
+
 /** A use returned (退券): arrives through reconciliation with the refund flow. */
 export interface CouponRefund {
   couponId: string;
@@ -646,6 +660,8 @@ export interface CouponRecord {
   usedAmount?: number;
   couponAmount?: number;
   refundedAt?: number;
+  /** When an expiry was recorded: the stock's available_end_time (epoch ms). */
+  expiredAt?: number;
   availableEndTime?: number;
   /** Who reported the first use: `notification` (COUPON.USE) or `reconciliation` (the use-flow file). */
   foundBy?: CouponSource;
@@ -679,8 +695,11 @@ export type CountUseResult = "counted" | "already" | "busy" | "not_countable";
 export interface CouponListOptions {
   limit: number;
   cursor?: string;
-  /** Only records in this stored state. */
-  state?: StoredCouponState;
+  /**
+   * Only records in this stored state. `SENT` selects the unused coupons: those stored SENT and those stored EXPIRED
+   * (they share the list's order key, record-rules.ts `couponListOrder`), so it never selects `EXPIRED` alone.
+   */
+  state?: Exclude<StoredCouponState, "EXPIRED">;
   /** With state USED: first use in [usedFrom, usedTo) (epoch ms). */
   usedFrom?: number;
   usedTo?: number;
@@ -694,12 +713,18 @@ export interface CouponStore {
    */
   recordIssued(issue: CouponIssue, now: number): Promise<StateChange<CouponRecord>>;
   /**
-   * SENT (or unknown: created with `issuedByService: false`) → USED. The same use again (same `useKey`) → `changed:
+   * SENT or EXPIRED (a use WeChat reports wins over an expiry recorded for want of one), or unknown (created with
+   * `issuedByService: false`) → USED. The same use again (same `useKey`) → `changed:
    * false`; a further use with another transaction (REFUNDED → USED, or a multi-use coupon) is appended.
    */
   recordUse(use: CouponUse, now: number): Promise<StateChange<CouponRecord>>;
   /** USED → REFUNDED, once per refund; a coupon never used (or unknown) → `NotFoundError`/`changed: false`. */
   recordRefund(refund: CouponRefund, now: number): Promise<StateChange<CouponRecord>>;
+  /**
+   * SENT → EXPIRED (history entry, `expiredAt`), once; any other state → `changed: false` (a used coupon never
+   * expires). Unknown → `NotFoundError`.
+   */
+  recordExpiry(expiry: CouponExpiry, now: number): Promise<StateChange<CouponRecord>>;
   /**
    * Adds a used, issued coupon's first use to its campaign's totals exactly once, however often and concurrently it
    * is called (a lease on the coupon, a token on the totals item: see the DynamoDB adapter). `leaseMs` must exceed the
@@ -715,6 +740,11 @@ export interface CouponStore {
    * cursor opaque and validated. Eventually consistent (an index).
    */
   listByCampaign(campaignId: string, options: CouponListOptions): Promise<ListPage<CouponRecord>>;
+  /**
+   * The ids of every coupon this service issued of a stock (whatever their state now), ordered by id; cursor opaque.
+   * Eventually consistent (an index): the expiry phase of a reconciliation run pages through it.
+   */
+  listIssuedByStock(stockId: string, options: { limit: number; cursor?: string }): Promise<ListPage<string>>;
   /** The campaign's use totals (zeros when nothing was used). Strongly consistent. */
   campaignUses(campaignId: string): Promise<CampaignUseTotals>;
 }
@@ -931,8 +961,20 @@ export interface ExportQueue {
 // Reconciliation with WeChat's use-flow and refund-flow files (shared/domain/reconciliation/*)
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Which flow file a run is reading: the use flow first, then the refund flow. */
-export type ReconciliationPhase = "use" | "refund";
+/** WeChat's two flow files of a stock. */
+export type FlowKind = "use" | "refund";
+/**
+ * What a run is doing: reading the use flow, then the refund flow, then recording the stock's still unused coupons
+ * EXPIRED (after both files, so a use the files report is recorded before the coupon could be expired).
+ */
+export type ReconciliationPhase = FlowKind | "expire";
+
+/** Where a run stands: the phase, the rows (or coupons) of it already done, and the expiry phase's list cursor. */
+export interface ReconciliationPosition {
+  phase: ReconciliationPhase;
+  offset: number;
+  cursor?: string;
+}
 export type ReconciliationStatus = "RUNNING" | "COMPLETED" | "FAILED";
 export type ReconciliationTrigger = "schedule" | "request";
 
@@ -941,24 +983,34 @@ export type ReconciliationTrigger = "schedule" | "request";
  * - `use_recovered`: a use WeChat has and the service had not recorded; now recorded USED (found by reconciliation)
  *   and counted in its campaign;
  * - `refund_recorded`: a refund of a recorded use; now REFUNDED;
- * - `not_issued`: a row for a coupon this service never issued (another channel's coupon of the same stock, or a
- *   send the service holds as failed although WeChat issued and the user used it).
+ * - `not_issued`: a row for a coupon no send of this service recorded (another channel's coupon of the same stock;
+ *   a flow row names no recipient and no send, so a coupon WeChat issued for a send this service could not settle
+ *   shows here too: docs/coupon-lifecycle.md#failed-sends-wechat-shows-used).
  */
 export type FindingKind = "use_recovered" | "refund_recorded" | "not_issued";
 export const FINDING_KINDS: readonly FindingKind[] = ["use_recovered", "refund_recorded", "not_issued"];
 
-/** Rows read per flow and findings per kind (each row counted once, whatever the number of invocations). */
-export type ReconciliationCounts = Record<FindingKind | "use_rows" | "refund_rows", number>;
+/**
+ * Rows read per flow, findings per kind and coupons recorded EXPIRED (each row or coupon counted once, whatever the
+ * number of invocations).
+ */
+export type ReconciliationCounts = Record<FindingKind | "use_rows" | "refund_rows" | "expired", number>;
 
 export interface ReconciliationRecord {
   id: string;
   stockId: string;
   trigger: ReconciliationTrigger;
   status: ReconciliationStatus;
-  /** The flow being read and the rows of it already compared (the checkpoint a next invocation resumes from). */
+  /**
+   * The phase and the rows of it already compared, or coupons already looked at in the expiry phase (the checkpoint a
+   * next invocation resumes from); `cursor`: the expiry phase's position in the stock's coupon list.
+   */
   phase: ReconciliationPhase;
   offset: number;
+  cursor?: string;
   counts: ReconciliationCounts;
+  /** The stock's available_end_time (epoch ms): its unused coupons expire at it. */
+  availableEndTime: number;
   /** When WeChat serves the stock's flows (`flowFilesAvailableAt` of its available_end_time), epoch ms. */
   availableAt: number;
   /** Invocations that ended in an error; the run is FAILED after `MAX_RUN_FAILURES`. */
@@ -972,7 +1024,7 @@ export interface ReconciliationRecord {
 
 export interface ReconciliationFinding {
   kind: FindingKind;
-  flow: ReconciliationPhase;
+  flow: FlowKind;
   couponId: string;
   stockId: string;
   transactionId: string;
@@ -1009,8 +1061,8 @@ export interface ReconciliationStore {
   checkpoint(
     id: string,
     lease: number,
-    from: { phase: ReconciliationPhase; offset: number },
-    to: { phase: ReconciliationPhase; offset: number },
+    from: ReconciliationPosition,
+    to: ReconciliationPosition,
     counts: Partial<ReconciliationCounts>,
     now: number,
   ): Promise<boolean>;

@@ -77,6 +77,8 @@ async function reconcileInChild(baseUrl: string, rows: number): Promise<void> {
     recordIssued: (issue, now) => written.recordIssued(issue, now),
     recordUse: (use, now) => written.recordUse(use, now),
     recordRefund: (refund, now) => written.recordRefund(refund, now),
+    recordExpiry: (expiry, now) => written.recordExpiry(expiry, now),
+    listIssuedByStock: (id, options) => written.listIssuedByStock(id, options),
     countUse: (id, now, leaseMs) => written.countUse(id, now, leaseMs),
     get: (id) => written.get(id),
     listByCampaign: (id, options) => written.listByCampaign(id, options),
@@ -128,6 +130,8 @@ async function reconcileInChild(baseUrl: string, rows: number): Promise<void> {
     offset: 0,
     counts: emptyCounts(),
     availableAt: 0,
+    // Past by the run's clock (Date.now), so the run ends with its expiry phase (every issued coupon here is used).
+    availableEndTime: Date.now() - 1,
     failures: 0,
     createdAt: Date.now(),
     updatedAt: Date.now(),

@@ -389,7 +389,11 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     // Nothing else: the webhook publishes nothing (the table's stream does, docs/events.md#outbox).
     expect(dataGrants(built, "notify")).toEqual([...table, secret].sort());
     // Reads coupons 100 at a time (BatchGetItem); no queue: it publishes nothing itself.
-    expect(dataGrants(built, "reconcile")).toEqual([...table, "dynamodb:BatchGetItem on Table", index, secret].sort());
+    // gsi2 (a stock's issued coupons) for the expiry phase: the only function that reads it.
+    const stockIndex = `dynamodb:Query on Table/index/${TABLE_SPEC.globalSecondaryIndexes[1].indexName}`;
+    expect(dataGrants(built, "reconcile")).toEqual(
+      [...table, "dynamodb:BatchGetItem on Table", index, stockIndex, secret].sort(),
+    );
     // Reads campaigns and their sends, writes its progress, seals, cancels and recounts (UpdateItem only: no
     // PutItem), queues lost sends again; no secret, no DLQ, no WeChat.
     expect(dataGrants(built, "sweeper")).toEqual(
@@ -519,23 +523,20 @@ describe("stateful stack", () => {
   });
 
   it("derives the table from table-definition.ts: on-demand, PITR, TTL, the GSIs", () => {
-    const gsi = TABLE_SPEC.globalSecondaryIndexes[0];
     built.statefulTemplate.resourceCountIs("AWS::DynamoDB::Table", 1);
     built.statefulTemplate.hasResourceProperties("AWS::DynamoDB::Table", {
       KeySchema: [{ AttributeName: TABLE_SPEC.partitionKey.name, KeyType: "HASH" }],
       BillingMode: "PAY_PER_REQUEST",
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       TimeToLiveSpecification: { AttributeName: TABLE_SPEC.timeToLiveAttribute, Enabled: true },
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: gsi.indexName,
-          KeySchema: [
-            { AttributeName: gsi.partitionKey.name, KeyType: "HASH" },
-            { AttributeName: gsi.sortKey.name, KeyType: "RANGE" },
-          ],
-          Projection: { ProjectionType: gsi.projection },
-        },
-      ],
+      GlobalSecondaryIndexes: TABLE_SPEC.globalSecondaryIndexes.map((gsi) => ({
+        IndexName: gsi.indexName,
+        KeySchema: [
+          { AttributeName: gsi.partitionKey.name, KeyType: "HASH" },
+          { AttributeName: gsi.sortKey.name, KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: gsi.projection },
+      })),
     });
   });
 

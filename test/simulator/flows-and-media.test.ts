@@ -146,6 +146,11 @@ describe("use-flow and refund-flow (E13/E14) and the bill download", () => {
     expect(createHash("sha1").update(Buffer.from(file.text, "utf8")).digest("hex")).toBe(link.json.hash_value);
     expect(file.text).toContain(`\`${couponId},`);
     expect(file.text).toContain("`50300000001");
+    // docs/wechatpay-cash-coupons.md#refund-flow-file-format: 订单号, 单品信息, 银行流水号 as the official page says.
+    expect(file.text.split("\r\n")[0]).toBe(
+      "批次id,优惠id,优惠类型,优惠金额（元）,订单总金额（元）,交易类型,支付单号,退款时间,退款商户号,退款单号,退款金额（元）," +
+        "设备号,银行流水号,单品信息",
+    );
     expect(file.text.endsWith("总条数\r\n`1\r\n")).toBe(true);
   });
 

@@ -14,10 +14,12 @@ const cell = (value: string | number) => `\`${value}`;
 
 const USE_HEADER =
   "批次id,优惠id,优惠类型,优惠金额（元）,订单总金额（元）,交易类型,支付单号,消耗时间,消耗商户号,设备号,银行流水号,单品信息";
-// Refund-flow format is undocumented (docs/wechatpay-cash-coupons.md#refund-flow-file-format): this layout is our
-// guess, shaped like the use-flow file.
+// Refund-flow column titles are undocumented (docs/wechatpay-cash-coupons.md#refund-flow-file-format): the official
+// page says the file holds 订单号, 单品信息 and 银行流水号 as the use flow does; the refund columns are our guess,
+// in place of the use columns.
 const REFUND_HEADER =
-  "批次id,优惠id,优惠类型,优惠金额（元）,订单总金额（元）,交易类型,支付单号,退款时间,退款商户号,退款单号,退款金额（元）,单品信息";
+  "批次id,优惠id,优惠类型,优惠金额（元）,订单总金额（元）,交易类型,支付单号,退款时间,退款商户号,退款单号,退款金额（元）," +
+  "设备号,银行流水号,单品信息";
 
 function couponKind(stock: StockRecord): string {
   return (stock.body.coupon_use_rule.available_items?.length ?? 0) > 0 ? "单品代金券" : "全场代金券";
@@ -78,6 +80,8 @@ export function refundFlowFile(ctx: SimContext, stock: StockRecord): FlowFile {
         cell(r.refund_mchid),
         cell(r.refund_id),
         cell(yuan(r.refund_amount)),
+        '""',
+        '""',
         '""',
       ].join(","),
     );

@@ -8,6 +8,7 @@ import {
 import {
   countable,
   dayOf,
+  expiryEntry,
   firstUseAmount,
   hasEntry,
   issueEntry,
@@ -19,6 +20,7 @@ import { ConflictError, NotFoundError, ValidationError } from "../../domain/erro
 import type {
   CampaignUseTotals,
   CountUseResult,
+  CouponExpiry,
   CouponHistoryEntry,
   CouponIssue,
   CouponListOptions,
@@ -42,7 +44,7 @@ import {
 import { conditionalUpdate, getItem, isConditionalCheckFailed } from "./conditional.js";
 import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { type Item, num, optionalStrings, str } from "./item.js";
-import { GSI1, KEY } from "./table-definition.js";
+import { GSI1, GSI2, KEY } from "./table-definition.js";
 
 /** Stocks one container remembers having registered for reconciliation; beyond it the oldest is registered again. */
 const MAX_REMEMBERED_STOCKS = 1_000;
@@ -59,6 +61,7 @@ const MAX_ATTEMPTS = 5;
  * transactions: docs/local-stack.md#dynalite):
  * - `COUPON#{coupon_id}`: the coupon's one record (state, history); gsi1 `CAMPAIGN#{id}#COUPONS` sorted by
  *   `couponListOrder` when a campaign send issued it;
+ *   gsi2 `STOCK#{stock_id}#COUPONS` (keys only, sorted by coupon id) once this service issued it;
  * - `CAMPAIGN#{id}#USES`: the campaign's use totals (counters, `day#YYYY-MM-DD` and `ttu#{bucket}` attributes).
  *
  * Counting a use exactly once without a transaction (`countUse`): (1) a lease on the coupon (`count_lease`, only while
@@ -87,7 +90,7 @@ export class DynamoDbCouponStore implements CouponStore {
         "out_request_no = :out_request_no, openid = :openid, appid = :appid, sent_at = :sent_at",
         "history = list_append(if_not_exists(history, :empty), :entry)",
         "transaction_ids = if_not_exists(transaction_ids, :empty), counted = if_not_exists(counted, :false)",
-        "created_at = if_not_exists(created_at, :now), updated_at = :now",
+        "created_at = if_not_exists(created_at, :now), updated_at = :now, gsi2pk = :gsi2pk, gsi2sk = :coupon_id",
         ...(campaign === undefined
           ? []
           : ["campaign_id = :campaign_id, gsi1pk = :gsi1pk, gsi1sk = if_not_exists(gsi1sk, :gsi1sk)"]),
@@ -110,6 +113,7 @@ export class DynamoDbCouponStore implements CouponStore {
         ":empty": [],
         ":entry": [issueEntry(issue)],
         ":now": now,
+        ":gsi2pk": KEY.stockCoupons(issue.stockId),
         ...(campaign === undefined
           ? {}
           : {
@@ -165,7 +169,8 @@ export class DynamoDbCouponStore implements CouponStore {
         ...(use.couponAmount === undefined ? [] : ["coupon_amount = if_not_exists(coupon_amount, :coupon_amount)"]),
         ...(use.availableEndTime === undefined ? [] : ["available_end_time = if_not_exists(available_end_time, :end)"]),
       ].join(", "),
-      ConditionExpression: "attribute_not_exists(#state) OR #state = :sent",
+      // From EXPIRED too: the expiry was recorded for want of a use, and a use WeChat reports wins over it.
+      ConditionExpression: "attribute_not_exists(#state) OR #state IN (:sent, :expired)",
       ExpressionAttributeNames: { "#type": "type", "#state": "state" },
       ExpressionAttributeValues: {
         ":type": "COUPON",
@@ -173,6 +178,7 @@ export class DynamoDbCouponStore implements CouponStore {
         ":stock_id": use.stockId,
         ":used": "USED",
         ":sent": "SENT",
+        ":expired": "EXPIRED",
         ":false": false,
         ":used_at": use.usedAt,
         ":consume_time": use.consumeTime,
@@ -220,6 +226,27 @@ export class DynamoDbCouponStore implements CouponStore {
       if (update.changed) return { changed: true, record: fromItem(update.item) };
       if (attempt >= MAX_ATTEMPTS) throw raceLost(refund.couponId);
     }
+  }
+
+  async recordExpiry(expiry: CouponExpiry, now: number): Promise<StateChange<CouponRecord>> {
+    const entry = expiryEntry(expiry);
+    const update = await conditionalUpdate(this.#doc, this.#table, KEY.coupon(expiry.couponId), {
+      // gsi1sk stays: unused coupons keep one order key, stored SENT or EXPIRED (record-rules.ts couponListOrder).
+      UpdateExpression:
+        "SET #state = :expired, expired_at = :at, available_end_time = if_not_exists(available_end_time, :at), " +
+        "history = list_append(history, :entry), updated_at = :now",
+      ConditionExpression: "#state = :sent",
+      ExpressionAttributeNames: { "#state": "state" },
+      ExpressionAttributeValues: {
+        ":expired": "EXPIRED",
+        ":sent": "SENT",
+        ":at": expiry.expiredAt,
+        ":entry": [entry],
+        ":now": now,
+      },
+    });
+    if (update.changed) return { changed: true, record: fromItem(update.item) };
+    return { changed: false, record: fromItem(mustExist(update.existing, expiry.couponId)) };
   }
 
   /** One more history entry and state, only if the record is still as read (same state, same history length). */
@@ -396,6 +423,29 @@ export class DynamoDbCouponStore implements CouponStore {
     return { items: records, cursor: encodeCursor({ pk: str(last, "pk"), gsi1pk, gsi1sk: str(last, "gsi1sk") }) };
   }
 
+  async listIssuedByStock(stockId: string, options: { limit: number; cursor?: string }): Promise<ListPage<string>> {
+    const gsi2pk = KEY.stockCoupons(stockId);
+    const start =
+      options.cursor === undefined ? undefined : decodeCursor(options.cursor, ["pk", "gsi2pk", "gsi2sk"], { gsi2pk });
+    if (start !== undefined && start.pk !== KEY.coupon(start.gsi2sk)) {
+      throw new ValidationError("cursor", "is not a cursor this list returned");
+    }
+    const { Items = [], LastEvaluatedKey } = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: GSI2,
+        KeyConditionExpression: "gsi2pk = :pk",
+        ExpressionAttributeValues: { ":pk": gsi2pk },
+        Limit: options.limit,
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      }),
+    );
+    const ids = Items.map((item) => str(item, "gsi2sk"));
+    const last = Items.at(-1);
+    if (LastEvaluatedKey === undefined || last === undefined) return { items: ids };
+    return { items: ids, cursor: encodeCursor({ pk: str(last, "pk"), gsi2pk, gsi2sk: str(last, "gsi2sk") }) };
+  }
+
   async campaignUses(campaignId: string): Promise<CampaignUseTotals> {
     const { Item } = await this.#doc.send(
       new GetCommand({ TableName: this.#table, Key: { pk: KEY.campaignUses(campaignId) }, ConsistentRead: true }),
@@ -470,6 +520,7 @@ function fromItem(item: Item): CouponRecord {
       usedAmount: "used_amount",
       couponAmount: "coupon_amount",
       refundedAt: "refunded_at",
+      expiredAt: "expired_at",
       availableEndTime: "available_end_time",
     }),
     transactionIds: Array.isArray(item.transaction_ids) ? (item.transaction_ids as string[]) : [],

@@ -3,11 +3,13 @@ import { ValidationError } from "../../domain/errors.js";
 import type {
   ErrorInfo,
   FindingKind,
+  FlowKind,
   ListPage,
   PendingStock,
   ReconciliationCounts,
   ReconciliationFinding,
   ReconciliationPhase,
+  ReconciliationPosition,
   ReconciliationRecord,
   ReconciliationStore,
   StateChange,
@@ -19,7 +21,7 @@ import type { DynamoDbAdapterOptions } from "./document-client.js";
 import { type Item, num, str } from "./item.js";
 import { GSI1, KEY } from "./table-definition.js";
 
-const COUNT_NAMES: readonly (keyof ReconciliationCounts)[] = ["use_rows", "refund_rows", ...FINDING_KINDS];
+const COUNT_NAMES: readonly (keyof ReconciliationCounts)[] = ["use_rows", "refund_rows", ...FINDING_KINDS, "expired"];
 
 /**
  * `ReconciliationStore` on the single table (table-definition.ts): runs `RECON#{id}` (gsi1 `RECON#RUNNING` while
@@ -47,6 +49,7 @@ export class DynamoDbReconciliationStore implements ReconciliationStore {
       offset: run.offset,
       ...run.counts,
       available_at: run.availableAt,
+      available_end_time: run.availableEndTime,
       failures: run.failures,
       created_at: run.createdAt,
       updated_at: run.updatedAt,
@@ -95,8 +98,8 @@ export class DynamoDbReconciliationStore implements ReconciliationStore {
   async checkpoint(
     id: string,
     lease: number,
-    from: { phase: ReconciliationPhase; offset: number },
-    to: { phase: ReconciliationPhase; offset: number },
+    from: ReconciliationPosition,
+    to: ReconciliationPosition,
     counts: Partial<ReconciliationCounts>,
     now: number,
   ): Promise<boolean> {
@@ -104,12 +107,15 @@ export class DynamoDbReconciliationStore implements ReconciliationStore {
     const update = await conditionalUpdate(this.#doc, this.#table, KEY.reconciliation(id), {
       UpdateExpression:
         `SET #phase = :to_phase, #offset = :to_offset, updated_at = :now` +
-        (added.length ? ` ADD ${added.map(([name]) => `${name} :${name}`).join(", ")}` : ""),
+        (to.cursor === undefined ? "" : ", #cursor = :to_cursor") +
+        (added.length ? ` ADD ${added.map(([name]) => `${name} :${name}`).join(", ")}` : "") +
+        (to.cursor === undefined ? " REMOVE #cursor" : ""),
       ConditionExpression: "lease_until = :lease AND #phase = :from_phase AND #offset = :from_offset",
-      ExpressionAttributeNames: { "#offset": "offset", "#phase": "phase" },
+      ExpressionAttributeNames: { "#offset": "offset", "#phase": "phase", "#cursor": "cursor" },
       ExpressionAttributeValues: {
         ":to_phase": to.phase,
         ":to_offset": to.offset,
+        ...(to.cursor === undefined ? {} : { ":to_cursor": to.cursor }),
         ":from_phase": from.phase,
         ":from_offset": from.offset,
         ":lease": lease,
@@ -290,8 +296,10 @@ export function reconciliationFromItem(item: Item): ReconciliationRecord {
     status: str(item, "status") as ReconciliationRecord["status"],
     phase: str(item, "phase") as ReconciliationPhase,
     offset: num(item, "offset"),
+    ...(typeof item.cursor === "string" ? { cursor: item.cursor } : {}),
     counts: Object.fromEntries(COUNT_NAMES.map((name) => [name, num(item, name)])) as ReconciliationCounts,
     availableAt: num(item, "available_at"),
+    availableEndTime: num(item, "available_end_time"),
     failures: num(item, "failures"),
     ...(error && typeof error.code === "string"
       ? { lastError: { code: error.code, message: String(error.message ?? "") } }
@@ -306,7 +314,7 @@ export function reconciliationFromItem(item: Item): ReconciliationRecord {
 function findingFromItem(item: Item): ReconciliationFinding {
   return {
     kind: str(item, "kind") as FindingKind,
-    flow: str(item, "flow") as ReconciliationPhase,
+    flow: str(item, "flow") as FlowKind,
     couponId: str(item, "coupon_id"),
     stockId: str(item, "stock_id"),
     transactionId: str(item, "transaction_id"),

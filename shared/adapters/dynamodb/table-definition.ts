@@ -14,8 +14,10 @@ import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
  *                                        sort key created_at + id; retired by removing its gsi1 keys (then TTL)
  * - `CAMPAIGN#{id}#CHUNK#{n}`            one chunk of a chunked campaign (openids hash, count, counted/enqueued flags)
  * - `CAMPAIGN#{id}#USES`                  the campaign's use totals (used, amount, uses by day, time-to-use histogram)
- * - `COUPON#{coupon_id}`                 the coupon's lifecycle (SENT/USED/REFUNDED, history); gsi1
- *                                        `CAMPAIGN#{id}#COUPONS`, sort key state + time + coupon id (the campaign's coupons)
+ * - `COUPON#{coupon_id}`                 the coupon's lifecycle (SENT/USED/REFUNDED/EXPIRED, history); gsi1
+ *                                        `CAMPAIGN#{id}#COUPONS`, sort key state + time + coupon id (the campaign's
+ *                                        coupons); gsi2 `STOCK#{stock_id}#COUPONS`, sort key coupon id, once this
+ *                                        service issued it (a reconciliation run's expiry phase pages through it)
  * - `STOCK#{stock_id}`                   a stock this service issued coupons of (available_end_time, reconciliation);
  *                                        gsi1 `RECONCILE#PENDING` until the reconciliation job has run it
  * - `RECON#{id}`                         a reconciliation run (status, phase, row checkpoint, counts); gsi1
@@ -40,10 +42,19 @@ export const TABLE_SPEC = {
       // ALL: the readers (reconciliation, coupon history) want whole records and would otherwise fetch each one.
       projection: "ALL",
     },
+    {
+      indexName: "gsi2",
+      partitionKey: { name: "gsi2pk", type: "S" },
+      sortKey: { name: "gsi2sk", type: "S" },
+      // KEYS_ONLY: its one reader (the expiry phase) reads each page's coupons strongly consistently anyway, and
+      // written once per coupon (its keys never change), a state change costs this index nothing.
+      projection: "KEYS_ONLY",
+    },
   ],
 } as const;
 
 export const GSI1 = TABLE_SPEC.globalSecondaryIndexes[0].indexName;
+export const GSI2 = TABLE_SPEC.globalSecondaryIndexes[1].indexName;
 export const TTL_ATTRIBUTE = TABLE_SPEC.timeToLiveAttribute;
 
 /** Item key prefixes (single-table design). */
@@ -56,6 +67,7 @@ export const KEY = {
   campaignChunk: (id: string, chunkNo: number) => `CAMPAIGN#${id}#CHUNK#${chunkNo}`,
   campaignUses: (id: string) => `CAMPAIGN#${id}#USES`,
   coupon: (couponId: string) => `COUPON#${couponId}`,
+  stockCoupons: (stockId: string) => `STOCK#${stockId}#COUPONS`,
   reconcileStock: (stockId: string) => `STOCK#${stockId}`,
   reconcilePending: () => "RECONCILE#PENDING",
   reconciliation: (id: string) => `RECON#${id}`,

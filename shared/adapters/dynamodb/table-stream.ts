@@ -34,11 +34,13 @@ export const EVENT_CHANGE_FILTERS: readonly Record<string, unknown>[] = [
       OldImage: { state: { S: [{ "anything-but": ["USED"] }, { exists: false }] } },
     },
   },
-  // coupon.refunded.
+  // coupon.refunded and coupon.expired, in one filter (five is the quota): REFUNDED or EXPIRED now, neither before.
+  // No coupon moves between the two (a refund needs a USED coupon, an expiry a SENT one), so this passes exactly the
+  // records that became one of them.
   {
     dynamodb: {
-      NewImage: { type: { S: ["COUPON"] }, state: { S: ["REFUNDED"] } },
-      OldImage: { state: { S: [{ "anything-but": ["REFUNDED"] }] } },
+      NewImage: { type: { S: ["COUPON"] }, state: { S: ["REFUNDED", "EXPIRED"] } },
+      OldImage: { state: { S: [{ "anything-but": ["REFUNDED", "EXPIRED"] }] } },
     },
   },
   // campaign.completed: the counters became exact and final (state COMPLETED, shared/domain/ports.ts).

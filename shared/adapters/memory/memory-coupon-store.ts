@@ -1,6 +1,7 @@
 import {
   countable,
   dayOf,
+  expiryEntry,
   firstUseAmount,
   hasEntry,
   issueEntry,
@@ -12,6 +13,7 @@ import { NotFoundError } from "../../domain/errors.js";
 import type {
   CampaignUseTotals,
   CountUseResult,
+  CouponExpiry,
   CouponIssue,
   CouponListOptions,
   CouponRecord,
@@ -84,7 +86,8 @@ export class MemoryCouponStore implements CouponStore {
   async recordUse(use: CouponUse, now: number): Promise<StateChange<CouponRecord>> {
     const entry = useEntry(use);
     const existing = this.#coupons.get(use.couponId);
-    if (existing !== undefined && existing.state !== "SENT") {
+    // A first use from SENT or EXPIRED (a use WeChat reports wins over an expiry recorded for want of one).
+    if (existing !== undefined && existing.state !== "SENT" && existing.state !== "EXPIRED") {
       if (hasEntry(existing.history, entry)) return { changed: false, record: view(existing) };
       // Another use: a coupon returned by a refund and used again, or a multi-use coupon.
       existing.state = "USED";
@@ -129,6 +132,18 @@ export class MemoryCouponStore implements CouponStore {
     existing.state = "REFUNDED";
     existing.refundedAt = refund.refundedAt;
     existing.history.push(entry);
+    existing.updatedAt = now;
+    return { changed: true, record: view(existing) };
+  }
+
+  async recordExpiry(expiry: CouponExpiry, now: number): Promise<StateChange<CouponRecord>> {
+    const existing = this.#coupons.get(expiry.couponId);
+    if (existing === undefined) throw new NotFoundError("coupon_id", `no coupon ${expiry.couponId}`);
+    if (existing.state !== "SENT") return { changed: false, record: view(existing) };
+    existing.state = "EXPIRED";
+    existing.expiredAt = expiry.expiredAt;
+    existing.availableEndTime ??= expiry.expiredAt;
+    existing.history.push(expiryEntry(expiry));
     existing.updatedAt = now;
     return { changed: true, record: view(existing) };
   }
@@ -188,6 +203,21 @@ export class MemoryCouponStore implements CouponStore {
     const items = page.map(({ c }) => view(c));
     if (ordered.length <= options.limit || last === undefined) return { items };
     return { items, cursor: encodeCursor({ list: owner, after: last.key }) };
+  }
+
+  async listIssuedByStock(stockId: string, options: { limit: number; cursor?: string }): Promise<ListPage<string>> {
+    const owner = `STOCK#${stockId}#COUPONS`;
+    const after =
+      options.cursor === undefined ? undefined : decodeCursor(options.cursor, ["list", "after"], { list: owner }).after;
+    const ids = [...this.#coupons.values()]
+      .filter((c) => c.stockId === stockId && c.outRequestNo !== undefined)
+      .map((c) => c.couponId)
+      .filter((id) => after === undefined || compareUtf8(id, after) > 0)
+      .sort(compareUtf8);
+    const items = ids.slice(0, options.limit);
+    const last = items.at(-1);
+    if (ids.length <= options.limit || last === undefined) return { items };
+    return { items, cursor: encodeCursor({ list: owner, after: last }) };
   }
 
   async campaignUses(campaignId: string): Promise<CampaignUseTotals> {

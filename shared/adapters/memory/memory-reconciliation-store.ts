@@ -4,7 +4,7 @@ import type {
   PendingStock,
   ReconciliationCounts,
   ReconciliationFinding,
-  ReconciliationPhase,
+  ReconciliationPosition,
   ReconciliationRecord,
   ReconciliationStore,
   StateChange,
@@ -55,8 +55,8 @@ export class MemoryReconciliationStore implements ReconciliationStore {
   async checkpoint(
     id: string,
     lease: number,
-    from: { phase: ReconciliationPhase; offset: number },
-    to: { phase: ReconciliationPhase; offset: number },
+    from: ReconciliationPosition,
+    to: ReconciliationPosition,
     counts: Partial<ReconciliationCounts>,
     now: number,
   ) {
@@ -65,6 +65,8 @@ export class MemoryReconciliationStore implements ReconciliationStore {
       return false;
     run.phase = to.phase;
     run.offset = to.offset;
+    if (to.cursor === undefined) delete run.cursor;
+    else run.cursor = to.cursor;
     for (const [name, n] of Object.entries(counts)) run.counts[name as keyof ReconciliationCounts] += n ?? 0;
     run.updatedAt = now;
     return true;

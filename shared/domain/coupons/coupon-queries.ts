@@ -45,9 +45,13 @@ export interface CampaignCouponQuery {
 }
 
 /**
- * One page of a campaign's coupons. A campaign has one stock, so its SENT coupons expire together: `state=EXPIRED`
- * lists the SENT ones once the stock's window has passed (none before), `state=SENT` none after. `used_from`/`used_to`
- * select by time of first use and imply `state=USED`. Unknown campaign → NotFoundError on campaign_id.
+ * One page of a campaign's coupons. A campaign has one stock, so its unused coupons expire together, and they share
+ * one key range whether stored SENT or EXPIRED (record-rules.ts `couponListOrder`): `state=EXPIRED` lists that range
+ * once the stock's window has passed by our clock (all of it, recorded EXPIRED yet or not), `state=SENT` none after.
+ * Before that, the range is read and each coupon kept only in the state it shows: an expiry recorded while our clock
+ * is behind WeChat's (which served the stock's flow files, so the stock has ended) shows EXPIRED, never SENT; a page
+ * may then hold fewer than `limit` coupons with a cursor still to follow. `used_from`/`used_to` select by time of
+ * first use and imply `state=USED`. Unknown campaign → NotFoundError on campaign_id.
  */
 export async function listCampaignCoupons(
   deps: CouponQueryDependencies,
@@ -69,22 +73,24 @@ export async function listCampaignCoupons(
     return { end, passed: end !== undefined && now > end };
   };
   const state = byUse ? "USED" : query.state;
-  let stored = state;
-  if (state === "SENT" || state === "EXPIRED") {
+  const unused = state === "SENT" || state === "EXPIRED";
+  let filter = false;
+  if (unused) {
     const { passed } = await ended();
-    if (passed !== (state === "EXPIRED")) return { items: [] };
-    stored = "SENT";
+    if (passed && state === "SENT") return { items: [] };
+    filter = !passed;
   }
   const page = await deps.coupons.listByCampaign(campaignId, {
     limit: query.limit,
     ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-    ...(stored === undefined ? {} : { state: stored as Exclude<CouponState, "EXPIRED"> }),
+    ...(state === undefined ? {} : { state: unused ? "SENT" : (state as "USED" | "REFUNDED") }),
     ...(query.usedFrom === undefined ? {} : { usedFrom: query.usedFrom }),
     ...(query.usedTo === undefined ? {} : { usedTo: query.usedTo }),
   });
   const end = page.items.some((r) => r.state === "SENT") ? (await ended()).end : undefined;
+  const items = page.items.map((r) => withState(r, r.availableEndTime ?? end, now));
   return {
-    items: page.items.map((r) => withState(r, r.availableEndTime ?? end, now)),
+    items: filter ? items.filter((v) => v.state === state) : items,
     ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
   };
 }

@@ -1,17 +1,30 @@
-import type { CouponHistoryEntry, CouponIssue, CouponRecord, CouponRefund, CouponState, CouponUse } from "../ports.js";
+import type {
+  CouponExpiry,
+  CouponHistoryEntry,
+  CouponIssue,
+  CouponRecord,
+  CouponRefund,
+  CouponState,
+  CouponUse,
+} from "../ports.js";
 
 /**
  * A coupon's lifecycle, in one record per coupon_id (shared/domain/ports.ts `CouponStore`):
  *
  *   (send recorded) → SENT → USED (COUPON.USE, or a use-flow row) → REFUNDED (the refund flow) → USED again …
+ *                          └→ EXPIRED (a reconciliation run's expiry phase) → USED (a use reported later)
  *
  * A use may arrive before the send is recorded (a crash between WeChat's answer and our write, or a coupon this
  * service never issued): the record is then created USED with `issuedByService: false`, and a later send completes it.
- * EXPIRED is not stored: a SENT coupon is EXPIRED once its stock's `available_end_time` has passed (`effectiveState`),
- * so no job has to visit every unused coupon when a stock ends, and the answer is right the moment it ends.
+ * A SENT coupon reads EXPIRED the moment its stock's `available_end_time` has passed (`effectiveState`); the expiry is
+ * recorded (and `coupon.expired` published) later, by the stock's reconciliation run once WeChat's flow files have been
+ * compared, so a use that only the use-flow file reports is recorded first (docs/coupon-lifecycle.md#expiry).
  */
 
-/** The state a reader sees: SENT turns EXPIRED after the stock's window (`availableEndTime`, epoch ms). */
+/**
+ * The state a reader sees: SENT turns EXPIRED after the stock's window (`availableEndTime`, epoch ms) whether or not
+ * the expiry was recorded yet; any other state is as stored.
+ */
 export function effectiveState(
   record: Pick<CouponRecord, "state">,
   availableEndTime: number | undefined,
@@ -69,6 +82,15 @@ export function refundEntry(refund: CouponRefund): CouponHistoryEntry {
     ...(refund.amount === undefined ? {} : { amount: refund.amount }),
     ...(refund.transactionId === undefined ? {} : { transactionId: refund.transactionId }),
     ...(refund.reconciliationId === undefined ? {} : { reconciliationId: refund.reconciliationId }),
+  };
+}
+
+export function expiryEntry(expiry: CouponExpiry): CouponHistoryEntry {
+  return {
+    state: "EXPIRED",
+    at: expiry.expiredAt,
+    source: expiry.source,
+    ...(expiry.reconciliationId === undefined ? {} : { reconciliationId: expiry.reconciliationId }),
   };
 }
 

@@ -55,6 +55,8 @@ export interface CouponEventDetail extends DetailBase {
   transaction_ids: string[];
   consume_mchid?: string;
   refunded_at?: string;
+  /** coupon.expired only: the stock's available_end_time, the moment the coupon expired. */
+  available_end_time?: string;
   /** coupon.used only: who reported the use (`reconciliation`: the use-flow file, COUPON.USE never arrived). */
   found_by?: CouponSource;
 }
@@ -81,6 +83,8 @@ export interface ReconciliationCompletedDetail extends DetailBase {
   refund_rows: number;
   /** Findings per kind (shared/domain/ports.ts `FindingKind`). */
   findings: { use_recovered: number; refund_recorded: number; not_issued: number };
+  /** Coupons of the stock this run recorded EXPIRED (each published its own coupon.expired). */
+  expired: number;
 }
 
 export type ServiceEventDetail = CouponEventDetail | CampaignCompletedDetail | ReconciliationCompletedDetail;
@@ -98,6 +102,8 @@ export type RecordChange =
  *   overtook the send's own record;
  * - coupon.used: the coupon became USED (COUPON.USE, or a reconciliation run that found the use: `found_by`);
  * - coupon.refunded: the coupon became REFUNDED;
+ * - coupon.expired: the coupon became EXPIRED (a reconciliation run's expiry phase; only ever from SENT, once: a use
+ *   found later turns it USED and publishes coupon.used, never a second coupon.expired);
  * - campaign.completed: the campaign's counters became exact and final (`reconciled`), i.e. state COMPLETED;
  * - reconciliation.completed: a reconciliation run became COMPLETED (a FAILED run gives none).
  */
@@ -125,6 +131,10 @@ export function eventsForChange(change: RecordChange): ServiceEvent[] {
   }
   if (after.state === "REFUNDED" && before?.state !== "REFUNDED") {
     events.push(couponEvent(DETAIL_TYPES.couponRefunded, after, after.refundedAt ?? after.updatedAt, lastOf(after)));
+  }
+  if (after.state === "EXPIRED" && before?.state !== "EXPIRED") {
+    // One per coupon: recordExpiry only moves SENT → EXPIRED, and nothing moves a coupon back to SENT.
+    events.push(couponEvent(DETAIL_TYPES.couponExpired, after, after.expiredAt ?? after.updatedAt, ""));
   }
   return events;
 }
@@ -168,6 +178,9 @@ function couponEvent(detailType: DetailType, c: CouponRecord, at: number, discri
     ...(c.consumeMchid === undefined ? {} : { consume_mchid: c.consumeMchid }),
     ...(c.refundedAt === undefined ? {} : { refunded_at: iso(c.refundedAt) }),
     ...(detailType === DETAIL_TYPES.couponUsed && c.foundBy !== undefined ? { found_by: c.foundBy } : {}),
+    ...(detailType === DETAIL_TYPES.couponExpired && c.expiredAt !== undefined
+      ? { available_end_time: iso(c.expiredAt) }
+      : {}),
   };
   const resources = [`wxcoupon:coupon/${c.couponId}`, `wxcoupon:stock/${c.stockId}`];
   if (c.campaignId !== undefined) resources.push(`wxcoupon:campaign/${c.campaignId}`);
@@ -215,6 +228,7 @@ function reconciliationCompleted(r: ReconciliationRecord): ServiceEvent {
       refund_recorded: r.counts.refund_recorded,
       not_issued: r.counts.not_issued,
     },
+    expired: r.counts.expired,
   };
   return {
     detailType,

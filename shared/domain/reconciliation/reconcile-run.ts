@@ -8,7 +8,7 @@ import type {
   FindingKind,
   ReconciliationCounts,
   ReconciliationFinding,
-  ReconciliationPhase,
+  ReconciliationPosition,
   ReconciliationRecord,
   ReconciliationStore,
 } from "../ports.js";
@@ -45,6 +45,8 @@ export interface ReconcileDependencies {
   checkpointRows?: number;
   /** Batches compared at once (default 8). */
   batchesInFlight?: number;
+  /** Coupons looked at per page of the expiry phase (one index Query and one BatchGetItem): at most 100. */
+  expiryPageSize?: number;
 }
 
 /** Invocations that may end in an error before a run is FAILED (a flow file cut short, WeChat down, …). */
@@ -59,6 +61,7 @@ export const emptyCounts = (): ReconciliationCounts => ({
   use_recovered: 0,
   refund_recorded: 0,
   not_issued: 0,
+  expired: 0,
 });
 
 /** `retrying`: the invocation ended in an error, recorded on the run (`lastError`); the next one resumes. */
@@ -66,10 +69,10 @@ export type AdvanceResult = "completed" | "failed" | "paused" | "busy" | "retryi
 
 /**
  * Advances one run as far as `shouldStop` allows: reads the use flow, then the refund flow, and compares each row with
- * the coupon records. Every row's work is idempotent, so a run resumes by downloading the file again and skipping the
- * rows before its checkpoint (WeChat serves the whole file again; rows arrive before the file is known whole, so a
- * row may be acted on from a file that later fails its SHA-1: what it recorded is a use WeChat reported, and the next
- * invocation reads the file again).
+ * the coupon records; then records the stock's coupons still unused EXPIRED (`expireUnused`). Every row's work is
+ * idempotent, so a run resumes by downloading the file again and skipping the rows before its checkpoint (WeChat
+ * serves the whole file again; rows arrive before the file is known whole, so a row may be acted on from a file that
+ * later fails its SHA-1: what it recorded is a use WeChat reported, and the next invocation reads the file again).
  *
  * Counting exactly once: a segment's counts are added in the same write that moves the checkpoint past it. A segment
  * read again after a crash finds its uses already recorded, by this run (the history entry names the run), and counts
@@ -107,7 +110,11 @@ async function readFlows(
   lease: number,
   shouldStop: () => boolean,
 ): Promise<AdvanceResult> {
-  let position = { phase: run.phase, offset: run.offset };
+  let position: ReconciliationPosition = {
+    phase: run.phase,
+    offset: run.offset,
+    ...(run.cursor === undefined ? {} : { cursor: run.cursor }),
+  };
   if (position.phase === "use") {
     const file = await deps.flows.openUseFlow(run.stockId);
     if (file === undefined && deps.clock() < run.availableAt) {
@@ -123,12 +130,92 @@ async function readFlows(
     if (next === undefined) return "paused";
     position = next;
   }
-  // WeChat serves both files from the same time: once the use flow was read, a missing refund flow is an empty one.
-  const refunds = await deps.flows.openRefundFlow(run.stockId);
-  const end = await readFile(deps, run, lease, position, refunds, refundRow, shouldStop);
-  if (end === undefined) return "paused";
+  if (position.phase === "refund") {
+    // WeChat serves both files from the same time: once the use flow was read, a missing refund flow is an empty one.
+    const refunds = await deps.flows.openRefundFlow(run.stockId);
+    const next = await readFile(deps, run, lease, position, refunds, refundRow, shouldStop);
+    if (next === undefined) return "paused";
+    position = next;
+  }
+  if (!(await expireUnused(deps, run, lease, position, shouldStop))) return "paused";
   return (await deps.runs.finish(run.id, lease, "COMPLETED", deps.clock())) ? "completed" : "busy";
 }
+
+/**
+ * The expiry phase: every coupon this service issued of the stock that is still SENT is recorded EXPIRED at the
+ * stock's `available_end_time` (`CouponStore.recordExpiry`: one conditional write, so a coupon expires once and a use
+ * recorded meanwhile wins), which the table's stream publishes as `coupon.expired`. It runs after both flow files, so
+ * every use WeChat's use flow reports is recorded before its coupon could be expired; a use reported later (a late
+ * COUPON.USE, a later run) still turns an EXPIRED coupon USED.
+ *
+ * Pages of `expiryPageSize` coupons through the stock's coupon list (ids only, then one strongly consistent read of
+ * the page), checkpointing the list's cursor with the page's count every `checkpointRows` coupons, so a stock of
+ * millions of coupons is expired over as many invocations as it takes. A page read again after a crash finds its
+ * coupons already EXPIRED by this run (the history entry names it) and counts them again: the checkpoint that would
+ * have counted them was lost. The phase is over when `offset > 0` and no cursor is left (the list is only read from
+ * its start at offset 0). Answers false when it stopped early (budget, or the lease was lost).
+ *
+ * The stock has ended when a run gets here: WeChat served its use flow (it serves none before the end, by its clock),
+ * or our clock is past the time WeChat documents for the files, after the end (`readFlows`).
+ */
+async function expireUnused(
+  deps: ReconcileDependencies,
+  run: ReconciliationRecord,
+  lease: number,
+  from: ReconciliationPosition,
+  shouldStop: () => boolean,
+): Promise<boolean> {
+  if (from.offset > 0 && from.cursor === undefined) return true;
+  const pageSize = Math.min(deps.expiryPageSize ?? 100, 100);
+  const checkpointRows = deps.checkpointRows ?? 2_000;
+  let saved = from;
+  let position = from;
+  let expired = 0;
+  const save = async (to: ReconciliationPosition): Promise<boolean> => {
+    const ok = await deps.runs.checkpoint(run.id, lease, saved, to, expired > 0 ? { expired } : {}, deps.clock());
+    saved = to;
+    expired = 0;
+    return ok;
+  };
+  for (;;) {
+    const page = await deps.coupons.listIssuedByStock(run.stockId, {
+      limit: pageSize,
+      ...(position.cursor === undefined ? {} : { cursor: position.cursor }),
+    });
+    const records = page.items.length === 0 ? new Map<string, CouponRecord>() : await deps.coupons.getMany(page.items);
+    const counted = await Promise.all(
+      [...records.values()].map(async (record) => {
+        if (record.state === "EXPIRED") return expiredBy(record, run.id) ? 1 : 0;
+        if (record.state !== "SENT") return 0;
+        const change = await deps.coupons.recordExpiry(
+          {
+            couponId: record.couponId,
+            expiredAt: run.availableEndTime,
+            source: "reconciliation",
+            reconciliationId: run.id,
+          },
+          deps.clock(),
+        );
+        return change.changed ? 1 : 0;
+      }),
+    );
+    expired += counted.reduce((sum: number, n) => sum + n, 0);
+    position = {
+      phase: "expire",
+      offset: position.offset + page.items.length,
+      ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
+    };
+    if (page.cursor === undefined) return save(position);
+    if (position.offset - saved.offset >= checkpointRows) {
+      if (!(await save(position))) return false;
+      if (shouldStop()) return false;
+    }
+  }
+}
+
+/** Whether this run recorded the coupon's expiry (a page read again after a crash). */
+const expiredBy = (record: CouponRecord, runId: string): boolean =>
+  record.history.some((e) => e.state === "EXPIRED" && e.reconciliationId === runId);
 
 type RowOutcome = { kind: FindingKind; finding: ReconciliationFinding } | undefined;
 type RowHandler<Row> = (
@@ -146,11 +233,11 @@ async function readFile<Row extends { coupon_id: string }>(
   deps: ReconcileDependencies,
   run: ReconciliationRecord,
   lease: number,
-  from: { phase: ReconciliationPhase; offset: number },
+  from: ReconciliationPosition,
   file: FlowFile<Row> | undefined,
   handle: RowHandler<Row>,
   shouldStop: () => boolean,
-): Promise<{ phase: ReconciliationPhase; offset: number } | undefined> {
+): Promise<ReconciliationPosition | undefined> {
   const batchRows = Math.min(deps.batchRows ?? 100, 100);
   const checkpointRows = deps.checkpointRows ?? 2_000;
   const concurrency = deps.batchesInFlight ?? 8;
@@ -159,7 +246,7 @@ async function readFile<Row extends { coupon_id: string }>(
   let read = 0; // rows of the file seen, skipped ones included
   let counts: Partial<ReconciliationCounts> = {};
   let batch: Row[] = [];
-  const save = async (to: { phase: ReconciliationPhase; offset: number }): Promise<boolean> => {
+  const save = async (to: ReconciliationPosition): Promise<boolean> => {
     const ok = await deps.runs.checkpoint(run.id, lease, saved, to, counts, deps.clock());
     saved = to;
     counts = {};
@@ -220,9 +307,8 @@ async function readFile<Row extends { coupon_id: string }>(
     await settle();
     if (file.completed === undefined) throw new Error(`the ${from.phase} flow of ${run.stockId} ended unchecked`);
   }
-  const next = { phase: "refund" as const, offset: 0 };
-  // The last segment's counts; the use flow moves on to the refund flow, the refund flow stays at its end.
-  const to = from.phase === "use" ? next : { phase: from.phase, offset: read };
+  // The last segment's counts, and the next phase from its start: the refund flow, then the expiry phase.
+  const to: ReconciliationPosition = { phase: from.phase === "use" ? "refund" : "expire", offset: 0 };
   if (!(await save(to))) return undefined;
   return to;
 }

@@ -102,6 +102,7 @@ async function createRun(
     offset: 0,
     counts: emptyCounts(),
     availableAt: flowFilesAvailableAt(availableEndTime),
+    availableEndTime,
     failures: 0,
     createdAt: now,
     updatedAt: now,

@@ -158,6 +158,8 @@ export const refundFlowRow = z.strictObject({
   refund_mchid: flowText(),
   refund_id: flowText(),
   refund_amount: fen(),
+  device_no: flowText(),
+  bank_serial_no: flowText(),
   goods_info: flowText(),
 });
 
@@ -209,12 +211,13 @@ const couponState = () =>
     .enum(["SENT", "USED", "REFUNDED", "EXPIRED"])
     .describe(
       "SENT (issued, unused), USED (WeChat reported a use), REFUNDED (the use was returned), EXPIRED (unused after " +
-        "the stock's available_end_time: derived on read, never stored)",
+        "the stock's available_end_time: shown from that moment on; recorded, with a history entry, by the stock's " +
+        "reconciliation run once WeChat's flow files were compared)",
     );
 
 const couponHistoryEntry = z.strictObject({
-  state: z.enum(["SENT", "USED", "REFUNDED"]),
-  at: rfc3339().describe("When: the send's success, WeChat's consume_time, the refund"),
+  state: z.enum(["SENT", "USED", "REFUNDED", "EXPIRED"]),
+  at: rfc3339().describe("When: the send's success, WeChat's consume_time, the refund, the stock's end"),
   source: z.enum(["send", "notification", "reconciliation"]).describe("What recorded it"),
   transaction_id: z.string().optional().describe("WeChat's payment transaction that used (or returned) the coupon"),
   amount: count().optional().describe("Fen consumed (or returned)"),
@@ -466,8 +469,9 @@ const findingKind = () =>
     .enum(["use_recovered", "refund_recorded", "not_issued"])
     .describe(
       "use_recovered: a use WeChat has and the service had not recorded, now USED (found by reconciliation) and " +
-        "counted; refund_recorded: a refund of a recorded use, now REFUNDED; not_issued: a row for a coupon this " +
-        "service did not issue (another channel's, or a send it holds as failed that WeChat issued after all)",
+        "counted; refund_recorded: a refund of a recorded use, now REFUNDED; not_issued: a row for a coupon no send " +
+        "of this service recorded (another channel's; a flow row names no recipient or send, so a coupon WeChat " +
+        "issued for a send still PENDING with UNCERTAIN_OUTCOME shows here too)",
     );
 
 export const reconciliationResponse = z.strictObject({
@@ -476,10 +480,21 @@ export const reconciliationResponse = z.strictObject({
   trigger: z.enum(["schedule", "request"]),
   status: z
     .enum(["RUNNING", "COMPLETED", "FAILED"])
-    .describe("RUNNING until both files were read (one scheduled invocation or several, each from a checkpoint)"),
-  phase: z.enum(["use", "refund"]).describe("The file being read (RUNNING) or read last"),
+    .describe(
+      "RUNNING until both files were read and the stock's unused coupons recorded EXPIRED (one scheduled invocation " +
+        "or several, each from a checkpoint)",
+    ),
+  phase: z
+    .enum(["use", "refund", "expire"])
+    .describe(
+      "What the run is doing (RUNNING) or did last: the use flow, the refund flow, then the expiry of unused coupons",
+    ),
   rows_read: z.strictObject({ use: count(), refund: count() }),
   findings: z.strictObject({ use_recovered: count(), refund_recorded: count(), not_issued: count() }),
+  expired: count().describe(
+    "Coupons of the stock still unused after both files, recorded EXPIRED by this run (each publishes coupon.expired)",
+  ),
+  available_end_time: rfc3339().describe("The stock's end: its unused coupons expire at it"),
   flows_available_at: rfc3339().describe("When WeChat serves the stock's flow files (10:00 Beijing after its end)"),
   failures: count().describe("Invocations that ended in an error (resumed from the checkpoint); FAILED after 5"),
   last_error: z.strictObject({ code: z.string(), message: z.string() }).optional(),

@@ -387,7 +387,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     description:
       "Read from the service's own store (WeChat's view of a user's coupon is GET /users/{openid}/coupons/{coupon_id}): " +
       "SENT when issued, USED from COUPON.USE, REFUNDED when returned, EXPIRED once the stock's available_end_time " +
-      "has passed unused (the stock's end time is asked of WeChat once per container, for SENT coupons only). A coupon " +
+      "has passed unused (the stock's end time is asked of WeChat once per container, for SENT coupons only; the " +
+      "expiry is recorded in the history, and coupon.expired published, by the stock's reconciliation run). A coupon " +
       "WeChat reported but this service did not issue has issued_by_service false.",
     tag: "coupons",
     path: couponIdPath,
@@ -690,7 +691,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
     description:
       "Creates a run and answers at once; the reconcile function's next scheduled invocation (every minute) reads " +
       "the flows, streaming, and records every use WeChat has that the service lacks (USED, found by reconciliation, " +
-      "counted once in its campaign) and every refund (REFUNDED). A second run changes nothing. The same job runs " +
+      "counted once in its campaign) and every refund (REFUNDED), then records the stock's coupons still unused " +
+      "EXPIRED (one coupon.expired each). A second run changes nothing. The same job runs " +
       "by itself for every stock this service issued coupons of, once WeChat serves its files (10:00 Beijing the " +
       "day after the stock ends). A run started before then ends FAILED with FLOWS_NOT_AVAILABLE.",
     tag: "reconciliations",
@@ -704,7 +706,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   },
   "GET /reconciliations/{reconciliation_id}": {
     operationId: "getReconciliation",
-    summary: "A reconciliation run: status, rows read, findings by kind",
+    summary: "A reconciliation run: status, rows read, findings by kind, coupons expired",
     tag: "reconciliations",
     path: reconciliationIdPath,
     responses: {

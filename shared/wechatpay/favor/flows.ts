@@ -42,8 +42,9 @@ const USE_COLUMNS: ColumnSpec<UseFlowRow> = {
   goods_info: { title: "单品信息", required: false, kind: "text" },
 };
 
-// The refund-flow layout is not documented (docs/wechatpay-cash-coupons.md#refund-flow-file-format): these titles are
-// the simulator's guess, shaped like the use-flow file.
+// The refund-flow column titles are not documented (docs/wechatpay-cash-coupons.md#refund-flow-file-format): the
+// official page names 订单号, 单品信息 and 银行流水号 as the file's contents, like the use flow's; the refund columns are
+// our guess (required: a real file titled otherwise fails on its header, naming the column, rather than misreading).
 const REFUND_COLUMNS: ColumnSpec<RefundFlowRow> = {
   stock_id: { title: "批次id", required: true, kind: "text" },
   coupon_id: { title: "优惠id", required: true, kind: "text" },
@@ -56,6 +57,8 @@ const REFUND_COLUMNS: ColumnSpec<RefundFlowRow> = {
   refund_mchid: { title: "退款商户号", required: false, kind: "text" },
   refund_id: { title: "退款单号", required: true, kind: "text" },
   refund_amount: { title: "退款金额（元）", required: true, kind: "yuan" },
+  device_no: { title: "设备号", required: false, kind: "text" },
+  bank_serial_no: { title: "银行流水号", required: false, kind: "text" },
   goods_info: { title: "单品信息", required: false, kind: "text" },
 };
 

@@ -293,6 +293,10 @@ export interface RefundFlowRow {
   refund_id: string;
   /** 退款金额（元）, in fen */
   refund_amount: number;
+  /** 设备号 ("" when the column is absent) */
+  device_no: string;
+  /** 银行流水号 ("" when the column is absent) */
+  bank_serial_no: string;
   goods_info: string;
 }
 

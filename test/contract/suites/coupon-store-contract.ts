@@ -262,5 +262,79 @@ export function couponStoreContract(backend: string, makeStore: () => CouponStor
       const usedNext = await store.listByCampaign(campaignId, { limit: 1, state: "USED", cursor: usedFirst.cursor! });
       expect(usedNext.items.map((r) => r.couponId)).toEqual([issued[1]!.couponId]);
     });
+
+    it("records an unused coupon EXPIRED once, lists it among the unused, and lets a later use win", async () => {
+      const store = makeStore();
+      const end = T0 + 30 * 86_400_000;
+      const campaignId = `camp-${randomUUID()}`;
+      const unused = issue({ campaignId });
+      const used = issue({ campaignId });
+      await store.recordIssued(unused, T0);
+      await store.recordIssued(used, T0);
+      await store.recordUse(use(used.couponId), T0);
+      const expiry = { expiredAt: end, source: "reconciliation" as const, reconciliationId: "auto-9856000" };
+
+      const first = await store.recordExpiry({ couponId: unused.couponId, ...expiry }, end + 1);
+      expect(first.changed).toBe(true);
+      expect(first.record).toMatchObject({
+        state: "EXPIRED",
+        expiredAt: end,
+        availableEndTime: end,
+        updatedAt: end + 1,
+      });
+      expect(first.record.history.at(-1)).toEqual({
+        state: "EXPIRED",
+        at: end,
+        source: "reconciliation",
+        reconciliationId: "auto-9856000",
+      });
+      const again = await store.recordExpiry({ couponId: unused.couponId, ...expiry }, end + 2);
+      expect(again).toEqual({ changed: false, record: first.record });
+      expect((await store.recordExpiry({ couponId: used.couponId, ...expiry }, end + 2)).changed).toBe(false);
+      expect((await store.get(used.couponId))!.state).toBe("USED");
+      await expect(store.recordExpiry({ couponId: couponId(), ...expiry }, end)).rejects.toBeInstanceOf(NotFoundError);
+
+      // Unused coupons keep one place in the campaign's list whether stored SENT or EXPIRED.
+      const unusedList = await store.listByCampaign(campaignId, { limit: 10, state: "SENT" });
+      expect(unusedList.items.map((r) => [r.couponId, r.state])).toEqual([[unused.couponId, "EXPIRED"]]);
+
+      // A use WeChat reports later wins over the expiry recorded for want of one.
+      const late = await store.recordUse(use(unused.couponId, { source: "reconciliation" }), end + 3);
+      expect(late.changed).toBe(true);
+      expect(late.record).toMatchObject({ state: "USED", foundBy: "reconciliation", expiredAt: end });
+      expect(await store.countUse(unused.couponId, end + 3, LEASE)).toBe("counted");
+      expect((await store.listByCampaign(campaignId, { limit: 10, state: "SENT" })).items).toEqual([]);
+    });
+
+    it("lists the ids of a stock's issued coupons (any state, any campaign or none) by id, page by page", async () => {
+      const store = makeStore();
+      const stockId = String(randomInt(10_000_000, 99_999_999));
+      const issued = [
+        issue({ stockId }),
+        issue({ stockId, campaignId: undefined }),
+        issue({ stockId, campaignId: "other" }),
+        issue({ stockId }),
+        issue({ stockId }),
+      ];
+      for (const i of issued) await store.recordIssued(i, T0);
+      await store.recordUse(use(issued[0]!.couponId, { stockId }), T0);
+      await store.recordUse(use(couponId(), { stockId }), T0); // not issued by this service: not listed
+      await store.recordIssued(issue(), T0); // another stock
+
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.listIssuedByStock(stockId, { limit: 2, ...(cursor ? { cursor } : {}) });
+        ids.push(...page.items);
+        cursor = page.cursor;
+        pages += 1;
+      } while (cursor && pages < 10);
+      expect(ids).toEqual(issued.map((i) => i.couponId).sort());
+      const first = await store.listIssuedByStock(stockId, { limit: 1 });
+      await expect(store.listIssuedByStock("other-stock", { limit: 1, cursor: first.cursor! })).rejects.toMatchObject({
+        field: "cursor",
+      });
+    });
   });
 }

@@ -21,6 +21,7 @@ function run(overrides: Partial<ReconciliationRecord> = {}): ReconciliationRecor
     offset: 0,
     counts: emptyCounts(),
     availableAt: T0,
+    availableEndTime: T0 - 36_000_000,
     failures: 0,
     createdAt: T0,
     updatedAt: T0,
@@ -84,6 +85,18 @@ export function reconciliationStoreContract(
         offset: 0,
         counts: { use_rows: 2000, refund_rows: 0, use_recovered: 3, refund_recorded: 0, not_issued: 1 },
       });
+      // The expiry phase keeps its list cursor with the offset, and drops it at the list's end.
+      const expiring = { phase: "expire" as const, offset: 100, cursor: "eyJwayI6IkNPVVBPTiMxIn0" };
+      const refundDone = { phase: "refund" as const, offset: 0 };
+      expect(await runs.checkpoint(created.id, lease, refundDone, expiring, { expired: 60 }, T0 + 5)).toBe(true);
+      expect(await runs.get(created.id)).toMatchObject({ ...expiring, counts: { expired: 60 } });
+      expect(
+        await runs.checkpoint(created.id, lease, expiring, { phase: "expire", offset: 130 }, { expired: 5 }, T0 + 6),
+      ).toBe(true);
+      const ended = (await runs.get(created.id))!;
+      expect(ended).toMatchObject({ phase: "expire", offset: 130, counts: { expired: 65 } });
+      expect(ended.cursor).toBeUndefined();
+      expect(ended.availableEndTime).toBe(created.availableEndTime);
     });
 
     it("counts failures, releases the lease on one, and finishes once (leaving the running list)", async () => {

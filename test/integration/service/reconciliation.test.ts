@@ -18,7 +18,8 @@ import { callApi, runningStock, startTestStack } from "../../helpers/local-stack
 /**
  * The must-show of reconciliation (issue 16): uses whose COUPON.USE never got through (the webhook answered 503 to
  * all nine deliveries) are recovered from WeChat's use-flow file by the scheduled job, counted once, and a second
- * reconciliation changes nothing.
+ * reconciliation changes nothing. The same run then records the 300 coupons still unused EXPIRED: one
+ * `coupon.expired` each, none for a coupon the use flow showed used, none again from the second run.
  */
 
 const RECIPIENTS = 500;
@@ -150,8 +151,11 @@ describe("reconciliation with WeChat's flow files through the local stack", () =
     expect(run.body).toMatchObject({
       stock_id: stockId,
       trigger: "schedule",
+      phase: "expire",
       rows_read: { use: USED, refund: 0 },
       findings: { use_recovered: USED, refund_recorded: 0, not_issued: 0 },
+      expired: RECIPIENTS - USED,
+      available_end_time: new Date(stock.available_end_time).toISOString(),
     });
 
     // Every use is recorded USED with WeChat's transaction id, found by reconciliation.
@@ -167,8 +171,37 @@ describe("reconciliation with WeChat's flow files through the local stack", () =
         ["USED", "reconciliation"],
       ]);
     }
+    // The coupons still unused after both files are recorded EXPIRED at the stock's end (the uses the file reported
+    // were recorded first, so none of those is expired), and the campaign's list agrees.
     const unused = issued.slice(USED);
-    expect((await coupon(unused[0]!.coupon_id)).state).toBe("SENT");
+    const expiredOne = await coupon(unused[0]!.coupon_id);
+    expect(expiredOne).toMatchObject({
+      state: "EXPIRED",
+      available_end_time: new Date(stock.available_end_time).toISOString(),
+    });
+    expect(expiredOne.history.map((h) => [h.state, h.source, h.at])).toEqual([
+      ["SENT", "send", unused[0]!.sent_at],
+      ["EXPIRED", "reconciliation", new Date(stock.available_end_time).toISOString()],
+    ]);
+    const listed = await allCoupons(campaignId);
+    expect(
+      listed
+        .filter((c) => c.state === "EXPIRED")
+        .map((c) => c.coupon_id)
+        .sort(),
+    ).toEqual(unused.map((c) => c.coupon_id).sort());
+    const expiredPage = await callApi<CampaignCouponsResponse>(
+      stack,
+      "GET",
+      `/campaigns/${campaignId}/coupons?state=EXPIRED&limit=1000`,
+    );
+    expect(expiredPage.body.data.map((c) => c.coupon_id).sort()).toEqual(unused.map((c) => c.coupon_id).sort());
+    const sentPage = await callApi<CampaignCouponsResponse>(
+      stack,
+      "GET",
+      `/campaigns/${campaignId}/coupons?state=SENT`,
+    );
+    expect(sentPage.body.data).toEqual([]);
     const counted = await report(campaignId);
     expect(counted).toMatchObject({
       sent: RECIPIENTS,
@@ -181,11 +214,15 @@ describe("reconciliation with WeChat's flow files through the local stack", () =
       .poll(
         async () => {
           await events.settled();
-          return [events.ofType("coupon.used").length, events.ofType("reconciliation.completed").length];
+          return [
+            events.ofType("coupon.used").length,
+            events.ofType("coupon.expired").length,
+            events.ofType("reconciliation.completed").length,
+          ];
         },
         { timeout: 60_000, interval: 1_000 },
       )
-      .toEqual([USED, 1]);
+      .toEqual([USED, RECIPIENTS - USED, 1]);
     const usedEvents = events.ofType("coupon.used");
     expect(new Set(usedEvents.map((e) => e.detail.coupon_id))).toEqual(new Set(uses.keys()));
     expect(new Set(usedEvents.map((e) => e.detail.event_id)).size).toBe(USED);
@@ -198,6 +235,21 @@ describe("reconciliation with WeChat's flow files through the local stack", () =
         transaction_ids: [uses.get(String(e.detail.coupon_id))!.transactionId],
       });
     }
+    // One coupon.expired per unused coupon, at the stock's end; none for a used one.
+    const expiredEvents = events.ofType("coupon.expired");
+    expect(new Set(expiredEvents.map((e) => e.detail.coupon_id))).toEqual(new Set(unused.map((c) => c.coupon_id)));
+    expect(new Set(expiredEvents.map((e) => e.detail.event_id)).size).toBe(RECIPIENTS - USED);
+    for (const e of expiredEvents) {
+      expect(e.detail).toMatchObject({
+        state: "EXPIRED",
+        stock_id: stockId,
+        campaign_id: campaignId,
+        issued_by_service: true,
+        transaction_ids: [],
+        occurred_at: new Date(stock.available_end_time).toISOString(),
+        available_end_time: new Date(stock.available_end_time).toISOString(),
+      });
+    }
     const [completed] = events.ofType("reconciliation.completed");
     expect(completed!.detail).toMatchObject({
       reconciliation_id: scheduled,
@@ -206,8 +258,11 @@ describe("reconciliation with WeChat's flow files through the local stack", () =
       use_rows: USED,
       refund_rows: 0,
       findings: { use_recovered: USED, refund_recorded: 0, not_issued: 0 },
+      expired: RECIPIENTS - USED,
     });
-    for (const e of [...usedEvents, completed!]) expect(schemas.errors(e), e["detail-type"]).toEqual([]);
+    for (const e of [...usedEvents, ...expiredEvents, completed!]) {
+      expect(schemas.errors(e), e["detail-type"]).toEqual([]);
+    }
 
     // The findings as CSV: a header and one line per recovered use.
     const csv = await fetch(`${stack.apiUrl}/reconciliations/${scheduled}/findings.csv?limit=10000`, {
@@ -229,7 +284,7 @@ describe("reconciliation with WeChat's flow files through the local stack", () =
     expect(page.body.cursor).toEqual(expect.any(String));
 
     // Again, on demand: it reads the same 200 rows and changes nothing.
-    const before = await Promise.all([...uses.keys()].slice(0, 20).map(coupon));
+    const before = await Promise.all([...uses.keys(), ...unused.map((c) => c.coupon_id)].slice(180, 220).map(coupon));
     const requested = await callApi<ReconciliationResponse>(stack, "POST", "/reconciliations", { stock_id: stockId });
     expect(requested.status).toBe(202);
     expect(responseSchemaFor("POST", "/reconciliations", 202)!.safeParse(requested.body).success).toBe(true);
@@ -241,8 +296,11 @@ describe("reconciliation with WeChat's flow files through the local stack", () =
       trigger: "request",
       rows_read: { use: USED, refund: 0 },
       findings: { use_recovered: 0, refund_recorded: 0, not_issued: 0 },
+      expired: 0,
     });
-    expect(await Promise.all([...uses.keys()].slice(0, 20).map(coupon))).toEqual(before);
+    expect(await Promise.all([...uses.keys(), ...unused.map((c) => c.coupon_id)].slice(180, 220).map(coupon))).toEqual(
+      before,
+    );
     expect(await report(campaignId)).toEqual(counted);
     // It publishes its own reconciliation.completed and no coupon.used.
     await expect
@@ -259,8 +317,10 @@ describe("reconciliation with WeChat's flow files through the local stack", () =
       trigger: "request",
       use_rows: USED,
       findings: { use_recovered: 0, refund_recorded: 0, not_issued: 0 },
+      expired: 0,
     });
     expect(events.ofType("coupon.used")).toHaveLength(USED);
+    expect(events.ofType("coupon.expired")).toHaveLength(RECIPIENTS - USED);
   }, 600_000);
 
   it("answers 400 naming the field for a bad stock_id and 404 for an unknown run", async () => {

@@ -221,6 +221,25 @@ describe("what a reader sees", () => {
     expect(all.items.map((c) => c.state)).toEqual(["EXPIRED", "USED"]);
   });
 
+  it("shows a recorded expiry as EXPIRED in every list, before and after our clock passes the end", async () => {
+    const expired = new MemoryCouponStore();
+    const readers = { ...deps, coupons: expired };
+    for (const id of ["4001", "4002"]) await recordIssuedCoupon({ coupons: expired, clock }, issue(id, "camp-r"));
+    // Recorded by a run whose WeChat served the flows while our clock is still before the end.
+    await expired.recordExpiry({ couponId: "4001", expiredAt: END, source: "reconciliation" }, T0);
+    const list = async (state?: "SENT" | "EXPIRED") =>
+      (await listCampaignCoupons(readers, "camp-r", { limit: 10, ...(state ? { state } : {}) })).items.map(
+        (c) => `${c.record.couponId}:${c.state}`,
+      );
+    expect(await list("SENT")).toEqual(["4002:SENT"]);
+    expect(await list("EXPIRED")).toEqual(["4001:EXPIRED"]);
+    expect((await getCoupon(readers, "4001"))?.state).toBe("EXPIRED");
+    now = END + 1;
+    expect(await list("SENT")).toEqual([]);
+    expect(await list("EXPIRED")).toEqual(["4001:EXPIRED", "4002:EXPIRED"]);
+    expect(await list()).toEqual(["4001:EXPIRED", "4002:EXPIRED"]);
+  });
+
   it("refuses a used_from with another state, and an empty time range", async () => {
     await expect(
       listCampaignCoupons(deps, "camp-r", { limit: 10, state: "SENT", usedFrom: T0 }),

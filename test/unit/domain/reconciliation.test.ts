@@ -51,6 +51,8 @@ function refundRow(couponId: string, transactionId: string): RefundFlowRow {
     refund_mchid: "1900000001",
     refund_id: `R-${transactionId}`,
     refund_amount: 1000,
+    device_no: "",
+    bank_serial_no: "",
     goods_info: "",
   };
 }
@@ -156,7 +158,16 @@ describe("reconciliation with the flow files", () => {
     const done = await runToEnd(deps, run.id);
 
     expect(done.status).toBe("COMPLETED");
-    expect(done.counts).toEqual({ use_rows: 3, refund_rows: 0, use_recovered: 1, refund_recorded: 0, not_issued: 1 });
+    // c3 was never used: recorded EXPIRED once both files were compared.
+    expect(done.counts).toEqual({
+      use_rows: 3,
+      refund_rows: 0,
+      use_recovered: 1,
+      refund_recorded: 0,
+      not_issued: 1,
+      expired: 1,
+    });
+    expect(await coupons.get("c3")).toMatchObject({ state: "EXPIRED", expiredAt: END });
     const c2 = (await coupons.get("c2"))!;
     expect(c2).toMatchObject({ state: "USED", foundBy: "reconciliation", transactionIds: ["t2"], usedAmount: 250 });
     expect(c2.history.at(-1)).toMatchObject({ source: "reconciliation", reconciliationId: run.id });
@@ -170,7 +181,7 @@ describe("reconciliation with the flow files", () => {
 
     // A second run changes nothing and finds nothing new to record.
     const again = await runToEnd(deps, (await requestReconciliation({ ...deps, stockEnd: flows.stockEnd }, STOCK)).id);
-    expect(again.counts).toMatchObject({ use_rows: 3, use_recovered: 0, not_issued: 1 });
+    expect(again.counts).toMatchObject({ use_rows: 3, use_recovered: 0, not_issued: 1, expired: 0 });
     expect(await coupons.campaignUses("camp-1")).toMatchObject({ used: 2, usedAmount: 350 });
     expect((await coupons.get("c2"))!.history).toHaveLength(c2.history.length);
   });
@@ -255,5 +266,81 @@ describe("reconciliation with the flow files", () => {
     const summary = await runReconciliationJob(deps, never);
     expect(summary.stockErrors).toEqual({ broken: "WeChat Pay 500 SYSTEM_ERROR" });
     expect(summary.runs[scheduledRunId(STOCK)]).toBe("completed");
+  });
+});
+
+describe("the expiry phase: unused coupons recorded EXPIRED once, after both flow files", () => {
+  const use = (couponId: string, transactionId: string, source: "notification" | "reconciliation") => ({
+    couponId,
+    stockId: STOCK,
+    transactionId,
+    consumeTime: "2026-12-10T23:00:00+08:00",
+    usedAt: Date.parse("2026-12-10T23:00:00+08:00"),
+    amount: 100,
+    source,
+  });
+
+  it("expires what is still unused after the use flow: a use only the file reports wins, a rerun expires nothing", async () => {
+    const { coupons, flows, deps, issue } = setup();
+    for (const id of ["c1", "c2", "c3", "c4"]) await issue(id);
+    await coupons.recordUse({ ...use("c1", "t1", "notification"), notificationId: "n1" }, 0);
+    flows.uses = [useRow("c1", "t1"), useRow("c2", "t2")]; // c2's COUPON.USE was lost
+    const run = await runToEnd(deps, (await requestReconciliation({ ...deps, stockEnd: flows.stockEnd }, STOCK)).id);
+
+    expect(run).toMatchObject({ status: "COMPLETED", phase: "expire", counts: { use_recovered: 1, expired: 2 } });
+    expect((await coupons.get("c2"))!.state).toBe("USED");
+    for (const id of ["c3", "c4"]) {
+      const c = (await coupons.get(id))!;
+      expect(c).toMatchObject({ state: "EXPIRED", expiredAt: END, availableEndTime: END });
+      expect(c.history.map((e) => [e.state, e.at, e.source, e.reconciliationId])).toEqual([
+        ["SENT", Date.parse("2026-12-07T12:00:00+08:00"), "send", undefined],
+        ["EXPIRED", END, "reconciliation", run.id],
+      ]);
+    }
+    const rerun = await runToEnd(deps, (await requestReconciliation({ ...deps, stockEnd: flows.stockEnd }, STOCK)).id);
+    expect(rerun.counts.expired).toBe(0);
+    expect((await coupons.get("c3"))!.history).toHaveLength(2);
+  });
+
+  it("a use reported after the expiry still wins: EXPIRED → USED, counted in the campaign once", async () => {
+    const { coupons, flows, deps, issue } = setup();
+    await issue("c1");
+    await runToEnd(deps, (await requestReconciliation({ ...deps, stockEnd: flows.stockEnd }, STOCK)).id);
+    expect((await coupons.get("c1"))!.state).toBe("EXPIRED");
+    // WeChat's file is complete only later (or a later run reads a newer one): the use it reports is recorded.
+    flows.uses = [useRow("c1", "t1")];
+    const again = await runToEnd(deps, (await requestReconciliation({ ...deps, stockEnd: flows.stockEnd }, STOCK)).id);
+    expect(again.counts).toMatchObject({ use_recovered: 1, expired: 0 });
+    expect(await coupons.get("c1")).toMatchObject({ state: "USED", foundBy: "reconciliation", transactionIds: ["t1"] });
+    expect(await coupons.campaignUses("camp-1")).toMatchObject({ used: 1 });
+  });
+
+  it("pages through a large stock over several invocations and counts each coupon once, a lost checkpoint too", async () => {
+    const { coupons, runs, deps, issue } = setup();
+    const ids = Array.from({ length: 23 }, (_, i) => `c${String(i).padStart(2, "0")}`);
+    for (const id of ids) await issue(id);
+    const paged = { ...deps, expiryPageSize: 4, checkpointRows: 8 };
+    const run = await requestReconciliation({ ...deps, stockEnd: async () => END }, STOCK);
+    // Each invocation stops at its first checkpoint (its budget spent).
+    const results: string[] = [];
+    results.push(await advanceRun(paged, run.id, () => true));
+    expect((await runs.get(run.id))!).toMatchObject({ phase: "expire", offset: 8, counts: { expired: 8 } });
+    // The next invocation's checkpoint write is lost (the process dies after the coupons were written): it fails
+    // and the one after resumes from offset 8, finding its own expiries in the pages it reads again.
+    const checkpoint = runs.checkpoint.bind(runs);
+    runs.checkpoint = async () => {
+      runs.checkpoint = checkpoint;
+      throw new Error("the process died");
+    };
+    results.push(await advanceRun(paged, run.id, () => true));
+    for (let i = 0; i < 10 && results.at(-1) !== "completed"; i++)
+      results.push(await advanceRun(paged, run.id, () => true));
+    expect(results[0]).toBe("paused");
+    expect(results[1]).toBe("retrying");
+    expect(results.at(-1)).toBe("completed");
+    const done = (await runs.get(run.id))!;
+    expect(done.counts.expired).toBe(23);
+    expect(done.cursor).toBeUndefined();
+    for (const id of ids) expect((await coupons.get(id))!.state).toBe("EXPIRED");
   });
 });

@@ -66,16 +66,26 @@ const run = (status: ReconciliationRecord["status"]): ReconciliationRecord => ({
   stockId: "9856000",
   trigger: "schedule",
   status,
-  phase: "refund",
+  phase: "expire",
   offset: 2,
-  counts: { use_rows: 200, refund_rows: 2, use_recovered: 198, refund_recorded: 2, not_issued: 2 },
+  counts: { use_rows: 200, refund_rows: 2, use_recovered: 198, refund_recorded: 2, not_issued: 2, expired: 300 },
   availableAt: T,
+  availableEndTime: T - 36_000_000,
   failures: 0,
   ...(status === "RUNNING" ? { leaseUntil: T + 60_000 } : { completedAt: T + 30_000 }),
   createdAt: T,
   updatedAt: status === "RUNNING" ? T + 20_000 : T + 30_000,
 });
 const recoveredUse: CouponRecord = { ...used, foundBy: "reconciliation" };
+const END = T + 30 * 86_400_000;
+const expired: CouponRecord = {
+  ...sent,
+  state: "EXPIRED",
+  expiredAt: END,
+  availableEndTime: END,
+  history: [{ state: "EXPIRED", at: END, source: "reconciliation", reconciliationId: "auto-9856000" }],
+  updatedAt: END + 36_000_000,
+};
 
 /** The event as EventBridge delivers it (the bus adds the envelope). */
 const delivered = (e: ServiceEvent) => ({
@@ -148,6 +158,27 @@ describe("eventsForChange: one event per transition", () => {
     ]);
   });
 
+  it("coupon.expired once, when an unused coupon becomes EXPIRED, at the stock's end; a later use is coupon.used", () => {
+    const events = eventsForChange({ kind: "coupon", before: sent, after: expired });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      detailType: "coupon.expired",
+      time: END,
+      detail: {
+        state: "EXPIRED",
+        occurred_at: new Date(END).toISOString(),
+        available_end_time: new Date(END).toISOString(),
+      },
+    });
+    const again = eventsForChange({ kind: "coupon", before: sent, after: { ...expired, updatedAt: END + 1 } });
+    expect(again[0]!.detail.event_id).toBe(events[0]!.detail.event_id);
+    expect(eventsForChange({ kind: "coupon", before: expired, after: { ...expired, updatedAt: END + 2 } })).toEqual([]);
+    const foundLater: CouponRecord = { ...used, expiredAt: END, foundBy: "reconciliation" };
+    expect(eventsForChange({ kind: "coupon", before: expired, after: foundLater }).map((e) => e.detailType)).toEqual([
+      "coupon.used",
+    ]);
+  });
+
   it("campaign.completed once, when the campaign's counters become exact", () => {
     const events = eventsForChange({ kind: "campaign", before: campaign(false), after: campaign(true) });
     expect(events.map((e) => e.detailType)).toEqual(["campaign.completed"]);
@@ -171,6 +202,7 @@ describe("eventsForChange: one event per transition", () => {
         use_rows: 200,
         refund_rows: 2,
         findings: { use_recovered: 198, refund_recorded: 2, not_issued: 2 },
+        expired: 300,
       },
     });
     const again = eventsForChange({ kind: "reconciliation", before: run("RUNNING"), after: run("COMPLETED") });
@@ -213,6 +245,7 @@ describe("the documented schemas (docs/events/*.schema.json)", () => {
         after: { ...campaign(true), control: "CANCELLED" },
       }),
       ...eventsForChange({ kind: "coupon", before: sent, after: recoveredUse }),
+      ...eventsForChange({ kind: "coupon", before: sent, after: expired }),
       ...eventsForChange({ kind: "reconciliation", before: run("RUNNING"), after: run("COMPLETED") }),
       ...eventsForChange({
         kind: "reconciliation",
@@ -220,7 +253,8 @@ describe("the documented schemas (docs/events/*.schema.json)", () => {
         after: { ...run("COMPLETED"), trigger: "request" },
       }),
     ];
-    expect(events).toHaveLength(8);
+    expect(events).toHaveLength(9);
+    expect(new Set(events.map((e) => e.detailType))).toEqual(new Set(Object.values(DETAIL_TYPES)));
     for (const event of events) expect(schemas.errors(delivered(event)), event.detailType).toEqual([]);
   });
 

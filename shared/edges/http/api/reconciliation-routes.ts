@@ -103,6 +103,8 @@ export function reconciliationView(run: ReconciliationRecord): ReconciliationRes
       refund_recorded: run.counts.refund_recorded,
       not_issued: run.counts.not_issued,
     },
+    expired: run.counts.expired,
+    available_end_time: iso(run.availableEndTime),
     flows_available_at: iso(run.availableAt),
     failures: run.failures,
     ...(run.lastError ? { last_error: run.lastError } : {}),
