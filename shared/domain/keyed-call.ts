@@ -260,7 +260,19 @@ async function before<R extends KeyedRecord, N extends NewKeyedRecord, S>(
   try {
     return await spec.beforeFinal(outcome);
   } catch (error) {
-    await spec.ledger.release(record, record.leaseUntil, spec.clock()).catch(() => false);
+    // A success WeChat answered but that could not be recorded: the record is uncertain from now on, so a refusal of
+    // the same key later (the stock paused meanwhile) asks WeChat for it rather than hiding it behind a failure.
+    const unrecorded = outcome.failed
+      ? undefined
+      : {
+          code: OUTCOME_NOT_RECORDED,
+          message: "WeChat's success could not be recorded; it is asked again",
+          uncertain: true,
+        };
+    await spec.ledger.release(record, record.leaseUntil, spec.clock(), unrecorded).catch(() => false);
     throw error;
   }
 }
+
+/** The last error of a record whose success WeChat answered but the service could not record (it retries). */
+export const OUTCOME_NOT_RECORDED = "OUTCOME_NOT_RECORDED";

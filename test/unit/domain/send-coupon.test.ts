@@ -247,6 +247,19 @@ describe("a send whose answer was lost (uncertain)", () => {
     expect(await deps.campaigns.get("died")).toMatchObject({ sent: 1, failed: 0 });
   });
 
+  it("treats a success it could not record (the count failed) as uncertain: a refusal on the retry asks WeChat", async () => {
+    await campaignOf("unrecorded", 1);
+    deps.campaigns = crashingOnce(deps.campaigns, "recordOutcomes");
+    const send = { ...command, campaignId: "unrecorded" };
+    await prepare(send);
+    await expect(sendCoupon(deps, send)).rejects.toThrow("process killed");
+    expect(await deps.ledger.get(send)).toMatchObject({ state: "PENDING", leaseUntil: 0, uncertain: true });
+    gateway.failures.push(refused("NOT_ENOUGH")); // the budget ran out meanwhile: WeChat refuses the repeat
+    const couponId = gateway.issued.get("order-1")?.couponId;
+    expect(await sendCoupon(deps, send)).toMatchObject({ status: "SENT", record: { couponId } });
+    expect(await deps.campaigns.get("unrecorded")).toMatchObject({ sent: 1, failed: 0 });
+  });
+
   it("records an exhausted budget of lost answers as SENT", async () => {
     gateway.lostAnswers = MAX_SEND_ATTEMPTS;
     let outcome = await sendCoupon(deps, command);
