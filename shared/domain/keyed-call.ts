@@ -274,5 +274,16 @@ async function before<R extends KeyedRecord, N extends NewKeyedRecord, S>(
   }
 }
 
+/**
+ * A PENDING record for which WeChat certainly issued nothing, so it may be withdrawn without asking WeChat (a
+ * cancelled campaign's send): never leased, or every call made for it answered that nothing was done (a refusal
+ * retried or held, a 429) and was released. A call whose outcome is unknown marks the record `uncertain` (a timeout,
+ * a 5xx, a success that could not be recorded, a lease that lapsed with its holder), and a lease held or lapsed is
+ * not 0.
+ */
+export function certainlyNotIssued(record: Pick<KeyedRecord, "state" | "leaseUntil" | "uncertain">): boolean {
+  return record.state === "PENDING" && record.leaseUntil === 0 && record.uncertain !== true;
+}
+
 /** The last error of a record whose success WeChat answered but the service could not record (it retries). */
 export const OUTCOME_NOT_RECORDED = "OUTCOME_NOT_RECORDED";

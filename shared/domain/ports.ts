@@ -185,10 +185,10 @@ export interface SendLedger extends KeyedLedger<SendRecord, NewSendRecord, { cou
    */
   prepare(records: readonly NewSendRecord[], options?: { fresh?: boolean }): Promise<void>;
   /**
-   * Records a send of a cancelled campaign as final `CANCELLED` (attempts 0, never leased) if no record exists for
-   * its key, or if its record is PENDING and was never leased (prepared, `attempts` 0): one conditional write, so it
-   * never overrides a send that was claimed (hence possibly started). Otherwise nothing is written and
-   * `{changed: false, record}` holds the stored record.
+   * Records a send of a cancelled campaign as final `CANCELLED` if no record exists for its key, or if its record is
+   * PENDING and WeChat certainly issued nothing for it (`certainlyNotIssued` in shared/domain/keyed-call.ts: lease
+   * free, not uncertain; its attempts are kept): one conditional write, so it never overrides a send that may have
+   * reached WeChat. Otherwise nothing is written and `{changed: false, record}` holds the stored record.
    */
   cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>>;
 }
