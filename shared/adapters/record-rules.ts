@@ -64,12 +64,10 @@ export function newKeyedRecord<R extends KeyedRecord, N extends NewKeyedRecord>(
   } as unknown as R;
 }
 
-/** A PENDING record no caller has leased yet (prepared): WeChat was never called for it, so it may be withdrawn. */
-export function neverLeased(record: Pick<KeyedRecord, "state" | "attempts">): boolean {
-  return record.state === "PENDING" && record.attempts === 0;
-}
-
-/** The record `SendLedger.cancel` writes: final CANCELLED, never leased, no WeChat call made. */
+/**
+ * The record `SendLedger.cancel` writes: final CANCELLED, WeChat issued nothing for it (`certainlyNotIssued`,
+ * shared/domain/keyed-call.ts); `attempts` is the stored record's (0 for a new one).
+ */
 export function cancelledSendRecord(input: NewSendRecord, now: number): SendRecord {
   return {
     ...input,

@@ -260,7 +260,30 @@ async function before<R extends KeyedRecord, N extends NewKeyedRecord, S>(
   try {
     return await spec.beforeFinal(outcome);
   } catch (error) {
-    await spec.ledger.release(record, record.leaseUntil, spec.clock()).catch(() => false);
+    // A success WeChat answered but that could not be recorded: the record is uncertain from now on, so a refusal of
+    // the same key later (the stock paused meanwhile) asks WeChat for it rather than hiding it behind a failure.
+    const unrecorded = outcome.failed
+      ? undefined
+      : {
+          code: OUTCOME_NOT_RECORDED,
+          message: "WeChat's success could not be recorded; it is asked again",
+          uncertain: true,
+        };
+    await spec.ledger.release(record, record.leaseUntil, spec.clock(), unrecorded).catch(() => false);
     throw error;
   }
 }
+
+/**
+ * A PENDING record for which WeChat certainly issued nothing, so it may be withdrawn without asking WeChat (a
+ * cancelled campaign's send): never leased, or every call made for it answered that nothing was done (a refusal
+ * retried or held, a 429) and was released. A call whose outcome is unknown marks the record `uncertain` (a timeout,
+ * a 5xx, a success that could not be recorded, a lease that lapsed with its holder), and a lease held or lapsed is
+ * not 0.
+ */
+export function certainlyNotIssued(record: Pick<KeyedRecord, "state" | "leaseUntil" | "uncertain">): boolean {
+  return record.state === "PENDING" && record.leaseUntil === 0 && record.uncertain !== true;
+}
+
+/** The last error of a record whose success WeChat answered but the service could not record (it retries). */
+export const OUTCOME_NOT_RECORDED = "OUTCOME_NOT_RECORDED";

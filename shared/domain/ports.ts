@@ -42,8 +42,9 @@ export interface KeyedRecord<Succeeded extends string = string, Withdrawn extend
   /** Epoch ms until which a caller holds the right to call WeChat; 0 = free. Doubles as the lease's fencing token. */
   leaseUntil: number;
   /**
-   * A call for this record may have reached WeChat without its answer reaching us (a timeout, a 5xx): before a
-   * failure is recorded final, WeChat is asked whether the call succeeded after all (`KeyedCall.recover`).
+   * A call for this record may have reached WeChat without its answer reaching us (a timeout, a 5xx, a caller that
+   * died with the lease): before a failure is recorded final, WeChat is asked whether the call succeeded after all
+   * (`KeyedCall.recover`).
    */
   uncertain?: boolean;
   createdAt: number;
@@ -110,7 +111,11 @@ export interface KeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, Su
    * synchronous path.
    */
   claim(record: N, options?: { leaseMs?: number }): Promise<ClaimResult<R>>;
-  /** Takes the lease if the record is PENDING and its lease expired (`leaseUntil <= now`); increments attempts. */
+  /**
+   * Takes the lease if the record is PENDING and its lease expired (`leaseUntil <= now`); increments attempts. A lease
+   * that lapsed (`leaseUntil` not 0: its holder neither released it nor recorded an outcome, e.g. its process died
+   * during the call) marks the record `uncertain` in the same write: that call may have reached WeChat.
+   */
   acquireLease(key: LedgerKey, now: number, leaseMs: number): Promise<LeaseResult<R>>;
   /**
    * PENDING or FAILED → succeeded with `success` (a late success overrides a recorded failure: the coupon or stock
@@ -180,10 +185,10 @@ export interface SendLedger extends KeyedLedger<SendRecord, NewSendRecord, { cou
    */
   prepare(records: readonly NewSendRecord[], options?: { fresh?: boolean }): Promise<void>;
   /**
-   * Records a send of a cancelled campaign as final `CANCELLED` (attempts 0, never leased) if no record exists for
-   * its key, or if its record is PENDING and was never leased (prepared, `attempts` 0): one conditional write, so it
-   * never overrides a send that was claimed (hence possibly started). Otherwise nothing is written and
-   * `{changed: false, record}` holds the stored record.
+   * Records a send of a cancelled campaign as final `CANCELLED` if no record exists for its key, or if its record is
+   * PENDING and WeChat certainly issued nothing for it (`certainlyNotIssued` in shared/domain/keyed-call.ts: lease
+   * free, not uncertain; its attempts are kept): one conditional write, so it never overrides a send that may have
+   * reached WeChat. Otherwise nothing is written and `{changed: false, record}` holds the stored record.
    */
   cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>>;
 }

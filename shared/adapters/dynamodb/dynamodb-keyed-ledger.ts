@@ -50,18 +50,38 @@ export class DynamoDbKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord
   }
 
   async acquireLease(key: LedgerKey, now: number, leaseMs: number): Promise<LeaseResult<R>> {
-    const update = await conditionalUpdate(this.doc, this.table, this.codec.pk(key), {
-      UpdateExpression: "SET #lease_until = :until, #updated_at = :now ADD #attempts :one",
-      // Only a PENDING record whose lease has lapsed can be taken: a live lease means a WeChat call is in flight.
-      ConditionExpression: and(CONDITION.exists, CONDITION.pending, CONDITION.leaseExpired),
-      ExpressionAttributeNames: {
-        "#state": "state",
-        "#lease_until": "lease_until",
-        "#updated_at": "updated_at",
-        "#attempts": "attempts",
-      },
-      ExpressionAttributeValues: { ":pending": "PENDING", ":now": now, ":until": now + leaseMs, ":one": 1 },
-    });
+    // Only a PENDING record whose lease is free or has lapsed can be taken: a live lease means a WeChat call is in
+    // flight. A lapsed one (not 0, in the past: its holder neither released it nor recorded an outcome, e.g. its
+    // process died during the call) may have reached WeChat: taken fenced on its exact value, and the record marked
+    // uncertain in the same write.
+    const take = (lease: number) => {
+      const lapsed = lease !== 0;
+      return conditionalUpdate(this.doc, this.table, this.codec.pk(key), {
+        UpdateExpression: `SET #lease_until = :until, #updated_at = :now${lapsed ? ", #uncertain = :true" : ""} ADD #attempts :one`,
+        ConditionExpression: and(CONDITION.exists, CONDITION.pending, "#lease_until = :lease"),
+        ExpressionAttributeNames: {
+          "#state": "state",
+          "#lease_until": "lease_until",
+          "#updated_at": "updated_at",
+          "#attempts": "attempts",
+          ...(lapsed ? { "#uncertain": "uncertain" } : {}),
+        },
+        ExpressionAttributeValues: {
+          ":pending": "PENDING",
+          ":now": now,
+          ":until": now + leaseMs,
+          ":one": 1,
+          ":lease": lease,
+          ...(lapsed ? { ":true": true } : {}),
+        },
+      });
+    };
+    let update = await take(0);
+    if (!update.changed && update.existing !== undefined) {
+      const seen = this.codec.fromItem(update.existing);
+      if (seen.state === "PENDING" && seen.leaseUntil !== 0 && seen.leaseUntil <= now)
+        update = await take(seen.leaseUntil);
+    }
     if (update.changed) return { status: "acquired", record: this.codec.fromItem(update.item) };
     if (update.existing === undefined) return { status: "missing" };
     const record = this.codec.fromItem(update.existing);

@@ -94,21 +94,28 @@ export class DynamoDbSendLedger
 
   async cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>> {
     const item = SEND_ITEMS.toItem(cancelledSendRecord(record, now));
-    const attributes = Object.entries(item).filter(([name, value]) => name !== "pk" && value !== undefined);
-    // An upsert: no record yet, or a prepared one no caller ever leased. A send claimed first keeps its record (it
-    // may have reached WeChat).
+    const attributes = Object.entries(item).filter(
+      ([name, value]) => name !== "pk" && name !== "attempts" && value !== undefined,
+    );
+    // An upsert: no record yet, or a PENDING one for which WeChat certainly issued nothing (`certainlyNotIssued`:
+    // lease free, not uncertain). A send that may have reached WeChat keeps its record. Its attempts are kept.
     const update = await conditionalUpdate(this.doc, this.table, str(item, "pk"), {
-      UpdateExpression: `SET ${attributes.map((_, i) => `#a${i} = :a${i}`).join(", ")}`,
-      ConditionExpression: `attribute_not_exists(pk) OR (${and(CONDITION.pending, "#attempts = :zero")})`,
+      UpdateExpression: `SET ${attributes.map((_, i) => `#a${i} = :a${i}`).join(", ")}, #attempts = if_not_exists(#attempts, :zero)`,
+      ConditionExpression:
+        `attribute_not_exists(pk) OR (${and(CONDITION.pending, "#lease_until = :zero")} AND ` +
+        "(attribute_not_exists(#uncertain) OR #uncertain <> :true))",
       ExpressionAttributeNames: {
         ...Object.fromEntries(attributes.map(([name], i) => [`#a${i}`, name])),
         "#state": "state",
         "#attempts": "attempts",
+        "#lease_until": "lease_until",
+        "#uncertain": "uncertain",
       },
       ExpressionAttributeValues: {
         ...Object.fromEntries(attributes.map(([, value], i) => [`:a${i}`, value])),
         ":pending": "PENDING",
         ":zero": 0,
+        ":true": true,
       },
     });
     if (update.changed) return { changed: true, record: SEND_ITEMS.fromItem(update.item) };

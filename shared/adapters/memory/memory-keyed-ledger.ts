@@ -29,6 +29,8 @@ export class MemoryKeyedLedger<R extends ports.KeyedRecord, N extends ports.NewK
     if (item === undefined) return { status: "missing" };
     if (item.state !== "PENDING") return { status: "final", record: structuredClone(item) };
     if (item.leaseUntil > now) return { status: "busy", record: structuredClone(item) };
+    // A lapsed lease: its holder may have called WeChat and died before recording anything.
+    if (item.leaseUntil !== 0) item.uncertain = true;
     item.leaseUntil = now + leaseMs;
     item.attempts += 1;
     item.updatedAt = now;

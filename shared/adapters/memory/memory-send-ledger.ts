@@ -1,6 +1,7 @@
+import { certainlyNotIssued } from "../../domain/keyed-call.js";
 import type { ListPage, NewSendRecord, SendLedger, SendRecord, StateChange } from "../../domain/ports.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import { cancelledSendRecord, neverLeased, newKeyedRecord, SEND_KIND } from "../record-rules.js";
+import { cancelledSendRecord, newKeyedRecord, SEND_KIND } from "../record-rules.js";
 import { compareUtf8 } from "./compare.js";
 import { MemoryKeyedLedger } from "./memory-keyed-ledger.js";
 
@@ -42,7 +43,13 @@ export class MemorySendLedger
   }
 
   async cancel(record: NewSendRecord, now: number): Promise<StateChange<SendRecord>> {
-    // No record, or a prepared one no caller ever leased (so WeChat was never called for it).
-    return this.putIf(cancelledSendRecord(record, now), (existing) => existing === undefined || neverLeased(existing));
+    // No record, or a PENDING one for which WeChat certainly issued nothing (never leased, or every call answered).
+    const cancelled = cancelledSendRecord(record, now);
+    return this.putIf(cancelled, (existing) => {
+      if (existing === undefined) return true;
+      if (!certainlyNotIssued(existing)) return false;
+      cancelled.attempts = existing.attempts;
+      return true;
+    });
   }
 }

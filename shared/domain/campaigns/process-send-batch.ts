@@ -200,7 +200,7 @@ function hold(
   result.held.push({ messageId: item.messageId, message, delaySeconds, asCopy, reason: gate.reason });
 }
 
-/** Records a cancelled campaign's send CANCELLED, or sends it after all if it had been claimed (possibly started). */
+/** Records a cancelled campaign's send CANCELLED, or finishes it if a call of it may have reached WeChat. */
 async function withdraw(
   deps: WorkerDependencies,
   counter: BatchOutcomeCounter,
@@ -215,7 +215,7 @@ async function withdraw(
     return;
   }
   if (withdrawn) result.cancelled.push(entry.message);
-  // A claimed send may have reached WeChat: finish it under its key, so the ledger says what WeChat did.
+  // A send that may have reached WeChat (withdrawSend): finish it under its key, so the ledger says what WeChat did.
   else await runSequentially(deps, undefined, counter, [entry], result);
 }
 

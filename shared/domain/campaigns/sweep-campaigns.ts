@@ -1,3 +1,4 @@
+import { certainlyNotIssued } from "../keyed-call.js";
 import type {
   CampaignCounts,
   CampaignRecord,
@@ -60,7 +61,8 @@ export interface SweepReport {
  * - a campaign that stalled (its counters did not move for `stallMs` while it may send) gets its PENDING sends with no
  *   live lease queued again: messages lost from the queue are replaced (a send still queued is de-duplicated by its
  *   ledger record, so a duplicate is harmless; one requeue per stall period avoids storms);
- * - a cancelled campaign's never-leased PENDING sends are recorded CANCELLED (counted first, like the worker does);
+ * - a cancelled campaign's PENDING sends WeChat certainly issued nothing for (`certainlyNotIssued`: never leased, or
+ *   every call answered) are recorded CANCELLED (counted first, like the worker does);
  * - an open campaign whose last chunk is known is sealed once every chunk arrived; a cancelled open one as it stands.
  * A pass that finds every recipient's record final, with the campaign sealed and its version unchanged since the
  * pass began (nothing counted meanwhile), writes the exact counts: the campaign is COMPLETED and leaves the list. A
@@ -152,9 +154,7 @@ async function sweepStep(
   });
   report.recordsRead += page.items.length;
   const requeue: SendMessage[] = [];
-  const cancellable = page.items.filter(
-    (r) => r.state === "PENDING" && r.attempts === 0 && campaign.control === "CANCELLED",
-  );
+  const cancellable = page.items.filter((r) => certainlyNotIssued(r) && campaign.control === "CANCELLED");
   if (cancellable.length > 0) {
     // Counted before they are written, as every outcome is: a crash in between over-counts (a pass corrects it).
     const tally: CampaignCounts = { ...outcomeTally("CANCELLED"), cancelled: cancellable.length };

@@ -90,6 +90,28 @@ export function keyedLedgerContract<R extends KeyedRecord, N extends NewKeyedRec
       expect((await ledger.get(input))?.attempts).toBe(1);
     });
 
+    it("marks the record uncertain when it takes a lease that lapsed (its holder died), not a free or released one", async () => {
+      const ledger = makeLedger();
+      const input = fixture.newRecord();
+      await ledger.claim(input);
+      const first = await ledger.acquireLease(input, T0, 1_000);
+      expect(first).toMatchObject({ status: "acquired" });
+      expect(first.status === "acquired" && first.record.uncertain).toBeFalsy();
+      // Released (a clean retryable failure): the next caller's lease is a plain one.
+      expect(await ledger.release(input, T0 + 1_000, T0 + 10)).toBe(true);
+      const second = await ledger.acquireLease(input, T0 + 20, 1_000);
+      expect(second.status === "acquired" && second.record.uncertain).toBeFalsy();
+      // Never released nor settled: once it has lapsed, the next lease says the call may have reached WeChat.
+      const third = await ledger.acquireLease(input, T0 + 1_020, 1_000);
+      expect(third).toMatchObject({ status: "acquired", record: { attempts: 3, uncertain: true } });
+      expect(await ledger.get(input)).toMatchObject({ uncertain: true, leaseUntil: T0 + 2_020 });
+      // A record claimed already leased (the synchronous path) whose claimant died: the same.
+      const claimed = fixture.newRecord();
+      await ledger.claim(claimed, { leaseMs: 1_000 });
+      const after = await ledger.acquireLease(claimed, T0 + 60_000, 1_000);
+      expect(after).toMatchObject({ status: "acquired", record: { attempts: 2, uncertain: true } });
+    });
+
     it("reports a missing record as missing", async () => {
       expect(await makeLedger().acquireLease(fixture.newRecord(), T0, 1_000)).toEqual({ status: "missing" });
     });

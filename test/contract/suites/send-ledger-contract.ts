@@ -152,23 +152,35 @@ export function sendLedgerContract(backend: string, makeLedger: () => SendLedger
       expect(listed).toEqual(fresh.map((r) => ({ ...r, state: "PENDING", attempts: 0, leaseUntil: 0, updatedAt: T0 })));
     });
 
-    it("cancels a prepared record that was never leased, but not once a worker leased it", async () => {
+    it("cancels a record WeChat certainly issued nothing for, never one whose call may have reached it", async () => {
       const ledger = makeLedger();
       const campaignId = `camp-${randomUUID()}`;
-      const [idle, taken] = [1, 2].map((n) => newSend({ outRequestNo: `${campaignId}-${n}`, campaignId }));
-      await ledger.prepare([idle!, taken!]);
-      await ledger.acquireLease(taken!, T0 + 1, 1_000);
-      await ledger.release(taken!, T0 + 1_001, T0 + 2); // the lease is free again, but WeChat may have been called
+      const [idle, refused, unknown, held, lapsed] = [1, 2, 3, 4, 5].map((n) =>
+        newSend({ outRequestNo: `${campaignId}-${n}`, campaignId }),
+      );
+      await ledger.prepare([idle!, refused!, unknown!, held!, lapsed!]);
+      // Answered "nothing done" (a refusal retried or held), released: certainly not issued.
+      await ledger.acquireLease(refused!, T0 + 1, 1_000);
+      await ledger.release(refused!, T0 + 1_001, T0 + 2, { code: "RULE_LIMIT", message: "m" });
+      // Its outcome unknown (a timeout): uncertain.
+      await ledger.acquireLease(unknown!, T0 + 1, 1_000);
+      await ledger.release(unknown!, T0 + 1_001, T0 + 2, { code: "TIMEOUT", message: "m", uncertain: true });
+      // A call in flight, and one whose caller died (its lease lapsed, never released).
+      await ledger.acquireLease(held!, T0 + 1, 100_000);
+      await ledger.acquireLease(lapsed!, T0 + 1, 1);
 
       expect(await ledger.cancel(idle!, T0 + 3)).toMatchObject({
         changed: true,
         record: { state: "CANCELLED", attempts: 0, updatedAt: T0 + 3 },
       });
       expect(await ledger.get(idle!)).toMatchObject({ state: "CANCELLED", errorCode: "CANCELLED" });
-      expect(await ledger.cancel(taken!, T0 + 4)).toMatchObject({
-        changed: false,
-        record: { state: "PENDING", attempts: 1 },
+      expect(await ledger.cancel(refused!, T0 + 4)).toMatchObject({
+        changed: true,
+        record: { state: "CANCELLED", attempts: 1, errorCode: "CANCELLED" },
       });
+      for (const send of [unknown!, held!, lapsed!]) {
+        expect(await ledger.cancel(send, T0 + 5)).toMatchObject({ changed: false, record: { state: "PENDING" } });
+      }
       expect(await ledger.acquireLease(idle!, T0 + 5, 1_000)).toMatchObject({ status: "final" });
     });
   });

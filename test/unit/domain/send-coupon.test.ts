@@ -232,6 +232,34 @@ describe("a send whose answer was lost (uncertain)", () => {
     expect(await deps.campaigns.get("lost")).toMatchObject({ sent: 1, failed: 0, state: "COMPLETED" });
   });
 
+  it("treats a send whose worker died during the call as uncertain: a refusal on the retry asks WeChat first", async () => {
+    await campaignOf("died", 1);
+    const send = { ...command, campaignId: "died" };
+    await prepare(send);
+    // WeChat issues the coupon, then the worker dies (a Lambda timeout) before it can record anything or release.
+    deps.ledger = crashingOnce(deps.ledger, "succeed");
+    await expect(sendCoupon(deps, send)).rejects.toThrow("process killed");
+    now += 30_001; // its lease runs out
+    gateway.failures.push(refused("NOT_ENOUGH")); // the budget ran out meanwhile: WeChat refuses the repeat
+    const outcome = await sendCoupon(deps, send);
+    const couponId = gateway.issued.get("order-1")?.couponId;
+    expect(outcome).toMatchObject({ status: "SENT", record: { couponId } });
+    expect(await deps.campaigns.get("died")).toMatchObject({ sent: 1, failed: 0 });
+  });
+
+  it("treats a success it could not record (the count failed) as uncertain: a refusal on the retry asks WeChat", async () => {
+    await campaignOf("unrecorded", 1);
+    deps.campaigns = crashingOnce(deps.campaigns, "recordOutcomes");
+    const send = { ...command, campaignId: "unrecorded" };
+    await prepare(send);
+    await expect(sendCoupon(deps, send)).rejects.toThrow("process killed");
+    expect(await deps.ledger.get(send)).toMatchObject({ state: "PENDING", leaseUntil: 0, uncertain: true });
+    gateway.failures.push(refused("NOT_ENOUGH")); // the budget ran out meanwhile: WeChat refuses the repeat
+    const couponId = gateway.issued.get("order-1")?.couponId;
+    expect(await sendCoupon(deps, send)).toMatchObject({ status: "SENT", record: { couponId } });
+    expect(await deps.campaigns.get("unrecorded")).toMatchObject({ sent: 1, failed: 0 });
+  });
+
   it("records an exhausted budget of lost answers as SENT", async () => {
     gateway.lostAnswers = MAX_SEND_ATTEMPTS;
     let outcome = await sendCoupon(deps, command);

@@ -294,7 +294,7 @@ describe("a stock that stops serving mid-campaign", () => {
     expect(record?.uncertain).toBeUndefined();
   });
 
-  it("records a held send final when its campaign is cancelled, after asking WeChat if a lost answer issued it", async () => {
+  it("withdraws a held send when its campaign is cancelled, and finishes one whose lost answer may have issued it", async () => {
     const { campaign } = await create(["a", "b"]);
     const [a, b] = drain();
     gateway.lostAnswers = 1; // a's coupon is issued, the answer lost: uncertain
@@ -311,13 +311,19 @@ describe("a stock that stops serving mid-campaign", () => {
       { ...b!, receiveCount: 2 },
     ]);
     const byOpenid = new Map((await deps.ledger.listByCampaign(campaign.id)).items.map((r) => [r.openid, r]));
-    // a: WeChat holds its coupon (E12): SENT with that coupon_id. b: refused for the stock, never issued: FAILED.
+    // a: WeChat holds its coupon (E12): SENT with that coupon_id. b: every call of it was refused (WeChat issued
+    // nothing): withdrawn like a send never started, without calling WeChat after the cancel.
     expect(byOpenid.get("a")).toMatchObject({
       state: "SENT",
       couponId: gateway.issued.values().next().value?.couponId,
     });
-    expect(byOpenid.get("b")).toMatchObject({ state: "FAILED", errorCode: "INVALID_REQUEST" });
-    expect(await deps.campaigns.get(campaign.id)).toMatchObject({ state: "COMPLETED", sent: 1, failed: 1 });
+    expect(byOpenid.get("b")).toMatchObject({ state: "CANCELLED", attempts: 1 });
+    expect(await deps.campaigns.get(campaign.id)).toMatchObject({
+      state: "COMPLETED",
+      sent: 1,
+      failed: 0,
+      cancelled: 1,
+    });
   });
 });
 
