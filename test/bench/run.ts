@@ -505,27 +505,38 @@ async function exports(): Promise<void> {
   console.log(formatExportsBench(r));
   const heapPass = r.peakHeapMiB < r.heapLimitMiB * EXPORTS_PEAK_HEAP_TARGET_SHARE;
   const coupon = r.runs.find((x) => x.what === "coupons")!;
+  const withinTimeout = r.failedInvocations.length === 0 && r.maxInvocationMs < r.timeoutSeconds * 1000;
+  // O(1): the report of the 1M campaign makes the same calls as the report of a campaign of three.
+  const reportBounded =
+    r.reportCalls.big.length > 0 && JSON.stringify(r.reportCalls.big) === JSON.stringify(r.reportCalls.small);
+  const streamNote = "table stream off during the bulk writes";
   checks.push(
     {
       section: "exports",
-      figure: `export function peak heap, ${fmt(coupon.rows)}-row export`,
+      figure: `export function peak heap, ${fmt(coupon.rows)}-row export (${streamNote})`,
       value: `${fmt(r.peakHeapMiB)} MiB`,
       target: `< ${fmt(r.heapLimitMiB * EXPORTS_PEAK_HEAP_TARGET_SHARE)} MiB (half its heap limit)`,
       pass: heapPass,
     },
-    ...r.runs.map((x) => ({
+    {
       section: "exports",
-      figure: `${x.what} CSV of ${fmt(x.rows)} rows`,
-      value: `${x.seconds.toFixed(0)} s, ${x.invocations} invocation(s)`,
-      target: `every invocation ≤ ${r.timeoutSeconds} s (Timeout)`,
-      // The host fails an invocation past its Timeout; the export only completes if none did.
-      pass: true,
-    })),
+      figure: `every export invocation within the Timeout (${r.runs.map((x) => `${x.what} ${fmt(x.rows)} rows in ${x.seconds.toFixed(0)} s, ${x.invocations} invocation(s)`).join("; ")})`,
+      value: `longest ${(r.maxInvocationMs / 1000).toFixed(1)} s, ${r.failedInvocations.length} failed`,
+      target: `< ${r.timeoutSeconds} s, 0 failed`,
+      pass: withinTimeout,
+    },
+    {
+      section: "exports",
+      figure: `campaign report of the ${fmt(r.coupons)}-coupon campaign: AWS calls`,
+      value: r.reportCalls.big.join(", "),
+      target: `the same as a campaign of 3 (${r.reportCalls.small.join(", ")})`,
+      pass: reportBounded,
+    },
   );
   markdown.push(
     "## Campaign exports",
     "",
-    `\`npx tsx test/bench/exports.ts --coupons ${fmt(r.coupons).replaceAll(",", "")}\` — the local stack with the export function in its host (Timeout ${r.timeoutSeconds} s, MemorySize ${r.memorySize} MB, V8 heap limit ${r.heapLimitMiB} MiB); ${fmt(r.coupons)} coupon records (a tenth USED) and ${fmt(r.failures)} failed send records written straight into dynalite (${fmt(r.itemsPerSecond)} items/s, ${fmt(r.writeSeconds)} s), copies of records the adapters wrote; each export downloaded through its presigned URL and its rows counted. The report read ${r.reportMs.toFixed(0)} ms at that size (two GetItems).`,
+    `\`npx tsx test/bench/exports.ts --coupons ${fmt(r.coupons).replaceAll(",", "")}\` — the local stack with the export function in its host (Timeout ${r.timeoutSeconds} s, MemorySize ${r.memorySize} MB, V8 heap limit ${r.heapLimitMiB} MiB); ${fmt(r.coupons)} coupon records (a tenth USED) and ${fmt(r.failures)} failed send records written straight into dynalite (${fmt(r.itemsPerSecond)} items/s, ${fmt(r.writeSeconds)} s), copies of records the adapters wrote; each export downloaded through its presigned URL and its rows counted. **The local table stream is stopped before the bulk writes** (after the template records' events were published), so the 1.1 M copies do not each go through the events publisher and the local bus: that would measure the publisher, not the export. The report answered in ${r.reportMs.toFixed(0)} ms at that size; its AWS calls, recorded on the api handler: ${r.reportCalls.big.join(", ")} (a campaign of three: ${r.reportCalls.small.join(", ")}).`,
     "",
     table(
       ["export", "rows", "MiB", "seconds", "invocations", "rows/s"],
@@ -539,7 +550,7 @@ async function exports(): Promise<void> {
       ]),
     ),
     "",
-    `Peak V8 heap of the export function: ${fmt(r.peakHeapMiB)} MiB of ${r.heapLimitMiB} MiB ${mark(heapPass)}.`,
+    `Longest export invocation ${(r.maxInvocationMs / 1000).toFixed(1)} s of the ${r.timeoutSeconds} s Timeout, ${r.failedInvocations.length} failed${r.failedInvocations.length ? ` (${r.failedInvocations.slice(0, 3).join("; ")})` : ""} ${mark(withinTimeout)}. Peak V8 heap of the export function: ${fmt(r.peakHeapMiB)} MiB of ${r.heapLimitMiB} MiB ${mark(heapPass)}.`,
     "",
   );
 }
