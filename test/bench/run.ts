@@ -15,8 +15,9 @@
  * - flows      flow-parse.ts      a 1,000,000-row use-flow downloaded, SHA-1-checked and parsed into typed rows by the
  *                                 client in a child process: time and peak RSS
  * - exports    exports.ts         a campaign of 1,000,000 coupon records (and 100,000 failed sends) written straight
- *                                 into the DynamoDB stand-in, exported as both CSVs through the local stack: time,
- *                                 invocations, rows, bytes, the export function's peak heap; the report's latency
+ *                                 into the DynamoDB stand-in (the local table stream stopped for those writes),
+ *                                 exported as both CSVs through the local stack: time, invocations against the
+ *                                 Timeout, rows, bytes, the export function's peak heap; the report's AWS calls
  * - rate       rate.ts            the merchant-wide send budget against a simulator limit of 100/s: throughput and 429s
  *                                 with the ceiling at the limit and beside another sender; interactive p99
  * - reconcile  reconcile.ts       a 1,000,000-row use-flow reconciled by the job in a child process capped at the
