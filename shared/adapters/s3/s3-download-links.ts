@@ -21,7 +21,7 @@ export interface S3DownloadLinksOptions {
  * `ExportLinks` on the export bucket: a presigned GET of a finished export (docs/aws-notes.md#s3-presigned-urls),
  * signed by the SDK's `S3RequestPresigner` (SigV4 query signing with S3's rules: unsigned payload, no double path
  * escaping) on a request built here, without an `S3Client`: the api function only signs links, and the S3 client
- * with its XML protocol and endpoint rules is most of 140 KB of its bundle (docs/aws-notes.md#bundling-and-runtime).
+ * with its XML protocol and endpoint rules took 140 KB of its bundle (docs/aws-notes.md#s3-presigned-urls).
  * The URL is the one `getSignedUrl(new S3Client(…), new GetObjectCommand(…))` gives (test/unit/adapters/s3-download-links.test.ts).
  */
 export class S3DownloadLinks implements ExportLinks {
