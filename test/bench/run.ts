@@ -231,7 +231,7 @@ async function bundles(): Promise<void> {
   markdown.push(
     "## Lambda bundles and cold import",
     "",
-    `\`npx tsx test/bench/bundle-sizes.ts --runs ${runs}\` — each handler bundled as CDK does (ESM, minified, AWS SDK bundled); import time = median over fresh \`node\` processes of \`import()\` of the bundle on this machine's Node (not Lambda's INIT duration).`,
+    `\`npx tsx test/bench/bundle-sizes.ts --runs ${runs}\` — each handler bundled as CDK does (ESM, minified, AWS SDK bundled but for the credential chain's links Lambda never reaches: docs/aws-notes.md#bundling-and-runtime); import time = median over fresh \`node\` processes of \`import()\` of the bundle on this machine's Node (not Lambda's INIT duration), each with its function's environment as the synthesized template sets it (resource names AWS-shaped) and the variables Lambda adds.`,
     "",
     table(header, rows),
     "",
