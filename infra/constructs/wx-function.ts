@@ -77,6 +77,23 @@ export const RUNTIME = Runtime.NODEJS_24_X;
 export const ESBUILD_TARGET = "node24";
 
 /**
+ * The links of the SDK's default credential chain (`@aws-sdk/credential-provider-node`) after the environment one,
+ * each loaded there by a dynamic `import()` only when every link before it failed. In Lambda the first link always
+ * answers (the runtime sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the function's role:
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime), so these are
+ * left out of the bundles (with the STS/SSO/sign-in clients only they use: 131 KB of the api's): the bundle keeps a
+ * dynamic `import()` of each, never a static one (test/infra/bundled-synth.test.ts). docs/aws-notes.md#bundling-and-runtime.
+ */
+export const LAMBDA_UNREACHED_CREDENTIAL_PROVIDERS = [
+  "@aws-sdk/credential-provider-sso",
+  "@aws-sdk/credential-provider-ini",
+  "@aws-sdk/credential-provider-process",
+  "@aws-sdk/credential-provider-web-identity",
+  "@aws-sdk/credential-provider-http",
+  "@smithy/credential-provider-imds",
+];
+
+/**
  * Bundling fixed once (docs/aws-notes.md#bundling-and-runtime): ESM, minified, source maps without sources, the AWS SDK
  * bundled (the runtime's copy is not the version we test, and a bundled barebones client loads faster), `module` before
  * `main` so ESM builds are picked, and a real `require` for the CJS dependencies that call it (X-Ray, some SDK
@@ -92,7 +109,7 @@ export const WX_BUNDLING = {
   banner:
     "import { createRequire as __wxCreateRequire } from 'node:module';const require = __wxCreateRequire(import.meta.url);",
   bundleAwsSDK: true,
-  externalModules: [],
+  externalModules: LAMBDA_UNREACHED_CREDENTIAL_PROVIDERS,
   // esbuild's per-asset size listing is noise in synth and test output; warnings and errors still show.
   logLevel: LogLevel.WARNING,
 } as const satisfies BundlingOptions;
@@ -236,7 +253,11 @@ export class WxFunction extends NodejsFunction {
       description: props.description ?? `wxcoupon ${props.kind}`,
       projectRoot: REPO_ROOT,
       depsLockFilePath: `${REPO_ROOT}package-lock.json`,
-      bundling: { ...WX_BUNDLING, mainFields: [...WX_BUNDLING.mainFields], externalModules: [] },
+      bundling: {
+        ...WX_BUNDLING,
+        mainFields: [...WX_BUNDLING.mainFields],
+        externalModules: [...WX_BUNDLING.externalModules],
+      },
       environment: { ...PLATFORM_ENV },
     });
     this.kind = props.kind;

@@ -85,7 +85,8 @@ export interface Emulators {
   };
   /** An S3 client for the stand-in (tests, the bench). */
   s3: S3Client;
-  secretsManager: FakeSecretsManager;
+  /** The fake Secrets Manager itself. Absent when the stand-ins run in another process (its endpoint serves them). */
+  secretsManager?: FakeSecretsManager;
   /**
    * The table's change records (dynalite has no streams: local/stack/events/table-changes.ts): `listener` gets each
    * committed item change from now on; returns the unsubscribe. Absent when the stand-ins run in another process.

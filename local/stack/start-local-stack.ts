@@ -8,7 +8,7 @@ import { JWT_SCOPES, ROUTES, scopesOf } from "#shared/edges/http/routes.js";
 import type { FunctionKind } from "../../infra/constructs/wx-function.js";
 import { startSimulator } from "../simulator/index.js";
 import type { RunningSimulator, SimulatorOptions } from "../simulator/types.js";
-import { type Emulators, startEmulators } from "./emulators.js";
+import { type EmulatorOptions, type Emulators, startEmulators } from "./emulators.js";
 import { type LocalEventBus, type LocalRule, startLocalEventBus } from "./events/local-event-bus.js";
 import { type StreamMapping, startStreamMapping } from "./events/stream-mapping.js";
 import { type FunctionHost, startFunctionHost } from "./function-host/function-host.js";
@@ -88,10 +88,11 @@ export interface LocalStackOptions {
    */
   externalSimulator?: RunningSimulator;
   /**
-   * Benchmarks: AWS stand-ins already running elsewhere, the merchant secret already seeded under `wxcoupon/merchant`.
-   * `sendVisibilityTimeoutSeconds` is then ignored; `stop()` calls its `stop()`. Default: start them here.
+   * Benchmarks: starts the AWS stand-ins elsewhere (e.g. in a child process, so their CPU is not this process's)
+   * from the options this stack derives from the template, as `startEmulators` would here; `stop()` calls the
+   * result's `stop()`. Default: `startEmulators` in this process.
    */
-  externalEmulators?: Emulators;
+  startEmulators?: (options: EmulatorOptions) => Promise<Emulators>;
 }
 
 export interface LocalStack {
@@ -115,8 +116,8 @@ export interface LocalStack {
   schedules: Partial<Record<FunctionKind, ScheduleRunner>>;
   /**
    * The outbox and the bus (docs/events.md): the table's change records through the events publisher's stream
-   * mapping to the local EventBridge bus and its rules' targets. `stream` is absent when the stand-ins run in another
-   * process (`externalEmulators`: no change records reach this one).
+   * mapping to the local EventBridge bus and its rules' targets. `stream` is absent when the stand-ins report no
+   * change records (`Emulators.onTableChange`).
    */
   events: { bus: LocalEventBus; stream?: StreamMapping; publisher: FunctionHost };
   /**
@@ -204,31 +205,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : {}),
     appid: config.appid,
   });
-  const emulators =
-    options.externalEmulators ??
-    (await startEmulators({
-      dataDir: join(options.dataDir, "aws"),
-      region: model.synthesized.region,
-      secrets: {
-        "wxcoupon/merchant": secret,
-        [LOCAL_SIGNING_SECRET]: JSON.stringify({ signing_secret: eventSigningSecret }),
-      },
-      sendVisibilityTimeoutSeconds: options.sendVisibilityTimeoutSeconds ?? model.queues.send.visibilityTimeoutSeconds,
-      eventsVisibilityTimeoutSeconds: model.queues.events.visibilityTimeoutSeconds,
-      ...(model.queues.send.redrive ? { sendMaxReceiveCount: model.queues.send.redrive.maxReceiveCount } : {}),
-      ...(model.queues.events.redrive ? { eventsMaxReceiveCount: model.queues.events.redrive.maxReceiveCount } : {}),
-      exportsVisibilityTimeoutSeconds: model.queues.exports.visibilityTimeoutSeconds,
-      ...(model.queues.exports.redrive ? { exportsMaxReceiveCount: model.queues.exports.redrive.maxReceiveCount } : {}),
-      // The template's bucket, by its name, with its lifecycle expiration (local/stack/export-bucket.ts).
-      exportBucket: {
-        name: model.exportBucket.name,
-        ...(model.exportBucket.expirationDays === undefined
-          ? {}
-          : { expirationDays: model.exportBucket.expirationDays }),
-      },
-      forwardVisibilityTimeoutSeconds: model.queues.forward.visibilityTimeoutSeconds,
-      ...(model.queues.forward.redrive ? { forwardMaxReceiveCount: model.queues.forward.redrive.maxReceiveCount } : {}),
-    }));
+  const emulators = await (options.startEmulators ?? startEmulators)({
+    dataDir: join(options.dataDir, "aws"),
+    region: model.synthesized.region,
+    secrets: {
+      "wxcoupon/merchant": secret,
+      [LOCAL_SIGNING_SECRET]: JSON.stringify({ signing_secret: eventSigningSecret }),
+    },
+    sendVisibilityTimeoutSeconds: options.sendVisibilityTimeoutSeconds ?? model.queues.send.visibilityTimeoutSeconds,
+    eventsVisibilityTimeoutSeconds: model.queues.events.visibilityTimeoutSeconds,
+    ...(model.queues.send.redrive ? { sendMaxReceiveCount: model.queues.send.redrive.maxReceiveCount } : {}),
+    ...(model.queues.events.redrive ? { eventsMaxReceiveCount: model.queues.events.redrive.maxReceiveCount } : {}),
+    exportsVisibilityTimeoutSeconds: model.queues.exports.visibilityTimeoutSeconds,
+    ...(model.queues.exports.redrive ? { exportsMaxReceiveCount: model.queues.exports.redrive.maxReceiveCount } : {}),
+    // The template's bucket, by its name, with its lifecycle expiration (local/stack/export-bucket.ts).
+    exportBucket: {
+      name: model.exportBucket.name,
+      ...(model.exportBucket.expirationDays === undefined ? {} : { expirationDays: model.exportBucket.expirationDays }),
+    },
+    forwardVisibilityTimeoutSeconds: model.queues.forward.visibilityTimeoutSeconds,
+    ...(model.queues.forward.redrive ? { forwardMaxReceiveCount: model.queues.forward.redrive.maxReceiveCount } : {}),
+  });
   const region = emulators.env.AWS_REGION;
   const account = model.synthesized.account;
 

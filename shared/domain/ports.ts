@@ -940,12 +940,15 @@ export interface ExportStore {
   fail(exportId: string, leaseUntil: number, error: ErrorInfo, now: number): Promise<boolean>;
 }
 
-/** The export bucket: a multipart upload written part by part across invocations, and a download link. */
+/** The export bucket as the export function writes it: a multipart upload written part by part across invocations. */
 export interface ExportObjects {
   createUpload(key: string, filename: string): Promise<string>;
   uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<string>;
   completeUpload(key: string, uploadId: string, parts: ExportPart[]): Promise<void>;
-  /** A time-limited GET link to the finished object. */
+}
+
+/** The export bucket as the api reads it: a time-limited GET link to a finished object. */
+export interface ExportLinks {
   downloadUrl(key: string, expiresInSeconds: number, filename: string): Promise<string>;
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { S3Client } from "@aws-sdk/client-s3";
+import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
 import { DynamoDbCouponStore } from "../adapters/dynamodb/dynamodb-coupon-store.js";
 import { DynamoDbExportStore } from "../adapters/dynamodb/dynamodb-export-store.js";
@@ -9,7 +9,7 @@ import { DynamoDbRateCounter } from "../adapters/dynamodb/dynamodb-rate-counter.
 import { DynamoDbReconciliationStore } from "../adapters/dynamodb/dynamodb-reconciliation-store.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
-import { S3ExportObjects } from "../adapters/s3/s3-export-objects.js";
+import { S3DownloadLinks } from "../adapters/s3/s3-download-links.js";
 import { SqsExportQueue } from "../adapters/sqs/sqs-export-queue.js";
 import { SqsForwardTestSink } from "../adapters/sqs/sqs-forward-test-sink.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
@@ -64,7 +64,13 @@ export function buildApiFunction(env: ApiEnv) {
     stockEnd: (stockId) => stockEnds.endOf(stockId),
     exports: {
       store: new DynamoDbExportStore(aws.table),
-      objects: new S3ExportObjects({ client: new S3Client({}), bucket: env.EXPORT_BUCKET_NAME }),
+      // Links only: the api signs them and never calls S3 (shared/adapters/s3/s3-download-links.ts).
+      links: new S3DownloadLinks({
+        bucket: env.EXPORT_BUCKET_NAME,
+        region: process.env.AWS_REGION ?? "",
+        credentials: defaultProvider(),
+        ...(process.env.AWS_ENDPOINT_URL_S3 ? { endpoint: process.env.AWS_ENDPOINT_URL_S3 } : {}),
+      }),
       queue: new SqsExportQueue({ client: aws.sqs, queueUrl: env.EXPORT_QUEUE_URL }),
     },
     forwardTest: new SqsForwardTestSink({

@@ -15,7 +15,9 @@ import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
-import { ENV_SCHEMAS, PLATFORM_ENV, REPO_ROOT, WX_BUNDLING } from "../../infra/constructs/wx-function.js";
+import { type LocalResources, localResolver, resolveFunction } from "#local/stack/template/local-resources.js";
+import { loadServiceModel } from "#local/stack/template/read-template.js";
+import { type FunctionKind, REPO_ROOT, WX_BUNDLING } from "../../infra/constructs/wx-function.js";
 
 export const SIZE_BUDGET_BYTES = 700 * 1024;
 
@@ -42,33 +44,52 @@ export interface MeasureOptions {
 }
 
 /**
- * Plausible environment so a handler's cold-start config validation passes at import: every variable without a
- * default in shared/config/env.ts (URLs for *_URL, a name otherwise), plus what the runtime provides. No network.
+ * Each function's environment as it would be deployed, so its cold-start config validation passes at import: the
+ * synthesized template's variables for that function (local/stack/template/, the same reading the local stack
+ * starts from), resource references resolved to AWS-shaped names of this account and region (queue URLs, ARNs, the
+ * table), plus what the Lambda runtime sets (region, the role's credentials, the function name). A function only the
+ * platform-certificate deployment has (cert-refresh) is read from that deployment's template. No network.
  */
-function importEnv(): Record<string, string> {
-  const env: Record<string, string> = {
-    AWS_REGION: "ap-east-1",
-    AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
-    AWS_SECRET_ACCESS_KEY: "bench-only",
-    AWS_LAMBDA_FUNCTION_NAME: "wxcoupon-bench",
-    ...PLATFORM_ENV,
-  };
-  for (const schema of Object.values(ENV_SCHEMAS)) {
-    for (const [key, field] of Object.entries(schema.shape)) {
-      // Variables with a default keep it (as in AWS, where the stack sets only what differs).
-      if ((field as { safeParse(v: unknown): { success: boolean } }).safeParse(undefined).success) continue;
-      env[key] ??= key.endsWith("_URL")
-        ? `https://sqs.ap-east-1.amazonaws.com/111111111111/${key.toLowerCase()}`
-        : key.endsWith("_URLS")
-          ? JSON.stringify([`https://consumer.example/${key.toLowerCase()}`])
-          : "bench";
+function importEnvs(): Map<string, Record<string, string>> {
+  const envs = new Map<string, Record<string, string>>();
+  for (const mode of ["public_key", "platform_certificate"] as const) {
+    const model = loadServiceModel({ wechatpayMode: mode });
+    const { region, account } = model.synthesized;
+    const queue = (role: string) => ({
+      name: `wxcoupon-${role}`,
+      url: `https://sqs.${region}.amazonaws.com/${account}/wxcoupon-${role}`,
+      arn: `arn:aws:sqs:${region}:${account}:wxcoupon-${role}`,
+    });
+    const secret = (name: string) => `arn:aws:secretsmanager:${region}:${account}:secret:${name}-AbCdEf`;
+    const resolver = localResolver(model, {
+      tableName: "wxcoupon",
+      queues: Object.fromEntries(
+        Object.keys(model.synthesized.logicalIds.queues).map((role) => [role, queue(role)]),
+      ) as LocalResources["queues"],
+      secretArn: secret("wxcoupon/merchant"),
+      signingSecretArn: secret("wxcoupon/event-signing"),
+      exportBucketName: model.exportBucket.name,
+      eventBus: {
+        name: model.eventBus.name,
+        arn: `arn:aws:events:${region}:${account}:event-bus/${model.eventBus.name}`,
+      },
+    });
+    for (const kind of Object.keys(model.functions) as FunctionKind[]) {
+      if (envs.has(kind)) continue;
+      const { NODE_OPTIONS: _flagUnderTest, ...environment } = resolveFunction(model, kind, resolver).environment;
+      envs.set(kind, {
+        ...environment,
+        AWS_REGION: region,
+        AWS_DEFAULT_REGION: region,
+        AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+        AWS_SECRET_ACCESS_KEY: "bench-only",
+        AWS_SESSION_TOKEN: "bench-only",
+        AWS_LAMBDA_FUNCTION_NAME: `wxcoupon-${kind}`,
+      });
     }
   }
-  env.SECRET_ID = "arn:aws:secretsmanager:ap-east-1:111111111111:secret:wxcoupon/bench-AbCdEf";
-  delete env.NODE_OPTIONS; // the flag under test is passed explicitly
-  return env;
+  return envs;
 }
-const IMPORT_ENV = importEnv();
 
 /** Same flags as CDK's `esbuild --bundle <entry> ...` for a WxFunction. */
 async function bundle(entry: string, outdir: string): Promise<string> {
@@ -92,12 +113,12 @@ async function bundle(entry: string, outdir: string): Promise<string> {
   return outfile;
 }
 
-function importOnce(file: string, sourceMaps: boolean): number {
+function importOnce(file: string, env: Record<string, string>, sourceMaps: boolean): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
   const result = spawnSync(
     process.execPath,
     [...(sourceMaps ? ["--enable-source-maps"] : []), "--input-type=module", "-e", script],
-    { env: { PATH: process.env.PATH ?? "", ...IMPORT_ENV }, encoding: "utf8", timeout: 30_000 },
+    { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8", timeout: 30_000 },
   );
   if (result.status !== 0) {
     const output = result.stderr || result.stdout || `exit ${result.status}`;
@@ -127,14 +148,17 @@ export async function measureBundles(options: MeasureOptions = {}): Promise<Bund
       .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))
       .map((f) => join(functionsDir, f))
   ).filter((f) => !options.only || options.only.includes(basename(f, ".ts")));
+  const envs = importEnvs();
+  // A probe entry that is no function of the template gets every variable any function has.
+  const anyFunction = Object.assign({}, ...envs.values()) as Record<string, string>;
   const work = mkdtempSync(join(tmpdir(), "wxcoupon-bundles-"));
   try {
-    const built: { name: string; file: string; entry: string }[] = [];
+    const built: { name: string; file: string; entry: string; env: Record<string, string> }[] = [];
     const failed: BundleMeasurement[] = [];
     for (const entry of entries) {
       const name = basename(entry, ".ts");
       try {
-        built.push({ name, entry, file: await bundle(entry, join(work, name)) });
+        built.push({ name, entry, file: await bundle(entry, join(work, name)), env: envs.get(name) ?? anyFunction });
       } catch (error) {
         // One entry that does not build yet (a handler mid-edit) must not hide the others' figures.
         const message = (error as Error).message.split("\n").find((l) => l.includes("ERROR")) ?? "bundle failed";
@@ -159,8 +183,8 @@ export async function measureBundles(options: MeasureOptions = {}): Promise<Bund
         const s = samples.get(b.name)!;
         if (s.error) continue;
         try {
-          s.plain.push(importOnce(b.file, false));
-          s.maps.push(importOnce(b.file, true));
+          s.plain.push(importOnce(b.file, b.env, false));
+          s.maps.push(importOnce(b.file, b.env, true));
         } catch (error) {
           s.error = (error as Error).message;
         }

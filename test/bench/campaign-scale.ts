@@ -18,18 +18,15 @@ import { marshall } from "@aws-sdk/util-dynamodb";
 import { startDynamoDbLocal } from "#local/stack/dynamodb-local.js";
 import type { Invocation } from "#local/stack/function-host/function-host.js";
 import { heapLimitMb } from "#local/stack/function-host/function-host.js";
-import { startHttpGateway } from "#local/stack/http-gateway.js";
-import { type LocalStack, startLocalStack } from "#local/stack/start-local-stack.js";
+import { startLocalStack } from "#local/stack/start-local-stack.js";
 import { ensureTable } from "#shared/adapters/dynamodb/create-table.js";
 import { createDocumentClient } from "#shared/adapters/dynamodb/document-client.js";
 import { DynamoDbCampaignStore } from "#shared/adapters/dynamodb/dynamodb-campaign-store.js";
 import { SEND_ITEMS } from "#shared/adapters/dynamodb/dynamodb-send-ledger.js";
-import { apiEnvSchema, loadEnv } from "#shared/config/env.js";
 import { recipientOutRequestNo } from "#shared/domain/campaigns/campaign-keys.js";
 import type { SweepReport } from "#shared/domain/campaigns/sweep-campaigns.js";
 import type { SendRecord } from "#shared/domain/ports.js";
-import { buildApiFunction } from "#shared/runtime/build-api-function.js";
-import { recordAwsCalls } from "../helpers/aws-call-recorder.js";
+import { apiReadCalls } from "./api-read-calls.js";
 
 export interface CampaignScaleOptions {
   recipients: number;
@@ -131,37 +128,6 @@ async function writeRecords(
   return (performance.now() - started) / 1000;
 }
 
-/** The DynamoDB calls one `GET /campaigns/{id}` makes: the api handler in this process, behind a one-route gateway. */
-async function statusReadCalls(stack: LocalStack, campaignIds: string[]): Promise<string[][]> {
-  Object.assign(process.env, stack.functionEnvironment("api"));
-  const api = buildApiFunction(loadEnv(apiEnvSchema));
-  const recorder = recordAwsCalls();
-  const gateway = await startHttpGateway({
-    routes: [
-      {
-        method: "GET",
-        path: "/campaigns/{campaign_id}",
-        handler: (event, context) => recorder.run("api", () => api(event as never, context as never)),
-        auth: "none",
-      },
-    ],
-    log: () => {},
-  });
-  try {
-    const result: string[][] = [];
-    for (const id of campaignIds) {
-      const before = recorder.calls.length;
-      const response = await fetch(`${gateway.url}/campaigns/${id}`);
-      if (response.status !== 200) throw new Error(`status read of ${id}: ${response.status}`);
-      result.push(recorder.calls.slice(before).map((c) => c.action));
-    }
-    return result;
-  } finally {
-    recorder.restore();
-    await gateway.close();
-  }
-}
-
 export async function runCampaignScaleBench(options: CampaignScaleOptions): Promise<CampaignScaleResult> {
   const log = options.log ?? console.log;
   const dataDir = mkdtempSync(join(tmpdir(), "wxcoupon-scale-"));
@@ -246,7 +212,10 @@ export async function runCampaignScaleBench(options: CampaignScaleOptions): Prom
     // Let an invocation in flight finish, so its figures count.
     await sleep(1_000);
     const ok = runner.invocations.filter((i): i is Extract<Invocation, { ok: true }> => i.ok);
-    const [big, tiny] = await statusReadCalls(stack, [campaignId, small]);
+    const [big, tiny] = await apiReadCalls(stack, "/campaigns/{campaign_id}", [
+      `/campaigns/${campaignId}`,
+      `/campaigns/${small}`,
+    ]);
 
     if (options.ddbLocalSample > 0) {
       log(`writing ${options.ddbLocalSample.toLocaleString("en-US")} records into DynamoDB Local for comparison…`);

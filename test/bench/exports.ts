@@ -4,9 +4,15 @@
  * campaign of `--coupons` coupon records (a tenth of them USED) and `--failures` failed send records straight into the
  * DynamoDB stand-in, then asks the API for both CSV exports and downloads them through their presigned URLs. The
  * items written are copies of ones the real adapters wrote (recordIssued, recordUse, claim + fail), with other ids,
- * so they have exactly the stored shape. Reports: write rate, each export's time, invocations, rows, bytes and the
- * export function's peak V8 heap beside its heap limit; the campaign report's latency at that size (it reads two
- * items). Prints numbers, asserts nothing. `runExportsBench()` is what `npm run bench -- --only exports` calls.
+ * so they have exactly the stored shape. Reports: write rate, each export's time, invocations (and any that failed:
+ * past the Timeout or out of memory), rows, bytes and the export function's peak V8 heap beside its heap limit; the
+ * campaign report's latency at that size and the DynamoDB calls it makes (recorded on the api handler).
+ *
+ * The table stream is switched off for the bulk writes: the local stack's stream mapping is stopped once the
+ * template records' changes have been published, so the copies written straight into the table do not each go
+ * through the events publisher and the local bus (1.1 M `coupon.sent`-shaped changes would make the publisher, not
+ * the export, what this part measures; in AWS they would be a stream backlog the export does not wait for either).
+ * Prints numbers, asserts nothing. `runExportsBench()` is what `npm run bench -- --only exports` calls.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +27,7 @@ import { DynamoDbCouponStore } from "#shared/adapters/dynamodb/dynamodb-coupon-s
 import { DynamoDbSendLedger } from "#shared/adapters/dynamodb/dynamodb-send-ledger.js";
 import { KEY } from "#shared/adapters/dynamodb/table-definition.js";
 import { runningStock } from "../helpers/local-stack-client.js";
+import { apiReadCalls } from "./api-read-calls.js";
 
 export interface ExportRun {
   what: "coupons" | "failures";
@@ -36,18 +43,25 @@ export interface ExportsBenchResult {
   writeSeconds: number;
   itemsPerSecond: number;
   runs: ExportRun[];
+  /** Invocations of the export function that failed (timed out, ran out of memory, threw), with their errors. */
+  failedInvocations: string[];
+  /** Longest successful invocation of the export function (ms). */
+  maxInvocationMs: number;
   /** The export function's peak V8 heap over both exports. */
   peakHeapMiB: number;
   heapLimitMiB: number;
   memorySize: number;
   timeoutSeconds: number;
   reportMs: number;
+  /** The AWS calls (IAM actions) of one `GET /campaigns/{id}/report` at this size, and for a campaign of three. */
+  reportCalls: { big: string[]; small: string[] };
 }
 
 /** The export function's heap must stay far under its limit whatever the size (a part and a page are held). */
 export const EXPORTS_PEAK_HEAP_TARGET_SHARE = 0.5;
 
 const CAMPAIGN = "bench-export-campaign";
+const SMALL_CAMPAIGN = "bench-export-small";
 
 export async function runExportsBench(options: {
   coupons: number;
@@ -56,7 +70,14 @@ export async function runExportsBench(options: {
 }): Promise<ExportsBenchResult> {
   const say = options.log ?? (() => {});
   const dataDir = mkdtempSync(join(tmpdir(), "wxcoupon-bench-exports-"));
-  const stack = await startLocalStack({ dataDir, log: () => {} });
+  // The host logs each failed invocation as `wxcoupon-export: <errorType>: <message>`.
+  const failedInvocations: string[] = [];
+  const stack = await startLocalStack({
+    dataDir,
+    log: (line) => {
+      if (line.startsWith("wxcoupon-export: ")) failedInvocations.push(line.slice("wxcoupon-export: ".length));
+    },
+  });
   const ddb = new DynamoDBClient({
     endpoint: stack.emulators.endpoints.dynamodb,
     region: "us-east-1",
@@ -137,6 +158,20 @@ export async function runExportsBench(options: {
       }
       for (let i = 0; i < options.failures; i++) yield copy(templates.fail, `F${String(i).padStart(9, "0")}`);
     };
+    // A campaign of three beside it, for the report's calls at the other end of the scale.
+    await new DynamoDbCampaignStore(table).create({
+      id: SMALL_CAMPAIGN,
+      requestHash: "bench",
+      mchid: MCHID,
+      stockId: STOCK,
+      appid: "wxbench",
+      total: 3,
+      ratePerSecond: 400,
+      createdAt: now,
+    });
+    // The stream off for the bulk writes (see the header): the templates' changes published first.
+    await stack.events.stream?.drained();
+    await stack.events.stream?.stop();
     const started = Date.now();
     await writeAll(ddb, table.tableName, items(), 8, (n) => say(`  ${n.toLocaleString()} items written`));
     const writeSeconds = (Date.now() - started) / 1000;
@@ -156,6 +191,10 @@ export async function runExportsBench(options: {
     const report = await api("GET", `/campaigns/${CAMPAIGN}/report`);
     const reportMs = performance.now() - reportStart;
     if (report.status !== 200) throw new Error(`report: ${report.status} ${JSON.stringify(report.body)}`);
+    const [big, small] = await apiReadCalls(stack, "/campaigns/{campaign_id}/report", [
+      `/campaigns/${CAMPAIGN}/report`,
+      `/campaigns/${SMALL_CAMPAIGN}/report`,
+    ]);
 
     const runs: ExportRun[] = [];
     for (const what of ["coupons", "failures"] as const) {
@@ -192,11 +231,14 @@ export async function runExportsBench(options: {
       writeSeconds,
       itemsPerSecond: items_ / writeSeconds,
       runs,
+      failedInvocations,
+      maxInvocationMs: stack.exportHost.longestInvocationMs,
       peakHeapMiB: stack.exportHost.peakHeapUsedBytes / 2 ** 20,
       heapLimitMiB: heapLimitMb(spec.memorySize),
       memorySize: spec.memorySize,
       timeoutSeconds: spec.timeoutSeconds,
       reportMs,
+      reportCalls: { big: big!, small: small! },
     };
   } finally {
     ddb.destroy();
@@ -240,11 +282,12 @@ async function writeAll(
 export function formatExportsBench(r: ExportsBenchResult): string {
   return [
     `wrote ${r.coupons.toLocaleString()} coupon + ${r.failures.toLocaleString()} send records in ${r.writeSeconds.toFixed(0)} s (${Math.round(r.itemsPerSecond).toLocaleString()} items/s)`,
-    `report at that size: ${r.reportMs.toFixed(0)} ms`,
+    `report at that size: ${r.reportMs.toFixed(0)} ms, ${r.reportCalls.big.join(", ")} (campaign of 3: ${r.reportCalls.small.join(", ")})`,
     ...r.runs.map(
       (x) =>
         `${x.what}: ${x.rows.toLocaleString()} rows, ${(x.bytes / 2 ** 20).toFixed(1)} MiB in ${x.seconds.toFixed(0)} s, ${x.invocations} invocation(s) of ≤ ${r.timeoutSeconds} s`,
     ),
+    `export function: longest invocation ${(r.maxInvocationMs / 1000).toFixed(1)} s of ${r.timeoutSeconds} s, ${r.failedInvocations.length} failed${r.failedInvocations.length ? ` (${r.failedInvocations[0]})` : ""}`,
     `export function peak heap ${r.peakHeapMiB.toFixed(0)} MiB of ${r.heapLimitMiB} MiB (MemorySize ${r.memorySize} MB)`,
   ].join("\n");
 }

@@ -1,34 +1,49 @@
 /**
- * The end-to-end bench's out-of-process parts: the WeChat Pay simulator and the AWS stand-ins (dynalite, fauxqs, fake
- * Secrets Manager), each in a forked child, so `process.cpuUsage()` of the bench process counts the service's own code
- * (plus the local API Gateway / event-source glue) and not theirs. Each child reports its own CPU on request, and
- * exits when its parent goes away (IPC disconnect), so no child outlives the bench.
+ * The end-to-end bench's out-of-process parts: the WeChat Pay simulator and the AWS stand-ins (dynalite, fauxqs with
+ * its S3, fake Secrets Manager: `startEmulators`, started from the options the local stack derives from the template),
+ * each in a forked child, so `process.cpuUsage()` of the bench process counts the service's own code (plus the local
+ * API Gateway / event-source glue) and not theirs. The stand-ins' child forwards the table's change records, so the
+ * stack's stream mapping and events publisher run as they do in-process. Each child reports its own CPU on request,
+ * and exits when its parent goes away (IPC disconnect), so no child outlives the bench.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { RunningSimulator, RunningSimulatorConfig } from "#local/simulator/types.js";
-import type { EmulatorEnv, Emulators } from "#local/stack/emulators.js";
+import type { EmulatorOptions, Emulators } from "#local/stack/emulators.js";
+import type { ItemChange } from "#local/stack/events/table-changes.js";
 
 type Request =
   | { kind: "start-simulator"; stateDir: string; wechatLimits: boolean }
-  | { kind: "start-emulators"; dataDir: string; secrets: Record<string, string> }
+  | { kind: "start-emulators"; options: EmulatorOptions }
   | { kind: "cpu" }
   | { kind: "stop" };
 
+/** What the stand-ins' child hands back: everything of `Emulators` that is data. */
+type EmulatorsData = Pick<Emulators, "env" | "endpoints" | "queues" | "tableCreated" | "restoredMessages">;
+
 type Reply =
-  | { kind: "ready"; url?: string; port?: number; env?: EmulatorEnv; queues?: Emulators["queues"] }
+  | { kind: "ready"; url?: string; port?: number; emulators?: EmulatorsData }
   | { kind: "cpu"; usage: NodeJS.CpuUsage }
   | { kind: "stopped" }
   | { kind: "error"; message: string };
 
-/** A forked child: one request at a time, answered in order. */
+/** Sent by the stand-ins' child without being asked, in commit order: one committed item change. */
+type ChangeMessage = { kind: "change"; change: ItemChange };
+
+/** A forked child: one request at a time, answered in order; change records beside the answers. */
 export class BenchChild {
   private readonly pending: Array<(reply: Reply) => void> = [];
   private exited = false;
+  /** Receives the stand-ins' change records. */
+  onChange: ((change: ItemChange) => void) | undefined;
 
   private constructor(private readonly child: ChildProcess) {
-    child.on("message", (reply: Reply) => this.pending.shift()?.(reply));
+    child.on("message", (message: Reply | ChangeMessage) => {
+      if (message.kind === "change") this.onChange?.(message.change);
+      else this.pending.shift()?.(message);
+    });
     child.once("exit", (code) => {
       this.exited = true;
       for (const resolve of this.pending.splice(0)) resolve({ kind: "error", message: `child exited (${code})` });
@@ -123,39 +138,41 @@ export async function forkSimulator(stateDir: string, options: { wechatLimits: b
 
 export interface ChildEmulators {
   child: BenchChild;
-  /** For `startLocalStack({ externalEmulators })`: env and an SQS client; the stand-ins' internals stay in the child. */
+  /** For `startLocalStack({ startEmulators })`: the stand-ins' endpoints and clients; their internals stay in the child. */
   emulators: Emulators;
 }
 
-/** dynalite (LevelDB in `dataDir`, as `npm start`), fauxqs and the fake Secrets Manager in a child process. */
-export async function forkEmulators(dataDir: string, secrets: Record<string, string>): Promise<ChildEmulators> {
+/** `startEmulators(options)` in a child process: what `startLocalStack` calls through its `startEmulators` option. */
+export async function forkEmulators(options: EmulatorOptions): Promise<ChildEmulators> {
   const child = BenchChild.start();
   try {
-    const ready = await child.ask({ kind: "start-emulators", dataDir, secrets });
-    if (ready.kind !== "ready" || !ready.env) throw new Error("emulators child did not start");
-    const env = ready.env;
+    const ready = await child.ask({ kind: "start-emulators", options });
+    if (ready.kind !== "ready" || !ready.emulators) throw new Error("emulators child did not start");
+    const data = ready.emulators;
+    const { env } = data;
+    const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY };
     const { createSqsClient } = await import("#shared/adapters/sqs/sqs-client.js");
-    const sqs: SQSClient = createSqsClient({
-      endpoint: env.AWS_ENDPOINT_URL_SQS,
-      region: env.AWS_REGION,
-      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
-    });
-    const emulators = {
-      env,
-      queues: ready.queues,
-      endpoints: {
-        dynamodb: env.AWS_ENDPOINT_URL_DYNAMODB,
-        sqs: env.AWS_ENDPOINT_URL_SQS,
-        secretsManager: env.AWS_ENDPOINT_URL_SECRETS_MANAGER,
-      },
+    const sqs: SQSClient = createSqsClient({ endpoint: data.endpoints.sqs, region: env.AWS_REGION, credentials });
+    // As startEmulators builds its own: fauxqs's S3 answers path-style requests.
+    const s3 = new S3Client({ endpoint: data.endpoints.s3, region: env.AWS_REGION, credentials, forcePathStyle: true });
+    const listeners = new Set<(change: ItemChange) => void>();
+    child.onChange = (change) => {
+      for (const listener of listeners) listener(change);
+    };
+    const emulators: Emulators = {
+      ...data,
       sqs,
-      tableCreated: true,
-      restoredMessages: 0,
+      s3,
+      onTableChange: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
       async stop() {
         sqs.destroy();
+        s3.destroy();
         await child.stop();
       },
-    } as unknown as Emulators; // the fake Secrets Manager lives in the child; startLocalStack does not use it
+    };
     return { child, emulators };
   } catch (error) {
     await child.stop();
@@ -189,9 +206,12 @@ async function serve(): Promise<void> {
         }
         case "start-emulators": {
           const { startEmulators } = await import("#local/stack/emulators.js");
-          const emulators = await startEmulators({ dataDir: request.dataDir, secrets: request.secrets });
+          const emulators = await startEmulators(request.options);
           stops.push(() => emulators.stop());
-          reply({ kind: "ready", env: emulators.env, queues: emulators.queues });
+          // Every committed change to the parent, in commit order (IPC keeps the order of sends).
+          emulators.onTableChange?.((change) => process.send?.({ kind: "change", change } satisfies ChangeMessage));
+          const { env, endpoints, queues, tableCreated, restoredMessages } = emulators;
+          reply({ kind: "ready", emulators: { env, endpoints, queues, tableCreated, restoredMessages } });
           break;
         }
         case "cpu":

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import type { ExportObjects, ExportPart } from "../../domain/ports.js";
+import type { ExportLinks, ExportObjects, ExportPart } from "../../domain/ports.js";
 
 /**
- * In-memory `ExportObjects` with S3's multipart rules that matter to an export: parts are numbered, a completed
+ * In-memory `ExportObjects` (and its `ExportLinks`) with S3's multipart rules that matter to an export: parts are numbered, a completed
  * object is its listed parts in order, every part but the last is at least 5 MiB, and an upload is completed once.
  */
-export class MemoryExportObjects implements ExportObjects {
+export class MemoryExportObjects implements ExportObjects, ExportLinks {
   readonly objects = new Map<string, Buffer>();
   readonly #uploads = new Map<string, { key: string; parts: Map<number, { etag: string; body: Buffer }> }>();
   #next = 0;

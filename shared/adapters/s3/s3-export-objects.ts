@@ -1,17 +1,15 @@
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  GetObjectCommand,
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { ExportObjects, ExportPart } from "../../domain/ports.js";
 
 /**
  * `ExportObjects` on the export bucket (env `EXPORT_BUCKET_NAME`): one multipart upload per export, its parts
- * uploaded one at a time by the export function, and a presigned GET for the download
- * (docs/aws-notes.md#s3-presigned-urls). The bucket encrypts with S3-managed keys by default, so no header is sent.
+ * uploaded one at a time by the export function (the download link is `S3DownloadLinks`'s). The bucket encrypts with
+ * S3-managed keys by default, so no header is sent.
  */
 export class S3ExportObjects implements ExportObjects {
   readonly #client: S3Client;
@@ -58,18 +56,6 @@ export class S3ExportObjects implements ExportObjects {
         UploadId: uploadId,
         MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
       }),
-    );
-  }
-
-  downloadUrl(key: string, expiresInSeconds: number, filename: string): Promise<string> {
-    return getSignedUrl(
-      this.#client,
-      new GetObjectCommand({
-        Bucket: this.#bucket,
-        Key: key,
-        ResponseContentDisposition: `attachment; filename="${filename}"`,
-      }),
-      { expiresIn: expiresInSeconds },
     );
   }
 }

@@ -9,6 +9,7 @@ import { type IamProxy, type LocalIdentity, startIamProxy } from "#local/stack/i
 import type { LocalArns } from "#local/stack/iam/requests.js";
 import { localResolver, resolveFunction } from "#local/stack/template/local-resources.js";
 import { loadServiceModel } from "#local/stack/template/read-template.js";
+import { S3DownloadLinks } from "#shared/adapters/s3/s3-download-links.js";
 import { S3ExportObjects } from "#shared/adapters/s3/s3-export-objects.js";
 import { createSqsClient } from "#shared/adapters/sqs/sqs-client.js";
 
@@ -148,8 +149,9 @@ describe("IAM enforced at the stand-ins' front door", () => {
     expect(outside.$metadata.httpStatusCode).toBe(403);
     expect(outside.message).toContain(`s3:PutObject on resource: "arn:aws:s3:::${bucket}/elsewhere.csv"`);
     // A presigned GET is authorized as its signer: the api's role may read, the export function's may not.
-    const reader = s3("AKIDAPI");
-    const link = await new S3ExportObjects({ client: reader, bucket }).downloadUrl(key, 60, "x.csv");
+    // The api's links, as its composition root builds them (path-style on the stand-in's IP endpoint).
+    const links = new S3DownloadLinks({ bucket, region, credentials: credentials("AKIDAPI"), endpoint: endpoints.s3! });
+    const link = await links.downloadUrl(key, 60, "x.csv");
     const download = await fetch(link);
     expect(download.status).toBe(200);
     expect(await download.text()).toBe("a,b\r\n");
@@ -157,7 +159,6 @@ describe("IAM enforced at the stand-ins' front door", () => {
     expect(notAllowed.status).toBe(403);
     expect(await notAllowed.text()).toContain("<Code>AccessDenied</Code>");
     writer.destroy();
-    reader.destroy();
   });
 
   it("passes calls signed with a key that is no function's (the stack's own setup) unchecked", async () => {

@@ -29,11 +29,7 @@ export function exportRoutes(services: ApiServices): RouteTable {
     const link =
       r.state === "COMPLETED"
         ? {
-            download_url: await services.exports.objects.downloadUrl(
-              r.objectKey,
-              EXPORT_LINK_SECONDS,
-              exportFilename(r),
-            ),
+            download_url: await services.exports.links.downloadUrl(r.objectKey, EXPORT_LINK_SECONDS, exportFilename(r)),
             download_expires_at: new Date(now + EXPORT_LINK_SECONDS * 1000).toISOString(),
           }
         : {};

@@ -2,7 +2,7 @@ import type { CampaignDependencies } from "../../../domain/campaigns/create-camp
 import type { TestEventSink } from "../../../domain/events/forwarding.js";
 import type {
   CouponStore,
-  ExportObjects,
+  ExportLinks,
   ExportQueue,
   ExportStore,
   MerchantSecret,
@@ -29,7 +29,7 @@ export interface ApiServices {
   /** A stock's available_end_time (epoch ms): when its unused coupons turn EXPIRED. */
   stockEnd: (stockId: string) => Promise<number | undefined>;
   /** CSV exports: their records, the export bucket (download links) and the export function's queue. */
-  exports: { store: ExportStore; objects: ExportObjects; queue: ExportQueue };
+  exports: { store: ExportStore; links: ExportLinks; queue: ExportQueue };
   /** Test sends to the HTTP event consumers (POST /webhooks/test). */
   forwardTest: TestEventSink;
   /** The merchant's send budget per second (the ceiling every send shares, SEND_RATE_PER_SECOND). */
