@@ -14,6 +14,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // The files' processes share each synthesized app (local/stack/template/run-cache.ts).
+    globalSetup: ["test/helpers/synth-cache-setup.ts"],
     fileParallelism: false,
     // Same settings as vitest.config.ts; the reliability files capture the logs themselves.
     env: { POWERTOOLS_LOG_LEVEL: "WARN", POWERTOOLS_METRICS_DISABLED: "true" },

@@ -142,53 +142,17 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     const sendMaxReceiveCount = options.maxReceiveCount ?? options.sendMaxReceiveCount ?? SEND_MAX_RECEIVE_COUNT;
     const eventsMaxReceiveCount = options.maxReceiveCount ?? options.eventsMaxReceiveCount ?? EVENTS_MAX_RECEIVE_COUNT;
     const exportsMaxReceiveCount = options.maxReceiveCount ?? options.exportsMaxReceiveCount ?? 3;
-    const dlqRetentionSeconds = 1_209_600;
     const queueDefinitions: QueueDefinition[] = [
-      { name: "wxcoupon-send-dlq", visibilityTimeoutSeconds: 30, messageRetentionPeriodSeconds: dlqRetentionSeconds },
-      {
-        name: "wxcoupon-send",
-        visibilityTimeoutSeconds: options.sendVisibilityTimeoutSeconds ?? 60,
-        redrive: { deadLetterQueue: "wxcoupon-send-dlq", maxReceiveCount: sendMaxReceiveCount },
-      },
-      {
-        name: "wxcoupon-coupon-events-dlq",
-        visibilityTimeoutSeconds: 30,
-        messageRetentionPeriodSeconds: dlqRetentionSeconds,
-      },
-      {
-        name: "wxcoupon-coupon-events",
-        visibilityTimeoutSeconds: options.eventsVisibilityTimeoutSeconds ?? 30,
-        redrive: { deadLetterQueue: "wxcoupon-coupon-events-dlq", maxReceiveCount: eventsMaxReceiveCount },
-      },
-      {
-        name: "wxcoupon-exports-dlq",
-        visibilityTimeoutSeconds: 30,
-        messageRetentionPeriodSeconds: dlqRetentionSeconds,
-      },
-      {
-        name: "wxcoupon-exports",
-        visibilityTimeoutSeconds: options.exportsVisibilityTimeoutSeconds ?? 1800,
-        redrive: { deadLetterQueue: "wxcoupon-exports-dlq", maxReceiveCount: exportsMaxReceiveCount },
-      },
-      {
-        name: "wxcoupon-event-forward-dlq",
-        visibilityTimeoutSeconds: 30,
-        messageRetentionPeriodSeconds: dlqRetentionSeconds,
-      },
-      {
-        name: "wxcoupon-event-forward",
-        visibilityTimeoutSeconds: options.forwardVisibilityTimeoutSeconds ?? 180,
-        redrive: {
-          deadLetterQueue: "wxcoupon-event-forward-dlq",
-          maxReceiveCount: options.forwardMaxReceiveCount ?? 5,
-        },
-      },
+      ...queueWithDlq("wxcoupon-send", options.sendVisibilityTimeoutSeconds ?? 60, sendMaxReceiveCount),
+      ...queueWithDlq("wxcoupon-coupon-events", options.eventsVisibilityTimeoutSeconds ?? 30, eventsMaxReceiveCount),
+      ...queueWithDlq("wxcoupon-exports", options.exportsVisibilityTimeoutSeconds ?? 1800, exportsMaxReceiveCount),
+      ...queueWithDlq(
+        "wxcoupon-event-forward",
+        options.forwardVisibilityTimeoutSeconds ?? 180,
+        options.forwardMaxReceiveCount ?? 5,
+      ),
       // The events publisher's stream mapping reports what it could not publish here (OnFailure destination).
-      {
-        name: "wxcoupon-events-stream-dlq",
-        visibilityTimeoutSeconds: 30,
-        messageRetentionPeriodSeconds: dlqRetentionSeconds,
-      },
+      deadLetterQueue("wxcoupon-events-stream-dlq"),
     ];
     const localSqs = await startDurableSqs({
       region,
@@ -271,4 +235,18 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * A dead-letter queue as `infra/stacks/stateful-stack.ts` declares each one: SQS's default 30 s visibility, DLQ_RETENTION
+ * (14 days, SQS's maximum).
+ */
+function deadLetterQueue(name: string): QueueDefinition {
+  return { name, visibilityTimeoutSeconds: 30, messageRetentionPeriodSeconds: 1_209_600 };
+}
+
+/** A queue and its DLQ `${name}-dlq`, which takes a message after `maxReceiveCount` receives. */
+function queueWithDlq(name: string, visibilityTimeoutSeconds: number, maxReceiveCount: number): QueueDefinition[] {
+  const dlq = deadLetterQueue(`${name}-dlq`);
+  return [dlq, { name, visibilityTimeoutSeconds, redrive: { deadLetterQueue: dlq.name, maxReceiveCount } }];
 }

@@ -109,10 +109,10 @@ export async function playWechat(path: string, sha1: string) {
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/** The merchant's side, in the child: the real client, every row read and typed. */
-async function parseInChild(baseUrl: string): Promise<void> {
+/** The merchant's WeChat Pay client in a bench child, pointed at `playWechat`'s server (loaded when called). */
+export async function benchClient(baseUrl: string) {
   const { createWechatPayClient } = await import("#shared/wechatpay/client.js");
-  const client = createWechatPayClient({
+  return createWechatPayClient({
     mchid: MCHID,
     merchantSerialNo: "BE6DCDA7A5931FA0",
     merchantPrivateKey: testPrivateKeyPem(),
@@ -121,6 +121,52 @@ async function parseInChild(baseUrl: string): Promise<void> {
     baseUrl,
     backupBaseUrl: baseUrl,
   });
+}
+
+/**
+ * Writes a `rows`-record use-flow to a temp folder, plays WeChat over it, and runs the merchant's side in a child:
+ * `node [nodeArgs] --import tsx script childArgs(url)`. Returns the child's last stdout line (its JSON figures) and the
+ * file's size; throws when the child fails. The server and the folder are gone afterwards.
+ */
+export async function runFlowChild<T>(options: {
+  rows: number;
+  script: string;
+  childArgs: (wechatUrl: string) => string[];
+  nodeArgs?: string[];
+  /** Names the child in errors. */
+  what: string;
+}): Promise<{ figures: T; fileBytes: number }> {
+  const dir = await mkdtemp(join(tmpdir(), "wxflow-bench-"));
+  const path = join(dir, "use-flow.csv");
+  try {
+    const { sha1 } = await writeFlow(path, options.rows);
+    const fileBytes = (await stat(path)).size;
+    const wechat = await playWechat(path, sha1);
+    try {
+      const child = spawn(
+        process.execPath,
+        [...(options.nodeArgs ?? []), "--import", "tsx", options.script, ...options.childArgs(wechat.url)],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      if (code !== 0) throw new Error(`the ${options.what} child exited with ${code}`);
+      return { figures: JSON.parse(out.trim().split("\n").at(-1)!) as T, fileBytes };
+    } finally {
+      wechat.server.closeAllConnections();
+      wechat.server.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The merchant's side, in the child: the real client, every row read and typed. */
+async function parseInChild(baseUrl: string): Promise<void> {
+  const client = await benchClient(baseUrl);
   const mib = (bytes: number) => bytes / 2 ** 20;
   const baselineRssMiB = mib(process.memoryUsage().rss);
   const started = performance.now();
@@ -140,39 +186,14 @@ async function parseInChild(baseUrl: string): Promise<void> {
 
 export async function runFlowParseBench(options: { rows?: number } = {}): Promise<FlowParseResult> {
   const rows = options.rows ?? 1_000_000;
-  const dir = await mkdtemp(join(tmpdir(), "wxflow-bench-"));
-  const path = join(dir, "use-flow.csv");
-  try {
-    const { sha1 } = await writeFlow(path, rows);
-    const fileBytes = (await stat(path)).size;
-    const wechat = await playWechat(path, sha1);
-    try {
-      const child = spawn(
-        process.execPath,
-        ["--import", "tsx", fileURLToPath(import.meta.url), "--parse", wechat.url],
-        {
-          stdio: ["ignore", "pipe", "inherit"],
-        },
-      );
-      let out = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk.toString();
-      });
-      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-      if (code !== 0) throw new Error(`the parsing child exited with ${code}`);
-      const figures = JSON.parse(out.trim().split("\n").at(-1)!) as Omit<
-        FlowParseResult,
-        "fileBytes" | "rowsPerSecond"
-      >;
-      if (figures.rows !== rows) throw new Error(`read ${figures.rows} rows of ${rows}`);
-      return { ...figures, fileBytes, rowsPerSecond: figures.rows / figures.seconds };
-    } finally {
-      wechat.server.closeAllConnections();
-      wechat.server.close();
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const { figures, fileBytes } = await runFlowChild<Omit<FlowParseResult, "fileBytes" | "rowsPerSecond">>({
+    rows,
+    script: fileURLToPath(import.meta.url),
+    childArgs: (url) => ["--parse", url],
+    what: "parsing",
+  });
+  if (figures.rows !== rows) throw new Error(`read ${figures.rows} rows of ${rows}`);
+  return { ...figures, fileBytes, rowsPerSecond: figures.rows / figures.seconds };
 }
 
 export function formatFlowParseBench(r: FlowParseResult): string {

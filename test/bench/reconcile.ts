@@ -11,14 +11,10 @@
  * already has (it answers those records computed from the row's index, as DynamoDB would answer them from disk), and
  * the in-memory store for the rest: so the child's memory is the job's, not a table's. Prints numbers, asserts nothing.
  */
-import { spawn } from "node:child_process";
-import { mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { CouponStore } from "#shared/domain/ports.js";
 import { FUNCTION_SIZING } from "../../infra/settings.js";
-import { playWechat, writeFlow } from "./flow-parse.js";
+import { benchClient, runFlowChild } from "./flow-parse.js";
 
 const MCHID = "1900000001";
 const STOCK_ID = "9856000";
@@ -44,21 +40,11 @@ const indexOf = (couponId: string) => Number(couponId) - 10_000_000_000;
 const transactionOf = (index: number) => `4200${String(index).padStart(24, "0")}`;
 
 async function reconcileInChild(baseUrl: string, rows: number): Promise<void> {
-  const { createWechatPayClient } = await import("#shared/wechatpay/client.js");
   const { MemoryCouponStore } = await import("#shared/adapters/memory/memory-coupon-store.js");
   const { MemoryReconciliationStore } = await import("#shared/adapters/memory/memory-reconciliation-store.js");
   const { WechatFlowSource } = await import("#shared/adapters/wechatpay/wechat-flow-source.js");
   const { advanceRun, emptyCounts } = await import("#shared/domain/reconciliation/reconcile-run.js");
-  const { TEST_PUBLIC_KEY_PEM, testPrivateKeyPem } = await import("../fixtures/vectors/public-vectors.js");
-  const client = createWechatPayClient({
-    mchid: MCHID,
-    merchantSerialNo: "BE6DCDA7A5931FA0",
-    merchantPrivateKey: testPrivateKeyPem(),
-    apiv3Key: "a".repeat(32),
-    wechatpayPublicKey: { id: "PUB_KEY_ID_0000000000000024101100397200000006", pem: TEST_PUBLIC_KEY_PEM },
-    baseUrl,
-    backupBaseUrl: baseUrl,
-  });
+  const client = await benchClient(baseUrl);
   const written = new MemoryCouponStore();
   const sentAt = Date.parse("2030-05-19T00:00:00+08:00");
   const issue = (index: number) => ({
@@ -164,46 +150,18 @@ async function reconcileInChild(baseUrl: string, rows: number): Promise<void> {
 export async function runReconcileBench(options: { rows?: number } = {}): Promise<ReconcileBenchResult> {
   const rows = options.rows ?? 1_000_000;
   const memorySizeMiB = FUNCTION_SIZING.reconcile.memorySize;
-  const dir = await mkdtemp(join(tmpdir(), "wxreconcile-bench-"));
-  const path = join(dir, "use-flow.csv");
-  try {
-    const { sha1 } = await writeFlow(path, rows);
-    const fileBytes = (await stat(path)).size;
-    const wechat = await playWechat(path, sha1);
-    try {
-      const child = spawn(
-        process.execPath,
-        [
-          // The function's MemorySize as the heap's ceiling: a job that held the file would die here.
-          `--max-old-space-size=${memorySizeMiB}`,
-          "--import",
-          "tsx",
-          fileURLToPath(import.meta.url),
-          "--reconcile",
-          wechat.url,
-          String(rows),
-        ],
-        { stdio: ["ignore", "pipe", "inherit"] },
-      );
-      let out = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk.toString();
-      });
-      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-      if (code !== 0) throw new Error(`the reconciling child exited with ${code}`);
-      const figures = JSON.parse(out.trim().split("\n").at(-1)!) as Omit<
-        ReconcileBenchResult,
-        "fileBytes" | "rowsPerSecond" | "memorySizeMiB"
-      >;
-      if (figures.rows !== rows) throw new Error(`compared ${figures.rows} rows of ${rows}: ${figures.status}`);
-      return { ...figures, fileBytes, memorySizeMiB, rowsPerSecond: figures.rows / figures.seconds };
-    } finally {
-      wechat.server.closeAllConnections();
-      wechat.server.close();
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const { figures, fileBytes } = await runFlowChild<
+    Omit<ReconcileBenchResult, "fileBytes" | "rowsPerSecond" | "memorySizeMiB">
+  >({
+    rows,
+    // The function's MemorySize as the heap's ceiling: a job that held the file would die here.
+    nodeArgs: [`--max-old-space-size=${memorySizeMiB}`],
+    script: fileURLToPath(import.meta.url),
+    childArgs: (url) => ["--reconcile", url, String(rows)],
+    what: "reconciling",
+  });
+  if (figures.rows !== rows) throw new Error(`compared ${figures.rows} rows of ${rows}: ${figures.status}`);
+  return { ...figures, fileBytes, memorySizeMiB, rowsPerSecond: figures.rows / figures.seconds };
 }
 
 export function formatReconcileBench(r: ReconcileBenchResult): string {

@@ -50,14 +50,12 @@ export async function runningStock(
   outRequestNo: string,
   overrides?: { maxCoupons?: number; perUser?: number; preventApiAbuse?: boolean },
 ): Promise<string> {
-  const created = await callApi<{ stock_id: string }>(
-    stack,
-    "POST",
-    "/stocks",
-    validStockBody(outRequestNo, stack.mchid, overrides),
-  );
+  const body = validStockBody(outRequestNo, stack.mchid, overrides);
+  const created = await callApi<{ stock_id: string }>(stack, "POST", "/stocks", body);
   if (created.status !== 201) throw new Error(`create stock: ${created.status} ${JSON.stringify(created.body)}`);
-  await new Promise((r) => setTimeout(r, 1_100)); // the stock's begin time is one second ahead
+  // Started once its begin time (the next whole second: RFC 3339 here carries seconds) has passed, not a fixed second.
+  const untilBegun = Date.parse(body.available_begin_time) + 50 - Date.now();
+  if (untilBegun > 0) await new Promise((r) => setTimeout(r, untilBegun));
   const started = await callApi(stack, "POST", `/stocks/${created.body.stock_id}/start`);
   if (started.status !== 200) throw new Error(`start stock: ${started.status} ${JSON.stringify(started.body)}`);
   return created.body.stock_id;

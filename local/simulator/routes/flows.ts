@@ -35,28 +35,46 @@ function csv(header: string, rows: string[]): FlowFile {
   return { rows: rows.length, file: Buffer.from(text, "utf8") };
 }
 
-/** The use-flow file of a stock: one row per used coupon. */
+/** One row: the nine columns both files lead with (the amount column is the order's, or the refund's), then `trailing`. */
+function flowRow(
+  stock: StockRecord,
+  row: { couponId: string; amountFen: number; tradeType: string; transactionId: string; time: number; mchid: string },
+  trailing: string[],
+): string {
+  const couponAmount = stock.body.coupon_use_rule.fixed_normal_coupon?.coupon_amount ?? 0;
+  return [
+    cell(stock.stock_id),
+    cell(row.couponId),
+    cell(couponKind(stock)),
+    cell(yuan(couponAmount)),
+    cell(yuan(row.amountFen)),
+    cell(row.tradeType),
+    cell(row.transactionId),
+    cell(formatCsvTime(row.time)),
+    cell(row.mchid),
+    ...trailing,
+  ].join(",");
+}
+
+/** The use-flow file of a stock: one row per use of a coupon. */
 export function useFlowFile(ctx: SimContext, stock: StockRecord): FlowFile {
-  const amount = stock.body.coupon_use_rule.fixed_normal_coupon?.coupon_amount ?? 0;
   const rows: string[] = [];
   for (const coupon of ctx.store.coupons.values()) {
     if (coupon.stock_id !== stock.stock_id || !coupon.consume) continue;
     for (const c of [...(coupon.earlier_uses ?? []), coupon.consume])
       rows.push(
-        [
-          cell(stock.stock_id),
-          cell(coupon.coupon_id),
-          cell(couponKind(stock)),
-          cell(yuan(amount)),
-          cell(yuan(c.order_amount)),
-          cell("支付"),
-          cell(c.transaction_id),
-          cell(formatCsvTime(c.consume_time)),
-          cell(c.consume_mchid),
-          '""',
-          '""',
-          '""',
-        ].join(","),
+        flowRow(
+          stock,
+          {
+            couponId: coupon.coupon_id,
+            amountFen: c.order_amount,
+            tradeType: "支付",
+            transactionId: c.transaction_id,
+            time: c.consume_time,
+            mchid: c.consume_mchid,
+          },
+          ['""', '""', '""'],
+        ),
       );
   }
   return csv(USE_HEADER, rows);
@@ -64,26 +82,21 @@ export function useFlowFile(ctx: SimContext, stock: StockRecord): FlowFile {
 
 /** The refund-flow file of a stock (format guessed). */
 export function refundFlowFile(ctx: SimContext, stock: StockRecord): FlowFile {
-  const amount = stock.body.coupon_use_rule.fixed_normal_coupon?.coupon_amount ?? 0;
   const rows = ctx.store.refunds
     .filter((r) => r.stock_id === stock.stock_id)
     .map((r) =>
-      [
-        cell(stock.stock_id),
-        cell(r.coupon_id),
-        cell(couponKind(stock)),
-        cell(yuan(amount)),
-        cell(yuan(r.refund_amount)),
-        cell("退款"),
-        cell(r.transaction_id),
-        cell(formatCsvTime(r.refund_time)),
-        cell(r.refund_mchid),
-        cell(r.refund_id),
-        cell(yuan(r.refund_amount)),
-        '""',
-        '""',
-        '""',
-      ].join(","),
+      flowRow(
+        stock,
+        {
+          couponId: r.coupon_id,
+          amountFen: r.refund_amount,
+          tradeType: "退款",
+          transactionId: r.transaction_id,
+          time: r.refund_time,
+          mchid: r.refund_mchid,
+        },
+        [cell(r.refund_id), cell(yuan(r.refund_amount)), '""', '""', '""'],
+      ),
     );
   return csv(REFUND_HEADER, rows);
 }

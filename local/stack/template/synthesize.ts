@@ -6,6 +6,7 @@ import type { IConstruct } from "constructs";
 import { buildWxcoupon } from "../../../infra/build.js";
 import type { FunctionKind } from "../../../infra/constructs/wx-function.js";
 import type { CfnTemplate } from "./intrinsics.js";
+import { readRunCache, writeRunCache } from "./run-cache.js";
 
 /** The queues of the stateful stack, by the role the code gives them. */
 export type QueueRole =
@@ -57,15 +58,27 @@ const cache = new Map<string, SynthesizedApp>();
 
 /**
  * Synthesizes the CDK app in this process (infra/build.ts, as `cdk synth` runs infra/app.ts) and returns its templates;
- * cached per process and context, because synthesis takes seconds. `context` overrides LOCAL_CONTEXT key by key
- * (e.g. `sendRatePerSecond`, which the stacks turn into env variables and the mapping's maximum concurrency).
+ * cached per process and context, because synthesis takes seconds, and shared by a test run's processes (run-cache.ts).
+ * `context` overrides LOCAL_CONTEXT key by key (e.g. `sendRatePerSecond`, which the stacks turn into env variables and
+ * the mapping's maximum concurrency).
  */
 export function synthesizeApp(context: Record<string, unknown> = {}): SynthesizedApp {
   const merged = { ...LOCAL_CONTEXT, ...context };
   const key = JSON.stringify(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
   const cached = cache.get(key);
   if (cached) return cached;
+  const shared = readRunCache<SynthesizedApp>(key);
+  if (shared) {
+    cache.set(key, shared);
+    return shared;
+  }
+  const synthesized = synthesize(merged);
+  cache.set(key, synthesized);
+  writeRunCache(key, synthesized);
+  return synthesized;
+}
 
+function synthesize(merged: Record<string, unknown>): SynthesizedApp {
   const outdir = mkdtempSync(join(tmpdir(), "wxcoupon-local-synth-"));
   try {
     const app = new App({ outdir, context: { "aws:cdk:bundling-stacks": [], ...merged } });
@@ -115,7 +128,6 @@ export function synthesizeApp(context: Record<string, unknown> = {}): Synthesize
         ...(secretId ? { secret: secretId } : {}),
       },
     };
-    cache.set(key, synthesized);
     return synthesized;
   } finally {
     rmSync(outdir, { recursive: true, force: true });

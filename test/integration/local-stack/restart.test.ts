@@ -76,7 +76,7 @@ function npmStart(dataDir: string): Promise<NpmStart> {
 describe("restarting the local stack", () => {
   it("finishes a campaign stopped by SIGINT mid-way once started again: one coupon per recipient, counters equal to WeChat's ledger", async () => {
     const dataDir = tempDir();
-    const recipients = 2_000;
+    const recipients = 1_000;
     let run = await npmStart(dataDir);
     try {
       const stockId = await runningStock(run.stack, "restart-stock");

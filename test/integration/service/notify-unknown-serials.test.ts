@@ -41,11 +41,15 @@ const FLOOD_PER_SECOND = NOTIFY_ROUTE_THROTTLE.rateLimit * 0.9;
 async function flood(stack: LocalStack, stockId: string, count: number, serial: (i: number) => string) {
   const statuses = new Map<number, number>();
   let next = 0;
-  const started = performance.now();
+  // Each request's slot is the previous one's plus the interval, never in the past: after a stall (this process also
+  // hosts the stack, and the machine may be busy) the flood resumes at its rate instead of catching up in a burst.
+  const interval = 1000 / FLOOD_PER_SECOND;
+  let slot = performance.now() - interval;
   const lane = async () => {
     while (next < count) {
       const i = next++;
-      const due = started + (i * 1000) / FLOOD_PER_SECOND - performance.now();
+      slot = Math.max(slot + interval, performance.now());
+      const due = slot - performance.now();
       if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
       const notification = signedNotification(stack, {
         id: `EV-stranger-${i}`,
