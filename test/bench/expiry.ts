@@ -73,7 +73,21 @@ async function expireInChild(endpoint: string, tableName: string, budgetSeconds:
   console.log(JSON.stringify({ status: run.status, expired: run.counts.expired, results, seconds, peakHeap }));
 }
 
-async function main(coupons: number, budgetSeconds: number) {
+export interface ExpiryBenchResult {
+  coupons: number;
+  budgetSeconds: number;
+  status: string;
+  expired: number;
+  /** One entry per invocation (as the child printed it). */
+  results: string[];
+  seconds: number;
+  writeSeconds: number;
+  peakHeapMiB: number;
+  memorySizeMiB: number;
+}
+
+export async function runExpiryBench(options: { coupons: number; budgetSeconds: number }): Promise<ExpiryBenchResult> {
+  const { coupons, budgetSeconds } = options;
   const backend = await startDynaliteBackend();
   const store = new DynamoDbCouponStore({ doc: backend.doc, tableName: backend.tableName });
   const end = Date.now() - 2 * 86_400_000;
@@ -118,7 +132,6 @@ async function main(coupons: number, budgetSeconds: number) {
       }),
     );
     const writeSeconds = (performance.now() - writeStarted) / 1000;
-    console.log(`wrote ${coupons} SENT coupons of stock ${STOCK} in ${writeSeconds.toFixed(1)} s`);
     const now = Date.now();
     await new DynamoDbReconciliationStore({ doc: backend.doc, tableName: backend.tableName }).create({
       id: RUN,
@@ -163,26 +176,43 @@ async function main(coupons: number, budgetSeconds: number) {
       seconds: number;
       peakHeap: number;
     };
-    const rate = r.expired / r.seconds;
-    const usable = FUNCTION_SIZING.reconcile.timeout.toSeconds() - 60;
-    console.log(
-      [
-        `run ${r.status} after ${r.results.length} invocations of ≤ ${budgetSeconds} s (${r.results.join(", ")})`,
-        `expired ${r.expired} of ${coupons} coupons in ${r.seconds.toFixed(1)} s: ${rate.toFixed(0)} coupons/s`,
-        `peak V8 heap used by the job ${(r.peakHeap / 2 ** 20).toFixed(0)} MiB ` +
-          `(heap capped at the function's ${memorySize} MB)`,
-        `at this rate 1,000,000 coupons take ${(1_000_000 / rate / 60).toFixed(1)} min: ` +
-          `${Math.ceil(1_000_000 / rate / usable)} invocations of the ` +
-          `${FUNCTION_SIZING.reconcile.timeout.toMinutes()}-minute Timeout`,
-      ].join("\n"),
-    );
+    return {
+      coupons,
+      budgetSeconds,
+      status: r.status,
+      expired: r.expired,
+      results: r.results,
+      seconds: r.seconds,
+      writeSeconds,
+      peakHeapMiB: r.peakHeap / 2 ** 20,
+      memorySizeMiB: memorySize,
+    };
   } finally {
     await backend.stop();
   }
 }
 
+export function formatExpiryBench(r: ExpiryBenchResult): string {
+  const rate = r.expired / r.seconds;
+  const usable = FUNCTION_SIZING.reconcile.timeout.toSeconds() - 60;
+  return [
+    `wrote ${r.coupons} SENT coupons of stock ${STOCK} in ${r.writeSeconds.toFixed(1)} s`,
+    `run ${r.status} after ${r.results.length} invocations of ≤ ${r.budgetSeconds} s (${r.results.join(", ")})`,
+    `expired ${r.expired} of ${r.coupons} coupons in ${r.seconds.toFixed(1)} s: ${rate.toFixed(0)} coupons/s`,
+    `peak V8 heap used by the job ${r.peakHeapMiB.toFixed(0)} MiB (heap capped at the function's ${r.memorySizeMiB} MB)`,
+    `at this rate 1,000,000 coupons take ${(1_000_000 / rate / 60).toFixed(1)} min: ` +
+      `${Math.ceil(1_000_000 / rate / usable)} invocations of the ` +
+      `${FUNCTION_SIZING.reconcile.timeout.toMinutes()}-minute Timeout`,
+  ].join("\n");
+}
+
+// Run as a script (not when run.ts imports it).
 if (process.argv.includes("--child")) {
   await expireInChild(arg("--child")!, arg("--child", 2)!, Number(arg("--child", 3)), Number(arg("--child", 4)));
-} else {
-  await main(Number(arg("--coupons") ?? 200_000), Number(arg("--budget-seconds") ?? 60));
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const result = await runExpiryBench({
+    coupons: Number(arg("--coupons") ?? 200_000),
+    budgetSeconds: Number(arg("--budget-seconds") ?? 60),
+  });
+  console.log(formatExpiryBench(result));
 }

@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark of the repository in one run, each figure beside its target with PASS/MISS, and the
  * results written to BENCHMARKS.md (machine, Node, date, command) so runs can be compared.
  *
- *   npm run bench [-- --only crypto,simulator,bundles,e2e,flows,rate,reconcile,scale,exports] [--no-write]
+ *   npm run bench [-- --only crypto,simulator,bundles,e2e,flows,rate,reconcile,expiry,scale,exports] [--no-write]
  *                     [--coupons 6000] [--recipients 1000000] [--export-coupons 1000000]
  *
  * Parts (each also runnable alone: `npx tsx test/bench/<file>.ts`):
@@ -22,6 +22,9 @@
  *                                 with the ceiling at the limit and beside another sender; interactive p99
  * - reconcile  reconcile.ts       a 1,000,000-row use-flow reconciled by the job in a child process capped at the
  *                                 reconcile function's MemorySize: time, peak RSS
+ * - expiry     expiry.ts          100,000 unused coupons of an ended stock written straight into the DynamoDB stand-in,
+ *                                 expired by the reconcile job's third phase in a child capped at the function's
+ *                                 MemorySize, one invocation per budget: time, invocations, exact count, peak heap
  * - scale      campaign-scale.ts  a 1,000,000-recipient campaign written straight into the DynamoDB stand-in completes
  *                                 through the local stack's scheduled sweeper (~15 min: the writes take most of it)
  * Not part of `npm test`: timings depend on the machine.
@@ -33,7 +36,18 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const REPO_ROOT = join(fileURLToPath(import.meta.url), "..", "..", "..");
-const PARTS = ["crypto", "simulator", "bundles", "e2e", "flows", "rate", "reconcile", "scale", "exports"] as const;
+const PARTS = [
+  "crypto",
+  "simulator",
+  "bundles",
+  "e2e",
+  "flows",
+  "rate",
+  "reconcile",
+  "expiry",
+  "scale",
+  "exports",
+] as const;
 type Part = (typeof PARTS)[number];
 
 interface Check {
@@ -661,6 +675,54 @@ async function reconcile(): Promise<void> {
   );
 }
 
+async function expiry(): Promise<void> {
+  const { runExpiryBench, formatExpiryBench } = await import("./expiry.js");
+  const r = await runExpiryBench({ coupons: 100_000, budgetSeconds: 60 });
+  console.log(formatExpiryBench(r));
+  const exact = r.status === "COMPLETED" && r.expired === r.coupons;
+  const memory = r.peakHeapMiB < r.memorySizeMiB;
+  const rate = r.expired / r.seconds;
+  checks.push(
+    {
+      section: "expiry",
+      figure: `${fmt(r.coupons)} unused coupons of an ended stock recorded EXPIRED`,
+      value: `${r.seconds.toFixed(0)} s, ${fmt(r.expired)} expired, ${r.results.length} invocations of ≤ ${r.budgetSeconds} s`,
+      target: "completed, each coupon counted once",
+      pass: exact,
+    },
+    {
+      section: "expiry",
+      figure: "peak heap of the reconcile job",
+      value: `${fmt(r.peakHeapMiB)} MiB`,
+      target: `< MemorySize ${r.memorySizeMiB} MB`,
+      pass: memory,
+    },
+  );
+  markdown.push(
+    "## Expiry",
+    "",
+    `\`npx tsx test/bench/expiry.ts --coupons ${r.coupons} --budget-seconds ${r.budgetSeconds}\` — unused coupon records of one ended stock written straight into dynalite, then a reconciliation run of that stock with empty flow files: the real \`advanceRun\` and DynamoDB stores in a child process whose heap is capped at the reconcile function's MemorySize, each invocation stopping at its first checkpoint past the budget and the next resuming from the stored cursor. The stream publisher is not running: this measures the recording, one conditional write per coupon.`,
+    "",
+    table(
+      ["coupons", "write s", "expire s", "coupons/s", "invocations", "expired", "peak heap", "MemorySize", ""],
+      [
+        [
+          fmt(r.coupons),
+          r.writeSeconds.toFixed(0),
+          r.seconds.toFixed(0),
+          fmt(rate),
+          String(r.results.length),
+          fmt(r.expired),
+          `${fmt(r.peakHeapMiB)} MiB`,
+          `${r.memorySizeMiB} MB`,
+          mark(exact && memory),
+        ],
+      ],
+    ),
+    "",
+  );
+}
+
 const RUNNERS: Record<Part, () => Promise<void>> = {
   crypto,
   simulator,
@@ -669,6 +731,7 @@ const RUNNERS: Record<Part, () => Promise<void>> = {
   flows,
   rate,
   reconcile,
+  expiry,
   scale,
   exports,
 };
