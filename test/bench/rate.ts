@@ -17,7 +17,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
 import { callApi, runningStock, startTestStack } from "../helpers/local-stack-client.js";
-import { interactiveStream, meterSimulator, type SecondTally } from "../helpers/send-rate-meter.js";
+import { interactiveStream, meterSimulator, rateCounterSeconds, type SecondTally } from "../helpers/send-rate-meter.js";
 
 export const RATE_LIMIT_PER_SECOND = 100;
 export const THROUGHPUT_TARGET = 0.97;
@@ -39,6 +39,8 @@ export interface RateRun {
   /** The service's send attempts answered 429 ÷ its send attempts. */
   rateLimitedShare: number;
   attempts: number;
+  /** Tokens the governor granted per second over the same seconds (the merchant's counter), interactive included. */
+  grantedPerSecond: number;
 }
 
 export interface RateBenchResult {
@@ -91,7 +93,8 @@ export async function runRateBench(log: (line: string) => void = () => {}): Prom
       beside.stop(),
     );
     const besideLatency = latency(await beside.stop());
-    const atLimitRun = measured(atLimit.seconds, atLimit.busyUntil, { accepted: 0, rateLimited: 0 });
+    const atLimitRun = measured(atLimit, { accepted: 0, rateLimited: 0 });
+    log(perSecondLines(atLimit));
 
     log(`another sender at ${OTHER_SHARE * 100} % of the limit beside a campaign`);
     const other = await otherSender(stack, stockId, RATE_LIMIT_PER_SECOND * OTHER_SHARE);
@@ -106,7 +109,8 @@ export async function runRateBench(log: (line: string) => void = () => {}): Prom
       withOther.startSecond + WARM_UP_SECONDS,
       withOther.startSecond + withOther.busyUntil,
     );
-    const ours = measured(withOther.seconds, withOther.busyUntil, otherInWindow);
+    const ours = measured(withOther, otherInWindow);
+    log(perSecondLines(withOther));
     const remainder = RATE_LIMIT_PER_SECOND * (1 - OTHER_SHARE);
     return {
       limit: RATE_LIMIT_PER_SECOND,
@@ -133,22 +137,34 @@ function latency(stream: { p50: number; p99: number; sends: number; statuses: nu
   };
 }
 
+type CampaignRun = Awaited<ReturnType<typeof campaignRun>>;
+
 /** The seconds from the warm-up until `busyUntil` (exclusive), less what the other sender did in them. */
-function measured(
-  seconds: SecondTally[],
-  busyUntil: number,
-  other: { accepted: number; rateLimited: number },
-): RateRun {
-  const window = seconds.slice(WARM_UP_SECONDS, busyUntil);
+function measured(run: CampaignRun, other: { accepted: number; rateLimited: number }): RateRun {
+  const window = run.seconds.slice(WARM_UP_SECONDS, run.busyUntil);
   const accepted = window.reduce((s, b) => s + b.accepted, 0) - other.accepted;
   const rateLimited = window.reduce((s, b) => s + b.rateLimited, 0) - other.rateLimited;
   const attempts = accepted + rateLimited;
+  const granted = run.tokens.slice(WARM_UP_SECONDS, run.busyUntil).reduce((s, t) => s + (t.usage?.total ?? 0), 0);
   return {
     seconds: window.length,
     perSecond: accepted / Math.max(1, window.length),
     rateLimitedShare: rateLimited / Math.max(1, attempts),
     attempts,
+    grantedPerSecond: granted / Math.max(1, window.length),
   };
+}
+
+/**
+ * Where the throughput goes, second by second: tokens the governor granted (interactive ones in brackets) against the
+ * sends the simulator accepted and answered 429 (a sample lands in the second it was taken in: ±20 ms at the edges).
+ */
+function perSecondLines(run: CampaignRun): string {
+  const cells = run.seconds.map((s, i) => {
+    const usage = run.tokens[i]?.usage;
+    return `${i}:${usage?.total ?? 0}(${usage?.interactive ?? 0})/${s.accepted}${s.rateLimited > 0 ? `/429×${s.rateLimited}` : ""}`;
+  });
+  return `per second, granted(interactive)/accepted: ${cells.join(" ")}`;
 }
 
 /**
@@ -184,7 +200,8 @@ async function campaignRun(stack: LocalStack, stockId: string, tag: string, reci
   } finally {
     seconds = await meter.stop();
   }
-  return { seconds, busyUntil: busyUntil ?? seconds.length, startSecond };
+  const tokens = await rateCounterSeconds(stack, startSecond, startSecond + seconds.length);
+  return { seconds, tokens, busyUntil: busyUntil ?? seconds.length, startSecond };
 }
 
 /** A raw signed client sending at `perSecond`, paced evenly, each send once (a 429 is counted, not retried). */
@@ -235,8 +252,8 @@ export function formatRateBench(r: RateBenchResult): string {
   const pct = (n: number, digits = 1) => `${(n * 100).toFixed(digits)} %`;
   return [
     `merchant send budget against a simulator limit of ${r.limit}/s, ceiling at the limit`,
-    `  at the limit: ${r.atLimit.perSecond.toFixed(1)} sends/s = ${pct(r.atLimit.perSecond / r.limit)} of the limit over ${r.atLimit.seconds} s; 429s ${pct(r.atLimit.rateLimitedShare, 2)} of ${r.atLimit.attempts} attempts`,
-    `  another sender at 40 %: it got ${r.withOther.otherPerSecond.toFixed(1)}/s (${r.withOther.otherRateLimited} of its sends 429); the service ${r.withOther.perSecond.toFixed(1)}/s = ${pct(r.withOther.remainder)} of the remaining 60 %; 429s ${pct(r.withOther.rateLimitedShare, 2)} of ${r.withOther.attempts} attempts`,
+    `  at the limit: ${r.atLimit.perSecond.toFixed(1)} sends/s = ${pct(r.atLimit.perSecond / r.limit)} of the limit over ${r.atLimit.seconds} s (tokens granted ${r.atLimit.grantedPerSecond.toFixed(1)}/s); 429s ${pct(r.atLimit.rateLimitedShare, 2)} of ${r.atLimit.attempts} attempts`,
+    `  another sender at 40 %: it got ${r.withOther.otherPerSecond.toFixed(1)}/s (${r.withOther.otherRateLimited} of its sends 429); the service ${r.withOther.perSecond.toFixed(1)}/s = ${pct(r.withOther.remainder)} of the remaining 60 % (tokens granted ${r.withOther.grantedPerSecond.toFixed(1)}/s); 429s ${pct(r.withOther.rateLimitedShare, 2)} of ${r.withOther.attempts} attempts`,
     `  interactive POST /coupons (5/s): alone p50 ${r.interactive.alone.p50.toFixed(0)} ms p99 ${r.interactive.alone.p99.toFixed(0)} ms; beside a campaign p50 ${r.interactive.beside.p50.toFixed(0)} ms p99 ${r.interactive.beside.p99.toFixed(0)} ms (not 200: ${r.interactive.alone.notOk + r.interactive.beside.notOk})`,
   ].join("\n");
 }

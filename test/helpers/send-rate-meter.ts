@@ -1,4 +1,8 @@
 import type { SimulatorStats } from "#local/simulator/types.js";
+import type { LocalStack } from "#local/stack/start-local-stack.js";
+import { createDocumentClient } from "#shared/adapters/dynamodb/document-client.js";
+import { DynamoDbRateCounter } from "#shared/adapters/dynamodb/dynamodb-rate-counter.js";
+import { merchantScope, type RateUsage } from "#shared/domain/rate/rate-governor.js";
 
 /** Send attempts WeChat (the simulator) saw in one wall-clock second: accepted, and refused with 429. */
 export interface SecondTally {
@@ -88,4 +92,27 @@ export function interactiveStream(send: (i: number) => Promise<number>, perSecon
       };
     },
   };
+}
+
+/** The merchant's rate-counter items of epoch seconds [from, to), read straight from the DynamoDB stand-in. */
+export async function rateCounterSeconds(
+  stack: Pick<LocalStack, "emulators" | "mchid">,
+  from: number,
+  to: number,
+): Promise<{ second: number; usage: RateUsage | undefined }[]> {
+  const { endpoints, env: vars } = stack.emulators;
+  const doc = createDocumentClient({
+    endpoint: endpoints.dynamodb,
+    region: vars.AWS_REGION,
+    credentials: { accessKeyId: vars.AWS_ACCESS_KEY_ID, secretAccessKey: vars.AWS_SECRET_ACCESS_KEY },
+  });
+  try {
+    const counter = new DynamoDbRateCounter({ doc, tableName: vars.TABLE_NAME });
+    const seconds = Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+    return await Promise.all(
+      seconds.map(async (second) => ({ second, usage: await counter.usage(merchantScope(stack.mchid), second) })),
+    );
+  } finally {
+    doc.destroy();
+  }
 }

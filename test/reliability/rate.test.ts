@@ -1,10 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createDocumentClient } from "#shared/adapters/dynamodb/document-client.js";
-import { DynamoDbRateCounter } from "#shared/adapters/dynamodb/dynamodb-rate-counter.js";
-import { merchantScope } from "#shared/domain/rate/rate-governor.js";
 import { auditCampaign, auditFaults, type CampaignView, HEALTHY_AUDIT } from "../helpers/campaign-audit.js";
 import { callApi, runningStock } from "../helpers/local-stack-client.js";
-import { interactiveStream, meterSimulator } from "../helpers/send-rate-meter.js";
+import { interactiveStream, meterSimulator, rateCounterSeconds } from "../helpers/send-rate-meter.js";
 import { campaignTimeoutMs, SIZES } from "./support/scale.js";
 import { itLeaksNoSecret, useReliabilityStack } from "./support/stack.js";
 import { record } from "./support/tally.js";
@@ -40,25 +37,6 @@ const sendOne = (tag: string) => async (i: number) =>
       out_request_no: `rate-${tag}-${i}`,
     })
   ).status;
-
-/** The merchant's rate-counter items of seconds [from, to), read straight from the DynamoDB stand-in. */
-async function rateUsage(from: number, to: number) {
-  const { endpoints, env: vars } = env.stack.emulators;
-  const doc = createDocumentClient({
-    endpoint: endpoints.dynamodb,
-    region: vars.AWS_REGION,
-    credentials: { accessKeyId: vars.AWS_ACCESS_KEY_ID, secretAccessKey: vars.AWS_SECRET_ACCESS_KEY },
-  });
-  try {
-    const counter = new DynamoDbRateCounter({ doc, tableName: vars.TABLE_NAME });
-    const seconds = Array.from({ length: to - from }, (_, i) => from + i);
-    return await Promise.all(
-      seconds.map(async (second) => ({ second, usage: await counter.usage(merchantScope(env.stack.mchid), second) })),
-    );
-  } finally {
-    doc.destroy();
-  }
-}
 
 describe("rate: three campaigns and POST /coupons share one merchant budget at WeChat's limit", () => {
   it(`holds ${SIMULATOR_LIMIT}/s in every second, every campaign progresses, interactive sends do not wait`, async (context) => {
@@ -123,7 +101,7 @@ describe("rate: three campaigns and POST /coupons share one merchant budget at W
 
     const audits = await Promise.all(views.map(([name, view]) => auditCampaign(stack, view, openids[name])));
     // The token side, from the merchant's counter items of the run's seconds: what each campaign asked and was given.
-    const usage = await rateUsage(Math.floor(posted / 1000), Math.ceil(Date.now() / 1000));
+    const usage = await rateCounterSeconds(stack, Math.floor(posted / 1000), Math.ceil(Date.now() / 1000));
     const idOf = (name: string) => ids[name]!;
     // The 3-recipient campaign got what it asked for at once: by the end of the next second at the latest.
     const smallSeconds = usage.filter((u) => (u.usage?.campaigns.get(idOf("small"))?.asked ?? 0) > 0);

@@ -334,8 +334,13 @@ export class RateGovernor {
 
   /**
    * Waits until `tokens` sends may start for `taker` within the merchant budget of `ceilingPerSecond` (times the
-   * adaptive factor), or `maxWaitMs` has passed; returns the tokens granted and the epoch second they are for: all
-   * within one second (a taker that got some by the end of a second returns with those, to be used at once).
+   * adaptive factor), or `maxWaitMs` has passed; returns the tokens granted and the epoch second they are for.
+   *
+   * Without `use`, all within one second: a taker that got some by the end of a second returns with those, to be used
+   * at once. With `use`, each grant is handed to it as it comes (tokens and their second), to be used at once, and the
+   * wait goes on across seconds for the rest (until `use` answers false): tokens granted early in a second are then
+   * sent in their slot instead of waiting for the rest of a batch's, which would bunch them at the second's end and
+   * let some miss it.
    */
   async acquire(
     scope: string,
@@ -343,6 +348,7 @@ export class RateGovernor {
     tokens: number,
     ceilingPerSecond: number,
     maxWaitMs: number,
+    use?: (granted: number, second: number) => boolean,
   ): Promise<{ granted: number; second: number }> {
     const deadline = this.clock() + maxWaitMs;
     let granted = 0;
@@ -352,7 +358,7 @@ export class RateGovernor {
       await this.sync(scope);
       const now = this.clock();
       // Tokens are for the second they were granted in: a taker holding some does not carry them into the next.
-      if (granted > 0 && Math.floor(now / 1000) !== second) break;
+      if (use === undefined && granted > 0 && Math.floor(now / 1000) !== second) break;
       second = Math.floor(now / 1000);
       const budget = Math.max(1, Math.floor(ceilingPerSecond * this.factor(scope, now)));
       const want = tokens - granted;
@@ -381,11 +387,12 @@ export class RateGovernor {
           .catch(() => undefined);
       }
       granted += grant;
-      if (granted >= tokens) break;
+      const more = grant > 0 && use !== undefined ? use(grant, second) : true;
+      if (granted >= tokens || !more) break;
       // Campaign tokens are released slot by slot: look again when more of this taker's may be out. An interactive
       // send looks again each slot (campaign tokens held a moment may have been given back).
       const wake = Math.max(second * 1000 + retryAtMs, this.clock());
-      if (wake > deadline || (granted > 0 && wake >= (second + 1) * 1000)) break;
+      if (wake > deadline || (use === undefined && granted > 0 && wake >= (second + 1) * 1000)) break;
       await this.sleep(Math.max(0, wake - this.clock()) + Math.floor(Math.random() * 5));
     }
     return { granted, second };
