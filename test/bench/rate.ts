@@ -13,11 +13,18 @@
  * Everything runs in this process (the stack with its stand-ins and the simulator); the simulator's counters are
  * sampled every 20 ms (test/helpers/send-rate-meter.ts). Prints numbers, asserts nothing.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
 import { callApi, runningStock, startTestStack } from "../helpers/local-stack-client.js";
-import { interactiveStream, meterSimulator, rateCounterSeconds, type SecondTally } from "../helpers/send-rate-meter.js";
+import {
+  interactiveStream,
+  meterSimulator,
+  quantile,
+  rateCounterSeconds,
+  type SecondTally,
+} from "../helpers/send-rate-meter.js";
 
 export const RATE_LIMIT_PER_SECOND = 100;
 export const THROUGHPUT_TARGET = 0.97;
@@ -55,6 +62,22 @@ interface Latency {
   p99: number;
   sends: number;
   notOk: number;
+  /** Where the time went (p50/p99 ms), see `timeApi`. */
+  split: ApiTimes;
+}
+
+/** p50 / p99 in ms. */
+type Spread = [number, number];
+
+interface ApiTimes {
+  /** The api function's invocations for POST /coupons: from the gateway's invoke to its answer. */
+  invoke: Spread;
+  /** The handler's own time in its execution environment (token, ledger, WeChat call). */
+  handler: Spread;
+  /** Execution environments the api function started during the phase (cold starts). */
+  coldStarts: number;
+  /** The main thread's event-loop delay (gateway, stand-ins and simulator run there). */
+  loopDelay: Spread;
 }
 
 export async function runRateBench(log: (line: string) => void = () => {}): Promise<RateBenchResult> {
@@ -83,16 +106,18 @@ export async function runRateBench(log: (line: string) => void = () => {}): Prom
     await sleep(3_000);
     await warm.stop();
     log(`interactive alone: ${INTERACTIVE_PER_SECOND}/s for 8 s`);
+    const aloneTimes = timeApi(stack);
     const alone = interactiveStream(send("alone"), INTERACTIVE_PER_SECOND);
     await sleep(8_000);
-    const aloneLatency = latency(await alone.stop());
+    const aloneLatency = latency(await alone.stop(), aloneTimes.stop());
 
     log(`at the limit: a campaign of ${RUN_SECONDS} s at ${RATE_LIMIT_PER_SECOND}/s, interactive sends beside it`);
+    const besideTimes = timeApi(stack);
     const beside = interactiveStream(send("beside"), INTERACTIVE_PER_SECOND);
     const atLimit = await campaignRun(stack, stockId, "a", RATE_LIMIT_PER_SECOND * RUN_SECONDS).finally(() =>
       beside.stop(),
     );
-    const besideLatency = latency(await beside.stop());
+    const besideLatency = latency(await beside.stop(), besideTimes.stop());
     const atLimitRun = measured(atLimit, { accepted: 0, rateLimited: 0 });
     log(perSecondLines(atLimit));
 
@@ -128,12 +153,52 @@ export async function runRateBench(log: (line: string) => void = () => {}): Prom
   }
 }
 
-function latency(stream: { p50: number; p99: number; sends: number; statuses: number[] }): Latency {
+function latency(stream: { p50: number; p99: number; sends: number; statuses: number[] }, split: ApiTimes): Latency {
   return {
     p50: stream.p50,
     p99: stream.p99,
     sends: stream.sends,
     notOk: stream.statuses.filter((s) => s !== 200).length,
+    split,
+  };
+}
+
+/**
+ * Times POST /coupons inside the stack until `stop`: the api function host's invocations (waiting for a free
+ * execution environment, a cold start, the handler) and the handler alone, the cold starts, and the main thread's
+ * event-loop delay. Against the client's latency this splits an interactive send's time into: gateway and main
+ * thread (client − invoke), function host (invoke − handler), and the handler (rate token, ledger, WeChat call).
+ */
+function timeApi(stack: LocalStack): { stop(): ApiTimes } {
+  const host = stack.functions.api!;
+  const invoke = host.invoke;
+  const invokeMs: number[] = [];
+  const handlerMs: number[] = [];
+  const coldStarts = host.coldStarts;
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  host.invoke = async (event) => {
+    const started = performance.now();
+    const result = await invoke(event);
+    const http = (event as { requestContext?: { http?: { method?: string; path?: string } } }).requestContext?.http;
+    if (result.ok && http?.method === "POST" && http.path === "/coupons") {
+      invokeMs.push(performance.now() - started);
+      handlerMs.push(result.durationMs);
+    }
+    return result;
+  };
+  const spread = (values: number[]): Spread => [quantile(values, 0.5), quantile(values, 0.99)];
+  return {
+    stop() {
+      host.invoke = invoke;
+      loop.disable();
+      return {
+        invoke: spread(invokeMs),
+        handler: spread(handlerMs),
+        coldStarts: host.coldStarts - coldStarts,
+        loopDelay: [loop.percentile(50) / 1e6, loop.percentile(99) / 1e6],
+      };
+    },
   };
 }
 
@@ -255,6 +320,11 @@ export function formatRateBench(r: RateBenchResult): string {
     `  at the limit: ${r.atLimit.perSecond.toFixed(1)} sends/s = ${pct(r.atLimit.perSecond / r.limit)} of the limit over ${r.atLimit.seconds} s (tokens granted ${r.atLimit.grantedPerSecond.toFixed(1)}/s); 429s ${pct(r.atLimit.rateLimitedShare, 2)} of ${r.atLimit.attempts} attempts`,
     `  another sender at 40 %: it got ${r.withOther.otherPerSecond.toFixed(1)}/s (${r.withOther.otherRateLimited} of its sends 429); the service ${r.withOther.perSecond.toFixed(1)}/s = ${pct(r.withOther.remainder)} of the remaining 60 % (tokens granted ${r.withOther.grantedPerSecond.toFixed(1)}/s); 429s ${pct(r.withOther.rateLimitedShare, 2)} of ${r.withOther.attempts} attempts`,
     `  interactive POST /coupons (5/s): alone p50 ${r.interactive.alone.p50.toFixed(0)} ms p99 ${r.interactive.alone.p99.toFixed(0)} ms; beside a campaign p50 ${r.interactive.beside.p50.toFixed(0)} ms p99 ${r.interactive.beside.p99.toFixed(0)} ms (not 200: ${r.interactive.alone.notOk + r.interactive.beside.notOk})`,
+    ...(["alone", "beside"] as const).map((phase) => {
+      const { split } = r.interactive[phase];
+      const ms = ([p50, p99]: Spread) => `${p50.toFixed(0)}/${p99.toFixed(0)}`;
+      return `    ${phase}, p50/p99 ms: api invocation ${ms(split.invoke)}, of which handler ${ms(split.handler)}; cold starts ${split.coldStarts}; main-thread event-loop delay ${ms(split.loopDelay)}`;
+    }),
   ].join("\n");
 }
 
