@@ -221,15 +221,18 @@ function measured(run: CampaignRun, other: { accepted: number; rateLimited: numb
 }
 
 /**
- * Where the throughput goes, second by second: tokens the governor granted (interactive ones in brackets) against the
- * sends the simulator accepted and answered 429 (a sample lands in the second it was taken in: ±20 ms at the edges).
+ * Where the throughput goes, second by second: tokens the campaign's workers asked for (each waiting send once a
+ * second: below the budget, the pipeline did not bring more sends to the governor), tokens the governor granted
+ * (interactive ones in brackets), and the sends the simulator accepted and answered 429 (a sample lands in the second
+ * it was taken in: ±20 ms at the edges). Granted above accepted: tokens whose sends missed their second.
  */
 function perSecondLines(run: CampaignRun): string {
   const cells = run.seconds.map((s, i) => {
     const usage = run.tokens[i]?.usage;
-    return `${i}:${usage?.total ?? 0}(${usage?.interactive ?? 0})/${s.accepted}${s.rateLimited > 0 ? `/429×${s.rateLimited}` : ""}`;
+    const asked = [...(usage?.campaigns.values() ?? [])].reduce((sum, c) => sum + c.asked, 0);
+    return `${i}:${asked}/${usage?.total ?? 0}(${usage?.interactive ?? 0})/${s.accepted}${s.rateLimited > 0 ? `/429×${s.rateLimited}` : ""}`;
   });
-  return `per second, granted(interactive)/accepted: ${cells.join(" ")}`;
+  return `per second, asked/granted(interactive)/accepted: ${cells.join(" ")}`;
 }
 
 /**

@@ -109,9 +109,10 @@ const SLOT_MS = 1000 / SLOTS;
  * Interactive reserve. Campaigns leave free, beyond every token taken so far this second, room for the interactive
  * sends still to come in it: the expected number of them for the rest of the second (the interactive demand, times
  * the fraction of the second left) plus RESERVE_DEVIATIONS standard deviations of a Poisson count of that mean, and at
- * least `max(RESERVE_FLOOR × budget, 1)` at every moment (at most half the budget). The demand is the most interactive
- * sends asked for in one of the last DEMAND_SECONDS seconds (asks, not grants: a send that waited still counts), so
- * the reserve follows a stream up and does not drop on one quiet second. A steady 5/s stream lands 4 in one clock
+ * least `max(RESERVE_FLOOR × budget, 1)` at every moment (at most half the budget). The demand is the interactive
+ * sends asked for per second over the last DEMAND_SECONDS seconds, or in the last second if more (asks, not grants: a
+ * send that waited still counts): the reserve follows a stream up at once, and one quiet second takes off only a
+ * third; the mean rather than the peak keeps the idle part small (a steady 5/s stream has a peak of 6). A steady 5/s stream lands 4 in one clock
  * second and 6 in the next, and Poisson arrivals vary by √n: a reserve of "last second's grants" alone was too small
  * (an interactive send waited behind the campaigns in CI). Shrinking with the time left keeps what sits idle small:
  * early in the second the reserve is large but campaigns are paced and take only part of their share then; by the
@@ -428,7 +429,8 @@ export class RateGovernor {
     };
     const recent = Promise.all(seconds.map(read)).then(([previous]) => {
       for (const s of asked.keys()) if (s < second - DEMAND_SECONDS) asked.delete(s);
-      return { previous, interactiveDemand: Math.max(0, ...seconds.map((s) => asked.get(s) ?? 0)) };
+      const mean = seconds.reduce((sum, s) => sum + (asked.get(s) ?? 0), 0) / seconds.length;
+      return { previous, interactiveDemand: Math.max(mean, asked.get(second - 1) ?? 0) };
     });
     this.recent.set(scope, { second, recent });
     return recent;

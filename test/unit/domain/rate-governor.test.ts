@@ -135,9 +135,10 @@ describe("RateGovernor", () => {
       now = SECOND + 1_850;
       // A demand of 20/s, none of it taken yet this second: campaigns leave the 20 guaranteed to interactive sends.
       expect(await acquire(governor, scope, campaign("big", 500), 200, 100, 0)).toBe(80);
-      // Two quiet seconds later the demand is still the 20 asked then (a stream does not vanish in one quiet second).
+      // A quiet second later the demand is the mean of the last 3 s, 20 / 3: a stream does not vanish in one quiet
+      // second (campaigns leave ⌈20 / 3⌉ = 7 free).
       now = SECOND + 2_850;
-      expect(await acquire(governor, scope, campaign("big", 500), 200, 100, 0)).toBe(80);
+      expect(await acquire(governor, scope, campaign("big", 500), 200, 100, 0)).toBe(93);
       now = SECOND + 4_850;
       expect(await acquire(governor, scope, campaign("big", 500), 200, 100, 0)).toBe(98);
     });
@@ -178,11 +179,11 @@ describe("RateGovernor", () => {
         s % 2 === 0 ? [150, 350, 550, 750] : [0, 1, 195, 395, 595, 995],
       );
       expect(waited).toBe(0);
-      // What the reserve costs campaigns at this demand: at least 94 % of the budget is used in each full second.
-      expect(Math.min(...grantedPerSecond.slice(3))).toBeGreaterThanOrEqual(94);
+      // What the reserve costs campaigns at this demand: at least 95 % of the budget is used in each full second.
+      expect(Math.min(...grantedPerSecond.slice(3))).toBeGreaterThanOrEqual(95);
     });
 
-    it("Poisson arrivals of 5/s beside two campaigns: one second in a thousand at most has an interactive send wait", async () => {
+    it("Poisson arrivals of 5/s beside two campaigns: at most 3 seconds in 2,000 have an interactive send wait", async () => {
       // A fixed-seed generator, so that the case is the same on every run.
       let seed = 15;
       const random = () => {
@@ -196,9 +197,9 @@ describe("RateGovernor", () => {
         return arrivals;
       };
       const { waited, grantedPerSecond } = await contend(2_000, poisson);
-      expect(waited).toBeLessThanOrEqual(2);
+      expect(waited).toBeLessThanOrEqual(3);
       const used = grantedPerSecond.slice(3).reduce((a, b) => a + b, 0) / (grantedPerSecond.length - 3);
-      expect(used).toBeGreaterThanOrEqual(94);
+      expect(used).toBeGreaterThanOrEqual(95.5);
     });
   });
 
