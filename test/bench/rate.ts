@@ -263,7 +263,8 @@ async function campaignRun(stack: LocalStack, stockId: string, tag: string, reci
       if (busyUntil === undefined && left < RATE_LIMIT_PER_SECOND)
         busyUntil = Math.floor(Date.now() / 1000) - startSecond;
       if (view.body.state === "COMPLETED" || Date.now() > deadline) break;
-      await sleep(200);
+      // Once a second: the status read takes an api execution environment, which the interactive sends beside need.
+      await sleep(1_000);
     }
   } finally {
     seconds = await meter.stop();

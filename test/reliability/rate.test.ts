@@ -112,10 +112,15 @@ describe("rate: three campaigns and POST /coupons share one merchant budget at W
     });
     // No interactive send waited for a token: in every second they were given all they asked for.
     const interactiveWaits = usage.filter((u) => (u.usage?.interactive ?? 0) < (u.usage?.interactiveAsked ?? 0));
-    // The two big ones shared fairly: in every second both asked for more than a third of the budget, each got at
-    // least a quarter of what campaigns took.
-    const contested = usage.filter((u) =>
-      ["big", "medium"].every((n) => (u.usage?.campaigns.get(idOf(n))?.asked ?? 0) > SIMULATOR_LIMIT / 3),
+    // The two big ones shared fairly: in every second whose budget was spent and in which both asked for more than a
+    // third of it, each got at least a quarter of what campaigns took.
+    // Only seconds whose budget was spent (90 % of it taken) show the split: in a second with tokens left over, a
+    // campaign that got less had workers that did not come back for their share in time (on this shared machine, a
+    // worker starved of CPU wakes late), not a share the governor kept from it.
+    const contested = usage.filter(
+      (u) =>
+        (u.usage?.total ?? 0) >= 0.9 * SIMULATOR_LIMIT &&
+        ["big", "medium"].every((n) => (u.usage?.campaigns.get(idOf(n))?.asked ?? 0) > SIMULATOR_LIMIT / 3),
     );
     const unfair = contested.filter((u) => {
       const taken = ["big", "medium"].map((n) => u.usage!.campaigns.get(idOf(n))!.taken);

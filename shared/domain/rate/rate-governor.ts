@@ -112,16 +112,16 @@ const SLOT_MS = 1000 / SLOTS;
  * least `max(RESERVE_FLOOR × budget, 1)` at every moment (at most half the budget). The demand is the interactive
  * sends asked for per second over the last DEMAND_SECONDS seconds, or in the last second if more (asks, not grants: a
  * send that waited still counts): the reserve follows a stream up at once, and one quiet second takes off only a
- * third; the mean rather than the peak keeps the idle part small (a steady 5/s stream has a peak of 6). A steady 5/s stream lands 4 in one clock
- * second and 6 in the next, and Poisson arrivals vary by √n: a reserve of "last second's grants" alone was too small
- * (an interactive send waited behind the campaigns in CI). Shrinking with the time left keeps what sits idle small:
+ * third; the mean rather than the peak keeps the idle part small. A steady 5/s stream lands 4 in one clock second
+ * and 6 in the next, and Poisson arrivals vary by √n: a reserve of "last second's grants" alone was too small (an
+ * interactive send waited behind the campaigns in CI). Shrinking with the time left keeps what sits idle small:
  * early in the second the reserve is large but campaigns are paced and take only part of their share then; by the
  * last campaign slot it covers the last fifth of the second. A fixed large reserve would sit idle whenever nobody
  * sends one-off coupons and cap campaigns below the 97 % throughput target.
  *
- * Interactive sends may take anything campaigns have not taken yet, and in any case up to the demand (`max(floor,
- * ⌈demand⌉)` per second, `guaranteedOf`) whatever the count shows: campaigns leave that much free too, so a one-off send
- * never waits for campaign tokens that are about to be given back.
+ * Interactive sends may take anything campaigns have not taken yet, and in any case up to the demand
+ * (`max(floor, ⌈demand⌉)` per second, `guaranteedOf`) whatever the count shows: campaigns leave that much free too,
+ * so a one-off send never waits for campaign tokens that are about to be given back.
  */
 export const RESERVE_FLOOR = 0.02;
 export const RESERVE_DEVIATIONS = 3;
