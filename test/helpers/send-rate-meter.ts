@@ -56,7 +56,7 @@ export function quantile(values: number[], q: number): number {
  * until stopped; each send's latency and HTTP status are kept.
  */
 export function interactiveStream(send: (i: number) => Promise<number>, perSecond: number) {
-  const results: { ms: number; status: number }[] = [];
+  const results: { at: number; ms: number; status: number }[] = [];
   const inFlight = new Set<Promise<void>>();
   let stopped = false;
   const loop = (async () => {
@@ -66,12 +66,13 @@ export function interactiveStream(send: (i: number) => Promise<number>, perSecon
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       if (stopped) break;
       const t0 = performance.now();
+      const at = Date.now();
       const call: Promise<void> = send(i)
         .then((status) => {
-          results.push({ ms: performance.now() - t0, status });
+          results.push({ at, ms: performance.now() - t0, status });
         })
         .catch(() => {
-          results.push({ ms: performance.now() - t0, status: 0 });
+          results.push({ at, ms: performance.now() - t0, status: 0 });
         })
         .finally(() => inFlight.delete(call));
       inFlight.add(call);
@@ -89,6 +90,8 @@ export function interactiveStream(send: (i: number) => Promise<number>, perSecon
         p50: quantile(ms, 0.5),
         p99: quantile(ms, 0.99),
         max: Math.max(...ms),
+        /** Each send's start (epoch ms) and latency. */
+        latencies: results.map(({ at, ms }) => ({ at, ms })),
       };
     },
   };
