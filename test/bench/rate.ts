@@ -64,6 +64,8 @@ interface Latency {
   afterPost?: Spread;
   sends: number;
   notOk: number;
+  /** The statuses other than 200 (0: no answer). */
+  notOkStatuses: number[];
   /** Where the time went (p50/p99 ms), see `timeApi`. */
   split: ApiTimes;
 }
@@ -167,6 +169,7 @@ function latency(stream: { p50: number; p99: number; sends: number; statuses: nu
     p99: stream.p99,
     sends: stream.sends,
     notOk: stream.statuses.filter((s) => s !== 200).length,
+    notOkStatuses: stream.statuses.filter((s) => s !== 200),
     split,
   };
 }
@@ -332,7 +335,7 @@ export function formatRateBench(r: RateBenchResult): string {
     `merchant send budget against a simulator limit of ${r.limit}/s, ceiling at the limit`,
     `  at the limit: ${r.atLimit.perSecond.toFixed(1)} sends/s = ${pct(r.atLimit.perSecond / r.limit)} of the limit over ${r.atLimit.seconds} s (tokens granted ${r.atLimit.grantedPerSecond.toFixed(1)}/s); 429s ${pct(r.atLimit.rateLimitedShare, 2)} of ${r.atLimit.attempts} attempts`,
     `  another sender at 40 %: it got ${r.withOther.otherPerSecond.toFixed(1)}/s (${r.withOther.otherRateLimited} of its sends 429); the service ${r.withOther.perSecond.toFixed(1)}/s = ${pct(r.withOther.remainder)} of the remaining 60 % (tokens granted ${r.withOther.grantedPerSecond.toFixed(1)}/s); 429s ${pct(r.withOther.rateLimitedShare, 2)} of ${r.withOther.attempts} attempts`,
-    `  interactive POST /coupons (5/s): alone p50 ${r.interactive.alone.p50.toFixed(0)} ms p99 ${r.interactive.alone.p99.toFixed(0)} ms; beside a campaign p50 ${r.interactive.beside.p50.toFixed(0)} ms p99 ${r.interactive.beside.p99.toFixed(0)} ms (not 200: ${r.interactive.alone.notOk + r.interactive.beside.notOk})`,
+    `  interactive POST /coupons (5/s): alone p50 ${r.interactive.alone.p50.toFixed(0)} ms p99 ${r.interactive.alone.p99.toFixed(0)} ms; beside a campaign p50 ${r.interactive.beside.p50.toFixed(0)} ms p99 ${r.interactive.beside.p99.toFixed(0)} ms (not 200: ${r.interactive.alone.notOk + r.interactive.beside.notOk}${r.interactive.beside.notOk > 0 ? `, beside: ${r.interactive.beside.notOkStatuses.join(" ")}` : ""})`,
     ...(["alone", "beside"] as const).map((phase) => {
       const { split } = r.interactive[phase];
       const ms = ([p50, p99]: Spread) => `${p50.toFixed(0)}/${p99.toFixed(0)}`;
