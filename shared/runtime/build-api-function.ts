@@ -41,6 +41,15 @@ export function buildApiFunction(env: ApiEnv) {
     wechatpay: wechatpayOptions(env),
   });
   const gateway = new WechatCouponGateway(merchant);
+  // POST /coupons sends within the merchant's budget: a 429 goes back to the route, which cuts the budget and tries
+  // again with a new token (coupon-routes.ts), instead of being retried inside the client outside the budget.
+  const sendGateway = new WechatCouponGateway(
+    new MerchantRuntime({
+      secrets: aws.secrets,
+      ...certificateCacheFor(env, aws.table),
+      wechatpay: { ...wechatpayOptions(env), retryRateLimited: false },
+    }),
+  );
   const ledger = new DynamoDbSendLedger(aws.table);
   const campaigns = new DynamoDbCampaignStore(aws.table);
   const coupons = new DynamoDbCouponStore(aws.table);
@@ -49,7 +58,7 @@ export function buildApiFunction(env: ApiEnv) {
   const leaseMs = env.WECHATPAY_TIMEOUT_MS * 4;
   const services: ApiServices = {
     merchant,
-    sends: { ledger, campaigns, coupons, gateway, clock: Date.now, leaseMs },
+    sends: { ledger, campaigns, coupons, gateway: sendGateway, clock: Date.now, leaseMs },
     stocks: { stockRequests: new DynamoDbStockRequestLedger(aws.table), gateway, clock: Date.now, leaseMs },
     campaigns: {
       campaigns,
@@ -79,8 +88,9 @@ export function buildApiFunction(env: ApiEnv) {
       region: process.env.AWS_REGION ?? "",
     }),
     defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,
-    // The same merchant-wide budget as the send worker's. A POST /coupons waits at most 2 s for a token: with up to
-    // 3 WeChat tries of 5 s after it, the request stays inside the function's 20 s (infra/settings.ts).
+    // The same merchant-wide budget as the send worker's. A POST /coupons waits at most 2 s for its tokens (a try
+    // after a 429 included): with up to 3 WeChat tries of 5 s after it, the request stays inside the function's 20 s
+    // (infra/settings.ts).
     rate: {
       governor: new RateGovernor(new DynamoDbRateCounter(aws.table), Date.now, (ms) => sleep(ms)),
       maxWaitMs: 2_000,

@@ -13,11 +13,18 @@
  * Everything runs in this process (the stack with its stand-ins and the simulator); the simulator's counters are
  * sampled every 20 ms (test/helpers/send-rate-meter.ts). Prints numbers, asserts nothing.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import type { LocalStack } from "#local/stack/start-local-stack.js";
 import { callApi, runningStock, startTestStack } from "../helpers/local-stack-client.js";
-import { interactiveStream, meterSimulator, type SecondTally } from "../helpers/send-rate-meter.js";
+import {
+  interactiveStream,
+  meterSimulator,
+  quantile,
+  rateCounterSeconds,
+  type SecondTally,
+} from "../helpers/send-rate-meter.js";
 
 export const RATE_LIMIT_PER_SECOND = 100;
 export const THROUGHPUT_TARGET = 0.97;
@@ -39,6 +46,8 @@ export interface RateRun {
   /** The service's send attempts answered 429 ÷ its send attempts. */
   rateLimitedShare: number;
   attempts: number;
+  /** Tokens the governor granted per second over the same seconds (the merchant's counter), interactive included. */
+  grantedPerSecond: number;
 }
 
 export interface RateBenchResult {
@@ -51,8 +60,28 @@ export interface RateBenchResult {
 interface Latency {
   p50: number;
   p99: number;
+  /** p50 / p99 ms of the sends started once the campaign's POST /campaigns had been answered. */
+  afterPost?: Spread;
   sends: number;
   notOk: number;
+  /** The statuses other than 200 (0: no answer). */
+  notOkStatuses: number[];
+  /** Where the time went (p50/p99 ms), see `timeApi`. */
+  split: ApiTimes;
+}
+
+/** p50 / p99 in ms. */
+type Spread = [number, number];
+
+interface ApiTimes {
+  /** The api function's invocations for POST /coupons: from the gateway's invoke to its answer. */
+  invoke: Spread;
+  /** The handler's own time in its execution environment (token, ledger, WeChat call). */
+  handler: Spread;
+  /** Execution environments the api function started during the phase (cold starts). */
+  coldStarts: number;
+  /** The main thread's event-loop delay (gateway, stand-ins and simulator run there). */
+  loopDelay: Spread;
 }
 
 export async function runRateBench(log: (line: string) => void = () => {}): Promise<RateBenchResult> {
@@ -81,17 +110,24 @@ export async function runRateBench(log: (line: string) => void = () => {}): Prom
     await sleep(3_000);
     await warm.stop();
     log(`interactive alone: ${INTERACTIVE_PER_SECOND}/s for 8 s`);
+    const aloneTimes = timeApi(stack);
     const alone = interactiveStream(send("alone"), INTERACTIVE_PER_SECOND);
     await sleep(8_000);
-    const aloneLatency = latency(await alone.stop());
+    const aloneLatency = latency(await alone.stop(), aloneTimes.stop());
 
     log(`at the limit: a campaign of ${RUN_SECONDS} s at ${RATE_LIMIT_PER_SECOND}/s, interactive sends beside it`);
+    const besideTimes = timeApi(stack);
     const beside = interactiveStream(send("beside"), INTERACTIVE_PER_SECOND);
     const atLimit = await campaignRun(stack, stockId, "a", RATE_LIMIT_PER_SECOND * RUN_SECONDS).finally(() =>
       beside.stop(),
     );
-    const besideLatency = latency(await beside.stop());
-    const atLimitRun = measured(atLimit.seconds, atLimit.busyUntil, { accepted: 0, rateLimited: 0 });
+    const besideStream = await beside.stop();
+    const besideLatency = {
+      ...latency(besideStream, besideTimes.stop()),
+      afterPost: spread(besideStream.latencies.filter((l) => l.at >= atLimit.postedAt).map((l) => l.ms)),
+    };
+    const atLimitRun = measured(atLimit, { accepted: 0, rateLimited: 0 });
+    log(perSecondLines(atLimit));
 
     log(`another sender at ${OTHER_SHARE * 100} % of the limit beside a campaign`);
     const other = await otherSender(stack, stockId, RATE_LIMIT_PER_SECOND * OTHER_SHARE);
@@ -106,7 +142,8 @@ export async function runRateBench(log: (line: string) => void = () => {}): Prom
       withOther.startSecond + WARM_UP_SECONDS,
       withOther.startSecond + withOther.busyUntil,
     );
-    const ours = measured(withOther.seconds, withOther.busyUntil, otherInWindow);
+    const ours = measured(withOther, otherInWindow);
+    log(perSecondLines(withOther));
     const remainder = RATE_LIMIT_PER_SECOND * (1 - OTHER_SHARE);
     return {
       limit: RATE_LIMIT_PER_SECOND,
@@ -124,31 +161,88 @@ export async function runRateBench(log: (line: string) => void = () => {}): Prom
   }
 }
 
-function latency(stream: { p50: number; p99: number; sends: number; statuses: number[] }): Latency {
+const spread = (values: number[]): Spread => [quantile(values, 0.5), quantile(values, 0.99)];
+
+function latency(stream: { p50: number; p99: number; sends: number; statuses: number[] }, split: ApiTimes): Latency {
   return {
     p50: stream.p50,
     p99: stream.p99,
     sends: stream.sends,
     notOk: stream.statuses.filter((s) => s !== 200).length,
+    notOkStatuses: stream.statuses.filter((s) => s !== 200),
+    split,
   };
 }
 
+/**
+ * Times POST /coupons inside the stack until `stop`: the api function host's invocations (waiting for a free
+ * execution environment, a cold start, the handler) and the handler alone, the cold starts, and the main thread's
+ * event-loop delay. Against the client's latency this splits an interactive send's time into: gateway and main
+ * thread (client − invoke), function host (invoke − handler), and the handler (rate token, ledger, WeChat call).
+ */
+function timeApi(stack: LocalStack): { stop(): ApiTimes } {
+  const host = stack.functions.api!;
+  const invoke = host.invoke;
+  const invokeMs: number[] = [];
+  const handlerMs: number[] = [];
+  const coldStarts = host.coldStarts;
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  host.invoke = async (event) => {
+    const started = performance.now();
+    const result = await invoke(event);
+    const http = (event as { requestContext?: { http?: { method?: string; path?: string } } }).requestContext?.http;
+    if (result.ok && http?.method === "POST" && http.path === "/coupons") {
+      invokeMs.push(performance.now() - started);
+      handlerMs.push(result.durationMs);
+    }
+    return result;
+  };
+  return {
+    stop() {
+      host.invoke = invoke;
+      loop.disable();
+      return {
+        invoke: spread(invokeMs),
+        handler: spread(handlerMs),
+        coldStarts: host.coldStarts - coldStarts,
+        loopDelay: [loop.percentile(50) / 1e6, loop.percentile(99) / 1e6],
+      };
+    },
+  };
+}
+
+type CampaignRun = Awaited<ReturnType<typeof campaignRun>>;
+
 /** The seconds from the warm-up until `busyUntil` (exclusive), less what the other sender did in them. */
-function measured(
-  seconds: SecondTally[],
-  busyUntil: number,
-  other: { accepted: number; rateLimited: number },
-): RateRun {
-  const window = seconds.slice(WARM_UP_SECONDS, busyUntil);
+function measured(run: CampaignRun, other: { accepted: number; rateLimited: number }): RateRun {
+  const window = run.seconds.slice(WARM_UP_SECONDS, run.busyUntil);
   const accepted = window.reduce((s, b) => s + b.accepted, 0) - other.accepted;
   const rateLimited = window.reduce((s, b) => s + b.rateLimited, 0) - other.rateLimited;
   const attempts = accepted + rateLimited;
+  const granted = run.tokens.slice(WARM_UP_SECONDS, run.busyUntil).reduce((s, t) => s + (t.usage?.total ?? 0), 0);
   return {
     seconds: window.length,
     perSecond: accepted / Math.max(1, window.length),
     rateLimitedShare: rateLimited / Math.max(1, attempts),
     attempts,
+    grantedPerSecond: granted / Math.max(1, window.length),
   };
+}
+
+/**
+ * Where the throughput goes, second by second: tokens the campaign's workers asked for (each waiting send once a
+ * second: below the budget, the pipeline did not bring more sends to the governor), tokens the governor granted
+ * (interactive ones in brackets), and the sends the simulator accepted and answered 429 (a sample lands in the second
+ * it was taken in: ±20 ms at the edges). Granted above accepted: tokens whose sends missed their second.
+ */
+function perSecondLines(run: CampaignRun): string {
+  const cells = run.seconds.map((s, i) => {
+    const usage = run.tokens[i]?.usage;
+    const asked = [...(usage?.campaigns.values() ?? [])].reduce((sum, c) => sum + c.asked, 0);
+    return `${i}:${asked}/${usage?.total ?? 0}(${usage?.interactive ?? 0})/${s.accepted}${s.rateLimited > 0 ? `/429×${s.rateLimited}` : ""}`;
+  });
+  return `per second, asked/granted(interactive)/accepted: ${cells.join(" ")}`;
 }
 
 /**
@@ -160,6 +254,7 @@ async function campaignRun(stack: LocalStack, stockId: string, tag: string, reci
   const startSecond = Math.floor(Date.now() / 1000);
   const meter = meterSimulator(() => stack.simulator.stats());
   let busyUntil: number | undefined;
+  let postedAt = Number.POSITIVE_INFINITY;
   let seconds: SecondTally[];
   try {
     // With its own campaign_id, so that a POST this machine answers late (5xx) is posted again and replays.
@@ -168,6 +263,7 @@ async function campaignRun(stack: LocalStack, stockId: string, tag: string, reci
     for (let retry = 0; retry < 3 && posted.status >= 500; retry++)
       posted = await callApi<{ campaign_id: string }>(stack, "POST", "/campaigns", body);
     if (posted.status !== 202) throw new Error(`POST /campaigns: ${posted.status} ${JSON.stringify(posted.body)}`);
+    postedAt = Date.now();
     const deadline = Date.now() + recipients * 100 + 60_000;
     for (;;) {
       const view = await callApi<{ state: string; sent: number; failed: number; total: number }>(
@@ -179,12 +275,14 @@ async function campaignRun(stack: LocalStack, stockId: string, tag: string, reci
       if (busyUntil === undefined && left < RATE_LIMIT_PER_SECOND)
         busyUntil = Math.floor(Date.now() / 1000) - startSecond;
       if (view.body.state === "COMPLETED" || Date.now() > deadline) break;
-      await sleep(200);
+      // Once a second: the status read takes an api execution environment, which the interactive sends beside need.
+      await sleep(1_000);
     }
   } finally {
     seconds = await meter.stop();
   }
-  return { seconds, busyUntil: busyUntil ?? seconds.length, startSecond };
+  const tokens = await rateCounterSeconds(stack, startSecond, startSecond + seconds.length);
+  return { seconds, tokens, busyUntil: busyUntil ?? seconds.length, startSecond, postedAt };
 }
 
 /** A raw signed client sending at `perSecond`, paced evenly, each send once (a 429 is counted, not retried). */
@@ -235,9 +333,15 @@ export function formatRateBench(r: RateBenchResult): string {
   const pct = (n: number, digits = 1) => `${(n * 100).toFixed(digits)} %`;
   return [
     `merchant send budget against a simulator limit of ${r.limit}/s, ceiling at the limit`,
-    `  at the limit: ${r.atLimit.perSecond.toFixed(1)} sends/s = ${pct(r.atLimit.perSecond / r.limit)} of the limit over ${r.atLimit.seconds} s; 429s ${pct(r.atLimit.rateLimitedShare, 2)} of ${r.atLimit.attempts} attempts`,
-    `  another sender at 40 %: it got ${r.withOther.otherPerSecond.toFixed(1)}/s (${r.withOther.otherRateLimited} of its sends 429); the service ${r.withOther.perSecond.toFixed(1)}/s = ${pct(r.withOther.remainder)} of the remaining 60 %; 429s ${pct(r.withOther.rateLimitedShare, 2)} of ${r.withOther.attempts} attempts`,
-    `  interactive POST /coupons (5/s): alone p50 ${r.interactive.alone.p50.toFixed(0)} ms p99 ${r.interactive.alone.p99.toFixed(0)} ms; beside a campaign p50 ${r.interactive.beside.p50.toFixed(0)} ms p99 ${r.interactive.beside.p99.toFixed(0)} ms (not 200: ${r.interactive.alone.notOk + r.interactive.beside.notOk})`,
+    `  at the limit: ${r.atLimit.perSecond.toFixed(1)} sends/s = ${pct(r.atLimit.perSecond / r.limit)} of the limit over ${r.atLimit.seconds} s (tokens granted ${r.atLimit.grantedPerSecond.toFixed(1)}/s); 429s ${pct(r.atLimit.rateLimitedShare, 2)} of ${r.atLimit.attempts} attempts`,
+    `  another sender at 40 %: it got ${r.withOther.otherPerSecond.toFixed(1)}/s (${r.withOther.otherRateLimited} of its sends 429); the service ${r.withOther.perSecond.toFixed(1)}/s = ${pct(r.withOther.remainder)} of the remaining 60 % (tokens granted ${r.withOther.grantedPerSecond.toFixed(1)}/s); 429s ${pct(r.withOther.rateLimitedShare, 2)} of ${r.withOther.attempts} attempts`,
+    `  interactive POST /coupons (5/s): alone p50 ${r.interactive.alone.p50.toFixed(0)} ms p99 ${r.interactive.alone.p99.toFixed(0)} ms; beside a campaign p50 ${r.interactive.beside.p50.toFixed(0)} ms p99 ${r.interactive.beside.p99.toFixed(0)} ms (not 200: ${r.interactive.alone.notOk + r.interactive.beside.notOk}${r.interactive.beside.notOk > 0 ? `, beside: ${r.interactive.beside.notOkStatuses.join(" ")}` : ""})`,
+    ...(["alone", "beside"] as const).map((phase) => {
+      const { split } = r.interactive[phase];
+      const ms = ([p50, p99]: Spread) => `${p50.toFixed(0)}/${p99.toFixed(0)}`;
+      const after = r.interactive[phase].afterPost;
+      return `    ${phase}, p50/p99 ms: api invocation ${ms(split.invoke)}, of which handler ${ms(split.handler)}; cold starts ${split.coldStarts}; main-thread event-loop delay ${ms(split.loopDelay)}${after ? `; sends started after POST /campaigns was answered ${ms(after)}` : ""}`;
+    }),
   ].join("\n");
 }
 

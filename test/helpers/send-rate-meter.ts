@@ -1,4 +1,8 @@
 import type { SimulatorStats } from "#local/simulator/types.js";
+import type { LocalStack } from "#local/stack/start-local-stack.js";
+import { createDocumentClient } from "#shared/adapters/dynamodb/document-client.js";
+import { DynamoDbRateCounter } from "#shared/adapters/dynamodb/dynamodb-rate-counter.js";
+import { merchantScope, type RateUsage } from "#shared/domain/rate/rate-governor.js";
 
 /** Send attempts WeChat (the simulator) saw in one wall-clock second: accepted, and refused with 429. */
 export interface SecondTally {
@@ -52,7 +56,7 @@ export function quantile(values: number[], q: number): number {
  * until stopped; each send's latency and HTTP status are kept.
  */
 export function interactiveStream(send: (i: number) => Promise<number>, perSecond: number) {
-  const results: { ms: number; status: number }[] = [];
+  const results: { at: number; ms: number; status: number }[] = [];
   const inFlight = new Set<Promise<void>>();
   let stopped = false;
   const loop = (async () => {
@@ -62,12 +66,13 @@ export function interactiveStream(send: (i: number) => Promise<number>, perSecon
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       if (stopped) break;
       const t0 = performance.now();
+      const at = Date.now();
       const call: Promise<void> = send(i)
         .then((status) => {
-          results.push({ ms: performance.now() - t0, status });
+          results.push({ at, ms: performance.now() - t0, status });
         })
         .catch(() => {
-          results.push({ ms: performance.now() - t0, status: 0 });
+          results.push({ at, ms: performance.now() - t0, status: 0 });
         })
         .finally(() => inFlight.delete(call));
       inFlight.add(call);
@@ -85,7 +90,32 @@ export function interactiveStream(send: (i: number) => Promise<number>, perSecon
         p50: quantile(ms, 0.5),
         p99: quantile(ms, 0.99),
         max: Math.max(...ms),
+        /** Each send's start (epoch ms) and latency. */
+        latencies: results.map(({ at, ms }) => ({ at, ms })),
       };
     },
   };
+}
+
+/** The merchant's rate-counter items of epoch seconds [from, to), read straight from the DynamoDB stand-in. */
+export async function rateCounterSeconds(
+  stack: Pick<LocalStack, "emulators" | "mchid">,
+  from: number,
+  to: number,
+): Promise<{ second: number; usage: RateUsage | undefined }[]> {
+  const { endpoints, env: vars } = stack.emulators;
+  const doc = createDocumentClient({
+    endpoint: endpoints.dynamodb,
+    region: vars.AWS_REGION,
+    credentials: { accessKeyId: vars.AWS_ACCESS_KEY_ID, secretAccessKey: vars.AWS_SECRET_ACCESS_KEY },
+  });
+  try {
+    const counter = new DynamoDbRateCounter({ doc, tableName: vars.TABLE_NAME });
+    const seconds = Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+    return await Promise.all(
+      seconds.map(async (second) => ({ second, usage: await counter.usage(merchantScope(stack.mchid), second) })),
+    );
+  } finally {
+    doc.destroy();
+  }
 }

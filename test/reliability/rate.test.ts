@@ -1,10 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createDocumentClient } from "#shared/adapters/dynamodb/document-client.js";
-import { DynamoDbRateCounter } from "#shared/adapters/dynamodb/dynamodb-rate-counter.js";
-import { merchantScope } from "#shared/domain/rate/rate-governor.js";
 import { auditCampaign, auditFaults, type CampaignView, HEALTHY_AUDIT } from "../helpers/campaign-audit.js";
 import { callApi, runningStock } from "../helpers/local-stack-client.js";
-import { interactiveStream, meterSimulator } from "../helpers/send-rate-meter.js";
+import { interactiveStream, meterSimulator, quantile, rateCounterSeconds } from "../helpers/send-rate-meter.js";
 import { campaignTimeoutMs, SIZES } from "./support/scale.js";
 import { itLeaksNoSecret, useReliabilityStack } from "./support/stack.js";
 import { record } from "./support/tally.js";
@@ -40,25 +37,6 @@ const sendOne = (tag: string) => async (i: number) =>
       out_request_no: `rate-${tag}-${i}`,
     })
   ).status;
-
-/** The merchant's rate-counter items of seconds [from, to), read straight from the DynamoDB stand-in. */
-async function rateUsage(from: number, to: number) {
-  const { endpoints, env: vars } = env.stack.emulators;
-  const doc = createDocumentClient({
-    endpoint: endpoints.dynamodb,
-    region: vars.AWS_REGION,
-    credentials: { accessKeyId: vars.AWS_ACCESS_KEY_ID, secretAccessKey: vars.AWS_SECRET_ACCESS_KEY },
-  });
-  try {
-    const counter = new DynamoDbRateCounter({ doc, tableName: vars.TABLE_NAME });
-    const seconds = Array.from({ length: to - from }, (_, i) => from + i);
-    return await Promise.all(
-      seconds.map(async (second) => ({ second, usage: await counter.usage(merchantScope(env.stack.mchid), second) })),
-    );
-  } finally {
-    doc.destroy();
-  }
-}
 
 describe("rate: three campaigns and POST /coupons share one merchant budget at WeChat's limit", () => {
   it(`holds ${SIMULATOR_LIMIT}/s in every second, every campaign progresses, interactive sends do not wait`, async (context) => {
@@ -99,6 +77,7 @@ describe("rate: three campaigns and POST /coupons share one merchant budget at W
         ids[name] = answer.body.campaign_id;
       }),
     );
+    const postsAnswered = Date.now();
     // One poll of the three every second (light on this shared machine): progress 10 s in, and when each finished.
     const names = ["big", "medium", "small"] as const;
     const finishedAfter: Record<string, number> = {};
@@ -123,7 +102,7 @@ describe("rate: three campaigns and POST /coupons share one merchant budget at W
 
     const audits = await Promise.all(views.map(([name, view]) => auditCampaign(stack, view, openids[name])));
     // The token side, from the merchant's counter items of the run's seconds: what each campaign asked and was given.
-    const usage = await rateUsage(Math.floor(posted / 1000), Math.ceil(Date.now() / 1000));
+    const usage = await rateCounterSeconds(stack, Math.floor(posted / 1000), Math.ceil(Date.now() / 1000));
     const idOf = (name: string) => ids[name]!;
     // The 3-recipient campaign got what it asked for at once: by the end of the next second at the latest.
     const smallSeconds = usage.filter((u) => (u.usage?.campaigns.get(idOf("small"))?.asked ?? 0) > 0);
@@ -134,10 +113,15 @@ describe("rate: three campaigns and POST /coupons share one merchant budget at W
     });
     // No interactive send waited for a token: in every second they were given all they asked for.
     const interactiveWaits = usage.filter((u) => (u.usage?.interactive ?? 0) < (u.usage?.interactiveAsked ?? 0));
-    // The two big ones shared fairly: in every second both asked for more than a third of the budget, each got at
-    // least a quarter of what campaigns took.
-    const contested = usage.filter((u) =>
-      ["big", "medium"].every((n) => (u.usage?.campaigns.get(idOf(n))?.asked ?? 0) > SIMULATOR_LIMIT / 3),
+    // The two big ones shared fairly: in every second whose budget was spent and in which both asked for more than a
+    // third of it, each got at least a quarter of what campaigns took.
+    // Only seconds whose budget was spent (90 % of it taken) show the split: in a second with tokens left over, a
+    // campaign that got less had workers that did not come back for their share in time (on this shared machine, a
+    // worker starved of CPU wakes late), not a share the governor kept from it.
+    const contested = usage.filter(
+      (u) =>
+        (u.usage?.total ?? 0) >= 0.9 * SIMULATOR_LIMIT &&
+        ["big", "medium"].every((n) => (u.usage?.campaigns.get(idOf(n))?.asked ?? 0) > SIMULATOR_LIMIT / 3),
     );
     const unfair = contested.filter((u) => {
       const taken = ["big", "medium"].map((n) => u.usage!.campaigns.get(idOf(n))!.taken);
@@ -147,6 +131,8 @@ describe("rate: three campaigns and POST /coupons share one merchant budget at W
     const total429 = seconds.reduce((sum, s) => sum + s.rateLimited, 0);
     const steady429 = steady.reduce((sum, s) => sum + s.rateLimited, 0);
     const steadyAttempts = steady.reduce((sum, s) => sum + s.accepted + s.rateLimited, 0);
+    const later = beside.latencies.filter((l) => l.at >= postsAnswered).map((l) => l.ms);
+    const afterPosts = [quantile(later, 0.5), quantile(later, 0.99)] as const;
     const lines = [
       `send attempts per second at the simulator (limit ${SIMULATOR_LIMIT}/s): ${seconds.map((s) => s.accepted + s.rateLimited).join(" ")}`,
       `429s per second: ${seconds.map((s) => s.rateLimited).join(" ")}`,
@@ -155,7 +141,7 @@ describe("rate: three campaigns and POST /coupons share one merchant budget at W
         .map(([n, s]) => `${n} (${sizes[n as keyof typeof sizes]}) ${s.toFixed(1)}`)
         .join(", ")}; sent 10 s in: ${JSON.stringify(sentAt10s)}`,
       `token side: interactive sends waited for a token in ${interactiveWaits.length} s; the small campaign asked in ${smallSeconds.length} s and waited past the next in ${smallWaits.length}; big and medium both asked in ${contested.length} s, one got under a quarter in ${unfair.length} (taken big/medium per second: ${contested.map((u) => ["big", "medium"].map((n) => u.usage!.campaigns.get(idOf(n))!.taken).join("/")).join(" ")})`,
-      `interactive POST /coupons at ${INTERACTIVE_PER_SECOND}/s: alone p50 ${baseline.p50.toFixed(0)} ms p99 ${baseline.p99.toFixed(0)} ms (${baseline.sends}); beside the campaigns p50 ${beside.p50.toFixed(0)} ms p99 ${beside.p99.toFixed(0)} ms (${beside.sends})`,
+      `interactive POST /coupons at ${INTERACTIVE_PER_SECOND}/s: alone p50 ${baseline.p50.toFixed(0)} ms p99 ${baseline.p99.toFixed(0)} ms (${baseline.sends}); beside the campaigns p50 ${beside.p50.toFixed(0)} ms p99 ${beside.p99.toFixed(0)} ms (${beside.sends}), of which started after the POST /campaigns were answered p50 ${afterPosts[0].toFixed(0)} ms p99 ${afterPosts[1].toFixed(0)} ms`,
     ];
     console.log(lines.join("\n"));
     record(context, {

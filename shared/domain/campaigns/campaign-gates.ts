@@ -11,6 +11,8 @@ export type { SendGate } from "./campaign-lifecycle.js";
 export class CampaignGates {
   readonly #reads = new Map<string, { at: number; record: Promise<CampaignRecord | undefined> }>();
   readonly #cancelled = new Set<string>();
+  /** Campaigns whose latest gate in this batch was not "send" (held or cancelled). */
+  readonly #stopped = new Set<string>();
 
   constructor(
     private readonly campaigns: CampaignStore,
@@ -33,12 +35,19 @@ export class CampaignGates {
     if (record === undefined) return { action: "send" };
     const gate = sendGate(record, this.clock());
     if (gate.action === "cancel") this.#cancelled.add(campaignId);
+    if (gate.action === "send") this.#stopped.delete(campaignId);
+    else this.#stopped.add(campaignId);
     return gate;
   }
 
   /** Drops the read of a campaign whose control this batch just changed: the next send reads it again. */
   forget(campaignId: string): void {
     this.#reads.delete(campaignId);
+  }
+
+  /** Whether the batch's latest look at the campaign found it held or cancelled: its sends start no more. */
+  stopped(campaignId: string): boolean {
+    return this.#stopped.has(campaignId);
   }
 
   /** Campaigns this batch found cancelled. */

@@ -151,7 +151,7 @@ export async function processSendBatch(batchDeps: WorkerDependencies, batch: Que
       }),
     ).then(() => undefined);
   await Promise.all([
-    admitByRate(deps, sendable, result, send),
+    admitByRate(deps, gates, sendable, result, send),
     ...withdrawing.map((entry) => withdraw(deps, counter, entry, result)),
   ]);
   await reconcileCancelled(deps, gates);
@@ -246,6 +246,7 @@ const QUEUED_WITHOUT_CAMPAIGN = "-";
  */
 async function admitByRate(
   deps: WorkerDependencies,
+  gates: CampaignGates,
   items: { item: QueuedSend; message: SendMessage }[],
   result: BatchResult,
   send: (admitted: Entry[]) => Promise<void>,
@@ -259,30 +260,46 @@ async function admitByRate(
   // for its share holds up neither another's sends nor their tokens' second.
   await Promise.all(
     [...byTaker.values()].map(async (entries) => {
-      let granted: number;
-      let tokenSecond: number;
+      // Each grant is sent at once, in its slot, while the batch waits for the rest of its tokens; the wait ends when
+      // a send found the campaign paused or cancelled meanwhile (the rest are held or withdrawn when they come back).
+      const sends: Promise<void>[] = [];
+      let admitted = 0;
+      const campaignId = entries[0]!.message.campaignId;
+      const use = (granted: number, tokenSecond: number) => {
+        sends.push(send(entries.slice(admitted, admitted + granted).map((entry) => ({ ...entry, tokenSecond }))));
+        admitted += granted;
+        return campaignId === undefined || !gates.stopped(campaignId);
+      };
       try {
-        ({ granted, second: tokenSecond } = await acquireFor(deps, entries, deps.maxRateWaitMs));
+        await acquireFor(deps, entries, deps.maxRateWaitMs, use);
+        for (const entry of entries.slice(admitted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
       } catch {
         // The rate counter's store failed: each message retries on its own back-off, like any other store error.
-        for (const entry of entries) retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
-        return;
+        for (const entry of entries.slice(admitted))
+          retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
       }
-      for (const entry of entries.slice(granted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
-      await send(entries.slice(0, granted).map((entry) => ({ ...entry, tokenSecond })));
+      await Promise.all(sends);
     }),
   );
 }
 
-/** Tokens for sends of one campaign (the first's), from the merchant's budget, waiting at most `maxWaitMs`. */
-function acquireFor(deps: WorkerDependencies, entries: { message: SendMessage }[], maxWaitMs: number) {
+/**
+ * Tokens for sends of one campaign (the first's), from the merchant's budget, waiting at most `maxWaitMs`; with
+ * `use`, each grant is handed to it as it comes (RateGovernor.acquire).
+ */
+function acquireFor(
+  deps: WorkerDependencies,
+  entries: { message: SendMessage }[],
+  maxWaitMs: number,
+  use?: (granted: number, second: number) => boolean,
+) {
   const message = entries[0]!.message;
   const ceiling = deps.defaultRatePerSecond;
   const taker = {
     campaignId: message.campaignId ?? QUEUED_WITHOUT_CAMPAIGN,
     ratePerSecond: Math.min(message.ratePerSecond ?? ceiling, ceiling),
   };
-  return deps.governor.acquire(scopeOf(message), taker, entries.length, ceiling, maxWaitMs);
+  return deps.governor.acquire(scopeOf(message), taker, entries.length, ceiling, maxWaitMs, use);
 }
 
 function groupByOpenid<T extends { message: SendMessage }>(entries: T[]): Map<string, T[]> {

@@ -106,14 +106,26 @@ export const SLOTS = 10;
 const SLOT_MS = 1000 / SLOTS;
 
 /**
- * Interactive reserve: campaigns leave `max(RESERVE_FLOOR × budget, 1)` sends per second, or 1.25 × the interactive
- * sends of the last second if more (at most half the budget), for POST /coupons. A fixed large reserve would sit idle
- * most of the time and cap campaigns below the 97 % throughput target; 2 % keeps a one-off send from waiting while
- * costing campaigns 2 % of the limit, and a steady interactive stream grows its reserve from its own recent use.
- * Interactive sends may also take everything campaigns have not taken yet.
+ * Interactive reserve. Campaigns leave free, beyond every token taken so far this second, room for the interactive
+ * sends still to come in it: the expected number of them for the rest of the second (the interactive demand, times
+ * the fraction of the second left) plus RESERVE_DEVIATIONS standard deviations of a Poisson count of that mean, and at
+ * least `max(RESERVE_FLOOR × budget, 1)` at every moment (at most half the budget). The demand is the interactive
+ * sends asked for per second over the last DEMAND_SECONDS seconds, or in the last second if more (asks, not grants: a
+ * send that waited still counts): the reserve follows a stream up at once, and one quiet second takes off only a
+ * third; the mean rather than the peak keeps the idle part small. A steady 5/s stream lands 4 in one clock second
+ * and 6 in the next, and Poisson arrivals vary by √n: a reserve of "last second's grants" alone was too small (an
+ * interactive send waited behind the campaigns in CI). Shrinking with the time left keeps what sits idle small:
+ * early in the second the reserve is large but campaigns are paced and take only part of their share then; by the
+ * last campaign slot it covers the last fifth of the second. A fixed large reserve would sit idle whenever nobody
+ * sends one-off coupons and cap campaigns below the 97 % throughput target.
+ *
+ * Interactive sends may take anything campaigns have not taken yet, and in any case up to the demand
+ * (`max(floor, ⌈demand⌉)` per second, `guaranteedOf`) whatever the count shows: campaigns leave that much free too,
+ * so a one-off send never waits for campaign tokens that are about to be given back.
  */
 export const RESERVE_FLOOR = 0.02;
-const RESERVE_GROWTH = 1.25;
+export const RESERVE_DEVIATIONS = 3;
+export const DEMAND_SECONDS = 3;
 const RESERVE_MAX = 0.5;
 
 /** Cut at a 429: 90 % of the lower of the current share and the share actually used in the last whole second. */
@@ -153,16 +165,55 @@ export function maxMinShares(capacity: number, demands: Map<string, number>): Ma
   return shares;
 }
 
-/** The interactive reserve for a second (see RESERVE_FLOOR). */
-export function reserveOf(budget: number, previousInteractive: number): number {
+/**
+ * The room campaigns leave free at `msIntoSecond` beyond every token taken so far, for the interactive sends still
+ * to come this second given an interactive demand of `demand` sends per second (see RESERVE_FLOOR).
+ */
+export function reserveOf(budget: number, demand: number, msIntoSecond: number): number {
   const floor = Math.max(1, Math.ceil(RESERVE_FLOOR * budget));
-  return Math.min(Math.floor(budget * RESERVE_MAX), Math.max(floor, Math.ceil(previousInteractive * RESERVE_GROWTH)));
+  const expected = (demand * Math.max(0, 1000 - msIntoSecond)) / 1000;
+  const headroom = expected > 0 ? Math.ceil(expected + RESERVE_DEVIATIONS * Math.sqrt(expected)) : 0;
+  return Math.min(Math.floor(budget * RESERVE_MAX), Math.max(floor, headroom));
+}
+
+/** The interactive sends per second that are granted whatever the count shows (see RESERVE_FLOOR). */
+export function guaranteedOf(budget: number, demand: number): number {
+  const floor = Math.max(1, Math.ceil(RESERVE_FLOOR * budget));
+  return Math.min(Math.floor(budget * RESERVE_MAX), Math.max(floor, Math.ceil(demand)));
+}
+
+/** What campaigns leave free at `msIntoSecond`, given the interactive tokens taken so far this second. */
+function unusedReserveOf(budget: number, demand: number, msIntoSecond: number, interactive: number): number {
+  return Math.max(reserveOf(budget, demand, msIntoSecond), guaranteedOf(budget, demand) - interactive);
+}
+
+/**
+ * What campaigns together may take in the second, seen at `msIntoSecond` with `interactive` tokens taken by
+ * interactive sends so far: the budget less those, the interactive sends expected until the last campaign slot, and
+ * the reserve still left at its start (after which campaigns take nothing). Their fair shares are shares of this.
+ */
+export function campaignRoomOf(budget: number, demand: number, msIntoSecond: number, interactive: number): number {
+  const lastSlot = Math.max(msIntoSecond, (SLOTS - 2) * SLOT_MS);
+  const expected = Math.ceil((demand * (lastSlot - msIntoSecond)) / 1000);
+  const interactiveShare = Math.max(
+    guaranteedOf(budget, demand),
+    interactive + expected + reserveOf(budget, demand, lastSlot),
+  );
+  return Math.max(0, budget - interactiveShare);
+}
+
+/** What the governor knows of the last seconds when it decides. */
+export interface Recent {
+  /** The last whole second's usage (campaigns active then, with their demand). */
+  previous: RateUsage | undefined;
+  /** Interactive sends expected per second (see RESERVE_FLOOR). */
+  interactiveDemand: number;
 }
 
 /**
  * How many of `want` tokens a taker may keep by its own count, given the second's usage after its take (`usage`
  * already includes the `want` tokens in the taker's count), the budget of the second, the time into the second
- * (pacing), the usage of the previous second (demand of campaigns between batches, interactive use) and the taker;
+ * (pacing), what is known of the last seconds (demand of campaigns between batches, interactive demand) and the taker;
  * and, when it may not keep all, when in the second (ms; 1000: the next second) it is worth asking again. For an
  * interactive send this is its grant (its take added to the total too). A campaign then commits what this allows to
  * the total (`totalGrantOf`): its workers' asks beyond their share thus never crowd the total another campaign or an
@@ -172,28 +223,30 @@ export function reserveOf(budget: number, previousInteractive: number): number {
 export function shareGrantOf(args: {
   want: number;
   usage: RateUsage;
-  previous: RateUsage | undefined;
+  recent: Recent;
   budget: number;
   msIntoSecond: number;
   taker: Taker;
 }): { grant: number; retryAtMs: number } {
-  const { want, usage, previous, budget, msIntoSecond, taker } = args;
+  const { want, usage, recent, budget, msIntoSecond, taker } = args;
+  const { previous, interactiveDemand: demand } = recent;
   const slot = Math.floor(msIntoSecond / SLOT_MS);
   const nextSlot = (slot + 1) * SLOT_MS;
-  const before = usage.total - want;
-  const reserve = reserveOf(budget, previous?.interactive ?? 0);
-  // Interactive: anything left of the budget, and in any case the reserve. The total may hold campaign tokens about
-  // to be given back; the reserve does not depend on it (campaigns leave it free by the interactive count they saw,
-  // and an interactive hold given back was over the reserve), so a one-off send never waits for their give-backs.
+  // Interactive: anything left of the budget, and in any case its guaranteed part. The total may hold campaign tokens
+  // about to be given back; the guaranteed part does not depend on it (campaigns leave it free by the interactive
+  // count they saw, and an interactive hold given back was over it), so a one-off send never waits for their
+  // give-backs. (An interactive take has added `want` to the total already.)
   if ("interactive" in taker) {
-    const grant = Math.max(clamp(budget - before, want), clamp(reserve - (usage.interactive - want), want));
+    const before = usage.total - want;
+    const guaranteed = guaranteedOf(budget, demand);
+    const grant = Math.max(clamp(budget - before, want), clamp(guaranteed - (usage.interactive - want), want));
     return { grant, retryAtMs: nextSlot };
   }
   // The last slot is kept clear of campaign sends: one granted late in the second still reaches WeChat within it.
   if (slot >= SLOTS - 1) return { grant: 0, retryAtMs: 1000 };
-  const unusedReserve = Math.max(0, reserve - usage.interactive);
-  // Campaigns as a whole: within the second's budget, leaving the unused reserve free at every moment.
-  const byTotal = budget - unusedReserve - before;
+  // Campaigns as a whole: within the second's budget, leaving the reserve free at every moment. (A campaign's take
+  // adds to its own count only: the total holds other takers' tokens.)
+  const byTotal = budget - unusedReserveOf(budget, demand, msIntoSecond, usage.interactive) - usage.total;
   // This campaign: its max-min fair share of what campaigns may take, among the campaigns active in this or the last
   // second, each demanding what it asked for (capped by its own rate). The shares are paced, so the whole is; a share
   // of at most one slot's budget is not (it cannot burst: a 3-recipient campaign takes its 3 tokens at once).
@@ -203,7 +256,7 @@ export function shareGrantOf(args: {
       demands.set(id, Math.min(c.ratePerSecond, Math.max(demands.get(id) ?? 0, c.asked)));
     }
   }
-  const shares = maxMinShares(budget - reserve, demands);
+  const shares = maxMinShares(campaignRoomOf(budget, demand, msIntoSecond, usage.interactive), demands);
   const share = Math.min(taker.ratePerSecond, shares.get(taker.campaignId) ?? 0);
   const unpaced = share <= budget / SLOTS;
   const releasedBy = (s: number) => (unpaced ? share : Math.ceil(share * releasedAt(s * SLOT_MS)));
@@ -227,17 +280,18 @@ export function shareGrantOf(args: {
 
 /**
  * How many of a campaign's `committed` tokens fit the second's budget, given the total after its commit and the
- * interactive count it saw (the reserve still unused is left free).
+ * interactive count it saw (the reserve is left free).
  */
 export function totalGrantOf(args: {
   committed: number;
   totalAfter: number;
   usage: RateUsage;
-  previous: RateUsage | undefined;
+  recent: Recent;
   budget: number;
+  msIntoSecond: number;
 }): number {
-  const { committed, totalAfter, usage, previous, budget } = args;
-  const unusedReserve = Math.max(0, reserveOf(budget, previous?.interactive ?? 0) - usage.interactive);
+  const { committed, totalAfter, usage, recent, budget, msIntoSecond } = args;
+  const unusedReserve = unusedReserveOf(budget, recent.interactiveDemand, msIntoSecond, usage.interactive);
   return clamp(budget - unusedReserve - (totalAfter - committed), committed);
 }
 
@@ -268,8 +322,10 @@ export class RateGovernor {
   private readonly shares = new Map<string, Share>();
   /** Per scope: when the shared signal was last read, and the newest cut this worker has made or adopted. */
   private readonly synced = new Map<string, { at: number; cut: number }>();
-  /** Per scope: the previous second's usage, read once per second. */
-  private readonly previous = new Map<string, { second: number; usage: Promise<RateUsage | undefined> }>();
+  /** Per scope: what is known of the last seconds, read once per second. */
+  private readonly recent = new Map<string, { second: number; recent: Promise<Recent> }>();
+  /** Per scope: the interactive sends asked in each of the last seconds read (DEMAND_SECONDS of them). */
+  private readonly interactiveAsked = new Map<string, Map<number, number>>();
 
   constructor(
     private readonly counter: RateCounter,
@@ -279,8 +335,13 @@ export class RateGovernor {
 
   /**
    * Waits until `tokens` sends may start for `taker` within the merchant budget of `ceilingPerSecond` (times the
-   * adaptive factor), or `maxWaitMs` has passed; returns the tokens granted and the epoch second they are for: all
-   * within one second (a taker that got some by the end of a second returns with those, to be used at once).
+   * adaptive factor), or `maxWaitMs` has passed; returns the tokens granted and the epoch second they are for.
+   *
+   * Without `use`, all within one second: a taker that got some by the end of a second returns with those, to be used
+   * at once. With `use`, each grant is handed to it as it comes (tokens and their second), to be used at once, and the
+   * wait goes on across seconds for the rest (until `use` answers false): tokens granted early in a second are then
+   * sent in their slot instead of waiting for the rest of a batch's, which would bunch them at the second's end and
+   * let some miss it.
    */
   async acquire(
     scope: string,
@@ -288,6 +349,7 @@ export class RateGovernor {
     tokens: number,
     ceilingPerSecond: number,
     maxWaitMs: number,
+    use?: (granted: number, second: number) => boolean,
   ): Promise<{ granted: number; second: number }> {
     const deadline = this.clock() + maxWaitMs;
     let granted = 0;
@@ -297,25 +359,25 @@ export class RateGovernor {
       await this.sync(scope);
       const now = this.clock();
       // Tokens are for the second they were granted in: a taker holding some does not carry them into the next.
-      if (granted > 0 && Math.floor(now / 1000) !== second) break;
+      if (use === undefined && granted > 0 && Math.floor(now / 1000) !== second) break;
       second = Math.floor(now / 1000);
       const budget = Math.max(1, Math.floor(ceilingPerSecond * this.factor(scope, now)));
       const want = tokens - granted;
-      const [usage, previous] = await Promise.all([
+      const [usage, recent] = await Promise.all([
         this.counter.take(scope, second, {
           tokens: want,
           asked: askedIn === second ? 0 : want,
           ...("interactive" in taker ? {} : { campaign: { id: taker.campaignId, ratePerSecond: taker.ratePerSecond } }),
         }),
-        this.previousUsage(scope, second),
+        this.recentOf(scope, second),
       ]);
       askedIn = second;
       const msIntoSecond = now - second * 1000;
-      const { grant: byShare, retryAtMs } = shareGrantOf({ want, usage, previous, budget, msIntoSecond, taker });
+      const { grant: byShare, retryAtMs } = shareGrantOf({ want, usage, recent, budget, msIntoSecond, taker });
       let grant = byShare;
       if (byShare > 0 && !("interactive" in taker)) {
         const totalAfter = await this.counter.commit(scope, second, byShare);
-        grant = totalGrantOf({ committed: byShare, totalAfter, usage, previous, budget });
+        grant = totalGrantOf({ committed: byShare, totalAfter, usage, recent, budget, msIntoSecond });
       }
       if (grant < want) {
         const campaignId = "interactive" in taker ? undefined : taker.campaignId;
@@ -326,11 +388,12 @@ export class RateGovernor {
           .catch(() => undefined);
       }
       granted += grant;
-      if (granted >= tokens) break;
+      const more = grant > 0 && use !== undefined ? use(grant, second) : true;
+      if (granted >= tokens || !more) break;
       // Campaign tokens are released slot by slot: look again when more of this taker's may be out. An interactive
       // send looks again each slot (campaign tokens held a moment may have been given back).
       const wake = Math.max(second * 1000 + retryAtMs, this.clock());
-      if (wake > deadline || (granted > 0 && wake >= (second + 1) * 1000)) break;
+      if (wake > deadline || (use === undefined && granted > 0 && wake >= (second + 1) * 1000)) break;
       await this.sleep(Math.max(0, wake - this.clock()) + Math.floor(Math.random() * 5));
     }
     return { granted, second };
@@ -346,13 +409,31 @@ export class RateGovernor {
     return campaign !== undefined && campaign.asked > campaign.taken;
   }
 
-  /** The last whole second's usage, read once per second per scope (shared by concurrent acquisitions). */
-  private previousUsage(scope: string, second: number): Promise<RateUsage | undefined> {
-    const cached = this.previous.get(scope);
-    if (cached?.second === second) return cached.usage;
-    const usage = this.counter.usage(scope, second - 1).catch(() => undefined);
-    this.previous.set(scope, { second, usage });
-    return usage;
+  /**
+   * The last whole second's usage and the interactive demand of the last DEMAND_SECONDS seconds, read once per second
+   * per scope (shared by concurrent acquisitions): one read of the counter, more only for seconds this environment
+   * has not read yet (after it was idle).
+   */
+  private recentOf(scope: string, second: number): Promise<Recent> {
+    const cached = this.recent.get(scope);
+    if (cached?.second === second) return cached.recent;
+    const asked = this.interactiveAsked.get(scope) ?? new Map<number, number>();
+    this.interactiveAsked.set(scope, asked);
+    const seconds = Array.from({ length: DEMAND_SECONDS }, (_, i) => second - 1 - i);
+    const read = async (s: number) => {
+      // The last whole second is always read (its campaigns are needed); older ones only when not known yet.
+      if (s !== second - 1 && asked.has(s)) return undefined;
+      const usage = await this.counter.usage(scope, s).catch(() => undefined);
+      asked.set(s, usage?.interactiveAsked ?? 0);
+      return usage;
+    };
+    const recent = Promise.all(seconds.map(read)).then(([previous]) => {
+      for (const s of asked.keys()) if (s < second - DEMAND_SECONDS) asked.delete(s);
+      const mean = seconds.reduce((sum, s) => sum + (asked.get(s) ?? 0), 0) / seconds.length;
+      return { previous, interactiveDemand: Math.max(mean, asked.get(second - 1) ?? 0) };
+    });
+    this.recent.set(scope, { second, recent });
+    return recent;
   }
 
   /**

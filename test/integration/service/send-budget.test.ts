@@ -53,6 +53,44 @@ describe("POST /coupons and the merchant's send budget", () => {
     }
   }, 60_000);
 
+  it("a 429 from WeChat is tried again with a new token each time, never retried outside the budget", async () => {
+    const { doc, tableName } = table();
+    const setFaults = async (body: Record<string, unknown>) => {
+      const answer = await fetch(`${stack.simulatorUrl}/_simulator/faults`, {
+        method: "POST",
+        body: JSON.stringify(body),
+      });
+      expect(answer.status).toBe(200);
+    };
+    try {
+      const counter = new DynamoDbRateCounter({ doc, tableName });
+      const before = stack.simulator.stats().faults_by_kind["429"];
+      // WeChat answers every send 429 (something else of the merchant's holds its limit).
+      await setFaults({ error_rate: 1, kinds: ["429"], phase: "before", routes: ["send-coupon"] });
+      // From a fresh second: the one before may hold the previous case's send.
+      await new Promise((resolve) => setTimeout(resolve, 1_020 - (Date.now() % 1000)));
+      const start = Math.floor(Date.now() / 1000);
+      const request = { stock_id: stockId, openid: "o-budget-3", out_request_no: "it-budget-3" };
+      const refused = await callApi(stack, "POST", "/coupons", request).finally(() => setFaults({ error_rate: 0 }));
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ code: "RATE_LIMITED" });
+      // Tried again (up to 3 calls, while its 2 s of token waits last), each call after a token of the merchant's
+      // budget: the client retried none by itself.
+      const calls = stack.simulator.stats().faults_by_kind["429"] - before;
+      expect(calls).toBeGreaterThanOrEqual(2);
+      expect(calls).toBeLessThanOrEqual(3);
+      let interactive = 0;
+      for (let second = start; second <= Math.floor(Date.now() / 1000); second++)
+        interactive += (await counter.usage(merchantScope(stack.mchid), second))?.interactive ?? 0;
+      expect(interactive).toBe(calls);
+      // Nothing final: the same key sends once WeChat takes sends again.
+      const sent = await callApi(stack, "POST", "/coupons", request);
+      expect(sent.status).toBe(200);
+    } finally {
+      doc.destroy();
+    }
+  }, 60_000);
+
   it("a send takes a token from the merchant's counter, as campaigns do", async () => {
     const { doc, tableName } = table();
     try {

@@ -23,7 +23,9 @@ let now = 1_800_000_000_000;
 let gateway: FakeCouponGateway;
 let deps: WorkerDependencies;
 let queue: MemorySendQueue;
+/** A virtual wait: what was started before it (a granted send) runs first, then the clock moves on. */
 const sleep = async (ms: number) => {
+  await new Promise((resolve) => setImmediate(resolve));
   now += ms;
 };
 
@@ -109,16 +111,25 @@ describe("processSendBatch", () => {
     expect(result.failures.map((f) => f.reason)).toEqual(["RATE_WAIT", "RATE_WAIT"]);
   });
 
-  it("never carries a second's tokens into the next: what did not fit goes back to the queue", async () => {
+  it("sends each grant in its own second and waits for the rest; what gets no token within the wait goes back", async () => {
     const { batch } = await campaignOf(["a", "b", "c", "d", "e"], 2);
+    const seconds: number[] = [];
+    const send = gateway.sendCoupon.bind(gateway);
+    gateway.sendCoupon = async (call) => {
+      seconds.push(Math.floor(now / 1000) - 1_800_000_000);
+      return send(call);
+    };
+    // 2/s: two sends in each of three seconds, none holding its token past its second.
     const first = await processSendBatch(deps, batch);
-    expect(gateway.calls).toBe(2);
-    expect(first.failures.map((f) => f.reason)).toEqual(["RATE_WAIT", "RATE_WAIT", "RATE_WAIT"]);
-    // The next receive, a second later, gets the next second's two.
-    now += 1_000;
-    const again = batch.filter((b) => first.failures.some((f) => f.messageId === b.messageId));
-    await processSendBatch(deps, again);
-    expect(gateway.calls).toBe(4);
+    expect(seconds).toEqual([0, 0, 1, 1, 2]);
+    expect(first.failures).toEqual([]);
+    // With a wait of 1.5 s, the fifth gets no token: it goes back to the queue.
+    deps.maxRateWaitMs = 1_500;
+    now = Math.ceil(now / 1000) * 1000 + 1_000;
+    const { batch: next } = await campaignOf(["f", "g", "h", "i", "j"], 2);
+    const second = await processSendBatch(deps, next);
+    expect(gateway.calls).toBe(9);
+    expect(second.failures.map((f) => f.reason)).toEqual(["RATE_WAIT"]);
   });
 
   it("a send that starts after its token's second takes one of the current second, or goes back to the queue", async () => {

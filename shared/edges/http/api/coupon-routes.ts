@@ -1,5 +1,5 @@
 import { merchantScope } from "../../../domain/rate/rate-governor.js";
-import { sendCoupon } from "../../../domain/sends/send-coupon.js";
+import { type SendCommand, sendCoupon } from "../../../domain/sends/send-coupon.js";
 import { recordSendOutcomeOf } from "../../../observability/metrics.js";
 import type { RouteTable } from "../api-handler.js";
 import { badRequest, HttpError } from "../http-error.js";
@@ -29,14 +29,7 @@ export function couponRoutes(services: ApiServices): RouteTable {
         appid: body.appid ?? requireAppid(secret.appid),
         stockCreatorMchid: body.stock_creator_mchid ?? secret.mchid,
       };
-      await takeSendToken(services, command);
-      const outcome = await waitForFinal(
-        services.sends.ledger,
-        await sendCoupon(services.sends, command),
-        services.inProgressWaitMs,
-      );
-      if (outcome.status === "RETRY" && outcome.rateLimited)
-        services.rate.governor.onRateLimited(merchantScope(command.mchid), services.defaultRatePerSecond);
+      const outcome = await sendWithinBudget(services, command);
       recordSendOutcomeOf(outcome);
       return keyedOutcomeResponse(outcome, {
         requestId: event.requestContext.requestId,
@@ -83,15 +76,44 @@ export function couponRoutes(services: ApiServices): RouteTable {
   };
 }
 
+/** WeChat calls of one POST /coupons that may meet a 429, each with a token of its own. */
+const RATE_LIMITED_TRIES = 3;
+
+/**
+ * Sends within the merchant's budget: a token, then the call. When WeChat answers 429 all the same (something else of
+ * the merchant's takes part of its limit), the budget is cut for every sender (RateGovernor.onRateLimited) and the send
+ * is tried again with a new token, up to RATE_LIMITED_TRIES calls, while the wait for tokens stays within
+ * `rate.maxWaitMs` in all: the api's WeChat client does not retry a 429 itself, outside the budget
+ * (build-api-function.ts). A 429 on the last try answers 429 RATE_LIMITED, nothing final recorded.
+ */
+async function sendWithinBudget(services: ApiServices, command: SendCommand) {
+  const deadline = Date.now() + services.rate.maxWaitMs;
+  for (let tries = 1; ; tries++) {
+    await takeSendToken(services, command, Math.max(0, deadline - Date.now()));
+    const outcome = await waitForFinal(
+      services.sends.ledger,
+      await sendCoupon(services.sends, command),
+      services.inProgressWaitMs,
+    );
+    if (outcome.status !== "RETRY" || !outcome.rateLimited) return outcome;
+    services.rate.governor.onRateLimited(merchantScope(command.mchid), services.defaultRatePerSecond);
+    if (tries >= RATE_LIMITED_TRIES || Date.now() >= deadline) return outcome;
+  }
+}
+
 /**
  * An interactive send takes a token from the merchant's send budget, which campaigns share (rate-governor.ts): it may
  * take whatever campaigns have not, and campaigns always leave it a reserve, so it does not wait behind them. If the
- * budget is spent (interactive sends alone at WeChat's limit) it waits up to `rate.maxWaitMs` for the next second; if
+ * budget is spent (interactive sends alone at WeChat's limit) it waits up to `maxWaitMs` for the next second; if
  * still none, it answers 429 SEND_BUDGET_EXHAUSTED with Retry-After, and nothing is recorded: the same
  * out_request_no sends later. A key already final replays without a token (it calls WeChat no more).
  */
-async function takeSendToken(services: ApiServices, command: { mchid: string; outRequestNo: string }): Promise<void> {
-  const { governor, maxWaitMs } = services.rate;
+async function takeSendToken(
+  services: ApiServices,
+  command: { mchid: string; outRequestNo: string },
+  maxWaitMs: number,
+): Promise<void> {
+  const { governor } = services.rate;
   const scope = merchantScope(command.mchid);
   const { granted } = await governor.acquire(scope, { interactive: true }, 1, services.defaultRatePerSecond, maxWaitMs);
   if (granted === 1) return;
