@@ -37,7 +37,7 @@ describe("local emulators", () => {
       Object.assign(process.env, emulators.env);
       const ddb = new DynamoDBClient({});
       const { Table } = await ddb.send(new DescribeTableCommand({ TableName: process.env.TABLE_NAME }));
-      expect(Table?.GlobalSecondaryIndexes?.map((g) => g.IndexName)).toEqual(["gsi1"]);
+      expect(Table?.GlobalSecondaryIndexes?.map((g) => g.IndexName)).toEqual(["gsi1", "gsi2"]);
       ddb.destroy();
 
       const sqs = createSqsClient();
