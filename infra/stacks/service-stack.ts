@@ -150,11 +150,16 @@ export class ServiceStack extends Stack {
       .bindQueue(props.forwardQueue, ["SendMessage"], "FORWARD_QUEUE_URL")
       .bindSecret(secret);
 
-    // The export function: reads coupon and send records (gsi1 Query), its export record (GetItem, conditional
-    // UpdateItem for the lease and the checkpoint), writes the CSV by multipart upload (PutObject) and queues the
-    // continuation of a long export on its own queue.
+    // The export function: pages a campaign's send records (gsi1 Query) or its stock's issued coupons (gsi2 Query,
+    // each page's coupons then read by BatchGetItem), its export record (GetItem, conditional UpdateItem for the
+    // lease and the checkpoint), writes the CSV by multipart upload (PutObject) and queues the continuation of a long
+    // export on its own queue.
     fn("export", "ExportFunction", {})
-      .bindTable(table, ["GetItem", "Query", "UpdateItem"])
+      .bindTable(
+        table,
+        ["GetItem", "BatchGetItem", "Query", "UpdateItem"],
+        TABLE_SPEC.globalSecondaryIndexes.map((gsi) => gsi.indexName),
+      )
       .bindBucket(exportBucket, ["PutObject"], EXPORT_PREFIX, "EXPORT_BUCKET_NAME")
       .bindQueue(props.exportQueue, ["SendMessage"], "EXPORT_QUEUE_URL")
       .consumeQueue(props.exportQueue, {

@@ -889,6 +889,8 @@ export interface NewExport {
   what: ExportKind;
   /** The object's key in the export bucket. */
   objectKey: string;
+  /** The campaign's stock: a coupons export pages through the stock's issued coupons (`listIssuedByStock`). */
+  stockId: string;
   /** The stock's available_end_time when the export was asked for: SENT coupons after it are written EXPIRED. */
   availableEndTime?: number;
   createdAt: number;

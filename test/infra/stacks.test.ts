@@ -347,10 +347,13 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     const secret = "secretsmanager:GetSecretValue on MerchantSecret";
     expect(dataGrants(built, "export")).toEqual(
       [
-        // Its export record (GetItem, conditional UpdateItem) and the records it pages through (gsi1); no secret.
+        // Its export record (GetItem, conditional UpdateItem), the send records it pages through (gsi1), the stock's
+        // issued coupons (gsi2) and their records (BatchGetItem); no secret.
         "dynamodb:GetItem on Table",
+        "dynamodb:BatchGetItem on Table",
         "dynamodb:UpdateItem on Table",
         index,
+        `dynamodb:Query on Table/index/${TABLE_SPEC.globalSecondaryIndexes[1].indexName}`,
         // The continuation of a long export, and the mapping's own calls.
         "sqs:SendMessage on ExportQueue",
         "sqs:ReceiveMessage on ExportQueue",
