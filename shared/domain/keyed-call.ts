@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from "./errors.js";
+import { CallWithheldError, ConflictError, NotFoundError } from "./errors.js";
 import type { Clock, KeyedLedger, KeyedRecord, LeaseResult, NewKeyedRecord, SucceededState } from "./ports.js";
 import { decideAfterFailure, outcomeUnknown } from "./sends/failure-policy.js";
 import type { StockHoldReason } from "./stocks/stock-check.js";
@@ -66,7 +66,11 @@ export interface KeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S> {
   prepared?: boolean;
   /** Says what the key was used for when a call with another request hash reuses it. */
   conflictMessage: string;
-  /** The WeChat call, made only while holding the lease. */
+  /**
+   * The WeChat call, made only while holding the lease. A `CallWithheldError` from it means no request was made (its
+   * last check before the request said no, shared/domain/gateway.ts): the lease is dropped without marking the record
+   * uncertain, and the error propagates.
+   */
   call: () => Promise<S>;
   /**
    * For a record whose call may have succeeded unseen (`uncertain`): asks WeChat, before a failure is recorded
@@ -111,6 +115,10 @@ export async function runKeyedCall<R extends KeyedRecord, N extends NewKeyedReco
   try {
     success = await spec.call();
   } catch (error) {
+    if (error instanceof CallWithheldError) {
+      await spec.ledger.release(record, record.leaseUntil, spec.clock());
+      throw error;
+    }
     return settleFailure(spec, record, error);
   }
   return settleSuccess(spec, record, success);

@@ -31,6 +31,11 @@ export interface SendDependencies {
   reconcile?: (campaignId: string) => Promise<unknown>;
   /** Stock reads shared by the sends of one worker batch: the refusals of a stock that stopped ask WeChat once. */
   stockReads?: StockReads;
+  /**
+   * Asked by the gateway right before the send's request, the lease held (`CouponGateway.sendCoupon`): the worker's
+   * campaign gate. Must not throw (answer false instead).
+   */
+  beforeRequest?: () => Promise<boolean>;
 }
 
 export interface SendCommand extends SendKey {
@@ -98,7 +103,7 @@ export function sendCoupon(deps: SendDependencies, command: SendCommand): Promis
  */
 async function sendOrExplain(deps: SendDependencies, command: SendCommand): Promise<{ couponId: string }> {
   try {
-    return await deps.gateway.sendCoupon(command);
+    return await deps.gateway.sendCoupon(command, deps.beforeRequest);
   } catch (error) {
     if (command.stockRefusalsFinal || !(error instanceof GatewayError)) throw error;
     const { stockId, stockCreatorMchid } = command;

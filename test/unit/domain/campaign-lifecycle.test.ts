@@ -184,6 +184,42 @@ describe("pause and resume", () => {
     // One read before the rate wait, one more after it aged: not one per send.
     expect(reads).toBe(2);
   });
+
+  it("starts no send after a pause acknowledged while the send's lease write was delayed (throttled, retried)", async () => {
+    const { campaign, batch } = await campaignOf(["a", "b"]);
+    // The gate read says RUNNING; then the lease write takes far longer than the pause's settle time (SDK retries
+    // under throttling), and the pause is written and acknowledged meanwhile.
+    let acknowledgedAt: number | undefined;
+    const acquireLease = deps.ledger.acquireLease.bind(deps.ledger);
+    deps.ledger.acquireLease = async (...args) => {
+      if (acknowledgedAt === undefined) {
+        await deps.campaigns.setControl(campaign.id, { from: ["RUNNING"], to: "PAUSED" }, now);
+        acknowledgedAt = now + lifecycle.settleMs;
+        now += 5_000;
+      }
+      return acquireLease(...args);
+    };
+    // When each request to WeChat starts (the moment the gateway's last check lets it go).
+    const calledAt: number[] = [];
+    const send = gateway.sendCoupon.bind(gateway);
+    gateway.sendCoupon = async (call, beforeRequest) =>
+      send(call, async () => {
+        const go = beforeRequest === undefined || (await beforeRequest());
+        if (go) calledAt.push(now);
+        return go;
+      });
+    const result = await processSendBatch(deps, batch);
+    expect(acknowledgedAt).toBeDefined();
+    expect(calledAt.filter((at) => at >= acknowledgedAt!)).toEqual([]);
+    expect(gateway.calls).toBe(0);
+    expect(result.held.map((h) => h.reason)).toEqual(["paused", "paused"]);
+    // The withheld send's lease is dropped and nothing marks it uncertain: a cancel now withdraws it unsent.
+    const records = (await deps.ledger.listByCampaign(campaign.id)).items;
+    expect(records.map((r) => [r.state, r.leaseUntil, r.uncertain ?? false])).toEqual([
+      ["PENDING", 0, false],
+      ["PENDING", 0, false],
+    ]);
+  });
 });
 
 describe("cancel", () => {
