@@ -48,6 +48,7 @@ import { type Acknowledgement, acknowledgement } from "../nag.js";
 import {
   EVENTS_STREAM_BATCH_SIZE,
   EVENTS_STREAM_BATCHING_WINDOW,
+  EVENTS_STREAM_MAX_RECORD_AGE,
   EVENTS_STREAM_RETRY_ATTEMPTS,
   EXPORT_MAX_CONCURRENCY,
   EXPORT_PREFIX,
@@ -266,8 +267,10 @@ export class ServiceStack extends Stack {
       batchSize: EVENTS_STREAM_BATCH_SIZE,
       maxBatchingWindow: EVENTS_STREAM_BATCHING_WINDOW,
       retryAttempts: EVENTS_STREAM_RETRY_ATTEMPTS,
+      maxRecordAge: EVENTS_STREAM_MAX_RECORD_AGE,
       filters: EVENT_CHANGE_FILTERS,
       onFailure: props.streamFailureDlq,
+      reportBatchItemFailures: true,
     });
 
     // Signed HTTP forwarding to consumers outside AWS (docs/events.md#signed-http-forwarding).
