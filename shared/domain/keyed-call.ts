@@ -86,7 +86,11 @@ export interface KeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S> {
   beforeFinal?: (outcome: { failed: false; success: S } | { failed: true; code: string }) => Promise<AfterFinal>;
 }
 
-export type AfterFinal = (() => Promise<void>) | undefined;
+/**
+ * Runs after the final write, told what it did: `replacedFailure` when a success replaced a recorded failure (a late
+ * success, `KeyedLedger.succeed`).
+ */
+export type AfterFinal = ((final: { replacedFailure?: { code: string } }) => Promise<void>) | undefined;
 
 /**
  * What WeChat holds for an uncertain record: its success (`found`), nothing (`none`: the failure stands), or more than
@@ -131,7 +135,7 @@ async function settleSuccess<R extends KeyedRecord, N extends NewKeyedRecord, S>
 ): Promise<KeyedOutcome<R>> {
   const after = await before(spec, record, { failed: false, success });
   const change = await spec.ledger.succeed(record, success, spec.clock());
-  await after?.();
+  await after?.(change.replacedFailure === undefined ? {} : { replacedFailure: change.replacedFailure });
   return finalOutcome(change.record, !change.changed)!;
 }
 
@@ -170,7 +174,7 @@ async function settleFailure<R extends KeyedRecord, N extends NewKeyedRecord, S>
   }
   const after = await before(spec, record, { failed: true, code: decision.code });
   const change = await spec.ledger.fail(record, decision, spec.clock());
-  await after?.();
+  await after?.({});
   return finalOutcome(change.record, !change.changed)!;
 }
 

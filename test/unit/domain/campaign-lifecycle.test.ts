@@ -18,6 +18,7 @@ import {
   type WorkerDependencies,
 } from "#shared/domain/campaigns/process-send-batch.js";
 import { refreshCampaign } from "#shared/domain/campaigns/reconcile-campaign.js";
+import { GatewayError } from "#shared/domain/gateway.js";
 import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
 import { FakeCouponGateway } from "../../helpers/fake-coupon-gateway.js";
 import { memoryWorkerDependencies } from "../../helpers/memory-send-dependencies.js";
@@ -219,6 +220,40 @@ describe("pause and resume", () => {
       ["PENDING", 0, false],
       ["PENDING", 0, false],
     ]);
+  });
+});
+
+describe("a late success", () => {
+  it("moves a failure the completed campaign counted to sent when the send's lapsed call succeeds after all", async () => {
+    const { campaign, batch } = await campaignOf(["a"]);
+    // The first call hangs past its lease; the second (another worker, the lease lapsed) is refused for good.
+    let answerFirst: () => void = () => {};
+    const firstAnswered = new Promise<void>((resolve) => {
+      answerFirst = resolve;
+    });
+    const send = gateway.sendCoupon.bind(gateway);
+    let calls = 0;
+    gateway.sendCoupon = async (call, beforeRequest) => {
+      calls++;
+      if (calls === 1) {
+        await firstAnswered;
+        return send(call, beforeRequest);
+      }
+      throw new GatewayError("refused", "USER_ACCOUNT_ABNORMAL", "用户账户异常", 403);
+    };
+    const first = processSendBatch(deps, batch);
+    await expect.poll(() => calls).toBe(1);
+    now += 60_000;
+    await processSendBatch(deps, again(batch, 2));
+    expect(await deps.campaigns.get(campaign.id)).toMatchObject({ reconciled: true, sent: 0, failed: 1 });
+
+    answerFirst();
+    await first;
+    const [record] = (await deps.ledger.listByCampaign(campaign.id)).items;
+    expect(record).toMatchObject({ state: "SENT" });
+    const done = await deps.campaigns.get(campaign.id);
+    expect(done).toMatchObject({ reconciled: true, sent: 1, failed: 0 });
+    expect(done!.failuresByCode.USER_ACCOUNT_ABNORMAL ?? 0).toBe(0);
   });
 });
 
