@@ -151,13 +151,18 @@ export const NOTIFY_RESERVED_CONCURRENCY = FUNCTION_SIZING.notify.reservedConcur
 export const LAMBDA_UNRESERVED_MINIMUM = 100;
 
 /**
- * The events publisher's stream mapping (docs/events.md#outbox). Retries are unbounded (-1, Lambda's default for
- * streams): a batch that cannot be published blocks its shard until it can, so no recorded change loses its event;
- * only a record that leaves the stream (24 h) goes to the on-failure destination, which alarms.
+ * The events publisher's stream mapping (docs/events.md#outbox). A failing batch is split in halves and the publisher
+ * reports the record it cannot read (ReportBatchItemFailures), so a bad record is isolated without holding back the
+ * others. A batch still failing after EVENTS_STREAM_RETRY_ATTEMPTS retries, or whose records are older than
+ * EVENTS_STREAM_MAX_RECORD_AGE, goes to the on-failure queue (which alarms) and its shard moves on: a record that can
+ * never be published blocks its shard for minutes, not until it leaves the stream. Lambda's on-failure record holds
+ * only the batch's position (shard, sequence numbers), so the age bound keeps the records it points at in the stream
+ * (24 h) for 18 h more: the window to replay them (docs/events.md#replaying-the-on-failure-queue).
  */
 export const EVENTS_STREAM_BATCH_SIZE = 100;
 export const EVENTS_STREAM_BATCHING_WINDOW = Duration.seconds(1);
-export const EVENTS_STREAM_RETRY_ATTEMPTS = -1;
+export const EVENTS_STREAM_RETRY_ATTEMPTS = 100;
+export const EVENTS_STREAM_MAX_RECORD_AGE = Duration.hours(6);
 
 /** The bus rule → queue target's own retry policy (EventBridge's defaults, stated): then the rule's DLQ. */
 export const EVENTS_RULE_RETRY_ATTEMPTS = 185;

@@ -105,8 +105,8 @@ export class Monitoring extends Construct {
       "EventsStreamDlqNotEmpty",
       props.streamFailureDlq.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE, statistic: Stats.MAXIMUM }),
       1,
-      "Table changes were about to leave the stream unpublished (docs/events.md#outbox): fix the publisher, then " +
-        "publish the reported sequence range again.",
+      "Table changes could not be published within the stream mapping's retries or record age (docs/events.md#outbox): " +
+        "fix the publisher, then replay the reported sequence range within 18 h (docs/events.md#replaying-the-on-failure-queue).",
     );
     alarm(
       "EventForwardDlqNotEmpty",

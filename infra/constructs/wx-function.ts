@@ -186,10 +186,14 @@ export interface StreamMappingOptions {
   maxBatchingWindow: Duration;
   /** -1: until the record leaves the stream. */
   retryAttempts: number;
+  /** Records older than this go to the on-failure destination untried. */
+  maxRecordAge: Duration;
   /** Event patterns on the stream record; only matching records invoke the function. */
   filters: readonly Record<string, unknown>[];
   /** Where a batch that could not be processed is reported (its shard and sequence numbers). */
   onFailure: IQueue;
+  /** The function answers `batchItemFailures` (the first record it could not process). */
+  reportBatchItemFailures: boolean;
 }
 
 export interface WxFunctionProps {
@@ -387,6 +391,8 @@ export class WxFunction extends NodejsFunction {
       batchSize: options.batchSize,
       maxBatchingWindow: options.maxBatchingWindow,
       retryAttempts: options.retryAttempts,
+      maxRecordAge: options.maxRecordAge,
+      reportBatchItemFailures: options.reportBatchItemFailures,
       bisectBatchOnError: true,
       filters: options.filters.map((pattern) => ({ pattern: JSON.stringify(pattern) })),
       onFailure: new SqsDlq(options.onFailure),

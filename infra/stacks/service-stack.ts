@@ -48,6 +48,7 @@ import { type Acknowledgement, acknowledgement } from "../nag.js";
 import {
   EVENTS_STREAM_BATCH_SIZE,
   EVENTS_STREAM_BATCHING_WINDOW,
+  EVENTS_STREAM_MAX_RECORD_AGE,
   EVENTS_STREAM_RETRY_ATTEMPTS,
   EXPORT_MAX_CONCURRENCY,
   EXPORT_PREFIX,
@@ -150,11 +151,16 @@ export class ServiceStack extends Stack {
       .bindQueue(props.forwardQueue, ["SendMessage"], "FORWARD_QUEUE_URL")
       .bindSecret(secret);
 
-    // The export function: reads coupon and send records (gsi1 Query), its export record (GetItem, conditional
-    // UpdateItem for the lease and the checkpoint), writes the CSV by multipart upload (PutObject) and queues the
-    // continuation of a long export on its own queue.
+    // The export function: pages a campaign's send records (gsi1 Query) or its stock's issued coupons (gsi2 Query,
+    // each page's coupons then read by BatchGetItem), its export record (GetItem, conditional UpdateItem for the
+    // lease and the checkpoint), writes the CSV by multipart upload (PutObject) and queues the continuation of a long
+    // export on its own queue.
     fn("export", "ExportFunction", {})
-      .bindTable(table, ["GetItem", "Query", "UpdateItem"])
+      .bindTable(
+        table,
+        ["GetItem", "BatchGetItem", "Query", "UpdateItem"],
+        TABLE_SPEC.globalSecondaryIndexes.map((gsi) => gsi.indexName),
+      )
       .bindBucket(exportBucket, ["PutObject"], EXPORT_PREFIX, "EXPORT_BUCKET_NAME")
       .bindQueue(props.exportQueue, ["SendMessage"], "EXPORT_QUEUE_URL")
       .consumeQueue(props.exportQueue, {
@@ -261,8 +267,10 @@ export class ServiceStack extends Stack {
       batchSize: EVENTS_STREAM_BATCH_SIZE,
       maxBatchingWindow: EVENTS_STREAM_BATCHING_WINDOW,
       retryAttempts: EVENTS_STREAM_RETRY_ATTEMPTS,
+      maxRecordAge: EVENTS_STREAM_MAX_RECORD_AGE,
       filters: EVENT_CHANGE_FILTERS,
       onFailure: props.streamFailureDlq,
+      reportBatchItemFailures: true,
     });
 
     // Signed HTTP forwarding to consumers outside AWS (docs/events.md#signed-http-forwarding).

@@ -449,7 +449,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         batchSize: publisherMapping.batchSize,
         maximumBatchingWindowSeconds: publisherMapping.maximumBatchingWindowSeconds,
         maximumRetryAttempts: publisherMapping.stream.maximumRetryAttempts,
+        maximumRecordAgeInSeconds: publisherMapping.stream.maximumRecordAgeInSeconds,
         bisectBatchOnFunctionError: publisherMapping.stream.bisectBatchOnFunctionError,
+        reportBatchItemFailures: publisherMapping.functionResponseTypes.includes("ReportBatchItemFailures"),
         ...(onFailureQueue ? { onFailure: { queueUrl: onFailureQueue.url, sqs: publisherSqs } } : {}),
         log,
       })

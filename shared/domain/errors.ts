@@ -93,3 +93,13 @@ export class MessageFormatError extends DomainError {
     this.field = field;
   }
 }
+
+/**
+ * A WeChat call that was not made: the caller's check right before the request (`beforeRequest`,
+ * shared/domain/gateway.ts) said no. Nothing was sent; shared/domain/keyed-call.ts drops the lease as it is.
+ */
+export class CallWithheldError extends DomainError {
+  constructor(message: string) {
+    super("CALL_WITHHELD", message);
+  }
+}

@@ -34,7 +34,11 @@ export interface StockInfo {
 }
 
 export interface CouponGateway {
-  sendCoupon(call: SendCouponCall): Promise<{ couponId: string }>;
+  /**
+   * `beforeRequest`: asked once everything the request needs is at hand (credentials loaded), with nothing awaited
+   * between its answer and the request; false → `CallWithheldError`, nothing sent. The worker's pause fence.
+   */
+  sendCoupon(call: SendCouponCall, beforeRequest?: () => Promise<boolean>): Promise<{ couponId: string }>;
   /**
    * The coupons of `call.stockId` the user holds, used or not (E12 filtered by stock): how a send whose answer was
    * lost learns whether WeChat issued it. `complete` is false when WeChat holds more than one page answered.

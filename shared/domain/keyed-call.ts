@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from "./errors.js";
+import { CallWithheldError, ConflictError, NotFoundError } from "./errors.js";
 import type { Clock, KeyedLedger, KeyedRecord, LeaseResult, NewKeyedRecord, SucceededState } from "./ports.js";
 import { decideAfterFailure, outcomeUnknown } from "./sends/failure-policy.js";
 import type { StockHoldReason } from "./stocks/stock-check.js";
@@ -66,7 +66,11 @@ export interface KeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S> {
   prepared?: boolean;
   /** Says what the key was used for when a call with another request hash reuses it. */
   conflictMessage: string;
-  /** The WeChat call, made only while holding the lease. */
+  /**
+   * The WeChat call, made only while holding the lease. A `CallWithheldError` from it means no request was made (its
+   * last check before the request said no, shared/domain/gateway.ts): the lease is dropped without marking the record
+   * uncertain, and the error propagates.
+   */
   call: () => Promise<S>;
   /**
    * For a record whose call may have succeeded unseen (`uncertain`): asks WeChat, before a failure is recorded
@@ -82,7 +86,11 @@ export interface KeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S> {
   beforeFinal?: (outcome: { failed: false; success: S } | { failed: true; code: string }) => Promise<AfterFinal>;
 }
 
-export type AfterFinal = (() => Promise<void>) | undefined;
+/**
+ * Runs after the final write, told what it did: `replacedFailure` when a success replaced a recorded failure (a late
+ * success, `KeyedLedger.succeed`).
+ */
+export type AfterFinal = ((final: { replacedFailure?: { code: string } }) => Promise<void>) | undefined;
 
 /**
  * What WeChat holds for an uncertain record: its success (`found`), nothing (`none`: the failure stands), or more than
@@ -111,6 +119,10 @@ export async function runKeyedCall<R extends KeyedRecord, N extends NewKeyedReco
   try {
     success = await spec.call();
   } catch (error) {
+    if (error instanceof CallWithheldError) {
+      await spec.ledger.release(record, record.leaseUntil, spec.clock());
+      throw error;
+    }
     return settleFailure(spec, record, error);
   }
   return settleSuccess(spec, record, success);
@@ -123,7 +135,7 @@ async function settleSuccess<R extends KeyedRecord, N extends NewKeyedRecord, S>
 ): Promise<KeyedOutcome<R>> {
   const after = await before(spec, record, { failed: false, success });
   const change = await spec.ledger.succeed(record, success, spec.clock());
-  await after?.();
+  await after?.(change.replacedFailure === undefined ? {} : { replacedFailure: change.replacedFailure });
   return finalOutcome(change.record, !change.changed)!;
 }
 
@@ -162,7 +174,7 @@ async function settleFailure<R extends KeyedRecord, N extends NewKeyedRecord, S>
   }
   const after = await before(spec, record, { failed: true, code: decision.code });
   const change = await spec.ledger.fail(record, decision, spec.clock());
-  await after?.();
+  await after?.({});
   return finalOutcome(change.record, !change.changed)!;
 }
 

@@ -87,6 +87,11 @@ export interface StateChange<R> {
   record: R;
 }
 
+/** What `succeed` did: `replacedFailure` when the success replaced a FAILED record (a late success), with its code. */
+export interface SuccessChange<R> extends StateChange<R> {
+  replacedFailure?: { code: string };
+}
+
 export interface ClaimResult<R> {
   /** true: this call created the record. false: it existed; `record` is the stored one (compare its requestHash). */
   created: boolean;
@@ -122,7 +127,7 @@ export interface KeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, Su
    * exists). The same success again → `{changed: false}`; another one (another coupon_id or stock_id) → `ConflictError`
    * (WeChat never answers two for one out_request_no). Unknown key → `NotFoundError`.
    */
-  succeed(key: LedgerKey, success: Success, now: number): Promise<StateChange<R>>;
+  succeed(key: LedgerKey, success: Success, now: number): Promise<SuccessChange<R>>;
   /**
    * PENDING → FAILED with a final error code. If the record is no longer PENDING nothing is written and
    * `{changed: false, record}` tells the caller which outcome won. Unknown key → `NotFoundError`.
@@ -386,6 +391,12 @@ export interface CampaignStore {
    * reconciled campaign is left as it is (its counters are the ledger's recount). Unknown id → `NotFoundError`.
    */
   recordOutcomes(id: string, tally: CampaignCounts, now: number): Promise<CampaignRecord>;
+  /**
+   * A send the recount counted FAILED (`failureCode`) succeeded late (its record became SENT after the campaign was
+   * reconciled): one FAILED becomes one SENT in the counters, in one update. Only on a reconciled campaign whose
+   * counters still hold such a failure (otherwise left as it is: before the recount, the recount itself counts it).
+   */
+  recordLateSuccess(id: string, failureCode: string, now: number): Promise<CampaignRecord>;
   /** Adds `count` to `enqueued` (atomic). Unknown id → `NotFoundError`. */
   markEnqueued(id: string, count: number, now: number): Promise<CampaignRecord>;
   /**
@@ -889,6 +900,8 @@ export interface NewExport {
   what: ExportKind;
   /** The object's key in the export bucket. */
   objectKey: string;
+  /** The campaign's stock: a coupons export pages through the stock's issued coupons (`listIssuedByStock`). */
+  stockId: string;
   /** The stock's available_end_time when the export was asked for: SENT coupons after it are written EXPIRED. */
   availableEndTime?: number;
   createdAt: number;

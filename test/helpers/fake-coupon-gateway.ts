@@ -1,3 +1,4 @@
+import { CallWithheldError } from "#shared/domain/errors.js";
 import {
   type CouponGateway,
   GatewayError,
@@ -18,7 +19,10 @@ export class FakeCouponGateway implements CouponGateway {
   /** Milliseconds each call takes (lets concurrent callers overlap). */
   latencyMs = 0;
 
-  async sendCoupon(call: SendCouponCall): Promise<{ couponId: string }> {
+  async sendCoupon(call: SendCouponCall, beforeRequest?: () => Promise<boolean>): Promise<{ couponId: string }> {
+    if (beforeRequest !== undefined && !(await beforeRequest())) {
+      throw new CallWithheldError(`the send of ${call.outRequestNo} was not started`);
+    }
     this.calls++;
     if (this.latencyMs) await new Promise((r) => setTimeout(r, this.latencyMs));
     const failure = this.failures.shift();

@@ -347,10 +347,13 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     const secret = "secretsmanager:GetSecretValue on MerchantSecret";
     expect(dataGrants(built, "export")).toEqual(
       [
-        // Its export record (GetItem, conditional UpdateItem) and the records it pages through (gsi1); no secret.
+        // Its export record (GetItem, conditional UpdateItem), the send records it pages through (gsi1), the stock's
+        // issued coupons (gsi2) and their records (BatchGetItem); no secret.
         "dynamodb:GetItem on Table",
+        "dynamodb:BatchGetItem on Table",
         "dynamodb:UpdateItem on Table",
         index,
+        `dynamodb:Query on Table/index/${TABLE_SPEC.globalSecondaryIndexes[1].indexName}`,
         // The continuation of a long export, and the mapping's own calls.
         "sqs:SendMessage on ExportQueue",
         "sqs:ReceiveMessage on ExportQueue",
@@ -661,13 +664,16 @@ describe("events (docs/events.md)", () => {
     });
   });
 
-  it("publishes from the stream only: a filtered mapping that retries until published, split on error, with an on-failure queue", () => {
+  it("publishes from the stream only: a filtered mapping, split on error and at the reported record, bounded retries and record age, with an on-failure queue", () => {
     built.serviceTemplate.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       FunctionName: { Ref: logicalIdOf(built, "events-publisher") },
       EventSourceArn: { "Fn::ImportValue": Match.stringLikeRegexp("Table.*StreamArn") },
       StartingPosition: "TRIM_HORIZON",
-      MaximumRetryAttempts: -1,
+      MaximumRetryAttempts: 100,
+      // Six hours: the records an on-failure record points at stay in the stream (24 h) long enough to be replayed.
+      MaximumRecordAgeInSeconds: 6 * 3600,
       BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
       FilterCriteria: { Filters: EVENT_CHANGE_FILTERS.map((p) => ({ Pattern: JSON.stringify(p) })) },
       DestinationConfig: {
         OnFailure: { Destination: { "Fn::ImportValue": Match.stringLikeRegexp("EventsStreamDlq") } },

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import type { FunctionHost } from "../function-host/function-host.js";
 import { FunctionError } from "../function-host/invoke-adapters.js";
 import { checkPattern, type EventPattern, matchesPattern } from "./event-pattern.js";
@@ -19,7 +19,11 @@ export interface StreamMappingOptions {
   maximumBatchingWindowSeconds: number;
   /** -1: until the record would leave the stream (never, locally). */
   maximumRetryAttempts: number;
+  /** A batch whose first record is older than this goes to the OnFailure queue untried; -1: never. */
+  maximumRecordAgeInSeconds: number;
   bisectBatchOnFunctionError: boolean;
+  /** `FunctionResponseTypes` has `ReportBatchItemFailures`: the function's `batchItemFailures` are read. */
+  reportBatchItemFailures: boolean;
   /** The OnFailure destination (an SQS queue URL) and a client that may send to it. */
   onFailure?: { queueUrl: string; sqs: SQSClient };
   /** Back-off between retries of a failed batch, doubling; default 500 ms, at most 30 s. */
@@ -41,10 +45,13 @@ export interface StreamMapping {
  * (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html): one shard, so one batch at a time in commit order;
  * records not matching any filter are dropped before batching (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html);
  * up to `BatchSize` records, waiting up to the batching window to fill a batch; a failed batch is split in halves
- * (`BisectBatchOnFunctionError`) and retried with back-off until `MaximumRetryAttempts`; then its batch info goes
- * to the OnFailure queue, in Lambda's record format
- * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html#invocation-dlq-ddb), and the
- * mapping moves on. Not reproduced (docs/local-stack.md#table-stream): the stream's 24-hour retention and shards.
+ * (`BisectBatchOnFunctionError`) and retried with back-off until `MaximumRetryAttempts`, or until its first record
+ * is older than `MaximumRecordAgeInSeconds`; then its batch info goes to the OnFailure queue, in Lambda's record
+ * format (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html#invocation-dlq-ddb), and
+ * the mapping moves on. With `ReportBatchItemFailures` a response naming a record's sequence number counts the
+ * records before the first one named as done and retries from it (split there); a response naming no record of the
+ * batch fails it whole (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html). Not
+ * reproduced (docs/local-stack.md#table-stream): the stream's 24-hour retention and shards.
  */
 export function startStreamMapping(options: StreamMappingOptions): StreamMapping {
   for (const filter of options.filters) checkPattern(filter);
@@ -83,42 +90,72 @@ export function startStreamMapping(options: StreamMappingOptions): StreamMapping
     if (pending.length === 0 && !busy) for (const w of waiters.splice(0)) w();
   };
 
-  const invoke = async (records: DynamoDBRecord[]): Promise<void> => {
+  /** Invokes the function: how many of the batch's records are done (all of them unless it reported a failure). */
+  const invoke = async (records: DynamoDBRecord[]): Promise<number> => {
     invocations += 1;
     const result = await options.host.invoke({ Records: records } satisfies DynamoDBStreamEvent);
     if (!result.ok) throw new FunctionError(result);
+    if (!options.reportBatchItemFailures) return records.length;
+    const failures = (result.value as DynamoDBBatchResponse | null | undefined)?.batchItemFailures ?? [];
+    if (failures.length === 0) return records.length;
+    const indexes = failures.map((f) => records.findIndex((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier));
+    if (indexes.some((i) => i < 0)) throw new Error("batchItemFailures names no record of the batch");
+    return Math.min(...indexes);
   };
 
-  /** Processes one batch: split on error, retried, then reported to the OnFailure queue. */
-  const process = async (records: DynamoDBRecord[]): Promise<void> => {
+  const tooOld = (records: DynamoDBRecord[]): boolean => {
+    const maxAge = options.maximumRecordAgeInSeconds;
+    const created = records[0]?.dynamodb?.ApproximateCreationDateTime;
+    return maxAge >= 0 && created !== undefined && Date.now() / 1000 - created > maxAge;
+  };
+
+  /** Processes one batch: split on error (or at the reported record), retried, then reported to the OnFailure queue. */
+  const process = async (batch: DynamoDBRecord[]): Promise<void> => {
+    let records = batch;
     let attempt = 0;
     for (;;) {
-      try {
-        await invoke(records);
+      if (tooOld(records)) {
+        await reportFailure(records, attempt, "RecordAgeExceeded");
         return;
-      } catch (error) {
-        if (stopped) return;
-        if (options.bisectBatchOnFunctionError && records.length > 1) {
-          const half = Math.ceil(records.length / 2);
-          await process(records.slice(0, half));
-          await process(records.slice(half));
-          return;
-        }
-        attempt += 1;
-        const max = options.maximumRetryAttempts;
-        log(`stream: ${options.functionArn} failed (${(error as Error).message}); retry ${attempt}`);
-        if (max >= 0 && attempt > max) {
-          await reportFailure(records, attempt);
-          return;
-        }
-        const base = options.retryBaseMs ?? 500;
-        await sleep(Math.min(30_000, base * 2 ** Math.min(attempt - 1, 10)));
-        if (stopped) return;
       }
+      let done: number;
+      let reason: string;
+      try {
+        done = await invoke(records);
+        if (done === records.length) return;
+        reason = `reported sequence number ${records[done]!.dynamodb!.SequenceNumber} failed`;
+      } catch (error) {
+        done = 0;
+        reason = (error as Error).message;
+      }
+      if (stopped) return;
+      if (done > 0) {
+        // The records before the first failure are checkpointed; the rest is retried as its own batch.
+        records = records.slice(done);
+      } else if (options.bisectBatchOnFunctionError && records.length > 1) {
+        const half = Math.ceil(records.length / 2);
+        await process(records.slice(0, half));
+        await process(records.slice(half));
+        return;
+      }
+      attempt += 1;
+      const max = options.maximumRetryAttempts;
+      log(`stream: ${options.functionArn} failed (${reason}); retry ${attempt}`);
+      if (max >= 0 && attempt > max) {
+        await reportFailure(records, attempt, "RetryAttemptsExhausted");
+        return;
+      }
+      const base = options.retryBaseMs ?? 500;
+      await sleep(Math.min(30_000, base * 2 ** Math.min(attempt - 1, 10)));
+      if (stopped) return;
     }
   };
 
-  const reportFailure = async (records: DynamoDBRecord[], invokeCount: number) => {
+  const reportFailure = async (
+    records: DynamoDBRecord[],
+    invokeCount: number,
+    condition: "RetryAttemptsExhausted" | "RecordAgeExceeded",
+  ) => {
     if (!options.onFailure) return;
     const first = records[0]!.dynamodb!;
     const last = records[records.length - 1]!.dynamodb!;
@@ -126,7 +163,7 @@ export function startStreamMapping(options: StreamMappingOptions): StreamMapping
       requestContext: {
         requestId: randomUUID(),
         functionArn: options.functionArn,
-        condition: "RetryAttemptsExhausted",
+        condition,
         approximateInvokeCount: invokeCount,
       },
       responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },

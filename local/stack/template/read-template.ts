@@ -42,6 +42,8 @@ export interface EventSourceMappingSpec {
     startingPosition: string;
     /** -1 (Lambda's default for streams): until the record leaves the stream. */
     maximumRetryAttempts: number;
+    /** -1 (Lambda's default for streams): until the record leaves the stream. */
+    maximumRecordAgeInSeconds: number;
     bisectBatchOnFunctionError: boolean;
     /** DestinationConfig.OnFailure.Destination, unresolved. */
     onFailureDestination?: unknown;
@@ -185,6 +187,7 @@ export function readServiceModel(synthesized: SynthesizedApp): ServiceModel {
         : {
             startingPosition: String(props.StartingPosition),
             maximumRetryAttempts: Number(props.MaximumRetryAttempts ?? -1),
+            maximumRecordAgeInSeconds: Number(props.MaximumRecordAgeInSeconds ?? -1),
             bisectBatchOnFunctionError: props.BisectBatchOnFunctionError === true,
             ...(onFailure?.Destination === undefined ? {} : { onFailureDestination: onFailure.Destination }),
           };

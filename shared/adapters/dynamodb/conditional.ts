@@ -56,8 +56,6 @@ export const CONDITION = {
   leaseExpired: "#lease_until <= :now",
   /** Fencing: only the holder of this exact lease may release it. */
   leaseHeldBy: "#lease_until = :lease",
-  /** A success is recorded at most once (a repeated success is compared by the caller, not rewritten). */
-  notSucceeded: "#state <> :succeeded",
 } as const;
 
 export const and = (...fragments: string[]): string => fragments.map((f) => `(${f})`).join(" AND ");

@@ -166,6 +166,22 @@ export class DynamoDbCampaignStore implements CampaignStore {
     );
   }
 
+  async recordLateSuccess(id: string, failureCode: string, now: number): Promise<CampaignRecord> {
+    return this.#update(
+      id,
+      "ADD #sent :one, #failed :minus SET #updated_at = :now, #fbc.#code = #fbc.#code - :one",
+      {
+        "#sent": "sent",
+        "#failed": "failed",
+        "#reconciled": "reconciled",
+        "#fbc": "failures_by_code",
+        "#code": failureCode,
+      },
+      { ":one": 1, ":minus": -1, ":zero": 0, ":true": true, ":now": now },
+      "#reconciled = :true AND #failed > :zero AND #fbc.#code > :zero",
+    );
+  }
+
   async reconcile(id: string, counts: CampaignCounts, expectedVersion: number, now: number): Promise<boolean> {
     try {
       await this.#doc.send(

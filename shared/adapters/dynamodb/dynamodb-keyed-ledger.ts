@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { NotFoundError } from "../../domain/errors.js";
+import { UNKNOWN_ERROR_CODE } from "../../domain/keyed-call.js";
 import type {
   ClaimResult,
   ErrorInfo,
@@ -10,6 +11,7 @@ import type {
   NewKeyedRecord,
   RetryError,
   StateChange,
+  SuccessChange,
 } from "../../domain/ports.js";
 import { type KeyedKind, newKeyedRecord } from "../record-rules.js";
 import { and, CONDITION, conditionalUpdate, getItem, isConditionalCheckFailed, putIfAbsent } from "./conditional.js";
@@ -90,24 +92,39 @@ export class DynamoDbKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord
     return { status: "busy", record };
   }
 
-  async succeed(key: LedgerKey, success: S, now: number): Promise<StateChange<R>> {
+  async succeed(key: LedgerKey, success: S, now: number): Promise<SuccessChange<R>> {
     const { names, values, sets } = fieldUpdates(this.codec.successAttributes(success));
-    const update = await conditionalUpdate(this.doc, this.table, this.codec.pk(key), {
-      UpdateExpression: `SET #state = :succeeded, ${sets}, #lease_until = :zero, #updated_at = :now REMOVE #error_code, #error_message`,
-      // PENDING and FAILED may both succeed: a late success beats a recorded failure (the coupon or stock exists).
-      ConditionExpression: and(CONDITION.exists, CONDITION.notSucceeded),
-      ExpressionAttributeNames: {
-        "#state": "state",
-        "#lease_until": "lease_until",
-        "#updated_at": "updated_at",
-        "#error_code": "error_code",
-        "#error_message": "error_message",
-        ...names,
-      },
-      ExpressionAttributeValues: { ":succeeded": this.kind.succeeded, ":zero": 0, ":now": now, ...values },
-    });
+    const succeedIf = (condition: string, conditionValues: Record<string, unknown>) =>
+      conditionalUpdate(this.doc, this.table, this.codec.pk(key), {
+        UpdateExpression: `SET #state = :succeeded, ${sets}, #lease_until = :zero, #updated_at = :now REMOVE #error_code, #error_message`,
+        ConditionExpression: and(CONDITION.exists, condition),
+        ExpressionAttributeNames: {
+          "#state": "state",
+          "#lease_until": "lease_until",
+          "#updated_at": "updated_at",
+          "#error_code": "error_code",
+          "#error_message": "error_message",
+          ...names,
+        },
+        ExpressionAttributeValues: {
+          ":succeeded": this.kind.succeeded,
+          ":zero": 0,
+          ":now": now,
+          ...values,
+          ...conditionValues,
+        },
+      });
+    const update = await succeedIf(CONDITION.pending, { ":pending": "PENDING" });
     if (update.changed) return { changed: true, record: this.codec.fromItem(update.item) };
-    const record = this.codec.fromItem(this.mustExist(update.existing));
+    let record = this.codec.fromItem(this.mustExist(update.existing));
+    // PENDING and FAILED may both succeed: a late success beats a recorded failure (the coupon or stock exists). The
+    // failure it replaces is named (its campaign counted it), so the write is conditioned on that very failure.
+    if (record.state === "FAILED") {
+      const code = record.errorCode ?? UNKNOWN_ERROR_CODE;
+      const late = await succeedIf("#state = :failed AND #error_code = :code", { ":failed": "FAILED", ":code": code });
+      if (late.changed) return { changed: true, record: this.codec.fromItem(late.item), replacedFailure: { code } };
+      record = this.codec.fromItem(this.mustExist(late.existing));
+    }
     // A repeat of the same success is answered from the stored item.
     if (this.kind.sameSuccess(record, success)) return { changed: false, record };
     throw this.kind.mismatch();

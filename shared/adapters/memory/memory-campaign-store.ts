@@ -70,6 +70,17 @@ export class MemoryCampaignStore implements CampaignStore {
     return copy(withState(item));
   }
 
+  async recordLateSuccess(id: string, failureCode: string, now: number): Promise<CampaignRecord> {
+    const item = this.#mustGet(id);
+    if (item.reconciled && item.failed > 0 && (item.failuresByCode[failureCode] ?? 0) > 0) {
+      item.sent += 1;
+      item.failed -= 1;
+      item.failuresByCode[failureCode] = item.failuresByCode[failureCode]! - 1;
+      item.updatedAt = now;
+    }
+    return copy(withState(item));
+  }
+
   async reconcile(id: string, counts: CampaignCounts, expectedVersion: number, now: number): Promise<boolean> {
     const item = this.#mustGet(id);
     if (item.version !== expectedVersion || !item.sealed) return false;

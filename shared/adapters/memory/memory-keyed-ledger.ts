@@ -1,4 +1,5 @@
 import { NotFoundError } from "../../domain/errors.js";
+import { UNKNOWN_ERROR_CODE } from "../../domain/keyed-call.js";
 import type * as ports from "../../domain/ports.js";
 import { type KeyedKind, newKeyedRecord } from "../record-rules.js";
 
@@ -37,13 +38,14 @@ export class MemoryKeyedLedger<R extends ports.KeyedRecord, N extends ports.NewK
     return { status: "acquired", record: structuredClone(item) };
   }
 
-  async succeed(key: ports.LedgerKey, success: S, now: number): Promise<ports.StateChange<R>> {
+  async succeed(key: ports.LedgerKey, success: S, now: number): Promise<ports.SuccessChange<R>> {
     const item = this.#mustExist(key);
     if (item.state === this.kind.succeeded) {
       if (this.kind.sameSuccess(item, success)) return { changed: false, record: structuredClone(item) };
       throw this.kind.mismatch();
     }
     // PENDING and FAILED may both succeed: a late success beats a recorded failure (the coupon or stock exists).
+    const replaced = item.state === "FAILED" ? { replacedFailure: { code: item.errorCode ?? UNKNOWN_ERROR_CODE } } : {};
     Object.assign(item, this.kind.successFields(success), {
       state: this.kind.succeeded,
       leaseUntil: 0,
@@ -51,7 +53,7 @@ export class MemoryKeyedLedger<R extends ports.KeyedRecord, N extends ports.NewK
     });
     delete item.errorCode;
     delete item.errorMessage;
-    return { changed: true, record: structuredClone(item) };
+    return { changed: true, record: structuredClone(item), ...replaced };
   }
 
   async fail(key: ports.LedgerKey, error: ports.ErrorInfo, now: number): Promise<ports.StateChange<R>> {

@@ -1,3 +1,4 @@
+import { CallWithheldError } from "../../domain/errors.js";
 import type { CouponGateway, HeldCoupon, SendCouponCall, StockInfo } from "../../domain/gateway.js";
 import { recordWechatLatency } from "../../observability/metrics.js";
 import type { CreateStockRequest } from "../../wechatpay/favor/types.js";
@@ -11,8 +12,12 @@ const FIND_LIMIT = 50;
 export class WechatCouponGateway implements CouponGateway {
   constructor(private readonly merchant: MerchantRuntime) {}
 
-  async sendCoupon(call: SendCouponCall): Promise<{ couponId: string }> {
+  async sendCoupon(call: SendCouponCall, beforeRequest?: () => Promise<boolean>): Promise<{ couponId: string }> {
     const { client } = await this.merchant.get();
+    // After the credentials (a Secrets Manager read may take any time), right before the request is signed and sent.
+    if (beforeRequest !== undefined && !(await beforeRequest())) {
+      throw new CallWithheldError(`the send of ${call.outRequestNo} was not started`);
+    }
     const started = performance.now();
     try {
       const { coupon_id } = await client.coupons.send(call.openid, {

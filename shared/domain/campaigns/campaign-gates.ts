@@ -22,6 +22,22 @@ export class CampaignGates {
 
   /** What to do with a send of `campaignId` now. An unknown campaign sends (the send path reports it). */
   async gate(campaignId: string): Promise<SendGate> {
+    return (await this.#evaluate(campaignId)).gate;
+  }
+
+  /**
+   * The gate as a read issued less than `freshMs` ago says, for the moment a send's request starts (the gateway
+   * sends it without awaiting anything else, shared/domain/gateway.ts `beforeRequest`): reads again when the batch's read is older; undefined when even a
+   * new read took `freshMs` to answer. A read issued at `r` that saw RUNNING means a pause was written after `r`, so a
+   * call that starts before `r + freshMs` starts before the pause's acknowledgement (`CONTROL_SETTLE_MS` later),
+   * however long the lease write or a rate wait before it took.
+   */
+  async gateNow(campaignId: string): Promise<SendGate | undefined> {
+    const { gate, readAt } = await this.#evaluate(campaignId);
+    return this.clock() - readAt < this.freshMs ? gate : undefined;
+  }
+
+  async #evaluate(campaignId: string): Promise<{ gate: SendGate; readAt: number }> {
     let read = this.#reads.get(campaignId);
     if (read === undefined || this.clock() - read.at >= this.freshMs) {
       read = { at: this.clock(), record: this.campaigns.get(campaignId) };
@@ -32,12 +48,12 @@ export class CampaignGates {
       });
     }
     const record = await read.record;
-    if (record === undefined) return { action: "send" };
+    if (record === undefined) return { gate: { action: "send" }, readAt: read.at };
     const gate = sendGate(record, this.clock());
     if (gate.action === "cancel") this.#cancelled.add(campaignId);
     if (gate.action === "send") this.#stopped.delete(campaignId);
     else this.#stopped.add(campaignId);
-    return gate;
+    return { gate, readAt: read.at };
   }
 
   /** Drops the read of a campaign whose control this batch just changed: the next send reads it again. */

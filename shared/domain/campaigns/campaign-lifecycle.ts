@@ -94,9 +94,15 @@ export interface LifecycleDependencies {
   sleep: (ms: number) => Promise<void>;
 }
 
-/** How old the worker's read of a campaign's control may be when it starts a send. */
+/**
+ * How long before a send's WeChat call its worker's read of the campaign's control may have been issued: checked once
+ * the send's lease is held, right before the call (campaign-gates.ts `gateNow`).
+ */
 export const CONTROL_FRESH_MS = 1_000;
-/** The wait before a pause or cancel is acknowledged: the worker's freshness bound plus a margin for the claim write. */
+/**
+ * The wait before a pause or cancel is acknowledged: the worker's freshness bound plus a margin for what runs between
+ * that check and the request leaving (no I/O is awaited there).
+ */
 export const CONTROL_SETTLE_MS = 1_500;
 
 export interface ControlResult {

@@ -1,4 +1,4 @@
-import { ConflictError, MessageFormatError, NotFoundError, ValidationError } from "../errors.js";
+import { CallWithheldError, ConflictError, MessageFormatError, NotFoundError, ValidationError } from "../errors.js";
 import type { SendMessage } from "../ports.js";
 import { merchantScope, type RateGovernor } from "../rate/rate-governor.js";
 import { type SendDependencies, type SendOutcome, sendCoupon } from "../sends/send-coupon.js";
@@ -110,7 +110,8 @@ export interface BatchResult {
  * take the batch's outcomes in one update per campaign.
  *
  * The operator's control comes first: each campaign of the batch is read once (strongly consistent) before any rate
- * token is taken, and again before a send starts if that read is older than `controlFreshMs`. Messages of a paused
+ * token is taken, and again, once the send's lease is held and right before WeChat is called, if that read was issued
+ * `controlFreshMs` or more earlier (`CampaignGates.gateNow`). Messages of a paused
  * or scheduled campaign are held (never sent, no token taken); those of a cancelled one are recorded CANCELLED.
  */
 export async function processSendBatch(batchDeps: WorkerDependencies, batch: QueuedSend[]): Promise<BatchResult> {
@@ -348,8 +349,22 @@ async function runSequentially(
     try {
       // Without gates the campaign was cancelled (`withdraw`): a refusal for the stock is then final.
       const command = { ...message, stockCreatorMchid: message.mchid, stockRefusalsFinal: gates === undefined };
-      outcome = await counter.track((countOutcome) => sendCoupon({ ...deps, countOutcome }, command));
+      // The hard fence: the lease write, a token renewal or loading credentials before the request may have taken
+      // any time, so the gate is checked again, on a read fresh enough, right before the request (a read that fails
+      // withholds the send: `afterWithheld` reads again).
+      const campaignId = message.campaignId;
+      const beforeRequest =
+        gates === undefined || campaignId === undefined
+          ? undefined
+          : async () => (await gates.gateNow(campaignId).catch(() => undefined))?.action === "send";
+      outcome = await counter.track((countOutcome) =>
+        sendCoupon({ ...deps, countOutcome, ...(beforeRequest === undefined ? {} : { beforeRequest }) }, command),
+      );
     } catch (error) {
+      if (error instanceof CallWithheldError && gates !== undefined) {
+        await afterWithheld(deps, gates, counter, entry, result);
+        continue;
+      }
       // One message's trouble is its own: the others in the batch keep their outcomes. A key used for another
       // request, or a send with no prepared record, cannot succeed later (poison); anything else thrown here is the
       // store failing, so try again.
@@ -374,6 +389,24 @@ async function runSequentially(
       retryLater(deps, result, entry, Math.ceil(outcome.retryAfterMs / 1000), "IN_PROGRESS");
     }
   }
+}
+
+/**
+ * A send withheld right before its request (`gateNow`): held or withdrawn as the fresh read says, or tried again shortly
+ * when no read fresh enough could be had (the store answering slowly).
+ */
+async function afterWithheld(
+  deps: WorkerDependencies,
+  gates: CampaignGates,
+  counter: BatchOutcomeCounter,
+  entry: Entry,
+  result: BatchResult,
+): Promise<void> {
+  const gate = await gateOf(deps, gates, entry, result);
+  if (gate === undefined) return;
+  if (gate.action === "hold") hold(deps, result, entry, gate);
+  else if (gate.action === "cancel") await withdraw(deps, counter, entry, result);
+  else retryLater(deps, result, entry, 1, "CONTROL_READ_SLOW");
 }
 
 /**

@@ -17,7 +17,7 @@ export interface RunExportDependencies {
   exports: ExportStore;
   objects: ExportObjects;
   queue: ExportQueue;
-  coupons: Pick<CouponStore, "listByCampaign">;
+  coupons: Pick<CouponStore, "listIssuedByStock" | "getMany">;
   ledger: Pick<SendLedger, "listByCampaign">;
   clock: Clock;
   /**
@@ -44,12 +44,15 @@ export const MAX_EXPORT_TRIES = 5;
 /** Delay before a failed try is tried again, doubled each time (30 s, 60 s, …). */
 export const EXPORT_RETRY_DELAY_SECONDS = 30;
 
+/** Coupons read by one `getMany` (its limit: one DynamoDB BatchGetItem). */
+const COUPONS_PER_GET = 100;
+
 /** Minimum size of a multipart part other than the last (S3). */
 export const S3_MIN_PART_BYTES = 5 * 1024 * 1024;
 
 /**
- * One invocation's share of an export: claims it, goes on from its checkpoint, pages through the campaign's coupon
- * records (or send records, keeping the FAILED ones) and writes the CSV as parts of one multipart upload. A part is
+ * One invocation's share of an export: claims it, goes on from its checkpoint, pages through the campaign's coupons
+ * (or send records, keeping the FAILED ones) and writes the CSV as parts of one multipart upload. A part is
  * uploaded only at a page boundary once `partBytes` are buffered, and the checkpoint (upload id, parts, the next
  * page's cursor) is stored right after it: a timeout or a crash loses at most the rows since the last part, which the
  * next invocation reads again. When `remainingMs()` falls below `reserveMs` the invocation stops at the last
@@ -164,13 +167,27 @@ function pageReader(
 ): (cursor: string | undefined) => Promise<{ lines: string[]; cursor?: string }> {
   const page = (cursor: string | undefined) => ({ limit: deps.pageSize, ...(cursor === undefined ? {} : { cursor }) });
   if (record.what === "coupons") {
+    // Paged in an order nothing changes: the stock's issued coupons by id (a coupon's keys there are written once),
+    // each page's records then read as they are now. The campaign's coupon list (`listByCampaign`) is ordered by state
+    // and time, so a use or a refund while the export pages would move a coupon behind the cursor (never written)
+    // or ahead of it (written twice). A stock can serve other campaigns and direct sends: their coupons are skipped.
     return async (cursor) => {
+      const result = await deps.coupons.listIssuedByStock(record.stockId, page(cursor));
+      const batches: string[][] = [];
+      for (let i = 0; i < result.items.length; i += COUPONS_PER_GET) {
+        batches.push(result.items.slice(i, i + COUPONS_PER_GET));
+      }
+      const found = new Map(
+        (await Promise.all(batches.map((ids) => deps.coupons.getMany(ids)))).flatMap((m) => [...m]),
+      );
       const now = deps.clock();
-      const result = await deps.coupons.listByCampaign(record.campaignId, page(cursor));
-      return {
-        lines: result.items.map((r) => couponLine(r, record.availableEndTime, now)),
-        ...(result.cursor === undefined ? {} : { cursor: result.cursor }),
-      };
+      const lines: string[] = [];
+      // In the page's (id) order: a batch get answers in any order.
+      for (const id of result.items) {
+        const r = found.get(id);
+        if (r?.campaignId === record.campaignId) lines.push(couponLine(r, record.availableEndTime, now));
+      }
+      return { lines, ...(result.cursor === undefined ? {} : { cursor: result.cursor }) };
     };
   }
   return async (cursor) => {

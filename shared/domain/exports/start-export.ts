@@ -57,6 +57,7 @@ export async function startExport(
       campaignId,
       what,
       objectKey: `exports/${campaignId}/${exportId}.csv`,
+      stockId: campaign.stockId,
       ...(availableEndTime === undefined ? {} : { availableEndTime }),
       createdAt: now,
     },

@@ -31,6 +31,11 @@ export interface SendDependencies {
   reconcile?: (campaignId: string) => Promise<unknown>;
   /** Stock reads shared by the sends of one worker batch: the refusals of a stock that stopped ask WeChat once. */
   stockReads?: StockReads;
+  /**
+   * Asked by the gateway right before the send's request, the lease held (`CouponGateway.sendCoupon`): the worker's
+   * campaign gate. Must not throw (answer false instead).
+   */
+  beforeRequest?: () => Promise<boolean>;
 }
 
 export interface SendCommand extends SendKey {
@@ -98,7 +103,7 @@ export function sendCoupon(deps: SendDependencies, command: SendCommand): Promis
  */
 async function sendOrExplain(deps: SendDependencies, command: SendCommand): Promise<{ couponId: string }> {
   try {
-    return await deps.gateway.sendCoupon(command);
+    return await deps.gateway.sendCoupon(command, deps.beforeRequest);
   } catch (error) {
     if (command.stockRefusalsFinal || !(error instanceof GatewayError)) throw error;
     const { stockId, stockCreatorMchid } = command;
@@ -160,8 +165,16 @@ async function countInCampaign(deps: SendDependencies, campaignId: string, tally
   const campaign = deps.countOutcome
     ? await deps.countOutcome(campaignId, tally)
     : await deps.campaigns.recordOutcomes(campaignId, tally, deps.clock());
+  // A reconciled campaign left the count out: its counters are the recount, which held this send as it was then. A
+  // success that replaces a failure the recount counted (the lease lapsed during the call, another worker recorded
+  // the refusal, the campaign completed, then this call's success came) moves that failure to sent.
+  if (campaign.reconciled) {
+    return async ({ replacedFailure }) => {
+      if (replacedFailure) await deps.campaigns.recordLateSuccess(campaign.id, replacedFailure.code, deps.clock());
+    };
+  }
   // The counters may over-count (a crash between counting and the final write), never under-count.
-  if (campaign.reconciled || campaign.sent + campaign.failed < campaign.total) return undefined;
+  if (campaign.sent + campaign.failed < campaign.total) return undefined;
   return async () => {
     if (deps.reconcile) await deps.reconcile(campaign.id);
     else await reconcileCampaign({ campaigns: deps.campaigns, ledger: deps.ledger, clock: deps.clock }, campaign.id);

@@ -133,6 +133,24 @@ export function campaignStoreContract(backend: string, makeStore: () => Campaign
       expect(await store.get(input.id)).toMatchObject({ sent: 1, failed: 0, updatedAt: T0 + 2 });
     });
 
+    it("moves a counted failure to sent for a late success, only once reconciled and only while one is counted", async () => {
+      const store = makeStore();
+      const input = newCampaign({ total: 2 });
+      await store.create(input);
+      await store.recordOutcomes(input.id, outcomeTally("FAILED", "NOT_ENOUGH"), T0 + 1);
+      // Not reconciled yet: the recount will count the success itself.
+      expect(await store.recordLateSuccess(input.id, "NOT_ENOUGH", T0 + 2)).toMatchObject({ sent: 0, failed: 1 });
+      const counts = { sent: 0, failed: 2, failuresByCode: { NOT_ENOUGH: 1, USER_ACCOUNT_ABNORMAL: 1 } };
+      expect(await store.reconcile(input.id, counts, 1, T0 + 3)).toBe(true);
+      const late = await store.recordLateSuccess(input.id, "NOT_ENOUGH", T0 + 4);
+      expect(late).toMatchObject({ sent: 1, failed: 1, state: "COMPLETED", updatedAt: T0 + 4 });
+      expect(late.failuresByCode).toMatchObject({ NOT_ENOUGH: 0, USER_ACCOUNT_ABNORMAL: 1 });
+      // No NOT_ENOUGH failure is left to move; a code never counted neither.
+      expect(await store.recordLateSuccess(input.id, "NOT_ENOUGH", T0 + 5)).toMatchObject({ sent: 1, failed: 1 });
+      expect(await store.recordLateSuccess(input.id, "SYSTEM_ERROR", T0 + 6)).toMatchObject({ sent: 1, failed: 1 });
+      expect(await store.get(input.id)).toMatchObject({ sent: 1, failed: 1, updatedAt: T0 + 4 });
+    });
+
     it("throws NotFoundError for counters of an unknown campaign (and creates nothing)", async () => {
       const store = makeStore();
       await expect(store.recordOutcomes("missing", outcomeTally("SENT"), T0)).rejects.toBeInstanceOf(NotFoundError);

@@ -15,6 +15,7 @@ export function exportStoreContract(backend: string, makeStore: () => ExportStor
     campaignId,
     what: "coupons",
     objectKey: `exports/${campaignId}/${n}.csv`,
+    stockId: "stock-1",
     availableEndTime: T0 + 86_400_000,
     createdAt,
   });

@@ -122,6 +122,7 @@ export function keyedLedgerContract<R extends KeyedRecord, N extends NewKeyedRec
       await ledger.claim(input, { leaseMs: 10_000 });
       const first = await ledger.succeed(input, fixture.success("id-1"), T0 + 500);
       expect(first.changed).toBe(true);
+      expect(first.replacedFailure).toBeUndefined();
       expect(first.record).toMatchObject({
         state: fixture.succeeded,
         ...fixture.stored("id-1"),
@@ -154,6 +155,9 @@ export function keyedLedgerContract<R extends KeyedRecord, N extends NewKeyedRec
       await ledger.fail(input, { code: "SYSTEM_ERROR", message: "gave up" }, T0 + 1);
       const late = await ledger.succeed(input, fixture.success("id-9"), T0 + 2);
       expect(late.changed).toBe(true);
+      // The failure it replaced is named (its campaign counted it); a repeat replaces nothing.
+      expect(late.replacedFailure).toEqual({ code: "SYSTEM_ERROR" });
+      expect((await ledger.succeed(input, fixture.success("id-9"), T0 + 3)).replacedFailure).toBeUndefined();
       expect(late.record.state).toBe(fixture.succeeded);
       expect(late.record.errorCode).toBeUndefined();
       expect(late.record.errorMessage).toBeUndefined();

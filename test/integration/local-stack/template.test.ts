@@ -5,6 +5,8 @@ import { EVENTS_MAX_RECEIVE_COUNT, SEND_MAX_RECEIVE_COUNT } from "#shared/config
 import { ROUTES } from "#shared/edges/http/routes.js";
 import { DEFAULT_SEND_RATE_PER_SECOND } from "../../../infra/config.js";
 import {
+  EVENTS_STREAM_MAX_RECORD_AGE,
+  EVENTS_STREAM_RETRY_ATTEMPTS,
   EXPORT_MAX_CONCURRENCY,
   EXPORT_MAX_RECEIVE_COUNT,
   EXPORT_OBJECT_DAYS,
@@ -94,7 +96,13 @@ describe("the local stack's model of the synthesized template", () => {
   it("reads the events publisher's stream mapping, the table's stream and the bus with its rule", () => {
     expect(model.eventSourceMappings.find((m) => m.functionKind === "events-publisher")).toMatchObject({
       filters: EVENT_CHANGE_FILTERS,
-      stream: { startingPosition: "TRIM_HORIZON", maximumRetryAttempts: -1, bisectBatchOnFunctionError: true },
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      stream: {
+        startingPosition: "TRIM_HORIZON",
+        maximumRetryAttempts: EVENTS_STREAM_RETRY_ATTEMPTS,
+        maximumRecordAgeInSeconds: EVENTS_STREAM_MAX_RECORD_AGE.toSeconds(),
+        bisectBatchOnFunctionError: true,
+      },
     });
     expect(model.table.streamViewType).toBe("NEW_AND_OLD_IMAGES");
     expect(model.eventBus.name).toBe("wxcoupon-local");

@@ -140,7 +140,9 @@ describe("campaign exports through the local stack", () => {
     const header =
       "coupon_id,openid,out_request_no,stock_id,state,sent_at,used_at,used_amount,coupon_amount,transaction_ids," +
       "consume_mchid,refunded_at";
-    const rows = coupons.map((c) =>
+    // The export pages the stock's coupons by id, an order a use or refund during the export cannot change.
+    const byId = [...coupons].sort((a, b) => (a.coupon_id < b.coupon_id ? -1 : a.coupon_id > b.coupon_id ? 1 : 0));
+    const rows = byId.map((c) =>
       [
         c.coupon_id,
         c.openid,

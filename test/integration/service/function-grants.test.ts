@@ -272,6 +272,25 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
       `/campaigns/${campaign.body.campaign_id}/exports/${started.body.export_id}`,
     );
     expect(done.body.state).toBe("COMPLETED");
+    // A failures export pages the campaign's send records (gsi1), the coupons export its stock's coupons (gsi2).
+    const failures = await callApi<{ export_id: string }>(
+      local,
+      "POST",
+      `/campaigns/${campaign.body.campaign_id}/exports`,
+      { what: "failures" },
+    );
+    expect(failures.status).toBe(202);
+    const [failuresJob] = await receiveAll(stack, exportQueue.url, 1);
+    await recorder.run("export", () => exporter(sqsEvent(stack, [failuresJob!], 1, exportQueue.arn), withTime(60_000)));
+    expect(
+      (
+        await callApi<{ state: string }>(
+          local,
+          "GET",
+          `/campaigns/${campaign.body.campaign_id}/exports/${failures.body.export_id}`,
+        )
+      ).body.state,
+    ).toBe("COMPLETED");
 
     await callApi(local, "POST", "/campaigns", { stock_id: stockId, openids: ["o-grants-x", "o-grants-y"] });
     const failing = await receiveAll(stack, env.SEND_QUEUE_URL, 2);

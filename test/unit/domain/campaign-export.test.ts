@@ -77,6 +77,70 @@ describe("campaign exports (domain, in-memory adapters)", () => {
     expect(await s.exports.get(record.exportId)).toMatchObject({ state: "COMPLETED", rows: 250, invocations: 1 });
   });
 
+  it("writes each coupon exactly once when coupons are used and refunded while the export pages", async () => {
+    // Uses and refunds move a coupon in the campaign's state-ordered list (record-rules.ts couponListOrder): a refund
+    // of a coupon not yet reached moves it behind the pages already read, a use of one already written moves it ahead.
+    const s = await setup(250);
+    const use = (couponId: string, usedAt: number) =>
+      s.store.recordUse(
+        {
+          couponId,
+          stockId: "stock-1",
+          transactionId: `tx-${couponId}`,
+          consumeTime: new Date(usedAt).toISOString(),
+          usedAt,
+          amount: 100,
+          source: "notification",
+        },
+        usedAt,
+      );
+    await use("cp-0000000", s.clock());
+    // The stock's coupon of another campaign is not this export's.
+    await s.store.recordIssued(
+      {
+        couponId: "cp-0000100x",
+        stockId: "stock-1",
+        mchid: "1900000001",
+        outRequestNo: "req-other",
+        openid: "o-other",
+        appid: "wx1",
+        campaignId: "c-other",
+        sentAt: s.clock(),
+      },
+      s.clock(),
+    );
+    const { record } = await s.start();
+    let changed = false;
+    const coupons = new Proxy(s.store, {
+      get(target, property) {
+        const value = Reflect.get(target, property) as unknown;
+        if (typeof value !== "function") return value;
+        return async (...args: unknown[]) => {
+          const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          if (!changed && String(property).startsWith("list")) {
+            changed = true;
+            s.advance(1_000);
+            await s.store.recordRefund(
+              { couponId: "cp-0000000", stockId: "stock-1", refundedAt: s.clock(), source: "notification" },
+              s.clock(),
+            );
+            await use("cp-0000001", s.clock());
+          }
+          return result;
+        };
+      },
+    });
+    const result = await runExport({ ...s.deps, coupons }, { exportId: record.exportId, failedTries: 0 }, () => 60_000);
+    expect(result).toMatchObject({ outcome: "completed", rows: 250 });
+    const ids = s.objects.objects
+      .get(record.objectKey)!
+      .toString("utf8")
+      .split("\r\n")
+      .slice(1, -1)
+      .map((line) => line.split(",")[0]);
+    expect(ids).toEqual(Array.from({ length: 250 }, (_, i) => `cp-${String(i).padStart(7, "0")}`));
+  });
+
   it("quotes fields holding commas, quotes or line breaks", () => {
     const line = couponLine(
       {

@@ -18,6 +18,7 @@ import {
   type WorkerDependencies,
 } from "#shared/domain/campaigns/process-send-batch.js";
 import { refreshCampaign } from "#shared/domain/campaigns/reconcile-campaign.js";
+import { GatewayError } from "#shared/domain/gateway.js";
 import { RateGovernor } from "#shared/domain/rate/rate-governor.js";
 import { FakeCouponGateway } from "../../helpers/fake-coupon-gateway.js";
 import { memoryWorkerDependencies } from "../../helpers/memory-send-dependencies.js";
@@ -183,6 +184,76 @@ describe("pause and resume", () => {
     expect(result.held.length).toBeGreaterThan(0);
     // One read before the rate wait, one more after it aged: not one per send.
     expect(reads).toBe(2);
+  });
+
+  it("starts no send after a pause acknowledged while the send's lease write was delayed (throttled, retried)", async () => {
+    const { campaign, batch } = await campaignOf(["a", "b"]);
+    // The gate read says RUNNING; then the lease write takes far longer than the pause's settle time (SDK retries
+    // under throttling), and the pause is written and acknowledged meanwhile.
+    let acknowledgedAt: number | undefined;
+    const acquireLease = deps.ledger.acquireLease.bind(deps.ledger);
+    deps.ledger.acquireLease = async (...args) => {
+      if (acknowledgedAt === undefined) {
+        await deps.campaigns.setControl(campaign.id, { from: ["RUNNING"], to: "PAUSED" }, now);
+        acknowledgedAt = now + lifecycle.settleMs;
+        now += 5_000;
+      }
+      return acquireLease(...args);
+    };
+    // When each request to WeChat starts (the moment the gateway's last check lets it go).
+    const calledAt: number[] = [];
+    const send = gateway.sendCoupon.bind(gateway);
+    gateway.sendCoupon = async (call, beforeRequest) =>
+      send(call, async () => {
+        const go = beforeRequest === undefined || (await beforeRequest());
+        if (go) calledAt.push(now);
+        return go;
+      });
+    const result = await processSendBatch(deps, batch);
+    expect(acknowledgedAt).toBeDefined();
+    expect(calledAt.filter((at) => at >= acknowledgedAt!)).toEqual([]);
+    expect(gateway.calls).toBe(0);
+    expect(result.held.map((h) => h.reason)).toEqual(["paused", "paused"]);
+    // The withheld send's lease is dropped and nothing marks it uncertain: a cancel now withdraws it unsent.
+    const records = (await deps.ledger.listByCampaign(campaign.id)).items;
+    expect(records.map((r) => [r.state, r.leaseUntil, r.uncertain ?? false])).toEqual([
+      ["PENDING", 0, false],
+      ["PENDING", 0, false],
+    ]);
+  });
+});
+
+describe("a late success", () => {
+  it("moves a failure the completed campaign counted to sent when the send's lapsed call succeeds after all", async () => {
+    const { campaign, batch } = await campaignOf(["a"]);
+    // The first call hangs past its lease; the second (another worker, the lease lapsed) is refused for good.
+    let answerFirst: () => void = () => {};
+    const firstAnswered = new Promise<void>((resolve) => {
+      answerFirst = resolve;
+    });
+    const send = gateway.sendCoupon.bind(gateway);
+    let calls = 0;
+    gateway.sendCoupon = async (call, beforeRequest) => {
+      calls++;
+      if (calls === 1) {
+        await firstAnswered;
+        return send(call, beforeRequest);
+      }
+      throw new GatewayError("refused", "USER_ACCOUNT_ABNORMAL", "用户账户异常", 403);
+    };
+    const first = processSendBatch(deps, batch);
+    await expect.poll(() => calls).toBe(1);
+    now += 60_000;
+    await processSendBatch(deps, again(batch, 2));
+    expect(await deps.campaigns.get(campaign.id)).toMatchObject({ reconciled: true, sent: 0, failed: 1 });
+
+    answerFirst();
+    await first;
+    const [record] = (await deps.ledger.listByCampaign(campaign.id)).items;
+    expect(record).toMatchObject({ state: "SENT" });
+    const done = await deps.campaigns.get(campaign.id);
+    expect(done).toMatchObject({ reconciled: true, sent: 1, failed: 0 });
+    expect(done!.failuresByCode.USER_ACCOUNT_ABNORMAL ?? 0).toBe(0);
   });
 });
 
