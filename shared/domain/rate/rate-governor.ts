@@ -128,7 +128,7 @@ export const RESERVE_DEVIATIONS = 3;
 export const DEMAND_SECONDS = 3;
 const RESERVE_MAX = 0.5;
 
-/** Cut at a 429: 90 % of the lower of the current share and the share actually used in the last whole second. */
+/** Cut at a 429: 90 % of the lower of the current share and the share actually in use (`onRateLimited`). */
 const CUT = 0.9;
 const MIN_FACTOR = 0.05;
 /** A burst of 429s from one batch is one signal, not ten. */
@@ -312,8 +312,8 @@ export function releasedAt(msIntoSecond: number): number {
  *   the last second, each capped by its own `rate_per_second`: a 3-recipient campaign gets its tokens at once while a
  *   big one runs, and a big one alone gets everything.
  * - **Paced** within the second (SLOTS), so sends do not burst at second boundaries.
- * - **Adaptive.** The budget is `ceiling × factor`. After HTTP 429 the factor is cut to 90 % of the share actually in
- *   use, and recovers by +10 % of the ceiling every 2 s up to 95 % of where the 429 came, from there for a minute by
+ * - **Adaptive.** The budget is `ceiling × factor`. After HTTP 429 (within its send's token second: see
+ *   `onRateLimited`) the factor is cut to 90 % of the share actually in use, and recovers by +10 % of the ceiling every 2 s up to 95 % of where the 429 came, from there for a minute by
  *   +1 % per step until 105 % of it: with another sender of the merchant's taking part of WeChat's limit, the governor
  *   finds the rest and lives just below it, crossing it with a small probe every few steps instead of a full step.
  *   The cut is shared through the counter's store, so every environment slows down within a second.
@@ -437,21 +437,35 @@ export class RateGovernor {
   }
 
   /**
-   * WeChat answered 429 for this scope: cut the share to 90 % of the lower of the current share and the share used in
-   * the last whole second, remember where it was hit, and tell the other workers through the counter's store (best
-   * effort: one that does not hear of it meets the limit itself and cuts on its own).
+   * WeChat answered 429 for this scope, to a send whose token was for `tokenSecond` (default: the second of the 429):
+   * cut the share to 90 % of the lower of the current share and the share in use when the 429 came, remember where it
+   * was hit, and tell the other workers through the counter's store (best effort: one that does not hear of it meets
+   * the limit itself and cuts on its own).
+   *
+   * The share in use is the larger of the last whole second's total (when it had any) and the 429's own second's so far:
+   * while the rate ramps up the last second's total is below the budget, and taking it as WeChat's limit cut the
+   * share ~10 % too deep (then crept back at +1 % per step). A 429 answered after its token's second is no evidence
+   * of the limit at all and cuts nothing: the send reached WeChat on top of a later second's budget (an edge spill,
+   * e.g. a send started at the end of its second), which says nothing of what WeChat allows in a second.
    */
-  onRateLimited(scope: string, ceilingPerSecond: number): void {
+  onRateLimited(scope: string, ceilingPerSecond: number, tokenSecond?: number): void {
     const now = this.clock();
+    const second = Math.floor(now / 1000);
+    if (tokenSecond !== undefined && second > tokenSecond) return;
     const previous = this.shares.get(scope);
     if (previous && now - previous.lastCut < CUT_SPACING_MS) return;
     const current = this.factor(scope, now);
     const cut = (hitAt: number) => ({ lastCut: now, factor: Math.max(MIN_FACTOR, hitAt * CUT), hitAt });
     this.adopt(scope, cut(current));
     const refine = async () => {
-      const used = await this.counter.usage(scope, Math.floor(now / 1000) - 1);
+      const [before, during] = await Promise.all([
+        this.counter.usage(scope, second - 1),
+        this.counter.usage(scope, second),
+      ]);
+      // Nothing sent in the last whole second (idle until now): the second so far is too short to tell a rate by.
+      const used = before && before.total > 0 ? Math.max(before.total, during?.total ?? 0) : 0;
       // Sending below the budget when the 429 came: WeChat's limit for us is what we used, not the budget.
-      const hitAt = used && used.total > 0 ? Math.min(current, used.total / ceilingPerSecond) : current;
+      const hitAt = used > 0 ? Math.min(current, used / ceilingPerSecond) : current;
       const signal = cut(hitAt);
       if (this.shares.get(scope)?.lastCut === now) this.adopt(scope, signal);
       await this.counter.recordSignal(scope, signal, CUT_SPACING_MS);

@@ -342,6 +342,39 @@ describe("RateGovernor", () => {
       expect((await counter.readSignal(scope))?.hitAt).toBeCloseTo(0.6);
     });
 
+    it("while the rate ramps up, takes the share in use from the 429's own second, not the lower last one", async () => {
+      const s = SECOND / 1000;
+      await counter.take(scope, s, { tokens: 80, asked: 80 });
+      await counter.take(scope, s + 1, { tokens: 100, asked: 100 });
+      now = SECOND + 1_900;
+      governor.onRateLimited(scope, 100, s + 1);
+      await settle();
+      expect(governor.factor(scope)).toBeCloseTo(0.9);
+      expect((await counter.readSignal(scope))?.hitAt).toBeCloseTo(1);
+      // The second so far counts only beside a last second with sends: after an idle second, a 429 on the first few
+      // sends says nothing of a rate.
+      const idle = newGovernor();
+      await counter.take(scope, s + 5, { tokens: 3, asked: 3 });
+      now = SECOND + 5_100;
+      idle.onRateLimited(scope, 100, s + 5);
+      await settle();
+      expect(idle.factor(scope)).toBeCloseTo(0.9);
+    });
+
+    it("cuts nothing for a 429 answered after its token's second (a send that spilled into the next second)", async () => {
+      const s = SECOND / 1000;
+      await counter.take(scope, s, { tokens: 100, asked: 100 });
+      now = SECOND + 1_010;
+      governor.onRateLimited(scope, 100, s);
+      await settle();
+      expect(governor.factor(scope)).toBe(1);
+      expect(await counter.readSignal(scope)).toBeUndefined();
+      // One answered within its token's second does cut.
+      governor.onRateLimited(scope, 100, s + 1);
+      await settle();
+      expect(governor.factor(scope)).toBeCloseTo(0.9);
+    });
+
     it("recovers fast to 95 % of where the 429 came, then creeps (+1 % per 2 s) up to it", async () => {
       governor.onRateLimited(scope, 100); // hit at 1 → 0.9
       await settle();
