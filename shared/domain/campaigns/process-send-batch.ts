@@ -1,4 +1,5 @@
 import { ConflictError, MessageFormatError, NotFoundError, ValidationError } from "../errors.js";
+import { CALL_DEFERRED } from "../keyed-call.js";
 import type { SendMessage } from "../ports.js";
 import { merchantScope, type RateGovernor } from "../rate/rate-governor.js";
 import { type SendDependencies, type SendOutcome, sendCoupon } from "../sends/send-coupon.js";
@@ -330,25 +331,22 @@ async function runSequentially(
         continue;
       }
     }
-    // A token is for the second it was granted in: a send that could not start within it takes one of the current
-    // second (without waiting) or goes back to the queue, rather than land on top of this second's budget.
-    if (entry.tokenSecond !== undefined && Math.floor(deps.clock() / 1000) > entry.tokenSecond) {
-      let renewed: boolean;
-      try {
-        renewed = (await acquireFor(deps, [entry], 0)).granted === 1;
-      } catch {
-        renewed = false;
-      }
-      if (!renewed) {
-        retryLater(deps, result, entry, 1, "RATE_WAIT");
-        continue;
-      }
-    }
+    // A token is for the second it was granted in: a send whose lease was taken after that second takes one of the
+    // current second (without waiting) or goes back to the queue, rather than reach WeChat on top of this second's
+    // budget (where WeChat's windows follow the clock's seconds, it would meet a 429 there).
+    let tokenSecond = entry.tokenSecond;
+    const beforeCall = async () => {
+      if (tokenSecond === undefined || Math.floor(deps.clock() / 1000) <= tokenSecond) return true;
+      const renewed = await acquireFor(deps, [entry], 0).catch(() => undefined);
+      if (renewed?.granted !== 1) return false;
+      tokenSecond = renewed.second;
+      return true;
+    };
     let outcome: SendOutcome;
     try {
       // Without gates the campaign was cancelled (`withdraw`): a refusal for the stock is then final.
       const command = { ...message, stockCreatorMchid: message.mchid, stockRefusalsFinal: gates === undefined };
-      outcome = await counter.track((countOutcome) => sendCoupon({ ...deps, countOutcome }, command));
+      outcome = await counter.track((countOutcome) => sendCoupon({ ...deps, countOutcome }, command, { beforeCall }));
     } catch (error) {
       // One message's trouble is its own: the others in the batch keep their outcomes. A key used for another
       // request, or a send with no prepared record, cannot succeed later (poison); anything else thrown here is the
@@ -361,10 +359,12 @@ async function runSequentially(
       continue;
     }
     result.outcomes.push({ message, outcome });
-    if (outcome.status === "RETRY" && outcome.stockHold) {
+    if (outcome.status === "RETRY" && outcome.code === CALL_DEFERRED) {
+      retryLater(deps, result, entry, 1, "RATE_WAIT");
+    } else if (outcome.status === "RETRY" && outcome.stockHold) {
       await holdForStock(deps, gates, entry, outcome.stockHold, outcome.code, result);
     } else if (outcome.status === "RETRY") {
-      if (outcome.rateLimited) deps.governor.onRateLimited(scopeOf(message), deps.defaultRatePerSecond);
+      if (outcome.rateLimited) deps.governor.onRateLimited(scopeOf(message), deps.defaultRatePerSecond, tokenSecond);
       const delay = backoffSeconds(item.receiveCount, outcome.rateLimited ? "rate-limited" : "wechat");
       // Keys or signatures an operator must fix: let the redrive take it to the DLQ, where the alarm is.
       if (outcome.needsOperator)

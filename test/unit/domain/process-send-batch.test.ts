@@ -157,6 +157,37 @@ describe("processSendBatch", () => {
     expect(late.failures.map((f) => [f.messageId.split("-")[0], f.reason])).toEqual([["b", "RATE_WAIT"]]);
   });
 
+  it("checks the token with the ledger's lease held: a lease taken after the token's second renews it, or defers the send uncounted", async () => {
+    const scope = "merchant:1900000001";
+    const acquireLease = deps.ledger.acquireLease.bind(deps.ledger);
+    // Taking the lease outlasts the token's second: the call would reach WeChat in the next one.
+    let crowd = false;
+    deps.ledger.acquireLease = async (key, _at, leaseMs) => {
+      now = Math.floor(now / 1000) * 1000 + 1_850;
+      // Interactive sends have taken that second's whole budget meanwhile.
+      if (crowd) await deps.governor.acquire(scope, { interactive: true }, 400, 400, 0);
+      return acquireLease(key, now, leaseMs);
+    };
+    const seconds: number[] = [];
+    const send = gateway.sendCoupon.bind(gateway);
+    gateway.sendCoupon = async (call) => {
+      seconds.push(Math.floor(now / 1000));
+      return send(call);
+    };
+    const { batch } = await campaignOf(["a"]);
+    const start = Math.floor(now / 1000);
+    expect((await processSendBatch(deps, batch)).failures).toEqual([]);
+    // Sent in the next second, with a token of that second.
+    expect(seconds).toEqual([start + 1]);
+    crowd = true;
+    const { batch: next } = await campaignOf(["b"]);
+    const deferred = await processSendBatch(deps, next);
+    expect(deferred.failures.map((f) => [f.reason, f.delaySeconds])).toEqual([["RATE_WAIT", 1]]);
+    expect(gateway.calls).toBe(1);
+    const message = JSON.parse(next[0]!.body) as { mchid: string; outRequestNo: string };
+    expect(await deps.ledger.get(message)).toMatchObject({ state: "PENDING", leaseUntil: 0, attempts: 0 });
+  });
+
   it("waits for the next second when this one's budget is spent, within the rate wait", async () => {
     deps.maxRateWaitMs = 5_000;
     const { campaign, batch } = await campaignOf(["a", "b", "c"]);
