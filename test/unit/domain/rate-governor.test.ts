@@ -7,6 +7,7 @@ import {
   RateGovernor,
   releasedAt,
   reserveOf,
+  shareGrantOf,
 } from "#shared/domain/rate/rate-governor.js";
 
 const SECOND = 1_800_000_000_000;
@@ -307,6 +308,30 @@ describe("RateGovernor", () => {
         granted: 2,
         second: SECOND / 1000 + 2,
       });
+    });
+
+    it("a campaign taker refused in the last campaign slot looks again within it, not only next second", () => {
+      // Budget 100, campaigns' room 98, 88 granted; this taker asks 10 while another batch of the campaign holds 10 a
+      // moment (added to the count, about to be given back): the count shows the share spent.
+      const refusedAt = (msIntoSecond: number, held: number) =>
+        shareGrantOf({
+          want: 10,
+          usage: {
+            total: 88,
+            interactive: 0,
+            interactiveAsked: 0,
+            campaigns: new Map([["a", { taken: 88 + held + 10, asked: 120, ratePerSecond: 300 }]]),
+          },
+          recent: { previous: undefined, interactiveDemand: 0 },
+          budget: 100,
+          msIntoSecond,
+          taker: campaign("a"),
+        });
+      expect(refusedAt(850, 10)).toEqual({ grant: 0, retryAtMs: 875 });
+      // Once the hold is given back, the last ten come.
+      expect(refusedAt(875, 0)).toMatchObject({ grant: 10 });
+      // Not past the slot's end (earlier slots' refusals wait for the next slot, see "pacing").
+      expect(refusedAt(880, 10).retryAtMs).toBe(1000);
     });
 
     it("never grants past the budget, whatever the interleaving of many takers", async () => {
