@@ -286,8 +286,8 @@ export function shareGrantOf(args: {
  * The counts it was refused on may hold other takers' momentary tokens (added, then given back as soon as they have
  * decided): the waiting batches of a campaign wake together when the slot releases the rest of the second's share,
  * each sees the others' asks in the count, and all of them may be refused at once. In an earlier slot the next one
- * makes up for it; in the last, that ninth of the second's budget was lost (seen as seconds ~10 % short in the rate
- * bench). At most a few extra counter updates per waiting batch and second.
+ * makes up for it; in the last, that ninth of the second's budget was lost (the rate bench shows seconds short by
+ * about that much, test/bench/rate.ts). At most a few extra counter updates per waiting batch and second.
  */
 function againInLastSlot(msIntoSecond: number, retryAtMs: number): number {
   const lastSlotEnds = (SLOTS - 1) * SLOT_MS;
