@@ -48,6 +48,9 @@ export interface InProgress<R extends KeyedRecord> {
 
 export type FinalOutcome<R extends KeyedRecord> = Succeeded<R> | Failed<R>;
 
+/** The code of a `RETRY` whose call was not made: `beforeCall` said it could not start in time. */
+export const CALL_DEFERRED = "CALL_DEFERRED";
+
 /** The code a FAILED record is answered with when it has none. */
 export const UNKNOWN_ERROR_CODE = "UNKNOWN";
 
@@ -72,6 +75,12 @@ export interface KeyedCall<R extends KeyedRecord, N extends NewKeyedRecord, S> {
    * uncertain, and the error propagates.
    */
   call: () => Promise<S>;
+  /**
+   * Asked with the lease held, right before the call: whether the call may still start now (a send's rate token is
+   * for one second; taking the lease may have outlasted it, shared/domain/rate/rate-governor.ts). False: no call is
+   * made, the lease is released without counting the attempt, and the outcome is `RETRY` with `CALL_DEFERRED`.
+   */
+  beforeCall?: () => Promise<boolean>;
   /**
    * For a record whose call may have succeeded unseen (`uncertain`): asks WeChat, before a failure is recorded
    * final, whether it holds the success after all. Without it such a failure is recorded as it is.
@@ -115,6 +124,11 @@ export async function runKeyedCall<R extends KeyedRecord, N extends NewKeyedReco
   const held = await takeLease(spec);
   if ("status" in held) return held;
   const { record } = held;
+  if (spec.beforeCall && !(await callMayStart(spec, record))) {
+    await spec.ledger.release(record, record.leaseUntil, spec.clock(), undefined, { notCalled: true });
+    const message = "the call could not start in time (its rate token lapsed); nothing was sent";
+    return { status: "RETRY", code: CALL_DEFERRED, message, rateLimited: false, needsOperator: false, record };
+  }
   let success: S;
   try {
     success = await spec.call();
@@ -126,6 +140,21 @@ export async function runKeyedCall<R extends KeyedRecord, N extends NewKeyedReco
     return settleFailure(spec, record, error);
   }
   return settleSuccess(spec, record, success);
+}
+
+/** `beforeCall`'s answer; if it throws, the lease is released uncounted (nothing was sent) and the error propagates. */
+async function callMayStart<R extends KeyedRecord, N extends NewKeyedRecord, S>(
+  spec: KeyedCall<R, N, S>,
+  record: R,
+): Promise<boolean> {
+  try {
+    return await spec.beforeCall!();
+  } catch (error) {
+    await spec.ledger
+      .release(record, record.leaseUntil, spec.clock(), undefined, { notCalled: true })
+      .catch(() => false);
+    throw error;
+  }
 }
 
 async function settleSuccess<R extends KeyedRecord, N extends NewKeyedRecord, S>(

@@ -137,9 +137,16 @@ export interface KeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord, Su
    * Drops the caller's lease so a retry can run at once (after a retryable error), optionally recording the error;
    * an `uncertain` error marks the record uncertain (it stays so until final). Fenced by `leaseUntil` (the value the
    * caller acquired): if another caller has taken the lease since, or the record is no longer PENDING, nothing is
-   * written and the result is false.
+   * written and the result is false. `notCalled`: the caller made no call under this lease (its rate token lapsed
+   * before the call could start, shared/domain/keyed-call.ts): the attempt `acquireLease` counted is taken back.
    */
-  release(key: LedgerKey, leaseUntil: number, now: number, lastError?: RetryError): Promise<boolean>;
+  release(
+    key: LedgerKey,
+    leaseUntil: number,
+    now: number,
+    lastError?: RetryError,
+    options?: { notCalled?: boolean },
+  ): Promise<boolean>;
   /** Strongly consistent read. */
   get(key: LedgerKey): Promise<R | undefined>;
 }

@@ -48,6 +48,8 @@ export interface RateRun {
   attempts: number;
   /** Tokens the governor granted per second over the same seconds (the merchant's counter), interactive included. */
   grantedPerSecond: number;
+  /** Of those, the interactive ones (POST /coupons): `perSecond` counts every send of the merchant, as WeChat does. */
+  interactivePerSecond: number;
 }
 
 export interface RateBenchResult {
@@ -220,13 +222,16 @@ function measured(run: CampaignRun, other: { accepted: number; rateLimited: numb
   const accepted = window.reduce((s, b) => s + b.accepted, 0) - other.accepted;
   const rateLimited = window.reduce((s, b) => s + b.rateLimited, 0) - other.rateLimited;
   const attempts = accepted + rateLimited;
-  const granted = run.tokens.slice(WARM_UP_SECONDS, run.busyUntil).reduce((s, t) => s + (t.usage?.total ?? 0), 0);
+  const tokens = run.tokens.slice(WARM_UP_SECONDS, run.busyUntil);
+  const granted = tokens.reduce((s, t) => s + (t.usage?.total ?? 0), 0);
+  const interactive = tokens.reduce((s, t) => s + (t.usage?.interactive ?? 0), 0);
   return {
     seconds: window.length,
     perSecond: accepted / Math.max(1, window.length),
     rateLimitedShare: rateLimited / Math.max(1, attempts),
     attempts,
     grantedPerSecond: granted / Math.max(1, window.length),
+    interactivePerSecond: interactive / Math.max(1, window.length),
   };
 }
 
@@ -333,7 +338,7 @@ export function formatRateBench(r: RateBenchResult): string {
   const pct = (n: number, digits = 1) => `${(n * 100).toFixed(digits)} %`;
   return [
     `merchant send budget against a simulator limit of ${r.limit}/s, ceiling at the limit`,
-    `  at the limit: ${r.atLimit.perSecond.toFixed(1)} sends/s = ${pct(r.atLimit.perSecond / r.limit)} of the limit over ${r.atLimit.seconds} s (tokens granted ${r.atLimit.grantedPerSecond.toFixed(1)}/s); 429s ${pct(r.atLimit.rateLimitedShare, 2)} of ${r.atLimit.attempts} attempts`,
+    `  at the limit: ${r.atLimit.perSecond.toFixed(1)} sends/s = ${pct(r.atLimit.perSecond / r.limit)} of the limit over ${r.atLimit.seconds} s, every send of the merchant counted as WeChat counts them (tokens granted ${r.atLimit.grantedPerSecond.toFixed(1)}/s, of which ${r.atLimit.interactivePerSecond.toFixed(1)}/s interactive: campaign sends alone ${pct((r.atLimit.perSecond - r.atLimit.interactivePerSecond) / r.limit)} of the limit); 429s ${pct(r.atLimit.rateLimitedShare, 2)} of ${r.atLimit.attempts} attempts`,
     `  another sender at 40 %: it got ${r.withOther.otherPerSecond.toFixed(1)}/s (${r.withOther.otherRateLimited} of its sends 429); the service ${r.withOther.perSecond.toFixed(1)}/s = ${pct(r.withOther.remainder)} of the remaining 60 % (tokens granted ${r.withOther.grantedPerSecond.toFixed(1)}/s); 429s ${pct(r.withOther.rateLimitedShare, 2)} of ${r.withOther.attempts} attempts`,
     `  interactive POST /coupons (5/s): alone p50 ${r.interactive.alone.p50.toFixed(0)} ms p99 ${r.interactive.alone.p99.toFixed(0)} ms; beside a campaign p50 ${r.interactive.beside.p50.toFixed(0)} ms p99 ${r.interactive.beside.p99.toFixed(0)} ms (not 200: ${r.interactive.alone.notOk + r.interactive.beside.notOk}${r.interactive.beside.notOk > 0 ? `, beside: ${r.interactive.beside.notOkStatuses.join(" ")}` : ""})`,
     ...(["alone", "beside"] as const).map((phase) => {

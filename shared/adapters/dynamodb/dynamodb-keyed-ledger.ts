@@ -157,16 +157,24 @@ export class DynamoDbKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord
       : { changed: false, record: this.codec.fromItem(this.mustExist(update.existing)) };
   }
 
-  async release(key: LedgerKey, leaseUntil: number, now: number, lastError?: RetryError): Promise<boolean> {
+  async release(
+    key: LedgerKey,
+    leaseUntil: number,
+    now: number,
+    lastError?: RetryError,
+    options: { notCalled?: boolean } = {},
+  ): Promise<boolean> {
     const setError =
       (lastError === undefined ? "" : ", #error_code = :code, #error_message = :message") +
       (lastError?.uncertain ? ", #uncertain = :true" : "");
+    // A lease under which no call was made gives back the attempt acquireLease counted.
+    const uncount = options.notCalled ? " ADD #attempts :minus_one" : "";
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: this.codec.pk(key) },
-          UpdateExpression: `SET #lease_until = :zero, #updated_at = :now${setError}`,
+          UpdateExpression: `SET #lease_until = :zero, #updated_at = :now${setError}${uncount}`,
           // Fenced on the caller's own lease: a caller whose lease expired must not free the next caller's lease.
           ConditionExpression: and(CONDITION.exists, CONDITION.pending, CONDITION.leaseHeldBy),
           ExpressionAttributeNames: {
@@ -175,6 +183,7 @@ export class DynamoDbKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord
             "#updated_at": "updated_at",
             ...(lastError === undefined ? {} : { "#error_code": "error_code", "#error_message": "error_message" }),
             ...(lastError?.uncertain ? { "#uncertain": "uncertain" } : {}),
+            ...(options.notCalled ? { "#attempts": "attempts" } : {}),
           },
           ExpressionAttributeValues: {
             ":pending": "PENDING",
@@ -183,6 +192,7 @@ export class DynamoDbKeyedLedger<R extends KeyedRecord, N extends NewKeyedRecord
             ":now": now,
             ...(lastError === undefined ? {} : { ":code": lastError.code, ":message": lastError.message }),
             ...(lastError?.uncertain ? { ":true": true } : {}),
+            ...(options.notCalled ? { ":minus_one": -1 } : {}),
           },
         }),
       );

@@ -65,12 +65,19 @@ export class MemoryKeyedLedger<R extends ports.KeyedRecord, N extends ports.NewK
     return { changed: true, record: structuredClone(item) };
   }
 
-  async release(key: ports.LedgerKey, leaseUntil: number, now: number, lastError?: ports.RetryError): Promise<boolean> {
+  async release(
+    key: ports.LedgerKey,
+    leaseUntil: number,
+    now: number,
+    lastError?: ports.RetryError,
+    options: { notCalled?: boolean } = {},
+  ): Promise<boolean> {
     const item = this.#items.get(keyString(key));
     // Fenced on the caller's own lease: a caller whose lease expired must not free the next caller's lease.
     if (item === undefined || item.state !== "PENDING" || item.leaseUntil !== leaseUntil) return false;
     item.leaseUntil = 0;
     item.updatedAt = now;
+    if (options.notCalled) item.attempts -= 1;
     if (lastError !== undefined) {
       item.errorCode = lastError.code;
       item.errorMessage = lastError.message;

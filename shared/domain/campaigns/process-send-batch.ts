@@ -1,4 +1,5 @@
 import { CallWithheldError, ConflictError, MessageFormatError, NotFoundError, ValidationError } from "../errors.js";
+import { CALL_DEFERRED } from "../keyed-call.js";
 import type { SendMessage } from "../ports.js";
 import { merchantScope, type RateGovernor } from "../rate/rate-governor.js";
 import { type SendDependencies, type SendOutcome, sendCoupon } from "../sends/send-coupon.js";
@@ -236,6 +237,14 @@ function scopeOf(message: SendMessage): string {
   return merchantScope(message.mchid);
 }
 
+/**
+ * How long a send whose token lapsed while it took the ledger's lease waits for a new one, holding the lease (at most
+ * a quarter of it: the call and its retries keep the rest). Going back to the queue instead costs the message a
+ * second's delay, a receive and two more ledger writes; on a loaded machine taking the lease often outlasts the
+ * token's second.
+ */
+const RENEW_WAIT_MS = 1_000;
+
 /** A queued send outside any campaign is paced with the campaigns, under this name. */
 const QUEUED_WITHOUT_CAMPAIGN = "-";
 
@@ -331,20 +340,17 @@ async function runSequentially(
         continue;
       }
     }
-    // A token is for the second it was granted in: a send that could not start within it takes one of the current
-    // second (without waiting) or goes back to the queue, rather than land on top of this second's budget.
-    if (entry.tokenSecond !== undefined && Math.floor(deps.clock() / 1000) > entry.tokenSecond) {
-      let renewed: boolean;
-      try {
-        renewed = (await acquireFor(deps, [entry], 0)).granted === 1;
-      } catch {
-        renewed = false;
-      }
-      if (!renewed) {
-        retryLater(deps, result, entry, 1, "RATE_WAIT");
-        continue;
-      }
-    }
+    // A token is for the second it was granted in: a send whose lease was taken after that second waits for one of
+    // the current second (RENEW_WAIT_MS) or goes back to the queue, rather than reach WeChat on top of this second's
+    // budget (where WeChat's windows follow the clock's seconds, it would meet a 429 there).
+    let tokenSecond = entry.tokenSecond;
+    const beforeCall = async () => {
+      if (tokenSecond === undefined || Math.floor(deps.clock() / 1000) <= tokenSecond) return true;
+      const renewed = await acquireFor(deps, [entry], Math.min(RENEW_WAIT_MS, deps.leaseMs / 4)).catch(() => undefined);
+      if (renewed?.granted !== 1) return false;
+      tokenSecond = renewed.second;
+      return true;
+    };
     let outcome: SendOutcome;
     try {
       // Without gates the campaign was cancelled (`withdraw`): a refusal for the stock is then final.
@@ -358,7 +364,9 @@ async function runSequentially(
           ? undefined
           : async () => (await gates.gateNow(campaignId).catch(() => undefined))?.action === "send";
       outcome = await counter.track((countOutcome) =>
-        sendCoupon({ ...deps, countOutcome, ...(beforeRequest === undefined ? {} : { beforeRequest }) }, command),
+        sendCoupon({ ...deps, countOutcome, ...(beforeRequest === undefined ? {} : { beforeRequest }) }, command, {
+          beforeCall,
+        }),
       );
     } catch (error) {
       if (error instanceof CallWithheldError && gates !== undefined) {
@@ -376,10 +384,12 @@ async function runSequentially(
       continue;
     }
     result.outcomes.push({ message, outcome });
-    if (outcome.status === "RETRY" && outcome.stockHold) {
+    if (outcome.status === "RETRY" && outcome.code === CALL_DEFERRED) {
+      retryLater(deps, result, entry, 1, "RATE_WAIT");
+    } else if (outcome.status === "RETRY" && outcome.stockHold) {
       await holdForStock(deps, gates, entry, outcome.stockHold, outcome.code, result);
     } else if (outcome.status === "RETRY") {
-      if (outcome.rateLimited) deps.governor.onRateLimited(scopeOf(message), deps.defaultRatePerSecond);
+      if (outcome.rateLimited) deps.governor.onRateLimited(scopeOf(message), deps.defaultRatePerSecond, tokenSecond);
       const delay = backoffSeconds(item.receiveCount, outcome.rateLimited ? "rate-limited" : "wechat");
       // Keys or signatures an operator must fix: let the redrive take it to the DLQ, where the alarm is.
       if (outcome.needsOperator)

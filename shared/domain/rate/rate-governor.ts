@@ -99,8 +99,9 @@ interface Share {
  * when more is released, so sends are spread over the second instead of bursting at its start: whatever the phase of
  * WeChat's window, one window then holds at most a ninth more than the budget, and where WeChat's windows follow the
  * clock's seconds (as the simulator's do, local/simulator/rate-limit.ts) nothing granted in one second reaches WeChat
- * in the next unless it takes longer than a slot to get there. A send that could not start within its token's second
- * goes back to the queue (process-send-batch.ts).
+ * in the next unless it takes longer than a slot to get there. A send whose call could not start within its token's
+ * second (checked with the ledger's lease held, right before the call) waits for a token of the current second or goes
+ * back to the queue (process-send-batch.ts, KeyedCall.beforeCall).
  */
 export const SLOTS = 10;
 const SLOT_MS = 1000 / SLOTS;
@@ -128,7 +129,7 @@ export const RESERVE_DEVIATIONS = 3;
 export const DEMAND_SECONDS = 3;
 const RESERVE_MAX = 0.5;
 
-/** Cut at a 429: 90 % of the lower of the current share and the share actually used in the last whole second. */
+/** Cut at a 429: 90 % of the lower of the current share and the share actually in use (`onRateLimited`). */
 const CUT = 0.9;
 const MIN_FACTOR = 0.05;
 /** A burst of 429s from one batch is one signal, not ten. */
@@ -262,7 +263,9 @@ export function shareGrantOf(args: {
   const releasedBy = (s: number) => (unpaced ? share : Math.ceil(share * releasedAt(s * SLOT_MS)));
   const mine = (usage.campaigns.get(taker.campaignId)?.taken ?? want) - want;
   const grant = clamp(Math.min(byTotal, releasedBy(slot) - mine), want);
-  if (grant === 0 && byTotal <= 0) return { grant, retryAtMs: releasedAt(msIntoSecond) < 1 ? nextSlot : 1000 };
+  if (grant === 0 && byTotal <= 0) {
+    return { grant, retryAtMs: againInLastSlot(msIntoSecond, releasedAt(msIntoSecond) < 1 ? nextSlot : 1000) };
+  }
   // When to look again: the total spent (by tokens that may yet be given back) at the next slot while the second is
   // still releasing, else the next second; the own share spent at the first slot that releases more of it.
   let retryAtMs = 1000;
@@ -275,8 +278,25 @@ export function shareGrantOf(args: {
       }
     }
   }
-  return { grant, retryAtMs };
+  return { grant, retryAtMs: grant < want ? againInLastSlot(msIntoSecond, retryAtMs) : retryAtMs };
 }
+
+/**
+ * When a campaign taker refused in the last campaign slot looks again: soon, within the slot, rather than next second.
+ * The counts it was refused on may hold other takers' momentary tokens (added, then given back as soon as they have
+ * decided): the waiting batches of a campaign wake together when the slot releases the rest of the second's share,
+ * each sees the others' asks in the count, and all of them may be refused at once. In an earlier slot the next one
+ * makes up for it; in the last, that ninth of the second's budget was lost (the rate bench shows seconds short by
+ * about that much, test/bench/rate.ts). At most a few extra counter updates per waiting batch and second.
+ */
+function againInLastSlot(msIntoSecond: number, retryAtMs: number): number {
+  const lastSlotEnds = (SLOTS - 1) * SLOT_MS;
+  const again = msIntoSecond + HOLD_RETRY_MS;
+  return retryAtMs >= 1000 && msIntoSecond >= lastSlotEnds - SLOT_MS && again < lastSlotEnds ? again : retryAtMs;
+}
+
+/** How soon a taker refused in the last campaign slot looks again (`againInLastSlot`). */
+const HOLD_RETRY_MS = 25;
 
 /**
  * How many of a campaign's `committed` tokens fit the second's budget, given the total after its commit and the
@@ -312,8 +332,8 @@ export function releasedAt(msIntoSecond: number): number {
  *   the last second, each capped by its own `rate_per_second`: a 3-recipient campaign gets its tokens at once while a
  *   big one runs, and a big one alone gets everything.
  * - **Paced** within the second (SLOTS), so sends do not burst at second boundaries.
- * - **Adaptive.** The budget is `ceiling × factor`. After HTTP 429 the factor is cut to 90 % of the share actually in
- *   use, and recovers by +10 % of the ceiling every 2 s up to 95 % of where the 429 came, from there for a minute by
+ * - **Adaptive.** The budget is `ceiling × factor`. After HTTP 429 (within its send's token second: see
+ *   `onRateLimited`) the factor is cut to 90 % of the share actually in use, and recovers by +10 % of the ceiling every 2 s up to 95 % of where the 429 came, from there for a minute by
  *   +1 % per step until 105 % of it: with another sender of the merchant's taking part of WeChat's limit, the governor
  *   finds the rest and lives just below it, crossing it with a small probe every few steps instead of a full step.
  *   The cut is shared through the counter's store, so every environment slows down within a second.
@@ -437,21 +457,35 @@ export class RateGovernor {
   }
 
   /**
-   * WeChat answered 429 for this scope: cut the share to 90 % of the lower of the current share and the share used in
-   * the last whole second, remember where it was hit, and tell the other workers through the counter's store (best
-   * effort: one that does not hear of it meets the limit itself and cuts on its own).
+   * WeChat answered 429 for this scope, to a send whose token was for `tokenSecond` (default: the second of the 429):
+   * cut the share to 90 % of the lower of the current share and the share in use when the 429 came, remember where it
+   * was hit, and tell the other workers through the counter's store (best effort: one that does not hear of it meets
+   * the limit itself and cuts on its own).
+   *
+   * The share in use is the larger of the last whole second's total (when it had any) and the 429's own second's so far:
+   * while the rate ramps up the last second's total is below the budget, and taking it as WeChat's limit cut the
+   * share ~10 % too deep (then crept back at +1 % per step). A 429 answered after its token's second is no evidence
+   * of the limit at all and cuts nothing: the send reached WeChat on top of a later second's budget (an edge spill,
+   * e.g. a send started at the end of its second), which says nothing of what WeChat allows in a second.
    */
-  onRateLimited(scope: string, ceilingPerSecond: number): void {
+  onRateLimited(scope: string, ceilingPerSecond: number, tokenSecond?: number): void {
     const now = this.clock();
+    const second = Math.floor(now / 1000);
+    if (tokenSecond !== undefined && second > tokenSecond) return;
     const previous = this.shares.get(scope);
     if (previous && now - previous.lastCut < CUT_SPACING_MS) return;
     const current = this.factor(scope, now);
     const cut = (hitAt: number) => ({ lastCut: now, factor: Math.max(MIN_FACTOR, hitAt * CUT), hitAt });
     this.adopt(scope, cut(current));
     const refine = async () => {
-      const used = await this.counter.usage(scope, Math.floor(now / 1000) - 1);
+      const [before, during] = await Promise.all([
+        this.counter.usage(scope, second - 1),
+        this.counter.usage(scope, second),
+      ]);
+      // Nothing sent in the last whole second (idle until now): the second so far is too short to tell a rate by.
+      const used = before && before.total > 0 ? Math.max(before.total, during?.total ?? 0) : 0;
       // Sending below the budget when the 429 came: WeChat's limit for us is what we used, not the budget.
-      const hitAt = used && used.total > 0 ? Math.min(current, used.total / ceilingPerSecond) : current;
+      const hitAt = used > 0 ? Math.min(current, used / ceilingPerSecond) : current;
       const signal = cut(hitAt);
       if (this.shares.get(scope)?.lastCut === now) this.adopt(scope, signal);
       await this.counter.recordSignal(scope, signal, CUT_SPACING_MS);

@@ -62,9 +62,14 @@ export function sendRequestHash(command: SendCommand): string {
 
 /**
  * Sends one coupon at most once per (mchid, out_request_no) (see `runKeyedCall`). A campaign's send is counted in
- * the campaign before its record turns final. Used by both `POST /coupons` and the send worker.
+ * the campaign before its record turns final. Used by both `POST /coupons` and the send worker. `beforeCall`: see
+ * `KeyedCall.beforeCall`.
  */
-export function sendCoupon(deps: SendDependencies, command: SendCommand): Promise<SendOutcome> {
+export function sendCoupon(
+  deps: SendDependencies,
+  command: SendCommand,
+  options: { beforeCall?: () => Promise<boolean> } = {},
+): Promise<SendOutcome> {
   const { mchid, outRequestNo, stockId, openid, appid, campaignId } = command;
   return runKeyedCall({
     ledger: deps.ledger,
@@ -84,6 +89,8 @@ export function sendCoupon(deps: SendDependencies, command: SendCommand): Promis
     prepared: campaignId !== undefined,
     conflictMessage: `out_request_no ${outRequestNo} was already used for a different request (stock, openid or appid differ)`,
     call: () => sendOrExplain(deps, command),
+    // The send's rate token is checked (and renewed if its second is over) with the lease held, right before the call.
+    ...(options.beforeCall ? { beforeCall: options.beforeCall } : {}),
     recover: (record) => findIssued(deps, command, record),
     beforeFinal: async (outcome) => {
       if (!outcome.failed) await recordIssued(deps, command, outcome.success.couponId);

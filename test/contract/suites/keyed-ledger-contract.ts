@@ -217,6 +217,23 @@ export function keyedLedgerContract<R extends KeyedRecord, N extends NewKeyedRec
       expect(await ledger.release(input, lease.record.leaseUntil, T0 + 4)).toBe(false);
     });
 
+    it("takes back the attempt of a lease released without a call (notCalled), fenced like any release", async () => {
+      const ledger = makeLedger();
+      const input = fixture.newRecord();
+      await ledger.claim(input);
+      const lease = await ledger.acquireLease(input, T0, 60_000);
+      if (lease.status !== "acquired") throw new Error("expected a lease");
+      expect(await ledger.release(input, lease.record.leaseUntil + 1, T0 + 1, undefined, { notCalled: true })).toBe(
+        false,
+      );
+      expect(await ledger.release(input, lease.record.leaseUntil, T0 + 2, undefined, { notCalled: true })).toBe(true);
+      expect(await ledger.get(input)).toMatchObject({ state: "PENDING", leaseUntil: 0, attempts: 0 });
+      expect(await ledger.acquireLease(input, T0 + 3, 60_000)).toMatchObject({
+        status: "acquired",
+        record: { attempts: 1 },
+      });
+    });
+
     it("does not release a final record", async () => {
       const ledger = makeLedger();
       const input = fixture.newRecord();

@@ -146,7 +146,9 @@ describe("processSendBatch", () => {
     const renewed = await processSendBatch(deps, await batchOf(["a", "x"], ["a", "y"]));
     expect(gateway.calls).toBe(4);
     expect(renewed.failures).toEqual([]);
-    // Once more, with the later second's budget spent by another campaign by then: the late send goes back.
+    // Once more, with the later second's budget spent by another campaign by then, and a lease too short to wait for
+    // the next second's (a renewal waits at most a quarter of it): the late send goes back.
+    deps.leaseMs = 400;
     gateway.sendCoupon = async (call) => {
       now = Math.ceil(now / 1000) * 1000 + 850;
       await deps.governor.acquire("merchant:1900000001", { campaignId: "other", ratePerSecond: 500 }, 500, 400, 0);
@@ -155,6 +157,41 @@ describe("processSendBatch", () => {
     const late = await processSendBatch(deps, await batchOf(["b", "p"], ["b", "q"]));
     expect(gateway.calls).toBe(7);
     expect(late.failures.map((f) => [f.messageId.split("-")[0], f.reason])).toEqual([["b", "RATE_WAIT"]]);
+  });
+
+  it("checks the token with the ledger's lease held: a lease taken after the token's second renews it, or defers the send uncounted", async () => {
+    const acquireLease = deps.ledger.acquireLease.bind(deps.ledger);
+    // Taking the lease outlasts the token's second: the call would reach WeChat in the next one, at `landsAt` ms.
+    let landsAt = 50;
+    deps.ledger.acquireLease = async (key, _at, leaseMs) => {
+      now = Math.floor(now / 1000) * 1000 + 1_000 + landsAt;
+      return acquireLease(key, now, leaseMs);
+    };
+    const seconds: number[] = [];
+    const send = gateway.sendCoupon.bind(gateway);
+    gateway.sendCoupon = async (call) => {
+      seconds.push(Math.floor(now / 1000));
+      return send(call);
+    };
+    const { batch } = await campaignOf(["a"]);
+    const start = Math.floor(now / 1000);
+    expect((await processSendBatch(deps, batch)).failures).toEqual([]);
+    // Sent in the next second, with a token of that second.
+    expect(seconds).toEqual([start + 1]);
+    // Landing in the last slot, which campaigns leave clear: the send waits (holding its lease) for the next second.
+    landsAt = 950;
+    const { batch: waiting } = await campaignOf(["w"]);
+    expect((await processSendBatch(deps, waiting)).failures).toEqual([]);
+    expect(seconds.slice(1)).toEqual([start + 3]);
+    expect(now % 1000).toBeLessThan(100);
+    // A lease too short for that wait (a renewal waits at most a quarter of it): the send goes back to the queue.
+    deps.leaseMs = 100;
+    const { batch: next } = await campaignOf(["b"]);
+    const deferred = await processSendBatch(deps, next);
+    expect(deferred.failures.map((f) => [f.reason, f.delaySeconds])).toEqual([["RATE_WAIT", 1]]);
+    expect(gateway.calls).toBe(2);
+    const message = JSON.parse(next[0]!.body) as { mchid: string; outRequestNo: string };
+    expect(await deps.ledger.get(message)).toMatchObject({ state: "PENDING", leaseUntil: 0, attempts: 0 });
   });
 
   it("waits for the next second when this one's budget is spent, within the rate wait", async () => {

@@ -7,6 +7,7 @@ import {
   RateGovernor,
   releasedAt,
   reserveOf,
+  shareGrantOf,
 } from "#shared/domain/rate/rate-governor.js";
 
 const SECOND = 1_800_000_000_000;
@@ -309,6 +310,30 @@ describe("RateGovernor", () => {
       });
     });
 
+    it("a campaign taker refused in the last campaign slot looks again within it, not only next second", () => {
+      // Budget 100, campaigns' room 98, 88 granted; this taker asks 10 while another batch of the campaign holds 10 a
+      // moment (added to the count, about to be given back): the count shows the share spent.
+      const refusedAt = (msIntoSecond: number, held: number) =>
+        shareGrantOf({
+          want: 10,
+          usage: {
+            total: 88,
+            interactive: 0,
+            interactiveAsked: 0,
+            campaigns: new Map([["a", { taken: 88 + held + 10, asked: 120, ratePerSecond: 300 }]]),
+          },
+          recent: { previous: undefined, interactiveDemand: 0 },
+          budget: 100,
+          msIntoSecond,
+          taker: campaign("a"),
+        });
+      expect(refusedAt(850, 10)).toEqual({ grant: 0, retryAtMs: 875 });
+      // Once the hold is given back, the last ten come.
+      expect(refusedAt(875, 0)).toMatchObject({ grant: 10 });
+      // Not past the slot's end (earlier slots' refusals wait for the next slot, see "pacing").
+      expect(refusedAt(880, 10).retryAtMs).toBe(1000);
+    });
+
     it("never grants past the budget, whatever the interleaving of many takers", async () => {
       now = SECOND + 850;
       const takers = ["a", "b", "c", "d"].flatMap((id) => Array.from({ length: 10 }, () => campaign(id)));
@@ -340,6 +365,39 @@ describe("RateGovernor", () => {
       await settle();
       expect(governor.factor(scope)).toBeCloseTo(0.54);
       expect((await counter.readSignal(scope))?.hitAt).toBeCloseTo(0.6);
+    });
+
+    it("while the rate ramps up, takes the share in use from the 429's own second, not the lower last one", async () => {
+      const s = SECOND / 1000;
+      await counter.take(scope, s, { tokens: 80, asked: 80 });
+      await counter.take(scope, s + 1, { tokens: 100, asked: 100 });
+      now = SECOND + 1_900;
+      governor.onRateLimited(scope, 100, s + 1);
+      await settle();
+      expect(governor.factor(scope)).toBeCloseTo(0.9);
+      expect((await counter.readSignal(scope))?.hitAt).toBeCloseTo(1);
+      // The second so far counts only beside a last second with sends: after an idle second, a 429 on the first few
+      // sends says nothing of a rate.
+      const idle = newGovernor();
+      await counter.take(scope, s + 5, { tokens: 3, asked: 3 });
+      now = SECOND + 5_100;
+      idle.onRateLimited(scope, 100, s + 5);
+      await settle();
+      expect(idle.factor(scope)).toBeCloseTo(0.9);
+    });
+
+    it("cuts nothing for a 429 answered after its token's second (a send that spilled into the next second)", async () => {
+      const s = SECOND / 1000;
+      await counter.take(scope, s, { tokens: 100, asked: 100 });
+      now = SECOND + 1_010;
+      governor.onRateLimited(scope, 100, s);
+      await settle();
+      expect(governor.factor(scope)).toBe(1);
+      expect(await counter.readSignal(scope)).toBeUndefined();
+      // One answered within its token's second does cut.
+      governor.onRateLimited(scope, 100, s + 1);
+      await settle();
+      expect(governor.factor(scope)).toBeCloseTo(0.9);
     });
 
     it("recovers fast to 95 % of where the 429 came, then creeps (+1 % per 2 s) up to it", async () => {

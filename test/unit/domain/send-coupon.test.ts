@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { ConflictError } from "#shared/domain/errors.js";
+import { CALL_DEFERRED } from "#shared/domain/keyed-call.js";
 import {
   MAX_RATE_LIMITED_ATTEMPTS,
   MAX_SEND_ATTEMPTS,
@@ -152,6 +153,28 @@ describe("sendCoupon", () => {
     while (outcome.status === "RETRY") outcome = await sendCoupon(deps, command);
     expect(outcome).toMatchObject({ status: "FAILED", code: "RETRIES_EXHAUSTED" });
     expect(gateway.calls).toBe(MAX_RATE_LIMITED_ATTEMPTS);
+  });
+
+  it("makes no call when beforeCall says the send can no longer start, and does not count that as an attempt", async () => {
+    for (let i = 0; i < MAX_SEND_ATTEMPTS - 1; i++) gateway.failures.push(unavailable());
+    const deferred = await sendCoupon(deps, command, { beforeCall: async () => false });
+    expect(deferred).toMatchObject({ status: "RETRY", code: CALL_DEFERRED, rateLimited: false });
+    expect(gateway.calls).toBe(0);
+    expect(await deps.ledger.get(command)).toMatchObject({ state: "PENDING", leaseUntil: 0, attempts: 0 });
+    // Deferred many times, the send still has its whole attempt budget.
+    for (let i = 0; i < 2 * MAX_SEND_ATTEMPTS; i++) await sendCoupon(deps, command, { beforeCall: async () => false });
+    let outcome = await sendCoupon(deps, command);
+    while (outcome.status === "RETRY") outcome = await sendCoupon(deps, command);
+    expect(outcome).toMatchObject({ status: "SENT" });
+    expect(gateway.calls).toBe(MAX_SEND_ATTEMPTS);
+  });
+
+  it("releases the lease, uncounted, when beforeCall throws", async () => {
+    const broken = sendCoupon(deps, command, { beforeCall: () => Promise.reject(new Error("counter down")) });
+    await expect(broken).rejects.toThrow("counter down");
+    expect(gateway.calls).toBe(0);
+    expect(await deps.ledger.get(command)).toMatchObject({ state: "PENDING", leaseUntil: 0, attempts: 0 });
+    expect(await sendCoupon(deps, command, { beforeCall: async () => true })).toMatchObject({ status: "SENT" });
   });
 
   it("counts each campaign send once, replays included", async () => {

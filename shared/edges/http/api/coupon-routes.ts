@@ -1,3 +1,4 @@
+import { CALL_DEFERRED } from "../../../domain/keyed-call.js";
 import { merchantScope } from "../../../domain/rate/rate-governor.js";
 import { type SendCommand, sendCoupon } from "../../../domain/sends/send-coupon.js";
 import { recordSendOutcomeOf } from "../../../observability/metrics.js";
@@ -88,15 +89,23 @@ const RATE_LIMITED_TRIES = 3;
  */
 async function sendWithinBudget(services: ApiServices, command: SendCommand) {
   const deadline = Date.now() + services.rate.maxWaitMs;
+  const waitLeft = () => Math.max(0, deadline - Date.now());
   for (let tries = 1; ; tries++) {
-    await takeSendToken(services, command, Math.max(0, deadline - Date.now()));
-    const outcome = await waitForFinal(
-      services.sends.ledger,
-      await sendCoupon(services.sends, command),
-      services.inProgressWaitMs,
-    );
+    let tokenSecond = await takeSendToken(services, command, waitLeft());
+    // With the ledger's lease held, right before the call: a token whose second is over is renewed (within the
+    // wait), so the send does not reach WeChat on top of the next second's budget (`KeyedCall.beforeCall`).
+    const beforeCall = async () => {
+      if (tokenSecond === undefined || Math.floor(Date.now() / 1000) <= tokenSecond) return true;
+      const renewed = await takeToken(services, command, waitLeft());
+      if (renewed.granted !== 1) return false;
+      tokenSecond = renewed.second;
+      return true;
+    };
+    const sent = await sendCoupon(services.sends, command, { beforeCall });
+    if (sent.status === "RETRY" && sent.code === CALL_DEFERRED) throw budgetExhausted();
+    const outcome = await waitForFinal(services.sends.ledger, sent, services.inProgressWaitMs);
     if (outcome.status !== "RETRY" || !outcome.rateLimited) return outcome;
-    services.rate.governor.onRateLimited(merchantScope(command.mchid), services.defaultRatePerSecond);
+    services.rate.governor.onRateLimited(merchantScope(command.mchid), services.defaultRatePerSecond, tokenSecond);
     if (tries >= RATE_LIMITED_TRIES || Date.now() >= deadline) return outcome;
   }
 }
@@ -105,21 +114,29 @@ async function sendWithinBudget(services: ApiServices, command: SendCommand) {
  * An interactive send takes a token from the merchant's send budget, which campaigns share (rate-governor.ts): it may
  * take whatever campaigns have not, and campaigns always leave it a reserve, so it does not wait behind them. If the
  * budget is spent (interactive sends alone at WeChat's limit) it waits up to `maxWaitMs` for the next second; if
- * still none, it answers 429 SEND_BUDGET_EXHAUSTED with Retry-After, and nothing is recorded: the same
+ * still none, it answers 429 SEND_BUDGET_EXHAUSTED with Retry-After, and nothing final is recorded: the same
  * out_request_no sends later. A key already final replays without a token (it calls WeChat no more).
  */
 async function takeSendToken(
   services: ApiServices,
   command: { mchid: string; outRequestNo: string },
   maxWaitMs: number,
-): Promise<void> {
-  const { governor } = services.rate;
-  const scope = merchantScope(command.mchid);
-  const { granted } = await governor.acquire(scope, { interactive: true }, 1, services.defaultRatePerSecond, maxWaitMs);
-  if (granted === 1) return;
+): Promise<number | undefined> {
+  const { granted, second } = await takeToken(services, command, maxWaitMs);
+  if (granted === 1) return second;
   const record = await services.sends.ledger.get(command);
-  if (record !== undefined && record.state !== "PENDING") return;
-  throw new HttpError(
+  if (record !== undefined && record.state !== "PENDING") return undefined;
+  throw budgetExhausted();
+}
+
+/** One interactive token of the merchant's budget, waiting at most `maxWaitMs`, and the second it is for. */
+function takeToken(services: ApiServices, command: { mchid: string }, maxWaitMs: number) {
+  const scope = merchantScope(command.mchid);
+  return services.rate.governor.acquire(scope, { interactive: true }, 1, services.defaultRatePerSecond, maxWaitMs);
+}
+
+function budgetExhausted(): HttpError {
+  return new HttpError(
     429,
     "SEND_BUDGET_EXHAUSTED",
     "the merchant's send rate is spent for now; retry with the same out_request_no",
