@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatDuration, type ProgressOutput } from "./campaign-progress.js";
 import { CliUsageError } from "./cli-io.js";
-import { type ApiAuth, ApiClient } from "./service-client.js";
+import { type ApiAuth, ApiClient, ApiError } from "./service-client.js";
 import { type CredentialsProvider, defaultCredentials, regionOfApiUrl } from "./sigv4-signer.js";
 
 // What every `wxcoupon campaign …` subcommand shares: reaching the API (URL, token or SigV4) and argument checks.
@@ -97,4 +97,25 @@ export function matching(value: string, name: string, pattern: RegExp, problem: 
   if (!pattern.test(value))
     throw new CliUsageError(`${name.startsWith("-") || name === name.toUpperCase() ? name : `--${name}`} ${problem}`);
   return value;
+}
+
+const CAMPAIGN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The positional CAMPAIGN_ID of a campaign subcommand, then its options. */
+export function idAndOptions(sub: string, argv: string[]): [string, string[]] {
+  const [id, ...rest] = argv;
+  if (id === undefined || id.startsWith("-")) throw new CliUsageError(`${sub} needs a CAMPAIGN_ID`);
+  return [matching(id, "CAMPAIGN_ID", CAMPAIGN_ID, "must be 1-64 letters, digits, _ or -"), rest];
+}
+
+/** The service's 404 for the campaign itself (code CAMPAIGN_NOT_FOUND), said plainly; any other error as it came. */
+export async function onCampaign<T>(client: ApiClient, id: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404 && error.code === "CAMPAIGN_NOT_FOUND") {
+      throw new Error(`no campaign ${id} at ${client.baseUrl}`);
+    }
+    throw error;
+  }
 }

@@ -3,14 +3,12 @@ import { rename, rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as delay } from "node:timers/promises";
-import { API_OPTIONS, apiClient, type CampaignCommandDeps, matching } from "./api-access.js";
+import { API_OPTIONS, apiClient, type CampaignCommandDeps, idAndOptions, onCampaign } from "./api-access.js";
 import { formatDuration, formatTable } from "./campaign-progress.js";
 import { type CliIo, CliUsageError, parseOptions } from "./cli-io.js";
-import { type ApiClient, ApiError } from "./service-client.js";
 
 // `wxcoupon campaign report|export`: what became of a campaign's coupons, as a table and a chart, or as CSV files.
 
-const CAMPAIGN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const DEFAULT_COLUMNS = 80;
 const json = (value: unknown) => JSON.stringify(value, null, 2);
 
@@ -41,23 +39,6 @@ interface ExportAnswer {
   invocations: number;
   download_url?: string;
   error?: { code: string; message: string };
-}
-
-function idAndOptions(sub: string, argv: string[]): [string, string[]] {
-  const [id, ...rest] = argv;
-  if (id === undefined || id.startsWith("-")) throw new CliUsageError(`${sub} needs a CAMPAIGN_ID`);
-  return [matching(id, "CAMPAIGN_ID", CAMPAIGN_ID, "must be 1-64 letters, digits, _ or -"), rest];
-}
-
-async function onCampaign<T>(client: ApiClient, id: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404 && error.code === "CAMPAIGN_NOT_FOUND") {
-      throw new Error(`no campaign ${id} at ${client.baseUrl}`);
-    }
-    throw error;
-  }
 }
 
 const yuan = (fen: number) => `¥${(fen / 100).toFixed(2)}`;

@@ -1,5 +1,13 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { API_OPTIONS, apiClient, type CampaignCommandDeps, integerOption, matching } from "./api-access.js";
+import {
+  API_OPTIONS,
+  apiClient,
+  type CampaignCommandDeps,
+  idAndOptions,
+  integerOption,
+  matching,
+  onCampaign,
+} from "./api-access.js";
 import {
   type CampaignStatus,
   formatColumns,
@@ -11,7 +19,6 @@ import {
   stderrProgress,
 } from "./campaign-progress.js";
 import { type CliIo, CliUsageError, parseOptions, required } from "./cli-io.js";
-import { type ApiClient, ApiError } from "./service-client.js";
 import { parseDuration, StallWatch } from "./stall-watch.js";
 
 // `wxcoupon campaign list|pause|resume|cancel|retry|failures`: steering campaigns that run on the service.
@@ -24,7 +31,6 @@ export const EXIT_RETRY_STALLED = 4;
 const STALL_WARNING_MS = 60_000;
 
 const CAMPAIGN_STATES = ["ACCEPTED", "SCHEDULED", "SENDING", "PAUSED", "CANCELLING", "COMPLETED"];
-const CAMPAIGN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const FAILURE_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 /** `GET /campaigns` as the CLI reads it. */
@@ -52,23 +58,6 @@ interface Failure {
 }
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
-
-/** The positional CAMPAIGN_ID of a subcommand, then its options. */
-function idAndOptions(sub: string, argv: string[]): [string, string[]] {
-  const [id, ...rest] = argv;
-  if (id === undefined || id.startsWith("-")) throw new CliUsageError(`${sub} needs a CAMPAIGN_ID`);
-  return [matching(id, "CAMPAIGN_ID", CAMPAIGN_ID, "must be 1-64 letters, digits, _ or -"), rest];
-}
-
-/** A 404 on the campaign itself, said plainly. */
-async function onCampaign<T>(client: ApiClient, id: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) throw new Error(`no campaign ${id} at ${client.baseUrl}`);
-    throw error;
-  }
-}
 
 // ---- list ----
 
