@@ -547,13 +547,14 @@ function summary(status: CampaignStatus, badLines: number, failures: number, fai
   const rows: Array<[string, string]> = [
     ["Campaign", status.campaign_id],
     ["Stock", status.stock_id],
-    ["State", status.state],
+    ["State", stateLine(status)],
     ["Recipients", String(status.total)],
     ["Sent", String(status.sent)],
     ["Failed", String(status.failed)],
     ...Object.entries(status.failures_by_code)
       .sort(([, a], [, b]) => b - a)
       .map(([code, n]): [string, string] => [`  ${code}`, String(n)]),
+    ...cancelledRow(status),
     ["Lines skipped", String(badLines)],
     [
       "Duration",
@@ -562,6 +563,16 @@ function summary(status: CampaignStatus, badLines: number, failures: number, fai
     ["Failures file", `${failuresOut} (${failures} ${failures === 1 ? "row" : "rows"})`],
   ];
   return formatTable(rows);
+}
+
+/** The state with its reason when the service gives one: a cancelled campaign ends COMPLETED (cancelled). */
+function stateLine(status: CampaignStatus): string {
+  return status.state_reason ? `${status.state} (${status.state_reason})` : status.state;
+}
+
+/** Recipients a cancel withdrew: neither sent nor failed, so the summary says where they went. */
+function cancelledRow(status: CampaignStatus): Array<[string, string]> {
+  return status.cancelled ? [["Cancelled", String(status.cancelled)]] : [];
 }
 
 function interruptHint(io: CliIo, progress: ProgressReporter): () => void {
@@ -597,13 +608,14 @@ async function showStatus(argv: string[], io: CliIo, deps: CampaignCommandDeps):
     formatTable([
       ["Campaign", status.campaign_id],
       ["Stock", status.stock_id],
-      ["State", status.state],
+      ["State", stateLine(status)],
       ["Sealed", status.sealed === undefined ? "-" : status.sealed ? "yes" : "no (chunks still expected)"],
       ["Chunks", String(status.chunks_received ?? "-")],
       ["Recipients", String(status.total)],
       ["Sent", String(status.sent)],
       ["Failed", String(status.failed)],
       ...Object.entries(status.failures_by_code).map(([code, n]): [string, string] => [`  ${code}`, String(n)]),
+      ...cancelledRow(status),
       ["Pending", String(status.pending)],
       ["Rate limit", `${status.rate_per_second}/s`],
       ...(status.retry_of

@@ -93,6 +93,11 @@ class FakeApi {
             }),
       );
     }
+    if (route === "GET /campaigns/withdrawn")
+      return reply(
+        200,
+        campaign("withdrawn", { state: "COMPLETED", state_reason: "cancelled", cancelled: 6, pending: 0 }),
+      );
     if (route === "GET /campaigns/parent/failures") {
       const failure = (n: number) => ({ openid: `o-${n}`, out_request_no: `k-${n}`, code: "NOT_ENOUGH" });
       return url.searchParams.get("cursor")
@@ -214,6 +219,14 @@ describe("wxcoupon campaign list, pause, resume, cancel, failures", () => {
     const gone = await run("pause", "gone");
     expect(gone).toMatchObject({ code: 1, stderr: "error: no campaign gone at http://api.test" });
     expect((await run("cancel", "bad id!")).code).toBe(2);
+  });
+
+  it("shows a cancelled campaign's reason and the recipients the cancel withdrew", async () => {
+    const status = await run("status", "withdrawn");
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/State\s+COMPLETED \(cancelled\)\n/);
+    expect(status.stdout).toMatch(/Sent\s+4\n/);
+    expect(status.stdout).toMatch(/Cancelled\s+6\n/);
   });
 
   it("prints every failure page as the failures-file CSV, or as JSON", async () => {
