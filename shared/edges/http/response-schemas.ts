@@ -291,12 +291,24 @@ const campaignState = () =>
     );
 const campaignStateReason = () =>
   z
-    .enum(["scheduled", "paused", "cancelled", "waiting_for_rate", "stock_not_running", "stock_budget_exhausted"])
+    .enum([
+      "scheduled",
+      "paused",
+      "cancelled",
+      "waiting_for_rate",
+      "stock_not_running",
+      "stock_budget_exhausted",
+      "merchant_not_permitted",
+      "appid_not_bound",
+    ])
     .optional()
     .describe(
       "Why the campaign is not simply sending (or why it completed: cancelled); absent otherwise. PAUSED with " +
         "stock_not_running or stock_budget_exhausted: the service paused it when WeChat refused its sends because " +
-        "the stock stopped running (paused, stopped, ended) or its budget ran out for now; resume checks the stock again",
+        "the stock stopped running (paused, stopped, ended) or its budget ran out for now; resume checks the stock " +
+        "again. PAUSED with merchant_not_permitted (NO_AUTH, REQUEST_BLOCKED for the merchant, MCH_NOT_EXISTS) or " +
+        "appid_not_bound (APPID_MCHID_NOT_MATCH): WeChat refuses the merchant, not a recipient; fix it with WeChat " +
+        "Pay, then resume (the next send tells: the campaign pauses again if WeChat still refuses)",
     );
 
 export const campaignAcceptedResponse = z.strictObject({
