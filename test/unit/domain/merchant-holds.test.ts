@@ -15,7 +15,7 @@ import {
   outcomeUnknown,
 } from "#shared/domain/sends/failure-policy.js";
 import { sendCoupon } from "#shared/domain/sends/send-coupon.js";
-import { FakeCouponGateway, refused } from "../../helpers/fake-coupon-gateway.js";
+import { FakeCouponGateway } from "../../helpers/fake-coupon-gateway.js";
 import { memoryWorkerDependencies } from "../../helpers/memory-send-dependencies.js";
 
 // Refusals of the merchant (docs/wechatpay-cash-coupons.md#refusals-about-the-merchant): held like a stock's, never
