@@ -235,14 +235,15 @@ export type CampaignControl = "RUNNING" | "PAUSED" | "CANCELLED";
 /**
  * Why a campaign was PAUSED by the service rather than by an operator: WeChat refused its sends because the stock
  * stopped running, or its budget ran out for now (shared/domain/stocks/stock-check.ts), or because it refuses the
- * merchant: not permitted to send, or the appid not bound to it (shared/domain/sends/failure-policy.ts). Absent: an
- * operator's pause.
+ * merchant: not permitted to send, the appid not bound to it, or its signature refused
+ * (shared/domain/sends/failure-policy.ts). Absent: an operator's pause.
  */
 export type CampaignControlReason =
   | "stock_not_running"
   | "stock_budget_exhausted"
   | "merchant_not_permitted"
-  | "appid_not_bound";
+  | "appid_not_bound"
+  | "credentials_refused";
 
 /** A change of a campaign's control (`CampaignStore.setControl`). */
 export interface ControlChange {

@@ -9,9 +9,12 @@ import { StockHoldError, type StockHoldReason, StockQueryError } from "../stocks
  * - `merchant_not_permitted`: 403 `NO_AUTH` (发券商户无权限使用此API: the merchant lacks the coupon product or the
  *   right to this stock), 403 `REQUEST_BLOCKED` other than the per-user cap (调用商户无权限, 商户无权发券,
  *   批次不支持跨商户发券), 400 `MCH_NOT_EXISTS` (商户号不合法);
- * - `appid_not_bound`: 400 `APPID_MCHID_NOT_MATCH` (商户号与appid不匹配: the appid is not bound to the merchant).
+ * - `appid_not_bound`: 400 `APPID_MCHID_NOT_MATCH` (商户号与appid不匹配: the appid is not bound to the merchant);
+ * - `credentials_refused`: 401 `SIGN_ERROR`, WeChat refused the merchant's signature (key, serial or clock): it did
+ *   nothing for the call. (An answer of WeChat's that does not verify is not one: WeChat may have acted, and the
+ *   client looks unknown serials up by itself; it stays a retry an operator may have to look at.)
  */
-export type MerchantHoldReason = "merchant_not_permitted" | "appid_not_bound";
+export type MerchantHoldReason = "merchant_not_permitted" | "appid_not_bound" | "credentials_refused";
 
 /**
  * A send WeChat refused because of its merchant, not its recipient (`merchantHoldReason`): never a final failure
@@ -35,6 +38,7 @@ export type HoldReason = StockHoldReason | MerchantHoldReason;
 export const MERCHANT_HOLD_CODES: Record<MerchantHoldReason, string> = {
   merchant_not_permitted: "MERCHANT_NOT_PERMITTED",
   appid_not_bound: "APPID_NOT_BOUND",
+  credentials_refused: "WECHATPAY_AUTH_FAILED",
 };
 
 /**
@@ -48,6 +52,7 @@ const USER_BLOCKED_MESSAGE = "用户被限领拦截";
  * sends: create-stock answers the same codes for its own rules (REQUEST_BLOCKED 活动未开始或已结束 is R4's time rule).
  */
 export function merchantHoldReason(error: GatewayError): MerchantHoldReason | undefined {
+  if (error.kind === "misconfigured" && error.httpStatus === 401) return "credentials_refused";
   if (error.kind !== "refused") return undefined;
   switch (error.code) {
     case "NO_AUTH":

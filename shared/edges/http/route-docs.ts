@@ -355,7 +355,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       "A 503 means the outcome is not known yet: retry with the same out_request_no. A refusal for the stock " +
       "rather than the user (not running, not started yet, budget exhausted for now) is a 409 that is not stored: " +
       "the same out_request_no may succeed once the stock serves again. So is a refusal of the merchant (403 " +
-      "MERCHANT_NOT_PERMITTED, APPID_NOT_BOUND): it succeeds once the merchant's permission or appid is fixed.",
+      "MERCHANT_NOT_PERMITTED, APPID_NOT_BOUND; 502 WECHATPAY_AUTH_FAILED for its signature): it succeeds once the " +
+      "merchant's permission, appid or key is fixed.",
     tag: "coupons",
     body: sendCouponBody,
     responses: {
@@ -532,7 +533,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       "A paused campaign's stock is checked with WeChat Pay first, for the recipients not yet sent (422 names the " +
       "problem; the campaign stays PAUSED), whether an operator paused it or the service did (state_reason " +
       "stock_not_running, stock_budget_exhausted). A campaign the service paused because WeChat refused the " +
-      "merchant (merchant_not_permitted, appid_not_bound) has no query that tells whether that was fixed: it resumes, " +
+      "merchant (merchant_not_permitted, appid_not_bound, credentials_refused) has no query that tells whether that was fixed: it resumes, " +
       "and its next send pauses it again, nothing recorded, if WeChat still refuses.",
     tag: "campaigns",
     path: campaignIdPath,

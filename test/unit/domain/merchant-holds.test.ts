@@ -42,6 +42,16 @@ describe("merchantHoldReason: whose refusal a send's WeChat answer is", () => {
     expect(merchantHoldReason(wechat(status, code, message))).toBe(reason);
   });
 
+  it("401 SIGN_ERROR → credentials_refused: WeChat refused the merchant's signature, for every send alike", () => {
+    const signError = new GatewayError(
+      "misconfigured",
+      "SIGN_ERROR",
+      "WeChat Pay 401 SIGN_ERROR: 错误的签名，验签失败",
+      401,
+    );
+    expect(merchantHoldReason(signError)).toBe("credentials_refused");
+  });
+
   it.each([
     [403, "REQUEST_BLOCKED", "用户被限领拦截"],
     [403, "USER_ACCOUNT_ABNORMAL", "用户非法"],
@@ -54,10 +64,12 @@ describe("merchantHoldReason: whose refusal a send's WeChat answer is", () => {
     expect(merchantHoldReason(wechat(status, code, message))).toBeUndefined();
   });
 
-  it("only reads refusals: a 5xx, 429 or our own keys failing is never a merchant hold", () => {
+  it("a 5xx, a 429 or WeChat's answer failing verification (WeChat may have acted) is never a merchant hold", () => {
     expect(merchantHoldReason(new GatewayError("retryable", "NO_AUTH", "odd 500", 500))).toBeUndefined();
     expect(merchantHoldReason(new GatewayError("rate_limited", "NO_AUTH", "odd 429", 429))).toBeUndefined();
-    expect(merchantHoldReason(new GatewayError("misconfigured", "SIGN_ERROR", "401", 401))).toBeUndefined();
+    expect(merchantHoldReason(new GatewayError("misconfigured", "SIGNATURE_UNKNOWN_SERIAL", "unverified"))).toBe(
+      undefined,
+    );
   });
 
   it("the failure policy holds a MerchantHoldError whatever the attempts, and it is not an unknown outcome", () => {
@@ -180,6 +192,22 @@ describe("a campaign meeting a merchant refusal", () => {
       ["a", "PENDING"],
       ["b", "SENT"],
     ]);
+  });
+
+  it("pauses on WeChat refusing the merchant's signature (credentials_refused), nothing final, not uncertain", async () => {
+    const { campaign } = await create(["a"]);
+    gateway.failures.push(new GatewayError("misconfigured", "SIGN_ERROR", "WeChat Pay 401 SIGN_ERROR", 401));
+    const result = await processSendBatch(deps, drain());
+    expect(result.failures).toEqual([]); // held with its campaign, not on its way to the DLQ
+    expect(result.held.map((h) => h.reason)).toEqual(["paused"]);
+    expect(await deps.campaigns.get(campaign.id)).toMatchObject({
+      control: "PAUSED",
+      controlReason: "credentials_refused",
+      failed: 0,
+    });
+    const record = (await deps.ledger.listByCampaign(campaign.id)).items[0];
+    expect(record).toMatchObject({ state: "PENDING", errorCode: "WECHATPAY_AUTH_FAILED" });
+    expect(record?.uncertain).toBeUndefined();
   });
 
   it("records the recipient's REQUEST_BLOCKED (用户被限领拦截) final and keeps sending", async () => {

@@ -83,11 +83,20 @@ function refusal<R extends KeyedRecord>(outcome: Failed<R>, requestId: string): 
 /**
  * 409 when WeChat refused for the stock (not running, not started, budget exhausted for now: nothing is recorded
  * final, the same key may succeed once the stock serves again), 403 when it refused the merchant (not permitted,
- * appid not bound: the same key may succeed once that is fixed), 429 when WeChat is rate limiting (slow down), 503
+ * appid not bound: the same key may succeed once that is fixed), 502 when it refused the merchant's signature, 429 when WeChat is rate limiting (slow down), 503
  * otherwise; the same key again in every case.
  */
 function retryLater<R extends KeyedRecord>(outcome: Retry<R>, what: string): HttpError {
   const hold = outcome.hold;
+  if (hold?.reason === "credentials_refused") {
+    // WeChat refused *our* signature: the service's configuration, not the caller's (like error-response.ts's 502).
+    return new HttpError(
+      502,
+      outcome.code,
+      `WeChat Pay refused the merchant signature; check the merchant key and serial; no outcome was recorded; retry ` +
+        `the ${what} with the same out_request_no once fixed`,
+    );
+  }
   if (hold && isMerchantHold(hold.reason)) {
     return new HttpError(
       403,
