@@ -577,6 +577,15 @@ describe("stateful stack", () => {
     }
   });
 
+  it("grants the export bucket's objects to the api (presigned reads) and the export function (writes, HeadObject) only", () => {
+    expect(dataActions(statementsOf(built, "api"), "s3:")).toEqual(["s3:GetObject"]);
+    // GetObject authorizes HeadObject: whether a completion S3 answered NoSuchUpload had succeeded before.
+    expect(dataActions(statementsOf(built, "export"), "s3:")).toEqual(["s3:GetObject", "s3:PutObject"]);
+    for (const kind of ["send-worker", "notify", "reconcile", "sweeper", "events-publisher"] as const) {
+      expect(dataActions(statementsOf(built, kind), "s3:"), kind).toEqual([]);
+    }
+  });
+
   it("keeps exports in a private, encrypted, TLS-only bucket whose objects expire after 7 days", () => {
     const buckets = resourcesOfType<Record<string, unknown>>(built.statefulTemplate, "AWS::S3::Bucket");
     expect(buckets).toHaveLength(1);
