@@ -532,9 +532,10 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       "Resuming a running campaign answers changed: false; a scheduled campaign still waits for its start_at. " +
       "A paused campaign's stock is checked with WeChat Pay first, for the recipients not yet sent (422 names the " +
       "problem; the campaign stays PAUSED), whether an operator paused it or the service did (state_reason " +
-      "stock_not_running, stock_budget_exhausted). A campaign the service paused because WeChat refused the " +
-      "merchant (merchant_not_permitted, appid_not_bound, credentials_refused) has no query that tells whether that was fixed: it resumes, " +
-      "and its next send pauses it again, nothing recorded, if WeChat still refuses.",
+      "stock_not_running, stock_budget_exhausted). The stock query is signed with the merchant's key: a key WeChat " +
+      "still refuses (credentials_refused) answers 502 and the campaign stays PAUSED. For merchant_not_permitted and " +
+      "appid_not_bound no query tells whether WeChat still refuses the merchant: the campaign resumes, and its next " +
+      "send pauses it again, nothing recorded, if WeChat does.",
     tag: "campaigns",
     path: campaignIdPath,
     responses: {

@@ -208,6 +208,13 @@ describe("a campaign meeting a merchant refusal", () => {
     const record = (await deps.ledger.listByCampaign(campaign.id)).items[0];
     expect(record).toMatchObject({ state: "PENDING", errorCode: "WECHATPAY_AUTH_FAILED" });
     expect(record?.uncertain).toBeUndefined();
+    // Resume's stock query is signed with the same key: still refused, the resume fails and the campaign stays paused.
+    gateway.stockFailures.push(new GatewayError("misconfigured", "SIGN_ERROR", "WeChat Pay 401 SIGN_ERROR", 401));
+    await expect(changeCampaignControl(lifecycle, campaign.id, "resume")).rejects.toMatchObject({ code: "SIGN_ERROR" });
+    expect(await deps.campaigns.get(campaign.id)).toMatchObject({
+      control: "PAUSED",
+      controlReason: "credentials_refused",
+    });
   });
 
   it("records the recipient's REQUEST_BLOCKED (用户被限领拦截) final and keeps sending", async () => {
