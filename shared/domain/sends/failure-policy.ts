@@ -8,7 +8,7 @@ import { StockHoldError, type StockHoldReason, StockQueryError } from "../stocks
  * (docs/wechatpay-cash-coupons.md#refusals-about-the-merchant):
  * - `merchant_not_permitted`: 403 `NO_AUTH` (发券商户无权限使用此API: the merchant lacks the coupon product or the
  *   right to this stock), 403 `REQUEST_BLOCKED` other than the per-user cap (调用商户无权限, 商户无权发券,
- *   批次不支持跨商户发券), 400 `MCH_NOT_EXISTS` (商户号不合法);
+ *   批次不支持跨商户发券), 400 `MCH_NOT_EXISTS` (商户号不合法), 400 `INVALID_REQUEST` 非法的商户号;
  * - `appid_not_bound`: 400 `APPID_MCHID_NOT_MATCH` (商户号与appid不匹配: the appid is not bound to the merchant);
  * - `credentials_refused`: 401 `SIGN_ERROR`, WeChat refused the merchant's signature (key, serial or clock): it did
  *   nothing for the call. (An answer of WeChat's that does not verify is not one: WeChat may have acted, and the
@@ -46,6 +46,11 @@ export const MERCHANT_HOLD_CODES: Record<MerchantHoldReason, string> = {
  * docs/wechatpay-cash-coupons.md#validation-rules). Every other REQUEST_BLOCKED message of the send names the merchant.
  */
 const USER_BLOCKED_MESSAGE = "用户被限领拦截";
+/**
+ * INVALID_REQUEST's one message about the merchant (the 公共错误码 table, docs/wechatpay-cash-coupons.md#error-codes);
+ * its others are about the recipient or the stock (stock-check.ts tells those apart).
+ */
+const INVALID_MERCHANT_MESSAGE = "非法的商户号";
 
 /**
  * The merchant reason of a send's refusal (E6), or undefined when the refusal is not about the merchant. Only for
@@ -60,6 +65,8 @@ export function merchantHoldReason(error: GatewayError): MerchantHoldReason | un
       return "merchant_not_permitted";
     case "REQUEST_BLOCKED":
       return error.message.includes(USER_BLOCKED_MESSAGE) ? undefined : "merchant_not_permitted";
+    case "INVALID_REQUEST":
+      return error.message.includes(INVALID_MERCHANT_MESSAGE) ? "merchant_not_permitted" : undefined;
     case "APPID_MCHID_NOT_MATCH":
       return "appid_not_bound";
     default:

@@ -365,7 +365,7 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       403: {
         description:
           "WeChat refused the merchant rather than the user, nothing stored: MERCHANT_NOT_PERMITTED (NO_AUTH, " +
-          "REQUEST_BLOCKED for the merchant, MCH_NOT_EXISTS) or APPID_NOT_BOUND (APPID_MCHID_NOT_MATCH, field " +
+          "REQUEST_BLOCKED or INVALID_REQUEST for the merchant, MCH_NOT_EXISTS) or APPID_NOT_BOUND (APPID_MCHID_NOT_MATCH, field " +
           "appid); or a stored refusal about the user (RULE_LIMIT, USER_ACCOUNT_ABNORMAL, REQUEST_BLOCKED 用户被限领拦截, " +
           "NOT_ENOUGH with the budget used up), or the IAM authorizer denied the request",
         schema: refusalResponse,

@@ -37,6 +37,7 @@ describe("merchantHoldReason: whose refusal a send's WeChat answer is", () => {
     [403, "REQUEST_BLOCKED", "调用商户无权限", "merchant_not_permitted"],
     [403, "REQUEST_BLOCKED", "批次不支持跨商户发券", "merchant_not_permitted"],
     [400, "MCH_NOT_EXISTS", "商户号不合法", "merchant_not_permitted"],
+    [400, "INVALID_REQUEST", "非法的商户号", "merchant_not_permitted"],
     [400, "APPID_MCHID_NOT_MATCH", "商户号与appid不匹配", "appid_not_bound"],
   ])("%i %s %s → %s (the merchant's: held)", (status, code, message, reason) => {
     expect(merchantHoldReason(wechat(status, code, message))).toBe(reason);
@@ -58,6 +59,7 @@ describe("merchantHoldReason: whose refusal a send's WeChat answer is", () => {
     [403, "RULE_LIMIT", "用户已达最大领券次数"],
     [400, "PARAM_ERROR", "openid不合法"],
     [400, "INVALID_REQUEST", "openid与appID不匹配"],
+    [400, "INVALID_REQUEST", "活动已结束或未激活"],
     [403, "NOT_ENOUGH", "批次预算不足"],
     [404, "RESOURCE_NOT_EXISTS", "批次不存在"],
   ])("%i %s %s → not the merchant's", (status, code, message) => {
