@@ -40,6 +40,13 @@ export const SEND_QUEUE_MAX_AGE = Duration.hours(1);
 /** The coupon-events queue is drained by downstream consumers; a day of backlog means one stopped. */
 export const EVENTS_QUEUE_MAX_AGE = Duration.days(1);
 
+/**
+ * The codes of sends held because WeChat refuses the merchant (shared/domain/sends/failure-policy.ts
+ * `MERCHANT_HOLD_CODES`, which infra may not import; test/infra/stacks.test.ts keeps the two equal), emitted as
+ * CouponSendRetried.
+ */
+export const MERCHANT_REFUSAL_CODES = ["MERCHANT_NOT_PERMITTED", "APPID_NOT_BOUND", "WECHATPAY_AUTH_FAILED"] as const;
+
 const ONE_MINUTE = Duration.minutes(1);
 const FIVE_MINUTES = Duration.minutes(5);
 
@@ -175,6 +182,37 @@ export class Monitoring extends Construct {
       props.httpApi.metricServerError({ period: FIVE_MINUTES, statistic: Stats.SUM }),
       5,
       "The HTTP API returned 5xx (callers and the WeChat webhook).",
+    );
+
+    // WeChat refusing the merchant (not permitted, appid not bound, our signature refused) holds the sends instead of
+    // failing them: campaigns pause, POST /coupons answers 403/502, and nothing reaches a DLQ
+    // (docs/wechatpay-cash-coupons.md#refusals-about-the-merchant). This is how an operator hears of it.
+    const held = Object.fromEntries(
+      MERCHANT_REFUSAL_CODES.map((code, i) => [
+        `m${i}`,
+        new Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: METRIC.couponSendRetried,
+          dimensionsMap: { ...SERVICE_DIMENSION, code },
+          statistic: Stats.SUM,
+          period: FIVE_MINUTES,
+        }),
+      ]),
+    );
+    alarm(
+      "MerchantRefused",
+      new MathExpression({
+        expression: Object.keys(held)
+          .map((id) => `FILL(${id}, 0)`)
+          .join(" + "),
+        usingMetrics: held,
+        period: FIVE_MINUTES,
+        label: "sends held for the merchant",
+      }),
+      1,
+      "WeChat Pay refuses the merchant, not a recipient (MERCHANT_NOT_PERMITTED, APPID_NOT_BOUND, WECHATPAY_AUTH_FAILED): " +
+        "campaigns are PAUSED with that state_reason and POST /coupons answers 403/502, nothing recorded. Fix the " +
+        "permission, appid binding or key with WeChat Pay, then resume the campaigns.",
     );
 
     const worker = functions["send-worker"];

@@ -153,15 +153,16 @@ export class ServiceStack extends Stack {
 
     // The export function: pages a campaign's send records (gsi1 Query) or its stock's issued coupons (gsi2 Query,
     // each page's coupons then read by BatchGetItem), its export record (GetItem, conditional UpdateItem for the
-    // lease and the checkpoint), writes the CSV by multipart upload (PutObject) and queues the continuation of a long
-    // export on its own queue.
+    // lease and the checkpoint), writes the CSV by multipart upload (PutObject), looks for the object when S3 answers
+    // a repeated completion NoSuchUpload (HeadObject: GetObject, shared/adapters/s3/s3-export-objects.ts) and queues
+    // the continuation of a long export on its own queue.
     fn("export", "ExportFunction", {})
       .bindTable(
         table,
         ["GetItem", "BatchGetItem", "Query", "UpdateItem"],
         TABLE_SPEC.globalSecondaryIndexes.map((gsi) => gsi.indexName),
       )
-      .bindBucket(exportBucket, ["PutObject"], EXPORT_PREFIX, "EXPORT_BUCKET_NAME")
+      .bindBucket(exportBucket, ["PutObject", "GetObject"], EXPORT_PREFIX, "EXPORT_BUCKET_NAME")
       .bindQueue(props.exportQueue, ["SendMessage"], "EXPORT_QUEUE_URL")
       .consumeQueue(props.exportQueue, {
         // One export per invocation: its time budget is the export's.

@@ -36,6 +36,11 @@ export interface SimContext {
    * false (the default) answers the replay first, true lets tests meet the other: a refusal after a lost answer.
    */
   replayChecks: boolean;
+  /**
+   * Merchants whose right to send coupons WeChat has withdrawn (`POST /_simulator/permissions`): their sends answer
+   * 403 NO_AUTH 发券商户无权限使用此API (docs/wechatpay-cash-coupons.md#refusals-about-the-merchant).
+   */
+  sendRevoked: Set<string>;
   limiter: RateLimiter;
   notifier: Notifier;
   downloads: DownloadTokens;

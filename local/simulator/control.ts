@@ -87,6 +87,20 @@ function registerMerchant(ctx: SimContext, body: Record<string, unknown>) {
   return { mchid, merchant_serial_no: record.serial_no, appids: record.appids, authorized_by: record.authorized_by };
 }
 
+/** Withdraws or restores a known merchant's right to send coupons (`send_coupons`). */
+function setPermissions(ctx: SimContext, body: Record<string, unknown>) {
+  for (const key of Object.keys(body))
+    if (key !== "mchid" && key !== "send_coupons") throw bad(`unknown field ${key}`, key);
+  const mchid = body["mchid"];
+  if (typeof mchid !== "string" || (mchid !== ctx.file.mchid && !ctx.store.merchants.has(mchid)))
+    throw bad("mchid must be the primary merchant or a registered one", "mchid");
+  const send = body["send_coupons"];
+  if (typeof send !== "boolean") throw bad("send_coupons must be true or false", "send_coupons");
+  if (send) ctx.sendRevoked.delete(mchid);
+  else ctx.sendRevoked.add(mchid);
+  return { mchid, send_coupons: send };
+}
+
 function moveClock(ctx: SimContext, body: Record<string, unknown>) {
   let offset = ctx.store.clockOffsetMs;
   const advanceMs = optional<number>(body, "advance_ms", "number");
@@ -167,6 +181,10 @@ export async function handleControl(
         for (const v of users) ctx.store.record({ k: "user", v });
         return { status: 200, json: { users } };
       }
+      case "POST /permissions":
+        return { status: 200, json: setPermissions(ctx, parseBody(rawBody)) };
+      case "GET /permissions":
+        return { status: 200, json: { send_revoked: [...ctx.sendRevoked] } };
       case "POST /merchants":
         return { status: 200, json: registerMerchant(ctx, parseBody(rawBody)) };
       case "GET /ledger": {

@@ -82,6 +82,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     counters,
     faults: new Faults(resolved.faultTimeoutMs),
     replayChecks: false,
+    sendRevoked: new Set(),
     limiter: new RateLimiter(() => clock.wireNow()),
     downloads: new DownloadTokens(() => clock.wireNow()),
     notifier: undefined as unknown as Notifier,
@@ -110,6 +111,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     counters.reset();
     ctx.faults.reset();
     ctx.replayChecks = false;
+    ctx.sendRevoked.clear();
     ctx.limiter.clear();
     ctx.downloads.clear();
     log("state reset");

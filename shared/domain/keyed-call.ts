@@ -1,7 +1,6 @@
 import { CallWithheldError, ConflictError, NotFoundError } from "./errors.js";
 import type { Clock, KeyedLedger, KeyedRecord, LeaseResult, NewKeyedRecord, SucceededState } from "./ports.js";
-import { decideAfterFailure, outcomeUnknown } from "./sends/failure-policy.js";
-import type { StockHoldReason } from "./stocks/stock-check.js";
+import { decideAfterFailure, type HoldReason, outcomeUnknown } from "./sends/failure-policy.js";
 
 /**
  * The outcome of one keyed WeChat call (a coupon send, a stock creation), whoever made it:
@@ -33,10 +32,11 @@ export interface Retry<R extends KeyedRecord> {
   /** Keys, certificates or signatures are wrong: retrying helps only after an operator fixes them. */
   needsOperator: boolean;
   /**
-   * WeChat refused the call for its stock (not running, not started, budget exhausted for now): the campaign holds
-   * or pauses rather than retrying at once; `untilMs` when the refusal passes by itself.
+   * WeChat refused the call for its stock (not running, not started, budget exhausted for now) or its merchant (not
+   * permitted, appid not bound: shared/domain/sends/failure-policy.ts): the campaign holds or pauses rather than
+   * retrying at once; `untilMs` when the refusal passes by itself.
    */
-  stockHold?: { reason: StockHoldReason; untilMs?: number };
+  hold?: { reason: HoldReason; untilMs?: number };
   record: R;
 }
 
@@ -181,7 +181,7 @@ async function settleFailure<R extends KeyedRecord, N extends NewKeyedRecord, S>
   }
   // A call that may have succeeded unseen is not recorded failed before WeChat says it holds nothing for it: a
   // refusal after a lost answer (the stock paused meanwhile) or an exhausted budget would otherwise hide a coupon.
-  // A refusal that is only held (the stock) asks too: the coupon is then known at once instead of after the hold.
+  // A refusal that is only held (the stock, the merchant) asks too: the coupon is then known at once instead of after the hold.
   if (uncertain && spec.recover) {
     let recovery: Recovery<S> | undefined;
     try {
@@ -198,8 +198,8 @@ async function settleFailure<R extends KeyedRecord, N extends NewKeyedRecord, S>
   }
   if (decision.action === "hold") {
     const { code, message, reason, untilMs } = decision;
-    const stockHold = { reason, ...(untilMs === undefined ? {} : { untilMs }) };
-    return retry(spec, record, { code, message, uncertain }, false, false, stockHold);
+    const hold = { reason, ...(untilMs === undefined ? {} : { untilMs }) };
+    return retry(spec, record, { code, message, uncertain }, false, false, hold);
   }
   const after = await before(spec, record, { failed: true, code: decision.code });
   const change = await spec.ledger.fail(record, decision, spec.clock());
@@ -220,7 +220,7 @@ async function retry<R extends KeyedRecord, N extends NewKeyedRecord, S>(
   error: { code: string; message: string; uncertain: boolean },
   rateLimited: boolean,
   needsOperator: boolean,
-  stockHold?: Retry<R>["stockHold"],
+  hold?: Retry<R>["hold"],
 ): Promise<KeyedOutcome<R>> {
   await spec.ledger.release(record, record.leaseUntil, spec.clock(), error);
   return {
@@ -229,7 +229,7 @@ async function retry<R extends KeyedRecord, N extends NewKeyedRecord, S>(
     message: error.message,
     rateLimited,
     needsOperator,
-    ...(stockHold ? { stockHold } : {}),
+    ...(hold ? { hold } : {}),
     record,
   };
 }

@@ -234,9 +234,16 @@ export type CampaignControl = "RUNNING" | "PAUSED" | "CANCELLED";
 
 /**
  * Why a campaign was PAUSED by the service rather than by an operator: WeChat refused its sends because the stock
- * stopped running, or its budget ran out for now (shared/domain/stocks/stock-check.ts). Absent: an operator's pause.
+ * stopped running, or its budget ran out for now (shared/domain/stocks/stock-check.ts), or because it refuses the
+ * merchant: not permitted to send, the appid not bound to it, or its signature refused
+ * (shared/domain/sends/failure-policy.ts). Absent: an operator's pause.
  */
-export type CampaignControlReason = "stock_not_running" | "stock_budget_exhausted";
+export type CampaignControlReason =
+  | "stock_not_running"
+  | "stock_budget_exhausted"
+  | "merchant_not_permitted"
+  | "appid_not_bound"
+  | "credentials_refused";
 
 /** A change of a campaign's control (`CampaignStore.setControl`). */
 export interface ControlChange {
@@ -894,11 +901,16 @@ export interface ExportPart {
  */
 export interface ExportCheckpoint {
   uploadId: string;
-  /** The source's cursor of the next page to read; absent: the first page. */
+  /** The source's cursor of the next page to read; absent: the first page (or, `uploaded`, none is left). */
   cursor?: string;
   parts: ExportPart[];
   rows: number;
   bytes: number;
+  /**
+   * Every part is uploaded and `parts` is final: only `completeUpload` is left, and it may have succeeded already
+   * (its answer, or the record's write after it, lost). Nothing is read again.
+   */
+  uploaded?: boolean;
 }
 
 export interface NewExport {
@@ -964,6 +976,10 @@ export interface ExportStore {
 export interface ExportObjects {
   createUpload(key: string, filename: string): Promise<string>;
   uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<string>;
+  /**
+   * Assembles the object from `parts`. Completing an upload that an earlier call already completed succeeds too (S3
+   * answers that call NoSuchUpload; the object at the export's own key tells): no other upload completes that key.
+   */
   completeUpload(key: string, uploadId: string, parts: ExportPart[]): Promise<void>;
 }
 

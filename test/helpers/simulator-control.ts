@@ -44,3 +44,13 @@ export function couponsPerKey(stack: Pick<LocalStack, "simulator">, keys?: Itera
 export function duplicateCoupons(counts: Map<string, number>): number {
   return [...counts.values()].reduce((sum, n) => sum + Math.max(0, n - 1), 0);
 }
+
+/** `POST /_simulator/permissions`: withdraws (false) or restores (true) a merchant's right to send coupons. */
+export async function setSendPermission(stack: Pick<LocalStack, "simulatorUrl">, mchid: string, send: boolean) {
+  const response = await fetch(`${stack.simulatorUrl}/_simulator/permissions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ mchid, send_coupons: send }),
+  });
+  if (response.status !== 200) throw new Error(`set permissions: ${response.status} ${await response.text()}`);
+}

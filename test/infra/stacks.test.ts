@@ -5,7 +5,9 @@ import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { TABLE_SPEC } from "#shared/adapters/dynamodb/table-definition.js";
 import { EVENT_CHANGE_FILTERS } from "#shared/adapters/dynamodb/table-stream.js";
+import { MERCHANT_HOLD_CODES } from "#shared/domain/sends/failure-policy.js";
 import { ROUTES, scopesOf } from "#shared/edges/http/routes.js";
+import { MERCHANT_REFUSAL_CODES } from "../../infra/constructs/monitoring.js";
 import {
   ENV_SCHEMAS,
   ESBUILD_TARGET,
@@ -469,6 +471,26 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
       }
     }
   });
+  it("alarms on sends held because WeChat refuses the merchant: every code the failure policy holds them with", () => {
+    expect([...MERCHANT_REFUSAL_CODES].sort()).toEqual(Object.values(MERCHANT_HOLD_CODES).sort());
+    const [, merchantAlarm] = resourcesOfType(built.serviceTemplate, "AWS::CloudWatch::Alarm").find(
+      ([, a]) => a.Properties?.AlarmName === "wxcoupon-test-MerchantRefused",
+    )!;
+    const metrics = (merchantAlarm.Properties!.Metrics as { MetricStat?: { Metric: Record<string, unknown> } }[])
+      .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []))
+      .map((m) => ({ name: m.MetricName, dims: m.Dimensions }));
+    expect(metrics).toEqual(
+      MERCHANT_REFUSAL_CODES.map((code) => ({
+        name: "CouponSendRetried",
+        dims: expect.arrayContaining([
+          { Name: "code", Value: code },
+          { Name: "service", Value: "wxcoupon" },
+        ]),
+      })),
+    );
+    expect(merchantAlarm.Properties).toMatchObject({ Threshold: 1, TreatMissingData: "notBreaching" });
+  });
+
   it("alarms on both DLQs, queue age, stalls, every function's errors and throttles, notify failures and API 5xx", () => {
     const names = resourcesOfType(built.serviceTemplate, "AWS::CloudWatch::Alarm").map(
       ([, a]) => a.Properties?.AlarmName,
@@ -494,6 +516,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
           "ExportThrottles",
           "NotifyFailures",
           "Api5xx",
+          "MerchantRefused",
         ].map((n) => `wxcoupon-test-${n}`),
       ),
     );
@@ -574,6 +597,15 @@ describe("stateful stack", () => {
     expect(policies).toHaveLength(9);
     for (const [, p] of policies) {
       expect(JSON.stringify(p.Properties?.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it("grants the export bucket's objects to the api (presigned reads) and the export function (writes, HeadObject) only", () => {
+    expect(dataActions(statementsOf(built, "api"), "s3:")).toEqual(["s3:GetObject"]);
+    // GetObject authorizes HeadObject: whether a completion S3 answered NoSuchUpload had succeeded before.
+    expect(dataActions(statementsOf(built, "export"), "s3:")).toEqual(["s3:GetObject", "s3:PutObject"]);
+    for (const kind of ["send-worker", "notify", "reconcile", "sweeper", "events-publisher"] as const) {
+      expect(dataActions(statementsOf(built, kind), "s3:"), kind).toEqual([]);
     }
   });
 

@@ -289,6 +289,37 @@ describe("send coupon (E6), coupon detail (E9), user coupons (E12)", () => {
   });
 });
 
+describe("a merchant whose right to send is withdrawn (POST /_simulator/permissions)", () => {
+  it("answers its sends, replays included, 403 NO_AUTH until restored; other calls are unaffected", async () => {
+    const h = await startHarness();
+    try {
+      const stockId = await runningStock(h);
+      const first = sendBody(h, stockId);
+      expect((await h.client.post(sendUrl("oPerm"), first)).status).toBe(200);
+      const revoked = await control(h.sim.url, "POST", "/permissions", { mchid: h.mchid, send_coupons: false });
+      expect(revoked).toEqual({ status: 200, json: { mchid: h.mchid, send_coupons: false } });
+      expect((await control(h.sim.url, "GET", "/permissions")).json).toEqual({ send_revoked: [h.mchid] });
+      for (const body of [first, sendBody(h, stockId)]) {
+        const refused = await h.client.post(sendUrl("oPerm"), body);
+        expect(refused.status).toBe(403);
+        expect(refused.json).toEqual({ code: "NO_AUTH", message: "发券商户无权限使用此API" });
+      }
+      expect((await h.client.get(`/v3/marketing/favor/stocks/${stockId}?stock_creator_mchid=${h.mchid}`)).status).toBe(
+        200,
+      );
+      await control(h.sim.url, "POST", "/permissions", { mchid: h.mchid, send_coupons: true });
+      expect((await h.client.post(sendUrl("oPerm"), sendBody(h, stockId))).status).toBe(200);
+      const unknown = await control(h.sim.url, "POST", "/permissions", { mchid: "1999999999", send_coupons: false });
+      expect(unknown).toMatchObject({ status: 400, json: { field: "mchid" } });
+      await control(h.sim.url, "POST", "/permissions", { mchid: h.mchid, send_coupons: false });
+      await control(h.sim.url, "POST", "/reset");
+      expect((await control(h.sim.url, "GET", "/permissions")).json).toEqual({ send_revoked: [] });
+    } finally {
+      await h.sim.stop();
+    }
+  });
+});
+
 describe("cross-merchant sending (S2)", () => {
   it("refuses a merchant that the creator did not authorize, and allows an authorized one", async () => {
     const h = await startHarness();

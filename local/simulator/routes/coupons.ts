@@ -9,6 +9,9 @@ import { intQuery, onlyQuery, pathParam, requiredQuery } from "./params.js";
 
 function sendCoupon(req: ApiRequest, ctx: SimContext): ApiResponse {
   ctx.counters.send_requests += 1;
+  // The merchant may not use the API at all (its coupon product withdrawn): refused before anything of the request is
+  // looked at, replays included (docs/wechatpay-cash-coupons.md#refusals-about-the-merchant).
+  if (ctx.sendRevoked.has(req.caller.mchid)) throw new WechatApiError(403, "NO_AUTH", "发券商户无权限使用此API");
   const openid = pathParam(req, "openid", "用户openid");
   const raw = parseJsonObject(req.bodyText);
   const body = validateSendBody(raw, openid);

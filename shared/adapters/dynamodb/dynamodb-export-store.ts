@@ -142,6 +142,7 @@ function checkpointItem(c: ExportCheckpoint): Item {
     parts: c.parts.map((p) => ({ n: p.partNumber, etag: p.etag })),
     rows: c.rows,
     bytes: c.bytes,
+    ...(c.uploaded ? { uploaded: true } : {}),
   };
 }
 
@@ -186,6 +187,7 @@ function fromItem(item: Item): ExportRecord {
             })),
             rows: num(c, "rows"),
             bytes: num(c, "bytes"),
+            ...(c.uploaded === true ? { uploaded: true } : {}),
           },
         }),
     ...(item.rows === undefined ? {} : { rows: num(item, "rows") }),

@@ -26,6 +26,8 @@ export class MemoryExportObjects implements ExportObjects, ExportLinks {
 
   async completeUpload(key: string, uploadId: string, parts: ExportPart[]): Promise<void> {
     const upload = this.#uploads.get(uploadId);
+    // S3 answers NoSuchUpload to a completed upload; the export's key then holds its object (S3ExportObjects).
+    if (upload === undefined && this.objects.has(key)) return;
     if (upload === undefined || upload.key !== key) throw new Error(`NoSuchUpload ${uploadId}`);
     const bodies = parts.map((p, i) => {
       const stored = upload.parts.get(p.partNumber);

@@ -1,6 +1,7 @@
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  HeadObjectCommand,
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
@@ -48,14 +49,37 @@ export class S3ExportObjects implements ExportObjects {
     return ETag;
   }
 
+  /**
+   * S3 answers NoSuchUpload for an upload "aborted or completed" (docs/aws-notes.md#s3-multipart-uploads): the
+   * object at the key (HeadObject, authorized by s3:GetObject) tells that it was this one's earlier completion, since
+   * each export has a key of its own and completes one upload; otherwise the upload is gone (aborted) and the error
+   * stands.
+   */
   async completeUpload(key: string, uploadId: string, parts: ExportPart[]): Promise<void> {
-    await this.#client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: this.#bucket,
-        Key: key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
-      }),
-    );
+    try {
+      await this.#client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+        }),
+      );
+    } catch (error) {
+      // By name: the SDK names an S3 error by its code, whether or not the operation models it.
+      if (errorName(error) !== "NoSuchUpload" || !(await this.#exists(key))) throw error;
+    }
+  }
+
+  async #exists(key: string): Promise<boolean> {
+    try {
+      await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if (errorName(error) === "NotFound") return false;
+      throw error;
+    }
   }
 }
+
+const errorName = (error: unknown) => (error as { name?: unknown } | undefined)?.name;

@@ -14,10 +14,10 @@ import { preflightStock } from "../stocks/stock-check.js";
 import { refreshCampaign } from "./reconcile-campaign.js";
 
 /**
-/**
  * Why a campaign is not simply sending: `scheduled` (its start_at is ahead), `paused` (by an operator),
  * `stock_not_running` / `stock_budget_exhausted` (PAUSED by the service: WeChat refused its sends for the stock, see
- * shared/domain/stocks/stock-check.ts), `cancelled` (CANCELLING while the unsent recipients are recorded CANCELLED,
+ * shared/domain/stocks/stock-check.ts), `merchant_not_permitted` / `appid_not_bound` / `credentials_refused` (PAUSED by
+ * the service: WeChat refused the merchant, see shared/domain/sends/failure-policy.ts), `cancelled` (CANCELLING while the unsent recipients are recorded CANCELLED,
  * then COMPLETED), `waiting_for_rate` (SENDING, but its sends waited for the merchant's send budget in the last
  * second: the rate governor's counter says so, not the record).
  */

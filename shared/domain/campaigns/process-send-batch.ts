@@ -353,8 +353,8 @@ async function runSequentially(
     };
     let outcome: SendOutcome;
     try {
-      // Without gates the campaign was cancelled (`withdraw`): a refusal for the stock is then final.
-      const command = { ...message, stockCreatorMchid: message.mchid, stockRefusalsFinal: gates === undefined };
+      // Without gates the campaign was cancelled (`withdraw`): a refusal for the stock or the merchant is then final.
+      const command = { ...message, stockCreatorMchid: message.mchid, holdsFinal: gates === undefined };
       // The hard fence: the lease write, a token renewal or loading credentials before the request may have taken
       // any time, so the gate is checked again, on a read fresh enough, right before the request (a read that fails
       // withholds the send: `afterWithheld` reads again).
@@ -386,8 +386,8 @@ async function runSequentially(
     result.outcomes.push({ message, outcome });
     if (outcome.status === "RETRY" && outcome.code === CALL_DEFERRED) {
       retryLater(deps, result, entry, 1, "RATE_WAIT");
-    } else if (outcome.status === "RETRY" && outcome.stockHold) {
-      await holdForStock(deps, gates, entry, outcome.stockHold, outcome.code, result);
+    } else if (outcome.status === "RETRY" && outcome.hold) {
+      await holdCampaign(deps, gates, entry, outcome.hold, outcome.code, result);
     } else if (outcome.status === "RETRY") {
       if (outcome.rateLimited) deps.governor.onRateLimited(scopeOf(message), deps.defaultRatePerSecond, tokenSecond);
       const delay = backoffSeconds(item.receiveCount, outcome.rateLimited ? "rate-limited" : "wechat");
@@ -420,15 +420,17 @@ async function afterWithheld(
 }
 
 /**
- * WeChat refused the send for its stock (shared/domain/stocks/stock-check.ts), so nothing is recorded final: before
- * the stock's begin time the message waits for it; otherwise the campaign is paused with the reason (its other
- * messages are then held like any paused campaign's, resume checks the stock again) and this one is held with them.
+ * WeChat refused the send for its stock (shared/domain/stocks/stock-check.ts) or its merchant
+ * (shared/domain/sends/failure-policy.ts), so nothing is recorded final: before the stock's begin time the message
+ * waits for it; otherwise the campaign is paused with the reason (its other messages are then held like any paused
+ * campaign's; resume checks the stock again, and the first send after it meets the merchant's refusal again if an
+ * operator has not lifted it) and this one is held with them.
  */
-async function holdForStock(
+async function holdCampaign(
   deps: WorkerDependencies,
   gates: CampaignGates | undefined,
   entry: Entry,
-  { reason, untilMs }: NonNullable<Extract<SendOutcome, { status: "RETRY" }>["stockHold"]>,
+  { reason, untilMs }: NonNullable<Extract<SendOutcome, { status: "RETRY" }>["hold"]>,
   code: string,
   result: BatchResult,
 ): Promise<void> {

@@ -102,6 +102,8 @@ async function writeExport(
   const lease = record.leaseUntil;
 
   let checkpoint: ExportCheckpoint | undefined = record.checkpoint;
+  // Every part is up: only the completion is left (an earlier try may have completed the object, then failed).
+  if (checkpoint?.uploaded) return finish(deps, record, checkpoint);
   if (checkpoint === undefined) {
     const uploadId = await deps.objects.createUpload(record.objectKey, exportFilename(record));
     checkpoint = { uploadId, parts: [], rows: 0, bytes: 0 };
@@ -150,15 +152,31 @@ async function writeExport(
       ...(cursor === undefined ? {} : { cursor }),
     };
     if (last) {
-      await deps.objects.completeUpload(record.objectKey, checkpoint.uploadId, checkpoint.parts);
-      const done = await deps.exports.complete(exportId, lease, { rows, bytes: checkpoint.bytes }, deps.clock());
-      if (!done) return { outcome: "skipped", reason: "lease_lost" };
-      return { outcome: "completed", rows, bytes: checkpoint.bytes };
+      // Stored before the completion: a try after it fails (the completion's answer lost, the record's write
+      // refused) completes again instead of uploading a part to an upload S3 no longer has (NoSuchUpload).
+      checkpoint = { ...checkpoint, uploaded: true };
+      if (!(await deps.exports.saveCheckpoint(exportId, lease, checkpoint, deps.clock()))) {
+        return { outcome: "skipped", reason: "lease_lost" };
+      }
+      return finish(deps, record, checkpoint);
     }
     if (!(await deps.exports.saveCheckpoint(exportId, lease, checkpoint, deps.clock()))) {
       return { outcome: "skipped", reason: "lease_lost" };
     }
   }
+}
+
+/** Completes the upload of a checkpoint whose parts are all uploaded, then the export's record. */
+async function finish(
+  deps: RunExportDependencies,
+  record: ExportRecord,
+  checkpoint: ExportCheckpoint,
+): Promise<RunExportResult> {
+  const { rows, bytes } = checkpoint;
+  await deps.objects.completeUpload(record.objectKey, checkpoint.uploadId, checkpoint.parts);
+  const done = await deps.exports.complete(record.exportId, record.leaseUntil, { rows, bytes }, deps.clock());
+  if (!done) return { outcome: "skipped", reason: "lease_lost" };
+  return { outcome: "completed", rows, bytes };
 }
 
 function pageReader(

@@ -14,6 +14,7 @@ import type {
   SendRecord,
 } from "../ports.js";
 import { type StockReads, stockHoldFor } from "../stocks/stock-check.js";
+import { MerchantHoldError, merchantHoldReason } from "./failure-policy.js";
 import { requestHash } from "./request-hash.js";
 
 export interface SendDependencies {
@@ -45,10 +46,11 @@ export interface SendCommand extends SendKey {
   stockCreatorMchid: string;
   campaignId?: string;
   /**
-   * A refusal for the stock (not running, not started, budget exhausted for now) is recorded final as WeChat gave it,
-   * rather than held: a cancelled campaign's send that had already been claimed ends here.
+   * A refusal for the stock (not running, not started, budget exhausted for now) or the merchant (not permitted,
+   * appid not bound) is recorded final as WeChat gave it, rather than held: a cancelled campaign's send that had
+   * already been claimed ends here.
    */
-  stockRefusalsFinal?: boolean;
+  holdsFinal?: boolean;
 }
 
 /** `SENT` (the coupon is in `record.couponId`), `FAILED`, `RETRY` or `IN_PROGRESS`: see `KeyedOutcome`. */
@@ -105,14 +107,17 @@ export function sendCoupon(
 }
 
 /**
- * The send, with a refusal that may concern the stock rather than the recipient explained (`stockHoldFor`): thrown as
- * a `StockHoldError`, which the failure policy holds instead of recording final.
+ * The send, with a refusal that may concern the stock or the merchant rather than the recipient explained
+ * (`stockHoldFor`, `merchantHoldReason`): thrown as a `StockHoldError` or `MerchantHoldError`, which the failure
+ * policy holds instead of recording final.
  */
 async function sendOrExplain(deps: SendDependencies, command: SendCommand): Promise<{ couponId: string }> {
   try {
     return await deps.gateway.sendCoupon(command, deps.beforeRequest);
   } catch (error) {
-    if (command.stockRefusalsFinal || !(error instanceof GatewayError)) throw error;
+    if (command.holdsFinal || !(error instanceof GatewayError)) throw error;
+    const merchant = merchantHoldReason(error);
+    if (merchant !== undefined) throw new MerchantHoldError(merchant, error.message, { cause: error });
     const { stockId, stockCreatorMchid } = command;
     const call = { stockId, stockCreatorMchid };
     throw (await stockHoldFor(deps.gateway, call, error, deps.clock(), deps.stockReads)) ?? error;

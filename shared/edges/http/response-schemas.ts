@@ -291,12 +291,26 @@ const campaignState = () =>
     );
 const campaignStateReason = () =>
   z
-    .enum(["scheduled", "paused", "cancelled", "waiting_for_rate", "stock_not_running", "stock_budget_exhausted"])
+    .enum([
+      "scheduled",
+      "paused",
+      "cancelled",
+      "waiting_for_rate",
+      "stock_not_running",
+      "stock_budget_exhausted",
+      "merchant_not_permitted",
+      "appid_not_bound",
+      "credentials_refused",
+    ])
     .optional()
     .describe(
       "Why the campaign is not simply sending (or why it completed: cancelled); absent otherwise. PAUSED with " +
         "stock_not_running or stock_budget_exhausted: the service paused it when WeChat refused its sends because " +
-        "the stock stopped running (paused, stopped, ended) or its budget ran out for now; resume checks the stock again",
+        "the stock stopped running (paused, stopped, ended) or its budget ran out for now; resume checks the stock " +
+        "again. PAUSED with merchant_not_permitted (NO_AUTH, REQUEST_BLOCKED or INVALID_REQUEST for the merchant, MCH_NOT_EXISTS), " +
+        "appid_not_bound (APPID_MCHID_NOT_MATCH) or credentials_refused (401 SIGN_ERROR: the merchant key, serial " +
+        "or clock): WeChat refuses the merchant, not a recipient; fix it, then resume (the next send tells: the " +
+        "campaign pauses again if WeChat still refuses)",
     );
 
 export const campaignAcceptedResponse = z.strictObject({

@@ -354,12 +354,22 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       "Idempotent on out_request_no: reuse it on every retry and the same coupon_id comes back (replayed: true). " +
       "A 503 means the outcome is not known yet: retry with the same out_request_no. A refusal for the stock " +
       "rather than the user (not running, not started yet, budget exhausted for now) is a 409 that is not stored: " +
-      "the same out_request_no may succeed once the stock serves again.",
+      "the same out_request_no may succeed once the stock serves again. So is a refusal of the merchant (403 " +
+      "MERCHANT_NOT_PERMITTED, APPID_NOT_BOUND; 502 WECHATPAY_AUTH_FAILED for its signature): it succeeds once the " +
+      "merchant's permission, appid or key is fixed.",
     tag: "coupons",
     body: sendCouponBody,
     responses: {
       ...wechatBase,
       200: ok("The coupon WeChat issued", res.sendCouponResponse),
+      403: {
+        description:
+          "WeChat refused the merchant rather than the user, nothing stored: MERCHANT_NOT_PERMITTED (NO_AUTH, " +
+          "REQUEST_BLOCKED or INVALID_REQUEST for the merchant, MCH_NOT_EXISTS) or APPID_NOT_BOUND (APPID_MCHID_NOT_MATCH, field " +
+          "appid); or a stored refusal about the user (RULE_LIMIT, USER_ACCOUNT_ABNORMAL, REQUEST_BLOCKED 用户被限领拦截, " +
+          "NOT_ENOUGH with the budget used up), or the IAM authorizer denied the request",
+        schema: refusalResponse,
+      },
       404: notFound("Stock"),
       409: {
         description:
@@ -522,7 +532,10 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       "Resuming a running campaign answers changed: false; a scheduled campaign still waits for its start_at. " +
       "A paused campaign's stock is checked with WeChat Pay first, for the recipients not yet sent (422 names the " +
       "problem; the campaign stays PAUSED), whether an operator paused it or the service did (state_reason " +
-      "stock_not_running, stock_budget_exhausted).",
+      "stock_not_running, stock_budget_exhausted). The stock query is signed with the merchant's key: a key WeChat " +
+      "still refuses (credentials_refused) answers 502 and the campaign stays PAUSED. For merchant_not_permitted and " +
+      "appid_not_bound no query tells whether WeChat still refuses the merchant: the campaign resumes, and its next " +
+      "send pauses it again, nothing recorded, if WeChat does.",
     tag: "campaigns",
     path: campaignIdPath,
     responses: {

@@ -74,6 +74,16 @@ export function exportStoreContract(backend: string, makeStore: () => ExportStor
       const second = await store.claim(record.exportId, T0 + 4, 60_000);
       expect(second).toMatchObject({ status: "acquired", record: { invocations: 2, checkpoint } });
       const lease2 = second.status === "acquired" ? second.record.leaseUntil : 0;
+      // Every part uploaded: the checkpoint says so, without a cursor.
+      const uploaded = {
+        uploadId: "u1",
+        parts: [...checkpoint.parts, { partNumber: 2, etag: '"e2"' }],
+        rows: 10,
+        bytes: 99,
+        uploaded: true,
+      };
+      expect(await store.saveCheckpoint(record.exportId, lease2, uploaded, T0 + 4)).toBe(true);
+      expect((await store.get(record.exportId))!.checkpoint).toEqual(uploaded);
       expect(await store.complete(record.exportId, lease, { rows: 10, bytes: 99 }, T0 + 5)).toBe(false);
       expect(await store.complete(record.exportId, lease2, { rows: 10, bytes: 99 }, T0 + 5)).toBe(true);
       expect(await store.get(record.exportId)).toMatchObject({

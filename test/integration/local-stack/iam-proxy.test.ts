@@ -1,5 +1,5 @@
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { AbortMultipartUploadCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
@@ -142,23 +142,37 @@ describe("IAM enforced at the stand-ins' front door", () => {
     const uploadId = await objects.createUpload(key, "x.csv");
     const etag = await objects.uploadPart(key, uploadId, 1, Buffer.from("a,b\r\n"));
     await objects.completeUpload(key, uploadId, [{ partNumber: 1, etag }]);
+    // Completed again (an export retried after its completion succeeded): S3 answers NoSuchUpload, the object at the
+    // key (HeadObject, the role's GetObject) says it was done; an upload that is gone with no object stays an error.
+    await objects.completeUpload(key, uploadId, [{ partNumber: 1, etag }]);
+    const missingKey = "exports/c1/exp_bbbbbbbbbbbbbbbbbbbbbbbb.csv";
+    const gone = await objects.createUpload(missingKey, "y.csv");
+    const goneEtag = await objects.uploadPart(missingKey, gone, 1, Buffer.from("x"));
+    // Aborted as the bucket's lifecycle rule would (a key that is no function's: the stack's own, unchecked).
+    const lifecycle = s3("local");
+    await lifecycle.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: missingKey, UploadId: gone }));
+    lifecycle.destroy();
+    const aborted = await failure(objects.completeUpload(missingKey, gone, [{ partNumber: 1, etag: goneEtag }]));
+    expect(aborted.name).toBe("NoSuchUpload");
     const outside = await failure(
       writer.send(new PutObjectCommand({ Bucket: bucket, Key: "elsewhere.csv", Body: "x" })),
     );
     expect(outside.name).toBe("AccessDenied");
     expect(outside.$metadata.httpStatusCode).toBe(403);
     expect(outside.message).toContain(`s3:PutObject on resource: "arn:aws:s3:::${bucket}/elsewhere.csv"`);
-    // A presigned GET is authorized as its signer: the api's role may read, the export function's may not.
+    // A presigned GET is authorized as its signer: the api's role may read, the notify function's may not.
     // The api's links, as its composition root builds them (path-style on the stand-in's IP endpoint).
     const links = new S3DownloadLinks({ bucket, region, credentials: credentials("AKIDAPI"), endpoint: endpoints.s3! });
     const link = await links.downloadUrl(key, 60, "x.csv");
     const download = await fetch(link);
     expect(download.status).toBe(200);
     expect(await download.text()).toBe("a,b\r\n");
-    const notAllowed = await fetch(await getSignedUrl(writer, new GetObjectCommand({ Bucket: bucket, Key: key })));
+    const stranger = s3("AKIDNOTIFY");
+    const notAllowed = await fetch(await getSignedUrl(stranger, new GetObjectCommand({ Bucket: bucket, Key: key })));
     expect(notAllowed.status).toBe(403);
     expect(await notAllowed.text()).toContain("<Code>AccessDenied</Code>");
     writer.destroy();
+    stranger.destroy();
   });
 
   it("passes calls signed with a key that is no function's (the stack's own setup) unchecked", async () => {

@@ -214,8 +214,9 @@ describe("campaign exports (domain, in-memory adapters)", () => {
       .slice(1, -1)
       .map((l) => l.split(",")[0]);
     expect(ids).toEqual(Array.from({ length: 6_000 }, (_, i) => `cp-${String(i).padStart(7, "0")}`));
-    // The last checkpoint holds the parts before the final one (completing stores the figures, not a checkpoint).
-    expect(stored.checkpoint!.parts.map((p) => p.partNumber)).toEqual([1, 2]);
+    // The last checkpoint holds every part, stored before the completion (a retry after it only completes).
+    expect(stored.checkpoint).toMatchObject({ uploaded: true, rows: 6_000 });
+    expect(stored.checkpoint!.parts.map((p) => p.partNumber)).toEqual([1, 2, 3]);
     expect(stored.bytes).toBe(Buffer.byteLength(csv));
   });
 
@@ -242,6 +243,32 @@ describe("campaign exports (domain, in-memory adapters)", () => {
     const later = await s.start();
     expect(later.created).toBe(true);
     expect(later.record.exportId).not.toBe(first.record.exportId);
+  });
+
+  it("completes on a retry when the record's write failed after S3 had completed the object (no NoSuchUpload)", async () => {
+    const s = await setup(250);
+    const { record } = await s.start();
+    const complete = s.exports.complete.bind(s.exports);
+    let refuse = true;
+    s.exports.complete = async (...args) => {
+      if (refuse) {
+        refuse = false;
+        throw Object.assign(new Error("throughput exceeded"), { name: "ProvisionedThroughputExceededException" });
+      }
+      return complete(...args);
+    };
+    s.queue.jobs.length = 0;
+    const first = await runExport(s.deps, { exportId: record.exportId, failedTries: 0 }, () => 60_000);
+    expect(first.outcome).toBe("retrying");
+    const object = s.objects.objects.get(record.objectKey);
+    expect(object).toBeDefined(); // S3 completed the object before the record's write failed
+    const stored = await s.exports.get(record.exportId);
+    expect(stored?.checkpoint).toMatchObject({ uploaded: true, rows: 250 });
+
+    const retry = await runExport(s.deps, s.queue.jobs.shift()!.job, () => 60_000);
+    expect(retry).toEqual({ outcome: "completed", rows: 250, bytes: object!.length });
+    expect(await s.exports.get(record.exportId)).toMatchObject({ state: "COMPLETED", rows: 250 });
+    expect(s.objects.objects.get(record.objectKey)).toEqual(object);
   });
 
   it("retries a failing export with back-off from its checkpoint, then records it FAILED", async () => {

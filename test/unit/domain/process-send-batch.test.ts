@@ -348,7 +348,9 @@ describe("processSendBatch: trouble stays with its message and out of the DLQ", 
 
   it("lets what an operator must fix, and a send recycled too often, reach the DLQ", async () => {
     const { batch } = await campaignOf(["a", "b"]);
-    gateway.failures.push(new GatewayError("misconfigured", "SIGN_ERROR", "signature refused", 401), unavailable());
+    // WeChat's answer did not verify (a serial the client could not resolve): WeChat may have acted.
+    const unverified = new GatewayError("misconfigured", "SIGNATURE_UNKNOWN_SERIAL", "answer did not verify");
+    gateway.failures.push(unverified, unavailable());
     const tired = { ...JSON.parse(batch[1]!.body), recycled: MAX_RECYCLES };
     const result = await processSendBatch(deps, [
       { ...batch[0]!, receiveCount: deps.maxReceiveCount },
@@ -356,7 +358,7 @@ describe("processSendBatch: trouble stays with its message and out of the DLQ", 
     ]);
     expect(result.recycled).toEqual([]);
     expect(result.failures.map((f) => [f.messageId, f.reason])).toEqual([
-      ["m0", "SIGN_ERROR"],
+      ["m0", "SIGNATURE_UNKNOWN_SERIAL"],
       ["m1", "SYSTEM_ERROR"],
     ]);
   });

@@ -346,7 +346,7 @@ describe("POST /coupons' send path", () => {
       status: "SENT",
       record: { couponId: gateway.issued.get("one-off-lost")?.couponId },
     });
-    expect(outcome).not.toHaveProperty("stockHold");
+    expect(outcome).not.toHaveProperty("hold");
   });
 
   it("holds it, still uncertain, when WeChat holds no coupon for it", async () => {
@@ -364,7 +364,7 @@ describe("POST /coupons' send path", () => {
     gateway.failures.push(notActive());
     expect(await sendCoupon(deps, command)).toMatchObject({
       status: "RETRY",
-      stockHold: { reason: "stock_not_running" },
+      hold: { reason: "stock_not_running" },
     });
     expect(await deps.ledger.get(command)).toMatchObject({ state: "PENDING", uncertain: true });
   });
@@ -384,7 +384,7 @@ describe("POST /coupons' send path", () => {
     expect(held).toMatchObject({
       status: "RETRY",
       code: "STOCK_NOT_STARTED",
-      stockHold: { reason: "stock_not_started", untilMs: now + 60_000 },
+      hold: { reason: "stock_not_started", untilMs: now + 60_000 },
     });
     expect(await deps.ledger.get(command)).toMatchObject({ state: "PENDING", leaseUntil: 0 });
     now += 60_000;

@@ -8,6 +8,7 @@ import {
   type Succeeded,
 } from "../../../domain/keyed-call.js";
 import type { KeyedRecord, LedgerKey } from "../../../domain/ports.js";
+import { type HoldReason, MERCHANT_HOLD_CODES, type MerchantHoldReason } from "../../../domain/sends/failure-policy.js";
 import { HttpError } from "../http-error.js";
 import { errorBody, type HttpResult, json } from "../responses.js";
 
@@ -81,11 +82,30 @@ function refusal<R extends KeyedRecord>(outcome: Failed<R>, requestId: string): 
 
 /**
  * 409 when WeChat refused for the stock (not running, not started, budget exhausted for now: nothing is recorded
- * final, the same key may succeed once the stock serves again), 429 when WeChat is rate limiting (slow down), 503
+ * final, the same key may succeed once the stock serves again), 403 when it refused the merchant (not permitted,
+ * appid not bound: the same key may succeed once that is fixed), 502 when it refused the merchant's signature, 429 when WeChat is rate limiting (slow down), 503
  * otherwise; the same key again in every case.
  */
 function retryLater<R extends KeyedRecord>(outcome: Retry<R>, what: string): HttpError {
-  const hold = outcome.stockHold;
+  const hold = outcome.hold;
+  if (hold?.reason === "credentials_refused") {
+    // WeChat refused *our* signature: the service's configuration, not the caller's (like error-response.ts's 502).
+    return new HttpError(
+      502,
+      outcome.code,
+      `WeChat Pay refused the merchant signature; check the merchant key and serial; no outcome was recorded; retry ` +
+        `the ${what} with the same out_request_no once fixed`,
+    );
+  }
+  if (hold && isMerchantHold(hold.reason)) {
+    return new HttpError(
+      403,
+      outcome.code,
+      `WeChat Pay refused the merchant, not the recipient: ${outcome.message}; no outcome was recorded; retry with ` +
+        `the same out_request_no once the merchant ${hold.reason === "appid_not_bound" ? "has the appid bound" : "is permitted to send"}`,
+      hold.reason === "appid_not_bound" ? "appid" : undefined,
+    );
+  }
   if (hold) {
     const wait = hold.untilMs === undefined ? undefined : Math.max(1, Math.ceil((hold.untilMs - Date.now()) / 1000));
     return new HttpError(
@@ -109,6 +129,8 @@ function retryLater<R extends KeyedRecord>(outcome: Retry<R>, what: string): Htt
         { "retry-after": "2" },
       );
 }
+
+const isMerchantHold = (reason: HoldReason): reason is MerchantHoldReason => reason in MERCHANT_HOLD_CODES;
 
 /** A duplicate request waits briefly for the first one to finish rather than failing at once. */
 export async function waitForFinal<R extends KeyedRecord>(
