@@ -2,7 +2,10 @@ import type { Clock } from "../ports.js";
 
 /** One campaign's use of the merchant's budget in one second. */
 export interface CampaignUsage {
-  /** Tokens taken (granted, plus tokens momentarily held by a taker that has not yet given back what it may not use). */
+  /**
+   * Tokens taken: granted, plus tokens momentarily committed by a taker that has not yet given back what it may not
+   * keep (`RateCounter.commit`).
+   */
   taken: number;
   /** Tokens its workers asked for this second (each waiting send counted once per second): its demand. */
   asked: number;
@@ -23,6 +26,7 @@ export interface RateUsage {
 }
 
 export interface RateTake {
+  /** Tokens added to the taker's count (the governor's campaign takes add none: their tokens come with `commit`). */
   tokens: number;
   /** Tokens newly asked this second (the demand); a waiting send asks again in the same second without counting twice. */
   asked: number;
@@ -40,8 +44,16 @@ export interface RateCounter {
    * and for it the second's total too); returns the second's usage after the add.
    */
   take(scope: string, epochSecond: number, take: RateTake): Promise<RateUsage>;
-  /** Adds a campaign's tokens to the second's total; returns the total after the add. */
-  commit(scope: string, epochSecond: number, tokens: number): Promise<number>;
+  /**
+   * Adds a campaign's tokens to the second's total and to the campaign's own count in one atomic update; returns both
+   * after the add.
+   */
+  commit(
+    scope: string,
+    epochSecond: number,
+    tokens: number,
+    campaignId: string,
+  ): Promise<{ total: number; own: number }>;
   /**
    * Returns tokens taken but not granted: `total` from the second's total, `own` from the taker's count (a campaign's,
    * or the interactive one when `campaignId` is undefined). The counters then again hold only what was granted.
@@ -212,14 +224,19 @@ export interface Recent {
 }
 
 /**
- * How many of `want` tokens a taker may keep by its own count, given the second's usage after its take (`usage`
- * already includes the `want` tokens in the taker's count), the budget of the second, the time into the second
- * (pacing), what is known of the last seconds (demand of campaigns between batches, interactive demand) and the taker;
- * and, when it may not keep all, when in the second (ms; 1000: the next second) it is worth asking again. For an
- * interactive send this is its grant (its take added to the total too). A campaign then commits what this allows to
- * the total (`totalGrantOf`): its workers' asks beyond their share thus never crowd the total another campaign or an
- * interactive send decides on. Safe under concurrency: every decision is made on the count after its own atomic add,
- * so grants never sum past the budget, nor a campaign's past its share.
+ * How many of `want` tokens a taker may have, given the second's usage after its take, the budget of the second, the
+ * time into the second (pacing), what is known of the last seconds (demand of campaigns between batches, interactive
+ * demand) and the taker; and, when it may not have all, when in the second (ms; 1000: the next second) it is worth
+ * asking again. For an interactive send this is its grant: its take added `want` to its count and the total, so the
+ * decision is made on the count after its own atomic add. A campaign's take adds only its ask (its demand): this is
+ * what it may commit, by the counts of tokens committed so far, and `releasedOwn` is what its own count may reach by
+ * now; the commit then adds to the total and the campaign's count at once, and it keeps what fits both after that add
+ * (`totalGrantOf`, `ownGrantOf`). Safe under concurrency: every keep is decided on the counts after its own atomic add,
+ * so grants never sum past the budget, nor a campaign's past its share; and a worker's ask refused (its share of the
+ * slot spent) leaves nothing in the counts for the next to be refused on. (Asks used to be added to the campaign's
+ * count at once and given back when refused: under load, with a counter round trip of 100–300 ms, the refused asks of
+ * a campaign's eight waiting workers, ten tokens each, held the count above the share while there was room, and the
+ * slot's tokens went unused: seconds short by 10–25 in the rate bench, test/bench/rate.ts.)
  */
 export function shareGrantOf(args: {
   want: number;
@@ -228,7 +245,7 @@ export function shareGrantOf(args: {
   budget: number;
   msIntoSecond: number;
   taker: Taker;
-}): { grant: number; retryAtMs: number } {
+}): { grant: number; retryAtMs: number; releasedOwn?: number } {
   const { want, usage, recent, budget, msIntoSecond, taker } = args;
   const { previous, interactiveDemand: demand } = recent;
   const slot = Math.floor(msIntoSecond / SLOT_MS);
@@ -261,10 +278,12 @@ export function shareGrantOf(args: {
   const share = Math.min(taker.ratePerSecond, shares.get(taker.campaignId) ?? 0);
   const unpaced = share <= budget / SLOTS;
   const releasedBy = (s: number) => (unpaced ? share : Math.ceil(share * releasedAt(s * SLOT_MS)));
-  const mine = (usage.campaigns.get(taker.campaignId)?.taken ?? want) - want;
-  const grant = clamp(Math.min(byTotal, releasedBy(slot) - mine), want);
+  const mine = usage.campaigns.get(taker.campaignId)?.taken ?? 0;
+  const releasedOwn = releasedBy(slot);
+  const grant = clamp(Math.min(byTotal, releasedOwn - mine), want);
   if (grant === 0 && byTotal <= 0) {
-    return { grant, retryAtMs: againInLastSlot(msIntoSecond, releasedAt(msIntoSecond) < 1 ? nextSlot : 1000) };
+    const retryAtMs = againInLastSlot(msIntoSecond, releasedAt(msIntoSecond) < 1 ? nextSlot : 1000);
+    return { grant, retryAtMs, releasedOwn };
   }
   // When to look again: the total spent (by tokens that may yet be given back) at the next slot while the second is
   // still releasing, else the next second; the own share spent at the first slot that releases more of it.
@@ -278,14 +297,14 @@ export function shareGrantOf(args: {
       }
     }
   }
-  return { grant, retryAtMs: grant < want ? againInLastSlot(msIntoSecond, retryAtMs) : retryAtMs };
+  return { grant, retryAtMs: grant < want ? againInLastSlot(msIntoSecond, retryAtMs) : retryAtMs, releasedOwn };
 }
 
 /**
  * When a campaign taker refused in the last campaign slot looks again: soon, within the slot, rather than next second.
- * The counts it was refused on may hold other takers' momentary tokens (added, then given back as soon as they have
- * decided): the waiting batches of a campaign wake together when the slot releases the rest of the second's share,
- * each sees the others' asks in the count, and all of them may be refused at once. In an earlier slot the next one
+ * The counts it was refused on may hold other takers' momentary tokens (committed, then given back as soon as they
+ * have seen they do not fit): the waiting batches of a campaign wake together when the slot releases the rest of the
+ * second's share, and each may see the others' commits in the count. In an earlier slot the next one
  * makes up for it; in the last, that ninth of the second's budget was lost (the rate bench shows seconds short by
  * about that much, test/bench/rate.ts). At most a few extra counter updates per waiting batch and second.
  */
@@ -313,6 +332,14 @@ export function totalGrantOf(args: {
   const { committed, totalAfter, usage, recent, budget, msIntoSecond } = args;
   const unusedReserve = unusedReserveOf(budget, recent.interactiveDemand, msIntoSecond, usage.interactive);
   return clamp(budget - unusedReserve - (totalAfter - committed), committed);
+}
+
+/**
+ * How many of a campaign's `committed` tokens fit its own share released by now (`releasedOwn`, from `shareGrantOf`),
+ * given its own count after the commit.
+ */
+export function ownGrantOf(committed: number, ownAfter: number, releasedOwn: number): number {
+  return clamp(releasedOwn - (ownAfter - committed), committed);
 }
 
 const clamp = (room: number, want: number) => Math.max(0, Math.min(want, Math.floor(room)));
@@ -383,9 +410,11 @@ export class RateGovernor {
       second = Math.floor(now / 1000);
       const budget = Math.max(1, Math.floor(ceilingPerSecond * this.factor(scope, now)));
       const want = tokens - granted;
+      const campaign = "interactive" in taker ? undefined : taker.campaignId;
       const [usage, recent] = await Promise.all([
         this.counter.take(scope, second, {
-          tokens: want,
+          // A campaign's tokens are added by its commit, once its share allows them (shareGrantOf).
+          tokens: campaign === undefined ? want : 0,
           asked: askedIn === second ? 0 : want,
           ...("interactive" in taker ? {} : { campaign: { id: taker.campaignId, ratePerSecond: taker.ratePerSecond } }),
         }),
@@ -393,18 +422,26 @@ export class RateGovernor {
       ]);
       askedIn = second;
       const msIntoSecond = now - second * 1000;
-      const { grant: byShare, retryAtMs } = shareGrantOf({ want, usage, recent, budget, msIntoSecond, taker });
+      const shared = shareGrantOf({ want, usage, recent, budget, msIntoSecond, taker });
+      const { grant: byShare, retryAtMs } = shared;
       let grant = byShare;
-      if (byShare > 0 && !("interactive" in taker)) {
-        const totalAfter = await this.counter.commit(scope, second, byShare);
-        grant = totalGrantOf({ committed: byShare, totalAfter, usage, recent, budget, msIntoSecond });
+      if (byShare > 0 && campaign !== undefined) {
+        const after = await this.counter.commit(scope, second, byShare, campaign);
+        grant = Math.min(
+          totalGrantOf({ committed: byShare, totalAfter: after.total, usage, recent, budget, msIntoSecond }),
+          ownGrantOf(byShare, after.own, shared.releasedOwn ?? 0),
+        );
       }
-      if (grant < want) {
-        const campaignId = "interactive" in taker ? undefined : taker.campaignId;
-        const back = { total: "interactive" in taker ? want - grant : byShare - grant, own: want - grant };
+      // What was added and may not be kept: an interactive send's take beyond its grant, a campaign's commit beyond it.
+      const back = (campaign === undefined ? want : byShare) - grant;
+      if (back > 0) {
         // Best effort: a give-back lost leaves the counter high, which only holds the rate lower for this second.
         await this.counter
-          .giveBack(scope, second, campaignId === undefined ? back : { ...back, campaignId })
+          .giveBack(scope, second, {
+            total: back,
+            own: back,
+            ...(campaign === undefined ? {} : { campaignId: campaign }),
+          })
           .catch(() => undefined);
       }
       granted += grant;
