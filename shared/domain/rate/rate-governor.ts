@@ -388,34 +388,40 @@ export class RateGovernor {
    * at once. With `use`, each grant is handed to it as it comes (tokens and their second), to be used at once, and the
    * wait goes on across seconds for the rest (until `use` answers false): tokens granted early in a second are then
    * sent in their slot instead of waiting for the rest of a batch's, which would bunch them at the second's end and
-   * let some miss it.
+   * let some miss it. `tokens` may then be a function, asked before each take, of how many are still wanted: sends
+   * that join the wait are counted in (the send worker's sends wait with their leases held, `process-send-batch.ts`).
    */
   async acquire(
     scope: string,
     taker: Taker,
-    tokens: number,
+    tokens: number | (() => number),
     ceilingPerSecond: number,
     maxWaitMs: number,
     use?: (granted: number, second: number) => boolean,
   ): Promise<{ granted: number; second: number }> {
     const deadline = this.clock() + maxWaitMs;
     let granted = 0;
+    const wanted = typeof tokens === "number" ? () => tokens - granted : tokens;
     let askedIn: number | undefined;
+    /** Tokens asked in `askedIn` and not granted since: each waiting send counts once per second in the demand. */
+    let askedOpen = 0;
     let second = Math.floor(this.clock() / 1000);
-    while (granted < tokens) {
+    for (let want = wanted(); want > 0; want = wanted()) {
       await this.sync(scope);
       const now = this.clock();
       // Tokens are for the second they were granted in: a taker holding some does not carry them into the next.
       if (use === undefined && granted > 0 && Math.floor(now / 1000) !== second) break;
       second = Math.floor(now / 1000);
       const budget = Math.max(1, Math.floor(ceilingPerSecond * this.factor(scope, now)));
-      const want = tokens - granted;
+      if (askedIn !== second) askedOpen = 0;
+      const asked = Math.max(0, want - askedOpen);
+      askedOpen += asked;
       const campaign = "interactive" in taker ? undefined : taker.campaignId;
       const [usage, recent] = await Promise.all([
         this.counter.take(scope, second, {
           // A campaign's tokens are added by its commit, once its share allows them (shareGrantOf).
           tokens: campaign === undefined ? want : 0,
-          asked: askedIn === second ? 0 : want,
+          asked,
           ...("interactive" in taker ? {} : { campaign: { id: taker.campaignId, ratePerSecond: taker.ratePerSecond } }),
         }),
         this.recentOf(scope, second),
@@ -445,8 +451,11 @@ export class RateGovernor {
           .catch(() => undefined);
       }
       granted += grant;
+      askedOpen = Math.max(0, askedOpen - grant);
       const more = grant > 0 && use !== undefined ? use(grant, second) : true;
-      if (granted >= tokens || !more) break;
+      if (wanted() <= 0 || !more) break;
+      // Everything asked was granted, and more is wanted: takers that joined since (`tokens` a function) ask at once.
+      if (grant === want) continue;
       // Campaign tokens are released slot by slot: look again when more of this taker's may be out. An interactive
       // send looks again each slot (campaign tokens held a moment may have been given back).
       const wake = Math.max(second * 1000 + retryAtMs, this.clock());
