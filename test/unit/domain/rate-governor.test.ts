@@ -359,6 +359,35 @@ describe("RateGovernor", () => {
       expect(refusedAt(880, 10).retryAtMs).toBe(1000);
     });
 
+    it("gives back a campaign's grant known too late in its second to be sent within it, and asks again in the next", async () => {
+      // The commit's round trip takes 120 ms: decided in the last campaign slot, the grant is known 30 ms before the
+      // second's end.
+      const slow: RateCounter = Object.assign(Object.create(null), {
+        take: (...args: Parameters<RateCounter["take"]>) => counter.take(...args),
+        commit: async (...args: Parameters<RateCounter["commit"]>) => {
+          now += 120;
+          return counter.commit(...args);
+        },
+        giveBack: (...args: Parameters<RateCounter["giveBack"]>) => counter.giveBack(...args),
+        usage: (...args: Parameters<RateCounter["usage"]>) => counter.usage(...args),
+        readSignal: (...args: Parameters<RateCounter["readSignal"]>) => counter.readSignal(...args),
+        recordSignal: (...args: Parameters<RateCounter["recordSignal"]>) => counter.recordSignal(...args),
+      });
+      const worker = new RateGovernor(slow, () => now, sleep);
+      now = SECOND + 850;
+      expect(await worker.acquire(scope, campaign("a"), 10, 100, 2_000)).toEqual({
+        granted: 10,
+        second: SECOND / 1000 + 1,
+      });
+      expect((await counter.usage(scope, SECOND / 1000))?.total).toBe(0);
+      // Known 170 ms before the end (decided at 710 ms): kept.
+      now = SECOND + 2_710;
+      expect(await worker.acquire(scope, campaign("a"), 10, 100, 0)).toEqual({
+        granted: 10,
+        second: SECOND / 1000 + 2,
+      });
+    });
+
     it("never grants past the budget, whatever the interleaving of many takers", async () => {
       now = SECOND + 850;
       const takers = ["a", "b", "c", "d"].flatMap((id) => Array.from({ length: 10 }, () => campaign(id)));
