@@ -111,9 +111,9 @@ interface Share {
  * when more is released, so sends are spread over the second instead of bursting at its start: whatever the phase of
  * WeChat's window, one window then holds at most a ninth more than the budget, and where WeChat's windows follow the
  * clock's seconds (as the simulator's do, local/simulator/rate-limit.ts) nothing granted in one second reaches WeChat
- * in the next unless it takes longer than a slot to get there. A send whose call could not start within its token's
- * second (checked with the ledger's lease held, right before the call) waits for a token of the current second or goes
- * back to the queue (process-send-batch.ts, KeyedCall.beforeCall).
+ * in the next unless it takes longer than a slot to get there. A worker's send takes its token with the ledger's lease
+ * held, right before its call (process-send-batch.ts, `RateTokens`), and a campaign's grant known too late in its
+ * second is given back (GRANT_LATE_MS).
  */
 export const SLOTS = 10;
 const SLOT_MS = 1000 / SLOTS;
