@@ -141,6 +141,8 @@ describe("processSendBatch", () => {
     };
     const send = gateway.sendCoupon.bind(gateway);
     gateway.sendCoupon = async (call) => {
+      // Once the tokens being decided meanwhile are known (the call takes real time, not the decisions around it).
+      await new Promise((resolve) => setImmediate(resolve));
       now += 1_200;
       return send(call);
     };
@@ -151,7 +153,6 @@ describe("processSendBatch", () => {
     // the next second's (a send waits for its token at most a quarter of it): the late send goes back.
     deps.leaseMs = 400;
     gateway.sendCoupon = async (call) => {
-      // Once the tokens being decided meanwhile are known (the call takes real time, not the decisions around it).
       await new Promise((resolve) => setImmediate(resolve));
       now = Math.ceil(now / 1000) * 1000 + 850;
       await deps.governor.acquire("merchant:1900000001", { campaignId: "other", ratePerSecond: 500 }, 500, 400, 0);

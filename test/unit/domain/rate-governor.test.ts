@@ -388,6 +388,35 @@ describe("RateGovernor", () => {
       });
     });
 
+    it("with slow counter round trips, paces by when the grant will be known, so the last slot's grant is kept", async () => {
+      // Every commit comes back 150 ms after its take: a grant decided at the last campaign slot's start (800 ms)
+      // would be known at 950 ms and given back.
+      const slow: RateCounter = Object.assign(Object.create(null), {
+        take: (...args: Parameters<RateCounter["take"]>) => counter.take(...args),
+        commit: async (...args: Parameters<RateCounter["commit"]>) => {
+          now += 150;
+          return counter.commit(...args);
+        },
+        giveBack: (...args: Parameters<RateCounter["giveBack"]>) => counter.giveBack(...args),
+        usage: (...args: Parameters<RateCounter["usage"]>) => counter.usage(...args),
+        readSignal: (...args: Parameters<RateCounter["readSignal"]>) => counter.readSignal(...args),
+        recordSignal: (...args: Parameters<RateCounter["recordSignal"]>) => counter.recordSignal(...args),
+      });
+      const worker = new RateGovernor(slow, () => now, sleep);
+      // The worker learns its lag from its grants (a minute earlier, one token a second).
+      for (let i = 0; i < 20; i++) {
+        now = SECOND - 60_000 + i * 1_000;
+        await worker.acquire(scope, campaign("warm"), 1, 100, 0);
+      }
+      // Asked at 660 ms, known at 810 ms: paced as the last campaign slot, the whole share (not ⌈98 × 7/9⌉ = 77).
+      now = SECOND + 660;
+      expect(await worker.acquire(scope, campaign("a"), 200, 100, 0)).toEqual({ granted: 98, second: SECOND / 1000 });
+      expect(now).toBe(SECOND + 810);
+      // Asked at 760 ms, it would be known in the last slot, which campaigns leave clear: nothing.
+      now = SECOND + 1_760;
+      expect(await acquire(worker, scope, campaign("a"), 200, 100, 0)).toBe(0);
+    });
+
     it("never grants past the budget, whatever the interleaving of many takers", async () => {
       now = SECOND + 850;
       const takers = ["a", "b", "c", "d"].flatMap((id) => Array.from({ length: 10 }, () => campaign(id)));
