@@ -289,15 +289,19 @@ class RateTokens {
 
   /** The epoch second of the send's token, or undefined when none came in time. */
   take(): Promise<number | undefined> {
+    if (this.#stopped()) return Promise.resolve(undefined);
     const token = new Promise<number | undefined>((resolve, reject) => this.#waiting.push({ resolve, reject }));
     if (!this.#acquiring) void this.#acquire();
     return token;
   }
 
+  #stopped(): boolean {
+    const { campaignId } = this.message;
+    return campaignId !== undefined && this.gates.stopped(campaignId);
+  }
+
   async #acquire(): Promise<void> {
     this.#acquiring = true;
-    const { campaignId } = this.message;
-    const stopped = () => campaignId !== undefined && this.gates.stopped(campaignId);
     try {
       const maxWaitMs = Math.max(0, this.#deadline - this.deps.clock());
       await acquireFor(
@@ -307,7 +311,7 @@ class RateTokens {
         maxWaitMs,
         (granted, second) => {
           for (const waiting of this.#waiting.splice(0, granted)) waiting.resolve(second);
-          return !stopped();
+          return !this.#stopped();
         },
       );
       for (const waiting of this.#waiting.splice(0)) waiting.resolve(undefined);
