@@ -15,8 +15,8 @@ const RATE = "r:";
  * atomic ADDs by every worker and API environment (docs/aws-notes.md#distributed-counter-in-dynamodb): `n` every token
  * taken, `i` the interactive ones (`ia` asked), and per campaign `t:{id}` taken, `a:{id}` asked, `r:{id}` its rate. A take answers
  * the whole item (ALL_NEW), which is how a taker sees the other campaigns active this second. An acquisition is one
- * UpdateItem for an interactive send, two for a campaign (its own count, then the total), a third only when tokens
- * are given back; ≈ 1 WCU each (an item of a few campaigns stays far under 1 KB), one key per second far below
+ * UpdateItem for an interactive send, two for a campaign (its ask, then its tokens to its own count and the total at
+ * once), a third only when tokens are given back; ≈ 1 WCU each (an item of a few campaigns stays far under 1 KB), one key per second far below
  * DynamoDB's 1,000 WCU/s per partition. TTL removes the items two minutes later.
  */
 export class DynamoDbRateCounter implements RateCounter {
@@ -56,18 +56,24 @@ export class DynamoDbRateCounter implements RateCounter {
     return usageOf(Attributes ?? {});
   }
 
-  async commit(scope: string, epochSecond: number, tokens: number): Promise<number> {
+  async commit(
+    scope: string,
+    epochSecond: number,
+    tokens: number,
+    campaignId: string,
+  ): Promise<{ total: number; own: number }> {
+    const own = TAKEN + campaignId;
     const { Attributes } = await this.#doc.send(
       new UpdateCommand({
         TableName: this.#table,
         Key: { pk: KEY.rate(scope, epochSecond) },
-        UpdateExpression: "ADD #n :tokens SET #ttl = if_not_exists(#ttl, :ttl)",
-        ExpressionAttributeNames: { "#n": "n", "#ttl": TTL_ATTRIBUTE },
+        UpdateExpression: "ADD #n :tokens, #t :tokens SET #ttl = if_not_exists(#ttl, :ttl)",
+        ExpressionAttributeNames: { "#n": "n", "#t": own, "#ttl": TTL_ATTRIBUTE },
         ExpressionAttributeValues: { ":tokens": tokens, ":ttl": epochSecond + 120 },
         ReturnValues: "UPDATED_NEW",
       }),
     );
-    return Number(Attributes?.n ?? 0);
+    return { total: Number(Attributes?.n ?? 0), own: Number(Attributes?.[own] ?? 0) };
   }
 
   async giveBack(

@@ -21,10 +21,18 @@ export class MemoryRateCounter implements RateCounter {
     return copy(usage);
   }
 
-  async commit(scope: string, epochSecond: number, tokens: number): Promise<number> {
+  async commit(
+    scope: string,
+    epochSecond: number,
+    tokens: number,
+    campaignId: string,
+  ): Promise<{ total: number; own: number }> {
     const usage = this.#usage(scope, epochSecond, true)!;
     usage.total += tokens;
-    return usage.total;
+    const campaign = usage.campaigns.get(campaignId) ?? { taken: 0, asked: 0, ratePerSecond: 0 };
+    campaign.taken += tokens;
+    usage.campaigns.set(campaignId, campaign);
+    return { total: usage.total, own: campaign.taken };
   }
 
   async giveBack(

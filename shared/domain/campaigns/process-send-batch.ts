@@ -153,15 +153,15 @@ export async function processSendBatch(batchDeps: WorkerDependencies, batch: Que
       }),
     ).then(() => undefined);
   await Promise.all([
-    admitByRate(deps, gates, sendable, result, send),
+    admitByRate(deps, gates, sendable, send),
     ...withdrawing.map((entry) => withdraw(deps, counter, entry, result)),
   ]);
   await reconcileCancelled(deps, gates);
   return result;
 }
 
-/** `tokenSecond`: the epoch second of the send's rate token (admitted sends). */
-type Entry = { item: QueuedSend; message: SendMessage; tokenSecond?: number };
+/** `tokens`: where the send takes its rate token, with its lease held (`admitByRate`); none for a withdrawn send. */
+type Entry = { item: QueuedSend; message: SendMessage; tokens?: RateTokens };
 
 /** The entry's campaign gate; undefined when the store failed (the message retries on its own back-off). */
 async function gateOf(
@@ -237,79 +237,110 @@ function scopeOf(message: SendMessage): string {
   return merchantScope(message.mchid);
 }
 
-/**
- * How long a send whose token lapsed while it took the ledger's lease waits for a new one, holding the lease (at most
- * a quarter of it: the call and its retries keep the rest). Going back to the queue instead costs the message a
- * second's delay, a receive and two more ledger writes; on a loaded machine taking the lease often outlasts the
- * token's second.
- */
-const RENEW_WAIT_MS = 1_000;
-
 /** A queued send outside any campaign is paced with the campaigns, under this name. */
 const QUEUED_WITHOUT_CAMPAIGN = "-";
 
 /**
- * Takes rate tokens for the batch, per campaign (its fair share of the merchant's budget, capped by its own rate), and
- * hands each campaign's admitted sends to `send` as soon as they have their tokens; what does not get a token within
- * `maxRateWaitMs` goes back to the queue (`RATE_WAIT`). The shared counter keeps each campaign's asked and granted
+ * Starts the batch's sends, each taking its rate token from its campaign's `RateTokens` (its fair share of the
+ * merchant's budget, capped by its own rate) once it holds its lease, right before its call; what does not get a
+ * token in time goes back to the queue (`RATE_WAIT`). The shared counter keeps each campaign's asked and granted
  * tokens per second, which is how its status tells it is waiting for rate.
  */
 async function admitByRate(
   deps: WorkerDependencies,
   gates: CampaignGates,
   items: { item: QueuedSend; message: SendMessage }[],
-  result: BatchResult,
   send: (admitted: Entry[]) => Promise<void>,
 ): Promise<void> {
-  const byTaker = new Map<string, { item: QueuedSend; message: SendMessage }[]>();
-  for (const entry of items) {
+  const takers = new Map<string, RateTokens>();
+  const entries = items.map((entry) => {
     const key = `${scopeOf(entry.message)}|${entry.message.campaignId ?? QUEUED_WITHOUT_CAMPAIGN}`;
-    byTaker.set(key, [...(byTaker.get(key) ?? []), entry]);
-  }
-  // The campaigns of a batch wait for their tokens side by side, and each sends as soon as it has them: one waiting
-  // for its share holds up neither another's sends nor their tokens' second.
-  await Promise.all(
-    [...byTaker.values()].map(async (entries) => {
-      // Each grant is sent at once, in its slot, while the batch waits for the rest of its tokens; the wait ends when
-      // a send found the campaign paused or cancelled meanwhile (the rest are held or withdrawn when they come back).
-      const sends: Promise<void>[] = [];
-      let admitted = 0;
-      const campaignId = entries[0]!.message.campaignId;
-      const use = (granted: number, tokenSecond: number) => {
-        sends.push(send(entries.slice(admitted, admitted + granted).map((entry) => ({ ...entry, tokenSecond }))));
-        admitted += granted;
-        return campaignId === undefined || !gates.stopped(campaignId);
-      };
-      try {
-        await acquireFor(deps, entries, deps.maxRateWaitMs, use);
-        for (const entry of entries.slice(admitted)) retryLater(deps, result, entry, 1, "RATE_WAIT");
-      } catch {
-        // The rate counter's store failed: each message retries on its own back-off, like any other store error.
-        for (const entry of entries.slice(admitted))
-          retryLater(deps, result, entry, storeBackoff(entry), "STORE_ERROR");
-      }
-      await Promise.all(sends);
-    }),
-  );
+    const tokens = takers.get(key) ?? new RateTokens(deps, gates, entry.message);
+    takers.set(key, tokens);
+    return { ...entry, tokens };
+  });
+  await send(entries);
 }
 
 /**
- * Tokens for sends of one campaign (the first's), from the merchant's budget, waiting at most `maxWaitMs`; with
- * `use`, each grant is handed to it as it comes (RateGovernor.acquire).
+ * The rate tokens of one campaign's sends in a batch. A send asks for its token once it holds the ledger's lease,
+ * right before its call (`beforeCall`), and calls as soon as it has it: nothing but the call's own preparation lies
+ * between the grant and the request. (Tokens used to be taken first and the lease after: on a loaded machine taking
+ * the lease often outlasted the token's second, and the token was lost, or the send waited for one of the next
+ * second or went back to the queue; the rate bench lost up to a tenth of some seconds so, test/bench/rate.ts.) The
+ * waiting sends of a campaign share one acquisition (`RateGovernor.acquire`, one counter update per slot for all of
+ * them), which hands each grant to the sends waiting longest and counts in the sends that join. A send waits at most
+ * `maxRateWaitMs` from the batch's start, and at most a quarter of its lease (the call and its retries keep the rest);
+ * the wait ends early for a campaign a send found paused or cancelled meanwhile (the rest are held or withdrawn when
+ * they come back).
+ */
+class RateTokens {
+  readonly #waiting: { resolve: (second: number | undefined) => void; reject: (error: unknown) => void }[] = [];
+  readonly #deadline: number;
+  #acquiring = false;
+
+  constructor(
+    private readonly deps: WorkerDependencies,
+    private readonly gates: CampaignGates,
+    private readonly message: SendMessage,
+  ) {
+    this.#deadline = deps.clock() + Math.min(deps.maxRateWaitMs, deps.leaseMs / 4);
+  }
+
+  /** The epoch second of the send's token, or undefined when none came in time. */
+  take(): Promise<number | undefined> {
+    if (this.#stopped()) return Promise.resolve(undefined);
+    const token = new Promise<number | undefined>((resolve, reject) => this.#waiting.push({ resolve, reject }));
+    if (!this.#acquiring) void this.#acquire();
+    return token;
+  }
+
+  #stopped(): boolean {
+    const { campaignId } = this.message;
+    return campaignId !== undefined && this.gates.stopped(campaignId);
+  }
+
+  async #acquire(): Promise<void> {
+    this.#acquiring = true;
+    try {
+      const maxWaitMs = Math.max(0, this.#deadline - this.deps.clock());
+      await acquireFor(
+        this.deps,
+        this.message,
+        () => this.#waiting.length,
+        maxWaitMs,
+        (granted, second) => {
+          for (const waiting of this.#waiting.splice(0, granted)) waiting.resolve(second);
+          return !this.#stopped();
+        },
+      );
+      for (const waiting of this.#waiting.splice(0)) waiting.resolve(undefined);
+    } catch (error) {
+      // The rate counter's store failed: each send retries on its own back-off, like any other store error.
+      for (const waiting of this.#waiting.splice(0)) waiting.reject(error);
+    } finally {
+      this.#acquiring = false;
+    }
+  }
+}
+
+/**
+ * Tokens for sends of `message`'s campaign, from the merchant's budget, waiting at most `maxWaitMs`; with `use`, each
+ * grant is handed to it as it comes (RateGovernor.acquire).
  */
 function acquireFor(
   deps: WorkerDependencies,
-  entries: { message: SendMessage }[],
+  message: SendMessage,
+  tokens: number | (() => number),
   maxWaitMs: number,
   use?: (granted: number, second: number) => boolean,
 ) {
-  const message = entries[0]!.message;
   const ceiling = deps.defaultRatePerSecond;
   const taker = {
     campaignId: message.campaignId ?? QUEUED_WITHOUT_CAMPAIGN,
     ratePerSecond: Math.min(message.ratePerSecond ?? ceiling, ceiling),
   };
-  return deps.governor.acquire(scopeOf(message), taker, entries.length, ceiling, maxWaitMs, use);
+  return deps.governor.acquire(scopeOf(message), taker, tokens, ceiling, maxWaitMs, use);
 }
 
 function groupByOpenid<T extends { message: SendMessage }>(entries: T[]): Map<string, T[]> {
@@ -340,22 +371,22 @@ async function runSequentially(
         continue;
       }
     }
-    // A token is for the second it was granted in: a send whose lease was taken after that second waits for one of
-    // the current second (RENEW_WAIT_MS) or goes back to the queue, rather than reach WeChat on top of this second's
-    // budget (where WeChat's windows follow the clock's seconds, it would meet a 429 there).
-    let tokenSecond = entry.tokenSecond;
-    const beforeCall = async () => {
-      if (tokenSecond === undefined || Math.floor(deps.clock() / 1000) <= tokenSecond) return true;
-      const renewed = await acquireFor(deps, [entry], Math.min(RENEW_WAIT_MS, deps.leaseMs / 4)).catch(() => undefined);
-      if (renewed?.granted !== 1) return false;
-      tokenSecond = renewed.second;
-      return true;
-    };
+    // The rate token, taken with the lease held right before the call (`RateTokens`); none in time: no call, the
+    // lease is released uncounted and the send goes back to the queue (CALL_DEFERRED).
+    let tokenSecond: number | undefined;
+    const { tokens } = entry;
+    const beforeCall =
+      tokens === undefined
+        ? undefined
+        : async () => {
+            tokenSecond = await tokens.take();
+            return tokenSecond !== undefined;
+          };
     let outcome: SendOutcome;
     try {
       // Without gates the campaign was cancelled (`withdraw`): a refusal for the stock or the merchant is then final.
       const command = { ...message, stockCreatorMchid: message.mchid, holdsFinal: gates === undefined };
-      // The hard fence: the lease write, a token renewal or loading credentials before the request may have taken
+      // The hard fence: the lease write, the wait for a rate token or loading credentials before the request may have taken
       // any time, so the gate is checked again, on a read fresh enough, right before the request (a read that fails
       // withholds the send: `afterWithheld` reads again).
       const campaignId = message.campaignId;
@@ -364,9 +395,11 @@ async function runSequentially(
           ? undefined
           : async () => (await gates.gateNow(campaignId).catch(() => undefined))?.action === "send";
       outcome = await counter.track((countOutcome) =>
-        sendCoupon({ ...deps, countOutcome, ...(beforeRequest === undefined ? {} : { beforeRequest }) }, command, {
-          beforeCall,
-        }),
+        sendCoupon(
+          { ...deps, countOutcome, ...(beforeRequest === undefined ? {} : { beforeRequest }) },
+          command,
+          beforeCall === undefined ? {} : { beforeCall },
+        ),
       );
     } catch (error) {
       if (error instanceof CallWithheldError && gates !== undefined) {

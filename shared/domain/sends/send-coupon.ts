@@ -91,7 +91,7 @@ export function sendCoupon(
     prepared: campaignId !== undefined,
     conflictMessage: `out_request_no ${outRequestNo} was already used for a different request (stock, openid or appid differ)`,
     call: () => sendOrExplain(deps, command),
-    // The send's rate token is checked (and renewed if its second is over) with the lease held, right before the call.
+    // With the lease held, right before the call: the send's rate token is taken (a worker's send) or checked (POST /coupons).
     ...(options.beforeCall ? { beforeCall: options.beforeCall } : {}),
     recover: (record) => findIssued(deps, command, record),
     beforeFinal: async (outcome) => {

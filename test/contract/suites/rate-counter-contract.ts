@@ -9,13 +9,13 @@ export function rateCounterContract(backend: string, makeCounter: () => RateCoun
       const scope = `merchant:${randomUUID()}`;
       const second = 1_800_000_000;
       const big = { id: "c-big", ratePerSecond: 300 };
-      // A campaign's take counts in its own count; its commit in the total.
-      expect((await counter.take(scope, second, { tokens: 3, asked: 3, campaign: big })).total).toBe(0);
-      expect(await counter.commit(scope, second, 3)).toBe(3);
+      // A campaign's take counts its ask (and tokens, if any) in its own count; its commit in the total and its own.
+      expect((await counter.take(scope, second, { tokens: 0, asked: 3, campaign: big })).total).toBe(0);
+      expect(await counter.commit(scope, second, 3, "c-big")).toEqual({ total: 3, own: 3 });
       const usage = await counter.take(scope, second, { tokens: 10, asked: 0, campaign: big });
       expect(usage.total).toBe(3);
       expect(usage.campaigns.get("c-big")).toEqual({ taken: 13, asked: 3, ratePerSecond: 300 });
-      expect(await counter.commit(scope, second, 10)).toBe(13);
+      expect(await counter.commit(scope, second, 10, "c-big")).toEqual({ total: 13, own: 23 });
       // An interactive take counts in both.
       const after = await counter.take(scope, second, { tokens: 1, asked: 1 });
       expect(after).toMatchObject({ total: 14, interactive: 1, interactiveAsked: 1 });
@@ -25,7 +25,7 @@ export function rateCounterContract(backend: string, makeCounter: () => RateCoun
         campaign: { id: "c:2", ratePerSecond: 5 },
       });
       expect([...small.campaigns.keys()].sort()).toEqual(["c-big", "c:2"]);
-      expect(await counter.commit(scope, second + 1, 1)).toBe(1);
+      expect(await counter.commit(scope, second + 1, 1, "c:2")).toEqual({ total: 1, own: 1 });
       expect((await counter.take(`${scope}-other`, second, { tokens: 2, asked: 2 })).total).toBe(2);
       expect(await counter.usage(scope, second - 1)).toBeUndefined();
       expect((await counter.usage(scope, second))?.total).toBe(14);
@@ -35,14 +35,14 @@ export function rateCounterContract(backend: string, makeCounter: () => RateCoun
       const counter = makeCounter();
       const scope = `merchant:${randomUUID()}`;
       const campaign = { id: "c1", ratePerSecond: 100 };
-      await counter.take(scope, 1_800_000_000, { tokens: 10, asked: 10, campaign });
-      await counter.commit(scope, 1_800_000_000, 8);
+      await counter.take(scope, 1_800_000_000, { tokens: 0, asked: 10, campaign });
+      await counter.commit(scope, 1_800_000_000, 8, "c1");
       await counter.take(scope, 1_800_000_000, { tokens: 4, asked: 4 });
-      await counter.giveBack(scope, 1_800_000_000, { total: 2, own: 6, campaignId: "c1" });
+      await counter.giveBack(scope, 1_800_000_000, { total: 2, own: 2, campaignId: "c1" });
       await counter.giveBack(scope, 1_800_000_000, { total: 1, own: 1 });
       const usage = await counter.usage(scope, 1_800_000_000);
       expect(usage).toMatchObject({ total: 9, interactive: 3 });
-      expect(usage?.campaigns.get("c1")).toEqual({ taken: 4, asked: 10, ratePerSecond: 100 });
+      expect(usage?.campaigns.get("c1")).toEqual({ taken: 6, asked: 10, ratePerSecond: 100 });
     });
 
     it("adds up 100 concurrent takes and commits exactly", async () => {
@@ -51,12 +51,14 @@ export function rateCounterContract(backend: string, makeCounter: () => RateCoun
       const campaign = { id: "c1", ratePerSecond: 500 };
       const results = await Promise.all(
         Array.from({ length: 100 }, async () => {
-          await counter.take(scope, 1_800_000_000, { tokens: 2, asked: 2, campaign });
-          return counter.commit(scope, 1_800_000_000, 2);
+          await counter.take(scope, 1_800_000_000, { tokens: 0, asked: 2, campaign });
+          return counter.commit(scope, 1_800_000_000, 2, "c1");
         }),
       );
-      expect(Math.max(...results)).toBe(200);
-      expect(new Set(results).size).toBe(100);
+      // Each commit sees both counts right after its own add: every value once.
+      expect(Math.max(...results.map((r) => r.total))).toBe(200);
+      expect(new Set(results.map((r) => r.total)).size).toBe(100);
+      expect(new Set(results.map((r) => r.own)).size).toBe(100);
       expect((await counter.usage(scope, 1_800_000_000))?.campaigns.get("c1")?.taken).toBe(200);
     });
 

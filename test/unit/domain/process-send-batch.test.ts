@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { MemoryRateCounter } from "#shared/adapters/memory/memory-rate-counter.js";
 import { MemorySendQueue } from "#shared/adapters/memory/memory-send-queue.js";
 import { recipientOutRequestNo } from "#shared/domain/campaigns/campaign-keys.js";
 import { createCampaign } from "#shared/domain/campaigns/create-campaign.js";
@@ -132,7 +133,7 @@ describe("processSendBatch", () => {
     expect(second.failures.map((f) => f.reason)).toEqual(["RATE_WAIT"]);
   });
 
-  it("a send that starts after its token's second takes one of the current second, or goes back to the queue", async () => {
+  it("a send that waits for another to the same user takes its token when its own call starts, or goes back to the queue", async () => {
     // Two campaigns to one user in one batch: the second send waits for the first, and every call takes 1.2 s.
     const batchOf = async (a: string[], b: string[]) => {
       const [one, two] = [await campaignOf(a), await campaignOf(b)];
@@ -140,16 +141,19 @@ describe("processSendBatch", () => {
     };
     const send = gateway.sendCoupon.bind(gateway);
     gateway.sendCoupon = async (call) => {
+      // Once the tokens being decided meanwhile are known (the call takes real time, not the decisions around it).
+      await new Promise((resolve) => setImmediate(resolve));
       now += 1_200;
       return send(call);
     };
-    const renewed = await processSendBatch(deps, await batchOf(["a", "x"], ["a", "y"]));
+    const sent = await processSendBatch(deps, await batchOf(["a", "x"], ["a", "y"]));
     expect(gateway.calls).toBe(4);
-    expect(renewed.failures).toEqual([]);
+    expect(sent.failures).toEqual([]);
     // Once more, with the later second's budget spent by another campaign by then, and a lease too short to wait for
-    // the next second's (a renewal waits at most a quarter of it): the late send goes back.
+    // the next second's (a send waits for its token at most a quarter of it): the late send goes back.
     deps.leaseMs = 400;
     gateway.sendCoupon = async (call) => {
+      await new Promise((resolve) => setImmediate(resolve));
       now = Math.ceil(now / 1000) * 1000 + 850;
       await deps.governor.acquire("merchant:1900000001", { campaignId: "other", ratePerSecond: 500 }, 500, 400, 0);
       return send(call);
@@ -159,9 +163,11 @@ describe("processSendBatch", () => {
     expect(late.failures.map((f) => [f.messageId.split("-")[0], f.reason])).toEqual([["b", "RATE_WAIT"]]);
   });
 
-  it("checks the token with the ledger's lease held: a lease taken after the token's second renews it, or defers the send uncounted", async () => {
+  it("takes the token with the ledger's lease held, right before the call: a slow lease write loses no token; none in time defers the send uncounted", async () => {
+    const counter = new MemoryRateCounter();
+    deps.governor = new RateGovernor(counter, () => now, sleep);
     const acquireLease = deps.ledger.acquireLease.bind(deps.ledger);
-    // Taking the lease outlasts the token's second: the call would reach WeChat in the next one, at `landsAt` ms.
+    // Taking the lease outlasts the second the batch started in: the lease is held from `landsAt` ms into the next.
     let landsAt = 50;
     deps.ledger.acquireLease = async (key, _at, leaseMs) => {
       now = Math.floor(now / 1000) * 1000 + 1_000 + landsAt;
@@ -176,15 +182,17 @@ describe("processSendBatch", () => {
     const { batch } = await campaignOf(["a"]);
     const start = Math.floor(now / 1000);
     expect((await processSendBatch(deps, batch)).failures).toEqual([]);
-    // Sent in the next second, with a token of that second.
+    // Sent in the next second, with a token of that second; none was taken in the second the batch started in.
     expect(seconds).toEqual([start + 1]);
+    expect((await counter.usage("merchant:1900000001", start))?.total ?? 0).toBe(0);
+    expect((await counter.usage("merchant:1900000001", start + 1))?.total).toBe(1);
     // Landing in the last slot, which campaigns leave clear: the send waits (holding its lease) for the next second.
     landsAt = 950;
     const { batch: waiting } = await campaignOf(["w"]);
     expect((await processSendBatch(deps, waiting)).failures).toEqual([]);
     expect(seconds.slice(1)).toEqual([start + 3]);
     expect(now % 1000).toBeLessThan(100);
-    // A lease too short for that wait (a renewal waits at most a quarter of it): the send goes back to the queue.
+    // A lease too short for that wait (a send waits for its token at most a quarter of it): the send goes back to the queue.
     deps.leaseMs = 100;
     const { batch: next } = await campaignOf(["b"]);
     const deferred = await processSendBatch(deps, next);

@@ -4,6 +4,7 @@ import {
   campaignRoomOf,
   guaranteedOf,
   maxMinShares,
+  type RateCounter,
   RateGovernor,
   releasedAt,
   reserveOf,
@@ -119,7 +120,7 @@ describe("RateGovernor", () => {
       now = SECOND + 850;
       expect(await acquire(governor, scope, campaign("big", 500), 200, 100, 0)).toBe(98);
       // Workers of the campaign have committed tokens to the total and not yet given back what did not fit.
-      await counter.commit(scope, SECOND / 1000, 40);
+      await counter.commit(scope, SECOND / 1000, 40, "big");
       expect(await acquire(governor, scope, interactive, 1, 100, 0)).toBe(1);
       expect(await acquire(governor, scope, interactive, 1, 100, 0)).toBe(1);
       expect(await acquire(governor, scope, interactive, 1, 100, 0)).toBe(0);
@@ -270,14 +271,38 @@ describe("RateGovernor", () => {
       now = SECOND + 850;
       expect(await acquire(governor, scope, campaign("big"), 200, 100, 0)).toBe(98);
       now = SECOND + 1_000;
-      // Ten of the big one's workers at once, each holding 50 in its own count for a moment.
-      for (let i = 0; i < 10; i++)
-        await counter.take(scope, SECOND / 1000 + 1, {
-          tokens: 50,
-          asked: 0,
-          campaign: { id: "big", ratePerSecond: 300 },
-        });
+      // Ten of the big one's workers at once, each asking for 50.
+      for (let i = 0; i < 10; i++) await acquire(newGovernor(), scope, campaign("big"), 50, 100, 0);
       expect(await acquire(governor, scope, campaign("small"), 3, 100, 0)).toBe(3);
+    });
+
+    it("a campaign's asks refused in one slot leave nothing in its count for the next slot's asks to be refused on", async () => {
+      // The counter answers at once but gives back late (a loaded store: round trips of 100–300 ms), so anything a
+      // refused ask added would still be in the count when the next slot's asks come.
+      const late: (() => Promise<void>)[] = [];
+      const slow: RateCounter = {
+        take: (...args) => counter.take(...args),
+        commit: (...args) => counter.commit(...args),
+        giveBack: async (...args) => {
+          late.push(() => counter.giveBack(...args));
+        },
+        usage: (...args) => counter.usage(...args),
+        readSignal: (...args) => counter.readSignal(...args),
+        recordSignal: (...args) => counter.recordSignal(...args),
+      };
+      const worker = () => new RateGovernor(slow, () => now, sleep);
+      // Slot 7: the campaign has had its ⌈98 × 8/9⌉ = 88; four more workers ask for 10 each and are refused.
+      now = SECOND + 750;
+      expect(await acquire(worker(), scope, campaign("a"), 200, 100, 0)).toBe(88);
+      now = SECOND + 790;
+      expect(await Promise.all([1, 2, 3, 4].map(() => acquire(worker(), scope, campaign("a"), 10, 100, 0)))).toEqual([
+        0, 0, 0, 0,
+      ]);
+      // Slot 8 releases the last 10 of its share, before any give-back has landed: they are granted.
+      now = SECOND + 850;
+      expect(await acquire(worker(), scope, campaign("a"), 10, 100, 0)).toBe(10);
+      for (const giveBack of late) await giveBack();
+      expect((await counter.usage(scope, SECOND / 1000))?.total).toBe(98);
     });
 
     it("caps each campaign at its own rate, leaving the rest to the others", async () => {
@@ -312,7 +337,7 @@ describe("RateGovernor", () => {
 
     it("a campaign taker refused in the last campaign slot looks again within it, not only next second", () => {
       // Budget 100, campaigns' room 98, 88 granted; this taker asks 10 while another batch of the campaign holds 10 a
-      // moment (added to the count, about to be given back): the count shows the share spent.
+      // moment (committed beyond its share, about to be given back): the count shows the share spent.
       const refusedAt = (msIntoSecond: number, held: number) =>
         shareGrantOf({
           want: 10,
@@ -320,18 +345,76 @@ describe("RateGovernor", () => {
             total: 88,
             interactive: 0,
             interactiveAsked: 0,
-            campaigns: new Map([["a", { taken: 88 + held + 10, asked: 120, ratePerSecond: 300 }]]),
+            campaigns: new Map([["a", { taken: 88 + held, asked: 120, ratePerSecond: 300 }]]),
           },
           recent: { previous: undefined, interactiveDemand: 0 },
           budget: 100,
           msIntoSecond,
           taker: campaign("a"),
         });
-      expect(refusedAt(850, 10)).toEqual({ grant: 0, retryAtMs: 875 });
+      expect(refusedAt(850, 10)).toMatchObject({ grant: 0, retryAtMs: 875 });
       // Once the hold is given back, the last ten come.
       expect(refusedAt(875, 0)).toMatchObject({ grant: 10 });
       // Not past the slot's end (earlier slots' refusals wait for the next slot, see "pacing").
       expect(refusedAt(880, 10).retryAtMs).toBe(1000);
+    });
+
+    it("gives back a campaign's grant known too late in its second to be sent within it, and asks again in the next", async () => {
+      // The commit's round trip takes 120 ms: decided in the last campaign slot, the grant is known 30 ms before the
+      // second's end.
+      const slow: RateCounter = Object.assign(Object.create(null), {
+        take: (...args: Parameters<RateCounter["take"]>) => counter.take(...args),
+        commit: async (...args: Parameters<RateCounter["commit"]>) => {
+          now += 120;
+          return counter.commit(...args);
+        },
+        giveBack: (...args: Parameters<RateCounter["giveBack"]>) => counter.giveBack(...args),
+        usage: (...args: Parameters<RateCounter["usage"]>) => counter.usage(...args),
+        readSignal: (...args: Parameters<RateCounter["readSignal"]>) => counter.readSignal(...args),
+        recordSignal: (...args: Parameters<RateCounter["recordSignal"]>) => counter.recordSignal(...args),
+      });
+      const worker = new RateGovernor(slow, () => now, sleep);
+      now = SECOND + 850;
+      expect(await worker.acquire(scope, campaign("a"), 10, 100, 2_000)).toEqual({
+        granted: 10,
+        second: SECOND / 1000 + 1,
+      });
+      expect((await counter.usage(scope, SECOND / 1000))?.total).toBe(0);
+      // Known 170 ms before the end (decided at 710 ms): kept.
+      now = SECOND + 2_710;
+      expect(await worker.acquire(scope, campaign("a"), 10, 100, 0)).toEqual({
+        granted: 10,
+        second: SECOND / 1000 + 2,
+      });
+    });
+
+    it("with slow counter round trips, paces by when the grant will be known, so the last slot's grant is kept", async () => {
+      // Every commit comes back 150 ms after its take: a grant decided at the last campaign slot's start (800 ms)
+      // would be known at 950 ms and given back.
+      const slow: RateCounter = Object.assign(Object.create(null), {
+        take: (...args: Parameters<RateCounter["take"]>) => counter.take(...args),
+        commit: async (...args: Parameters<RateCounter["commit"]>) => {
+          now += 150;
+          return counter.commit(...args);
+        },
+        giveBack: (...args: Parameters<RateCounter["giveBack"]>) => counter.giveBack(...args),
+        usage: (...args: Parameters<RateCounter["usage"]>) => counter.usage(...args),
+        readSignal: (...args: Parameters<RateCounter["readSignal"]>) => counter.readSignal(...args),
+        recordSignal: (...args: Parameters<RateCounter["recordSignal"]>) => counter.recordSignal(...args),
+      });
+      const worker = new RateGovernor(slow, () => now, sleep);
+      // The worker learns its lag from its grants (a minute earlier, one token a second).
+      for (let i = 0; i < 20; i++) {
+        now = SECOND - 60_000 + i * 1_000;
+        await worker.acquire(scope, campaign("warm"), 1, 100, 0);
+      }
+      // Asked at 660 ms, known at 810 ms: paced as the last campaign slot, the whole share (not ⌈98 × 7/9⌉ = 77).
+      now = SECOND + 660;
+      expect(await worker.acquire(scope, campaign("a"), 200, 100, 0)).toEqual({ granted: 98, second: SECOND / 1000 });
+      expect(now).toBe(SECOND + 810);
+      // Asked at 760 ms, it would be known in the last slot, which campaigns leave clear: nothing.
+      now = SECOND + 1_760;
+      expect(await acquire(worker, scope, campaign("a"), 200, 100, 0)).toBe(0);
     });
 
     it("never grants past the budget, whatever the interleaving of many takers", async () => {
