@@ -100,9 +100,10 @@ interface ApiTimes {
   loopDelay: Spread;
   /**
    * CPU in use during the phase, in cores (this machine has `cores`): the bench process (function hosts, gateway,
-   * simulator), the stand-ins' child, and the whole machine (other work included).
+   * simulator), the stand-ins' child, and the whole machine (other work included); `whilePosting`: the whole machine's
+   * while a POST /campaigns ran (the campaign's recipients written and queued, its first sends, environments starting).
    */
-  cpu: { bench: number; standIns: number; machine: number; cores: number };
+  cpu: { bench: number; standIns: number; machine: number; cores: number; whilePosting?: number };
 }
 
 export async function runRateBench(log: (line: string) => void = () => {}): Promise<RateBenchResult> {
@@ -221,6 +222,7 @@ async function timeApi(
   const inits: number[] = [];
   const held = new Map<string, number>();
   let peakInFlight = 0;
+  const postingCores: number[] = [];
   const coldStarts = host.coldStarts;
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
@@ -233,10 +235,12 @@ async function timeApi(
   const from = await cpuAt();
   host.invoke = async (event) => {
     const started = performance.now();
+    const http = (event as { requestContext?: { http?: { method?: string; path?: string } } }).requestContext?.http;
+    const posting = http?.method === "POST" && http.path === "/campaigns" ? machineBusyMs() : undefined;
     const invocation = invoke(event);
     peakInFlight = Math.max(peakInFlight, host.inFlight);
     const result = await invocation;
-    const http = (event as { requestContext?: { http?: { method?: string; path?: string } } }).requestContext?.http;
+    if (posting !== undefined) postingCores.push((machineBusyMs() - posting) / (performance.now() - started));
     if (result.ok) {
       const route = `${http?.method} ${http?.path?.replace(/^\/campaigns\/[^/]+/, "/campaigns/{id}")}`;
       held.set(route, (held.get(route) ?? 0) + result.durationMs + (result.initDurationMs ?? 0));
@@ -270,6 +274,7 @@ async function timeApi(
           bench: (bench.user + bench.system) / 1000 / wall,
           standIns: (to.standIns - from.standIns) / wall,
           machine: (to.machine - from.machine) / wall,
+          ...(postingCores.length > 0 ? { whilePosting: Math.max(...postingCores) } : {}),
           cores: cpus().length,
         },
       };
@@ -414,7 +419,7 @@ export function formatRateBench(r: RateBenchResult): string {
       const ms = ([p50, p99]: Spread) => `${p50.toFixed(0)}/${p99.toFixed(0)}`;
       const after = r.interactive[phase].afterPost;
       const inits = split.inits.length > 0 ? ` (INIT ${split.inits.map((i) => i.toFixed(0)).join(", ")} ms)` : "";
-      return `    ${phase}, p50/p99 ms: api invocation ${ms(split.invoke)}, of which waiting for an environment ${ms(split.queued)}, handler ${ms(split.handler)}; cold starts ${split.coldStarts}, of which POST /coupons waited for ${split.inits.length}${inits}; api invocations in flight at most ${split.peakInFlight} (${split.environments} environments at most), environments held (s): ${split.held.map((h) => `${h.route} ${h.seconds.toFixed(1)}`).join(", ")}; main-thread event-loop delay ${ms(split.loopDelay)}; CPU in use ${split.cpu.machine.toFixed(2)} of ${split.cpu.cores} cores (bench process ${split.cpu.bench.toFixed(2)}, stand-ins ${split.cpu.standIns.toFixed(2)})${after ? `; sends started after POST /campaigns was answered ${ms(after)}` : ""}`;
+      return `    ${phase}, p50/p99 ms: api invocation ${ms(split.invoke)}, of which waiting for an environment ${ms(split.queued)}, handler ${ms(split.handler)}; cold starts ${split.coldStarts}, of which POST /coupons waited for ${split.inits.length}${inits}; api invocations in flight at most ${split.peakInFlight} (${split.environments} environments at most), environments held (s): ${split.held.map((h) => `${h.route} ${h.seconds.toFixed(1)}`).join(", ")}; main-thread event-loop delay ${ms(split.loopDelay)}; CPU in use ${split.cpu.machine.toFixed(2)} of ${split.cpu.cores} cores (bench process ${split.cpu.bench.toFixed(2)}, stand-ins ${split.cpu.standIns.toFixed(2)}${split.cpu.whilePosting === undefined ? "" : `; ${split.cpu.whilePosting.toFixed(2)} while POST /campaigns ran`})${after ? `; sends started after POST /campaigns was answered ${ms(after)}` : ""}`;
     }),
   ].join("\n");
 }

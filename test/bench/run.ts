@@ -611,7 +611,7 @@ async function rate(): Promise<void> {
   for (const [figure, value, target, pass] of rows) checks.push({ section: "rate", figure, value, target, pass });
   const ms = ([p50, p99]: [number, number]) => `${p50.toFixed(0)}/${p99.toFixed(0)}`;
   const whereItWent = (split: (typeof r.interactive.beside)["split"]) =>
-    `p50/p99 ms: waiting for one of the api's ${split.environments} local environments ${ms(split.queued)}, handler ${ms(split.handler)}; ${split.inits.length} sends waited for an INIT (${split.inits.map((i) => i.toFixed(0)).join(", ") || "none"} ms); CPU in use ${split.cpu.machine.toFixed(2)} of ${split.cpu.cores} cores`;
+    `p50/p99 ms: waiting for one of the api's ${split.environments} local environments ${ms(split.queued)}, handler ${ms(split.handler)}; ${split.inits.length} sends waited for an INIT (${split.inits.map((i) => i.toFixed(0)).join(", ") || "none"} ms); CPU in use ${split.cpu.machine.toFixed(2)} of ${split.cpu.cores} cores${split.cpu.whilePosting === undefined ? "" : ` (${split.cpu.whilePosting.toFixed(2)} while POST /campaigns ran)`}`;
   const latency = (l: { p50: number; p99: number; sends: number }) =>
     `p50 ${l.p50.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms (${l.sends} sends)`;
   markdown.push(
