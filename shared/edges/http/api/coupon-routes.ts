@@ -103,13 +103,13 @@ async function sendWithinBudget(services: ApiServices, command: SendCommand) {
     // wait), and one whose second is over renewed, so the send does not reach WeChat on top of the next second's
     // budget. No token: no call.
     const beforeCall = async () => {
-      const taken = tokenSecond === undefined ? await token : await renewedIfLate(tokenSecond);
+      let taken = tokenSecond === undefined ? await token : { granted: 1, second: tokenSecond };
+      if (taken.granted === 1 && Math.floor(Date.now() / 1000) > taken.second)
+        taken = await takeToken(services, command, waitLeft());
       if (taken.granted !== 1) return false;
       tokenSecond = taken.second;
       return true;
     };
-    const renewedIfLate = async (second: number) =>
-      Math.floor(Date.now() / 1000) <= second ? { granted: 1, second } : takeToken(services, command, waitLeft());
     const sent = await sendCoupon(services.sends, command, { beforeCall });
     if (sent.status === "RETRY" && sent.code === CALL_DEFERRED) throw budgetExhausted();
     const outcome = await waitForFinal(services.sends.ledger, sent, services.inProgressWaitMs);
