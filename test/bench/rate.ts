@@ -11,9 +11,12 @@
  * 3. campaigns alone at the limit: the same without the interactive stream (the issue's figure as written);
  * 4. another sender: a raw signed client (this repository's WeChat Pay client, real HTTP, no 429 retries) sends at
  *    40 % of the limit, paced, beside a campaign: the service's accepted sends ÷ the remaining 60 %, and its 429 share.
- * Everything runs in this process (the stack with its stand-ins and the simulator); the simulator's counters are
- * sampled every 20 ms (test/helpers/send-rate-meter.ts). Prints numbers, asserts nothing.
+ * The stack and the simulator run in this process, the AWS stand-ins in a child (test/bench/stand-ins.ts); the
+ * simulator's counters are sampled every 20 ms (test/helpers/send-rate-meter.ts). Prints numbers, asserts nothing.
+ * Beside the interactive latencies it prints where their time went (`timeApi`): waiting for one of the api's local
+ * execution environments, INITs, the handler, what held the environments, and the CPU in use.
  */
+import { cpus } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
@@ -26,6 +29,7 @@ import {
   rateCounterSeconds,
   type SecondTally,
 } from "../helpers/send-rate-meter.js";
+import { type ChildEmulators, forkEmulators } from "./stand-ins.js";
 
 export const RATE_LIMIT_PER_SECOND = 100;
 export const THROUGHPUT_TARGET = 0.97;
@@ -87,15 +91,39 @@ interface ApiTimes {
   invoke: Spread;
   /** The handler's own time in its execution environment (token, ledger, WeChat call). */
   handler: Spread;
+  /** Waiting for a free execution environment under the local cap (Lambda would start one instead). */
+  queued: Spread;
   /** Execution environments the api function started during the phase (cold starts). */
   coldStarts: number;
-  /** The main thread's event-loop delay (gateway, stand-ins and simulator run there). */
+  /** The INIT durations (ms) POST /coupons invocations waited for (their environment was new). */
+  inits: number[];
+  /** The api function's local cap on execution environments. */
+  environments: number;
+  /** The most api invocations in flight at once (running, in INIT or waiting for an environment). */
+  peakInFlight: number;
+  /** What held the api's environments: seconds of INIT and handler time per route during the phase. */
+  held: { route: string; seconds: number }[];
+  /** The main thread's event-loop delay (gateway and simulator run there; the stand-ins in their child). */
   loopDelay: Spread;
+  /**
+   * CPU in use during the phase, in cores (this machine has `cores`): the bench process (function hosts, gateway,
+   * simulator), the stand-ins' child, and the whole machine (other work included); `whilePosting`: the whole machine's
+   * while a POST /campaigns ran (the campaign's recipients written and queued, its first sends, environments starting).
+   */
+  cpu: { bench: number; standIns: number; machine: number; cores: number; whilePosting?: number };
 }
 
 export async function runRateBench(log: (line: string) => void = () => {}): Promise<RateBenchResult> {
   process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+  let standIns: ChildEmulators | undefined;
   const stack = await startTestStack({
+    // The AWS stand-ins (dynalite, the SQS stand-in) in a child process, as the end-to-end part runs them: DynamoDB
+    // and SQS are not on the service's cores in AWS, and in this process every table call of every function would
+    // wait on the event loop that also runs the gateway and the simulator (README, "AWS behaviour → local stack").
+    startEmulators: async (options) => {
+      standIns = await forkEmulators(options);
+      return standIns.emulators;
+    },
     simulator: { sendRateLimitPerSecond: RATE_LIMIT_PER_SECOND },
     sendRatePerSecond: RATE_LIMIT_PER_SECOND,
     // Batches in flight: the template sizes the mapping for WeChat's ~150 ms per send (infra/settings.ts: 3 at
@@ -119,20 +147,20 @@ export async function runRateBench(log: (line: string) => void = () => {}): Prom
     await sleep(3_000);
     await warm.stop();
     log(`interactive alone: ${INTERACTIVE_PER_SECOND}/s for 8 s`);
-    const aloneTimes = timeApi(stack);
+    const aloneTimes = await timeApi(stack, standIns);
     const alone = interactiveStream(send("alone"), INTERACTIVE_PER_SECOND);
     await sleep(8_000);
-    const aloneLatency = latency(await alone.stop(), aloneTimes.stop());
+    const aloneLatency = latency(await alone.stop(), await aloneTimes.stop());
 
     log(`at the limit: a campaign of ${RUN_SECONDS} s at ${RATE_LIMIT_PER_SECOND}/s, interactive sends beside it`);
-    const besideTimes = timeApi(stack);
+    const besideTimes = await timeApi(stack, standIns);
     const beside = interactiveStream(send("beside"), INTERACTIVE_PER_SECOND);
     const atLimit = await campaignRun(stack, stockId, "a", RATE_LIMIT_PER_SECOND * RUN_SECONDS).finally(() =>
       beside.stop(),
     );
     const besideStream = await beside.stop();
     const besideLatency = {
-      ...latency(besideStream, besideTimes.stop()),
+      ...latency(besideStream, await besideTimes.stop()),
       afterPost: spread(besideStream.latencies.filter((l) => l.at >= atLimit.postedAt).map((l) => l.ms)),
     };
     const atLimitRun = measured(atLimit, { accepted: 0, rateLimited: 0 });
@@ -197,36 +225,81 @@ function latency(stream: { p50: number; p99: number; sends: number; statuses: nu
  * event-loop delay. Against the client's latency this splits an interactive send's time into: gateway and main
  * thread (client − invoke), function host (invoke − handler), and the handler (rate token, ledger, WeChat call).
  */
-function timeApi(stack: LocalStack): { stop(): ApiTimes } {
+async function timeApi(
+  stack: LocalStack,
+  standIns: ChildEmulators | undefined,
+): Promise<{ stop(): Promise<ApiTimes> }> {
   const host = stack.functions.api!;
   const invoke = host.invoke;
   const invokeMs: number[] = [];
   const handlerMs: number[] = [];
+  const queuedMs: number[] = [];
+  const inits: number[] = [];
+  const held = new Map<string, number>();
+  let peakInFlight = 0;
+  const postingCores: number[] = [];
   const coldStarts = host.coldStarts;
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
+  const cpuAt = async () => ({
+    wall: performance.now(),
+    bench: process.cpuUsage(),
+    standIns: (await standIns?.child.cpuMs()) ?? 0,
+    machine: machineBusyMs(),
+  });
+  const from = await cpuAt();
   host.invoke = async (event) => {
     const started = performance.now();
-    const result = await invoke(event);
     const http = (event as { requestContext?: { http?: { method?: string; path?: string } } }).requestContext?.http;
+    const posting = http?.method === "POST" && http.path === "/campaigns" ? machineBusyMs() : undefined;
+    const invocation = invoke(event);
+    peakInFlight = Math.max(peakInFlight, host.inFlight);
+    const result = await invocation;
+    if (posting !== undefined) postingCores.push((machineBusyMs() - posting) / (performance.now() - started));
+    if (result.ok) {
+      const route = `${http?.method} ${http?.path?.replace(/^\/campaigns\/[^/]+/, "/campaigns/{id}")}`;
+      held.set(route, (held.get(route) ?? 0) + result.durationMs + (result.initDurationMs ?? 0));
+    }
     if (result.ok && http?.method === "POST" && http.path === "/coupons") {
       invokeMs.push(performance.now() - started);
       handlerMs.push(result.durationMs);
+      queuedMs.push(result.queuedMs);
+      if (result.initDurationMs !== undefined) inits.push(result.initDurationMs);
     }
     return result;
   };
   return {
-    stop() {
+    async stop() {
       host.invoke = invoke;
       loop.disable();
+      const to = await cpuAt();
+      const wall = to.wall - from.wall;
+      const bench = process.cpuUsage(from.bench);
       return {
         invoke: spread(invokeMs),
         handler: spread(handlerMs),
+        queued: spread(queuedMs),
         coldStarts: host.coldStarts - coldStarts,
+        inits,
+        peakInFlight,
+        environments: host.maxEnvironments,
+        held: [...held].sort((a, b) => b[1] - a[1]).map(([route, ms]) => ({ route, seconds: ms / 1000 })),
         loopDelay: [loop.percentile(50) / 1e6, loop.percentile(99) / 1e6],
+        cpu: {
+          bench: (bench.user + bench.system) / 1000 / wall,
+          standIns: (to.standIns - from.standIns) / wall,
+          machine: (to.machine - from.machine) / wall,
+          ...(postingCores.length > 0 ? { whilePosting: Math.max(...postingCores) } : {}),
+          cores: cpus().length,
+        },
       };
     },
   };
+}
+
+/** CPU time (ms) every core of this machine has spent busy since boot, whatever ran on it. */
+function machineBusyMs(): number {
+  return cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0);
 }
 
 type CampaignRun = Awaited<ReturnType<typeof campaignRun>>;
@@ -366,7 +439,8 @@ export function formatRateBench(r: RateBenchResult): string {
       const { split } = r.interactive[phase];
       const ms = ([p50, p99]: Spread) => `${p50.toFixed(0)}/${p99.toFixed(0)}`;
       const after = r.interactive[phase].afterPost;
-      return `    ${phase}, p50/p99 ms: api invocation ${ms(split.invoke)}, of which handler ${ms(split.handler)}; cold starts ${split.coldStarts}; main-thread event-loop delay ${ms(split.loopDelay)}${after ? `; sends started after POST /campaigns was answered ${ms(after)}` : ""}`;
+      const inits = split.inits.length > 0 ? ` (INIT ${split.inits.map((i) => i.toFixed(0)).join(", ")} ms)` : "";
+      return `    ${phase}, p50/p99 ms: api invocation ${ms(split.invoke)}, of which waiting for an environment ${ms(split.queued)}, handler ${ms(split.handler)}; cold starts ${split.coldStarts}, of which POST /coupons waited for ${split.inits.length}${inits}; api invocations in flight at most ${split.peakInFlight} (${split.environments} environments at most), environments held (s): ${split.held.map((h) => `${h.route} ${h.seconds.toFixed(1)}`).join(", ")}; main-thread event-loop delay ${ms(split.loopDelay)}; CPU in use ${split.cpu.machine.toFixed(2)} of ${split.cpu.cores} cores (bench process ${split.cpu.bench.toFixed(2)}, stand-ins ${split.cpu.standIns.toFixed(2)}${split.cpu.whilePosting === undefined ? "" : `; ${split.cpu.whilePosting.toFixed(2)} while POST /campaigns ran`})${after ? `; sends started after POST /campaigns was answered ${ms(after)}` : ""}`;
     }),
   ].join("\n");
 }

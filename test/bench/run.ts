@@ -623,12 +623,15 @@ async function rate(): Promise<void> {
     ],
   ];
   for (const [figure, value, target, pass] of rows) checks.push({ section: "rate", figure, value, target, pass });
+  const ms = ([p50, p99]: [number, number]) => `${p50.toFixed(0)}/${p99.toFixed(0)}`;
+  const whereItWent = (split: (typeof r.interactive.beside)["split"]) =>
+    `p50/p99 ms: waiting for one of the api's ${split.environments} local environments ${ms(split.queued)}, handler ${ms(split.handler)}; ${split.inits.length} sends waited for an INIT (${split.inits.map((i) => i.toFixed(0)).join(", ") || "none"} ms); CPU in use ${split.cpu.machine.toFixed(2)} of ${split.cpu.cores} cores${split.cpu.whilePosting === undefined ? "" : ` (${split.cpu.whilePosting.toFixed(2)} while POST /campaigns ran)`}`;
   const latency = (l: { p50: number; p99: number; sends: number }) =>
     `p50 ${l.p50.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms (${l.sends} sends)`;
   markdown.push(
     "## Merchant send budget",
     "",
-    `\`npx tsx test/bench/rate.ts\` — the local stack (stand-ins and simulator in this process) with the simulator enforcing a merchant send limit of ${r.limit}/s (low, so that CPU is not the bottleneck on a 2-core machine) and the service's ceiling (\`sendRatePerSecond\`) at that limit, worker concurrency ${bench.WORKER_CONCURRENCY}. At the limit: one campaign above the limit, alone (the issue's figure), then again with POST /coupons at 5/s beside it (every send of the merchant counted, as WeChat counts them). Another sender: a raw signed client (this repository's WeChat Pay client, real HTTP, no 429 retries) sending at 40 % of the limit, paced, beside a campaign. Sends and 429s counted at the simulator (its counters sampled every 20 ms), from ${bench.WARM_UP_SECONDS} s after its POST /campaigns was answered until the campaign's backlog runs out; the other sender's own sends and 429s taken out.`,
+    `\`npx tsx test/bench/rate.ts\` — the local stack (the simulator in this process, the AWS stand-ins in a child) with the simulator enforcing a merchant send limit of ${r.limit}/s (low, so that CPU is not the bottleneck on a 2-core machine) and the service's ceiling (\`sendRatePerSecond\`) at that limit, worker concurrency ${bench.WORKER_CONCURRENCY}. At the limit: one campaign above the limit, alone (the issue's figure), then again with POST /coupons at 5/s beside it (every send of the merchant counted, as WeChat counts them). Another sender: a raw signed client (this repository's WeChat Pay client, real HTTP, no 429 retries) sending at 40 % of the limit, paced, beside a campaign. Sends and 429s counted at the simulator (its counters sampled every 20 ms), from ${bench.WARM_UP_SECONDS} s after its POST /campaigns was answered until the campaign's backlog runs out; the other sender's own sends and 429s taken out.`,
     "",
     table(
       ["figure", "value", "target", ""],
@@ -636,6 +639,7 @@ async function rate(): Promise<void> {
         ...rows.map(([figure, value, target, pass]) => [figure, value, target, mark(pass)]),
         ["interactive POST /coupons, 5/s, without campaigns", latency(r.interactive.alone), "", ""],
         ["interactive POST /coupons, 5/s, beside a campaign at the limit", latency(r.interactive.beside), "", ""],
+        ["beside: where the time went", whereItWent(r.interactive.beside.split), "", ""],
       ],
     ),
     "",

@@ -43,6 +43,13 @@ export type Invocation =
       value: unknown;
       /** Wall time of the invocation in its environment (cold start excluded). */
       durationMs: number;
+      /**
+       * Time spent waiting for an execution environment under the local cap (`maxEnvironments`), before any INIT. Not an
+       * AWS behaviour: Lambda starts another environment (or throttles) instead of queueing (README).
+       */
+      queuedMs: number;
+      /** The INIT this invocation waited for, when it got a new environment (Lambda's REPORT `Init Duration`). */
+      initDurationMs?: number;
       /** The environment's largest V8 heap use seen during the invocation (sampled), against its MemorySize. */
       maxHeapUsedBytes: number;
     }
@@ -56,6 +63,8 @@ export type Invocation =
 
 export interface FunctionHost {
   invoke(event: unknown): Promise<Invocation>;
+  /** The local cap on execution environments (`FunctionHostOptions.maxEnvironments`). */
+  readonly maxEnvironments: number;
   /** Execution environments started so far (each one a cold start). */
   readonly coldStarts: number;
   readonly inFlight: number;
@@ -97,7 +106,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
   const log = options.log ?? (() => {});
   const maxEnvironments = Math.max(1, options.maxEnvironments ?? 8);
   const environments = new Set<Environment>();
-  const waiting: Array<(env: Environment) => void> = [];
+  const waiting: Array<(acquired: { env: Environment; cold: boolean }) => void> = [];
   let coldStarts = 0;
   let inFlight = 0;
   let invocations = 0;
@@ -133,6 +142,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
             ok: true,
             value: message.value,
             durationMs: performance.now() - (env.invokedAt ?? 0),
+            queuedMs: 0,
             maxHeapUsedBytes: message.maxHeapUsedBytes,
           });
         else if (message.type === "error")
@@ -157,15 +167,18 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     return env;
   }
 
-  /** An idle environment, a new one if the cap allows, else the next one released. */
-  function acquire(): Promise<Environment> {
+  /**
+   * An idle environment, a new one if the cap allows, else the next one released (`cold`: a new one, whose INIT the
+   * invocation waits for).
+   */
+  function acquire(): Promise<{ env: Environment; cold: boolean }> {
     for (const env of environments) {
       if (!env.busy) {
         env.busy = true;
-        return Promise.resolve(env);
+        return Promise.resolve({ env, cold: false });
       }
     }
-    if (environments.size < maxEnvironments) return Promise.resolve(start());
+    if (environments.size < maxEnvironments) return Promise.resolve({ env: start(), cold: true });
     return new Promise((resolve) => waiting.push(resolve));
   }
 
@@ -174,11 +187,11 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
       environments.delete(env);
       void env.worker.terminate();
       const next = waiting.shift();
-      if (next) next(start());
+      if (next) next({ env: start(), cold: true });
       return;
     }
     const next = waiting.shift();
-    if (next) next(env);
+    if (next) next({ env, cold: false });
     else env.busy = false;
   }
 
@@ -189,7 +202,9 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     }
     inFlight++;
     try {
-      const env = await acquire();
+      const queuedAt = performance.now();
+      const { env, cold } = await acquire();
+      const acquiredAt = performance.now();
       try {
         await env.ready;
       } catch (error) {
@@ -216,6 +231,8 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
       });
       env.settle = undefined;
       if (result.ok) {
+        result.queuedMs = acquiredAt - queuedAt;
+        if (cold) result.initDurationMs = (env.invokedAt ?? acquiredAt) - acquiredAt;
         peakHeapUsedBytes = Math.max(peakHeapUsedBytes, result.maxHeapUsedBytes);
         longestInvocationMs = Math.max(longestInvocationMs, result.durationMs);
       }
@@ -232,6 +249,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
 
   return {
     invoke,
+    maxEnvironments,
     get coldStarts() {
       return coldStarts;
     },

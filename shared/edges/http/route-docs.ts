@@ -384,8 +384,8 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       429: {
         description:
           "WeChat Pay's rate limit (RATE_LIMITED), or the merchant's send budget, shared with running campaigns, " +
-          "spent for the moment (SEND_BUDGET_EXHAUSTED): nothing was sent or recorded; retry after Retry-After with " +
-          "the same out_request_no",
+          "spent for the moment (SEND_BUDGET_EXHAUSTED): nothing was sent and nothing final recorded; retry after " +
+          "Retry-After with the same out_request_no",
         schema: refusalResponse,
         retryAfter: true,
       },

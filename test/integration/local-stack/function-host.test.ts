@@ -75,6 +75,18 @@ describe("a function in its own execution environment", () => {
     expect(probe.coldStarts).toBe(1);
   });
 
+  it("reports the INIT an invocation waited for, and its wait for an environment under the local cap", async () => {
+    const probe = host({ maxEnvironments: 1 });
+    const [first, second] = await Promise.all([probe.invoke({ sleepMs: 300 }), probe.invoke({})]);
+    // The first started the one environment (Lambda's REPORT line names its Init Duration); the second waited for it
+    // to be released (INIT and the first's 300 ms), then ran warm.
+    expect(first).toMatchObject({ ok: true, initDurationMs: expect.any(Number) });
+    expect(first.ok && first.queuedMs).toBeLessThan(100);
+    expect(second.ok && second.initDurationMs).toBeUndefined();
+    expect(second.ok && second.queuedMs).toBeGreaterThanOrEqual(300);
+    expect(probe.coldStarts).toBe(1);
+  });
+
   it("throttles invocations beyond its reserved concurrency", async () => {
     const probe = host({ reservedConcurrency: 1 });
     const slow = probe.invoke({ sleepMs: 500 });

@@ -26,7 +26,7 @@ function table() {
 }
 
 describe("POST /coupons and the merchant's send budget", () => {
-  it("answers 429 SEND_BUDGET_EXHAUSTED, records nothing, when interactive sends alone spend the budget; the same key sends later", async () => {
+  it("answers 429 SEND_BUDGET_EXHAUSTED, records nothing final, when interactive sends alone spend the budget; the same key sends later", async () => {
     const { doc, tableName } = table();
     try {
       // Other interactive sends (another API environment) have spent the whole 500/s budget of the coming seconds.
@@ -39,9 +39,14 @@ describe("POST /coupons and the merchant's send budget", () => {
       expect(refused.status).toBe(429);
       expect(refused.body).toMatchObject({ code: "SEND_BUDGET_EXHAUSTED" });
       expect(refused.headers.get("retry-after")).toBe("1");
-      // Nothing recorded, nothing sent: the refusal is not final.
+      // Nothing final recorded, nothing sent: the record claimed while the token was asked for stays PENDING, its
+      // lease released and no attempt counted (the call never started).
       const ledger = new DynamoDbSendLedger({ doc, tableName });
-      expect(await ledger.get({ mchid: stack.mchid, outRequestNo: "it-budget-1" })).toBeUndefined();
+      expect(await ledger.get({ mchid: stack.mchid, outRequestNo: "it-budget-1" })).toMatchObject({
+        state: "PENDING",
+        leaseUntil: 0,
+        attempts: 0,
+      });
       expect(stack.simulator.ledger().filter((c) => c.out_request_no === "it-budget-1")).toHaveLength(0);
       // Once the spent seconds are past, the same key sends.
       await new Promise((resolve) => setTimeout(resolve, (now + 5) * 1000 - Date.now() + 50));

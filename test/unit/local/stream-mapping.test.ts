@@ -11,7 +11,7 @@ function scriptedHost(answer: (records: DynamoDBRecord[], call: number) => unkno
     invoke: async (event: unknown): Promise<Invocation> => {
       const records = (event as { Records: DynamoDBRecord[] }).Records;
       seen.push(records.map((r) => String(r.dynamodb?.Keys?.pk?.S)));
-      return { ok: true, value: answer(records, seen.length), durationMs: 1, maxHeapUsedBytes: 0 };
+      return { ok: true, value: answer(records, seen.length), durationMs: 1, queuedMs: 0, maxHeapUsedBytes: 0 };
     },
   } as unknown as FunctionHost;
   return { host, seen };

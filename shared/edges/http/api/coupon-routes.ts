@@ -81,24 +81,33 @@ export function couponRoutes(services: ApiServices): RouteTable {
 const RATE_LIMITED_TRIES = 3;
 
 /**
- * Sends within the merchant's budget: a token, then the call. When WeChat answers 429 all the same (something else of
- * the merchant's takes part of its limit), the budget is cut for every sender (RateGovernor.onRateLimited) and the send
- * is tried again with a new token, up to RATE_LIMITED_TRIES calls, while the wait for tokens stays within
- * `rate.maxWaitMs` in all: the api's WeChat client does not retry a 429 itself, outside the budget
- * (build-api-function.ts). A 429 on the last try answers 429 RATE_LIMITED, nothing final recorded.
+ * Sends within the merchant's budget: a token, then the call. The token is taken while the ledger's record is claimed
+ * (one round trip less before the call; the budget is only needed once the call may start, `KeyedCall.beforeCall`):
+ * a send that gets no token therefore leaves its record PENDING and uncalled, never final, and the same
+ * out_request_no sends later. A key already final replays without calling WeChat (its token goes unused, as the
+ * budget's other unused tokens do). When WeChat answers 429 all the same (something else of the merchant's takes part
+ * of its limit), the budget is cut for every sender (RateGovernor.onRateLimited) and the send is tried again with a
+ * new token, up to RATE_LIMITED_TRIES calls, while the wait for tokens stays within `rate.maxWaitMs` in all: the api's
+ * WeChat client does not retry a 429 itself, outside the budget (build-api-function.ts). A 429 on the last try answers
+ * 429 RATE_LIMITED, nothing final recorded.
  */
 async function sendWithinBudget(services: ApiServices, command: SendCommand) {
   const deadline = Date.now() + services.rate.maxWaitMs;
   const waitLeft = () => Math.max(0, deadline - Date.now());
   for (let tries = 1; ; tries++) {
-    let tokenSecond = await takeSendToken(services, command, waitLeft());
-    // With the ledger's lease held, right before the call: a token whose second is over is renewed (within the
-    // wait), so the send does not reach WeChat on top of the next second's budget (`KeyedCall.beforeCall`).
+    const token = takeToken(services, command, waitLeft());
+    // Awaited by `beforeCall`; a replay never asks for it, and its failure is then nobody's.
+    token.catch(() => undefined);
+    let tokenSecond: number | undefined;
+    // With the ledger's lease held, right before the call: the interactive token (waited for up to the budget's
+    // wait), and one whose second is over renewed, so the send does not reach WeChat on top of the next second's
+    // budget. No token: no call.
     const beforeCall = async () => {
-      if (tokenSecond === undefined || Math.floor(Date.now() / 1000) <= tokenSecond) return true;
-      const renewed = await takeToken(services, command, waitLeft());
-      if (renewed.granted !== 1) return false;
-      tokenSecond = renewed.second;
+      let taken = tokenSecond === undefined ? await token : { granted: 1, second: tokenSecond };
+      if (taken.granted === 1 && Math.floor(Date.now() / 1000) > taken.second)
+        taken = await takeToken(services, command, waitLeft());
+      if (taken.granted !== 1) return false;
+      tokenSecond = taken.second;
       return true;
     };
     const sent = await sendCoupon(services.sends, command, { beforeCall });
@@ -111,25 +120,12 @@ async function sendWithinBudget(services: ApiServices, command: SendCommand) {
 }
 
 /**
- * An interactive send takes a token from the merchant's send budget, which campaigns share (rate-governor.ts): it may
- * take whatever campaigns have not, and campaigns always leave it a reserve, so it does not wait behind them. If the
- * budget is spent (interactive sends alone at WeChat's limit) it waits up to `maxWaitMs` for the next second; if
- * still none, it answers 429 SEND_BUDGET_EXHAUSTED with Retry-After, and nothing final is recorded: the same
- * out_request_no sends later. A key already final replays without a token (it calls WeChat no more).
+ * One interactive token of the merchant's budget, waiting at most `maxWaitMs`, and the second it is for. Campaigns
+ * share the budget (rate-governor.ts): an interactive send may take whatever campaigns have not, and campaigns always
+ * leave it a reserve, so it does not wait behind them. If the budget is spent (interactive sends alone at WeChat's
+ * limit) it waits up to `maxWaitMs` for the next second; if still none, the send answers 429 SEND_BUDGET_EXHAUSTED
+ * with Retry-After, and nothing final is recorded.
  */
-async function takeSendToken(
-  services: ApiServices,
-  command: { mchid: string; outRequestNo: string },
-  maxWaitMs: number,
-): Promise<number | undefined> {
-  const { granted, second } = await takeToken(services, command, maxWaitMs);
-  if (granted === 1) return second;
-  const record = await services.sends.ledger.get(command);
-  if (record !== undefined && record.state !== "PENDING") return undefined;
-  throw budgetExhausted();
-}
-
-/** One interactive token of the merchant's budget, waiting at most `maxWaitMs`, and the second it is for. */
 function takeToken(services: ApiServices, command: { mchid: string }, maxWaitMs: number) {
   const scope = merchantScope(command.mchid);
   return services.rate.governor.acquire(scope, { interactive: true }, 1, services.defaultRatePerSecond, maxWaitMs);
