@@ -84,9 +84,9 @@ interface Latency {
 }
 
 /** p50 / p99 in ms. */
-type Spread = [number, number];
+export type Spread = [number, number];
 
-interface ApiTimes {
+export interface ApiTimes {
   /** The api function's invocations for POST /coupons: from the gateway's invoke to its answer. */
   invoke: Spread;
   /** The handler's own time in its execution environment (token, ledger, WeChat call). */
@@ -225,7 +225,7 @@ function latency(stream: { p50: number; p99: number; sends: number; statuses: nu
  * event-loop delay. Against the client's latency this splits an interactive send's time into: gateway and main
  * thread (client − invoke), function host (invoke − handler), and the handler (rate token, ledger, WeChat call).
  */
-async function timeApi(
+export async function timeApi(
   stack: LocalStack,
   standIns: ChildEmulators | undefined,
 ): Promise<{ stop(): Promise<ApiTimes> }> {

@@ -49,7 +49,10 @@ describe("IAM on the template's real role policies", () => {
     expect(s3(exporter.statements, "POST", `${key}?uploads`)).toEqual(["allow"]);
     expect(s3(exporter.statements, "PUT", `${key}?partNumber=1&uploadId=u1`)).toEqual(["allow"]);
     expect(s3(exporter.statements, "POST", `${key}?uploadId=u1`)).toEqual(["allow"]);
-    expect(s3(exporter.statements, "GET", key)).toEqual(["implicitDeny"]);
+    // HeadObject (s3:GetObject) on its own prefix: a repeated completion answered NoSuchUpload looks for the object
+    // the first one made (shared/adapters/s3/s3-export-objects.ts). Outside the prefix still nothing.
+    expect(s3(exporter.statements, "HEAD", key)).toEqual(["allow"]);
+    expect(s3(exporter.statements, "GET", `/${bucket}/other.csv`)).toEqual(["implicitDeny"]);
     expect(
       s3(api.statements, "GET", `${key}?X-Amz-Credential=LOCALAPIKEY%2F20261206%2Fus-east-1%2Fs3%2Faws4_request`),
     ).toEqual(["allow"]);
