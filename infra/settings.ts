@@ -143,9 +143,9 @@ export const NOTIFY_ROUTE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as cons
  * verify, one AES-GCM decrypt, one conditional write, one SQS send), so 20 environments serve far more than the
  * route's 100/s; a forged one is refused in a few ms before any key is loaded. Capping notify means even requests
  * that do get through, each holding an environment up to its 10 s timeout, can never take more than 20 of the
- * account's concurrent executions: the api, send-api and send-worker functions keep the rest. The other functions reserve
- * nothing (the worker is capped by its event source mapping's maximum concurrency, which reserved concurrency would
- * only throttle), so the sum reserved by this service is 20, far below the default account limit of 1,000 and
+ * account's concurrent executions: the api, send-api and send-worker functions keep the rest. The other functions
+ * reserve nothing (the worker is capped by its event source mapping's maximum concurrency, which reserved concurrency
+ * would only throttle), so the sum reserved by this service is 20, far below the default account limit of 1,000 and
  * leaving the 100 unreserved executions Lambda requires
  * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html). An account whose limit was
  * lowered below 120 must raise it (Service Quotas) before deploying.

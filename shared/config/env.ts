@@ -47,7 +47,7 @@ export const apiEnvSchema = z.object({
   FORWARD_QUEUE_URL: z.url(),
 });
 
-/** POST /coupons alone (shared/edges/http/routes.ts): the table, the merchant secret and WeChat; no queue, no bucket. */
+/** POST /coupons alone (shared/edges/http/routes.ts): the table, the merchant secret, WeChat; no queue, no bucket. */
 export const sendApiEnvSchema = z.object({ ...common, ...sendBudget });
 
 export const sendWorkerEnvSchema = z.object({

@@ -93,9 +93,9 @@ const RATE_LIMITED_TRIES = 3;
  * out_request_no sends later. A key already final replays without calling WeChat (its token goes unused, as the
  * budget's other unused tokens do). When WeChat answers 429 all the same (something else of the merchant's takes part
  * of its limit), the budget is cut for every sender (RateGovernor.onRateLimited) and the send is tried again with a
- * new token, up to RATE_LIMITED_TRIES calls, while the wait for tokens stays within `rate.maxWaitMs` in all: the send-api's
- * WeChat client does not retry a 429 itself, outside the budget (build-send-api-function.ts). A 429 on the last try answers
- * 429 RATE_LIMITED, nothing final recorded.
+ * new token, up to RATE_LIMITED_TRIES calls, while the wait for tokens stays within `rate.maxWaitMs` in all: the
+ * send-api's WeChat client does not retry a 429 itself, outside the budget (build-send-api-function.ts). A 429 on the
+ * last try answers 429 RATE_LIMITED, nothing final recorded.
  */
 async function sendWithinBudget(services: SendApiServices, command: SendCommand) {
   const deadline = Date.now() + services.rate.maxWaitMs;
