@@ -18,8 +18,12 @@ export interface FunctionSizing {
 }
 
 export const FUNCTION_SIZING: Record<FunctionKind, FunctionSizing> = {
-  // Synchronous single send: up to 3 WeChat tries of 5 s (primary + backup host) inside API Gateway's 30 s limit.
+  // Caller routes that pass a query through to WeChat or create a stock: up to 3 WeChat tries of 5 s (primary +
+  // backup host) inside API Gateway's 30 s limit.
   api: { memorySize: 256, timeout: Duration.seconds(20) },
+  // Synchronous single send (POST /coupons): up to 2 s for a budget token, then up to 3 WeChat tries of 5 s, inside
+  // API Gateway's 30 s limit (shared/runtime/build-send-api-function.ts).
+  "send-api": { memorySize: 256, timeout: Duration.seconds(20) },
   // A batch of ≤ 10 sends in parallel, each up to 3 tries of 5 s, plus the rate-limiter wait
   // (docs/aws-notes.md#worked-example-send-worker-timeout).
   "send-worker": { memorySize: 256, timeout: Duration.seconds(30) },
@@ -139,9 +143,9 @@ export const NOTIFY_ROUTE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as cons
  * verify, one AES-GCM decrypt, one conditional write, one SQS send), so 20 environments serve far more than the
  * route's 100/s; a forged one is refused in a few ms before any key is loaded. Capping notify means even requests
  * that do get through, each holding an environment up to its 10 s timeout, can never take more than 20 of the
- * account's concurrent executions: the api and send-worker functions keep the rest. The other functions reserve
- * nothing (the worker is capped by its event source mapping's maximum concurrency, which reserved concurrency would
- * only throttle), so the sum reserved by this service is 20, far below the default account limit of 1,000 and
+ * account's concurrent executions: the api, send-api and send-worker functions keep the rest. The other functions
+ * reserve nothing (the worker is capped by its event source mapping's maximum concurrency, which reserved concurrency
+ * would only throttle), so the sum reserved by this service is 20, far below the default account limit of 1,000 and
  * leaving the 100 unreserved executions Lambda requires
  * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html). An account whose limit was
  * lowered below 120 must raise it (Service Quotas) before deploying.

@@ -22,6 +22,7 @@ import {
   exportEnvSchema,
   notifyEnvSchema,
   reconcileEnvSchema,
+  sendApiEnvSchema,
   sendWorkerEnvSchema,
   sweeperEnvSchema,
 } from "#shared/config/env.js";
@@ -29,6 +30,7 @@ import {
 /** The Lambdas; each has `functions/<kind>.ts` exporting `handler` and an env schema in shared/config/env.ts. */
 export type FunctionKind =
   | "api"
+  | "send-api"
   | "send-worker"
   | "notify"
   | "cert-refresh"
@@ -39,6 +41,7 @@ export type FunctionKind =
   | "export";
 export const FUNCTION_KINDS: readonly FunctionKind[] = [
   "api",
+  "send-api",
   "send-worker",
   "notify",
   "cert-refresh",
@@ -51,6 +54,7 @@ export const FUNCTION_KINDS: readonly FunctionKind[] = [
 
 export const ENV_SCHEMAS: Record<FunctionKind, z.ZodObject> = {
   api: apiEnvSchema,
+  "send-api": sendApiEnvSchema,
   "send-worker": sendWorkerEnvSchema,
   notify: notifyEnvSchema,
   "cert-refresh": certRefreshEnvSchema,

@@ -100,7 +100,7 @@ export function routeId(route: RouteDefinition): string {
 }
 
 /**
- * Code and edges: the HTTP API (routes from shared/edges/http/routes.ts), the four functions, the send-queue mapping, the
+ * Code and edges: the HTTP API (routes from shared/edges/http/routes.ts), the functions, the send-queue mapping, the
  * certificate schedule, alarms and the campaigns dashboard. Stateless: can be destroyed and redeployed freely.
  */
 export class ServiceStack extends Stack {
@@ -136,6 +136,7 @@ export class ServiceStack extends Stack {
     };
 
     // --- functions: each bind* grants exactly what the function's adapters use and sets the matching variable.
+    const certificateMode = config.wechatpayMode === "platform_certificate";
     const api = fn("api", "ApiFunction", {
       DEFAULT_SEND_RATE_PER_SECOND: String(config.sendRatePerSecond),
       WECHATPAY_TIMEOUT_MS: wechatTimeoutMs,
@@ -149,6 +150,17 @@ export class ServiceStack extends Stack {
       .bindBucket(exportBucket, ["GetObject"], EXPORT_PREFIX, "EXPORT_BUCKET_NAME")
       // POST /webhooks/test queues a test event for the HTTP consumers only.
       .bindQueue(props.forwardQueue, ["SendMessage"], "FORWARD_QUEUE_URL")
+      .bindSecret(secret);
+
+    // POST /coupons alone, in environments campaign traffic on the api never holds (shared/edges/http/routes.ts).
+    // GetItem/PutItem/UpdateItem: the send's ledger record (claim, lease, outcome), the coupon's record and the rate
+    // counter; Query only lists the certificate cache, which exists in platform-certificate mode only. No queue, no
+    // bucket: a one-off send is answered synchronously.
+    const sendApi = fn("send-api", "SendApiFunction", {
+      DEFAULT_SEND_RATE_PER_SECOND: String(config.sendRatePerSecond),
+      WECHATPAY_TIMEOUT_MS: wechatTimeoutMs,
+    })
+      .bindTable(table, ["GetItem", "PutItem", "UpdateItem", ...(certificateMode ? (["Query"] as const) : [])])
       .bindSecret(secret);
 
     // The export function: pages a campaign's send records (gsi1 Query) or its stock's issued coupons (gsi2 Query,
@@ -217,7 +229,6 @@ export class ServiceStack extends Stack {
       targets: [new LambdaFunction(sweeper, { retryAttempts: 0, maxEventAge: SWEEPER_RATE })],
     });
 
-    const certificateMode = config.wechatpayMode === "platform_certificate";
     const notify = fn("notify", "NotifyFunction", { WECHATPAY_TIMEOUT_MS: wechatTimeoutMs })
       // The inbox writes (conditional Put/Update, GetItem when a condition fails), and the coupon's record and its
       // campaign's use totals (conditional UpdateItem, GetItem when a condition fails: docs/coupon-lifecycle.md); Query
@@ -387,6 +398,7 @@ export class ServiceStack extends Stack {
         : new HttpIamAuthorizer();
     const integrations: Record<RouteTarget, HttpRouteIntegration> = {
       api: new HttpLambdaIntegration("ApiIntegration", api),
+      "send-api": new HttpLambdaIntegration("SendApiIntegration", sendApi),
       notify: new HttpLambdaIntegration("NotifyIntegration", notify),
     };
     const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};

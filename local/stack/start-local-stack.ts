@@ -146,6 +146,7 @@ const functionName = (kind: FunctionKind) => `wxcoupon-${kind}`;
 const accessKeyId = (kind: FunctionKind) => `LOCAL${kind.replace(/[^a-z]/g, "").toUpperCase()}KEY`;
 const ENTRIES: Partial<Record<FunctionKind, string>> = {
   api: new URL("../../functions/api.ts", import.meta.url).href,
+  "send-api": new URL("../../functions/send-api.ts", import.meta.url).href,
   notify: new URL("../../functions/notify.ts", import.meta.url).href,
   "send-worker": new URL("../../functions/send-worker.ts", import.meta.url).href,
   // Platform-certificate mode only, on its 12-hour schedule.

@@ -30,15 +30,25 @@ const exportResources = {
   EXPORT_QUEUE_URL: z.url(),
 };
 
+/**
+ * The merchant's send budget per second, the ceiling every send shares (the api: also a campaign's rate when a request
+ * gives none); WeChat allows 500 sends/s per merchant.
+ */
+const sendBudget = {
+  DEFAULT_SEND_RATE_PER_SECOND: positiveInt.max(WECHAT_SEND_LIMIT_PER_SECOND).default(DEFAULT_SEND_RATE_PER_SECOND),
+};
+
 export const apiEnvSchema = z.object({
   ...common,
   ...exportResources,
+  ...sendBudget,
   SEND_QUEUE_URL: z.url(),
   /** The event forwarder's queue: POST /webhooks/test puts a test event on it. */
   FORWARD_QUEUE_URL: z.url(),
-  /** Campaign rate when a request gives none; WeChat allows 500 sends/s per merchant. */
-  DEFAULT_SEND_RATE_PER_SECOND: positiveInt.max(WECHAT_SEND_LIMIT_PER_SECOND).default(DEFAULT_SEND_RATE_PER_SECOND),
 });
+
+/** POST /coupons alone (shared/edges/http/routes.ts): the table, the merchant secret, WeChat; no queue, no bucket. */
+export const sendApiEnvSchema = z.object({ ...common, ...sendBudget });
 
 export const sendWorkerEnvSchema = z.object({
   ...common,
@@ -122,6 +132,7 @@ export const eventForwarderEnvSchema = z.object({
 });
 
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
+export type SendApiEnv = z.infer<typeof sendApiEnvSchema>;
 export type SendWorkerEnv = z.infer<typeof sendWorkerEnvSchema>;
 export type NotifyEnv = z.infer<typeof notifyEnvSchema>;
 export type CertRefreshEnv = z.infer<typeof certRefreshEnvSchema>;

@@ -1,11 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { DynamoDbCampaignStore } from "../adapters/dynamodb/dynamodb-campaign-store.js";
 import { DynamoDbCouponStore } from "../adapters/dynamodb/dynamodb-coupon-store.js";
 import { DynamoDbExportStore } from "../adapters/dynamodb/dynamodb-export-store.js";
 import { DynamoDbNotificationInbox } from "../adapters/dynamodb/dynamodb-notification-inbox.js";
-import { DynamoDbRateCounter } from "../adapters/dynamodb/dynamodb-rate-counter.js";
 import { DynamoDbReconciliationStore } from "../adapters/dynamodb/dynamodb-reconciliation-store.js";
 import { DynamoDbSendLedger } from "../adapters/dynamodb/dynamodb-send-ledger.js";
 import { DynamoDbStockRequestLedger } from "../adapters/dynamodb/dynamodb-stock-request-ledger.js";
@@ -13,11 +11,9 @@ import { S3DownloadLinks } from "../adapters/s3/s3-download-links.js";
 import { SqsExportQueue } from "../adapters/sqs/sqs-export-queue.js";
 import { SqsForwardTestSink } from "../adapters/sqs/sqs-forward-test-sink.js";
 import { SqsSendQueue } from "../adapters/sqs/sqs-send-queue.js";
-import { MerchantRuntime } from "../adapters/wechatpay/merchant-runtime.js";
 import { WechatStockEndTimes } from "../adapters/wechatpay/stock-end-times.js";
 import { WechatCouponGateway } from "../adapters/wechatpay/wechat-coupon-gateway.js";
 import type { ApiEnv } from "../config/env.js";
-import { RateGovernor } from "../domain/rate/rate-governor.js";
 import { campaignRoutes } from "../edges/http/api/campaign-routes.js";
 import { couponLifecycleRoutes } from "../edges/http/api/coupon-lifecycle-routes.js";
 import { couponRoutes } from "../edges/http/api/coupon-routes.js";
@@ -26,39 +22,26 @@ import { reconciliationRoutes } from "../edges/http/api/reconciliation-routes.js
 import type { ApiServices } from "../edges/http/api/services.js";
 import { settingsRoutes } from "../edges/http/api/settings-routes.js";
 import { stockRoutes } from "../edges/http/api/stock-routes.js";
-import { createApiHandler } from "../edges/http/api-handler.js";
 import { buildOpenApiDocument } from "../edges/http/openapi.js";
 import { json } from "../edges/http/responses.js";
-import { logger } from "../observability/logger.js";
-import { certificateCacheFor, createAwsAdapters, wechatpayOptions } from "./aws-adapters.js";
+import { httpFunction, httpFunctionParts } from "./http-function.js";
 
-/** Composition root of the api function (also used by the local stack). */
+/**
+ * Composition root of the api function: every caller route but POST /coupons (the send-api function's,
+ * build-send-api-function.ts). Also used by the local stack.
+ */
 export function buildApiFunction(env: ApiEnv) {
-  const aws = createAwsAdapters(env);
-  const merchant = new MerchantRuntime({
-    secrets: aws.secrets,
-    ...certificateCacheFor(env, aws.table),
-    wechatpay: wechatpayOptions(env),
-  });
+  const { aws, merchantRuntime, governor, inProgressWaitMs } = httpFunctionParts(env);
+  const merchant = merchantRuntime();
   const gateway = new WechatCouponGateway(merchant);
-  // POST /coupons sends within the merchant's budget: a 429 goes back to the route, which cuts the budget and tries
-  // again with a new token (coupon-routes.ts), instead of being retried inside the client outside the budget.
-  const sendGateway = new WechatCouponGateway(
-    new MerchantRuntime({
-      secrets: aws.secrets,
-      ...certificateCacheFor(env, aws.table),
-      wechatpay: { ...wechatpayOptions(env), retryRateLimited: false },
-    }),
-  );
   const ledger = new DynamoDbSendLedger(aws.table);
   const campaigns = new DynamoDbCampaignStore(aws.table);
   const coupons = new DynamoDbCouponStore(aws.table);
   const stockEnds = new WechatStockEndTimes(merchant);
-  // The sync path holds a send for the client's whole retry budget (timeout × attempts, with back-off).
+  // A keyed stock creation holds its record for the client's whole retry budget (timeout × attempts, with back-off).
   const leaseMs = env.WECHATPAY_TIMEOUT_MS * 4;
   const services: ApiServices = {
     merchant,
-    sends: { ledger, campaigns, coupons, gateway: sendGateway, clock: Date.now, leaseMs },
     stocks: { stockRequests: new DynamoDbStockRequestLedger(aws.table), gateway, clock: Date.now, leaseMs },
     campaigns: {
       campaigns,
@@ -88,26 +71,18 @@ export function buildApiFunction(env: ApiEnv) {
       region: process.env.AWS_REGION ?? "",
     }),
     defaultRatePerSecond: env.DEFAULT_SEND_RATE_PER_SECOND,
-    // The same merchant-wide budget as the send worker's. A POST /coupons waits at most 2 s for its tokens (a try
-    // after a 429 included): with up to 3 WeChat tries of 5 s after it, the request stays inside the function's 20 s
-    // (infra/settings.ts).
-    rate: {
-      governor: new RateGovernor(new DynamoDbRateCounter(aws.table), Date.now, (ms) => sleep(ms)),
-      maxWaitMs: 2_000,
-    },
-    inProgressWaitMs: 3_000,
+    // Read only: whether a campaign's sends waited for the merchant's budget (its status).
+    rate: { governor },
+    inProgressWaitMs,
   };
-  return createApiHandler(
-    {
-      ...stockRoutes(services),
-      ...couponRoutes(services),
-      ...campaignRoutes(services),
-      ...couponLifecycleRoutes(services),
-      ...exportRoutes(services),
-      ...reconciliationRoutes(services),
-      ...settingsRoutes(services),
-      "GET /openapi.json": async () => json(200, buildOpenApiDocument()),
-    },
-    logger,
-  );
+  return httpFunction("api", {
+    ...stockRoutes(services),
+    ...couponRoutes(services),
+    ...campaignRoutes(services),
+    ...couponLifecycleRoutes(services),
+    ...exportRoutes(services),
+    ...reconciliationRoutes(services),
+    ...settingsRoutes(services),
+    "GET /openapi.json": async () => json(200, buildOpenApiDocument()),
+  });
 }

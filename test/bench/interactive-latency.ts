@@ -17,7 +17,7 @@
  * 3. beside: three campaigns posted together as in the reliability suite (45 s, 15 s of the limit, and 3 recipients),
  *    POST /coupons at 5/s from before the posts until `--seconds` after they were answered, the campaigns sending
  *    at the merchant's limit all along (checked: the campaigns' backlog outlasts the phase).
- * Latency is the client's (HTTP through the local gateway to the api function and back), with the stack's split
+ * Latency is the client's (HTTP through the local gateway to the send-api function and back), with the stack's split
  * (`timeApi`): waiting for an environment, INITs, the handler.
  */
 import { setTimeout as sleep } from "node:timers/promises";
@@ -162,7 +162,7 @@ export function formatInteractiveLatencyBench(r: InteractiveLatencyResult): stri
   const cpu = (split: ApiTimes) =>
     `CPU in use ${split.cpu.machine.toFixed(2)} of ${split.cpu.cores} cores (bench process ${split.cpu.bench.toFixed(2)}, stand-ins ${split.cpu.standIns.toFixed(2)}${split.cpu.whilePosting === undefined ? "" : `; ${split.cpu.whilePosting.toFixed(2)} while a POST /campaigns ran`})`;
   const line = (name: string, p: LatencyPhase) =>
-    `  ${name}: p50 ${p.p50.toFixed(0)} ms, p99 ${p.p99.toFixed(0)} ms (${p.sends} sends, not 200: ${p.notOk}); api invocation ${ms(p.split.invoke)}, waiting for an environment ${ms(p.split.queued)}, handler ${ms(p.split.handler)}; cold starts ${p.split.coldStarts}, POST /coupons waited for ${p.split.inits.length} INITs; ${cpu(p.split)}`;
+    `  ${name}: p50 ${p.p50.toFixed(0)} ms, p99 ${p.p99.toFixed(0)} ms (${p.sends} sends, not 200: ${p.notOk}); send-api invocation ${ms(p.split.invoke)}, waiting for an environment ${ms(p.split.queued)}, handler ${ms(p.split.handler)}; cold starts ${p.split.coldStarts}, POST /coupons waited for ${p.split.inits.length} INITs; ${cpu(p.split)}`;
   return [
     `interactive POST /coupons at ${INTERACTIVE_PER_SECOND}/s, simulator limit ${r.limit}/s (ceiling at the limit), ${r.seconds} s per phase`,
     line("alone", r.alone),

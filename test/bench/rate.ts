@@ -13,7 +13,7 @@
  *    40 % of the limit, paced, beside a campaign: the service's accepted sends ÷ the remaining 60 %, and its 429 share.
  * The stack and the simulator run in this process, the AWS stand-ins in a child (test/bench/stand-ins.ts); the
  * simulator's counters are sampled every 20 ms (test/helpers/send-rate-meter.ts). Prints numbers, asserts nothing.
- * Beside the interactive latencies it prints where their time went (`timeApi`): waiting for one of the api's local
+ * Beside the interactive latencies it prints where their time went (`timeApi`): waiting for one of the send-api's local
  * execution environments, INITs, the handler, what held the environments, and the CPU in use.
  */
 import { cpus } from "node:os";
@@ -93,15 +93,15 @@ export interface ApiTimes {
   handler: Spread;
   /** Waiting for a free execution environment under the local cap (Lambda would start one instead). */
   queued: Spread;
-  /** Execution environments the api function started during the phase (cold starts). */
+  /** Execution environments the send-api function (POST /coupons) started during the phase (cold starts). */
   coldStarts: number;
   /** The INIT durations (ms) POST /coupons invocations waited for (their environment was new). */
   inits: number[];
-  /** The api function's local cap on execution environments. */
+  /** The send-api function's local cap on execution environments. */
   environments: number;
-  /** The most api invocations in flight at once (running, in INIT or waiting for an environment). */
+  /** The most send-api invocations in flight at once (running, in INIT or waiting for an environment). */
   peakInFlight: number;
-  /** What held the api's environments: seconds of INIT and handler time per route during the phase. */
+  /** What held the api's and send-api's environments: seconds of INIT and handler time per route during the phase. */
   held: { route: string; seconds: number }[];
   /** The main thread's event-loop delay (gateway and simulator run there; the stand-ins in their child). */
   loopDelay: Spread;
@@ -220,7 +220,7 @@ function latency(stream: { p50: number; p99: number; sends: number; statuses: nu
 }
 
 /**
- * Times POST /coupons inside the stack until `stop`: the api function host's invocations (waiting for a free
+ * Times POST /coupons inside the stack until `stop`: the send-api function host's invocations (waiting for a free
  * execution environment, a cold start, the handler) and the handler alone, the cold starts, and the main thread's
  * event-loop delay. Against the client's latency this splits an interactive send's time into: gateway and main
  * thread (client − invoke), function host (invoke − handler), and the handler (rate token, ledger, WeChat call).
@@ -229,8 +229,11 @@ export async function timeApi(
   stack: LocalStack,
   standIns: ChildEmulators | undefined,
 ): Promise<{ stop(): Promise<ApiTimes> }> {
-  const host = stack.functions.api!;
-  const invoke = host.invoke;
+  // POST /coupons runs on the send-api function; the campaign routes on api (shared/edges/http/routes.ts). The send's
+  // split is the send-api host's; what held environments is counted on both.
+  const host = stack.functions["send-api"]!;
+  const hosts = [stack.functions.api!, host];
+  const invokes = hosts.map((h) => h.invoke);
   const invokeMs: number[] = [];
   const handlerMs: number[] = [];
   const queuedMs: number[] = [];
@@ -248,29 +251,34 @@ export async function timeApi(
     machine: machineBusyMs(),
   });
   const from = await cpuAt();
-  host.invoke = async (event) => {
-    const started = performance.now();
-    const http = (event as { requestContext?: { http?: { method?: string; path?: string } } }).requestContext?.http;
-    const posting = http?.method === "POST" && http.path === "/campaigns" ? machineBusyMs() : undefined;
-    const invocation = invoke(event);
-    peakInFlight = Math.max(peakInFlight, host.inFlight);
-    const result = await invocation;
-    if (posting !== undefined) postingCores.push((machineBusyMs() - posting) / (performance.now() - started));
-    if (result.ok) {
-      const route = `${http?.method} ${http?.path?.replace(/^\/campaigns\/[^/]+/, "/campaigns/{id}")}`;
-      held.set(route, (held.get(route) ?? 0) + result.durationMs + (result.initDurationMs ?? 0));
-    }
-    if (result.ok && http?.method === "POST" && http.path === "/coupons") {
-      invokeMs.push(performance.now() - started);
-      handlerMs.push(result.durationMs);
-      queuedMs.push(result.queuedMs);
-      if (result.initDurationMs !== undefined) inits.push(result.initDurationMs);
-    }
-    return result;
-  };
+  hosts.forEach((wrapped, i) => {
+    const invoke = invokes[i]!;
+    wrapped.invoke = async (event) => {
+      const started = performance.now();
+      const http = (event as { requestContext?: { http?: { method?: string; path?: string } } }).requestContext?.http;
+      const posting = http?.method === "POST" && http.path === "/campaigns" ? machineBusyMs() : undefined;
+      const invocation = invoke(event);
+      if (wrapped === host) peakInFlight = Math.max(peakInFlight, host.inFlight);
+      const result = await invocation;
+      if (posting !== undefined) postingCores.push((machineBusyMs() - posting) / (performance.now() - started));
+      if (result.ok) {
+        const route = `${http?.method} ${http?.path?.replace(/^\/campaigns\/[^/]+/, "/campaigns/{id}")}`;
+        held.set(route, (held.get(route) ?? 0) + result.durationMs + (result.initDurationMs ?? 0));
+      }
+      if (result.ok && wrapped === host) {
+        invokeMs.push(performance.now() - started);
+        handlerMs.push(result.durationMs);
+        queuedMs.push(result.queuedMs);
+        if (result.initDurationMs !== undefined) inits.push(result.initDurationMs);
+      }
+      return result;
+    };
+  });
   return {
     async stop() {
-      host.invoke = invoke;
+      hosts.forEach((h, i) => {
+        h.invoke = invokes[i]!;
+      });
       loop.disable();
       const to = await cpuAt();
       const wall = to.wall - from.wall;
@@ -440,7 +448,7 @@ export function formatRateBench(r: RateBenchResult): string {
       const ms = ([p50, p99]: Spread) => `${p50.toFixed(0)}/${p99.toFixed(0)}`;
       const after = r.interactive[phase].afterPost;
       const inits = split.inits.length > 0 ? ` (INIT ${split.inits.map((i) => i.toFixed(0)).join(", ")} ms)` : "";
-      return `    ${phase}, p50/p99 ms: api invocation ${ms(split.invoke)}, of which waiting for an environment ${ms(split.queued)}, handler ${ms(split.handler)}; cold starts ${split.coldStarts}, of which POST /coupons waited for ${split.inits.length}${inits}; api invocations in flight at most ${split.peakInFlight} (${split.environments} environments at most), environments held (s): ${split.held.map((h) => `${h.route} ${h.seconds.toFixed(1)}`).join(", ")}; main-thread event-loop delay ${ms(split.loopDelay)}; CPU in use ${split.cpu.machine.toFixed(2)} of ${split.cpu.cores} cores (bench process ${split.cpu.bench.toFixed(2)}, stand-ins ${split.cpu.standIns.toFixed(2)}${split.cpu.whilePosting === undefined ? "" : `; ${split.cpu.whilePosting.toFixed(2)} while POST /campaigns ran`})${after ? `; sends started after POST /campaigns was answered ${ms(after)}` : ""}`;
+      return `    ${phase}, p50/p99 ms: send-api invocation ${ms(split.invoke)}, of which waiting for an environment ${ms(split.queued)}, handler ${ms(split.handler)}; cold starts ${split.coldStarts}, of which POST /coupons waited for ${split.inits.length}${inits}; send-api invocations in flight at most ${split.peakInFlight} (${split.environments} environments at most), environments held (s): ${split.held.map((h) => `${h.route} ${h.seconds.toFixed(1)}`).join(", ")}; main-thread event-loop delay ${ms(split.loopDelay)}; CPU in use ${split.cpu.machine.toFixed(2)} of ${split.cpu.cores} cores (bench process ${split.cpu.bench.toFixed(2)}, stand-ins ${split.cpu.standIns.toFixed(2)}${split.cpu.whilePosting === undefined ? "" : `; ${split.cpu.whilePosting.toFixed(2)} while POST /campaigns ran`})${after ? `; sends started after POST /campaigns was answered ${ms(after)}` : ""}`;
     }),
   ].join("\n");
 }

@@ -20,9 +20,9 @@ describe("bundled synth (esbuild on, cdk-nag on)", () => {
     const functions = Object.values(template.Resources as Record<string, Resource>).filter(
       (r) => r.Type === "AWS::Lambda::Function",
     );
-    // api, send-worker, notify, reconcile, sweeper, events-publisher, event-forwarder, export and
+    // api, send-api, send-worker, notify, reconcile, sweeper, events-publisher, event-forwarder, export and
     // (platform-certificate mode) cert-refresh
-    expect(functions).toHaveLength(9);
+    expect(functions).toHaveLength(10);
     for (const fn of functions) {
       const s3Key = (fn.Properties.Code as { S3Key: string }).S3Key;
       const assetDir = join(built.outdir, `asset.${s3Key.replace(/\.zip$/, "")}`);

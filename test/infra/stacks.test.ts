@@ -107,6 +107,33 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     }
   });
 
+  it("serves POST /coupons from the send-api function alone, every other caller route from api", () => {
+    // Issue 15: campaign posts, status reads and exports on api never hold the one-off send's environments.
+    const sendApi = logicalIdOf(built, "send-api");
+    const routes = resourcesOfType(built.serviceTemplate, "AWS::ApiGatewayV2::Route");
+    const integrations = new Map(resourcesOfType(built.serviceTemplate, "AWS::ApiGatewayV2::Integration"));
+    const functionOf = (routeKey: string) => {
+      const [, r] = routes.find(([, x]) => x.Properties?.RouteKey === routeKey)!;
+      const target = JSON.stringify(r.Properties?.Target);
+      const integrationId = [...integrations.keys()].find((id) => target.includes(id))!;
+      return JSON.stringify(integrations.get(integrationId)!.Properties?.IntegrationUri);
+    };
+    const served = routes
+      .map(([, r]) => r.Properties!.RouteKey as string)
+      .filter((key) => functionOf(key).includes(sendApi));
+    expect(served).toEqual(["POST /coupons"]);
+    expect(functionOf("GET /coupons/{coupon_id}")).toContain(logicalIdOf(built, "api"));
+    const fn = built.serviceTemplate.toJSON().Resources[sendApi].Properties;
+    expect(fn).toMatchObject({ Timeout: 20, MemorySize: 256 });
+    expect(fn.ReservedConcurrentExecutions).toBeUndefined();
+    // Generic per-function monitoring: its errors and throttles alarm like every function's.
+    for (const metric of ["Errors", "Throttles"]) {
+      built.serviceTemplate.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        AlarmName: `wxcoupon-test-SendApi${metric}`,
+      });
+    }
+  });
+
   it("splits execute-api:Invoke in two caller policies: send and read for applications, admin and read for operators", () => {
     /** "METHOD /path/*" of each route a managed policy allows. */
     const allowed = (logicalIdPrefix: string) => {
@@ -186,9 +213,10 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
       );
     const here = reserved(built);
     expect(here[logicalIdOf(built, "notify")]).toBe(NOTIFY_RESERVED_CONCURRENCY);
-    // api and send-worker draw on the unreserved pool notify can no longer drain; the worker is capped by its
+    // api, send-api and send-worker draw on the unreserved pool notify can no longer drain; the worker is capped by its
     // event source mapping instead (reserved concurrency would only throttle the mapping's batches).
     expect(here[logicalIdOf(built, "api")]).toBeUndefined();
+    expect(here[logicalIdOf(built, "send-api")]).toBeUndefined();
     expect(here[logicalIdOf(built, "send-worker")]).toBeUndefined();
     for (const b of [built, buildTestApp({ wechatpayMode: "platform_certificate" })]) {
       const sum = Object.values(reserved(b)).reduce<number>((total, n) => total + (n ?? 0), 0);
@@ -256,9 +284,9 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
 
   it("runs every function on nodejs24.x, arm64, with X-Ray and its own log group", () => {
     const functions = resourcesOfType(built.serviceTemplate, "AWS::Lambda::Function");
-    // api, send-worker, notify, reconcile, sweeper, events-publisher, event-forwarder, export (no cert-refresh in
-    // public-key mode).
-    expect(functions).toHaveLength(8);
+    // api, send-api, send-worker, notify, reconcile, sweeper, events-publisher, event-forwarder, export (no
+    // cert-refresh in public-key mode).
+    expect(functions).toHaveLength(9);
     for (const [id, fn] of functions) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: "nodejs24.x",
@@ -281,7 +309,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
 
   it("sets each function's environment to exactly its schema in shared/config/env.ts (plus platform vars)", () => {
     const resources = built.serviceTemplate.toJSON().Resources;
-    for (const kind of ["api", "send-worker", "notify", "reconcile", "export"] as const) {
+    for (const kind of ["api", "send-api", "send-worker", "notify", "reconcile", "export"] as const) {
       const vars = resources[logicalIdOf(built, kind)].Properties.Environment.Variables as Record<string, unknown>;
       const own = Object.fromEntries(
         Object.entries(vars)
@@ -302,7 +330,7 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
     expect(workerVars).toMatchObject({ SEND_RATE_PER_SECOND: "500" });
     expect(workerVars).not.toHaveProperty("WORKER_MAX_CONCURRENCY");
     // Public-key mode: no function may download certificates (shared/adapters/wechatpay/merchant-runtime.ts).
-    for (const kind of ["api", "send-worker", "notify"] as const) {
+    for (const kind of ["api", "send-api", "send-worker", "notify"] as const) {
       expect(functionEnvironment(built, kind).WECHATPAY_MODE, kind).toBe("public_key");
     }
   });
@@ -390,6 +418,10 @@ describe("service stack (default: IAM auth, public-key mode)", () => {
         "sqs:SendMessage on SendDlq",
       ].sort(),
     );
+    // POST /coupons alone: its ledger record, the coupon's record and the rate counter, the secret; no Query (in
+    // public-key mode no certificate cache), no BatchWriteItem, no queue, no bucket.
+    expect(dataGrants(built, "send-api")).toEqual([...table, secret].sort());
+    expect(dataActions(statementsOf(built, "send-api"), "s3:")).toEqual([]);
     // No Query: in public-key mode notify reads no certificate cache (platform-certificate mode adds it).
     // Nothing else: the webhook publishes nothing (the table's stream does, docs/events.md#outbox).
     expect(dataGrants(built, "notify")).toEqual([...table, secret].sort());
@@ -847,9 +879,10 @@ describe("modes and options", () => {
       "dynamodb:Query",
     ]);
     expect(dataActions(statementsOf(built, "cert-refresh"), "sqs:")).toEqual([]);
-    // Every function verifies with the cached certificates here: notify lists them through gsi1 too.
+    // Every function verifies with the cached certificates here: notify and send-api list them through gsi1 too.
     expect(dataActions(statementsOf(built, "notify"), "dynamodb:")).toContain("dynamodb:Query");
-    for (const kind of ["api", "send-worker", "notify", "cert-refresh"] as const) {
+    expect(dataActions(statementsOf(built, "send-api"), "dynamodb:")).toContain("dynamodb:Query");
+    for (const kind of ["api", "send-api", "send-worker", "notify", "cert-refresh"] as const) {
       expect(functionEnvironment(built, kind).WECHATPAY_MODE, kind).toBe("platform_certificate");
     }
     const vars = built.serviceTemplate.toJSON().Resources[certRefresh].Properties.Environment.Variables;

@@ -24,7 +24,7 @@ const model = loadServiceModel();
 
 describe("the local stack's model of the synthesized template", () => {
   it("reads each function's timeout, memory size and environment names as the template sets them", () => {
-    for (const kind of ["api", "send-worker", "notify", "reconcile", "sweeper"] as const) {
+    for (const kind of ["api", "send-api", "send-worker", "notify", "reconcile", "sweeper"] as const) {
       const fn = model.functions[kind]!;
       expect(fn.timeoutSeconds).toBe(FUNCTION_SIZING[kind].timeout.toSeconds());
       expect(fn.memorySize).toBe(FUNCTION_SIZING[kind].memorySize);
@@ -34,6 +34,10 @@ describe("the local stack's model of the synthesized template", () => {
       expect.arrayContaining(["TABLE_NAME", "SEND_QUEUE_URL", "SEND_DLQ_URL", "SECRET_ID", "SEND_RATE_PER_SECOND"]),
     );
     expect(model.functions.api!.environment).not.toHaveProperty("SEND_DLQ_URL");
+    // The one-off send's function: no queue, no bucket.
+    expect(
+      Object.keys(model.functions["send-api"]!.environment).filter((n) => /_(QUEUE|DLQ)_URL$|_BUCKET_NAME$/.test(n)),
+    ).toEqual([]);
     // public-key mode (the default context) has no certificate refresh function
     expect(model.functions["cert-refresh"]).toBeUndefined();
   });
@@ -164,9 +168,17 @@ describe("the local stack's model of the synthesized template", () => {
       rateLimit: DEFAULT_SEND_RATE_PER_SECOND,
       burstLimit: DEFAULT_SEND_RATE_PER_SECOND,
     });
-    expect(model.routes.filter((r) => r.functionKind === "api").every((r) => r.authorizationType === "AWS_IAM")).toBe(
-      true,
-    );
+    // POST /coupons alone on send-api (its own execution environments), every other caller route on api.
+    expect(coupons.functionKind).toBe("send-api");
+    expect(model.routes.filter((r) => r.functionKind === "send-api")).toHaveLength(1);
+    expect(model.routes.find((r) => r.method === "GET" && r.path === "/coupons/{coupon_id}")!.functionKind).toBe("api");
+    for (const route of ROUTES) {
+      const read = model.routes.find((r) => r.method === route.method && r.path === route.path)!;
+      expect(read.functionKind, `${route.method} ${route.path}`).toBe(route.target);
+    }
+    expect(
+      model.routes.filter((r) => r.functionKind !== "notify").every((r) => r.authorizationType === "AWS_IAM"),
+    ).toBe(true);
   });
 
   it("reads role statements, cross-stack references still unresolved", () => {

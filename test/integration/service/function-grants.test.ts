@@ -12,15 +12,17 @@ import {
   loadEnv,
   notifyEnvSchema,
   reconcileEnvSchema,
+  sendApiEnvSchema,
   sendWorkerEnvSchema,
   sweeperEnvSchema,
 } from "#shared/config/env.js";
-import { ROUTES } from "#shared/edges/http/routes.js";
+import { ROUTES, type RouteTarget } from "#shared/edges/http/routes.js";
 import { buildApiFunction } from "#shared/runtime/build-api-function.js";
 import { buildCertRefreshFunction } from "#shared/runtime/build-cert-refresh-function.js";
 import { buildExportFunction } from "#shared/runtime/build-export-function.js";
 import { buildNotifyFunction } from "#shared/runtime/build-notify-function.js";
 import { buildReconcileFunction } from "#shared/runtime/build-reconcile-function.js";
+import { buildSendApiFunction } from "#shared/runtime/build-send-api-function.js";
 import { buildSendWorkerFunction } from "#shared/runtime/build-send-worker-function.js";
 import { buildSweeperFunction } from "#shared/runtime/build-sweeper-function.js";
 import { flowFilesAvailableAt } from "#shared/wechatpay/favor/flows.js";
@@ -160,7 +162,7 @@ const sqsEvent = (stack: LocalStack, messages: Message[], receiveCount?: number,
 async function gatewayFor(
   recorder: ReturnType<typeof recordAwsCalls>,
   token: string,
-  handlers: Record<"api" | "notify", HttpLambdaHandler>,
+  handlers: Record<RouteTarget, HttpLambdaHandler>,
 ): Promise<HttpGateway> {
   return startHttpGateway({
     routes: ROUTES.map((route) => ({
@@ -199,11 +201,12 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
   // function owns, so the stand-ins' IAM check (which would refuse a missing grant first) leaves the record whole.
   const kinds: FunctionKind[] =
     mode === "platform_certificate"
-      ? ["api", "notify", "send-worker", "export", "reconcile", "sweeper", "cert-refresh"]
-      : ["api", "notify", "send-worker", "export", "reconcile", "sweeper"];
+      ? ["api", "send-api", "notify", "send-worker", "export", "reconcile", "sweeper", "cert-refresh"]
+      : ["api", "send-api", "notify", "send-worker", "export", "reconcile", "sweeper"];
   const runtime: Record<string, string> = Object.assign({}, ...kinds.map((kind) => stack.functionEnvironment(kind)));
   Object.assign(process.env, runtime, { AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local" });
   const api = buildApiFunction(loadEnv(apiEnvSchema));
+  const sendApi = buildSendApiFunction(loadEnv(sendApiEnvSchema));
   const notify = buildNotifyFunction(loadEnv(notifyEnvSchema));
   const worker = buildSendWorkerFunction(loadEnv(sendWorkerEnvSchema));
   const sweeper = buildSweeperFunction(loadEnv(sweeperEnvSchema));
@@ -211,6 +214,7 @@ async function drive(mode: Mode, recorder: ReturnType<typeof recordAwsCalls>) {
     recorder.run("sweeper", () => sweeper({}, makeLambdaContext({ functionName: "sweeper", timeoutMs: 60_000 })));
   const gateway = await gatewayFor(recorder, stack.token, {
     api: api as HttpLambdaHandler,
+    "send-api": sendApi as HttpLambdaHandler,
     notify: notify as HttpLambdaHandler,
   });
   try {
@@ -375,6 +379,7 @@ describe.each(["public_key", "platform_certificate"] as const)(
     let env: Record<string, string>;
     const kinds: FunctionKind[] = [
       "api",
+      "send-api",
       "send-worker",
       "notify",
       "export",

@@ -40,7 +40,7 @@ const FAILURES_SCAN_LIMIT = 1_000;
 
 export function campaignRoutes(services: ApiServices): RouteTable {
   const clock = services.campaigns.clock;
-  const reconcileDeps = { campaigns: services.campaigns.campaigns, ledger: services.sends.ledger, clock };
+  const reconcileDeps = { campaigns: services.campaigns.campaigns, ledger: services.campaigns.ledger, clock };
   const lifecycleDeps = {
     ...reconcileDeps,
     gateway: services.campaigns.gateway,
@@ -169,10 +169,7 @@ export function campaignRoutes(services: ApiServices): RouteTable {
       const { campaign_id } = pathParams(event, campaignIdPath);
       const body = jsonBody(event, retryCampaignBody);
       try {
-        const result = await retryCampaign(
-          { ...services.campaigns, ledger: services.sends.ledger },
-          { campaignId: campaign_id, codes: body.codes },
-        );
+        const result = await retryCampaign(services.campaigns, { campaignId: campaign_id, codes: body.codes });
         const origin = result.campaign.retryOf;
         const answer: CampaignRetryResponse = {
           campaign: campaignView(result.campaign, clock()),
@@ -194,7 +191,7 @@ export function campaignRoutes(services: ApiServices): RouteTable {
       const { campaign_id } = pathParams(event, campaignIdPath);
       const { cursor } = queryParams(event, campaignFailuresQuery);
       if (!(await services.campaigns.campaigns.get(campaign_id))) throw notFound(campaign_id);
-      const page = await services.sends.ledger.listByCampaign(campaign_id, {
+      const page = await services.campaigns.ledger.listByCampaign(campaign_id, {
         limit: FAILURES_SCAN_LIMIT,
         ...(cursor ? { cursor } : {}),
       });

@@ -15,9 +15,10 @@ import {
   userCouponsQuery,
 } from "../schemas.js";
 import { keyedOutcomeResponse, waitForFinal } from "./keyed-outcome-response.js";
-import type { ApiServices } from "./services.js";
+import type { ApiServices, SendApiServices } from "./services.js";
 
-export function couponRoutes(services: ApiServices): RouteTable {
+/** The one-off send, served by the send-api function alone (shared/edges/http/routes.ts). */
+export function sendCouponRoutes(services: SendApiServices): RouteTable {
   return {
     "POST /coupons": async (event) => {
       const body = jsonBody(event, sendCouponBody);
@@ -39,7 +40,12 @@ export function couponRoutes(services: ApiServices): RouteTable {
           json(200, { coupon_id: record.couponId, out_request_no: record.outRequestNo, replayed }),
       });
     },
+  };
+}
 
+/** Reads of coupons, served by the api function. */
+export function couponRoutes(services: ApiServices): RouteTable {
+  return {
     "GET /users/{openid}/coupons": async (event) => {
       const { openid } = pathParams(event, openidPath);
       const query = queryParams(event, userCouponsQuery);
@@ -87,11 +93,11 @@ const RATE_LIMITED_TRIES = 3;
  * out_request_no sends later. A key already final replays without calling WeChat (its token goes unused, as the
  * budget's other unused tokens do). When WeChat answers 429 all the same (something else of the merchant's takes part
  * of its limit), the budget is cut for every sender (RateGovernor.onRateLimited) and the send is tried again with a
- * new token, up to RATE_LIMITED_TRIES calls, while the wait for tokens stays within `rate.maxWaitMs` in all: the api's
- * WeChat client does not retry a 429 itself, outside the budget (build-api-function.ts). A 429 on the last try answers
- * 429 RATE_LIMITED, nothing final recorded.
+ * new token, up to RATE_LIMITED_TRIES calls, while the wait for tokens stays within `rate.maxWaitMs` in all: the
+ * send-api's WeChat client does not retry a 429 itself, outside the budget (build-send-api-function.ts). A 429 on the
+ * last try answers 429 RATE_LIMITED, nothing final recorded.
  */
-async function sendWithinBudget(services: ApiServices, command: SendCommand) {
+async function sendWithinBudget(services: SendApiServices, command: SendCommand) {
   const deadline = Date.now() + services.rate.maxWaitMs;
   const waitLeft = () => Math.max(0, deadline - Date.now());
   for (let tries = 1; ; tries++) {
@@ -126,7 +132,7 @@ async function sendWithinBudget(services: ApiServices, command: SendCommand) {
  * limit) it waits up to `maxWaitMs` for the next second; if still none, the send answers 429 SEND_BUDGET_EXHAUSTED
  * with Retry-After, and nothing final is recorded.
  */
-function takeToken(services: ApiServices, command: { mchid: string }, maxWaitMs: number) {
+function takeToken(services: SendApiServices, command: { mchid: string }, maxWaitMs: number) {
   const scope = merchantScope(command.mchid);
   return services.rate.governor.acquire(scope, { interactive: true }, 1, services.defaultRatePerSecond, maxWaitMs);
 }

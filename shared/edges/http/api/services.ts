@@ -14,11 +14,25 @@ import type { SendDependencies } from "../../../domain/sends/send-coupon.js";
 import type { CreateStockDependencies } from "../../../domain/stocks/create-stock.js";
 import type { WechatPayClient } from "../../../wechatpay/client.js";
 
-/** Everything the API routes use, composed once per container (shared/runtime/build-api-function.ts). */
-export interface ApiServices {
+/** What both HTTP functions' routes use (shared/runtime/http-function.ts builds these the same way for both). */
+interface HttpServices {
   /** The merchant's secret and WeChat client, for the routes that pass a query through to WeChat. */
   merchant: { get(): Promise<{ secret: MerchantSecret; client: WechatPayClient }> };
+  /** The merchant's send budget per second (the ceiling every send shares, SEND_RATE_PER_SECOND). */
+  defaultRatePerSecond: number;
+  /** How long a duplicate keyed request (POST /coupons, POST /stocks) waits for the first one before answering 409. */
+  inProgressWaitMs: number;
+}
+
+/** What POST /coupons uses, composed once per container of the send-api function (build-send-api-function.ts). */
+export interface SendApiServices extends HttpServices {
   sends: SendDependencies;
+  /** POST /coupons takes its token here; `maxWaitMs` bounds its wait when the budget is spent. */
+  rate: { governor: RateGovernor; maxWaitMs: number };
+}
+
+/** Everything the api function's routes use, composed once per container (shared/runtime/build-api-function.ts). */
+export interface ApiServices extends HttpServices {
   stocks: CreateStockDependencies;
   campaigns: CampaignDependencies;
   inbox: NotificationInbox;
@@ -32,12 +46,8 @@ export interface ApiServices {
   exports: { store: ExportStore; links: ExportLinks; queue: ExportQueue };
   /** Test sends to the HTTP event consumers (POST /webhooks/test). */
   forwardTest: TestEventSink;
-  /** The merchant's send budget per second (the ceiling every send shares, SEND_RATE_PER_SECOND). */
-  defaultRatePerSecond: number;
-  /** POST /coupons takes its token here; `maxWaitMs` bounds its wait when the budget is spent. */
-  rate: { governor: RateGovernor; maxWaitMs: number };
+  /** The merchant's send budget, read for a campaign's status (whether it waited for rate). */
+  rate: { governor: RateGovernor };
   /** How long a pause or cancel waits before it is acknowledged (default CONTROL_SETTLE_MS); tests shorten it. */
   campaignControlSettleMs?: number;
-  /** How long a duplicate keyed request (POST /coupons, POST /stocks) waits for the first one before answering 409. */
-  inProgressWaitMs: number;
 }

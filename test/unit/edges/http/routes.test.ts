@@ -47,6 +47,12 @@ describe("the route table's access levels", () => {
     }
   });
 
+  it("serves the one-off send (POST /coupons) alone from send-api, coupon reads and every other caller route from api", () => {
+    expect(keys((r) => r.target === "send-api")).toEqual(["POST /coupons"]);
+    expect(keys((r) => r.target === "api")).toEqual(keys((r) => r.auth === "caller" && r.target !== "send-api"));
+    expect(keys((r) => r.target === "api")).toContain("GET /coupons/{coupon_id}");
+  });
+
   it("gives admin routes the admin scope only, send routes the send scope only; any caller may read", () => {
     const admin = ROUTES.find((r) => r.path === "/callbacks" && r.method === "POST")!;
     expect(scopesOf(admin)).toEqual([JWT_SCOPES.admin]);
