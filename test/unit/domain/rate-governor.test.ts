@@ -33,6 +33,19 @@ describe("RateGovernor", () => {
       now += 2_000;
       return governor.factor(scope);
     });
+  /** The shared counter, whose commits come back `ms` after their take (a slow round trip under load). */
+  const slowCommits = (ms: number): RateCounter =>
+    Object.assign(Object.create(null), {
+      take: (...args: Parameters<RateCounter["take"]>) => counter.take(...args),
+      commit: async (...args: Parameters<RateCounter["commit"]>) => {
+        now += ms;
+        return counter.commit(...args);
+      },
+      giveBack: (...args: Parameters<RateCounter["giveBack"]>) => counter.giveBack(...args),
+      usage: (...args: Parameters<RateCounter["usage"]>) => counter.usage(...args),
+      readSignal: (...args: Parameters<RateCounter["readSignal"]>) => counter.readSignal(...args),
+      recordSignal: (...args: Parameters<RateCounter["recordSignal"]>) => counter.recordSignal(...args),
+    });
   /** Lets the background read-and-record of a cut finish. */
   const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -362,17 +375,7 @@ describe("RateGovernor", () => {
     it("gives back a campaign's grant known too late in its second to be sent within it, and asks again in the next", async () => {
       // The commit's round trip takes 120 ms: decided in the last campaign slot, the grant is known 30 ms before the
       // second's end.
-      const slow: RateCounter = Object.assign(Object.create(null), {
-        take: (...args: Parameters<RateCounter["take"]>) => counter.take(...args),
-        commit: async (...args: Parameters<RateCounter["commit"]>) => {
-          now += 120;
-          return counter.commit(...args);
-        },
-        giveBack: (...args: Parameters<RateCounter["giveBack"]>) => counter.giveBack(...args),
-        usage: (...args: Parameters<RateCounter["usage"]>) => counter.usage(...args),
-        readSignal: (...args: Parameters<RateCounter["readSignal"]>) => counter.readSignal(...args),
-        recordSignal: (...args: Parameters<RateCounter["recordSignal"]>) => counter.recordSignal(...args),
-      });
+      const slow = slowCommits(120);
       const worker = new RateGovernor(slow, () => now, sleep);
       now = SECOND + 850;
       expect(await worker.acquire(scope, campaign("a"), 10, 100, 2_000)).toEqual({
@@ -391,17 +394,7 @@ describe("RateGovernor", () => {
     it("with slow counter round trips, paces by when the grant will be known, so the last slot's grant is kept", async () => {
       // Every commit comes back 150 ms after its take: a grant decided at the last campaign slot's start (800 ms)
       // would be known at 950 ms and given back.
-      const slow: RateCounter = Object.assign(Object.create(null), {
-        take: (...args: Parameters<RateCounter["take"]>) => counter.take(...args),
-        commit: async (...args: Parameters<RateCounter["commit"]>) => {
-          now += 150;
-          return counter.commit(...args);
-        },
-        giveBack: (...args: Parameters<RateCounter["giveBack"]>) => counter.giveBack(...args),
-        usage: (...args: Parameters<RateCounter["usage"]>) => counter.usage(...args),
-        readSignal: (...args: Parameters<RateCounter["readSignal"]>) => counter.readSignal(...args),
-        recordSignal: (...args: Parameters<RateCounter["recordSignal"]>) => counter.recordSignal(...args),
-      });
+      const slow = slowCommits(150);
       const worker = new RateGovernor(slow, () => now, sleep);
       // The worker learns its lag from its grants (a minute earlier, one token a second).
       for (let i = 0; i < 20; i++) {
