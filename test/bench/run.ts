@@ -675,7 +675,8 @@ async function latency(): Promise<void> {
       "beside three campaigns, sends started after the POST /campaigns were answered: p99",
       `${ms(r.afterPosts[1])} (${factor(r.afterPosts[1], r.alone.p99).toFixed(2)}×; p50 ${ms(r.afterPosts[0])}; ${fmt(r.afterPostsSends)} sends)`,
       target,
-      within(r.afterPosts[1], r.alone.p99),
+      // Only a phase the campaigns outlasted compares "beside" with "alone".
+      within(r.afterPosts[1], r.alone.p99) && r.pendingAtEnd > 0,
     ],
   ];
   for (const [figure, value, target, pass] of rows)
@@ -683,7 +684,7 @@ async function latency(): Promise<void> {
   markdown.push(
     "## Interactive sends beside campaigns",
     "",
-    `\`npx tsx test/bench/interactive-latency.ts --limit ${r.limit} --seconds ${r.seconds}\` — POST /coupons at 5/s through the local gateway, ${r.seconds} s alone, then ${r.seconds} s beside three campaigns posted together (${r.limit * 45}, ${r.limit * 15} and 3 recipients, as in the reliability suite) sending at the merchant's limit, with the simulator's limit at ${r.limit}/s and the service's ceiling at it: low enough that this 2-core machine's CPU is not the bottleneck (the CPU in use is printed beside each figure; the rate part above, at 100/s, keeps both cores busy and its interactive latencies measure that). The AWS stand-ins run in a child process, the simulator and the function hosts in the bench's. "Unaffected" read as: p99 beside within ${bench.LATENCY_FACTOR_TARGET}× of p99 alone, for the sends started once the campaigns were posted and sending; the sends during the posts are shown beside it without a target, since the posts (each a BatchWriteItem of its recipients into the stand-in and their queueing) keep both of this machine's cores busy, which in AWS are the posting environment's and DynamoDB's own. The campaigns sent ${fmt(r.campaignPerSecond, 1)}/s during the phase and had ${fmt(r.pendingAtEnd)} recipients still pending at its end; the three POST /campaigns took ${(r.postMs / 1000).toFixed(1)} s.`,
+    `\`npx tsx test/bench/interactive-latency.ts --limit ${r.limit} --seconds ${r.seconds}\` — POST /coupons at 5/s through the local gateway, ${r.seconds} s alone, then ${r.seconds} s beside three campaigns posted together (${fmt(r.limit * r.seconds)}, ${fmt(Math.ceil((r.limit * r.seconds) / 3))} and 3 recipients, as in the reliability suite) sending at the merchant's limit, with the simulator's limit at ${r.limit}/s and the service's ceiling at it: low enough that this 2-core machine's CPU is not the bottleneck (the CPU in use is printed beside each figure; the rate part above, at 100/s, keeps both cores busy and its interactive latencies measure that). The AWS stand-ins run in a child process, the simulator and the function hosts in the bench's. "Unaffected" read as: p99 beside within ${bench.LATENCY_FACTOR_TARGET}× of p99 alone, for the sends started once the campaigns were posted and sending; the sends during the posts are shown beside it without a target, since the posts (each a BatchWriteItem of its recipients into the stand-in and their queueing) keep both of this machine's cores busy, which in AWS are the posting environment's and DynamoDB's own. The campaigns sent ${fmt(r.campaignPerSecond, 1)}/s during the phase and had ${fmt(r.pendingAtEnd)} recipients still pending at its end; the three POST /campaigns took ${(r.postMs / 1000).toFixed(1)} s.`,
     "",
     table(
       ["figure", "value", "target", ""],
